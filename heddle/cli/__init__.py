@@ -1,0 +1,1 @@
+"""The `heddle` command line: `check`, `fmt` (and, as they arrive, `plan`, `run`, `lsp`)."""

@@ -1,0 +1,55 @@
+"""`heddle fmt PATH... [--check] [--diff]`: rewrite files in the canonical layout."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+
+from heddle.cli.files import STDIN, expand, read
+from heddle.cli.report import line
+from heddle_lang.formatter import format_tree
+from heddle_lang.syntax import parse
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "fmt", help="format files in the canonical layout",
+        description="Format Heddle files in place. `heddle fmt -` reads stdin and writes stdout. "
+                    "Files with syntax errors are left alone and the errors are reported.",
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="a .he file, a folder, or - for stdin")
+    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file would change")
+    parser.add_argument("--diff", action="store_true", help="change nothing; print what would change")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    status = 0
+    for name in expand(args.paths):
+        source = read(name)
+        tree = parse(source.text)
+        result = format_tree(tree)
+        if result.text is None:
+            for error in result.errors:
+                print(line(source.name, tree.lines, error), file=sys.stderr)
+            print(f"{source.name}: not formatted: fix the syntax errors first", file=sys.stderr)
+            status = 1
+            continue
+        if name == STDIN and not (args.check or args.diff):
+            sys.stdout.write(result.text)
+            continue
+        changed = result.text != source.text
+        if args.diff and changed:
+            sys.stdout.writelines(difflib.unified_diff(
+                source.text.splitlines(keepends=True), result.text.splitlines(keepends=True),
+                fromfile=source.name, tofile=source.name,
+            ))
+        if args.check:
+            if changed:
+                print(f"would reformat {source.name}", file=sys.stderr)
+                status = 1
+        elif changed and not args.diff and source.path is not None:
+            source.path.write_text(result.text, encoding="utf-8")
+            print(f"reformatted {source.name}", file=sys.stderr)
+    return status

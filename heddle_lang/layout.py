@@ -1,0 +1,279 @@
+"""Strict layout (spec §9) as diagnostics HE2001-HE2009, each with a machine-applicable fix.
+
+The grammar parses any layout; this pass reads token positions and reports what §9 forbids:
+declaration blocks on one line, `{` not ending its line, `}` not alone on its line, wrong
+indentation (2 spaces a level), `|` and `>` not starting their lines, tabs, a missing import alias,
+and statements that do not start their own line. `heddle fmt` fixes every one of them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from heddle_lang.diagnostics import Diagnostic, Fix, TextEdit
+from heddle_lang.formatter import format_declaration
+from heddle_lang.syntax.lower import decode_string
+from heddle_lang.syntax.prql_lex import lines_inside_strings
+from heddle_lang.text import Span
+
+if TYPE_CHECKING:
+    import tree_sitter as ts
+
+    from heddle_lang.syntax.tree import SyntaxTree
+
+STEP = 2  # spaces per indentation level
+
+
+class _Layout:
+    def __init__(self, tree: SyntaxTree) -> None:
+        self.tree = tree
+        self.data = tree.data
+        self.lines = tree.lines
+        self.out: list[Diagnostic] = []
+
+    # --- positions ------------------------------------------------------------------------------
+
+    def prefix(self, node: ts.Node) -> bytes:
+        """What stands before `node` on its line."""
+        return self.data[self.lines.line_starts[node.start_point[0]] : node.start_byte]
+
+    def starts_line(self, node: ts.Node) -> bool:
+        return self.prefix(node).strip() == b""
+
+    def column(self, node: ts.Node) -> int:
+        return len(self.prefix(node).decode("utf-8", errors="replace").replace("\t", " " * STEP))
+
+    def gap_before(self, node: ts.Node) -> Span:
+        """The blanks between `node` and the token before it."""
+        start = node.start_byte
+        while start > 0 and self.data[start - 1 : start] in (b" ", b"\t"):
+            start -= 1
+        return Span(start, node.start_byte)
+
+    # --- rules ----------------------------------------------------------------------------------
+
+    def indentation(self, node: ts.Node, expected: int, what: str, also: int | None = None) -> None:
+        """HE2004 when `node` starts its line at a column other than `expected` (or `also`)."""
+        prefix = self.prefix(node)
+        if prefix.strip() or b"\t" in prefix:  # not at a line start, or already reported as HE2007
+            return
+        actual = len(prefix)
+        if actual in (expected, also):
+            return
+        line_start = self.lines.line_starts[node.start_point[0]]
+        span = Span(line_start, node.start_byte)
+        self.out.append(Diagnostic(
+            "HE2004", Span(line_start, node.end_byte if node.end_point[0] == node.start_point[0] else node.start_byte),
+            f"{what} must be indented by {expected} spaces, not {actual}",
+            fixes=(Fix(f"indent by {expected} spaces", (TextEdit(span, " " * expected),)),),
+        ))
+
+    def on_new_line(self, node: ts.Node, code: str, message: str, column: int) -> None:
+        """`code` when `node` does not start its line; the fix moves it to a new line at `column`."""
+        if self.starts_line(node):
+            return
+        fix = Fix("move it to a new line", (TextEdit(self.gap_before(node), "\n" + " " * column),))
+        self.out.append(Diagnostic(code, Span(node.start_byte, node.end_byte), message, fixes=(fix,)))
+
+    def tabs(self) -> None:
+        frozen = self._string_lines()
+        for line in range(self.lines.line_count):
+            if line in frozen:
+                continue
+            span = self.lines.line_span(line)
+            text = self.data[span.start : span.end]
+            blanks = text[: len(text) - len(text.lstrip(b" \t"))]
+            if b"\t" in blanks and text.strip():
+                fixed = blanks.replace(b"\t", b" " * STEP).decode()
+                self.out.append(Diagnostic(
+                    "HE2007", Span(span.start, span.start + len(blanks)),
+                    "indentation uses tabs: Heddle indents with spaces",
+                    fixes=(Fix("replace tabs with spaces", (TextEdit(Span(span.start, span.start + len(blanks)),
+                                                                     fixed),)),),
+                ))
+
+    def _string_lines(self) -> set[int]:
+        """Lines that begin inside a multi-line string (Heddle's or PRQL's): their blanks are content."""
+        frozen: set[int] = set()
+        stack = [self.tree.root]
+        while stack:
+            node = stack.pop()
+            if node.type == "multiline_string":
+                frozen.update(range(node.start_point[0] + 1, node.end_point[0] + 1))
+            elif node.type == "prql":
+                first = node.start_point[0]
+                frozen.update(first + i for i in lines_inside_strings(node.text.decode("utf-8", "replace")))
+            elif node.end_point[0] > node.start_point[0]:
+                stack.extend(node.children)
+        return frozen
+
+    # --- declarations ---------------------------------------------------------------------------
+
+    def source_file(self) -> None:
+        aliases = set()
+        for node in self.tree.root.children:
+            if node.type == "import_declaration":
+                alias = node.child_by_field_name("alias")
+                if alias is not None:
+                    aliases.add(alias.text.decode())
+        for node in self.tree.root.children:
+            if node.type == "comment" or node.is_error:
+                continue
+            self.on_new_line(node, "HE2009", f"each {_what(node)} must start its own line", 0)
+            self.indentation(node, 0, f"a top-level {_what(node)}")
+            if node.has_error:
+                continue
+            kind = node.type
+            if kind == "import_declaration":
+                self.import_alias(node, aliases)
+            elif kind in ("resource_declaration", "step_declaration"):
+                call = node.child_by_field_name("value")
+                config = call.child_by_field_name("config") if call is not None else None
+                if config is not None:
+                    self.declaration_block(node, config)
+            elif kind in ("handler_declaration", "workflow_declaration"):
+                body = node.child_by_field_name("body")
+                if body is not None and self.declaration_block(node, body):
+                    for child in body.named_children:
+                        if child.type == "pipeline":
+                            self.pipeline(child, STEP)
+            elif kind == "pipeline":
+                self.pipeline(node, self.column(node))
+
+    def import_alias(self, node: ts.Node, taken: set[str]) -> None:
+        if node.child_by_field_name("alias") is not None:
+            return
+        path = node.child_by_field_name("path")
+        if path is None:
+            return
+        alias = suggest_alias(decode_string(path), taken)
+        taken.add(alias)
+        end = Span(node.end_byte, node.end_byte)
+        self.out.append(Diagnostic(
+            "HE2008", Span(node.start_byte, node.end_byte),
+            f"the import of {path.text.decode()} needs an alias: `import {path.text.decode()} {alias}`",
+            fixes=(Fix(f"add the alias `{alias}`", (TextEdit(end, f" {alias}"),)),),
+        ))
+
+    def declaration_block(self, declaration: ts.Node, block: ts.Node) -> bool:
+        """Check a declaration's `{ ... }`; True when its contents are worth checking further."""
+        opening, closing = block.children[0], block.children[-1]
+        label = _what(declaration)
+        if opening.start_point[0] == closing.start_point[0]:
+            fix = Fix("spread the block over several lines",
+                      (TextEdit(Span(declaration.start_byte, declaration.end_byte),
+                                format_declaration(self.tree, declaration)),))
+            self.out.append(Diagnostic(
+                "HE2001", Span(opening.start_byte, closing.end_byte),
+                f"the block of this {label} must span several lines: `{{` ends its line and `}}` stands"
+                " on a line of its own", fixes=(fix,),
+            ))
+            return False
+        inner = [c for c in block.children[1:-1] if c.type != ","]
+        first = next((c for c in inner if c.type != "comment"), None)
+        if inner and inner[0].start_point[0] == opening.start_point[0] and inner[0].type != "comment":
+            fix = Fix("break the line after `{`", (TextEdit(self.gap_before(inner[0]), "\n" + " " * STEP),))
+            self.out.append(Diagnostic(
+                "HE2002", Span(inner[0].start_byte, inner[0].end_byte),
+                f"the `{{` of this {label} must end its line: move this to the next line", fixes=(fix,)))
+        previous = closing.prev_sibling
+        if previous is not None and previous.end_point[0] == closing.start_point[0] and previous != opening:
+            fix = Fix("put `}` on its own line", (TextEdit(self.gap_before(closing), "\n"),))
+            self.out.append(Diagnostic(
+                "HE2003", Span(closing.start_byte, closing.end_byte),
+                f"the `}}` closing this {label} must stand on its own line", fixes=(fix,)))
+        else:
+            self.indentation(closing, 0, f"the `}}` closing this {label}")
+        what = "a config entry" if block.type == "dict" else "a pipeline"
+        for child in inner:
+            if child.type == "comment":
+                continue
+            if child.type == "pipeline" and child != first:
+                self.on_new_line(child, "HE2009", "each pipeline must start its own line", STEP)
+            self.indentation(child, STEP, what)
+            if child.type == "pair":
+                self.nested_values(child, STEP)
+        return True
+
+    def nested_values(self, pair: ts.Node, base: int) -> None:
+        value = pair.child_by_field_name("value")
+        if value is not None and value.type in ("dict", "list"):
+            self.container(value, base)
+
+    def container(self, node: ts.Node, base: int) -> None:
+        """Indentation inside a multi-line dict, list or dataframe whose line starts at `base`."""
+        if node.end_point[0] == node.start_point[0]:
+            return
+        for child in node.children[1:-1]:
+            if child.type in (",", "comment"):
+                continue
+            self.indentation(child, base + STEP, "an entry" if node.type == "dict" else "an item")
+            if child.type == "pair":
+                self.nested_values(child, base + STEP)
+            elif child.type in ("dict", "list"):
+                self.container(child, base + STEP)
+        self.indentation(node.children[-1], base, f"the closing `{node.children[-1].type}`")
+
+    # --- pipelines ------------------------------------------------------------------------------
+
+    def pipeline(self, node: ts.Node, source_column: int) -> None:
+        """Stages and assignments of a pipeline whose source belongs at `source_column`.
+
+        Columns are the canonical ones, not the ones found, so that all fixes apply together.
+        """
+        for child in node.named_children:
+            kind = child.type
+            if kind == "stage":
+                pipe = child.children[0]
+                self.on_new_line(pipe, "HE2005", "the pipe `|` must start its own line", source_column + STEP)
+                self.indentation(pipe, source_column + STEP, "a stage `|`")
+                self.stage_blocks(child, source_column + 2 * STEP)
+            elif kind == "assignment":
+                arrow = child.children[0]
+                self.on_new_line(arrow, "HE2006", "the assignment `>` must start its own line", source_column)
+                self.indentation(arrow, source_column, "an assignment `>`", also=source_column + STEP)
+            elif kind == "source":
+                self.stage_blocks(child, source_column)
+
+    def stage_blocks(self, stage: ts.Node, body_column: int) -> None:
+        value = stage.child_by_field_name("value")
+        if value is None:
+            return
+        if value.type == "dataframe":
+            self.container(value, body_column)
+        elif value.type == "call":
+            config = value.child_by_field_name("config")
+            if config is not None:
+                self.container(config, body_column)
+
+
+def _what(node: ts.Node) -> str:
+    return {
+        "import_declaration": "import",
+        "resource_declaration": "resource",
+        "step_declaration": "step",
+        "handler_declaration": "handler",
+        "workflow_declaration": "workflow",
+        "pipeline": "pipeline",
+    }.get(node.type, "declaration")
+
+
+def suggest_alias(path: str, taken: set[str]) -> str:
+    """An identifier for an import alias: the path's last segment, made unique."""
+    last = path.rstrip("/").rsplit("/", 1)[-1] or "module"
+    base = re.sub(r"\W", "_", last)
+    if base[0].isdigit():
+        base = f"m_{base}"
+    alias, n = base, 2
+    while alias in taken:
+        alias, n = f"{base}{n}", n + 1
+    return alias
+
+
+def layout_diagnostics(tree: SyntaxTree) -> list[Diagnostic]:
+    checker = _Layout(tree)
+    checker.tabs()
+    checker.source_file()
+    return sorted(checker.out, key=lambda d: (d.span.start, d.span.end, d.code))
+

@@ -1,0 +1,258 @@
+"""The typed AST: a view of the CST with names, configs, stages and their spans.
+
+Built from any tree, including broken ones: parts the text lacks are `None`. Spans never take part
+in equality, so two ASTs compare equal when they say the same thing, wherever it is written — the
+formatter's guarantee is stated in exactly those terms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from heddle_lang.text import Span
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    text: str
+    span: Span = field(compare=False)
+
+
+# --- config values -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Str:
+    value: str
+    span: Span = field(compare=False)
+    multiline: bool = field(default=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Number:
+    value: int | float
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Bool:
+    value: bool
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Null:
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class BareWord:
+    """An unquoted word where a value belongs; always reported (HE1008)."""
+
+    text: str
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    key: Name
+    value: Value | None
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Dict:
+    entries: tuple[Entry, ...]
+    span: Span = field(compare=False)
+
+    def get(self, key: str) -> Entry | None:
+        return next((e for e in self.entries if e.key.text == key), None)
+
+
+@dataclass(frozen=True, slots=True)
+class List:
+    items: tuple[Value, ...]
+    span: Span = field(compare=False)
+
+
+Value = Str | Number | Bool | Null | BareWord | Dict | List
+
+
+# --- calls and stages ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """`key=resource` inside an injection."""
+
+    key: Name
+    resource: Name | None
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Injection:
+    bindings: tuple[Binding, ...]
+    after_function: bool
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """`<inj> alias.function <inj> { config }`: a module function with its resources and config."""
+
+    module: Name | None
+    function: Name | None
+    injections: tuple[Injection, ...]
+    config: Dict | None
+    span: Span = field(compare=False)
+
+    @property
+    def bindings(self) -> tuple[Binding, ...]:
+        return tuple(b for inj in self.injections for b in inj.bindings)
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.module.text if self.module else '?'}.{self.function.text if self.function else '?'}"
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A bare name in a pipeline: a step or an assignment."""
+
+    name: Name
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class RelationalBlock:
+    """`( ...PRQL... )`. `query` is the text inside, exactly as written; `query_span` locates it."""
+
+    query: str = field(compare=False)
+    query_span: Span | None = field(compare=False)
+    span: Span = field(compare=False)
+    # What equality means for a block: the same lines, whatever their indentation.
+    canonical: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        lines = tuple(line.strip() for line in self.query.splitlines() if line.strip())
+        object.__setattr__(self, "canonical", lines)
+
+
+@dataclass(frozen=True, slots=True)
+class DataFrame:
+    rows: tuple[Value, ...]
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorContext:
+    """`*`: the error context a handler receives."""
+
+    span: Span = field(compare=False)
+
+
+StageValue = Reference | Call | RelationalBlock | DataFrame | ErrorContext
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """One element of a pipeline: its source (no `|`) or a `| stage`, with an optional `? handler`."""
+
+    value: StageValue | None
+    trap: Name | None
+    is_source: bool
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """`> name`."""
+
+    name: Name | None
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Pipeline:
+    source: Stage
+    steps: tuple[Stage | Assignment, ...]
+    span: Span = field(compare=False)
+
+    @property
+    def stages(self) -> tuple[Stage, ...]:
+        return (self.source, *(s for s in self.steps if isinstance(s, Stage)))
+
+
+# --- declarations --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Import:
+    path: Str | None
+    alias: Name | None
+    span: Span = field(compare=False)
+    doc: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceDecl:
+    name: Name | None
+    call: Call | None
+    span: Span = field(compare=False)
+    doc: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StepDecl:
+    name: Name | None
+    call: Call | None
+    span: Span = field(compare=False)
+    doc: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerDecl:
+    name: Name | None
+    pipelines: tuple[Pipeline, ...]
+    span: Span = field(compare=False)
+    doc: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowDecl:
+    name: Name | None
+    trap: Name | None
+    pipelines: tuple[Pipeline, ...]
+    span: Span = field(compare=False)
+    doc: str | None = None
+
+
+Declaration = Import | ResourceDecl | StepDecl | HandlerDecl | WorkflowDecl
+
+
+@dataclass(frozen=True, slots=True)
+class Module:
+    declarations: tuple[Declaration, ...]
+    # Pipelines written at top level (reported as HE1005), kept so nothing the user wrote is lost.
+    stray_pipelines: tuple[Pipeline, ...] = ()
+
+    @property
+    def imports(self) -> list[Import]:
+        return [d for d in self.declarations if isinstance(d, Import)]
+
+    @property
+    def resources(self) -> list[ResourceDecl]:
+        return [d for d in self.declarations if isinstance(d, ResourceDecl)]
+
+    @property
+    def steps(self) -> list[StepDecl]:
+        return [d for d in self.declarations if isinstance(d, StepDecl)]
+
+    @property
+    def handlers(self) -> list[HandlerDecl]:
+        return [d for d in self.declarations if isinstance(d, HandlerDecl)]
+
+    @property
+    def workflows(self) -> list[WorkflowDecl]:
+        return [d for d in self.declarations if isinstance(d, WorkflowDecl)]

@@ -1,0 +1,235 @@
+"""Lowering: the tree-sitter CST to the typed AST (`heddle_lang.syntax.ast`).
+
+Tolerant by construction: ERROR nodes are skipped, MISSING nodes become `None`, so a partial AST
+exists for any text and the IDE keeps working while the user types.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from heddle_lang.syntax import ast
+from heddle_lang.text import Span
+
+if TYPE_CHECKING:
+    import tree_sitter as ts
+
+    from heddle_lang.syntax.tree import SyntaxTree
+
+_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+
+
+def _span(node: ts.Node) -> Span:
+    return Span(node.start_byte, node.end_byte)
+
+
+def _text(node: ts.Node) -> str:
+    raw = node.text
+    return raw.decode("utf-8", errors="replace") if raw is not None else ""
+
+
+def _present(node: ts.Node | None) -> bool:
+    return node is not None and not node.is_missing and node.end_byte > node.start_byte
+
+
+def _name(node: ts.Node | None) -> ast.Name | None:
+    if node is None or not _present(node) or node.type != "identifier":
+        return None
+    return ast.Name(_text(node), _span(node))
+
+
+def decode_string(node: ts.Node) -> str:
+    """The value of a `string` or `multiline_string` node, escapes resolved."""
+    if node.type == "multiline_string":
+        return _text(node)[3:-3]
+    parts: list[str] = []
+    for child in node.children:
+        if child.type == "string_content":
+            parts.append(_text(child))
+        elif child.type == "escape_sequence":
+            body = _text(child)[1:]
+            parts.append(chr(int(body[1:], 16)) if body.startswith("u") else _ESCAPES.get(body, body))
+    return "".join(parts)
+
+
+def comment_text(raw: str) -> str:
+    """A comment's words, without `//`, `/*`, `*/` or the leading `*` of block-comment lines."""
+    if raw.startswith("//"):
+        return raw[2:].strip()
+    body = raw[2:-2] if raw.endswith("*/") else raw[2:]
+    lines = [line.strip().removeprefix("*").strip() for line in body.strip("*").splitlines()]
+    return "\n".join(lines).strip()
+
+
+def lower_value(node: ts.Node) -> ast.Value | None:
+    kind = node.type
+    span = _span(node)
+    if kind == "string":
+        return ast.Str(decode_string(node), span)
+    if kind == "multiline_string":
+        return ast.Str(decode_string(node), span, multiline=True)
+    if kind == "number":
+        text = _text(node)
+        try:
+            value: int | float = float(text) if any(c in text for c in ".eE") else int(text)
+        except ValueError:
+            return None
+        return ast.Number(value, span)
+    if kind == "true":
+        return ast.Bool(True, span)
+    if kind == "false":
+        return ast.Bool(False, span)
+    if kind == "null":
+        return ast.Null(span)
+    if kind == "bare_word":
+        return ast.BareWord(_text(node), span)
+    if kind == "dict":
+        return lower_dict(node)
+    if kind == "list":
+        items = (lower_value(c) for c in node.named_children if c.type != "comment")
+        return ast.List(tuple(v for v in items if v is not None), span)
+    return None
+
+
+def lower_dict(node: ts.Node) -> ast.Dict:
+    entries = []
+    for pair in node.named_children:
+        if pair.type != "pair":
+            continue
+        key_node = pair.child_by_field_name("key")
+        value_node = pair.child_by_field_name("value")
+        if key_node is None or not _present(key_node):
+            continue
+        key_text = decode_string(key_node) if key_node.type == "string" else _text(key_node)
+        value = lower_value(value_node) if value_node is not None and _present(value_node) else None
+        entries.append(ast.Entry(ast.Name(key_text, _span(key_node)), value, _span(pair)))
+    return ast.Dict(tuple(entries), _span(node))
+
+
+def lower_call(node: ts.Node) -> ast.Call:
+    module = function = None
+    config = None
+    injections: list[ast.Injection] = []
+    seen_function = False
+    for child in node.named_children:
+        kind = child.type
+        if kind == "function":
+            module = _name(child.child_by_field_name("module"))
+            function = _name(child.child_by_field_name("name"))
+            seen_function = True
+        elif kind == "injection":
+            bindings = []
+            for b in child.named_children:
+                if b.type != "binding":
+                    continue
+                key = _name(b.child_by_field_name("key"))
+                if key is not None:
+                    bindings.append(ast.Binding(key, _name(b.child_by_field_name("value")), _span(b)))
+            injections.append(ast.Injection(tuple(bindings), seen_function, _span(child)))
+        elif kind == "dict":
+            config = lower_dict(child)
+    return ast.Call(module, function, tuple(injections), config, _span(node))
+
+
+def _lower_stage_value(node: ts.Node | None) -> ast.StageValue | None:
+    if node is None or not _present(node):
+        return None
+    kind = node.type
+    if kind == "reference":
+        name = _name(node.named_children[0]) if node.named_children else None
+        return ast.Reference(name, _span(node)) if name is not None else None
+    if kind == "call":
+        return lower_call(node)
+    if kind == "relational_block":
+        query = node.child_by_field_name("query")
+        if query is None:
+            return ast.RelationalBlock("", None, _span(node))
+        return ast.RelationalBlock(_text(query), _span(query), _span(node))
+    if kind == "dataframe":
+        rows = (lower_value(c) for c in node.named_children if c.type != "comment")
+        return ast.DataFrame(tuple(r for r in rows if r is not None), _span(node))
+    if kind == "error_context":
+        return ast.ErrorContext(_span(node))
+    return None
+
+
+def _lower_stage(node: ts.Node, is_source: bool) -> ast.Stage:
+    trap = node.child_by_field_name("trap")
+    return ast.Stage(
+        _lower_stage_value(node.child_by_field_name("value")),
+        _name(trap.child_by_field_name("handler")) if trap is not None else None,
+        is_source,
+        _span(node),
+    )
+
+
+def lower_pipeline(node: ts.Node) -> ast.Pipeline | None:
+    source: ast.Stage | None = None
+    steps: list[ast.Stage | ast.Assignment] = []
+    for child in node.named_children:
+        kind = child.type
+        if kind == "source":
+            source = _lower_stage(child, is_source=True)
+        elif kind == "stage":
+            steps.append(_lower_stage(child, is_source=False))
+        elif kind == "assignment":
+            steps.append(ast.Assignment(_name(child.child_by_field_name("name")), _span(child)))
+    if source is None:
+        return None
+    return ast.Pipeline(source, tuple(steps), _span(node))
+
+
+def _lower_block(node: ts.Node | None) -> tuple[ast.Pipeline, ...]:
+    if node is None:
+        return ()
+    pipelines = (lower_pipeline(c) for c in node.named_children if c.type == "pipeline")
+    return tuple(p for p in pipelines if p is not None)
+
+
+def lower_declaration(node: ts.Node, doc: str | None) -> ast.Declaration | None:
+    kind = node.type
+    span = _span(node)
+    name = _name(node.child_by_field_name("name"))
+    if kind == "import_declaration":
+        path = node.child_by_field_name("path")
+        path_value = ast.Str(decode_string(path), _span(path)) if path is not None and _present(path) else None
+        return ast.Import(path_value, _name(node.child_by_field_name("alias")), span, doc)
+    if kind in ("resource_declaration", "step_declaration"):
+        value = node.child_by_field_name("value")
+        call = lower_call(value) if value is not None and value.type == "call" else None
+        cls = ast.ResourceDecl if kind == "resource_declaration" else ast.StepDecl
+        return cls(name, call, span, doc)
+    if kind == "handler_declaration":
+        return ast.HandlerDecl(name, _lower_block(node.child_by_field_name("body")), span, doc)
+    if kind == "workflow_declaration":
+        trap = node.child_by_field_name("trap")
+        handler = _name(trap.child_by_field_name("handler")) if trap is not None else None
+        return ast.WorkflowDecl(name, handler, _lower_block(node.child_by_field_name("body")), span, doc)
+    return None
+
+
+def lower(tree: SyntaxTree) -> ast.Module:
+    declarations: list[ast.Declaration] = []
+    stray: list[ast.Pipeline] = []
+    doc_lines: list[str] = []
+    doc_end_row = -2
+    for child in tree.root.children:
+        kind = child.type
+        if kind == "comment":
+            # Comments directly above a declaration (no blank line between) document it.
+            if child.start_point[0] != doc_end_row + 1:
+                doc_lines = []
+            doc_lines.append(comment_text(_text(child)))
+            doc_end_row = child.end_point[0]
+            continue
+        doc = "\n".join(doc_lines) if doc_lines and child.start_point[0] == doc_end_row + 1 else None
+        doc_lines = []
+        if kind == "pipeline":
+            pipeline = lower_pipeline(child)
+            if pipeline is not None:
+                stray.append(pipeline)
+            continue
+        declaration = lower_declaration(child, doc)
+        if declaration is not None:
+            declarations.append(declaration)
+    return ast.Module(tuple(declarations), tuple(stray))

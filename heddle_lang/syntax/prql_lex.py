@@ -1,0 +1,83 @@
+"""Just enough PRQL lexing to know which characters of a relational block are strings or comments.
+
+The rules match the external scanner of the grammar: strings in `"`, `'`, or tripled quotes, with an
+optional `f`/`s`/`r` prefix, backslash escapes, and `#` comments to the end of the line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    kind: str  # "string" | "comment" | "code"
+    start: int
+    end: int
+
+
+def pieces(text: str) -> Iterator[Piece]:
+    """Split PRQL `text` into code, string and comment pieces (character offsets)."""
+    i = 0
+    n = len(text)
+    code_start = 0
+    while i < n:
+        ch = text[i]
+        if ch == "#":
+            if code_start < i:
+                yield Piece("code", code_start, i)
+            end = text.find("\n", i)
+            end = n if end == -1 else end
+            yield Piece("comment", i, end)
+            i = code_start = end
+            continue
+        if ch in "\"'":
+            if code_start < i:
+                yield Piece("code", code_start, i)
+            end = _string_end(text, i)
+            yield Piece("string", i, end)
+            i = code_start = end
+            continue
+        i += 1
+    if code_start < n:
+        yield Piece("code", code_start, n)
+
+
+def _string_end(text: str, start: int) -> int:
+    quote = text[start]
+    n = len(text)
+    if text.startswith(quote * 3, start):
+        i = start + 3
+        while i < n:
+            if text[i] == "\\":
+                i += 2
+                continue
+            if text.startswith(quote * 3, i):
+                return i + 3
+            i += 1
+        return n
+    i = start + 1
+    while i < n:
+        ch = text[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == quote:
+            return i + 1
+        if ch == "\n":
+            return i
+        i += 1
+    return n
+
+
+def lines_inside_strings(text: str) -> set[int]:
+    """Indices of the lines of `text` (0-based) that begin inside a multi-line string."""
+    inside: set[int] = set()
+    for piece in pieces(text):
+        if piece.kind != "string":
+            continue
+        first = text.count("\n", 0, piece.start)
+        breaks = text.count("\n", piece.start, piece.end)
+        inside.update(range(first + 1, first + 1 + breaks))
+    return inside

@@ -1,0 +1,99 @@
+"""Parsing: text in, a tree-sitter concrete syntax tree plus syntax diagnostics out. Never raises.
+
+A `SyntaxTree` is immutable. `SyntaxTree.edit` describes a text change to tree-sitter (byte offsets
+and points, exactly) and reparses incrementally, reusing every unchanged subtree; the result is a
+new `SyntaxTree` equal to a fresh parse of the new text.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+import tree_sitter as ts
+
+from heddle_lang.syntax import _binding
+from heddle_lang.text import LineIndex, Span
+
+if TYPE_CHECKING:
+    from heddle_lang.diagnostics import Diagnostic
+    from heddle_lang.syntax.ast import Module
+
+LANGUAGE = ts.Language(_binding.language())
+
+
+def _parse(data: bytes, old: ts.Tree | None = None) -> ts.Tree:
+    # A parser is cheap to create and not safe to share between threads: make one per parse.
+    parser = ts.Parser(LANGUAGE)
+    return parser.parse(data, old) if old is not None else parser.parse(data)
+
+
+class SyntaxTree:
+    """A parsed document: its text, its CST, and what was wrong with its syntax."""
+
+    __slots__ = ("__dict__", "cst", "data", "lines", "text")
+
+    def __init__(self, text: str, data: bytes, cst: ts.Tree) -> None:
+        self.text = text
+        self.data = data
+        self.cst = cst
+        self.lines = LineIndex(data)
+
+    @property
+    def root(self) -> ts.Node:
+        return self.cst.root_node
+
+    @cached_property
+    def diagnostics(self) -> tuple[Diagnostic, ...]:
+        """Syntax diagnostics (HE1xxx), sorted by position."""
+        from heddle_lang.syntax.errors import syntax_diagnostics
+
+        return tuple(syntax_diagnostics(self))
+
+    @cached_property
+    def ast(self) -> Module:
+        """The typed AST view of this tree (partial where the text has errors)."""
+        from heddle_lang.syntax.lower import lower
+
+        return lower(self)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.is_error for d in self.diagnostics)
+
+    def slice(self, span: Span) -> str:
+        return self.data[span.start : span.end].decode("utf-8", errors="replace")
+
+    def edit(self, start: int, end: int, new_text: str) -> SyntaxTree:
+        """Replace bytes `start..end` by `new_text` and reparse incrementally."""
+        start = max(0, min(start, len(self.data)))
+        end = max(start, min(end, len(self.data)))
+        inserted = new_text.encode("utf-8")
+        data = self.data[:start] + inserted + self.data[end:]
+        start_point = self.lines.point(start)
+        old_end_point = self.lines.point(end)
+        newlines = inserted.count(b"\n")
+        if newlines:
+            new_end_point = (start_point[0] + newlines, len(inserted) - inserted.rfind(b"\n") - 1)
+        else:
+            new_end_point = (start_point[0], start_point[1] + len(inserted))
+        old = self.cst.copy()
+        old.edit(
+            start_byte=start,
+            old_end_byte=end,
+            new_end_byte=start + len(inserted),
+            start_point=start_point,
+            old_end_point=old_end_point,
+            new_end_point=new_end_point,
+        )
+        return SyntaxTree(data.decode("utf-8", errors="replace"), data, _parse(data, old))
+
+
+def parse(text: str) -> SyntaxTree:
+    """Parse Heddle source. Always returns a tree; problems are in `.diagnostics`."""
+    data = text.encode("utf-8", errors="surrogatepass")
+    return SyntaxTree(text, data, _parse(data))
+
+
+def node_span(node: ts.Node) -> Span:
+    return Span(node.start_byte, node.end_byte)
