@@ -1,6 +1,6 @@
 """The registry of diagnostic codes: each code is documented here once.
 
-`docs/diagnostics.md` is generated from this table (`python -m heddle_lang.codes > docs/diagnostics.md`)
+`docs/diagnostics.md` is generated from this table (`pytest tests/test_codes.py --update-snapshots`)
 and a test keeps the two in step. Families: HE1xxx syntax, HE2xxx layout, HE3xxx names and imports,
 HE4xxx resources and configuration, HE5xxx types and schemas, HE6xxx relational blocks, HE9xxx internal.
 """
@@ -79,7 +79,8 @@ def markdown() -> str:
     lines = [
         "# Diagnostic codes",
         "",
-        "Generated from `heddle_lang/codes.py` by `python -m heddle_lang.codes`; do not edit by hand.",
+        "Generated from `heddle_lang/codes.py` by `pytest tests/test_codes.py --update-snapshots`;"
+        " do not edit by hand.",
         "",
     ]
     family = None
@@ -96,6 +97,3 @@ def markdown() -> str:
             lines.append("")
     return "\n".join(lines)
 
-
-if __name__ == "__main__":
-    print(markdown(), end="")

@@ -117,8 +117,10 @@ class _Layout:
                 alias = node.child_by_field_name("alias")
                 if alias is not None:
                     aliases.add(alias.text.decode())
+        # Lines the parser could not read: what follows an error there is its debris, not layout.
+        broken = {n.end_point[0] for n in self.tree.root.children if n.is_error}
         for node in self.tree.root.children:
-            if node.type == "comment" or node.is_error:
+            if node.type == "comment" or node.is_error or node.start_point[0] in broken:
                 continue
             self.on_new_line(node, "HE2009", f"each {_what(node)} must start its own line", 0)
             self.indentation(node, 0, f"a top-level {_what(node)}")

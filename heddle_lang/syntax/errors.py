@@ -86,19 +86,11 @@ def _opener(node: ts.Node, closer: str) -> ts.Node | None:
     return None
 
 
-def _insertion(tree: SyntaxTree, offset: int, token: str) -> TextEdit:
-    """Insert `token` at `offset`; a closing brace at the start of a line gets a line of its own."""
-    line = tree.lines.line_of(offset)
-    line_start = tree.lines.line_starts[line]
-    before = tree.data[line_start:offset]
-    if token in ("}", ")") and before.strip() == b"" and offset > 0:
-        # Close on the line before, where the block's content ended.
-        prev = tree.data.rfind(b"\n", 0, line_start - 1) + 1 if line_start > 0 else 0
-        prev_end = line_start - 1 if line_start > 0 else 0
-        previous_line = tree.data[prev:prev_end]
-        indent = previous_line[: len(previous_line) - len(previous_line.lstrip())]
-        closing_indent = indent[:-2] if len(indent) >= 2 else b""
-        return TextEdit(Span(prev_end, prev_end), "\n" + closing_indent.decode() + token)
+def _insertion(tree: SyntaxTree, offset: int, token: str, opener: ts.Node | None) -> TextEdit:
+    """Insert `token` at `offset`; a closing brace goes on a new line, indented like its opener's line."""
+    if token in ("}", ")", "]") and opener is not None and opener.start_point[0] != tree.lines.line_of(offset):
+        indent = tree.lines.indentation(opener.start_point[0])
+        return TextEdit(Span(offset, offset), f"\n{indent}{token}")
     return TextEdit(Span(offset, offset), token)
 
 
@@ -114,10 +106,18 @@ _MISSING_NAMES = {
 }
 
 
+def _anchor(node: ts.Node) -> int:
+    """Where a MISSING token belongs: right after the last real token before it, not after comments."""
+    previous = _previous_leaf(node)
+    while previous is not None and (previous.type == "comment" or previous.end_byte == previous.start_byte):
+        previous = _previous_leaf(previous)
+    return previous.end_byte if previous is not None else node.start_byte
+
+
 def _missing(tree: SyntaxTree, node: ts.Node) -> Diagnostic:
     parent = node.parent
     token = node.type
-    offset = node.start_byte
+    offset = _anchor(node)
     span = Span(offset, offset)
     if token == '"':
         return Diagnostic("HE1003", span, "unterminated string: expected `\"` before the end of the line",
@@ -132,7 +132,7 @@ def _missing(tree: SyntaxTree, node: ts.Node) -> Diagnostic:
             related = (Related(Span(opener.start_byte, opener.end_byte), f"`{opener.type}` opened here"),)
         code = "HE1004" if parent.type == "relational_block" else "HE1002"
         message = f"expected `{token}` to close {what}{where}"
-        fix = Fix(f"insert `{token}`", (_insertion(tree, offset, token),))
+        fix = Fix(f"insert `{token}`", (_insertion(tree, offset, token, opener),))
         return Diagnostic(code, span, message, related=related, fixes=(fix,))
     if token == "identifier" and parent is not None:
         field = None
@@ -247,6 +247,25 @@ def _previous_leaf(node: ts.Node) -> ts.Node | None:
     return leaf
 
 
+def _unclosed(tree: SyntaxTree, node: ts.Node, container: ts.Node | None) -> Diagnostic | None:
+    """A declaration keyword inside a container: the container was never closed."""
+    leaves = _leaves(node, 1)
+    if container is None or not leaves or _text(leaves[0]) not in _KEYWORDS:
+        return None
+    opener = container.children[0] if container.child_count else None
+    if opener is None or opener.type not in ("{", "[", "<"):
+        return None
+    closer = {"{": "}", "[": "]", "<": ">"}[opener.type]
+    keyword = leaves[0]
+    return Diagnostic(
+        "HE1002", Span(keyword.start_byte, keyword.end_byte),
+        f"expected `{closer}` to close {describe(container)} opened on line {opener.start_point[0] + 1}"
+        f" before this `{_text(keyword)}`",
+        related=(Related(Span(opener.start_byte, opener.end_byte), f"`{opener.type}` opened here"),),
+        fixes=(Fix(f"insert `{closer}`", (_insertion(tree, _anchor(node), closer, opener),)),),
+    )
+
+
 def _error(tree: SyntaxTree, node: ts.Node) -> Diagnostic:
     leaves = _leaves(node)
     text = _text(node)
@@ -272,21 +291,8 @@ def _error(tree: SyntaxTree, node: ts.Node) -> Diagnostic:
                           "unterminated string: expected `\"` before the end of the line",
                           fixes=(Fix('insert `"`', (TextEdit(end_of_line, '"'),)),))
     top_level = parent is None or parent.type in ("source_file", "ERROR")
-    if token in _KEYWORDS:
-        container = None if top_level else _enclosing_container(node)
-        if container is not None and container.child_count and container.children[0].type in ("{", "[", "<"):
-            opener = container.children[0]
-            closer = {"{": "}", "[": "]", "<": ">"}[opener.type]
-            at = Span(start, start)
-            return Diagnostic(
-                "HE1002", Span(start, first.end_byte),
-                f"expected `{closer}` to close {describe(container)} opened on line "
-                f"{opener.start_point[0] + 1} before this `{token}`",
-                related=(Related(Span(opener.start_byte, opener.end_byte), f"`{opener.type}` opened here"),),
-                fixes=(Fix(f"insert `{closer}`", (_insertion(tree, at.start, closer),)),),
-            )
-        if top_level:
-            return _malformed_declaration(tree, token, leaves, span)
+    if token in _KEYWORDS and top_level:
+        return _malformed_declaration(tree, token, leaves, span)
     if len(leaves) == 1 and token in _AFTER_OPERATOR:
         return Diagnostic("HE1002", Span(first.start_byte, first.end_byte),
                           f"expected {_AFTER_OPERATOR[token]}")
@@ -316,8 +322,18 @@ def syntax_diagnostics(tree: SyntaxTree) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     root = tree.root
     if root.has_error:
+        unclosed: set[int] = set()  # containers already reported as missing their closer
         for node in _walk(root):
-            out.append(_missing(tree, node) if node.is_missing else _error(tree, node))
+            if node.is_missing:
+                out.append(_missing(tree, node))
+                continue
+            container = _enclosing_container(node)
+            if container is not None and container.id in unclosed:
+                continue  # debris of the declaration that ran into this container
+            diagnostic = _unclosed(tree, node, container)
+            if diagnostic is not None and container is not None:
+                unclosed.add(container.id)
+            out.append(diagnostic or _error(tree, node))
     # A top-level pipeline on a line the parser already choked on is debris of that error.
     error_lines = {tree.lines.line_of(d.span.start) for d in out}
     out.extend(d for d in structure_diagnostics(tree)

@@ -41,8 +41,15 @@ static inline bool is_blank(int32_t c) { return c == ' ' || c == '\t' || c == '\
 
 static inline void consume(TSLexer *lexer) { lexer->advance(lexer, false); }
 
-/* Consume a PRQL string starting at the opening quote; the token end is marked after it. */
-static void scan_string(TSLexer *lexer) {
+static inline bool is_word_char(int32_t c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+/*
+ * Consume a PRQL string starting at the opening quote; the token end is marked after it.
+ * In a raw string (r"...") a backslash is ordinary text, so r"C:\" ends at its second quote.
+ */
+static void scan_string(TSLexer *lexer, bool raw) {
   int32_t quote = lexer->lookahead;
   consume(lexer);
   bool triple = false;
@@ -60,7 +67,7 @@ static void scan_string(TSLexer *lexer) {
     int32_t c = lexer->lookahead;
     if (!triple && (c == '\n' || c == '\r')) break; /* unterminated: stop at the line end */
     consume(lexer);
-    if (c == '\\') {
+    if (c == '\\' && !raw) {
       run = 0;
       if (!lexer->eof(lexer) && (triple || (lexer->lookahead != '\n' && lexer->lookahead != '\r'))) consume(lexer);
       continue;
@@ -92,8 +99,10 @@ static bool at_declaration_start(TSLexer *lexer) {
       consume(lexer);
       i++;
     }
-    if (i > 0) lexer->mark_end(lexer);
-    return word[i] == '\0' && (lexer->lookahead == ' ' || lexer->lookahead == '\t');
+    bool keyword = word[i] == '\0' && (lexer->lookahead == ' ' || lexer->lookahead == '\t');
+    /* Only mark non-keyword text: the keyword itself belongs to the next declaration. */
+    if (i > 0 && !keyword) lexer->mark_end(lexer);
+    return keyword;
   }
   return false;
 }
@@ -103,8 +112,10 @@ static bool scan_prql(TSLexer *lexer) {
   if (lexer->eof(lexer) || lexer->lookahead == ')') return false;
 
   unsigned depth = 0;
+  int32_t prev = 0, prev2 = 0; /* the last two characters of the current run of ordinary text */
   while (!lexer->eof(lexer)) {
     int32_t c = lexer->lookahead;
+    if (c == '\n' || is_blank(c) || c == '#') prev = prev2 = 0;
     if (c == '\n') {
       consume(lexer);
       if (at_declaration_start(lexer)) break;
@@ -115,7 +126,8 @@ static bool scan_prql(TSLexer *lexer) {
       continue;
     }
     if (c == '"' || c == '\'') {
-      scan_string(lexer);
+      scan_string(lexer, (prev == 'r' || prev == 'R') && !is_word_char(prev2));
+      prev = prev2 = 0;
       continue;
     }
     if (c == '#') {
@@ -129,6 +141,8 @@ static bool scan_prql(TSLexer *lexer) {
     } else if (c == '(') {
       depth++;
     }
+    prev2 = prev;
+    prev = c;
     consume(lexer);
     lexer->mark_end(lexer);
   }

@@ -1,0 +1,113 @@
+"""Incremental reparsing (`SyntaxTree.edit`) gives exactly the tree a fresh `parse` gives.
+
+Random edits — insertions, deletions and replacements of Heddle-flavoured text, non-ASCII included —
+at random character boundaries of the example programs, applied one after the other on the previous
+tree. The final tree must match a fresh parse of the final text: S-expression, every node's type,
+byte range, points and MISSING flag, and every diagnostic.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bench.generate import generate
+from heddle_lang.check import check_tree
+from heddle_lang.syntax import SyntaxTree, parse
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted(p for p in (ROOT / "examples").rglob("*.he") if p.is_file())
+SOURCES = [p.read_text(encoding="utf-8") for p in EXAMPLES]
+
+# What people type into a Heddle file, and a few things they should not.
+FRAGMENTS = [
+    *"{}()[]<>|?=:,*\".#/\\-+_0123456789",
+    "\n", "\n", "\n  ", "\n    | ", " ", " ", "  ", "\t", "\r\n",
+    "a", "x", "id", "users", "pg_db", "io.print", "kafka.produce", "from input", "select id, email",
+    "import", "resource", "step", "handler", "workflow", "true", "false", "null", "filter",
+    '"', '""', '"""', "//", "/*", "*/", "# c\n", "\\n", "\\u00e9", "'", "1.5e3",
+    "é", "日本", "ü", "🚀", "👋🏽", "\u200b",
+    "import \"std/io\" io\n", "step s = pg.query { query: \"q\" }\n", "workflow W {\n  a\n    | b\n}\n",
+    "<connection=pg_db>", "{ topic: \"t\" }", "(from input)", "[{ id: 1 }]", "> out", "? on_fail",
+]
+
+fragment_text = st.lists(st.sampled_from(FRAGMENTS), min_size=0, max_size=6).map("".join)
+
+
+def nodes(tree: SyntaxTree) -> list[tuple[str, int, int, tuple[int, int], tuple[int, int], bool, bool]]:
+    """Every node of the tree in document order, with its position and error flags."""
+    out = []
+    cursor = tree.root.walk()
+    while True:
+        node = cursor.node
+        assert node is not None
+        out.append((node.type, node.start_byte, node.end_byte, tuple(node.start_point), tuple(node.end_point),
+                    node.is_missing, node.is_error))
+        if cursor.goto_first_child() or cursor.goto_next_sibling():
+            continue
+        while cursor.goto_parent():
+            if cursor.goto_next_sibling():
+                break
+        else:
+            return out
+
+
+def diagnostics(tree: SyntaxTree) -> list[tuple[str, int, int, str]]:
+    return [(d.code, d.span.start, d.span.end, d.message) for d in check_tree(tree)]
+
+
+def assert_same_tree(incremental: SyntaxTree, fresh: SyntaxTree) -> None:
+    assert incremental.data == fresh.data
+    assert incremental.text == fresh.text
+    assert str(incremental.root) == str(fresh.root)
+    assert nodes(incremental) == nodes(fresh)
+    assert diagnostics(incremental) == diagnostics(fresh)
+
+
+def byte_offset(text: str, char_index: int) -> int:
+    return len(text[:char_index].encode("utf-8"))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(source=st.sampled_from(SOURCES), data=st.data())
+def test_incremental_edits_match_a_fresh_parse(source: str, data: st.DataObject) -> None:
+    text = source
+    tree = parse(text)
+    for _ in range(data.draw(st.integers(1, 8), label="edits")):
+        start = data.draw(st.integers(0, len(text)), label="start")
+        kind = data.draw(st.sampled_from(["insert", "delete", "replace"]), label="kind")
+        end = start if kind == "insert" else data.draw(st.integers(start, min(len(text), start + 40)), label="end")
+        new = "" if kind == "delete" else data.draw(fragment_text, label="new")
+        # Offsets are bytes at character boundaries: what an editor sends after converting positions.
+        tree = tree.edit(byte_offset(text, start), byte_offset(text, end), new)
+        text = text[:start] + new + text[end:]
+    assert_same_tree(tree, parse(text))
+
+
+@pytest.mark.parametrize(
+    ("where", "new"),
+    [
+        ("identifier", "x"),  # inside a name
+        ("line start", "// a comment\n"),  # a whole new line
+        ("line start", "é🚀"),  # non-ASCII bytes that break the declaration
+        ("line start", "workflow W {\n"),  # an unclosed block swallowing what follows
+    ],
+)
+def test_single_insertion_in_a_large_file(where: str, new: str) -> None:
+    text = generate(1000, seed=0)
+    tree = parse(text)
+    assert tree.diagnostics == ()
+    lines = text.splitlines(keepends=True)
+    middle = sum(len(line) for line in lines[:500])
+    if where == "identifier":
+        middle = text.index("_", middle)
+    offset = byte_offset(text, middle)
+    edited = tree.edit(offset, offset, new)
+    new_text = text[:middle] + new + text[middle:]
+    assert_same_tree(edited, parse(new_text))
+    # And back: undoing the edit gives the original tree again.
+    undone = edited.edit(offset, offset + len(new.encode("utf-8")), "")
+    assert_same_tree(undone, tree)

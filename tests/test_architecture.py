@@ -1,0 +1,42 @@
+"""The layering invariants of ARCHITECTURE.md, checked on the source."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+
+
+def imported_modules(package: str) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for path in (ROOT / package).rglob("*.py"):
+        modules: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                modules.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                modules.add(node.module.split(".")[0])
+        found[str(path.relative_to(ROOT))] = modules
+    return found
+
+
+def test_language_layer_knows_no_lsp_engine_or_io_packages() -> None:
+    forbidden = {"pygls", "lsprotocol", "heddle_engine", "heddle_lsp", "heddle", "polars", "pyarrow",
+                 "subprocess", "socket", "os", "shutil"}
+    offenders = {f: sorted(m & forbidden) for f, m in imported_modules("heddle_lang").items() if m & forbidden}
+    assert offenders == {}
+
+
+def test_only_the_language_server_imports_pygls_and_lsprotocol() -> None:
+    for package in ("heddle_lang", "heddle_engine", "heddle"):
+        offenders = {f: m for f, m in imported_modules(package).items() if m & {"pygls", "lsprotocol"}}
+        assert offenders == {}, package
+
+
+def test_readme_test_command_is_what_ci_runs() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    marker = "<!-- test-command -->"
+    command = readme.split(marker, 1)[1].split("```", 2)[1].strip().removeprefix("sh").strip()
+    assert command in ci

@@ -1,0 +1,39 @@
+"""Tests as data: every `tests/cases/**/*.he` file against the diagnostics annotated inside it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from heddle_lang.check import check_tree
+from heddle_lang.syntax import parse
+from heddle_lang.text import Encoding
+from tests.annotations import expectations
+
+CASES = Path(__file__).parent / "cases"
+CASE_FILES = sorted(p for p in CASES.rglob("*.he") if p.parent.name != "format")
+
+
+@pytest.mark.parametrize("path", CASE_FILES, ids=lambda p: str(p.relative_to(CASES)))
+def test_case(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    tree = parse(text)
+    found = []
+    for d in check_tree(tree):
+        position = tree.lines.position(d.span.start, Encoding.UTF32)
+        found.append((position.line + 1, position.character + 1, d.code, d.message))
+    expected = expectations(text)
+    assert expected or "no-diagnostics" in path.stem, f"{path.name} has no //~ annotation"
+    assert Counter((line, code) for line, _, code, _ in found) == Counter((e.line, e.code) for e in expected), (
+        "diagnostics differ:\n" + "\n".join(f"  {line}:{col} {code} {msg}" for line, col, code, msg in found)
+    )
+    for e in expected:
+        matches = [f for f in found if f[0] == e.line and f[2] == e.code]
+        if e.column is not None:
+            columns = [col for _, col, _, _ in matches]
+            assert e.column in columns, f"{e.code} on line {e.line} at columns {columns}, not {e.column}"
+        if e.fragment is not None:
+            messages = [msg for *_, msg in matches]
+            assert any(e.fragment in msg for msg in messages), f"{e.code} line {e.line}: {e.fragment!r} not in {messages}"

@@ -1,0 +1,30 @@
+"""Every diagnostic code is documented once, and the generated table is up to date."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from heddle_lang.codes import CODES, markdown
+
+ROOT = Path(__file__).parent.parent
+
+
+def test_generated_table_is_committed(update_snapshots: bool) -> None:
+    path = ROOT / "docs" / "diagnostics.md"
+    if update_snapshots:
+        path.write_text(markdown(), encoding="utf-8")
+    assert path.read_text(encoding="utf-8") == markdown(), "run: pytest tests/test_codes.py --update-snapshots"
+
+
+def test_codes_are_well_formed_and_unique() -> None:
+    names = [c.name for c in CODES.values()]
+    assert len(set(names)) == len(names)
+    for code, entry in CODES.items():
+        assert code == entry.code and len(code) == 6 and code[:2] == "HE" and code[2:].isdigit()
+        assert entry.summary.endswith(".")
+
+
+def test_every_syntax_and_layout_code_has_a_test_case() -> None:
+    cases = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests" / "cases").rglob("*.he"))
+    missing = [code for code in CODES if code[2] in "12" and code not in cases]
+    assert missing == []
