@@ -36,4 +36,4 @@ def test_case(path: Path) -> None:
             assert e.column in columns, f"{e.code} on line {e.line} at columns {columns}, not {e.column}"
         if e.fragment is not None:
             messages = [msg for *_, msg in matches]
-            assert any(e.fragment in msg for msg in messages), f"{e.code} line {e.line}: {e.fragment!r} not in {messages}"
+            assert any(e.fragment in msg for msg in messages), f"{e.code}@{e.line}: {e.fragment!r} not in {messages}"
