@@ -2,8 +2,9 @@
  * External scanner for Heddle.
  *
  * PRQL: the inside of a relational block `( ... )` as one token. Parentheses are balanced,
- *   PRQL strings ("...", '...', triple-quoted, with or without an f/s/r prefix) and `#` comments
- *   are skipped, so a `)` inside them does not close the block. The token starts at the first
+ *   PRQL strings ("...", '...', triple-quoted, with or without an f/s/r prefix; a backslash escapes
+ *   the next character except in r-strings) and `#` comments are skipped, so a `)` inside them
+ *   does not close the block. The token starts at the first
  *   non-blank character and ends after the last one before the closing `)`. An unterminated
  *   block stops before a line that starts in column 0 with `}` or a declaration keyword, so a
  *   missing `)` does not swallow the rest of the file.
@@ -84,8 +85,9 @@ static void scan_string(TSLexer *lexer, bool raw) {
 
 /*
  * Called right after a newline: does this line start a new declaration or close the enclosing
- * block in column 0? Consumes the characters it compares (they are ordinary PRQL text when it
- * answers false, and the caller marks them).
+ * block in column 0? Consumes the characters it compares. When it answers false they are
+ * ordinary PRQL text and it marks them as part of the token; a keyword it answers true for is
+ * left out of the token.
  */
 static bool at_declaration_start(TSLexer *lexer) {
   static const char *keywords[] = {"import", "resource", "step", "handler", "workflow"};
@@ -108,8 +110,14 @@ static bool at_declaration_start(TSLexer *lexer) {
 }
 
 static bool scan_prql(TSLexer *lexer) {
-  while (is_blank(lexer->lookahead) || lexer->lookahead == '\n') lexer->advance(lexer, true);
+  bool line_start = false;
+  while (is_blank(lexer->lookahead) || lexer->lookahead == '\n') {
+    line_start = lexer->lookahead == '\n';
+    lexer->advance(lexer, true);
+  }
   if (lexer->eof(lexer) || lexer->lookahead == ')') return false;
+  /* `(` ending its line, then `}` or a declaration in column 0: the block is empty and unclosed. */
+  if (line_start && at_declaration_start(lexer)) return false;
 
   unsigned depth = 0;
   int32_t prev = 0, prev2 = 0; /* the last two characters of the current run of ordinary text */
