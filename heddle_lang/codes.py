@@ -51,6 +51,7 @@ _TABLE = [
          "[1, 2]"),
     Code("HE1011", "unterminated-comment", "A block comment `/*` is never closed with `*/`.", "/* note"),
     Code("HE1012", "empty-injection", "`<>` injects nothing.", "pg.query <> { ... }"),
+    Code("HE1013", "reserved-word", "A keyword is used as a name.", "step step = io.print"),
     # --- HE2xxx: strict layout ------------------------------------------------------------------
     Code("HE2001", "single-line-block",
          "A resource, step, handler or workflow block must span several lines.",

@@ -1,10 +1,10 @@
 """The canonical formatter behind `heddle fmt` and LSP formatting.
 
 Layout: 2 spaces a level; declaration blocks always span lines; each pipeline stage `| ...` one level
-deeper than its source; `> name` aligned with the source; pipeline configs, lists and dataframes stay
-on one line unless the author broke them (or they hold a comment). Every comment is kept where it
-was; blank lines are kept (at most one in a row); relational-block text is kept as written except
-for its indentation, which moves with the block.
+deeper than its source; `> name` aligned with the source; a missing import alias is added (HE2008);
+pipeline configs, lists and dataframes stay on one line unless the author broke them (or they hold a
+comment). Every comment is kept where it was; blank lines are kept (at most one in a row);
+relational-block text is kept as written except for its indentation, which moves with the block.
 
 The formatter only formats text without syntax errors: otherwise it says why and changes nothing.
 """
@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from heddle_lang.diagnostics import Diagnostic
+from heddle_lang.naming import suggest_alias
+from heddle_lang.syntax.lower import decode_string
 from heddle_lang.syntax.prql_lex import lines_inside_strings
 from heddle_lang.syntax.tree import SyntaxTree, parse
 
@@ -48,6 +50,11 @@ class _Printer:
         self.level = 0
         self.last_row = 0  # source row where the last emitted token ended
         self.break_pending = False  # a line comment ended the output line
+        self.glue = False  # a block comment shares its line with the token after it
+        self.aliases = {
+            alias.text.decode() for node in tree.root.children if node.type == "import_declaration"
+            for alias in [node.child_by_field_name("alias")] if alias is not None
+        }
 
     # --- output primitives ---------------------------------------------------------------------
 
@@ -72,6 +79,11 @@ class _Printer:
 
     def start_line(self, node: ts.Node, level: int, first_in_block: bool = False) -> None:
         """Begin a new output line for `node`, keeping one blank line if the source had any."""
+        if self.glue:
+            # `/* note */ token`: the token stays on the comment's line.
+            self.glue = False
+            self.lines[-1] += " "
+            return
         blank = not first_in_block and node.start_point[0] > self.last_row + 1
         if self.lines[-1].strip():
             self.lines.append("")
@@ -92,6 +104,9 @@ class _Printer:
             self.write(text, node)
         if text.startswith("//"):
             self.break_pending = True
+        else:
+            line_end = self.tree.lines.line_span(node.end_point[0]).end
+            self.glue = self.tree.data[node.end_byte : line_end].strip() != b""
 
     def children(self, node: ts.Node, level: int) -> Iterator[ts.Node]:
         """The children of `node`, printing the comments among them on the way."""
@@ -128,6 +143,12 @@ class _Printer:
                 self.trap(child)
             else:
                 self.write(_text(child), child, space=True)
+        if kind == "import_declaration" and node.child_by_field_name("alias") is None:
+            path = node.child_by_field_name("path")
+            if path is not None:
+                alias = suggest_alias(decode_string(path), self.aliases)
+                self.aliases.add(alias)
+                self.write(alias, space=True)
 
     def block(self, node: ts.Node, level: int) -> None:
         first = True
@@ -217,8 +238,8 @@ class _Printer:
             if ctype == "injection":
                 self.injection(child, level)
             elif ctype == "function":
-                parts = [_text(p) for p in self.children(child, level + 1)]
-                self.write("".join(parts), child, space=True)
+                for i, part in enumerate(self.children(child, level + 1)):
+                    self.write(_text(part), part, space=i == 0)
             elif ctype == "dict":
                 multiline = block or _is_multiline(child) or _has_comment(child)
                 self.dict(child, level, multiline, space=True)
@@ -230,8 +251,8 @@ class _Printer:
             if child.type == "binding":
                 if not first:
                     self.write(", ", child)
-                text = "".join(_text(p) for p in self.children(child, level + 1))
-                self.write(text, child)
+                for part in self.children(child, level + 1):
+                    self.write(_text(part), part)
                 first = False
         self.write(">", node.children[-1])
 
@@ -367,6 +388,9 @@ def format_declaration(tree: SyntaxTree, node: ts.Node) -> str:
 
 
 def format_tree(tree: SyntaxTree) -> FormatResult:
+    if b"\r" in tree.data:
+        # Output lines end with LF: read CR LF and lone CR as the line breaks they are before formatting.
+        tree = parse(tree.text.replace("\r\n", "\n").replace("\r", "\n"))
     errors = tuple(d for d in tree.diagnostics if d.is_error)
     if errors:
         return FormatResult(None, errors)

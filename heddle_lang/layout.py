@@ -8,11 +8,11 @@ and statements that do not start their own line. `heddle fmt` fixes every one of
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from heddle_lang.diagnostics import Diagnostic, Fix, TextEdit
 from heddle_lang.formatter import format_declaration
+from heddle_lang.naming import suggest_alias
 from heddle_lang.syntax.lower import decode_string
 from heddle_lang.syntax.prql_lex import lines_inside_strings
 from heddle_lang.text import Span
@@ -180,6 +180,8 @@ class _Layout:
                 "HE2002", Span(inner[0].start_byte, inner[0].end_byte),
                 f"the `{{` of this {label} must end its line: move this to the next line", fixes=(fix,)))
         previous = closing.prev_sibling
+        while previous is not None and previous.type == "comment":
+            previous = previous.prev_sibling
         if previous is not None and previous.end_point[0] == closing.start_point[0] and previous != opening:
             fix = Fix("put `}` on its own line", (TextEdit(self.gap_before(closing), "\n"),))
             self.out.append(Diagnostic(
@@ -259,18 +261,6 @@ def _what(node: ts.Node) -> str:
         "workflow_declaration": "workflow",
         "pipeline": "pipeline",
     }.get(node.type, "declaration")
-
-
-def suggest_alias(path: str, taken: set[str]) -> str:
-    """An identifier for an import alias: the path's last segment, made unique."""
-    last = path.rstrip("/").rsplit("/", 1)[-1] or "module"
-    base = re.sub(r"\W", "_", last)
-    if base[0].isdigit():
-        base = f"m_{base}"
-    alias, n = base, 2
-    while alias in taken:
-        alias, n = f"{base}{n}", n + 1
-    return alias
 
 
 def layout_diagnostics(tree: SyntaxTree) -> list[Diagnostic]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import accumulate
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -68,13 +69,9 @@ class LineIndex:
 
     def __init__(self, data: bytes) -> None:
         self.data = data
-        starts = [0]
-        find = data.find
-        i = find(b"\n")
-        while i != -1:
-            starts.append(i + 1)
-            i = find(b"\n", i + 1)
-        self.line_starts = starts
+        # Each line starts one byte after the previous line's end: a running sum, all in C.
+        lengths = map(len, data.split(b"\n"))
+        self.line_starts = list(accumulate(map((1).__add__, lengths), initial=0))[:-1]
 
     @property
     def line_count(self) -> int:

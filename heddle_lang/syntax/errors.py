@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 from heddle_lang.diagnostics import Diagnostic, Fix, Related, TextEdit
 from heddle_lang.syntax.structure import structure_diagnostics
-from heddle_lang.syntax.tree import LANGUAGE
 from heddle_lang.text import Span
 
 if TYPE_CHECKING:
@@ -218,23 +217,6 @@ def _malformed_declaration(tree: SyntaxTree, keyword: str, leaves: list[ts.Node]
     return Diagnostic("HE1001", span, f"malformed {keyword} declaration: expected `{_SHAPES[keyword]}`")
 
 
-def _expected_after(node: ts.Node) -> list[str]:
-    """Tokens the grammar accepts right after `node` (a leaf), in source-like spelling."""
-    iterator = LANGUAGE.lookahead_iterator(node.next_parse_state)
-    if iterator is None:
-        return []
-    shown = []
-    # Read the iterator once: py-tree-sitter crashes when an exhausted iterator is read again.
-    for symbol in list(iterator.symbols()):
-        name = LANGUAGE.node_kind_for_id(symbol) or ""
-        if LANGUAGE.node_kind_is_named(symbol) and name not in ("identifier", "error_context"):
-            continue
-        if name == "comment" or not LANGUAGE.node_kind_is_visible(symbol):
-            continue
-        shown.append("a name" if name == "identifier" else f"`{name}`")
-    return shown
-
-
 def _previous_leaf(node: ts.Node) -> ts.Node | None:
     current: ts.Node | None = node
     while current is not None and current.prev_sibling is None:
@@ -300,10 +282,7 @@ def _error(tree: SyntaxTree, node: ts.Node) -> Diagnostic:
     if top_level:
         return Diagnostic("HE1001", span, f"unexpected `{shown}` at top level: expected `import`, `resource`,"
                           " `step`, `handler` or `workflow`")
-    previous = _previous_leaf(node)
-    expected = _expected_after(previous) if previous is not None else []
-    hint = f" (expected {', '.join(expected[:-1])} or {expected[-1]})" if 1 < len(expected) <= 6 else ""
-    return Diagnostic("HE1001", span, f"unexpected `{shown}` in {describe(parent)}{hint}")
+    return Diagnostic("HE1001", span, f"unexpected `{shown}` in {describe(parent)}")
 
 
 def _walk(node: ts.Node) -> Iterator[ts.Node]:

@@ -217,7 +217,7 @@ def lower(tree: SyntaxTree) -> ast.Module:
         kind = child.type
         if kind == "comment":
             # Comments directly above a declaration (no blank line between) document it.
-            if child.start_point[0] != doc_end_row + 1:
+            if child.start_point[0] > doc_end_row + 1:  # a blank line ends a documentation block
                 doc_lines = []
             doc_lines.append(comment_text(_text(child)))
             doc_end_row = child.end_point[0]

@@ -1,7 +1,7 @@
 """Just enough PRQL lexing to know which characters of a relational block are strings or comments.
 
 The rules match the external scanner of the grammar: strings in `"`, `'`, or tripled quotes, with an
-optional `f`/`s`/`r` prefix, backslash escapes, and `#` comments to the end of the line.
+optional `f`/`s`/`r` prefix, backslash escapes (none in `r` strings), and `#` comments to the line end.
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ def pieces(text: str) -> Iterator[Piece]:
         if ch in "\"'":
             if code_start < i:
                 yield Piece("code", code_start, i)
-            end = _string_end(text, i)
+            # A quote right after a standalone `r`/`R` opens a raw string: `\` is plain text there.
+            raw = i > 0 and text[i - 1] in "rR" and (i < 2 or not (text[i - 2].isalnum() or text[i - 2] == "_"))
+            end = _string_end(text, i, raw)
             yield Piece("string", i, end)
             i = code_start = end
             continue
@@ -44,13 +46,13 @@ def pieces(text: str) -> Iterator[Piece]:
         yield Piece("code", code_start, n)
 
 
-def _string_end(text: str, start: int) -> int:
+def _string_end(text: str, start: int, raw: bool) -> int:
     quote = text[start]
     n = len(text)
     if text.startswith(quote * 3, start):
         i = start + 3
         while i < n:
-            if text[i] == "\\":
+            if text[i] == "\\" and not raw:
                 i += 2
                 continue
             if text.startswith(quote * 3, i):
@@ -60,7 +62,7 @@ def _string_end(text: str, start: int) -> int:
     i = start + 1
     while i < n:
         ch = text[i]
-        if ch == "\\":
+        if ch == "\\" and not raw:
             i += 2
             continue
         if ch == quote:

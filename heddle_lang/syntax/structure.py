@@ -15,6 +15,47 @@ if TYPE_CHECKING:
     from heddle_lang.syntax.tree import SyntaxTree
 
 
+KEYWORDS = frozenset({"import", "resource", "step", "handler", "workflow", "true", "false", "null"})
+
+
+def _call_names(call: ast.Call) -> Iterator[ast.Name | None]:
+    yield call.module
+    yield call.function
+    for binding in call.bindings:
+        yield binding.key
+        yield binding.resource
+
+
+def _pipeline_names(pipeline: ast.Pipeline) -> Iterator[ast.Name | None]:
+    for step in (pipeline.source, *pipeline.steps):
+        if isinstance(step, ast.Assignment):
+            yield step.name
+            continue
+        yield step.trap
+        if isinstance(step.value, ast.Reference):
+            yield step.value.name
+        elif isinstance(step.value, ast.Call):
+            yield from _call_names(step.value)
+
+
+def _names(module: ast.Module) -> Iterator[ast.Name | None]:
+    for pipeline in module.stray_pipelines:
+        yield from _pipeline_names(pipeline)
+    for declaration in module.declarations:
+        if isinstance(declaration, ast.Import):
+            yield declaration.alias
+            continue
+        yield declaration.name
+        if isinstance(declaration, ast.ResourceDecl | ast.StepDecl):
+            if declaration.call is not None:
+                yield from _call_names(declaration.call)
+            continue
+        if isinstance(declaration, ast.WorkflowDecl):
+            yield declaration.trap
+        for pipeline in declaration.pipelines:
+            yield from _pipeline_names(pipeline)
+
+
 def _values(value: ast.Value | None) -> Iterator[ast.Value]:
     if value is None:
         return
@@ -76,6 +117,9 @@ def _pipeline_checks(pipeline: ast.Pipeline, in_handler: bool) -> Iterator[Diagn
 
 def structure_diagnostics(tree: SyntaxTree) -> Iterator[Diagnostic]:
     module = tree.ast
+    for name in _names(module):
+        if name is not None and name.text in KEYWORDS:
+            yield Diagnostic("HE1013", name.span, f"`{name.text}` is a keyword and cannot be used as a name")
     for pipeline in module.stray_pipelines:
         yield Diagnostic("HE1005", pipeline.span,
                          "a pipeline cannot stand at top level: put it inside a `workflow` (or a `handler`)")

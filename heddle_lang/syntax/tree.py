@@ -31,13 +31,19 @@ def _parse(data: bytes, old: ts.Tree | None = None) -> ts.Tree:
 class SyntaxTree:
     """A parsed document: its text, its CST, and what was wrong with its syntax."""
 
-    __slots__ = ("__dict__", "cst", "data", "lines", "text")
+    __slots__ = ("__dict__", "cst", "data")
 
-    def __init__(self, text: str, data: bytes, cst: ts.Tree) -> None:
-        self.text = text
+    def __init__(self, data: bytes, cst: ts.Tree) -> None:
         self.data = data
         self.cst = cst
-        self.lines = LineIndex(data)
+
+    @cached_property
+    def text(self) -> str:
+        return self.data.decode("utf-8", errors="replace")
+
+    @cached_property
+    def lines(self) -> LineIndex:
+        return LineIndex(self.data)
 
     @property
     def root(self) -> ts.Node:
@@ -86,13 +92,17 @@ class SyntaxTree:
             old_end_point=old_end_point,
             new_end_point=new_end_point,
         )
-        return SyntaxTree(data.decode("utf-8", errors="replace"), data, _parse(data, old))
+        cst = _parse(data, old)
+        if cst.root_node.has_error:
+            # Tree-sitter's error recovery can depend on the old tree; a fresh parse is the reference.
+            cst = _parse(data)
+        return SyntaxTree(data, cst)
 
 
 def parse(text: str) -> SyntaxTree:
     """Parse Heddle source. Always returns a tree; problems are in `.diagnostics`."""
     data = text.encode("utf-8", errors="surrogatepass")
-    return SyntaxTree(text, data, _parse(data))
+    return SyntaxTree(data, _parse(data))
 
 
 def node_span(node: ts.Node) -> Span:

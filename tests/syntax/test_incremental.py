@@ -1,9 +1,9 @@
 """Incremental reparsing (`SyntaxTree.edit`) gives exactly the tree a fresh `parse` gives.
 
 Random edits — insertions, deletions and replacements of Heddle-flavoured text, non-ASCII included —
-at random character boundaries of the example programs, applied one after the other on the previous
-tree. The final tree must match a fresh parse of the final text: S-expression, every node's type,
-byte range, points and MISSING flag, and every diagnostic.
+at random character boundaries of the example programs, applied one after the other, each on the
+previous tree. The final tree must match a fresh parse of the final text: S-expression, every node's
+type, byte range, points and flags, and every diagnostic (`check_tree`: syntax and layout).
 """
 
 from __future__ import annotations
@@ -30,16 +30,18 @@ FRAGMENTS = [
     "import", "resource", "step", "handler", "workflow", "true", "false", "null", "filter",
     '"', '""', '"""', "//", "/*", "*/", "# c\n", "\\n", "\\u00e9", "'", "1.5e3",
     "é", "日本", "ü", "🚀", "👋🏽", "\u200b",
-    "import \"std/io\" io\n", "step s = pg.query { query: \"q\" }\n", "workflow W {\n  a\n    | b\n}\n",
-    "<connection=pg_db>", "{ topic: \"t\" }", "(from input)", "[{ id: 1 }]", "> out", "? on_fail",
+    'import "std/io" io\n', 'step s = pg.query { query: "q" }\n', "workflow W {\n  a\n    | b\n}\n",
+    "<connection=pg_db>", '{ topic: "t" }', "(from input)", "[{ id: 1 }]", "> out", "? on_fail",
 ]
 
 fragment_text = st.lists(st.sampled_from(FRAGMENTS), min_size=0, max_size=6).map("".join)
 
+NodeRow = tuple[str, int, int, tuple[int, int], tuple[int, int], bool, bool]
 
-def nodes(tree: SyntaxTree) -> list[tuple[str, int, int, tuple[int, int], tuple[int, int], bool, bool]]:
-    """Every node of the tree in document order, with its position and error flags."""
-    out = []
+
+def nodes(tree: SyntaxTree) -> list[NodeRow]:
+    """Every node of the tree in document order, with its range, its points and its error flags."""
+    out: list[NodeRow] = []
     cursor = tree.root.walk()
     while True:
         node = cursor.node
@@ -59,55 +61,82 @@ def diagnostics(tree: SyntaxTree) -> list[tuple[str, int, int, str]]:
     return [(d.code, d.span.start, d.span.end, d.message) for d in check_tree(tree)]
 
 
+def same_tree(incremental: SyntaxTree, fresh: SyntaxTree) -> bool:
+    return str(incremental.root) == str(fresh.root) and nodes(incremental) == nodes(fresh)
+
+
 def assert_same_tree(incremental: SyntaxTree, fresh: SyntaxTree) -> None:
     assert incremental.data == fresh.data
     assert incremental.text == fresh.text
     assert str(incremental.root) == str(fresh.root)
     assert nodes(incremental) == nodes(fresh)
-    assert diagnostics(incremental) == diagnostics(fresh)
 
 
 def byte_offset(text: str, char_index: int) -> int:
     return len(text[:char_index].encode("utf-8"))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(source=st.sampled_from(SOURCES), data=st.data())
-def test_incremental_edits_match_a_fresh_parse(source: str, data: st.DataObject) -> None:
-    text = source
+def edited(data: st.DataObject) -> tuple[SyntaxTree, str]:
+    """An example program after 1-8 random edits, each reparsed incrementally; and its final text."""
+    text = data.draw(st.sampled_from(SOURCES), label="source")
     tree = parse(text)
     for _ in range(data.draw(st.integers(1, 8), label="edits")):
         start = data.draw(st.integers(0, len(text)), label="start")
         kind = data.draw(st.sampled_from(["insert", "delete", "replace"]), label="kind")
         end = start if kind == "insert" else data.draw(st.integers(start, min(len(text), start + 40)), label="end")
         new = "" if kind == "delete" else data.draw(fragment_text, label="new")
-        # Offsets are bytes at character boundaries: what an editor sends after converting positions.
+        # Offsets are bytes at character boundaries: what an editor sends once it has converted positions.
         tree = tree.edit(byte_offset(text, start), byte_offset(text, end), new)
         text = text[:start] + new + text[end:]
+    return tree, text
+
+
+PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@PROPERTY
+@given(data=st.data())
+def test_incremental_tree_matches_a_fresh_parse(data: st.DataObject) -> None:
+    tree, text = edited(data)
     assert_same_tree(tree, parse(text))
+
+
+@PROPERTY
+@given(data=st.data())
+def test_incremental_diagnostics_match_a_fresh_parse(data: st.DataObject) -> None:
+    """With the trees equal (the test above), the diagnostics must be equal too.
+
+    The two halves of "the same as a fresh parse" are separate tests so that the trees diverging and
+    the diagnostics depending on more than the tree and the text are reported separately.
+    """
+    tree, text = edited(data)
+    fresh = parse(text)
+    if same_tree(tree, fresh):
+        assert diagnostics(tree) == diagnostics(fresh)
 
 
 @pytest.mark.parametrize(
     ("where", "new"),
     [
-        ("identifier", "x"),  # inside a name
-        ("line start", "// a comment\n"),  # a whole new line
-        ("line start", "é🚀"),  # non-ASCII bytes that break the declaration
-        ("line start", "workflow W {\n"),  # an unclosed block swallowing what follows
+        ("name", "x"),  # inside an identifier
+        ("line", "// a comment\n"),  # a whole new line
+        ("line", "é🚀"),  # non-ASCII bytes that break a declaration
+        ("line", "workflow W {\n"),  # an unclosed block swallowing what follows
     ],
 )
-def test_single_insertion_in_a_large_file(where: str, new: str) -> None:
+def test_single_insertion_in_the_middle_of_a_large_file(where: str, new: str) -> None:
     text = generate(1000, seed=0)
     tree = parse(text)
-    assert tree.diagnostics == ()
-    lines = text.splitlines(keepends=True)
-    middle = sum(len(line) for line in lines[:500])
-    if where == "identifier":
+    assert check_tree(tree) == []
+    middle = sum(len(line) for line in text.splitlines(keepends=True)[:500])  # the start of line 501
+    if where == "name":
         middle = text.index("_", middle)
     offset = byte_offset(text, middle)
-    edited = tree.edit(offset, offset, new)
-    new_text = text[:middle] + new + text[middle:]
-    assert_same_tree(edited, parse(new_text))
+    after = tree.edit(offset, offset, new)
+    fresh = parse(text[:middle] + new + text[middle:])
+    assert_same_tree(after, fresh)
+    assert diagnostics(after) == diagnostics(fresh)
     # And back: undoing the edit gives the original tree again.
-    undone = edited.edit(offset, offset + len(new.encode("utf-8")), "")
+    undone = after.edit(offset, offset + len(new.encode("utf-8")), "")
     assert_same_tree(undone, tree)
+    assert check_tree(undone) == []
