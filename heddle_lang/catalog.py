@@ -1,0 +1,115 @@
+"""The module catalog: what each importable module offers, as plain data.
+
+`heddle_lang` knows modules only through this interface. Who fills it — the engine importing plugins
+declared with the SDK, a static reader of plugin sources, a test — is not its concern.
+
+A function's output schema is found, in this order: its inference hook, called with the stage's
+literal config and input schema; else its input schema extended with `output` when `passthrough`;
+else `output`; else unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from heddle_lang.types import ConfigSchema, Schema
+
+
+class InferenceError(Exception):
+    """Raised by an inference hook to say why it cannot type a stage; becomes diagnostic HE5004."""
+
+
+# (literal config, input schema or None for a source) -> output schema
+InferHook = Callable[[Mapping[str, object], Schema | None], Schema]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceLocation:
+    path: str
+    line: int  # 1-based
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceSlot:
+    """An injection key a function accepts: `<key=resource>` with a resource of kind `kind`."""
+
+    key: str
+    kind: str  # qualified resource kind, e.g. "postgresql.connection"
+    required: bool = True
+    doc: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceSpec:
+    name: str
+    kind: str  # qualified: "<namespace>.<name>"
+    config: ConfigSchema = ConfigSchema()
+    doc: str = ""
+    location: SourceLocation | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionSpec:
+    name: str
+    config: ConfigSchema = ConfigSchema()
+    resources: tuple[ResourceSlot, ...] = ()
+    takes_input: bool = True
+    input: Schema = Schema.unknown()  # the columns the function requires (open: others may come along)
+    output: Schema | None = None
+    passthrough: bool = False  # the output is the input (plus `output`'s columns, if any)
+    infer: InferHook | None = field(default=None, compare=False)
+    parameters: tuple[str, ...] = ()  # `@name` parameters its config refers to (bound at run time)
+    doc: str = ""
+    location: SourceLocation | None = None
+
+    def slot(self, key: str) -> ResourceSlot | None:
+        return next((s for s in self.resources if s.key == key), None)
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleSpec:
+    path: str
+    namespace: str
+    resources: Mapping[str, ResourceSpec] = field(default_factory=dict)
+    functions: Mapping[str, FunctionSpec] = field(default_factory=dict)
+    doc: str = ""
+    location: SourceLocation | None = None
+
+    @property
+    def members(self) -> list[str]:
+        return sorted({*self.resources, *self.functions})
+
+
+class Catalog(Protocol):
+    def module(self, path: str) -> ModuleSpec | None:
+        """The module an import path names, or None if there is none."""
+        ...
+
+    def paths(self) -> Sequence[str]:
+        """Every import path this catalog can resolve (for suggestions and completion)."""
+        ...
+
+    def load_error(self, path: str) -> str | None:
+        """Why the module of `path` exists but could not be loaded (e.g. its plugin fails to import)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class StaticCatalog:
+    """A catalog from a mapping of import paths to modules."""
+
+    modules: Mapping[str, ModuleSpec] = field(default_factory=dict)
+
+    def module(self, path: str) -> ModuleSpec | None:
+        return self.modules.get(path)
+
+    def paths(self) -> Sequence[str]:
+        return sorted(self.modules)
+
+    def load_error(self, path: str) -> str | None:
+        return None
+
+
+EMPTY_CATALOG = StaticCatalog()
