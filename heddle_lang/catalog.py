@@ -24,6 +24,9 @@ class InferenceError(Exception):
 # (literal config, input schema or None for a source) -> output schema
 InferHook = Callable[[Mapping[str, object], Schema | None], Schema]
 
+# literal config -> the `@name` parameters it refers to (e.g. those of a SQL query)
+ParametersHook = Callable[[Mapping[str, object]], Sequence[str]]
+
 
 @dataclass(frozen=True, slots=True)
 class SourceLocation:
@@ -45,7 +48,7 @@ class ResourceSlot:
 class ResourceSpec:
     name: str
     kind: str  # qualified: "<namespace>.<name>"
-    config: ConfigSchema = ConfigSchema()
+    config: ConfigSchema = field(default_factory=ConfigSchema)
     doc: str = ""
     location: SourceLocation | None = None
 
@@ -53,19 +56,31 @@ class ResourceSpec:
 @dataclass(frozen=True, slots=True)
 class FunctionSpec:
     name: str
-    config: ConfigSchema = ConfigSchema()
+    config: ConfigSchema = field(default_factory=ConfigSchema)
     resources: tuple[ResourceSlot, ...] = ()
     takes_input: bool = True
-    input: Schema = Schema.unknown()  # the columns the function requires (open: others may come along)
+    # The columns the function requires (open: others may come along).
+    input: Schema = field(default_factory=Schema.unknown)
     output: Schema | None = None
     passthrough: bool = False  # the output is the input (plus `output`'s columns, if any)
     infer: InferHook | None = field(default=None, compare=False)
     parameters: tuple[str, ...] = ()  # `@name` parameters its config refers to (bound at run time)
     doc: str = ""
     location: SourceLocation | None = None
+    parameters_of: ParametersHook | None = field(default=None, compare=False)  # when they depend on the config
 
     def slot(self, key: str) -> ResourceSlot | None:
         return next((s for s in self.resources if s.key == key), None)
+
+    def parameters_for(self, config: Mapping[str, object]) -> tuple[str, ...]:
+        """The `@name` parameters of a stage with this literal config (never raises)."""
+        if self.parameters_of is None:
+            return self.parameters
+        try:
+            found = tuple(self.parameters_of(config))
+        except Exception:  # a plugin's hook is user code
+            return self.parameters
+        return tuple(dict.fromkeys((*self.parameters, *found)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,14 @@ def dtype_name(dtype: pl.DataType | None) -> str:
     """`Int64`, `String`, `List(String)`; `?` for a type known only at run time."""
     if dtype is None or dtype == pl.Null:
         return "?"
+    if isinstance(dtype, pl.Datetime):
+        return f"Datetime[{dtype.time_unit}{', ' + dtype.time_zone if dtype.time_zone else ''}]"
+    if isinstance(dtype, pl.Duration):
+        return f"Duration[{dtype.time_unit}]"
+    if isinstance(dtype, pl.List):
+        return f"List[{dtype_name(dtype.inner)}]"
+    if isinstance(dtype, pl.Struct):
+        return "Struct{" + ", ".join(f"{f.name}: {dtype_name(f.dtype)}" for f in dtype.fields) + "}"
     return str(dtype)
 
 
@@ -96,7 +104,7 @@ _FLOATS = (pl.Float32, pl.Float64)
 
 def assignable(actual: pl.DataType | None, required: pl.DataType | None) -> bool:
     """Can a column of type `actual` be given where `required` is expected? Unknowns never conflict."""
-    if actual is None or required is None or actual == pl.Null or required == pl.Null:
+    if actual is None or required is None or pl.Null in (actual, required):
         return True
     if actual == required:
         return True

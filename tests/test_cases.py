@@ -7,13 +7,25 @@ from pathlib import Path
 
 import pytest
 
+from heddle_engine.catalog import load_catalog
 from heddle_lang.check import check_tree
-from heddle_lang.syntax import parse
+from heddle_lang.diagnostics import Diagnostic
+from heddle_lang.semantic import analyze
+from heddle_lang.syntax import SyntaxTree, parse
 from heddle_lang.text import Encoding
 from tests.annotations import expectations
 
 CASES = Path(__file__).parent / "cases"
 CASE_FILES = sorted(p for p in CASES.rglob("*.he") if p.parent.name != "format")
+# Syntax and layout cases check the text alone; the others are analysed in the project tests/cases/.
+TEXT_ONLY = {"syntax", "layout"}
+CATALOG = load_catalog(CASES)
+
+
+def diagnostics(path: Path, tree: SyntaxTree) -> list[Diagnostic]:
+    if path.parent.name in TEXT_ONLY:
+        return check_tree(tree)
+    return list(analyze(tree, CATALOG).diagnostics)
 
 
 @pytest.mark.parametrize("path", CASE_FILES, ids=lambda p: str(p.relative_to(CASES)))
@@ -21,7 +33,7 @@ def test_case(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     tree = parse(text)
     found = []
-    for d in check_tree(tree):
+    for d in diagnostics(path, tree):
         position = tree.lines.position(d.span.start, Encoding.UTF32)
         found.append((position.line + 1, position.character + 1, d.code, d.message))
     expected = expectations(text)

@@ -7,15 +7,16 @@ import json
 import sys
 
 from heddle.cli.files import expand, read
+from heddle.cli.project import Catalogs
 from heddle.cli.report import as_json, line, summary
-from heddle_lang.check import check_tree
 from heddle_lang.diagnostics import Severity
+from heddle_lang.semantic import analyze
 from heddle_lang.syntax import parse
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
-        "check", help="report syntax, layout and (soon) type errors",
+        "check", help="report syntax, layout, name, resource, config and type errors",
         description="Check Heddle files. Prints `file:line:col: severity: message [CODE]` for each problem; "
                     "exit status 0 when there is no error, 1 when there is, 2 on a usage error.",
     )
@@ -27,12 +28,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     names = list(expand(args.paths))
+    catalogs = Catalogs()
     records = []
     errors = warnings = 0
     for name in names:
         source = read(name)
         tree = parse(source.text)
-        for diagnostic in check_tree(tree):
+        for diagnostic in analyze(tree, catalogs.for_file(source.path)).diagnostics:
             errors += diagnostic.severity is Severity.ERROR
             warnings += diagnostic.severity is Severity.WARNING
             if args.format == "json":

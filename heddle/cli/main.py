@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from heddle.cli import check, fmt
+from heddle.cli import check, fmt, plan
 from heddle.cli.files import UsageError
 from heddle_lang import __version__
 
@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     check.add_parser(commands)
     fmt.add_parser(commands)
+    plan.add_parser(commands)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""Example plugins, declared with the Heddle SDK (mapped in ../heddle.toml)."""

@@ -1,0 +1,99 @@
+"""`Table`: the data a step receives and returns, an Apache Arrow table.
+
+A subclass declares a contract with class annotations (`id: int`, `amount: pl.Float64`, `tags: list[str]`):
+as a step's input, those columns are required and others may come along; as its output, exactly those
+columns. A subclass without annotations (or `Table` itself) means "not declared".
+
+Conversions are zero-copy where Arrow and Polars allow: Polars and Arrow share buffers (strings travel as
+Arrow `string_view`, Polars' own layout). pandas is optional and always copies.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Self, cast
+
+import polars as pl
+import pyarrow as pa
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class Table:
+    __slots__ = ("_data",)
+
+    def __init__(self, data: pa.Table | pa.RecordBatch) -> None:
+        if isinstance(data, pa.RecordBatch):
+            data = pa.Table.from_batches([data])
+        if not isinstance(data, pa.Table):
+            raise TypeError(f"{type(self).__name__} wraps a pyarrow.Table; use from_polars or from_pandas "
+                            f"for a {type(data).__name__}")
+        self._data = data
+
+    # --- building ----------------------------------------------------------------------------------
+
+    @classmethod
+    def from_arrow(cls, data: pa.Table | pa.RecordBatch) -> Self:
+        return cls(data)
+
+    @classmethod
+    def from_polars(cls, frame: pl.DataFrame | pl.LazyFrame) -> Self:
+        if isinstance(frame, pl.LazyFrame):
+            frame = frame.collect()
+        return cls(frame.to_arrow(compat_level=pl.CompatLevel.newest()))
+
+    @classmethod
+    def from_pandas(cls, frame: pd.DataFrame) -> Self:
+        _require_pandas("from_pandas")
+        return cls(pa.Table.from_pandas(frame, preserve_index=False))
+
+    # --- reading -----------------------------------------------------------------------------------
+
+    def to_arrow(self) -> pa.Table:
+        return self._data
+
+    def to_polars(self) -> pl.DataFrame:
+        return cast(pl.DataFrame, pl.from_arrow(self._data, rechunk=False))
+
+    def to_pandas(self) -> pd.DataFrame:
+        _require_pandas("to_pandas")
+        return self._data.to_pandas()
+
+    @property
+    def num_rows(self) -> int:
+        return int(self._data.num_rows)
+
+    @property
+    def num_columns(self) -> int:
+        return int(self._data.num_columns)
+
+    @property
+    def column_names(self) -> list[str]:
+        return list(self._data.column_names)
+
+    @property
+    def schema(self) -> pa.Schema:
+        return self._data.schema
+
+    def equals(self, other: Table) -> bool:
+        """Same columns, types and values, compared as Polars sees them (the class does not matter)."""
+        return self.to_polars().equals(other.to_polars())
+
+    def __len__(self) -> int:
+        return int(self._data.num_rows)
+
+    def __repr__(self) -> str:
+        columns = ", ".join(f"{f.name}: {f.type}" for f in self._data.schema)
+        return f"{type(self).__name__}({self.num_rows} rows: {columns})"
+
+    def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
+        """The Arrow PyCapsule stream interface: any Arrow-aware library can read a `Table` directly."""
+        return self._data.__arrow_c_stream__(requested_schema)
+
+
+def _require_pandas(method: str) -> None:
+    try:
+        import pandas  # noqa: F401
+    except ImportError:
+        raise ImportError(f"Table.{method}() needs pandas, which is not installed: `pip install pandas` "
+                          "(or use to_polars()/to_arrow(), which need nothing more)") from None

@@ -1,0 +1,81 @@
+"""Reading declarations without running them: resolved annotations, source locations, docs."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import itertools
+import textwrap
+import types
+import typing
+from collections.abc import Callable, Mapping
+from types import ModuleType
+
+from heddle_lang.catalog import SourceLocation
+
+
+def type_hints(obj: object, scope: Mapping[str, object] | None = None) -> dict[str, object]:
+    """Annotations with forward references resolved and `Annotated` kept (the caller reports failures);
+    `scope`: local names of the function where `obj` was defined."""
+    return typing.get_type_hints(obj, localns=dict(scope) if scope else None, include_extras=True)
+
+
+def unwrap(annotation: object) -> object:
+    """`Annotated[T, ...]` → `T`; `T | None` → `T`."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(args) != 1:
+                return annotation
+            annotation = args[0]
+        else:
+            return annotation
+
+
+def function_location(function: Callable[..., object]) -> SourceLocation | None:
+    """The file and 1-based line of the `def` (not of its first decorator)."""
+    function = inspect.unwrap(function)
+    try:
+        path = inspect.getsourcefile(function) or inspect.getfile(function)
+    except TypeError:
+        return None
+    code = getattr(function, "__code__", None)
+    line = code.co_firstlineno if code is not None else 1
+    try:
+        lines, start = inspect.getsourcelines(function)
+        tree = ast.parse(textwrap.dedent("".join(lines)))
+        node = tree.body[0]
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            line = start + node.lineno - 1
+    except (OSError, TypeError, SyntaxError, IndexError):
+        pass
+    return SourceLocation(path, line)
+
+
+def module_location(module: ModuleType) -> SourceLocation | None:
+    path = getattr(module, "__file__", None)
+    return SourceLocation(path, 1) if path else None
+
+
+def doc_of(obj: object) -> str:
+    return inspect.getdoc(obj) or ""
+
+
+def attribute_docs(cls: type) -> dict[str, str]:
+    """Docstrings written under annotated class attributes (`port: int = 5432` then `\"\"\"The port.\"\"\"`)."""
+    try:
+        source = textwrap.dedent(inspect.getsource(cls))
+        tree = ast.parse(source)
+    except (OSError, TypeError, SyntaxError):
+        return {}
+    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+    docs: dict[str, str] = {}
+    for current, following in itertools.pairwise(body):
+        if (isinstance(current, ast.AnnAssign) and isinstance(current.target, ast.Name)
+                and isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant)
+                and isinstance(following.value.value, str)):
+            docs[current.target.id] = inspect.cleandoc(following.value.value)
+    return docs

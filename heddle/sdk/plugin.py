@@ -1,0 +1,165 @@
+"""`Plugin`: a namespace of resources and steps, registered with decorators.
+
+Registering only records declarations (the function, where it is, its doc and options); nothing runs
+and no annotation is resolved until the catalog asks for the module's spec (`heddle.sdk.spec`).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
+
+from heddle_lang.catalog import InferHook, SourceLocation
+
+if TYPE_CHECKING:
+    from heddle_lang.catalog import ModuleSpec
+
+F = TypeVar("F", bound=Callable[..., object])
+ParametersHook = Callable[[Mapping[str, object]], Sequence[str]]
+ResourceKinds = Mapping[str, str | tuple[str, bool]]
+
+_NAMESPACE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceDeclaration:
+    name: str
+    kind: str
+    function: Callable[..., object]
+    doc: str | None = None
+    scope: Mapping[str, object] | None = None  # the enclosing function's names, to resolve annotations
+
+
+@dataclass(frozen=True, slots=True)
+class SlotDeclaration:
+    key: str
+    kind: str  # qualified
+    required: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class StepDeclaration:
+    name: str
+    function: Callable[..., object]
+    slots: tuple[SlotDeclaration, ...] = ()
+    infer: InferHook | None = None
+    passthrough: bool = False
+    takes_input: bool | None = None  # None: decided by the function's signature
+    parameters: Sequence[str] | ParametersHook = ()
+    doc: str | None = None
+    scope: Mapping[str, object] | None = None
+
+
+class Plugin:
+    """`plugin = Plugin(namespace="security")`; resource kinds are qualified by the namespace (`security.vault`)."""
+
+    def __init__(self, namespace: str, *, doc: str | None = None) -> None:
+        if not isinstance(namespace, str) or not _NAMESPACE.match(namespace):
+            raise ValueError(f"a plugin namespace is a name such as `security` or `fraud_score`, not {namespace!r}")
+        caller = sys._getframe(1)
+        self.namespace = namespace
+        self.module = str(caller.f_globals.get("__name__", ""))
+        self.doc = doc if doc is not None else str(caller.f_globals.get("__doc__") or "").strip()
+        self.location = SourceLocation(caller.f_code.co_filename, caller.f_lineno)
+        self.resources: dict[str, ResourceDeclaration] = {}
+        self.steps: dict[str, StepDeclaration] = {}
+
+    def __repr__(self) -> str:
+        return f"Plugin(namespace={self.namespace!r}, resources={list(self.resources)}, steps={list(self.steps)})"
+
+    def qualify(self, kind: str) -> str:
+        """A resource kind as written in a declaration → qualified (`vault` → `security.vault`)."""
+        return kind if "." in kind else f"{self.namespace}.{kind}"
+
+    def resource(self, name: str | None = None, *, doc: str | None = None) -> Callable[[F], F]:
+        """Register a resource initializer `fn(config: SomeResourceConfig) -> SomeResource`."""
+        _check_not_bare(name, "resource")
+
+        def register(function: F) -> F:
+            resource_name = _checked_name(name or function.__name__, "resource", self.resources)
+            self.resources[resource_name] = ResourceDeclaration(resource_name, self.qualify(resource_name),
+                                                                function, doc, _enclosing_scope())
+            return function
+
+        return register
+
+    def step(self, name: str | None = None, *, resource: str | None = None, resources: ResourceKinds | None = None,
+             infer: InferHook | None = None, passthrough: bool | None = None, takes_input: bool | None = None,
+             parameters: Sequence[str] | ParametersHook | None = None, doc: str | None = None) -> Callable[[F], F]:
+        """Register a step `fn(config, input: SomeTable) -> OtherTable` (no input parameter: a source).
+
+        `resource="vault"` asks for one resource, injected with `<vault=...>`, of kind `<namespace>.vault`
+        (a kind with a dot is another plugin's: `resource="redis.client"` is injected with `<client=...>`);
+        `resources={"key": "kind", "other": ("kind", False)}` asks for several (`False`: optional).
+        `infer(config, input_schema) -> Schema` types the output from the config at planning time.
+        `passthrough=True`: the output is the input plus the columns of the return annotation.
+        `parameters`: the `@name` parameters the config refers to, or a function of the config giving them.
+        """
+        _check_not_bare(name, "step")
+        if resource is not None and resources is not None:
+            raise TypeError("give either `resource=` or `resources=`, not both")
+        slots = self._slots(resource, resources)
+
+        def register(function: F) -> F:
+            step_name = _checked_name(name or function.__name__, "step", self.steps)
+            self.steps[step_name] = StepDeclaration(
+                step_name, function, slots, infer, bool(passthrough), takes_input,
+                parameters if parameters is not None else (), doc, _enclosing_scope())
+            return function
+
+        return register
+
+    def spec(self, path: str) -> ModuleSpec:
+        """This plugin as the module an import path names (what the checker sees)."""
+        from heddle.sdk.spec import module_spec
+
+        return module_spec(self, path)
+
+    def _slots(self, resource: str | None, resources: ResourceKinds | None) -> tuple[SlotDeclaration, ...]:
+        if resource is not None:
+            if not isinstance(resource, str):
+                raise TypeError(f"`resource=` names a resource kind, such as \"vault\", not {resource!r}")
+            key = resource.rpartition(".")[2]  # `resource="redis.client"`: the key is `client`
+            return (SlotDeclaration(_checked_key(key), self.qualify(resource)),)
+        slots = []
+        for key, value in (resources or {}).items():
+            kind, required = (value, True) if isinstance(value, str) else _kind_and_flag(key, value)
+            slots.append(SlotDeclaration(_checked_key(key), self.qualify(kind), required))
+        return tuple(slots)
+
+
+def _kind_and_flag(key: str, value: object) -> tuple[str, bool]:
+    if (isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str)
+            and isinstance(value[1], bool)):
+        return value[0], value[1]
+    raise TypeError(f"resources[{key!r}] must be a kind (\"connection\") or (kind, required), not {value!r}")
+
+
+def _checked_key(key: str) -> str:
+    if not isinstance(key, str) or not _NAME.match(key):
+        raise ValueError(f"an injection key is a name such as `connection`, not {key!r}")
+    return key
+
+
+def _checked_name(name: str, what: str, taken: Mapping[str, object]) -> str:
+    if not _NAME.match(name):
+        raise ValueError(f"a {what} name is a name such as `query`, not {name!r}")
+    if name in taken:
+        raise ValueError(f"this plugin already has a {what} named `{name}`")
+    return name
+
+
+def _enclosing_scope() -> Mapping[str, object] | None:
+    """The local names where a decorator is applied inside a function (None at module level): classes
+    defined there are found when the annotations are resolved later."""
+    frame = sys._getframe(2)
+    return dict(frame.f_locals) if frame.f_locals is not frame.f_globals else None
+
+
+def _check_not_bare(name: object, what: str) -> None:
+    if callable(name):
+        raise TypeError(f"use `@plugin.{what}(name=...)` (with parentheses) as the decorator")

@@ -1,0 +1,1 @@
+"""Fhub, the functions hub: connectors shipped with Heddle (`fhub/...` import paths)."""

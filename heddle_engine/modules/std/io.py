@@ -1,0 +1,181 @@
+"""`std/io`: read and write files (CSV, Parquet, JSON) and print tables.
+
+Readers are sources: their output is unknown unless the config declares it with `schema` (column types as
+Polars spells them, e.g. `{ id: "Int64", name: "String" }`) or names the `columns` to keep. Writers and
+printers are sinks that pass their input through, so a pipeline may go on after them.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal, TextIO
+
+import polars as pl
+
+from heddle.core.step import StepConfig
+from heddle.core.table import Table
+from heddle.sdk.plugin import Plugin
+from heddle_engine.modules.declared import declared_schema, polars_schema
+from heddle_lang.catalog import InferenceError
+from heddle_lang.types import Schema
+
+plugin = Plugin(namespace="io")
+
+
+# --- printing --------------------------------------------------------------------------------------
+
+
+class PrintConfig(StepConfig[None]):
+    rows: int | None = None
+    """Show at most this many rows (all by default)."""
+
+
+@plugin.step(name="print", passthrough=True)
+def print_table(config: PrintConfig, input: Table) -> Table:
+    """Print the table to standard output and pass it on."""
+    _show(input, config.rows, sys.stdout)
+    return input
+
+
+@plugin.step(name="stderr", passthrough=True)
+def print_stderr(config: PrintConfig, input: Table) -> Table:
+    """Print the table to standard error and pass it on (in a handler: the failed rows and the error)."""
+    _show(input, config.rows, sys.stderr)
+    return input
+
+
+def _show(table: Table, rows: int | None, stream: TextIO) -> None:
+    with pl.Config(tbl_rows=rows if rows is not None else -1, tbl_cols=-1, fmt_str_lengths=120):
+        print(table.to_polars(), file=stream, flush=True)
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+
+class ReadConfig(StepConfig[None]):
+    path: str
+    """The file to read."""
+    columns: list[str] | None = None
+    """Keep only these columns, in this order."""
+    schema: dict[str, str] | None = None
+    """The file's columns and their types (`{ id: "Int64", name: "String" }`): checked before running."""
+
+
+class ReadCsvConfig(ReadConfig):
+    separator: str = ","
+    has_header: bool = True
+    null_values: list[str] | None = None
+    """Strings read as null."""
+
+
+class ReadParquetConfig(ReadConfig):
+    pass
+
+
+class ReadJsonConfig(ReadConfig):
+    lines: bool = False
+    """Newline-delimited JSON (one object per line) instead of one JSON array."""
+
+
+def reader_schema(config: Mapping[str, object], input_schema: Schema | None) -> Schema:
+    declared = declared_schema(config)
+    columns = config.get("columns")
+    keep = [c for c in columns if isinstance(c, str)] if isinstance(columns, list) else None
+    if declared is None:
+        return Schema.of(dict.fromkeys(keep)) if keep else Schema.unknown()
+    if keep is None:
+        return declared
+    missing = [c for c in keep if c not in declared]
+    if missing:
+        raise InferenceError(f"`columns` names {', '.join(f'`{c}`' for c in missing)}, which `schema` does not "
+                             f"declare (it has {', '.join(declared.names)})")
+    return Schema(tuple(c for name in keep for c in declared.columns if c.name == name))
+
+
+@plugin.step(name="read_csv", infer=reader_schema)
+def read_csv(config: ReadCsvConfig) -> Table:
+    """Read a CSV file."""
+    schema = polars_schema(config.schema)
+    frame = pl.read_csv(
+        config.path, separator=config.separator, has_header=config.has_header, null_values=config.null_values,
+        schema_overrides=schema if config.has_header else None,
+        new_columns=list(schema) if schema and not config.has_header else None,
+    )
+    return Table.from_polars(_conform(frame, config))
+
+
+@plugin.step(name="read_parquet", infer=reader_schema)
+def read_parquet(config: ReadParquetConfig) -> Table:
+    """Read a Parquet file."""
+    return Table.from_polars(_conform(pl.read_parquet(config.path), config))
+
+
+@plugin.step(name="read_json", infer=reader_schema)
+def read_json(config: ReadJsonConfig) -> Table:
+    """Read a JSON file: an array of objects, or one object per line with `lines: true`."""
+    frame = pl.read_ndjson(config.path) if config.lines else pl.read_json(config.path)
+    return Table.from_polars(_conform(frame, config))
+
+
+def _conform(frame: pl.DataFrame, config: ReadConfig) -> pl.DataFrame:
+    """The frame as the plan typed it: the declared columns, cast to their declared types."""
+    schema = polars_schema(config.schema)
+    if schema is not None:
+        frame = frame.select([pl.col(name).cast(dtype) for name, dtype in schema.items()])
+    return frame.select(config.columns) if config.columns is not None else frame
+
+
+# --- writing ---------------------------------------------------------------------------------------
+
+
+class WriteConfig(StepConfig[None]):
+    path: str
+    """The file to write (its folder is created); an existing file is replaced."""
+
+
+class WriteCsvConfig(WriteConfig):
+    separator: str = ","
+    include_header: bool = True
+
+
+class WriteParquetConfig(WriteConfig):
+    compression: Literal["zstd", "snappy", "gzip", "lz4", "uncompressed"] = "zstd"
+
+
+class WriteJsonConfig(WriteConfig):
+    lines: bool = False
+    """Newline-delimited JSON (one object per line) instead of one JSON array."""
+
+
+@plugin.step(name="write_csv", passthrough=True)
+def write_csv(config: WriteCsvConfig, input: Table) -> Table:
+    """Write the table to a CSV file and pass it on."""
+    input.to_polars().write_csv(_target(config.path), separator=config.separator,
+                                include_header=config.include_header)
+    return input
+
+
+@plugin.step(name="write_parquet", passthrough=True)
+def write_parquet(config: WriteParquetConfig, input: Table) -> Table:
+    """Write the table to a Parquet file and pass it on."""
+    input.to_polars().write_parquet(_target(config.path), compression=config.compression)
+    return input
+
+
+@plugin.step(name="write_json", passthrough=True)
+def write_json(config: WriteJsonConfig, input: Table) -> Table:
+    """Write the table to a JSON file (an array of objects, or one per line with `lines: true`) and pass it on."""
+    frame = input.to_polars()
+    if config.lines:
+        frame.write_ndjson(_target(config.path))
+    else:
+        frame.write_json(_target(config.path))
+    return input
+
+
+def _target(path: str) -> Path:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return target

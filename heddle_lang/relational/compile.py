@@ -1,0 +1,141 @@
+"""Compiling PRQL with prqlc, with its errors as data.
+
+prqlc is called in its three stages (`prql_to_pl`, `pl_to_rq`, `rq_to_sql`) rather than `compile`:
+the stages report errors as JSON (reason, hints, span) instead of a rendered report, and the RQ in
+between tells which columns the block reads from each table and whether its output keeps a table's
+wildcard (`SELECT *` of an open table).
+
+prqlc 0.13 renders parse errors with byte spans over a character count and panics when the text
+before an error holds non-ASCII characters. So the parser first sees an ASCII copy of the text with
+the same number of characters (each non-ASCII character replaced by `x` where it could be part of a
+name, a string or a comment, by `;` elsewhere); only text that parses is handed over as written.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+import prqlc
+
+from heddle_lang.syntax.prql_lex import pieces
+
+TARGET = "sql.postgres"  # `~=` becomes `~` and `//` `TRUNC(…)`, both of which Polars SQL runs
+_OPTIONS = prqlc.CompileOptions(format=False, signature_comment=False, target=TARGET)
+_SPAN = re.compile(r"\d+:(\d+)-(\d+)")
+
+
+@dataclass(frozen=True, slots=True)
+class PrqlError:
+    """An error of prqlc; `start`/`end` are character offsets into the compiled text when known."""
+
+    reason: str
+    hints: tuple[str, ...] = ()
+    start: int | None = None
+    end: int | None = None
+    stage: str = "resolve"  # "parse" | "resolve" | "sql" | "internal"
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    sql: str | None
+    error: PrqlError | None = None
+    # SQL table name → the named columns the block reads from it (from the RQ).
+    columns_read: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    wildcard_output: bool = False  # the output passes an open table's unknown columns through
+
+
+def asciify(text: str) -> str:
+    """`text` with every non-ASCII character replaced by one ASCII character of the same role."""
+    if text.isascii():
+        return text
+    chars = list(text)
+    for piece in pieces(text):
+        for i in range(piece.start, piece.end):
+            ch = chars[i]
+            if ord(ch) < 128:
+                continue
+            chars[i] = "x" if piece.kind != "code" or ch.isidentifier() else ";"
+    return "".join(chars)
+
+
+def _is_panic(error: BaseException) -> bool:
+    return type(error).__name__ == "PanicException"
+
+
+def _error_from(error: BaseException, text: str, stage: str, spans_are_bytes: bool) -> PrqlError:
+    message = str(error)
+    try:
+        data = json.loads(message)
+        first = data["inner"][0]
+        reason = str(first.get("reason") or "").strip() or "invalid PRQL"
+        hints = tuple(str(h) for h in first.get("hints") or ())
+        span = _SPAN.fullmatch(str(first.get("span") or ""))
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        line = message.strip().splitlines()[0] if message.strip() else type(error).__name__
+        return PrqlError(line, stage="internal" if _is_panic(error) else stage)
+    start = end = None
+    if span is not None:
+        start, end = int(span.group(1)), int(span.group(2))
+        if spans_are_bytes and not text.isascii():
+            data_bytes = text.encode("utf-8", "surrogatepass")
+            start = len(data_bytes[:start].decode("utf-8", "ignore"))
+            end = len(data_bytes[:end].decode("utf-8", "ignore"))
+        start, end = min(start, len(text)), min(end, len(text))
+    return PrqlError(reason, hints, start, end, stage)
+
+
+def compile_prql(text: str) -> Compiled:
+    """Compile `text` (prelude and block) to SQL for Polars. Never raises."""
+    ascii_text = asciify(text)
+    try:
+        pl_json = prqlc.prql_to_pl(ascii_text)
+    except Exception as error:
+        return Compiled(None, _error_from(error, text, "parse", spans_are_bytes=False))
+    except BaseException as error:
+        if not _is_panic(error):
+            raise
+        return Compiled(None, _error_from(error, text, "parse", spans_are_bytes=False))
+    try:
+        if ascii_text is not text:
+            pl_json = prqlc.prql_to_pl(text)
+        rq_json = prqlc.pl_to_rq(pl_json)
+    except Exception as error:
+        return Compiled(None, _error_from(error, text, "resolve", spans_are_bytes=True))
+    except BaseException as error:
+        if not _is_panic(error):
+            raise
+        return Compiled(None, _error_from(error, text, "resolve", spans_are_bytes=True))
+    try:
+        sql = prqlc.rq_to_sql(rq_json, _OPTIONS)
+    except Exception as error:
+        return Compiled(None, _error_from(error, text, "sql", spans_are_bytes=True))
+    except BaseException as error:
+        if not _is_panic(error):
+            raise
+        return Compiled(None, _error_from(error, text, "sql", spans_are_bytes=True))
+    columns, wildcard = _read_rq(rq_json)
+    return Compiled(sql, None, columns, wildcard)
+
+
+def _read_rq(rq_json: str) -> tuple[dict[str, tuple[str, ...]], bool]:
+    try:
+        rq = json.loads(rq_json)
+        columns: dict[str, tuple[str, ...]] = {}
+        for table in rq.get("tables", ()):
+            relation = table.get("relation", {})
+            kind = relation.get("kind", {})
+            if not isinstance(kind, dict) or "ExternRef" not in kind:
+                continue
+            ref = kind["ExternRef"]
+            local = ref.get("LocalTable") if isinstance(ref, dict) else None
+            if not local:
+                continue
+            name = ".".join(local) if isinstance(local, list) else str(local)
+            names = [c["Single"] for c in relation.get("columns", ()) if isinstance(c, dict) and c.get("Single")]
+            columns[name] = tuple(dict.fromkeys([*columns.get(name, ()), *names]))
+        output = rq.get("relation", {}).get("columns", ())
+        return columns, "Wildcard" in output
+    except (ValueError, AttributeError, TypeError, KeyError):
+        return {}, False

@@ -1,0 +1,70 @@
+"""`analyze`: everything the language checks before anything runs, for one document."""
+
+from __future__ import annotations
+
+from heddle_lang.catalog import Catalog
+from heddle_lang.diagnostics import Diagnostic, Fix, Severity, Tag, TextEdit, sort_diagnostics
+from heddle_lang.layout import layout_diagnostics
+from heddle_lang.plan import Plan
+from heddle_lang.semantic.context import Context
+from heddle_lang.semantic.declarations import check_resource, check_step, collect_declarations, collect_imports
+from heddle_lang.semantic.flow import GraphBuilder, check_trap
+from heddle_lang.semantic.model import Analysis, Definition
+from heddle_lang.syntax.tree import SyntaxTree
+from heddle_lang.text import Span
+
+
+def analyze(tree: SyntaxTree, catalog: Catalog) -> Analysis:
+    """Syntax, layout, names, resources, configuration and types of `tree`, and its typed plan."""
+    ctx = Context(tree, catalog)
+    module = tree.ast
+    collect_imports(ctx, module)
+    collect_declarations(ctx, module)
+    for resource in ctx.resources.values():
+        check_resource(ctx, resource)
+    for step in ctx.steps.values():
+        check_step(ctx, step)
+    graphs = []
+    for handler in ctx.handlers.values():
+        assert handler.name is not None
+        graphs.append(GraphBuilder(ctx, handler.name.text, "handler", handler.pipelines).build(None))
+    for workflow in ctx.workflows.values():
+        assert workflow.name is not None
+        guard = check_trap(ctx, workflow.trap) if workflow.trap is not None else None
+        graphs.append(GraphBuilder(ctx, workflow.name.text, "workflow", workflow.pipelines).build(guard))
+    _unused(ctx)
+    diagnostics = sort_diagnostics([*tree.diagnostics, *layout_diagnostics(tree), *ctx.diagnostics])
+    definitions = (*ctx.aliases.values(), *ctx.definitions.values(), *ctx.local_definitions)
+    return Analysis(tree, tuple(diagnostics), Plan(tuple(graphs)), definitions, tuple(ctx.uses),
+                    tuple(ctx.bindings), tuple(ctx.stage_types), {a: m for a, (_, m) in ctx.modules.items()})
+
+
+def _unused(ctx: Context) -> None:
+    """HE3012: declarations and assignments nothing reads (workflows are entry points)."""
+    read = {u.target for u in ctx.uses if u.target is not None}
+    # An import whose module is missing is already an error: its uses could not be resolved.
+    broken = {alias for alias, (_, spec) in ctx.modules.items() if spec is None}
+    for definition in (*ctx.aliases.values(), *ctx.definitions.values(), *ctx.local_definitions):
+        if definition.kind == "workflow" or definition in read:
+            continue
+        if definition.kind == "import" and definition.name in broken:
+            continue
+        ctx.report(_unused_diagnostic(ctx, definition))
+
+
+def _unused_diagnostic(ctx: Context, definition: Definition) -> Diagnostic:
+    what = {"import": "import", "resource": "resource", "step": "step", "handler": "handler",
+            "assignment": "assignment"}[definition.kind]
+    fixes: tuple[Fix, ...] = ()
+    if definition.kind in ("import", "resource", "step", "handler"):
+        fixes = (Fix(f"remove the unused {what}", (TextEdit(_whole_lines(ctx, definition.declaration), ""),)),)
+    return Diagnostic("HE3012", definition.span, f"the {what} `{definition.name}` is never used",
+                      severity=Severity.WARNING, tags=(Tag.UNNECESSARY,), fixes=fixes)
+
+
+def _whole_lines(ctx: Context, span: Span) -> Span:
+    lines = ctx.tree.lines
+    start = lines.line_starts[lines.line_of(span.start)]
+    last = lines.line_of(span.end)
+    end = lines.line_starts[last + 1] if last + 1 < lines.line_count else len(lines.data)
+    return Span(start, end)

@@ -1,0 +1,60 @@
+"""The state of one analysis: what is declared, what was read, and the diagnostics so far."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from heddle_lang.catalog import Catalog, FunctionSpec, ModuleSpec, ResourceSpec
+from heddle_lang.diagnostics import Diagnostic
+from heddle_lang.plan import ResourceUse
+from heddle_lang.semantic.model import Binding, Definition, StageType, Use
+from heddle_lang.syntax import ast
+from heddle_lang.syntax.tree import SyntaxTree
+
+
+@dataclass
+class StepInfo:
+    """A declared step, resolved: its function, literal config and resources (None where unresolved)."""
+
+    decl: ast.StepDecl
+    module_path: str | None = None
+    function: FunctionSpec | None = None
+    config: dict[str, object] = field(default_factory=dict)
+    resources: tuple[ResourceUse, ...] = ()
+
+
+@dataclass
+class ResourceInfo:
+    decl: ast.ResourceDecl
+    kind: str | None = None
+    module_path: str | None = None
+    spec: ResourceSpec | None = None
+    config: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class Context:
+    tree: SyntaxTree
+    catalog: Catalog
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    modules: dict[str, tuple[str, ModuleSpec | None]] = field(default_factory=dict)  # alias -> (path, module)
+    aliases: dict[str, Definition] = field(default_factory=dict)  # import aliases
+    definitions: dict[str, Definition] = field(default_factory=dict)  # resources, steps, handlers, workflows
+    steps: dict[str, StepInfo] = field(default_factory=dict)
+    resources: dict[str, ResourceInfo] = field(default_factory=dict)
+    handlers: dict[str, ast.HandlerDecl] = field(default_factory=dict)
+    workflows: dict[str, ast.WorkflowDecl] = field(default_factory=dict)
+    local_definitions: list[Definition] = field(default_factory=list)  # assignments
+    uses: list[Use] = field(default_factory=list)
+    bindings: list[Binding] = field(default_factory=list)
+    stage_types: list[StageType] = field(default_factory=list)
+
+    def report(self, diagnostic: Diagnostic) -> None:
+        self.diagnostics.append(diagnostic)
+
+    def use(self, name: ast.Name, target: Definition | None) -> None:
+        self.uses.append(Use(name.text, name.span, target))
+
+    def kind_of(self, name: str) -> str | None:
+        definition = self.definitions.get(name)
+        return definition.kind if definition is not None else None

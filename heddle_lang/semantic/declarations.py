@@ -1,0 +1,221 @@
+"""Imports, declarations and calls: names (HE3001-HE3006, HE3016) and resources/config (HE4xxx)."""
+
+from __future__ import annotations
+
+from heddle_lang.catalog import FunctionSpec, ModuleSpec
+from heddle_lang.diagnostics import Diagnostic, Fix, Related, TextEdit
+from heddle_lang.plan import ResourceUse
+from heddle_lang.semantic.context import Context, ResourceInfo, StepInfo
+from heddle_lang.semantic.model import Binding, Definition
+from heddle_lang.semantic.values import check_config, literal_config
+from heddle_lang.suggest import closest, listing
+from heddle_lang.syntax import ast
+from heddle_lang.text import Span
+
+_KIND_OF = {ast.ResourceDecl: "resource", ast.StepDecl: "step", ast.HandlerDecl: "handler",
+            ast.WorkflowDecl: "workflow"}
+
+
+def collect_imports(ctx: Context, module: ast.Module) -> None:
+    for decl in module.imports:
+        if decl.path is None or decl.alias is None:
+            continue
+        alias, path = decl.alias.text, decl.path.value
+        previous = ctx.aliases.get(alias)
+        if previous is not None:
+            ctx.report(Diagnostic("HE3002", decl.alias.span, f"the alias `{alias}` is already used by an import",
+                                  related=(Related(previous.span, "first used here"),)))
+            continue
+        spec = ctx.catalog.module(path)
+        if spec is None:
+            ctx.report(_unknown_import(ctx, decl.path))
+        ctx.modules[alias] = (path, spec)
+        ctx.aliases[alias] = Definition(alias, "import", decl.alias.span, decl.span, detail=path, doc=decl.doc)
+
+
+def _unknown_import(ctx: Context, path: ast.Str) -> Diagnostic:
+    error = ctx.catalog.load_error(path.value)
+    if error:
+        return Diagnostic("HE3001", path.span, f'the module "{path.value}" could not be loaded: {error}')
+    best = closest(path.value, ctx.catalog.paths())
+    if best:
+        return Diagnostic("HE3001", path.span, f'no module "{path.value}"; did you mean "{best}"?',
+                          fixes=(Fix(f'replace with "{best}"', (TextEdit(path.span, f'"{best}"'),)),))
+    return Diagnostic("HE3001", path.span, f'no module "{path.value}": map it in heddle.toml ([modules]) or install '
+                      "a package that provides it")
+
+
+def collect_declarations(ctx: Context, module: ast.Module) -> None:
+    for decl in module.declarations:
+        if isinstance(decl, ast.Import) or decl.name is None:
+            continue
+        name = decl.name.text
+        kind = _KIND_OF[type(decl)]
+        previous = ctx.definitions.get(name)
+        if previous is not None:
+            ctx.report(Diagnostic("HE3006", decl.name.span,
+                                  f"`{name}` is already declared (as a {previous.kind})",
+                                  related=(Related(previous.span, "first declared here"),)))
+            continue
+        detail = decl.call.qualified if isinstance(decl, ast.StepDecl | ast.ResourceDecl) and decl.call else ""
+        ctx.definitions[name] = Definition(name, kind, decl.name.span, decl.span, detail=detail, doc=decl.doc)
+        if isinstance(decl, ast.StepDecl):
+            ctx.steps[name] = StepInfo(decl)
+        elif isinstance(decl, ast.ResourceDecl):
+            ctx.resources[name] = ResourceInfo(decl)
+        elif isinstance(decl, ast.HandlerDecl):
+            ctx.handlers[name] = decl
+        else:
+            ctx.workflows[name] = decl
+
+
+def resolve_member(ctx: Context, call: ast.Call, want: str) -> Binding | None:
+    """The module member `call` names, checked to be a `want` ("function" or "resource")."""
+    if call.module is None or call.function is None:
+        return None
+    alias = call.module.text
+    if alias not in ctx.modules:
+        best = closest(alias, ctx.modules)
+        fixes = (Fix(f"replace with `{best}`", (TextEdit(call.module.span, best),)),) if best else ()
+        message = f"no import is aliased `{alias}`" + (f"; did you mean `{best}`?" if best else "")
+        ctx.report(Diagnostic("HE3003", call.module.span, message, fixes=fixes))
+        ctx.use(call.module, None)
+        return None
+    ctx.use(call.module, ctx.aliases.get(alias))
+    path, spec = ctx.modules[alias]
+    if spec is None:
+        return None
+    name = call.function.text
+    span = Span(call.module.span.start, call.function.span.end)
+    function = spec.functions.get(name)
+    resource = spec.resources.get(name)
+    if function is None and resource is None:
+        ctx.report(_unknown_member(spec, alias, call.function))
+        return None
+    binding = Binding(span, path, spec, function=function, resource=resource)
+    ctx.bindings.append(binding)
+    if want == "resource" and resource is None:
+        ctx.report(Diagnostic("HE3016", span, f"`{alias}.{name}` is a function, not a resource: declare it as a "
+                              "`step`, or use a resource constructor" + _members_hint(spec, "resource")))
+        return None
+    if want == "function" and function is None:
+        ctx.report(Diagnostic("HE3016", span, f"`{alias}.{name}` makes a resource: declare it with `resource "
+                              f"NAME = {alias}.{name} {{ ... }}` and inject it with `<key=NAME>`"))
+        return None
+    return binding
+
+
+def _members_hint(spec: ModuleSpec, kind: str) -> str:
+    names = spec.resources if kind == "resource" else spec.functions
+    return f" (resources of this module: {listing(names)})" if names else ""
+
+
+def _unknown_member(spec: ModuleSpec, alias: str, name: ast.Name) -> Diagnostic:
+    best = closest(name.text, spec.members)
+    if best:
+        return Diagnostic("HE3004", name.span, f"`{alias}` ({spec.path}) has no `{name.text}`; did you mean "
+                          f"`{best}`?", fixes=(Fix(f"replace with `{best}`", (TextEdit(name.span, best),)),))
+    return Diagnostic("HE3004", name.span, f"`{alias}` ({spec.path}) has no `{name.text}`; it offers "
+                      f"{listing(spec.members)}")
+
+
+def check_resource(ctx: Context, info: ResourceInfo) -> None:
+    decl = info.decl
+    if decl.call is None or decl.name is None:
+        return
+    for injection in decl.call.injections:
+        ctx.report(Diagnostic("HE4001", injection.span, "a resource takes no injected resources"))
+    binding = resolve_member(ctx, decl.call, "resource")
+    if binding is None or binding.resource is None:
+        return
+    spec = binding.resource
+    info.kind, info.module_path, info.spec = spec.kind, binding.module_path, spec
+    info.config = literal_config(decl.call.config)
+    for diagnostic in check_config(decl.call.config, spec.config, f"resource `{decl.name.text}`", binding.span):
+        ctx.report(diagnostic)
+
+
+def check_call(ctx: Context, call: ast.Call, owner: str) -> tuple[str, FunctionSpec, tuple[ResourceUse, ...]] | None:
+    """Resolve a function call and check its config and injections. `owner` names it in messages."""
+    binding = resolve_member(ctx, call, "function")
+    if binding is None or binding.function is None:
+        return None
+    function = binding.function
+    for diagnostic in check_config(call.config, function.config, owner, binding.span):
+        ctx.report(diagnostic)
+    return binding.module_path, function, tuple(_check_injections(ctx, call, function, binding.span))
+
+
+def check_step(ctx: Context, info: StepInfo) -> None:
+    decl = info.decl
+    if decl.call is None or decl.name is None:
+        return
+    resolved = check_call(ctx, decl.call, f"step `{decl.name.text}`")
+    if resolved is None:
+        return
+    info.module_path, info.function, info.resources = resolved
+    info.config = literal_config(decl.call.config)
+
+
+def _check_injections(ctx: Context, call: ast.Call, function: FunctionSpec, where: Span) -> list[ResourceUse]:
+    uses: list[ResourceUse] = []
+    seen: dict[str, ast.Binding] = {}
+    qualified = call.qualified
+    for binding in call.bindings:
+        key = binding.key.text
+        if key in seen:
+            ctx.report(Diagnostic("HE4008", binding.key.span, f"the resource key `{key}` is injected twice",
+                                  related=(Related(seen[key].key.span, "first injected here"),)))
+            continue
+        seen[key] = binding
+        slot = function.slot(key)
+        if slot is None:
+            accepted = [s.key for s in function.resources]
+            best = closest(key, accepted)
+            if best:
+                message = f"`{qualified}` accepts no resource `{key}`; did you mean `{best}`?"
+            elif accepted:
+                message = f"`{qualified}` accepts no resource `{key}`; it accepts {listing(accepted)}"
+            else:
+                message = f"`{qualified}` takes no resources"
+            fixes = (Fix(f"replace with `{best}`", (TextEdit(binding.key.span, best),)),) if best else ()
+            ctx.report(Diagnostic("HE4001", binding.key.span, message, fixes=fixes))
+            continue
+        if binding.resource is None:
+            continue
+        name = binding.resource.text
+        info = ctx.resources.get(name)
+        definition = ctx.definitions.get(name)
+        ctx.use(binding.resource, definition)
+        if info is None:
+            resources_of_kind = [n for n, r in ctx.resources.items() if r.kind in (None, slot.kind)]
+            if definition is not None:
+                message = f"`{name}` is a {definition.kind}, not a resource"
+            else:
+                message = f"no resource is named `{name}`"
+            best = closest(name, resources_of_kind)
+            fixes = (Fix(f"replace with `{best}`", (TextEdit(binding.resource.span, best),)),) if best else ()
+            ctx.report(Diagnostic("HE3014", binding.resource.span,
+                                  message + (f"; did you mean `{best}`?" if best else ""), fixes=fixes))
+            continue
+        if info.kind is not None and info.kind != slot.kind:
+            assert info.decl.name is not None
+            ctx.report(Diagnostic(
+                "HE4002", binding.resource.span,
+                f"`{qualified}` needs a `{slot.kind}` resource for `{key}`, but `{name}` is a `{info.kind}`",
+                related=(Related(info.decl.name.span, f"`{name}` is declared here"),)))
+            continue
+        uses.append(ResourceUse(key, name, info.kind or slot.kind, info.module_path or "",
+                                info.spec.name if info.spec else "", info.config))
+    for slot in function.resources:
+        if slot.required and slot.key not in seen:
+            candidates = [n for n, r in ctx.resources.items() if r.kind == slot.kind]
+            fixes: tuple[Fix, ...] = ()
+            if len(candidates) == 1 and not call.injections and call.function is not None:
+                at = Span(call.function.span.end, call.function.span.end)
+                fixes = (Fix(f"inject `{candidates[0]}`", (TextEdit(at, f" <{slot.key}={candidates[0]}>"),)),)
+            ctx.report(Diagnostic(
+                "HE4003", where,
+                f"`{qualified}` needs a `{slot.kind}` resource: inject one with `<{slot.key}=NAME>`"
+                + (f" (declared: {listing(candidates)})" if candidates else ""), fixes=fixes))
+    return uses

@@ -1,0 +1,71 @@
+"""What analysis knows about a document: definitions, uses, stage schemas, the plan, diagnostics."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from heddle_lang.catalog import FunctionSpec, ModuleSpec, ResourceSpec
+from heddle_lang.diagnostics import Diagnostic
+from heddle_lang.plan import Plan
+from heddle_lang.syntax.tree import SyntaxTree
+from heddle_lang.text import Span
+from heddle_lang.types import Schema
+
+
+@dataclass(frozen=True, slots=True)
+class Definition:
+    """A name the document declares: an import alias, a declaration, or an assignment in a workflow."""
+
+    name: str
+    kind: str  # "import" | "resource" | "step" | "handler" | "workflow" | "assignment"
+    span: Span  # the name
+    declaration: Span  # the whole declaration (or the assignment's pipeline)
+    detail: str = ""  # e.g. the function a step binds: "pg.query"
+    doc: str | None = None
+    scope: str | None = None  # the workflow or handler of an assignment
+
+
+@dataclass(frozen=True, slots=True)
+class Use:
+    """A place where a name is read, and what it refers to (None when it refers to nothing)."""
+
+    name: str
+    span: Span
+    target: Definition | None
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """What a call resolves to: the module and the function or resource constructor it names."""
+
+    span: Span  # the `alias.function` text
+    module_path: str
+    module: ModuleSpec
+    function: FunctionSpec | None = None
+    resource: ResourceSpec | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StageType:
+    """The schema flowing out of a stage (or into `> name`), for hovers and inlay hints."""
+
+    span: Span
+    schema: Schema
+    label: str
+
+
+@dataclass(frozen=True)
+class Analysis:
+    tree: SyntaxTree
+    diagnostics: tuple[Diagnostic, ...]
+    plan: Plan
+    definitions: tuple[Definition, ...] = ()
+    uses: tuple[Use, ...] = ()
+    bindings: tuple[Binding, ...] = ()
+    stage_types: tuple[StageType, ...] = ()
+    imports: Mapping[str, ModuleSpec | None] = field(default_factory=dict)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.is_error for d in self.diagnostics)
