@@ -3,7 +3,8 @@
     python bench/check.py [--lines 10000] [--repeat 7]
 
 Prints medians and minimums, and ratios to the full parse:
-- analysis, cold: nothing cached (every relational block compiled by prqlc and planned on Polars);
+- analysis, cold: nothing cached (every relational block compiled by prqlc and planned on Polars, every
+  inference hook run, e.g. every SQL query parsed);
 - analysis, warm: the same text again — relational blocks come from the cache keyed by
   (block text, input schemas), which is what an editor sees on every keystroke;
 - analysis after a one-character edit (warm), the language server's case.
@@ -23,9 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.generate import generate  # noqa: E402
+from heddle.process import tune_gc  # noqa: E402
 from heddle_engine.catalog import load_catalog  # noqa: E402
 from heddle_lang.relational import cache_clear, cache_info  # noqa: E402
 from heddle_lang.semantic import analyze  # noqa: E402
+from heddle_lang.semantic.inference import cache_clear as inference_cache_clear  # noqa: E402
 from heddle_lang.syntax import parse  # noqa: E402
 
 
@@ -40,11 +43,18 @@ def measure(action: Callable[[], object], repeat: int, setup: Callable[[], objec
     return times
 
 
+def clear() -> None:
+    """Forget every cached relational block and inference result."""
+    cache_clear()
+    inference_cache_clear()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
+    tune_gc()  # as the `heddle` command and the language server run
 
     text = generate(args.lines)
     catalog = load_catalog(ROOT / "examples")
@@ -58,7 +68,7 @@ def main() -> None:
 
     rows = {
         "parse (baseline)": measure(lambda: parse(text), args.repeat),
-        "analysis, cold": measure(lambda: analyze(parse(text), catalog), max(3, args.repeat // 2), setup=cache_clear),
+        "analysis, cold": measure(lambda: analyze(parse(text), catalog), max(3, args.repeat // 2), setup=clear),
         "analysis, warm": measure(lambda: analyze(parse(text), catalog), args.repeat),
         "analysis after an edit": measure(lambda: analyze(parse(edited), catalog), args.repeat),
     }

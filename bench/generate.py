@@ -22,7 +22,6 @@ _MODULES = (
 )
 
 _TABLES = ("users", "orders", "payments", "sessions", "events", "invoices", "devices", "accounts")
-_COLUMNS = ("id", "user_id", "amount", "country", "email", "created_at", "status", "score")
 _WORDS = ("ingest", "enrich", "audit", "score", "dedupe", "notify", "archive", "rollup", "sync", "export")
 
 
@@ -33,7 +32,8 @@ class _Names:
         self.rng = rng
         self.counter = 0
         self.resources: dict[str, list[str]] = {"pg": [], "ch": [], "kafka": []}
-        self.steps: list[str] = []
+        self.steps: list[str] = []  # sources: queries with id, user_id, email, amount
+        self.prompts: list[str] = []  # steps that take an input
         self.handlers: list[str] = []
 
     def fresh(self, stem: str) -> str:
@@ -46,14 +46,19 @@ class _Names:
     def table(self) -> str:
         return self.rng.choice(_TABLES)
 
-    def columns(self, k: int) -> str:
-        return ", ".join(self.rng.sample(_COLUMNS, k))
+    def extra(self) -> str:
+        """A column besides the ones every query selects."""
+        return self.rng.choice(("country", "created_at", "status", "score"))
 
     def resource(self, kind: str) -> str:
         return self.rng.choice(self.resources[kind])
 
     def step(self) -> str:
         return self.rng.choice(self.steps)
+
+    def consumer(self) -> str:
+        """A step that takes an input: a prompt if one is declared yet, else printing."""
+        return self.rng.choice(self.prompts) if self.prompts else "io.print"
 
     def handler(self) -> str:
         return self.rng.choice(self.handlers)
@@ -71,10 +76,7 @@ def _pg_resource(n: _Names) -> list[str]:
         f'  host: "{name.replace("_", "-")}.internal"',
         f"  port: {5432 + n.counter % 10}",
         f'  database: "{n.table()}"',
-        "  pool: {",
-        f"    min: {1 + n.counter % 3}",
-        f"    max: {10 + n.counter % 20}",
-        "  }",
+        f"  connect_timeout: {5 + n.counter % 20}",
         "}",
     ]
 
@@ -86,7 +88,6 @@ def _ch_resource(n: _Names) -> list[str]:
         f"resource {name} = ch.connection {{",
         f'  host: "{name.replace("_", "-")}.internal"',
         "  secure: true",
-        "  timeout: 30.5",
         "}",
     ]
 
@@ -99,11 +100,8 @@ def _kafka_resource(n: _Names) -> list[str]:
         "   shared by every workflow below. */",
         f"resource {name} = kafka.connection {{",
         f'  broker: "kafka-{n.counter}.internal:9092"',
-        '  options: { acks: "all", retries: 3 }',
-        "  topics: [",
-        f'    "{n.word()}_in",',
-        f'    "{n.word()}_out",',
-        "  ]",
+        f'  client_id: "{n.word()}-{n.counter}"',
+        '  security_protocol: "PLAINTEXT"',
         "}",
     ]
 
@@ -115,9 +113,7 @@ def _query_step(n: _Names) -> list[str]:
     return [
         f"// Rows of {table} changed since the last run",
         f"step {name} = <connection={n.resource('pg')}> pg.query {{",
-        f'  query: "SELECT {n.columns(3)} FROM {table} WHERE updated_at > @since"',
-        f"  limit: {100 * (1 + n.counter % 50)}",
-        "  cache: null",
+        f'  query: "SELECT id, user_id, email, amount, {n.extra()} FROM {table} WHERE updated_at > @since"',
         "}",
     ]
 
@@ -128,27 +124,22 @@ def _inline_injection_step(n: _Names) -> list[str]:
     return [
         f"step {name} = ch.query <connection={n.resource('ch')}> {{",
         '  query: """',
-        f"    SELECT {n.columns(2)}, count(*) AS total",
-        f"    FROM {n.table()}",
-        "    GROUP BY 1, 2",
+        "    SELECT id, user_id, email, sum(amount) AS amount, count(*) AS total",
+        f"    FROM {n.table()} -- é-42",
+        "    GROUP BY 1, 2, 3",
         '  """',
-        "  retries: [1, 2, 4, 8]",
-        "  labels: {",
-        f'    team: "data-{n.word()}"',
-        '    "cost-center": "é-42"',
-        "  }",
         "}",
     ]
 
 
 def _prompt_step(n: _Names) -> list[str]:
     name = n.fresh("summarize")
-    n.steps.append(name)
+    n.prompts.append(name)
     return [
         f"step {name} = llm.prompt {{",
         f'  system: "Summarize the {n.word()} report in one paragraph.\\n Keep numbers exact."',
         "  temperature: 0.2",
-        "  stream: false",
+        f'  output_column: "summary_{n.counter}"',
         "}",
     ]
 
@@ -179,7 +170,10 @@ def _workflow(n: _Names) -> list[str]:
     return [
         f"// Workflow {name}: {n.word()} then {n.word()}",
         f"workflow {name} ? {n.handler()} {{",
-        f"  <broker={n.resource('kafka')}> kafka.consume {{ topic: \"{n.word()}_in\" }}",
+        f"  <broker={n.resource('kafka')}> kafka.consume {{",
+        f'    topic: "{n.word()}_in"',
+        '    schema: { user_id: "Int64", amount: "Float64", email: "String" }',
+        "  }",
         f"  > {batch}",
         "",
         f"  {batch}",
@@ -190,7 +184,7 @@ def _workflow(n: _Names) -> list[str]:
         "      )",
         f"    | fraud.process ? {n.handler()}",
         f"    | (from input join {source} (==user_id))",
-        f"    | {n.step()}",
+        f"    | {n.consumer()}",
         f"    | <broker={n.resource('kafka')}> kafka.produce {{ topic: \"{n.word()}_out\" }}",
         "}",
     ]
@@ -222,7 +216,7 @@ def _dataframe_workflow(n: _Names) -> list[str]:
         '    { id: 2, name: "Kenji", city: "東京" },',
         "  ]",
         f"    | (from input filter id > {n.counter % 7} select {{name, city}})",
-        f"    | {n.step()}",
+        f"    | {n.consumer()}",
         "    | io.print",
         "}",
     ]

@@ -128,6 +128,9 @@ _TABLE = [
     Code("HE6006", "relational-type-error", "The block's expressions do not type-check on its input schema.",
          'filter name > 3'),
     Code("HE6007", "unsupported-relational", "The block uses something the engine cannot run.", "s\"...\""),
+    # --- HE9xxx: internal -----------------------------------------------------------------------
+    Code("HE9001", "internal-error", "A bug in Heddle, not in your program: please report it with the input.",
+         ""),
 ]
 
 CODES: dict[str, Code] = {entry.code: entry for entry in _TABLE}

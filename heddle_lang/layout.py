@@ -8,6 +8,7 @@ and statements that do not start their own line. `heddle fmt` fixes every one of
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from heddle_lang.diagnostics import Diagnostic, Fix, TextEdit
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from heddle_lang.syntax.tree import SyntaxTree
 
 STEP = 2  # spaces per indentation level
+_TAB_INDENT = re.compile(rb"^[ \t]*\t[ \t]*(?=[^ \t\r\n])", re.MULTILINE)
 
 
 class _Layout:
@@ -77,21 +79,19 @@ class _Layout:
         self.out.append(Diagnostic(code, Span(node.start_byte, node.end_byte), message, fixes=(fix,)))
 
     def tabs(self) -> None:
-        frozen = self._string_lines()
-        for line in range(self.lines.line_count):
-            if line in frozen:
+        frozen: set[int] | None = None
+        # Indentation with a tab in it, on a line that has something after it.
+        for match in _TAB_INDENT.finditer(self.data):
+            if frozen is None:
+                frozen = self._string_lines()
+            if self.lines.line_of(match.start()) in frozen:
                 continue
-            span = self.lines.line_span(line)
-            text = self.data[span.start : span.end]
-            blanks = text[: len(text) - len(text.lstrip(b" \t"))]
-            if b"\t" in blanks and text.strip():
-                fixed = blanks.replace(b"\t", b" " * STEP).decode()
-                self.out.append(Diagnostic(
-                    "HE2007", Span(span.start, span.start + len(blanks)),
-                    "indentation uses tabs: Heddle indents with spaces",
-                    fixes=(Fix("replace tabs with spaces", (TextEdit(Span(span.start, span.start + len(blanks)),
-                                                                     fixed),)),),
-                ))
+            span = Span(match.start(), match.end())
+            fixed = match.group().replace(b"\t", b" " * STEP).decode()
+            self.out.append(Diagnostic(
+                "HE2007", span, "indentation uses tabs: Heddle indents with spaces",
+                fixes=(Fix("replace tabs with spaces", (TextEdit(span, fixed),)),),
+            ))
 
     def _string_lines(self) -> set[int]:
         """Lines that begin inside a multi-line string (Heddle's or PRQL's): their blanks are content."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
+from heddle.process import tune_gc
 from heddle_lang import __version__
 
 
@@ -23,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    tune_gc()
     logging.basicConfig(level=args.log_level, format="heddle-lsp %(levelname)s %(name)s: %(message)s")
     from heddle_lsp.server import server
 

@@ -24,7 +24,7 @@ def test_codes_are_well_formed_and_unique() -> None:
         assert entry.summary.endswith(".")
 
 
-def test_every_syntax_and_layout_code_has_a_test_case() -> None:
+def test_every_code_a_program_can_cause_has_a_test_case() -> None:
     cases = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests" / "cases").rglob("*.he"))
-    missing = [code for code in CODES if code[2] in "12" and code not in cases]
+    missing = [code for code in CODES if not code.startswith("HE9") and code not in cases]
     assert missing == []

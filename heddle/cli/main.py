@@ -7,6 +7,7 @@ import sys
 
 from heddle.cli import check, fmt, plan
 from heddle.cli.files import UsageError
+from heddle.process import tune_gc
 from heddle_lang import __version__
 
 
@@ -24,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    tune_gc()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 import polars as pl
 
@@ -59,9 +60,7 @@ def analyze_block(
     in scope, only to suggest one for a name that is not in `schemas` (HE6002).
     """
     try:
-        refs = _referenced(query)
-        normalized = normalize(query)
-        names = _table_names(refs, normalized)
+        refs, normalized, names = _prepared(query)
         request = _Request(query, schemas, is_source, refs, normalized, names, tuple(available))
         key = _key(request)
     except Exception as error:  # a bug, not a property of the input
@@ -71,6 +70,14 @@ def analyze_block(
     except TypeError:  # an unhashable schema: analyse without the cache
         return _safe_analyze(request)
     return _CACHE.get_or_compute(key, lambda: _safe_analyze(request))
+
+
+@lru_cache(maxsize=4096)
+def _prepared(query: str) -> tuple[tuple[TableRef, ...], Normalized, tuple[str, ...]]:
+    """What a block's text alone determines, computed once per text: the cache key needs it."""
+    refs = _referenced(query)
+    normalized = normalize(query)
+    return refs, normalized, _table_names(refs, normalized)
 
 
 def _table_names(refs: tuple[TableRef, ...], normalized: Normalized) -> tuple[str, ...]:
@@ -88,7 +95,7 @@ def _key(request: _Request) -> Hashable:
 
 def _internal_error(query: str, error: Exception) -> BlockAnalysis:
     message = f"internal error while analysing the relational block ({type(error).__name__}: {error})"
-    return BlockAnalysis(None, None, (BlockDiagnostic("HE6001", 0, len(query), message),), (), query)
+    return BlockAnalysis(None, None, (BlockDiagnostic("HE9001", 0, len(query), message),), (), query)
 
 
 def _safe_analyze(request: _Request) -> BlockAnalysis:

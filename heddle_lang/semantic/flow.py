@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from heddle_lang.catalog import FunctionSpec, InferenceError
+from heddle_lang.catalog import FunctionSpec
 from heddle_lang.diagnostics import Diagnostic, Related, Severity
 from heddle_lang.plan import Graph, Node, ResourceUse
 from heddle_lang.relational import analyze_block, referenced_tables
 from heddle_lang.semantic.context import Context
 from heddle_lang.semantic.declarations import check_call
+from heddle_lang.semantic.inference import infer
 from heddle_lang.semantic.model import Definition, StageType
 from heddle_lang.semantic.values import literal, literal_config
 from heddle_lang.suggest import closest
@@ -244,13 +245,10 @@ class GraphBuilder:
     def output(self, span: Span, label: str, function: FunctionSpec, config: Mapping[str, object],
                input_schema: Schema | None) -> Schema:
         if function.infer is not None:
-            try:
-                return function.infer(config, input_schema)
-            except InferenceError as error:
-                self.ctx.report(Diagnostic("HE5004", span, f"cannot type `{label}`: {error}"))
-            except Exception as error:  # a plugin's hook is user code: its failure is a diagnostic
-                self.ctx.report(Diagnostic("HE5004", span, f"the inference hook of `{label}` failed: "
-                                           f"{type(error).__name__}: {error}"))
+            result = infer(function.infer, config, input_schema)
+            if isinstance(result, Schema):
+                return result
+            self.ctx.report(Diagnostic("HE5004", span, f"cannot type `{label}`: {result}"))
             return Schema.unknown()
         if function.passthrough:
             base = input_schema if input_schema is not None else Schema.unknown()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from heddle_lang.syntax import ast
+from heddle_lang.syntax.tree import LANGUAGE
 from heddle_lang.text import Span
 
 if TYPE_CHECKING:
@@ -19,8 +20,19 @@ if TYPE_CHECKING:
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 
 
+def _field(name: str) -> int:
+    field_id = LANGUAGE.field_id_for_name(name)
+    assert field_id is not None, name
+    return field_id
+
+
+# Field lookups by id: lowering runs on every analysis, and name lookups cost a string compare each.
+_KEY, _VALUE, _NAME, _MODULE, _PATH, _ALIAS, _TRAP, _HANDLER, _BODY, _QUERY = (
+    _field(n) for n in ("key", "value", "name", "module", "path", "alias", "trap", "handler", "body", "query"))
+
+
 def _span(node: ts.Node) -> Span:
-    return Span(node.start_byte, node.end_byte)
+    return Span(*node.byte_range)
 
 
 def _text(node: ts.Node) -> str:
@@ -96,8 +108,8 @@ def lower_dict(node: ts.Node) -> ast.Dict:
     for pair in node.named_children:
         if pair.type != "pair":
             continue
-        key_node = pair.child_by_field_name("key")
-        value_node = pair.child_by_field_name("value")
+        key_node = pair.child_by_field_id(_KEY)
+        value_node = pair.child_by_field_id(_VALUE)
         if key_node is None or not _present(key_node):
             continue
         key_text = decode_string(key_node) if key_node.type == "string" else _text(key_node)
@@ -114,17 +126,17 @@ def lower_call(node: ts.Node) -> ast.Call:
     for child in node.named_children:
         kind = child.type
         if kind == "function":
-            module = _name(child.child_by_field_name("module"))
-            function = _name(child.child_by_field_name("name"))
+            module = _name(child.child_by_field_id(_MODULE))
+            function = _name(child.child_by_field_id(_NAME))
             seen_function = True
         elif kind == "injection":
             bindings = []
             for b in child.named_children:
                 if b.type != "binding":
                     continue
-                key = _name(b.child_by_field_name("key"))
+                key = _name(b.child_by_field_id(_KEY))
                 if key is not None:
-                    bindings.append(ast.Binding(key, _name(b.child_by_field_name("value")), _span(b)))
+                    bindings.append(ast.Binding(key, _name(b.child_by_field_id(_VALUE)), _span(b)))
             injections.append(ast.Injection(tuple(bindings), seen_function, _span(child)))
         elif kind == "dict":
             config = lower_dict(child)
@@ -141,7 +153,7 @@ def _lower_stage_value(node: ts.Node | None) -> ast.StageValue | None:
     if kind == "call":
         return lower_call(node)
     if kind == "relational_block":
-        query = node.child_by_field_name("query")
+        query = node.child_by_field_id(_QUERY)
         if query is None:
             return ast.RelationalBlock("", None, _span(node))
         return ast.RelationalBlock(_text(query), _span(query), _span(node))
@@ -154,10 +166,10 @@ def _lower_stage_value(node: ts.Node | None) -> ast.StageValue | None:
 
 
 def _lower_stage(node: ts.Node, is_source: bool) -> ast.Stage:
-    trap = node.child_by_field_name("trap")
+    trap = node.child_by_field_id(_TRAP)
     return ast.Stage(
-        _lower_stage_value(node.child_by_field_name("value")),
-        _name(trap.child_by_field_name("handler")) if trap is not None else None,
+        _lower_stage_value(node.child_by_field_id(_VALUE)),
+        _name(trap.child_by_field_id(_HANDLER)) if trap is not None else None,
         is_source,
         _span(node),
     )
@@ -173,7 +185,7 @@ def lower_pipeline(node: ts.Node) -> ast.Pipeline | None:
         elif kind == "stage":
             steps.append(_lower_stage(child, is_source=False))
         elif kind == "assignment":
-            steps.append(ast.Assignment(_name(child.child_by_field_name("name")), _span(child)))
+            steps.append(ast.Assignment(_name(child.child_by_field_id(_NAME)), _span(child)))
     if source is None:
         return None
     return ast.Pipeline(source, tuple(steps), _span(node))
@@ -189,22 +201,22 @@ def _lower_block(node: ts.Node | None) -> tuple[ast.Pipeline, ...]:
 def lower_declaration(node: ts.Node, doc: str | None) -> ast.Declaration | None:
     kind = node.type
     span = _span(node)
-    name = _name(node.child_by_field_name("name"))
+    name = _name(node.child_by_field_id(_NAME))
     if kind == "import_declaration":
-        path = node.child_by_field_name("path")
+        path = node.child_by_field_id(_PATH)
         path_value = ast.Str(decode_string(path), _span(path)) if path is not None and _present(path) else None
-        return ast.Import(path_value, _name(node.child_by_field_name("alias")), span, doc)
+        return ast.Import(path_value, _name(node.child_by_field_id(_ALIAS)), span, doc)
     if kind in ("resource_declaration", "step_declaration"):
-        value = node.child_by_field_name("value")
+        value = node.child_by_field_id(_VALUE)
         call = lower_call(value) if value is not None and value.type == "call" else None
         cls = ast.ResourceDecl if kind == "resource_declaration" else ast.StepDecl
         return cls(name, call, span, doc)
     if kind == "handler_declaration":
-        return ast.HandlerDecl(name, _lower_block(node.child_by_field_name("body")), span, doc)
+        return ast.HandlerDecl(name, _lower_block(node.child_by_field_id(_BODY)), span, doc)
     if kind == "workflow_declaration":
-        trap = node.child_by_field_name("trap")
-        handler = _name(trap.child_by_field_name("handler")) if trap is not None else None
-        return ast.WorkflowDecl(name, handler, _lower_block(node.child_by_field_name("body")), span, doc)
+        trap = node.child_by_field_id(_TRAP)
+        handler = _name(trap.child_by_field_id(_HANDLER)) if trap is not None else None
+        return ast.WorkflowDecl(name, handler, _lower_block(node.child_by_field_id(_BODY)), span, doc)
     return None
 
 

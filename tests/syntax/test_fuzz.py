@@ -17,16 +17,20 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
+from heddle_engine.catalog import load_catalog
 from heddle_lang.check import check_tree
 from heddle_lang.formatter import format_text, format_tree
+from heddle_lang.semantic import analyze
 from heddle_lang.syntax import parse
 from tests.meaning import same_meaning
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted(p for p in (ROOT / "examples").rglob("*.he") if p.is_file())
 SOURCES = [p.read_text(encoding="utf-8") for p in EXAMPLES]
+CATALOG = load_catalog(ROOT / "examples")
 
 EDITS = 10_000
+CHECKER_EDITS = 10_000  # through the whole analysis too
 SEED = int(os.environ.get("HEDDLE_FUZZ_SEED", "1234"))  # other seeds explore further
 
 TOKENS = [
@@ -145,6 +149,33 @@ def shrink(text: str, still_fails: Callable[[str], bool]) -> str:
             chunk //= 2
         text = "".join(parts)
     return text
+
+
+def checker_problem(text: str) -> str | None:
+    """What goes wrong when the whole checker (names, resources, types, PRQL, plan) reads `text`."""
+    try:
+        analysis = analyze(parse(text), CATALOG)
+        analysis.plan.explain()
+        analysis.plan.to_json()
+        internal = [d for d in analysis.diagnostics if d.code.startswith("HE9")]
+        if internal:
+            return f"internal error: {internal[0].message}"
+    except Exception as error:
+        frame = traceback.extract_tb(error.__traceback__)[-1]
+        return f"{type(error).__name__} at {Path(frame.filename).name}:{frame.lineno}: {error}"
+    return None
+
+
+def test_mutated_examples_never_break_the_checker() -> None:
+    """The same kind of mutants through the whole analysis: nothing raises, no internal error."""
+    rng = random.Random(SEED + 1)
+    texts = mutants(rng, CHECKER_EDITS)
+    failures = [(message, text) for text in texts if (message := checker_problem(text)) is not None]
+    if failures:
+        message, text = min(failures, key=lambda f: len(f[1]))
+        small = shrink(text, lambda t: checker_problem(t) is not None)
+        raise AssertionError(f"{len(failures)} of {CHECKER_EDITS} mutants failed, e.g. {message}\n"
+                             f"    minimal input: {small!r}")
 
 
 def test_mutated_examples_never_break_the_front_end() -> None:
