@@ -1,54 +1,142 @@
-"""The language server: document sync, diagnostics and formatting over the language layer."""
+"""The language server: thin handlers from LSP requests to queries on analysis snapshots.
+
+Every handler reads as: get the snapshot → ask `heddle_lang` → convert with `heddle_lsp.convert`.
+An exception in a handler is logged, answered with an error by pygls, shown once to the user, and the
+server keeps serving.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from pathlib import Path
+from typing import Any
 
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 
 from heddle_lang import __version__
-from heddle_lang.check import check_tree
+from heddle_lang.catalog import Catalog
 from heddle_lang.formatter import format_tree
-from heddle_lang.syntax import parse
+from heddle_lang.text import Position
 from heddle_lsp.convert import encoding_of, lsp_diagnostic, whole_document
+from heddle_lsp.host import Change, Host, Snapshot
 
 log = logging.getLogger(__name__)
 
-server = LanguageServer("heddle-lsp", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
+DEBOUNCE_SECONDS = 0.03  # diagnostics wait for a pause this long in typing before analysing
 
 
-def _publish(ls: LanguageServer, uri: str) -> None:
-    document = ls.workspace.get_text_document(uri)
-    tree = parse(document.source)
-    encoding = encoding_of(ls.workspace.position_encoding)
-    diagnostics = [lsp_diagnostic(uri, tree.lines, d, encoding) for d in check_tree(tree)]
-    ls.text_document_publish_diagnostics(
-        lsp.PublishDiagnosticsParams(uri=uri, version=document.version, diagnostics=diagnostics)
-    )
+def _catalog_for(path: Path | None) -> Catalog:
+    from heddle_engine.catalog import find_project, load_catalog
+
+    start = (path.parent if path is not None else Path.cwd()).resolve()
+    root = find_project(start)
+    if root not in _CATALOGS:
+        _CATALOGS[root] = load_catalog(start)
+    return _CATALOGS[root]
+
+
+_CATALOGS: dict[Path | None, Catalog] = {}
+
+
+class HeddleServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("heddle-lsp", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
+        self.host = Host(_catalog_for)
+        self._shown_errors: set[str] = set()
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """Log every failure; tell the user once per kind of failure, and keep serving."""
+        log.error("%s: %s", getattr(source, "__name__", source), error, exc_info=error)
+        key = f"{getattr(source, '__name__', source)}:{type(error).__name__}"
+        if key in self._shown_errors:
+            return
+        self._shown_errors.add(key)
+        self.window_show_message(lsp.ShowMessageParams(
+            type=lsp.MessageType.Error,
+            message=f"Heddle: an internal error occurred ({type(error).__name__}: {error}); see the server log. "
+                    "The server keeps running.",
+        ))
+
+    async def snapshot(self, uri: str) -> Snapshot | None:
+        pending = self.host.snapshot(uri)
+        return await pending if pending is not None else None
+
+    def schedule_diagnostics(self, uri: str) -> None:
+        document = self.host.documents.get(uri)
+        if document is None:
+            return
+        if document.publish is not None:
+            document.publish.cancel()
+        document.publish = asyncio.get_running_loop().create_task(self._publish(uri, document.version))
+
+    async def _publish(self, uri: str, version: int) -> None:
+        await asyncio.sleep(DEBOUNCE_SECONDS)
+        snapshot = await self.snapshot(uri)
+        if snapshot is None or snapshot.version != version or not self.host.current(uri, version):
+            return  # a newer version is on its way
+        self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(
+            uri=uri, version=version, diagnostics=self.lsp_diagnostics(snapshot)))
+
+    def lsp_diagnostics(self, snapshot: Snapshot) -> list[lsp.Diagnostic]:
+        lines = snapshot.tree.lines
+        return [lsp_diagnostic(snapshot.uri, lines, d, self.host.encoding) for d in snapshot.analysis.diagnostics]
+
+
+server = HeddleServer()
+
+
+@server.feature(lsp.INITIALIZED)
+def initialized(ls: HeddleServer, params: lsp.InitializedParams) -> None:
+    ls.host.encoding = encoding_of(ls.workspace.position_encoding)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
-def did_open(ls: LanguageServer, params: lsp.DidOpenTextDocumentParams) -> None:
-    _publish(ls, params.text_document.uri)
+def did_open(ls: HeddleServer, params: lsp.DidOpenTextDocumentParams) -> None:
+    item = params.text_document
+    ls.host.open(item.uri, item.text, item.version)
+    ls.schedule_diagnostics(item.uri)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
-def did_change(ls: LanguageServer, params: lsp.DidChangeTextDocumentParams) -> None:
-    _publish(ls, params.text_document.uri)
+def did_change(ls: HeddleServer, params: lsp.DidChangeTextDocumentParams) -> None:
+    changes = []
+    for change in params.content_changes:
+        if isinstance(change, lsp.TextDocumentContentChangePartial):
+            start, end = change.range.start, change.range.end
+            changes.append(Change(change.text, _position(start), _position(end)))
+        else:
+            changes.append(Change(change.text))
+    ls.host.change(params.text_document.uri, params.text_document.version, changes)
+    ls.schedule_diagnostics(params.text_document.uri)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
-def did_close(ls: LanguageServer, params: lsp.DidCloseTextDocumentParams) -> None:
+def did_close(ls: HeddleServer, params: lsp.DidCloseTextDocumentParams) -> None:
+    ls.host.close(params.text_document.uri)
     ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[]))
 
 
+@server.feature(lsp.TEXT_DOCUMENT_DIAGNOSTIC, lsp.DiagnosticOptions(
+    identifier="heddle", inter_file_dependencies=False, workspace_diagnostics=False))
+async def pull_diagnostics(ls: HeddleServer, params: lsp.DocumentDiagnosticParams) -> lsp.DocumentDiagnosticReport:
+    snapshot = await ls.snapshot(params.text_document.uri)
+    items = ls.lsp_diagnostics(snapshot) if snapshot is not None else []
+    return lsp.RelatedFullDocumentDiagnosticReport(items=items)
+
+
 @server.feature(lsp.TEXT_DOCUMENT_FORMATTING)
-def formatting(ls: LanguageServer, params: lsp.DocumentFormattingParams) -> list[lsp.TextEdit] | None:
-    document = ls.workspace.get_text_document(params.text_document.uri)
-    tree = parse(document.source)
-    result = format_tree(tree)
-    if result.text is None or result.text == document.source:
+async def formatting(ls: HeddleServer, params: lsp.DocumentFormattingParams) -> list[lsp.TextEdit] | None:
+    document = ls.host.documents.get(params.text_document.uri)
+    if document is None:
         return None
-    encoding = encoding_of(ls.workspace.position_encoding)
-    return [lsp.TextEdit(range=whole_document(tree.lines, encoding), new_text=result.text)]
+    tree = document.tree
+    result = format_tree(tree)
+    if result.text is None or result.text == tree.text:
+        return None
+    return [lsp.TextEdit(range=whole_document(tree.lines, ls.host.encoding), new_text=result.text)]
+
+
+def _position(position: lsp.Position) -> Position:
+    return Position(position.line, position.character)

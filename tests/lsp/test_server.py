@@ -10,12 +10,16 @@ import pytest_lsp
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-INVALID = """import "fhub/postgresql" pg
+NEGOTIATED: dict[int, str] = {}  # the position encoding each client session agreed on
 
-resource pg_db = pg.connection { host: "localhost" }
+INVALID = """import "std/io" io
+
+step show = io.print { }
 
 workflow W {
-  fetch_users > users
+  [{ id: 1 }] > rows
+  rows
+    | show
 }
 """
 
@@ -26,7 +30,8 @@ workflow W {
 )
 async def client(request: pytest.FixtureRequest, lsp_client: LanguageClient) -> AsyncIterator[None]:
     capabilities = pytest_lsp.client_capabilities(request.param)
-    await lsp_client.initialize_session(lsp.InitializeParams(capabilities=capabilities))
+    result = await lsp_client.initialize_session(lsp.InitializeParams(capabilities=capabilities))
+    NEGOTIATED[id(lsp_client)] = str(result.capabilities.position_encoding or "utf-16")
     yield
     await lsp_client.shutdown_session()
 
@@ -39,7 +44,7 @@ async def test_diagnostics_are_published_on_open_and_change(client: LanguageClie
     await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
     diagnostics = client.diagnostics[uri]
     assert [(d.code, d.range.start.line, d.range.start.character) for d in diagnostics] == [
-        ("HE2001", 2, 31), ("HE2006", 5, 14)]
+        ("HE2001", 2, 21), ("HE2006", 5, 14)]
     client.text_document_did_change(lsp.DidChangeTextDocumentParams(
         text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=2),
         content_changes=[lsp.TextDocumentContentChangePartial(
@@ -47,6 +52,39 @@ async def test_diagnostics_are_published_on_open_and_change(client: LanguageClie
             text="\n  ")]))
     await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
     assert [d.code for d in client.diagnostics[uri]] == ["HE2001"]
+
+
+@pytest.mark.asyncio
+async def test_positions_are_utf16_with_emoji_and_cjk(client: LanguageClient) -> None:
+    uri = "file:///tmp/wide.he"
+    text = 'import "std/io" io\n\nworkflow W {\n  [{ name: "日本🚀", city: ok }]\n    | io.print\n}\n'
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(
+        text_document=lsp.TextDocumentItem(uri=uri, language_id="heddle", version=1, text=text)))
+    await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    (unquoted,) = [d for d in client.diagnostics[uri] if d.code == "HE1008"]
+    # Columns in the negotiated encoding: `日`, `本` are 3 UTF-8 bytes and 1 UTF-16 unit each, `🚀` 4 and 2.
+    column = {"utf-8": 31, "utf-16": 25, "utf-32": 24}[NEGOTIATED[id(client)]]
+    assert unquoted.range.start == lsp.Position(line=3, character=column)
+    # An edit after the emoji, in the same units: replace `ok` by `"ok"`.
+    client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+        text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[lsp.TextDocumentContentChangePartial(
+            range=lsp.Range(start=lsp.Position(line=3, character=column),
+                            end=lsp.Position(line=3, character=column + 2)),
+            text='"ok"')]))
+    await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    assert [d.code for d in client.diagnostics[uri]] == []
+
+
+@pytest.mark.asyncio
+async def test_pull_diagnostics_match_a_fresh_check(client: LanguageClient) -> None:
+    uri = "file:///tmp/pull.he"
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(
+        text_document=lsp.TextDocumentItem(uri=uri, language_id="heddle", version=1, text=INVALID)))
+    report = await client.text_document_diagnostic_async(lsp.DocumentDiagnosticParams(
+        text_document=lsp.TextDocumentIdentifier(uri=uri)))
+    assert isinstance(report, lsp.RelatedFullDocumentDiagnosticReport)
+    assert [d.code for d in report.items] == ["HE2001", "HE2006"]
 
 
 @pytest.mark.asyncio

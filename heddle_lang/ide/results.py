@@ -1,0 +1,90 @@
+"""The values IDE queries answer with, free of any protocol's types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from heddle_lang.diagnostics import TextEdit
+from heddle_lang.text import Span
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A place in this document (`span`), or in another file (`path` and 1-based `line`)."""
+
+    span: Span | None = None
+    path: str | None = None
+    line: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Hover:
+    markdown: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionItem:
+    label: str
+    kind: str  # "module" | "function" | "resource" | "step" | "handler" | "variable" | "property" | "keyword"
+    #            | "field" | "value" | "snippet" | "table" | "column" | "transform"
+    detail: str = ""
+    documentation: str = ""  # markdown
+    insert_text: str | None = None
+    snippet: bool = False  # insert_text uses LSP snippet syntax ($1, ${1:default})
+    replace: Span | None = None  # the text the item replaces (the word being typed)
+    sort_text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Symbol:
+    name: str
+    kind: str  # "import" | "resource" | "step" | "handler" | "workflow" | "assignment" | "pipeline" | "stage"
+    span: Span
+    selection: Span
+    detail: str = ""
+    children: tuple[Symbol, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Highlight:
+    span: Span
+    write: bool = False  # a definition (or an assignment) rather than a read
+
+
+@dataclass(frozen=True, slots=True)
+class InlayHint:
+    offset: int
+    label: str
+    tooltip: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CodeLens:
+    span: Span
+    title: str
+    command: str
+    arguments: tuple[object, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CodeAction:
+    title: str
+    kind: str  # "quickfix" | "source.fixAll" | "source.organizeImports" | "refactor.rewrite"
+    edits: tuple[TextEdit, ...]
+    diagnostics: tuple[int, ...] = ()  # indices into the analysis's diagnostics this action fixes
+    preferred: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SemanticToken:
+    span: Span  # on one line
+    type: str  # LSP standard token types: "keyword", "function", "variable", "parameter", "property", ...
+    modifiers: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class Folding:
+    start_line: int  # 0-based
+    end_line: int
+    kind: str | None = None  # "comment" | "imports" | "region" | None

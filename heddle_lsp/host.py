@@ -1,0 +1,115 @@
+"""The workspace host: open documents, their incrementally edited trees, and analysis snapshots.
+
+Document-sync notifications mutate the host, in order, on the event loop. Each change is applied to
+the document's tree-sitter tree as an edit and reparsed incrementally. Analysis runs off the event
+loop (one worker thread) on an immutable tree; a request awaits the snapshot of the version it was
+asked about, and a result for an older version is never published.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from heddle_lang.catalog import Catalog
+from heddle_lang.semantic import Analysis, analyze
+from heddle_lang.syntax import SyntaxTree, parse
+from heddle_lang.text import Encoding, Position
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One content change: a range in the client's encoding (None: the whole text) and its new text."""
+
+    text: str
+    start: Position | None = None
+    end: Position | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    uri: str
+    version: int
+    analysis: Analysis
+
+    @property
+    def tree(self) -> SyntaxTree:
+        return self.analysis.tree
+
+
+@dataclass
+class Document:
+    uri: str
+    path: Path | None
+    version: int
+    tree: SyntaxTree
+    pending: asyncio.Future[Snapshot] | None = None  # the analysis of `version`, once asked for
+    publish: asyncio.Task[None] | None = None  # the debounced diagnostics of `version`
+
+
+@dataclass
+class Host:
+    catalog_for: Callable[[Path | None], Catalog]
+    executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "heddle-analysis"))
+    documents: dict[str, Document] = field(default_factory=dict)
+    encoding: Encoding = Encoding.UTF16
+
+    # --- document sync ----------------------------------------------------------------------------
+
+    def open(self, uri: str, text: str, version: int) -> Document:
+        document = Document(uri, _path_of(uri), version, parse(text))
+        self.documents[uri] = document
+        return document
+
+    def change(self, uri: str, version: int, changes: Sequence[Change]) -> Document | None:
+        document = self.documents.get(uri)
+        if document is None:
+            return None
+        tree = document.tree
+        for change in changes:
+            if change.start is None or change.end is None:
+                tree = parse(change.text)
+                continue
+            start = tree.lines.offset(change.start, self.encoding)
+            end = tree.lines.offset(change.end, self.encoding)
+            tree = tree.edit(start, max(start, end), change.text)
+        document.tree, document.version = tree, version
+        document.pending = None  # the next request analyses the new version
+        return document
+
+    def close(self, uri: str) -> None:
+        document = self.documents.pop(uri, None)
+        if document is not None and document.publish is not None:
+            document.publish.cancel()
+
+    # --- snapshots --------------------------------------------------------------------------------
+
+    def snapshot(self, uri: str) -> asyncio.Future[Snapshot] | None:
+        """The analysis of the document's current version: started once, shared by every request."""
+        document = self.documents.get(uri)
+        if document is None:
+            return None
+        if document.pending is None:
+            loop = asyncio.get_running_loop()
+            tree, version, catalog = document.tree, document.version, self.catalog_for(document.path)
+            document.pending = loop.run_in_executor(
+                self.executor, lambda: Snapshot(uri, version, analyze(tree, catalog)))
+        return document.pending
+
+    def current(self, uri: str, version: int) -> bool:
+        document = self.documents.get(uri)
+        return document is not None and document.version == version
+
+
+def _path_of(uri: str) -> Path | None:
+    if not uri.startswith("file://"):
+        return None
+    from urllib.parse import unquote, urlparse
+
+    return Path(unquote(urlparse(uri).path))
