@@ -52,6 +52,7 @@ _TABLE = [
     Code("HE1011", "unterminated-comment", "A block comment `/*` is never closed with `*/`.", "/* note"),
     Code("HE1012", "empty-injection", "`<>` injects nothing.", "pg.query <> { ... }"),
     Code("HE1013", "reserved-word", "A keyword is used as a name.", "step step = io.print"),
+    Code("HE1014", "nesting-too-deep", "Config values are nested more than 32 levels deep.", "[[[[...]]]]"),
     # --- HE2xxx: strict layout ------------------------------------------------------------------
     Code("HE2001", "single-line-block",
          "A resource, step, handler or workflow block must span several lines.",

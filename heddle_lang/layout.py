@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from heddle_lang.diagnostics import Diagnostic, Fix, TextEdit
 from heddle_lang.formatter import format_declaration
 from heddle_lang.naming import suggest_alias
-from heddle_lang.syntax.lower import decode_string
+from heddle_lang.syntax.lower import MAX_NESTING, decode_string
 from heddle_lang.syntax.prql_lex import lines_inside_strings
 from heddle_lang.text import Span
 
@@ -200,23 +200,23 @@ class _Layout:
                 self.nested_values(child, STEP)
         return True
 
-    def nested_values(self, pair: ts.Node, base: int) -> None:
+    def nested_values(self, pair: ts.Node, base: int, depth: int = 0) -> None:
         value = pair.child_by_field_name("value")
         if value is not None and value.type in ("dict", "list"):
-            self.container(value, base)
+            self.container(value, base, depth)
 
-    def container(self, node: ts.Node, base: int) -> None:
+    def container(self, node: ts.Node, base: int, depth: int = 0) -> None:
         """Indentation inside a multi-line dict, list or dataframe whose line starts at `base`."""
-        if node.end_point[0] == node.start_point[0]:
+        if node.end_point[0] == node.start_point[0] or depth >= MAX_NESTING:
             return
         for child in node.children[1:-1]:
             if child.type in (",", "comment"):
                 continue
             self.indentation(child, base + STEP, "an entry" if node.type == "dict" else "an item")
             if child.type == "pair":
-                self.nested_values(child, base + STEP)
+                self.nested_values(child, base + STEP, depth + 1)
             elif child.type in ("dict", "list"):
-                self.container(child, base + STEP)
+                self.container(child, base + STEP, depth + 1)
         self.indentation(node.children[-1], base, f"the closing `{node.children[-1].type}`")
 
     # --- pipelines ------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     tune_gc()
     logging.basicConfig(level=args.log_level, format="heddle-lsp %(levelname)s %(name)s: %(message)s")
-    from heddle_lsp.server import server
+    from heddle_lsp.features import server
 
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")

@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 from lsprotocol import types as lsp
 
-from heddle_lang.diagnostics import Diagnostic, Severity, Tag
-from heddle_lang.text import Encoding, LineIndex, Span
+from heddle_lang.diagnostics import Diagnostic, Tag, TextEdit
+from heddle_lang.ide.results import (
+    CodeAction,
+    CodeLens,
+    CompletionItem,
+    Folding,
+    Hover,
+    InlayHint,
+    Location,
+    SemanticToken,
+    Symbol,
+)
+from heddle_lang.ide.tokens import TOKEN_MODIFIERS, TOKEN_TYPES
+from heddle_lang.text import Encoding, LineIndex, Position, Span
+
+if TYPE_CHECKING:
+    from heddle_lsp.host import Snapshot
 
 _TAGS = {Tag.UNNECESSARY: lsp.DiagnosticTag.Unnecessary, Tag.DEPRECATED: lsp.DiagnosticTag.Deprecated}
 
@@ -44,4 +63,146 @@ def whole_document(lines: LineIndex, encoding: Encoding) -> lsp.Range:
     return lsp_range(lines, Span(0, len(lines.data)), encoding)
 
 
-__all__ = ["Severity", "encoding_of", "lsp_diagnostic", "lsp_range", "whole_document"]
+
+# --- positions -------------------------------------------------------------------------------------
+
+
+def offset(lines: LineIndex, position: lsp.Position, encoding: Encoding) -> int:
+    return lines.offset(Position(position.line, position.character), encoding)
+
+
+def offsets(lines: LineIndex, rng: lsp.Range, encoding: Encoding) -> tuple[int, int]:
+    return offset(lines, rng.start, encoding), offset(lines, rng.end, encoding)
+
+
+def lsp_position(lines: LineIndex, at: int, encoding: Encoding) -> lsp.Position:
+    position = lines.position(at, encoding)
+    return lsp.Position(line=position.line, character=position.character)
+
+
+def lsp_text_edit(lines: LineIndex, edit: TextEdit, encoding: Encoding) -> lsp.TextEdit:
+    return lsp.TextEdit(range=lsp_range(lines, edit.span, encoding), new_text=edit.new_text)
+
+
+def workspace_edit(snapshot: Snapshot, edits: Sequence[TextEdit], encoding: Encoding) -> lsp.WorkspaceEdit:
+    lines = snapshot.tree.lines
+    return lsp.WorkspaceEdit(changes={snapshot.uri: [lsp_text_edit(lines, e, encoding) for e in edits]})
+
+
+def lsp_location(snapshot: Snapshot, location: Location, encoding: Encoding) -> lsp.Location:
+    if location.span is not None:
+        return lsp.Location(uri=snapshot.uri, range=lsp_range(snapshot.tree.lines, location.span, encoding))
+    line = max(0, location.line - 1)
+    point = lsp.Position(line=line, character=0)
+    return lsp.Location(uri=Path(location.path or "").resolve().as_uri(), range=lsp.Range(start=point, end=point))
+
+
+# --- features --------------------------------------------------------------------------------------
+
+
+def lsp_hover(lines: LineIndex, found: Hover, encoding: Encoding) -> lsp.Hover:
+    return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=found.markdown),
+                     range=lsp_range(lines, found.span, encoding))
+
+
+_COMPLETION_KINDS = {
+    "module": lsp.CompletionItemKind.Module, "function": lsp.CompletionItemKind.Function,
+    "resource": lsp.CompletionItemKind.Constant, "step": lsp.CompletionItemKind.Function,
+    "handler": lsp.CompletionItemKind.Event, "variable": lsp.CompletionItemKind.Variable,
+    "property": lsp.CompletionItemKind.Property, "keyword": lsp.CompletionItemKind.Keyword,
+    "field": lsp.CompletionItemKind.Field, "value": lsp.CompletionItemKind.Value,
+    "snippet": lsp.CompletionItemKind.Snippet, "table": lsp.CompletionItemKind.Struct,
+    "column": lsp.CompletionItemKind.Field, "transform": lsp.CompletionItemKind.Keyword,
+}
+
+
+def lsp_completion(lines: LineIndex, item: CompletionItem, encoding: Encoding) -> lsp.CompletionItem:
+    text = item.insert_text if item.insert_text is not None else item.label
+    edit = lsp.TextEdit(range=lsp_range(lines, item.replace, encoding), new_text=text) if item.replace else None
+    return lsp.CompletionItem(
+        label=item.label,
+        kind=_COMPLETION_KINDS.get(item.kind, lsp.CompletionItemKind.Text),
+        detail=item.detail or None,
+        documentation=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=item.documentation)
+        if item.documentation else None,
+        insert_text=None if edit else text,
+        text_edit=edit,
+        insert_text_format=lsp.InsertTextFormat.Snippet if item.snippet else lsp.InsertTextFormat.PlainText,
+        sort_text=item.sort_text,
+    )
+
+
+_SYMBOL_KINDS = {
+    "import": lsp.SymbolKind.Module, "resource": lsp.SymbolKind.Constant, "step": lsp.SymbolKind.Function,
+    "handler": lsp.SymbolKind.Event, "workflow": lsp.SymbolKind.Class, "assignment": lsp.SymbolKind.Variable,
+    "pipeline": lsp.SymbolKind.Array, "stage": lsp.SymbolKind.Method,
+}
+
+
+def lsp_symbol(lines: LineIndex, symbol: Symbol, encoding: Encoding) -> lsp.DocumentSymbol:
+    return lsp.DocumentSymbol(
+        name=symbol.name, detail=symbol.detail or None, kind=_SYMBOL_KINDS.get(symbol.kind, lsp.SymbolKind.Object),
+        range=lsp_range(lines, symbol.span, encoding), selection_range=lsp_range(lines, symbol.selection, encoding),
+        children=[lsp_symbol(lines, child, encoding) for child in symbol.children] or None,
+    )
+
+
+def lsp_workspace_symbol(snapshot: Snapshot, symbol: Symbol, encoding: Encoding) -> lsp.WorkspaceSymbol:
+    return lsp.WorkspaceSymbol(
+        name=symbol.name, kind=_SYMBOL_KINDS.get(symbol.kind, lsp.SymbolKind.Object),
+        container_name=symbol.detail or None,
+        location=lsp.Location(uri=snapshot.uri, range=lsp_range(snapshot.tree.lines, symbol.selection, encoding)),
+    )
+
+
+def lsp_folding(folding: Folding) -> lsp.FoldingRange:
+    kinds = {"comment": lsp.FoldingRangeKind.Comment, "imports": lsp.FoldingRangeKind.Imports,
+             "region": lsp.FoldingRangeKind.Region}
+    return lsp.FoldingRange(start_line=folding.start_line, end_line=folding.end_line,
+                            kind=kinds.get(folding.kind) if folding.kind else None)
+
+
+def lsp_selection(lines: LineIndex, chain: Sequence[Span], encoding: Encoding) -> lsp.SelectionRange:
+    """Innermost first in `chain`; LSP wants the innermost with `parent` links outwards."""
+    parent: lsp.SelectionRange | None = None
+    for span in reversed(chain):
+        parent = lsp.SelectionRange(range=lsp_range(lines, span, encoding), parent=parent)
+    assert parent is not None
+    return parent
+
+
+def lsp_tokens(lines: LineIndex, found: Sequence[SemanticToken], encoding: Encoding) -> lsp.SemanticTokens:
+    """Tokens as LSP's relative integer encoding: line delta, start delta, length, type, modifier bits."""
+    data: list[int] = []
+    previous_line = previous_start = 0
+    for token in found:
+        start = lines.position(token.span.start, encoding)
+        end = lines.position(token.span.end, encoding)
+        if end.line != start.line or end.character <= start.character:
+            continue
+        line_delta = start.line - previous_line
+        start_delta = start.character - previous_start if line_delta == 0 else start.character
+        bits = sum(1 << TOKEN_MODIFIERS.index(m) for m in token.modifiers if m in TOKEN_MODIFIERS)
+        data += [line_delta, start_delta, end.character - start.character, TOKEN_TYPES.index(token.type), bits]
+        previous_line, previous_start = start.line, start.character
+    return lsp.SemanticTokens(data=data)
+
+
+def lsp_code_action(snapshot: Snapshot, action: CodeAction, diagnostics: Sequence[lsp.Diagnostic],
+                    encoding: Encoding) -> lsp.CodeAction:
+    return lsp.CodeAction(
+        title=action.title, kind=action.kind, edit=workspace_edit(snapshot, action.edits, encoding),
+        diagnostics=[diagnostics[i] for i in action.diagnostics if i < len(diagnostics)] or None,
+        is_preferred=action.preferred or None,
+    )
+
+
+def lsp_inlay(lines: LineIndex, hint: InlayHint, encoding: Encoding) -> lsp.InlayHint:
+    return lsp.InlayHint(position=lsp_position(lines, hint.offset, encoding), label=hint.label,
+                         kind=lsp.InlayHintKind.Type, tooltip=hint.tooltip or None, padding_left=True)
+
+
+def lsp_code_lens(snapshot: Snapshot, item: CodeLens, encoding: Encoding) -> lsp.CodeLens:
+    return lsp.CodeLens(range=lsp_range(snapshot.tree.lines, item.span, encoding),
+                        command=lsp.Command(title=item.title, command=item.command,
+                                            arguments=[snapshot.uri, *item.arguments]))

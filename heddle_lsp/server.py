@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcMethodNotFound, JsonRpcRequestCancelled
 from pygls.lsp.server import LanguageServer
 
 from heddle_lang import __version__
@@ -45,9 +46,12 @@ class HeddleServer(LanguageServer):
         super().__init__("heddle-lsp", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
         self.host = Host(_catalog_for)
         self._shown_errors: set[str] = set()
+        self.inlay_hints_enabled = True  # `initializationOptions: {"inlayHints": false}` turns them off
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """Log every failure; tell the user once per kind of failure, and keep serving."""
+        if isinstance(error, JsonRpcMethodNotFound | JsonRpcRequestCancelled):
+            return  # answered as such: nothing broke
         log.error("%s: %s", getattr(source, "__name__", source), error, exc_info=error)
         key = f"{getattr(source, '__name__', source)}:{type(error).__name__}"
         if key in self._shown_errors:
@@ -58,6 +62,11 @@ class HeddleServer(LanguageServer):
             message=f"Heddle: an internal error occurred ({type(error).__name__}: {error}); see the server log. "
                     "The server keeps running.",
         ))
+
+    def catalog_paths(self, uri: str) -> list[str]:
+        """Every import path the document's project can resolve (for completion inside `import "`)."""
+        document = self.host.documents.get(uri)
+        return list(self.host.catalog_for(document.path if document else None).paths())
 
     async def snapshot(self, uri: str) -> Snapshot | None:
         pending = self.host.snapshot(uri)
@@ -85,6 +94,13 @@ class HeddleServer(LanguageServer):
 
 
 server = HeddleServer()
+
+
+@server.feature(lsp.INITIALIZE)
+def initialize(ls: HeddleServer, params: lsp.InitializeParams) -> None:
+    options = params.initialization_options
+    if isinstance(options, dict) and options.get("inlayHints") is False:
+        ls.inlay_hints_enabled = False
 
 
 @server.feature(lsp.INITIALIZED)

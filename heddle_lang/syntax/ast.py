@@ -54,6 +54,13 @@ class BareWord:
 
 
 @dataclass(frozen=True, slots=True)
+class TooDeep:
+    """A dict or list nested deeper than the language allows (HE1014): its content is not kept."""
+
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Entry:
     key: Name
     value: Value | None
@@ -75,7 +82,7 @@ class List:
     span: Span = field(compare=False)
 
 
-Value = Str | Number | Bool | Null | BareWord | Dict | List
+Value = Str | Number | Bool | Null | BareWord | Dict | List | TooDeep
 
 
 # --- calls and stages ----------------------------------------------------------------------------

@@ -73,7 +73,11 @@ def comment_text(raw: str) -> str:
     return "\n".join(lines).strip()
 
 
-def lower_value(node: ts.Node) -> ast.Value | None:
+# Values nested deeper than this are cut off (and reported, HE1014): every later pass may then recurse.
+MAX_NESTING = 32
+
+
+def lower_value(node: ts.Node, depth: int = 0) -> ast.Value | None:
     kind = node.type
     span = _span(node)
     if kind == "string":
@@ -95,15 +99,17 @@ def lower_value(node: ts.Node) -> ast.Value | None:
         return ast.Null(span)
     if kind == "bare_word":
         return ast.BareWord(_text(node), span)
+    if kind in ("dict", "list") and depth >= MAX_NESTING:
+        return ast.TooDeep(span)
     if kind == "dict":
-        return lower_dict(node)
+        return lower_dict(node, depth)
     if kind == "list":
-        items = (lower_value(c) for c in node.named_children if c.type != "comment")
+        items = (lower_value(c, depth + 1) for c in node.named_children if c.type != "comment")
         return ast.List(tuple(v for v in items if v is not None), span)
     return None
 
 
-def lower_dict(node: ts.Node) -> ast.Dict:
+def lower_dict(node: ts.Node, depth: int = 0) -> ast.Dict:
     entries = []
     for pair in node.named_children:
         if pair.type != "pair":
@@ -113,7 +119,7 @@ def lower_dict(node: ts.Node) -> ast.Dict:
         if key_node is None or not _present(key_node):
             continue
         key_text = decode_string(key_node) if key_node.type == "string" else _text(key_node)
-        value = lower_value(value_node) if value_node is not None and _present(value_node) else None
+        value = lower_value(value_node, depth + 1) if value_node is not None and _present(value_node) else None
         entries.append(ast.Entry(ast.Name(key_text, _span(key_node)), value, _span(pair)))
     return ast.Dict(tuple(entries), _span(node))
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from heddle_lang.diagnostics import Diagnostic, Fix, Severity, TextEdit
 from heddle_lang.syntax import ast
+from heddle_lang.syntax.lower import MAX_NESTING
 
 if TYPE_CHECKING:
     from heddle_lang.syntax.tree import SyntaxTree
@@ -86,7 +87,10 @@ def _call_checks(call: ast.Call) -> Iterator[Diagnostic]:
 
 def _value_checks(root: ast.Value) -> Iterator[Diagnostic]:
     for value in _values(root):
-        if isinstance(value, ast.BareWord):
+        if isinstance(value, ast.TooDeep):
+            yield Diagnostic("HE1014", value.span, "values are nested too deeply here (more than "
+                             f"{MAX_NESTING} levels of `{{}}` and `[]`)")
+        elif isinstance(value, ast.BareWord):
             if value.text in ("True", "False", "None", "nil"):
                 hint = {"True": "true", "False": "false", "None": "null", "nil": "null"}[value.text]
                 yield Diagnostic("HE1008", value.span, f"`{value.text}` is not a Heddle value; write `{hint}`",

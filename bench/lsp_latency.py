@@ -1,0 +1,644 @@
+"""Latency of the real language server over stdio, against a fresh check of the same text (same run).
+
+    python bench/lsp_latency.py [--edits 30] [--requests 40] [--cold 5] [--cli-runs 5]
+
+It spawns `python -m heddle_lsp` (this interpreter), speaks JSON-RPC with Content-Length framing over
+its stdin/stdout, and prints n, p50 and p95 for:
+- didChange → publishDiagnostics on generated 1,000- and 10,000-line documents: one-character edits at
+  the end of the middle line (a space inserted, then deleted, ...), each awaited: the clock runs from
+  writing the didChange to reading the publishDiagnostics of that version. The server's debounce is part
+  of it.
+- the same texts through a fresh full check: in-process `analyze(parse(text), load_catalog(examples))`
+  (the baseline of the ratio), in-process with one catalog kept (the server's work without the
+  protocol), and `heddle check FILE` as a subprocess;
+- textDocument/completion and textDocument/hover at a few positions of each document, after the
+  edits (a snapshot of the current version exists); a method the server answers with MethodNotFound
+  is printed as "not served yet";
+- cold start: spawn → initialize → didOpen of examples/seeds/fraud_detection.he → its first
+  publishDiagnostics, against `heddle check` of the same file;
+- resident memory (VmRSS, and the peak VmHWM, from /proc/<pid>/status) after opening each document.
+Documents get URIs under examples/ that do not exist on disk: the server takes the text from didOpen
+and finds heddle.toml from the URI's folder. Targets are printed next to the figures; nothing asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import itertools
+import json
+import os
+import platform
+import queue
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+if str(ROOT) not in sys.path:  # run as `python bench/lsp_latency.py`
+    sys.path.insert(0, str(ROOT))
+
+from bench.generate import generate  # noqa: E402
+from heddle.process import tune_gc  # noqa: E402
+from heddle_engine.catalog import load_catalog  # noqa: E402
+from heddle_lang.semantic import analyze  # noqa: E402
+from heddle_lang.syntax import parse  # noqa: E402
+
+Message = dict[str, Any]
+
+SIZES = (1_000, 10_000)
+TARGET_DIAGNOSTICS_P95_MS = {1_000: 30.0, 10_000: 150.0}
+TARGET_REQUEST_P95_MS = 15.0
+TARGET_COLD_START_MS = 1_000.0
+TARGET_RSS_MB = 120.0
+METHOD_NOT_FOUND = -32601
+TIMEOUT_SECONDS = 60.0
+SMALL_EXAMPLE = EXAMPLES / "seeds" / "fraud_detection.he"
+CLIENT_CAPABILITIES: Message = {
+    "general": {"positionEncodings": ["utf-16"]},
+    "textDocument": {
+        "synchronization": {"dynamicRegistration": False, "didSave": False},
+        "publishDiagnostics": {"versionSupport": True, "relatedInformation": True},
+        "completion": {"completionItem": {"snippetSupport": True, "documentationFormat": ["markdown"]}},
+        "hover": {"contentFormat": ["markdown", "plaintext"]},
+    },
+    "window": {"workDoneProgress": False},
+}
+
+
+# --- a minimal LSP client over stdio ---------------------------------------------------------------
+
+
+class ServerDiedError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    at: float  # time.perf_counter() when the whole message had been read
+    message: Message
+
+
+class LspProcess:
+    """`python -m heddle_lsp` as a child process, with a reader thread that time-stamps every message.
+
+    Responses complete the future of their request; notifications go to a queue; requests from the
+    server (registerCapability, configuration, ...) are answered at once with null results.
+    """
+
+    def __init__(self, cwd: Path, command: Sequence[str] = (sys.executable, "-m", "heddle_lsp"),
+                 env: Mapping[str, str] | None = None) -> None:
+        self.stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
+        self.spawned_at = time.perf_counter()
+        self.proc = subprocess.Popen(
+            list(command),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, cwd=cwd, env=env,
+        )
+        self.notifications: queue.Queue[Received | None] = queue.Queue()
+        self.shown_errors: list[str] = []
+        self._ids = itertools.count(1)
+        self._pending: dict[int, Future[Received]] = {}
+        self._write_lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read_loop, name="lsp-reader", daemon=True)
+        self._reader.start()
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    # writing
+
+    def _send(self, message: Message) -> None:
+        body = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        stdin = self.proc.stdin
+        assert stdin is not None
+        with self._write_lock:
+            stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            stdin.flush()
+
+    def notify(self, method: str, params: Message | None = None) -> None:
+        self._send({"jsonrpc": "2.0", "method": method, "params": params})
+
+    def request_async(self, method: str, params: Message | None = None) -> Future[Received]:
+        request_id = next(self._ids)
+        future: Future[Received] = Future()
+        self._pending[request_id] = future
+        self._send({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
+        return future
+
+    def request(self, method: str, params: Message | None = None) -> tuple[float, Received]:
+        """The response to a request, and the seconds from writing the request to reading the response."""
+        start = time.perf_counter()
+        received = self.request_async(method, params).result(TIMEOUT_SECONDS)
+        return received.at - start, received
+
+    # reading
+
+    def _read_loop(self) -> None:
+        stdout = self.proc.stdout
+        assert stdout is not None
+        try:
+            while True:
+                length = None
+                while True:
+                    header = stdout.readline()
+                    if not header:
+                        return
+                    if header in (b"\r\n", b"\n"):
+                        break
+                    name, _, value = header.decode("ascii").partition(":")
+                    if name.strip().lower() == "content-length":
+                        length = int(value)
+                if length is None:
+                    continue
+                body = stdout.read(length)
+                at = time.perf_counter()
+                self._dispatch(Received(at, json.loads(body)))
+        finally:
+            self.notifications.put(None)
+            for future in self._pending.values():
+                if not future.done():
+                    future.set_exception(ServerDiedError(self.stderr_tail()))
+
+    def _dispatch(self, received: Received) -> None:
+        message = received.message
+        if "method" not in message:
+            future = self._pending.pop(message.get("id", -1), None)
+            if future is not None:
+                future.set_result(received)
+            return
+        if "id" in message:  # a request from the server
+            result: Any = None
+            if message["method"] == "workspace/configuration":
+                result = [None] * len(message.get("params", {}).get("items", []))
+            self._send({"jsonrpc": "2.0", "id": message["id"], "result": result})
+            return
+        if message["method"] == "window/showMessage" and message["params"].get("type") == 1:
+            self.shown_errors.append(message["params"]["message"])
+        self.notifications.put(received)
+
+    def wait_for(self, predicate: Callable[[Message], bool], timeout: float = TIMEOUT_SECONDS) -> Received:
+        """The first notification (from now on in the queue) that satisfies `predicate`."""
+        deadline = time.perf_counter() + timeout
+        while True:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                raise TimeoutError(f"no matching notification in {timeout:.0f} s")
+            try:
+                received = self.notifications.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if received is None:
+                raise ServerDiedError(self.stderr_tail())
+            if predicate(received.message):
+                return received
+
+    def diagnostics_of(self, uri: str, version: int | None = None) -> Received:
+        def matches(message: Message) -> bool:
+            if message["method"] != "textDocument/publishDiagnostics" or message["params"]["uri"] != uri:
+                return False
+            return version is None or message["params"].get("version") == version
+
+        return self.wait_for(matches)
+
+    # lifecycle
+
+    def initialize(self, root: Path) -> Message:
+        _, received = self.request("initialize", {
+            "processId": os.getpid(),
+            "clientInfo": {"name": "heddle-bench"},
+            "rootUri": root.as_uri(),
+            "workspaceFolders": [{"uri": root.as_uri(), "name": root.name}],
+            "capabilities": CLIENT_CAPABILITIES,
+        })
+        self.notify("initialized", {})
+        result: Message = received.message["result"]
+        return result
+
+    def memory_mb(self) -> tuple[float, float]:
+        """(VmRSS, VmHWM) of the server process, in MB (1 MB = 2**20 bytes)."""
+        fields: dict[str, float] = {}
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            name, _, value = line.partition(":")
+            if name in ("VmRSS", "VmHWM"):
+                fields[name] = int(value.split()[0]) / 1024
+        return fields["VmRSS"], fields["VmHWM"]
+
+    def stderr_tail(self) -> str:
+        self.stderr.seek(0)
+        return self.stderr.read().decode("utf-8", "replace")[-2000:]
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.request_async("shutdown").result(5)
+            self.notify("exit")
+        with contextlib.suppress(Exception):
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._reader.join(5)
+        self.stderr.close()
+
+
+@contextlib.contextmanager
+def server(cwd: Path = EXAMPLES, env: Mapping[str, str] | None = None) -> Iterator[LspProcess]:
+    process = LspProcess(cwd, env=env)
+    try:
+        yield process
+    finally:
+        process.close()
+
+
+# --- documents and positions -------------------------------------------------------------------------
+
+
+def utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+@dataclass(frozen=True, slots=True)
+class Spot:
+    """A position in a document to ask about, and what is there."""
+
+    label: str
+    line: int
+    character: int  # UTF-16
+
+    def params(self, uri: str) -> Message:
+        return {"textDocument": {"uri": uri}, "position": {"line": self.line, "character": self.character}}
+
+
+def find_spot(lines: Sequence[str], label: str, needle: str, after: str = "", start_at: int = 0) -> Spot:
+    """The first line at or after the middle holding `needle`; the cursor goes after `after` in it
+    (or at the start of `needle` when `after` is empty)."""
+    middle = len(lines) // 2
+    for number in itertools.chain(range(middle, len(lines)), range(middle)):
+        line = lines[number]
+        column = line.find(needle)
+        if column < 0 or not line.isascii():
+            continue
+        if after:
+            column = line.index(after, column) + len(after)
+        return Spot(label, number, column + start_at)
+    raise ValueError(f"no line with {needle!r}")
+
+
+def completion_spots(lines: Sequence[str]) -> list[Spot]:
+    return [
+        find_spot(lines, "injection, after `<`", "    | <broker=", after="<"),
+        find_spot(lines, "stage, after `| `", "    | io.print", after="| "),
+        find_spot(lines, "member, after `io.`", "    | io.print", after="io."),
+        find_spot(lines, "config key", '  host: "', start_at=2),
+    ]
+
+
+def hover_spots(lines: Sequence[str]) -> list[Spot]:
+    return [
+        find_spot(lines, "step declaration name", "step fetch_", after="step ", start_at=2),
+        find_spot(lines, "module function", "= <connection=", after="> pg.", start_at=1),
+        find_spot(lines, "resource in injection", "<connection=pg_db_", after="<connection=", start_at=1),
+        find_spot(lines, "handler use", "    | fraud.process ? on_fail_", after="? ", start_at=1),
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class EditPlan:
+    """Alternately insert a space at the end of the middle line and delete it again."""
+
+    line: int
+    character: int
+    texts: tuple[str, str]  # the document with the space, and without it
+
+    @classmethod
+    def middle_of(cls, text: str) -> EditPlan:
+        end = text.index("\n", len(text) // 2)
+        line = text.count("\n", 0, end)
+        character = utf16_length(text[text.rfind("\n", 0, end) + 1:end])
+        return cls(line, character, (text[:end] + " " + text[end:], text))
+
+    def change(self, index: int) -> Message:
+        """The content change of edit number `index` (0-based), applied to the text before it."""
+        start = {"line": self.line, "character": self.character}
+        if index % 2 == 0:
+            return {"range": {"start": start, "end": start}, "text": " "}
+        end = {"line": self.line, "character": self.character + 1}
+        return {"range": {"start": start, "end": end}, "text": ""}
+
+    def text_after(self, index: int) -> str:
+        return self.texts[index % 2]
+
+
+# --- statistics and printing -------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    label: str
+    samples_ms: list[float] = field(default_factory=list)
+    target_ms: float | None = None
+    note: str = ""  # printed instead of figures when there are no samples
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.samples_ms)
+
+    @property
+    def p95(self) -> float:
+        if len(self.samples_ms) == 1:
+            return self.samples_ms[0]
+        return statistics.quantiles(self.samples_ms, n=100, method="inclusive")[94]
+
+
+def print_rows(title: str, rows: Sequence[Row], baseline: Row | None = None) -> None:
+    ratio_head = f"p50 / {baseline.label}" if baseline is not None else ""
+    print(f"\n{title}")
+    print(f"  {'':44}{'n':>4}{'p50':>11}{'p95':>11}   {'target':24}{ratio_head}")
+    for row in rows:
+        if not row.samples_ms:
+            print(f"  {row.label:44}{'':4}{row.note}")
+            continue
+        target = ""
+        if row.target_ms is not None:
+            met = "met" if row.p95 <= row.target_ms else "NOT met"
+            target = f"p95 ≤ {row.target_ms:g} ms: {met}"
+        ratio = ""
+        if baseline is not None and baseline.samples_ms:
+            ratio = f"{row.p50 / baseline.p50:.2f}"
+        print(f"  {row.label:44}{len(row.samples_ms):4}{row.p50:8.1f} ms{row.p95:8.1f} ms   {target:24}{ratio}")
+
+
+# --- measurements -------------------------------------------------------------------------------------
+
+
+def diagnostics_latency(lsp: LspProcess, uri: str, plan: EditPlan, *, edits: int, first_version: int,
+                        between: Callable[[int], None]) -> list[float]:
+    """Each edit awaited until its diagnostics arrive; `between(index)` runs after each, off the clock
+    (the server is idle then), so that a slow spell of the machine falls on both alike."""
+    samples = []
+    for index in range(edits):
+        version = first_version + index
+        start = time.perf_counter()
+        lsp.notify("textDocument/didChange", {
+            "textDocument": {"uri": uri, "version": version},
+            "contentChanges": [plan.change(index)],
+        })
+        received = lsp.diagnostics_of(uri, version)
+        samples.append((received.at - start) * 1e3)
+        between(index)
+    return samples
+
+
+def request_rows(lsp: LspProcess, method: str, *, capability: str, capabilities: Message, uri: str,
+                 spots: Sequence[Spot], requests: int) -> list[Row]:
+    """One row per spot, `requests` requests spread over the spots in turn; or "not served yet"."""
+    rows = {spot.label: Row(f"{method.split('/')[1]}: {spot.label}", target_ms=TARGET_REQUEST_P95_MS)
+            for spot in spots}
+    advertised = capabilities.get(capability) not in (None, False)
+    for index in range(requests):
+        spot = spots[index % len(spots)]
+        seconds, received = lsp.request(method, spot.params(uri))
+        error = received.message.get("error")
+        if error is not None:
+            if error.get("code") == METHOD_NOT_FOUND:
+                state = "advertised" if advertised else "not advertised"
+                note = f"not served yet (MethodNotFound; {capability} {state})"
+            else:
+                note = f"error {error.get('code')}: {error.get('message')}"
+            for row in rows.values():
+                row.note = note
+            return list(rows.values())
+        rows[spot.label].samples_ms.append(seconds * 1e3)
+    return list(rows.values())
+
+
+def open_document(lsp: LspProcess, uri: str, text: str) -> float:
+    """didOpen, and the milliseconds until its first diagnostics."""
+    start = time.perf_counter()
+    lsp.notify("textDocument/didOpen", {
+        "textDocument": {"uri": uri, "languageId": "heddle", "version": 1, "text": text}})
+    received = lsp.diagnostics_of(uri)
+    return (received.at - start) * 1e3
+
+
+@dataclass
+class SizeResult:
+    lines: int
+    open_ms: float
+    diagnostics_count: int
+    rss_idle: tuple[float, float]
+    rss_open: tuple[float, float]
+    rss_after: tuple[float, float]
+    server_row: Row
+    completion: list[Row]
+    hover: list[Row]
+    capabilities: Message
+    shown_errors: list[str]
+
+
+def bench_server(lines: int, text: str, plan: EditPlan, *, edits: int, requests: int,
+                 in_process: InProcess) -> SizeResult:
+    uri = (EXAMPLES / f"_lsp_latency_{lines}.he").as_uri()  # never written: the server reads didOpen
+    text_lines = text.splitlines()
+    with server() as lsp:
+        capabilities = lsp.initialize(EXAMPLES).get("capabilities", {})
+        rss_idle = lsp.memory_mb()
+        open_ms = open_document(lsp, uri, text)
+        rss_open = lsp.memory_mb()
+        samples = diagnostics_latency(lsp, uri, plan, edits=edits, first_version=2, between=in_process.measure)
+        # The count of the text the edits left (which is the generated text when `edits` is even).
+        lsp.notify("textDocument/didChange", {
+            "textDocument": {"uri": uri, "version": edits + 2}, "contentChanges": [{"text": text}]})
+        count = len(lsp.diagnostics_of(uri, edits + 2).message["params"]["diagnostics"])
+        completion = request_rows(lsp, "textDocument/completion", capability="completionProvider",
+                                  capabilities=capabilities, uri=uri, spots=completion_spots(text_lines),
+                                  requests=requests)
+        hover = request_rows(lsp, "textDocument/hover", capability="hoverProvider", capabilities=capabilities,
+                             uri=uri, spots=hover_spots(text_lines), requests=requests)
+        rss_after = lsp.memory_mb()
+        shown = list(lsp.shown_errors)
+    row = Row("server: didChange → publishDiagnostics", samples, TARGET_DIAGNOSTICS_P95_MS[lines])
+    return SizeResult(lines, open_ms, count, rss_idle, rss_open, rss_after, row, completion, hover,
+                      capabilities, shown)
+
+
+class InProcess:
+    """The same edited texts through `analyze(parse(text), catalog)`: a fresh catalog (the baseline),
+    and one catalog kept as the server keeps it."""
+
+    def __init__(self, plan: EditPlan) -> None:
+        self.plan = plan
+        self.kept = load_catalog(EXAMPLES)
+        analyze(parse(plan.text_after(0)), self.kept)  # warm-up: relational blocks, inference hooks cached
+        self.fresh = Row("in-process, fresh catalog (baseline)")
+        self.warm = Row("in-process, catalog kept (server's work)")
+
+    def measure(self, index: int) -> None:
+        text = self.plan.text_after(index)
+        start = time.perf_counter()
+        analyze(parse(text), load_catalog(EXAMPLES))
+        self.fresh.samples_ms.append((time.perf_counter() - start) * 1e3)
+        start = time.perf_counter()
+        analyze(parse(text), self.kept)
+        self.warm.samples_ms.append((time.perf_counter() - start) * 1e3)
+
+
+@contextlib.contextmanager
+def scratch_project() -> Iterator[Path]:
+    """A temporary project: every entry of examples/ linked into it, so `heddle check FILE` resolves."""
+    with tempfile.TemporaryDirectory(prefix="heddle-lsp-bench-") as name:
+        folder = Path(name)
+        for entry in EXAMPLES.iterdir():
+            if entry.name != "__pycache__":
+                (folder / entry.name).symlink_to(entry, target_is_directory=entry.is_dir())
+        yield folder
+
+
+def heddle_command() -> list[str]:
+    script = Path(sys.executable).parent / "heddle"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "heddle.cli.main"]
+
+
+def time_cli(path: Path, runs: int, env: Mapping[str, str] | None = None) -> list[float]:
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([*heddle_command(), "check", str(path)], cwd=path.parent, check=False, env=env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        samples.append((time.perf_counter() - start) * 1e3)
+    return samples
+
+
+def bench_cli(folder: Path, lines: int, plan: EditPlan, runs: int) -> Row:
+    path = folder / f"bench_{lines}.he"
+    path.write_text(plan.text_after(0), encoding="utf-8")
+    return Row("`heddle check FILE` subprocess", time_cli(path, runs))
+
+
+def bench_cold_start(runs: int, env: Mapping[str, str] | None = None) -> tuple[Row, Row]:
+    """Spawn → first publishDiagnostics of the small example, and spawn → initialize answered."""
+    text = SMALL_EXAMPLE.read_text(encoding="utf-8")
+    uri = SMALL_EXAMPLE.as_uri()
+    total = Row("server: spawn → first publishDiagnostics", target_ms=TARGET_COLD_START_MS)
+    initialized = Row("  of which spawn → initialize answered")
+    for _ in range(runs):
+        with server(env=env) as lsp:
+            lsp.initialize(EXAMPLES)
+            initialized.samples_ms.append((time.perf_counter() - lsp.spawned_at) * 1e3)
+            lsp.notify("textDocument/didOpen", {
+                "textDocument": {"uri": uri, "languageId": "heddle", "version": 1, "text": text}})
+            received = lsp.diagnostics_of(uri)
+            total.samples_ms.append((received.at - lsp.spawned_at) * 1e3)
+    return total, initialized
+
+
+def bench_cold_starts(runs: int, folder: Path) -> list[tuple[str, list[Row], Row]]:
+    """Cold starts and `heddle check` of the small example: as this environment runs Python, and with a
+    bytecode cache outside the repository (PYTHONPYCACHEPREFIX, filled by one start off the clock)."""
+    small = folder / SMALL_EXAMPLE.name
+    small.write_text(SMALL_EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    label = f"`heddle check {SMALL_EXAMPLE.name}` subprocess"
+    as_is = "as this environment runs Python"
+    if os.environ.get("PYTHONDONTWRITEBYTECODE") and not (ROOT / "heddle_lang" / "__pycache__").exists():
+        as_is += " (PYTHONDONTWRITEBYTECODE is set: the project's modules are compiled at every start)"
+    out = [(as_is, [*bench_cold_start(runs)], Row(label, time_cli(small, runs)))]
+    with tempfile.TemporaryDirectory(prefix="heddle-lsp-bench-pycache-") as prefix:
+        env = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+        env["PYTHONPYCACHEPREFIX"] = prefix
+        bench_cold_start(1, env)
+        time_cli(small, 1, env)
+        out.append(("with a bytecode cache (PYTHONPYCACHEPREFIX)", [*bench_cold_start(runs, env)],
+                    Row(label, time_cli(small, runs, env))))
+    return out
+
+
+def debounce_ms() -> float | None:
+    try:
+        from heddle_lsp import server as module
+    except Exception:
+        return None
+    value = getattr(module, "DEBOUNCE_SECONDS", None)
+    return float(value) * 1e3 if isinstance(value, int | float) else None
+
+
+def format_memory(label: str, memory: tuple[float, float], target: float | None = None) -> str:
+    rss, peak = memory
+    line = f"  {label:44}VmRSS {rss:7.1f} MB   VmHWM {peak:7.1f} MB"
+    if target is not None:
+        line += f"   RSS ≤ {target:g} MB: {'met' if rss <= target else 'NOT met'}"
+    return line
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--edits", type=int, default=30, help="didChange edits per document (default 30)")
+    parser.add_argument("--requests", type=int, default=40, help="completion and hover requests each (default 40)")
+    parser.add_argument("--cold", type=int, default=5, help="cold starts (default 5)")
+    parser.add_argument("--cli-runs", type=int, default=5, help="`heddle check` runs per document (default 5)")
+    args = parser.parse_args()
+    tune_gc()  # as the server and the `heddle` command run
+
+    debounce = debounce_ms()
+    print(f"heddle-lsp over stdio: {sys.executable} -m heddle_lsp (Python {platform.python_version()}, "
+          f"{os.cpu_count()} CPUs)")
+    if debounce is not None:
+        print(f"server debounce before analysing: {debounce:g} ms (part of every didChange → diagnostics figure)")
+
+    texts = {lines: generate(lines) for lines in SIZES}
+    plans = {lines: EditPlan.middle_of(text) for lines, text in texts.items()}
+
+    with scratch_project() as folder:
+        cold = bench_cold_starts(args.cold, folder)
+        cli = {lines: bench_cli(folder, lines, plans[lines], args.cli_runs) for lines in SIZES}
+    in_process = {lines: InProcess(plans[lines]) for lines in SIZES}
+    results = {lines: bench_server(lines, texts[lines], plans[lines], edits=args.edits, requests=args.requests,
+                                   in_process=in_process[lines])
+               for lines in SIZES}
+
+    capabilities = results[SIZES[0]].capabilities
+    served = [name for name in ("completionProvider", "hoverProvider") if capabilities.get(name)]
+    print(f"capabilities advertised: {', '.join(sorted(capabilities))}")
+    print(f"  completion/hover advertised: {', '.join(served) or 'neither'}")
+
+    for lines in SIZES:
+        result, plan = results[lines], plans[lines]
+        text = texts[lines]
+        print(f"\n== {lines:,} lines ({len(text.encode()):,} bytes); edit: a space inserted at, then deleted from, "
+              f"line {plan.line + 1} column {plan.character + 1}; {result.diagnostics_count} diagnostics "
+              f"published; first diagnostics after didOpen {result.open_ms:.0f} ms")
+        fresh, kept = in_process[lines].fresh, in_process[lines].warm
+        print_rows("didChange → publishDiagnostics, and the same edited texts through a fresh check",
+                   [result.server_row, fresh, kept, cli[lines]], baseline=fresh)
+        print_rows("requests on the current snapshot (after the edits)", [*result.completion, *result.hover])
+        print("\n  memory of the server process")
+        print(format_memory("after initialize", result.rss_idle))
+        print(format_memory(f"after opening the {lines:,}-line document", result.rss_open,
+                            TARGET_RSS_MB if lines == SIZES[-1] else None))
+        print(format_memory("after the edits and requests", result.rss_after))
+        for message in result.shown_errors:
+            print(f"  server showed an error: {message}")
+
+    print(f"\n== cold start: spawn, initialize, didOpen of {SMALL_EXAMPLE.relative_to(ROOT)}, "
+          "its first publishDiagnostics")
+    for title, rows, baseline in cold:
+        print_rows(title, [*rows, baseline], baseline=baseline)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except (ServerDiedError, TimeoutError) as error:
+        print(f"\nthe server failed: {error}", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,331 @@
+"""Hover: what the name, call, config key, injection, stage or PRQL column under the cursor is."""
+
+from __future__ import annotations
+
+from heddle_lang.catalog import FunctionSpec, ResourceSpec
+from heddle_lang.ide.blocks import block_hover
+from heddle_lang.ide.context import Cursor, never_raises
+from heddle_lang.ide.describe import (
+    field_markdown,
+    function_markdown,
+    module_markdown,
+    resource_spec_markdown,
+    schema_table,
+    slot_summary,
+)
+from heddle_lang.ide.results import Hover
+from heddle_lang.ide.schemas import (
+    block_at,
+    definition_output,
+    input_before,
+    member,
+    output_at,
+    stage_type,
+)
+from heddle_lang.semantic.model import Analysis, Definition
+from heddle_lang.syntax import ast
+from heddle_lang.text import Span
+from heddle_lang.types import ConfigSchema
+
+
+def _at(span: Span | None, offset: int) -> bool:
+    return span is not None and span.start <= offset < span.end
+
+
+@never_raises(lambda: None)
+def hover(analysis: Analysis, offset: int) -> Hover | None:
+    """The hover at byte `offset`, or None where there is nothing to say."""
+    data = analysis.tree.data
+    if not 0 <= offset < len(data):
+        return None
+    cursor = Cursor(data, offset)
+    token = next((t for t in cursor.tokens if t.start <= offset < t.end), None)
+    if token is not None and token.kind == "comment":
+        return None
+    block = block_at(analysis, cursor, offset)
+    if block is not None and offset < block.span.end:
+        hovering = _Hovering(analysis, cursor, offset)
+        return block_hover(analysis, block, offset, hovering.describe)
+    return _Hovering(analysis, cursor, offset).document()
+
+
+class _Hovering:
+    def __init__(self, analysis: Analysis, cursor: Cursor, offset: int) -> None:
+        self.analysis = analysis
+        self.cursor = cursor
+        self.offset = offset
+        self.module = analysis.tree.ast
+
+    # --- declarations -----------------------------------------------------------------------------
+
+    def document(self) -> Hover | None:
+        offset = self.offset
+        for decl in self.module.declarations:
+            if not _at(decl.span, offset):
+                continue
+            if isinstance(decl, ast.Import):
+                return self.import_(decl)
+            if decl.name is not None and _at(decl.name.span, offset):
+                return self.named(decl.name.text, decl.name.span)
+            if isinstance(decl, ast.ResourceDecl | ast.StepDecl):
+                return self.call(decl.call, in_pipeline=False) if decl.call is not None else None
+            if isinstance(decl, ast.WorkflowDecl) and decl.trap is not None and _at(decl.trap.span, offset):
+                return self.named(decl.trap.text, decl.trap.span)
+            scope = decl.name.text if decl.name is not None else None
+            for pipeline in decl.pipelines:
+                if _at(pipeline.span, offset):
+                    return self.pipeline(pipeline, scope)
+            break  # between pipelines, or text the parser skipped: what the tokens say
+        for pipeline in self.module.stray_pipelines:
+            if _at(pipeline.span, offset):
+                return self.pipeline(pipeline, None)
+        return self.by_name() or self.lexical()
+
+    def by_name(self) -> Hover | None:
+        """Any definition or use the analysis recorded under the cursor."""
+        for definition in self.analysis.definitions:
+            if _at(definition.span, self.offset):
+                return self.definition(definition, definition.span)
+        for use in self.analysis.uses:
+            if _at(use.span, self.offset) and use.target is not None:
+                return self.definition(use.target, use.span)
+        return None
+
+    def lexical(self) -> Hover | None:
+        """Text the parser could not place (the user is typing): `alias.function` and declared names."""
+        tokens = self.cursor.tokens
+        index = next((i for i, t in enumerate(tokens) if t.start <= self.offset < t.end), None)
+        if index is None or tokens[index].kind != "ident":
+            return None
+        start = index - 2 if index >= 2 and tokens[index - 1].is_punct(".") else index
+        if start + 2 < len(tokens) and tokens[start].kind == "ident" and tokens[start + 1].is_punct(".") \
+                and tokens[start + 2].kind == "ident":
+            alias, name = tokens[start].text, tokens[start + 2].text
+            span = Span(tokens[start].start, tokens[start + 2].end)
+            return self.function(f"{alias}.{name}", member(self.analysis, alias, name), span, None)
+        name = tokens[index].text
+        target = next((d for d in self.analysis.definitions if d.name == name and d.kind != "assignment"), None)
+        return self.definition(target, tokens[index].span) if target is not None else None
+
+    def import_(self, decl: ast.Import) -> Hover | None:
+        if decl.path is None:
+            return None
+        alias = decl.alias.text if decl.alias is not None else None
+        module = self.analysis.imports.get(alias) if alias is not None else None
+        for part in (decl.alias, decl.path):
+            if part is not None and _at(part.span, self.offset):
+                return Hover(module_markdown(alias, module, decl.path.value), part.span)
+        return None
+
+    def named(self, name: str, span: Span) -> Hover | None:
+        target = next((d for d in self.analysis.definitions if d.span == span), None)
+        if target is None:
+            use = next((u for u in self.analysis.uses if u.span == span), None)
+            target = use.target if use is not None else None
+        if target is None:
+            target = next((d for d in self.analysis.definitions if d.name == name and d.kind != "assignment"), None)
+        return self.definition(target, span) if target is not None else None
+
+    def definition(self, definition: Definition, span: Span, extra: str = "") -> Hover:
+        parts = [*self.describe(definition)]
+        if extra:
+            parts.append(extra)
+        return Hover("\n\n".join(p for p in parts if p), span)
+
+    def describe(self, definition: Definition) -> list[str]:
+        kind, name = definition.kind, definition.name
+        if kind == "import":
+            return [module_markdown(name, self.analysis.imports.get(name), definition.detail)]
+        head = {"resource": f"resource {name} = {definition.detail}", "step": f"step {name} = {definition.detail}",
+                "assignment": f"> {name}"}.get(kind, f"{kind} {name}")
+        parts = [f"```heddle\n{head}\n```"]
+        if kind == "assignment":
+            parts.append(f"**assignment** in `{definition.scope}`")
+        elif kind == "resource":
+            parts.append(self.resource_line(definition))
+        elif kind == "step":
+            parts.append(self.step_line(definition))
+        elif kind == "workflow":
+            parts.append(self.workflow_line(definition))
+        else:
+            parts.append(f"**handler**: receives `*`, the error context, from {self.guarded(definition)}")
+        if definition.doc:
+            parts.append(definition.doc)
+        if kind in ("assignment", "step"):
+            schema = definition_output(self.analysis, definition)
+            if schema is not None:
+                parts.append("**Output**\n\n" + schema_table(schema))
+        return parts
+
+    def call_spec(self, call: ast.Call | None) -> tuple[str, FunctionSpec | ResourceSpec | None]:
+        if call is None or call.module is None or call.function is None:
+            return "", None
+        return call.qualified, member(self.analysis, call.module.text, call.function.text)
+
+    def resource_line(self, definition: Definition) -> str:
+        decl = next((d for d in self.module.resources if d.name is not None and d.name.span == definition.span), None)
+        _, spec = self.call_spec(decl.call if decl is not None else None)
+        if isinstance(spec, ResourceSpec):
+            return f"**resource** of kind `{spec.kind}`" + (f": {spec.doc}" if spec.doc else "")
+        return "**resource**"
+
+    def step_line(self, definition: Definition) -> str:
+        decl = next((d for d in self.module.steps if d.name is not None and d.name.span == definition.span), None)
+        qualified, spec = self.call_spec(decl.call if decl is not None else None)
+        if isinstance(spec, FunctionSpec):
+            module = self.analysis.imports.get(qualified.split(".", 1)[0])
+            where = f" (`{module.path}`)" if module is not None else ""
+            return f"**step**: calls `{qualified}`{where}" + (f": {spec.doc}" if spec.doc else "")
+        return "**step**"
+
+    def workflow_line(self, definition: Definition) -> str:
+        graph = self.analysis.plan.graph(definition.name)
+        text = "**workflow**"
+        if graph is not None and graph.handler:
+            text += f", its failures go to `{graph.handler}`"
+        if graph is not None and graph.assignments:
+            text += "; assigns " + ", ".join(f"`{a}`" for a in graph.assignments)
+        return text
+
+    def guarded(self, definition: Definition) -> str:
+        scopes = (self.scope_of(u.span) for u in self.analysis.uses if u.target == definition)
+        users = sorted({s for s in scopes if s is not None})
+        return ", ".join(f"`{u}`" for u in users) if users else "nothing yet"
+
+    def scope_of(self, span: Span) -> str | None:
+        for decl in self.module.declarations:
+            if isinstance(decl, ast.WorkflowDecl | ast.HandlerDecl) and decl.name is not None \
+                    and decl.span.covers(span):
+                return decl.name.text
+        return None
+
+    # --- calls ------------------------------------------------------------------------------------
+
+    def call(self, call: ast.Call, *, in_pipeline: bool) -> Hover | None:
+        offset = self.offset
+        qualified, spec = self.call_spec(call)
+        for binding in call.bindings:
+            if _at(binding.key.span, offset) or (binding.resource is not None and _at(binding.resource.span, offset)):
+                return self.binding(binding, qualified, spec)
+        if call.config is not None and _at(call.config.span, offset):
+            schema = spec.config if spec is not None else None
+            found = self.config(call.config, schema, qualified)
+            on_key = any(_at(e.key.span, offset) for e in _entries(call.config))
+            if found is not None or on_key or not in_pipeline:
+                return found
+        if call.module is not None and call.function is not None:
+            span = Span(call.module.span.start, call.function.span.end)
+            if _at(span, offset):
+                return self.function(qualified, spec, span, call.span if in_pipeline else None)
+        return self.stage(call.span) if in_pipeline else None
+
+    def function(self, qualified: str, spec: FunctionSpec | ResourceSpec | None, span: Span,
+                 stage: Span | None) -> Hover | None:
+        module = self.analysis.imports.get(qualified.split(".", 1)[0])
+        if spec is None or module is None:
+            return None
+        if isinstance(spec, ResourceSpec):
+            return Hover(resource_spec_markdown(qualified, spec, module.path), span)
+        text = function_markdown(qualified, spec, module.path)
+        if stage is not None:
+            text += "\n\n---\n\n" + self.stage_markdown(stage, title=False)
+        return Hover(text, span)
+
+    def binding(self, binding: ast.Binding, qualified: str, spec: FunctionSpec | ResourceSpec | None) -> Hover | None:
+        slot = spec.slot(binding.key.text) if isinstance(spec, FunctionSpec) else None
+        if slot is not None:
+            need = f"**resource key** {slot_summary(slot)}, of `{qualified}`"
+        else:
+            refused = " (not accepted here)" if isinstance(spec, FunctionSpec) else ""
+            need = f"**resource key** `{binding.key.text}`{refused}"
+        if slot is not None and slot.doc:
+            need += f"\n\n{slot.doc}"
+        if _at(binding.key.span, self.offset):
+            given = f"Injected: `{binding.resource.text}`" if binding.resource is not None else ""
+            return Hover("\n\n".join(p for p in (need, given) if p), binding.key.span)
+        assert binding.resource is not None
+        target = next((u.target for u in self.analysis.uses if u.span == binding.resource.span), None)
+        if target is None:
+            return Hover(need + f"\n\n_no resource is named `{binding.resource.text}`_", binding.resource.span)
+        return self.definition(target, binding.resource.span, extra="---\n\n" + need)
+
+    def config(self, config: ast.Dict, schema: ConfigSchema | None, owner: str) -> Hover | None:
+        for entry in config.entries:
+            if not _at(entry.span, self.offset):
+                continue
+            field = schema.get(entry.key.text) if schema is not None else None
+            if field is None:
+                return None
+            if isinstance(entry.value, ast.Dict) and _at(entry.value.span, self.offset):
+                record = field.type.record
+                return self.config(entry.value, record, f"{owner}.{entry.key.text}") if record is not None else None
+            span = entry.key.span if _at(entry.key.span, self.offset) else entry.span
+            return Hover(field_markdown(field, owner), span)
+        return None
+
+    # --- pipelines --------------------------------------------------------------------------------
+
+    def pipeline(self, pipeline: ast.Pipeline, scope: str | None) -> Hover | None:
+        offset = self.offset
+        for element in (pipeline.source, *pipeline.steps):
+            if not _at(element.span, offset):
+                continue
+            if isinstance(element, ast.Assignment):
+                return self.assignment(element, scope)
+            if element.trap is not None and _at(element.trap.span, offset):
+                return self.named(element.trap.text, element.trap.span)
+            value = element.value
+            if value is None:
+                return None
+            if isinstance(value, ast.Reference) and _at(value.span, offset):
+                return self.reference(value)
+            if isinstance(value, ast.Call) and _at(value.span, offset):
+                return self.call(value, in_pipeline=True)
+            return self.stage(value.span)
+        return None
+
+    def assignment(self, assignment: ast.Assignment, scope: str | None) -> Hover | None:
+        if assignment.name is None:
+            return None
+        span = assignment.name.span
+        definition = next((d for d in self.analysis.definitions if d.span == span), None)
+        if definition is not None:
+            return self.definition(definition, assignment.span)
+        schema = stage_type(self.analysis, span)
+        text = f"```heddle\n> {assignment.name.text}\n```"
+        if schema is not None:
+            text += "\n\n" + schema_table(schema)
+        return Hover(text, assignment.span)
+
+    def reference(self, ref: ast.Reference) -> Hover | None:
+        use = next((u for u in self.analysis.uses if u.span == ref.name.span), None)
+        if use is None or use.target is None:
+            return self.stage(ref.span)
+        parts = [p for p in self.describe(use.target) if not p.startswith("**Output**")]
+        parts.append("---\n\n" + self.stage_markdown(ref.span, title=False))
+        return Hover("\n\n".join(parts), ref.span)
+
+    def stage(self, span: Span) -> Hover | None:
+        if output_at(self.analysis, span) is None and input_before(self.analysis, self.cursor, span.start) is None:
+            return None
+        return Hover(self.stage_markdown(span, title=True), span)
+
+    def stage_markdown(self, span: Span, *, title: bool) -> str:
+        label = next((s.label for s in self.analysis.stage_types if s.span == span), "")
+        parts = [f"**stage** `{label}`"] if title and label else []
+        upstream = input_before(self.analysis, self.cursor, span.start)
+        if upstream is not None:
+            parts.append("**Input**\n\n" + schema_table(upstream))
+        output = output_at(self.analysis, span)
+        parts.append("**Output**\n\n" + (schema_table(output) if output is not None else "_unknown_"))
+        return "\n\n".join(parts)
+
+
+def _entries(config: ast.Dict) -> list[ast.Entry]:
+    """Every entry of a config, nested dicts included."""
+    out: list[ast.Entry] = []
+    for entry in config.entries:
+        out.append(entry)
+        if isinstance(entry.value, ast.Dict):
+            out += _entries(entry.value)
+    return out

@@ -1,0 +1,162 @@
+"""Folding ranges and selection ranges, from the CST (so they work on broken text too).
+
+Folding: every bracketed construct spanning lines (declaration blocks, configs, lists, dataframes,
+relational blocks), multi-line pipelines and strings, block comments and runs of line comments
+(kind "comment"), and the import section (kind "imports"). A closing bracket that starts its line stays
+visible: the range ends on the line before it. Lines are 0-based.
+
+Selection: for each offset, the spans of the CST nodes around it from the innermost out; inside a
+relational block, the PRQL token and bracket groups around it come first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
+
+from heddle_lang.ide.occurrences import to_bytes
+from heddle_lang.ide.results import Folding
+from heddle_lang.relational.tokens import Group, Token, build_tree, tokenize
+from heddle_lang.semantic.model import Analysis
+from heddle_lang.text import LineIndex, Span
+
+if TYPE_CHECKING:
+    import tree_sitter as ts
+
+_BRACKETED = frozenset({"block", "dict", "list", "dataframe", "relational_block"})
+_CLOSERS = frozenset({"}", "]", ")"})
+
+
+def _walk(node: ts.Node) -> Iterator[ts.Node]:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(current.children))
+
+
+class _Folds:
+    def __init__(self, analysis: Analysis) -> None:
+        self.lines: LineIndex = analysis.tree.lines
+        self.data = analysis.tree.data
+        self.out: list[Folding] = []
+
+    def add(self, start: int, end: int, kind: str | None = None) -> None:
+        if end > start:
+            self.out.append(Folding(start, end, kind))
+
+    def starts_its_line(self, node: ts.Node) -> bool:
+        row_start = self.lines.line_starts[node.start_point[0]]
+        return self.data[row_start : node.start_byte].strip() == b""
+
+    def ends_its_line(self, node: ts.Node) -> bool:
+        row_end = self.lines.line_span(node.end_point[0]).end
+        return self.data[node.end_byte : row_end].strip() == b""
+
+    def bracketed(self, node: ts.Node) -> None:
+        last = node.children[-1] if node.children else None
+        end = node.end_point[0]
+        if last is not None and last.type in _CLOSERS and not last.is_missing and self.starts_its_line(last):
+            end -= 1
+        self.add(node.start_point[0], end)
+
+    def comments(self, comments: Iterable[ts.Node]) -> None:
+        run: list[ts.Node] = []
+
+        def flush() -> None:
+            if len(run) > 1:
+                self.add(run[0].start_point[0], run[-1].end_point[0], "comment")
+            run.clear()
+
+        for comment in comments:
+            if comment.end_point[0] > comment.start_point[0]:
+                flush()
+                self.add(comment.start_point[0], comment.end_point[0], "comment")
+                continue
+            alone = self.starts_its_line(comment) and self.ends_its_line(comment)
+            if not alone or (run and comment.start_point[0] != run[-1].end_point[0] + 1):
+                flush()
+            if alone:
+                run.append(comment)
+        flush()
+
+    def imports(self, root: ts.Node) -> None:
+        first = last = None
+        for child in root.children:
+            if child.type == "import_declaration":
+                first = first if first is not None else child
+                last = child
+            elif child.type != "comment" and first is not None:
+                break
+        if first is not None and last is not None:
+            self.add(first.start_point[0], last.end_point[0], "imports")
+
+
+def folding_ranges(analysis: Analysis) -> list[Folding]:
+    """The foldable regions of the document, by start line (duplicates removed)."""
+    folds = _Folds(analysis)
+    root = analysis.tree.root
+    comments: list[ts.Node] = []
+    for node in _walk(root):
+        kind = node.type
+        if kind == "comment":
+            comments.append(node)
+        elif kind in _BRACKETED:
+            folds.bracketed(node)
+        elif kind in ("pipeline", "multiline_string", "import_declaration"):
+            folds.add(node.start_point[0], node.end_point[0])
+    folds.comments(sorted(comments, key=lambda c: c.start_byte))
+    folds.imports(root)
+    unique = dict.fromkeys(folds.out)
+    return sorted(unique, key=lambda f: (f.start_line, -f.end_line))
+
+
+def _prql_spans(node: ts.Node, offset: int) -> list[Span]:
+    """Inside a `prql` node: the token at `offset`, then each bracket group around it (inside, then with
+    its brackets), innermost first."""
+    query = (node.text or b"").decode("utf-8", errors="replace")
+    base = node.start_byte
+    spans: list[Span] = []
+    group: Group = build_tree(tokenize(query))
+    chain: list[Group] = []
+    while True:
+        inner = next((c for c in group.children if to_bytes(query, c.start, base) <= offset
+                      <= to_bytes(query, c.end, base)), None)
+        if isinstance(inner, Token):
+            spans.append(Span(to_bytes(query, inner.start, base), to_bytes(query, inner.end, base)))
+            break
+        if inner is None:
+            break
+        chain.append(inner)
+        group = inner
+    for outer in reversed(chain):
+        significant = outer.significant()
+        if significant:
+            spans.append(Span(to_bytes(query, significant[0].start, base), to_bytes(query, significant[-1].end, base)))
+        spans.append(Span(to_bytes(query, outer.start, base), to_bytes(query, outer.end, base)))
+    return spans
+
+
+def _chain(analysis: Analysis, offset: int) -> list[Span]:
+    size = len(analysis.tree.data)
+    offset = max(0, min(offset, size))
+    node: ts.Node | None = analysis.tree.root.descendant_for_byte_range(offset, offset)
+    spans: list[Span] = []
+    if node is not None and node.type == "prql":
+        whole = Span(node.start_byte, node.end_byte)
+        spans.extend(s for s in _prql_spans(node, offset) if whole.covers(s))
+    while node is not None:
+        spans.append(Span(node.start_byte, node.end_byte))
+        node = node.parent
+    spans.append(Span(0, size))
+    chain: list[Span] = []
+    for span in spans:
+        # Each range must strictly contain the one before it.
+        if not chain or (span != chain[-1] and span.covers(chain[-1])):
+            chain.append(span)
+    return chain
+
+
+def selection_ranges(analysis: Analysis, offsets: Sequence[int]) -> list[list[Span]]:
+    """For each offset, the spans around it from the innermost to the whole document."""
+    return [_chain(analysis, offset) for offset in offsets]

@@ -1,0 +1,223 @@
+"""Request handlers: one per LSP feature, each a query of `heddle_lang.ide` on the current snapshot.
+
+A handler awaits the snapshot (so a cancelled request is never computed), converts the position into a
+byte offset, asks the pure query, and converts the answer with `heddle_lsp.convert`.
+"""
+
+from __future__ import annotations
+
+from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcInvalidParams
+
+from heddle_lang.ide import actions, completion, hover, inlay, lens, navigation, ranges, symbols, tokens
+from heddle_lsp import convert
+from heddle_lsp.host import Snapshot
+from heddle_lsp.server import HeddleServer, server
+
+
+async def _at(ls: HeddleServer, uri: str, position: lsp.Position | None = None) -> tuple[Snapshot, int] | None:
+    snapshot = await ls.snapshot(uri)
+    if snapshot is None:
+        return None
+    offset = convert.offset(snapshot.tree.lines, position, ls.host.encoding) if position is not None else 0
+    return snapshot, offset
+
+
+@server.feature(lsp.TEXT_DOCUMENT_HOVER)
+async def on_hover(ls: HeddleServer, params: lsp.HoverParams) -> lsp.Hover | None:
+    found = await _at(ls, params.text_document.uri, params.position)
+    if found is None:
+        return None
+    snapshot, offset = found
+    result = hover.hover(snapshot.analysis, offset)
+    return convert.lsp_hover(snapshot.tree.lines, result, ls.host.encoding) if result else None
+
+
+@server.feature(lsp.TEXT_DOCUMENT_COMPLETION, lsp.CompletionOptions(trigger_characters=["<", "=", ".", "?", "|", "{",
+                                                                                         " ", '"', ",", "(", "/"]))
+async def on_completion(ls: HeddleServer, params: lsp.CompletionParams) -> lsp.CompletionList | None:
+    found = await _at(ls, params.text_document.uri, params.position)
+    if found is None:
+        return None
+    snapshot, offset = found
+    paths = ls.catalog_paths(params.text_document.uri)
+    items = completion.complete(snapshot.analysis, offset, paths)
+    return lsp.CompletionList(is_incomplete=False, items=[
+        convert.lsp_completion(snapshot.tree.lines, item, ls.host.encoding) for item in items])
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
+async def on_definition(ls: HeddleServer, params: lsp.DefinitionParams) -> list[lsp.Location] | None:
+    found = await _at(ls, params.text_document.uri, params.position)
+    if found is None:
+        return None
+    snapshot, offset = found
+    return [convert.lsp_location(snapshot, loc, ls.host.encoding)
+            for loc in navigation.definition(snapshot.analysis, offset)]
+
+
+@server.feature(lsp.TEXT_DOCUMENT_REFERENCES)
+async def on_references(ls: HeddleServer, params: lsp.ReferenceParams) -> list[lsp.Location] | None:
+    found = await _at(ls, params.text_document.uri, params.position)
+    if found is None:
+        return None
+    snapshot, offset = found
+    found_locations = navigation.references(snapshot.analysis, offset, params.context.include_declaration)
+    return [convert.lsp_location(snapshot, loc, ls.host.encoding) for loc in found_locations]
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_HIGHLIGHT)
+async def on_highlight(ls: HeddleServer, params: lsp.DocumentHighlightParams) -> list[lsp.DocumentHighlight] | None:
+    found = await _at(ls, params.text_document.uri, params.position)
+    if found is None:
+        return None
+    snapshot, offset = found
+    lines = snapshot.tree.lines
+    return [lsp.DocumentHighlight(
+        range=convert.lsp_range(lines, h.span, ls.host.encoding),
+        kind=lsp.DocumentHighlightKind.Write if h.write else lsp.DocumentHighlightKind.Read,
+    ) for h in navigation.highlights(snapshot.analysis, offset)]
+
+
+@server.feature(lsp.TEXT_DOCUMENT_PREPARE_RENAME)
+async def on_prepare_rename(ls: HeddleServer, params: lsp.PrepareRenameParams) -> lsp.Range | None:
+    found = await _at(ls, params.text_document.uri, params.position)
+    if found is None:
+        return None
+    snapshot, offset = found
+    span = navigation.prepare_rename(snapshot.analysis, offset)
+    return convert.lsp_range(snapshot.tree.lines, span, ls.host.encoding) if span is not None else None
+
+
+@server.feature(lsp.TEXT_DOCUMENT_RENAME, lsp.RenameOptions(prepare_provider=True))
+async def on_rename(ls: HeddleServer, params: lsp.RenameParams) -> lsp.WorkspaceEdit | None:
+    found = await _at(ls, params.text_document.uri, params.position)
+    if found is None:
+        return None
+    snapshot, offset = found
+    edits = navigation.rename(snapshot.analysis, offset, params.new_name)
+    if isinstance(edits, str):
+        raise JsonRpcInvalidParams(edits)
+    return convert.workspace_edit(snapshot, edits, ls.host.encoding)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+async def on_document_symbols(ls: HeddleServer, params: lsp.DocumentSymbolParams) -> list[lsp.DocumentSymbol]:
+    found = await _at(ls, params.text_document.uri)
+    if found is None:
+        return []
+    snapshot, _ = found
+    return [convert.lsp_symbol(snapshot.tree.lines, s, ls.host.encoding)
+            for s in symbols.document_symbols(snapshot.analysis)]
+
+
+@server.feature(lsp.WORKSPACE_SYMBOL)
+async def on_workspace_symbols(ls: HeddleServer, params: lsp.WorkspaceSymbolParams) -> list[lsp.WorkspaceSymbol]:
+    snapshots = [s for uri in list(ls.host.documents) if (s := await ls.snapshot(uri)) is not None]
+    by_uri = {s.uri: s for s in snapshots}
+    found = symbols.workspace_symbols(((s.uri, s.analysis) for s in snapshots), params.query)
+    return [convert.lsp_workspace_symbol(by_uri[uri], symbol, ls.host.encoding) for uri, symbol in found]
+
+
+@server.feature(lsp.TEXT_DOCUMENT_FOLDING_RANGE)
+async def on_folding(ls: HeddleServer, params: lsp.FoldingRangeParams) -> list[lsp.FoldingRange]:
+    found = await _at(ls, params.text_document.uri)
+    if found is None:
+        return []
+    snapshot, _ = found
+    return [convert.lsp_folding(f) for f in ranges.folding_ranges(snapshot.analysis)]
+
+
+@server.feature(lsp.TEXT_DOCUMENT_SELECTION_RANGE)
+async def on_selection(ls: HeddleServer, params: lsp.SelectionRangeParams) -> list[lsp.SelectionRange]:
+    snapshot = await ls.snapshot(params.text_document.uri)
+    if snapshot is None:
+        return []
+    lines = snapshot.tree.lines
+    offsets = [convert.offset(lines, p, ls.host.encoding) for p in params.positions]
+    return [convert.lsp_selection(lines, chain, ls.host.encoding)
+            for chain in ranges.selection_ranges(snapshot.analysis, offsets)]
+
+
+_LEGEND = lsp.SemanticTokensLegend(token_types=list(tokens.TOKEN_TYPES), token_modifiers=list(tokens.TOKEN_MODIFIERS))
+
+
+@server.feature(lsp.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL, lsp.SemanticTokensRegistrationOptions(
+    legend=_LEGEND, full=True, range=True))
+async def on_tokens(ls: HeddleServer, params: lsp.SemanticTokensParams) -> lsp.SemanticTokens:
+    snapshot = await ls.snapshot(params.text_document.uri)
+    if snapshot is None:
+        return lsp.SemanticTokens(data=[])
+    return convert.lsp_tokens(snapshot.tree.lines, tokens.semantic_tokens(snapshot.analysis), ls.host.encoding)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_SEMANTIC_TOKENS_RANGE)
+async def on_tokens_range(ls: HeddleServer, params: lsp.SemanticTokensRangeParams) -> lsp.SemanticTokens:
+    snapshot = await ls.snapshot(params.text_document.uri)
+    if snapshot is None:
+        return lsp.SemanticTokens(data=[])
+    lines = snapshot.tree.lines
+    start, end = convert.offsets(lines, params.range, ls.host.encoding)
+    found = tokens.semantic_tokens(snapshot.analysis, start, end)
+    return convert.lsp_tokens(lines, found, ls.host.encoding)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION, lsp.CodeActionOptions(code_action_kinds=[
+    lsp.CodeActionKind.QuickFix, lsp.CodeActionKind.SourceFixAll, lsp.CodeActionKind.SourceOrganizeImports]))
+async def on_code_action(ls: HeddleServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+    snapshot = await ls.snapshot(params.text_document.uri)
+    if snapshot is None:
+        return []
+    lines = snapshot.tree.lines
+    start, end = convert.offsets(lines, params.range, ls.host.encoding)
+    only = [str(k) for k in params.context.only] if params.context.only else None
+    diagnostics = ls.lsp_diagnostics(snapshot)
+    return [convert.lsp_code_action(snapshot, action, diagnostics, ls.host.encoding)
+            for action in actions.code_actions(snapshot.analysis, start, end, only)]
+
+
+@server.feature(lsp.TEXT_DOCUMENT_RANGE_FORMATTING)
+async def on_range_formatting(ls: HeddleServer, params: lsp.DocumentRangeFormattingParams) -> list[lsp.TextEdit]:
+    snapshot = await ls.snapshot(params.text_document.uri)
+    if snapshot is None:
+        return []
+    lines = snapshot.tree.lines
+    start, end = convert.offsets(lines, params.range, ls.host.encoding)
+    return [convert.lsp_text_edit(lines, e, ls.host.encoding)
+            for e in actions.format_range_edits(snapshot.analysis, start, end)]
+
+
+@server.feature(lsp.TEXT_DOCUMENT_INLAY_HINT)
+async def on_inlay_hints(ls: HeddleServer, params: lsp.InlayHintParams) -> list[lsp.InlayHint]:
+    if not ls.inlay_hints_enabled:
+        return []
+    snapshot = await ls.snapshot(params.text_document.uri)
+    if snapshot is None:
+        return []
+    lines = snapshot.tree.lines
+    start, end = convert.offsets(lines, params.range, ls.host.encoding)
+    hints = inlay.inlay_hints(snapshot.analysis, start, end)
+    return [convert.lsp_inlay(lines, hint, ls.host.encoding) for hint in hints]
+
+
+@server.feature(lsp.TEXT_DOCUMENT_CODE_LENS)
+async def on_code_lens(ls: HeddleServer, params: lsp.CodeLensParams) -> list[lsp.CodeLens]:
+    snapshot = await ls.snapshot(params.text_document.uri)
+    if snapshot is None:
+        return []
+    return [convert.lsp_code_lens(snapshot, item, ls.host.encoding) for item in lens.code_lenses(snapshot.analysis)]
+
+
+@server.command("heddle.planWorkflow")
+async def plan_workflow(ls: HeddleServer, uri: str, workflow: str) -> str | None:
+    """Arguments `[uri, workflow]`: the workflow's typed plan as text (also written to the log)."""
+    snapshot = await ls.snapshot(uri)
+    if snapshot is None:
+        return None
+    if snapshot.analysis.has_errors:
+        ls.window_show_message(lsp.ShowMessageParams(
+            type=lsp.MessageType.Warning, message=f"Heddle: `{workflow}` has errors to fix before it can be planned."))
+        return None
+    text = snapshot.analysis.plan.only(workflow).explain()
+    ls.window_log_message(lsp.LogMessageParams(type=lsp.MessageType.Info, message=text))
+    return text
