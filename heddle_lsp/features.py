@@ -221,3 +221,12 @@ async def plan_workflow(ls: HeddleServer, uri: str, workflow: str) -> str | None
     text = snapshot.analysis.plan.only(workflow).explain()
     ls.window_log_message(lsp.LogMessageParams(type=lsp.MessageType.Info, message=text))
     return text
+
+
+@server.command("heddle.runWorkflow")
+async def run_workflow(ls: HeddleServer, uri: str, workflow: str) -> None:
+    """The engine does not run workflows yet: say so plainly instead of failing silently."""
+    ls.window_show_message(lsp.ShowMessageParams(
+        type=lsp.MessageType.Info,
+        message=f"Heddle: running `{workflow}` from the editor is not available in this version yet; "
+                "its typed plan is under the Plan lens."))
