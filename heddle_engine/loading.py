@@ -56,3 +56,11 @@ def _inside(module: object, root: Path) -> bool:
     locations = [getattr(module, "__file__", None), *list(getattr(module, "__path__", []) or [])]
     resolved = root.resolve()
     return any(loc is not None and Path(loc).resolve().is_relative_to(resolved) for loc in locations)
+
+
+def forget_project_modules(root: Path) -> list[str]:
+    """Drop the modules imported from files under `root`, so the next import reads them again."""
+    gone = [name for name, module in list(sys.modules.items()) if module is not None and _inside(module, root)]
+    for name in gone:
+        del sys.modules[name]
+    return gone

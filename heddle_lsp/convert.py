@@ -41,12 +41,22 @@ def lsp_range(lines: LineIndex, span: Span, encoding: Encoding) -> lsp.Range:
     )
 
 
+def _docs_page() -> str | None:
+    """The diagnostics table of the source checkout this server runs from, as a file URI, if present."""
+    page = Path(__file__).resolve().parent.parent / "docs" / "diagnostics.md"
+    return page.as_uri() if page.is_file() else None
+
+
+DOCS_PAGE = _docs_page()
+
+
 def lsp_diagnostic(uri: str, lines: LineIndex, diagnostic: Diagnostic, encoding: Encoding) -> lsp.Diagnostic:
     return lsp.Diagnostic(
         range=lsp_range(lines, diagnostic.span, encoding),
         message=diagnostic.message,
         severity=lsp.DiagnosticSeverity(int(diagnostic.severity)),
         code=diagnostic.code,
+        code_description=lsp.CodeDescription(href=f"{DOCS_PAGE}#{diagnostic.code}") if DOCS_PAGE else None,
         source="heddle",
         tags=[_TAGS[t] for t in diagnostic.tags] or None,
         related_information=[

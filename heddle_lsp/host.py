@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ class Document:
     tree: SyntaxTree
     pending: asyncio.Future[Snapshot] | None = None  # the analysis of `version`, once asked for
     publish: asyncio.Task[None] | None = None  # the debounced diagnostics of `version`
+    analysis_seconds: float = 0.0  # how long the last analysis of this document took
 
 
 @dataclass
@@ -98,8 +100,14 @@ class Host:
         if document.pending is None:
             loop = asyncio.get_running_loop()
             tree, version, catalog = document.tree, document.version, self.catalog_for(document.path)
-            document.pending = loop.run_in_executor(
-                self.executor, lambda: Snapshot(uri, version, analyze(tree, catalog)))
+
+            def run() -> Snapshot:
+                started = time.perf_counter()
+                snapshot = Snapshot(uri, version, analyze(tree, catalog))
+                document.analysis_seconds = time.perf_counter() - started
+                return snapshot
+
+            document.pending = loop.run_in_executor(self.executor, run)
         return document.pending
 
     def current(self, uri: str, version: int) -> bool:

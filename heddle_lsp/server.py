@@ -25,7 +25,10 @@ from heddle_lsp.host import Change, Host, Snapshot
 
 log = logging.getLogger(__name__)
 
-DEBOUNCE_SECONDS = 0.03  # diagnostics wait for a pause this long in typing before analysing
+# Diagnostics wait for a pause in typing before analysing: long enough to skip the versions a fast
+# typist makes obsolete, short next to the analysis itself (small documents hardly wait at all).
+DEBOUNCE_SECONDS = 0.03
+QUICK_ANALYSIS_SECONDS = 0.05
 
 
 def _catalog_for(path: Path | None) -> Catalog:
@@ -81,7 +84,9 @@ class HeddleServer(LanguageServer):
         document.publish = asyncio.get_running_loop().create_task(self._publish(uri, document.version))
 
     async def _publish(self, uri: str, version: int) -> None:
-        await asyncio.sleep(DEBOUNCE_SECONDS)
+        document = self.host.documents.get(uri)
+        quick = document is not None and document.analysis_seconds < QUICK_ANALYSIS_SECONDS
+        await asyncio.sleep(0.002 if quick else DEBOUNCE_SECONDS)
         snapshot = await self.snapshot(uri)
         if snapshot is None or snapshot.version != version or not self.host.current(uri, version):
             return  # a newer version is on its way
@@ -104,8 +109,33 @@ def initialize(ls: HeddleServer, params: lsp.InitializeParams) -> None:
 
 
 @server.feature(lsp.INITIALIZED)
-def initialized(ls: HeddleServer, params: lsp.InitializedParams) -> None:
+async def initialized(ls: HeddleServer, params: lsp.InitializedParams) -> None:
     ls.host.encoding = encoding_of(ls.workspace.position_encoding)
+    watched = ls.client_capabilities.workspace and ls.client_capabilities.workspace.did_change_watched_files
+    if not (watched and watched.dynamic_registration):
+        return
+    registration = lsp.Registration(
+        id="heddle-watch", method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+        register_options=lsp.DidChangeWatchedFilesRegistrationOptions(watchers=[
+            lsp.FileSystemWatcher(glob_pattern="**/heddle.toml"), lsp.FileSystemWatcher(glob_pattern="**/*.py")]))
+    try:
+        await ls.client_register_capability_async(lsp.RegistrationParams(registrations=[registration]))
+    except Exception as error:  # a client that offers the capability but refuses it: serve without watching
+        log.warning("could not watch heddle.toml and plugin files: %s", error)
+
+
+@server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+def watched_files_changed(ls: HeddleServer, params: lsp.DidChangeWatchedFilesParams) -> None:
+    """`heddle.toml` or a plugin changed: load the project's catalog again and re-check open documents."""
+    from heddle_engine.loading import forget_project_modules
+
+    for root in list(_CATALOGS):
+        if root is not None:
+            forget_project_modules(root)
+    _CATALOGS.clear()
+    for uri, document in ls.host.documents.items():
+        document.pending = None
+        ls.schedule_diagnostics(uri)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)

@@ -12,6 +12,8 @@ import pytest_lsp
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient
 
+from tests.lsp.conftest import accept_registrations
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 FRAUD = (EXAMPLES / "seeds" / "fraud_detection.he").read_text(encoding="utf-8")
 URI = (EXAMPLES / "under_test.he").as_uri()  # never written: the text comes with didOpen
@@ -22,6 +24,7 @@ URI = (EXAMPLES / "under_test.he").as_uri()  # never written: the text comes wit
     params=["neovim", "visual_studio_code"],
 )
 async def client(request: pytest.FixtureRequest, lsp_client: LanguageClient) -> AsyncIterator[None]:
+    accept_registrations(lsp_client)
     await lsp_client.initialize_session(lsp.InitializeParams(
         capabilities=pytest_lsp.client_capabilities(request.param)))
     yield

@@ -18,6 +18,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient
 from heddle_engine.catalog import load_catalog
 from heddle_lang.semantic import analyze
 from heddle_lang.syntax import parse
+from tests.lsp.conftest import accept_registrations
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 EDITS = 5_000
@@ -27,6 +28,7 @@ FRAGMENTS = ["{", "}", "(", ")", "(from input", "[", "]", "|", "\n    | ", ">", 
 
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "heddle_lsp"]))
 async def client(lsp_client: LanguageClient) -> AsyncIterator[None]:
+    accept_registrations(lsp_client)
     await lsp_client.initialize_session(lsp.InitializeParams(
         capabilities=pytest_lsp.client_capabilities("visual-studio-code")))
     yield

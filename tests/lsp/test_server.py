@@ -10,6 +10,8 @@ import pytest_lsp
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient
 
+from tests.lsp.conftest import accept_registrations
+
 NEGOTIATED: dict[int, str] = {}  # the position encoding each client session agreed on
 
 INVALID = """import "std/io" io
@@ -30,6 +32,7 @@ workflow W {
 )
 async def client(request: pytest.FixtureRequest, lsp_client: LanguageClient) -> AsyncIterator[None]:
     capabilities = pytest_lsp.client_capabilities(request.param)
+    accept_registrations(lsp_client)
     result = await lsp_client.initialize_session(lsp.InitializeParams(capabilities=capabilities))
     NEGOTIATED[id(lsp_client)] = str(result.capabilities.position_encoding or "utf-16")
     yield
@@ -85,6 +88,8 @@ async def test_pull_diagnostics_match_a_fresh_check(client: LanguageClient) -> N
         text_document=lsp.TextDocumentIdentifier(uri=uri)))
     assert isinstance(report, lsp.RelatedFullDocumentDiagnosticReport)
     assert [d.code for d in report.items] == ["HE2001", "HE2006"]
+    description = report.items[0].code_description
+    assert description is not None and description.href.endswith("docs/diagnostics.md#HE2001")
 
 
 @pytest.mark.asyncio
