@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import ParamSpec, TypeVar, cast
 
+from heddle_lang.syntax.prql_lex import string_end
 from heddle_lang.text import Span
 
 P = ParamSpec("P")
@@ -150,7 +151,7 @@ def _scan_prql(data: bytes, i: int) -> tuple[int, bool]:
             continue
         if c in b"\"'":
             raw = prev in b"rR" and prev != 0 and prev2 not in IDENT_BYTES
-            i = _prql_string_end(data, i, raw)
+            i = string_end(data, i, raw)
             prev = prev2 = 0
             continue
         if c == 0x29:  # ')'
@@ -172,35 +173,6 @@ def _declaration_line(data: bytes, i: int) -> bool:
         if data.startswith(raw, i) and data[i + len(raw) : i + len(raw) + 1] in (b" ", b"\t"):
             return True
     return False
-
-
-def _prql_string_end(data: bytes, i: int, raw: bool) -> int:
-    quote = data[i : i + 1]
-    n = len(data)
-    if data.startswith(quote * 3, i):
-        j = i + 3
-        while j < n:
-            if data[j : j + 1] == b"\\" and not raw:
-                j += 2
-                continue
-            if data.startswith(quote * 3, j):
-                return j + 3
-            j += 1
-        return n
-    if data.startswith(quote * 2, i):
-        return i + 2
-    j = i + 1
-    while j < n:
-        ch = data[j : j + 1]
-        if ch == b"\\" and not raw:
-            j += 1 if data[j + 1 : j + 2] in (b"\n", b"\r") else 2
-            continue
-        if ch == quote:
-            return j + 1
-        if ch in (b"\n", b"\r"):
-            return j
-        j += 1
-    return n
 
 
 class Cursor:

@@ -37,7 +37,7 @@ def pieces(text: str) -> Iterator[Piece]:
                 yield Piece("code", code_start, i)
             # A quote right after a standalone `r`/`R` opens a raw string: `\` is plain text there.
             raw = i > 0 and text[i - 1] in "rR" and (i < 2 or not (text[i - 2].isalnum() or text[i - 2] == "_"))
-            end = _string_end(text, i, raw)
+            end = string_end(text, i, raw)
             yield Piece("string", i, end)
             i = code_start = end
             continue
@@ -46,13 +46,22 @@ def pieces(text: str) -> Iterator[Piece]:
         yield Piece("code", code_start, n)
 
 
-def _string_end(text: str, start: int, raw: bool) -> int:
-    quote = text[start]
+def string_end(text: str | bytes, start: int, raw: bool) -> int:
+    """Where the PRQL string opening at `start` ends (exclusive), by the grammar scanner's rules.
+
+    Works on text or on UTF-8 bytes alike. A `\\` escapes the next character (not in a raw string); a
+    single-quoted string that is not closed stops before the end of its line, a tripled one runs on.
+    """
+    if isinstance(text, bytes):
+        backslash, line_ends = b"\\", (b"\n", b"\r")
+    else:
+        backslash, line_ends = "\\", ("\n", "\r")
+    quote = text[start : start + 1]
     n = len(text)
     if text.startswith(quote * 3, start):
         i = start + 3
         while i < n:
-            if text[i] == "\\" and not raw:
+            if text[i : i + 1] == backslash and not raw:
                 i += 2
                 continue
             if text.startswith(quote * 3, i):
@@ -61,13 +70,13 @@ def _string_end(text: str, start: int, raw: bool) -> int:
         return n
     i = start + 1
     while i < n:
-        ch = text[i]
-        if ch == "\\" and not raw:
-            i += 2
+        ch = text[i : i + 1]
+        if ch == backslash and not raw:
+            i += 1 if text[i + 1 : i + 2] in line_ends else 2
             continue
         if ch == quote:
             return i + 1
-        if ch == "\n":
+        if ch in line_ends:
             return i
         i += 1
     return n

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from heddle_lang.syntax.prql_lex import lines_inside_strings, pieces
+from heddle_lang.syntax.prql_lex import lines_inside_strings, pieces, string_end
 
 
 def kinds(text: str) -> list[tuple[str, str]]:
@@ -27,3 +27,12 @@ def test_lines_inside_triple_quoted_strings() -> None:
     text = 'derive {\n  s = """one\ntwo\nthree"""\n}'
     assert lines_inside_strings(text) == {2, 3}
     assert lines_inside_strings("from t\nselect {a}") == set()
+
+
+def test_strings_end_where_the_grammar_scanner_ends_them() -> None:
+    # An unclosed string stops at the line end, and a backslash does not carry it over the line break.
+    assert string_end('"abc\\\ndef"', 0, raw=False) == 5
+    assert string_end(b'"abc\\\ndef"', 0, raw=False) == 5
+    assert string_end('"a\\"b"', 0, raw=False) == 6
+    assert string_end(b"'''x\n''' y", 0, raw=False) == 8
+    assert string_end('r"C:\\"', 1, raw=True) == 6
