@@ -40,11 +40,22 @@ def definition_named(analysis: Analysis, name: str, scope: str | None = None) ->
 
 def step_output(analysis: Analysis, name: str) -> Schema | None:
     """The output of step `name` run as a source (its shared plan node), if some graph runs it so."""
-    for graph in analysis.plan.graphs:
-        for node in graph.nodes:
-            if node.step == name and not node.inputs:
-                return node.output
-    return None
+    return _step_outputs(analysis).get(name)
+
+
+# Queries about one analysis come in bursts (a completion lists every step): index it once.
+_LAST_INDEX: list[tuple[Analysis, dict[str, Schema]]] = []
+
+
+def _step_outputs(analysis: Analysis) -> dict[str, Schema]:
+    if not _LAST_INDEX or _LAST_INDEX[0][0] is not analysis:
+        index: dict[str, Schema] = {}
+        for graph in analysis.plan.graphs:
+            for node in graph.nodes:
+                if node.step is not None and not node.inputs:
+                    index.setdefault(node.step, node.output)
+        _LAST_INDEX[:] = [(analysis, index)]
+    return _LAST_INDEX[0][1]
 
 
 def definition_output(analysis: Analysis, definition: Definition) -> Schema | None:
