@@ -6,19 +6,16 @@ without it and the cursor's UTF-8 byte offset (the unit every query takes).
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
-
 import polars as pl
 
-from heddle_engine.catalog import load_catalog
 from heddle_lang.catalog import Catalog, FunctionSpec, ModuleSpec, ResourceSlot, ResourceSpec, StaticCatalog
-from heddle_lang.semantic import Analysis, analyze
-from heddle_lang.syntax import parse
+from heddle_lang.semantic import Analysis
 from heddle_lang.types import ConfigSchema, Field, Schema, ValueType
+from tests.ide.queries_support import EXAMPLE_FILES, EXAMPLES, analysis_of, at, catalog, example
 
-EXAMPLES = Path(__file__).parent.parent.parent / "examples"
-EXAMPLE_FILES = sorted([*EXAMPLES.glob("*.he"), *(EXAMPLES / "seeds").glob("*.he")])
+# Shared with the other query tests; re-exported so each test file imports from one place.
+__all__ = ["EXAMPLES", "EXAMPLE_FILES", "analysis_of", "at", "catalog", "example"]
+
 MARK = "‸"
 
 # The head of the inline documents: two kinds of connection, a step, a handler.
@@ -49,36 +46,14 @@ handler oops {
 """
 
 
-@cache
-def catalog() -> Catalog:
-    return load_catalog(EXAMPLES)
-
-
 def paths() -> list[str]:
     return list(catalog().paths())
-
-
-def analysis_of(text: str, with_catalog: Catalog | None = None) -> Analysis:
-    return analyze(parse(text), with_catalog or catalog())
-
-
-def example(name: str) -> Analysis:
-    return analysis_of((EXAMPLES / name).read_text(encoding="utf-8"))
 
 
 def cursor_in(text: str, with_catalog: Catalog | None = None) -> tuple[Analysis, int]:
     index = text.index(MARK)
     clean = text[:index] + text[index + len(MARK):]
     return analysis_of(clean, with_catalog), len(clean[:index].encode("utf-8"))
-
-
-def at(analysis: Analysis, needle: str, nth: int = 0, shift: int = 0) -> int:
-    """The byte offset of the `nth` occurrence of `needle`, plus `shift` bytes."""
-    data, raw = analysis.tree.data, needle.encode("utf-8")
-    index = -1
-    for _ in range(nth + 1):
-        index = data.index(raw, index + 1)
-    return index + shift
 
 
 def slice_of(analysis: Analysis, start: int, end: int) -> str:

@@ -21,8 +21,8 @@ def catalog() -> Catalog:
     return load_catalog(EXAMPLES)
 
 
-def analysis_of(text: str) -> Analysis:
-    return analyze(parse(text), catalog())
+def analysis_of(text: str, with_catalog: Catalog | None = None) -> Analysis:
+    return analyze(parse(text), with_catalog or catalog())
 
 
 def example(name: str) -> Analysis:
