@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from heddle.core.resource import Resource, ResourceConfig, Secret
+from heddle.core.resource import ResourceConfig, Secret
 from heddle.core.step import StepConfig
 from heddle.core.table import Table
 from heddle.sdk.plugin import Plugin
+from heddle_engine.modules.fhub.settings import Settings
 from heddle_engine.modules.fhub.sql import config_parameters, query_inference, sql_parameters
 
 __all__ = ["Connection", "ConnectionConfig", "QueryConfig", "plugin", "sql_parameters"]
@@ -26,11 +27,8 @@ class ConnectionConfig(ResourceConfig):
     """Connect over HTTPS."""
 
 
-class Connection(Resource):
+class Connection(Settings[ConnectionConfig]):
     """The settings of a connection; the engine opens it when a query first needs it."""
-
-    def __init__(self, config: ConnectionConfig) -> None:
-        self.config = config
 
 
 @plugin.resource(name="connection")

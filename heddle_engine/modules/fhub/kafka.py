@@ -12,11 +12,12 @@ from typing import Annotated, Literal
 
 import polars as pl
 
-from heddle.core.resource import Resource, ResourceConfig, Secret
+from heddle.core.resource import ResourceConfig, Secret
 from heddle.core.step import StepConfig
 from heddle.core.table import Table
 from heddle.sdk.plugin import Plugin
 from heddle_engine.modules.declared import declared_schema
+from heddle_engine.modules.fhub.settings import Settings
 from heddle_lang.catalog import InferenceError
 from heddle_lang.types import Schema
 
@@ -38,11 +39,8 @@ class ConnectionConfig(ResourceConfig):
     sasl_password: Annotated[str | None, Secret] = None
 
 
-class Connection(Resource):
+class Connection(Settings[ConnectionConfig]):
     """The settings of a broker connection; the engine opens it when a step first needs it."""
-
-    def __init__(self, config: ConnectionConfig) -> None:
-        self.config = config
 
 
 @plugin.resource(name="connection")

@@ -7,10 +7,11 @@ from typing import Annotated
 
 import polars as pl
 
-from heddle.core.resource import Resource, ResourceConfig, Secret
+from heddle.core.resource import ResourceConfig, Secret
 from heddle.core.step import StepConfig
 from heddle.core.table import Table
 from heddle.sdk.plugin import Plugin
+from heddle_engine.modules.fhub.settings import Settings
 from heddle_lang.catalog import InferenceError
 from heddle_lang.types import Schema
 
@@ -24,11 +25,8 @@ class ClientConfig(ResourceConfig):
     """The model used when a step names none."""
 
 
-class Client(Resource):
+class Client(Settings[ClientConfig]):
     """The settings of an API client; the engine opens it when a step first needs it."""
-
-    def __init__(self, config: ClientConfig) -> None:
-        self.config = config
 
 
 @plugin.resource(name="client")
