@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from heddle_lang.catalog import Catalog
+from heddle_lang.check import check_tree
 from heddle_lang.diagnostics import Diagnostic, Fix, Severity, Tag, TextEdit, sort_diagnostics
-from heddle_lang.layout import layout_diagnostics
 from heddle_lang.plan import Plan
 from heddle_lang.semantic.context import Context
 from heddle_lang.semantic.declarations import check_resource, check_step, collect_declarations, collect_imports
@@ -33,7 +33,7 @@ def analyze(tree: SyntaxTree, catalog: Catalog) -> Analysis:
         guard = check_trap(ctx, workflow.trap) if workflow.trap is not None else None
         graphs.append(GraphBuilder(ctx, workflow.name.text, "workflow", workflow.pipelines).build(guard))
     _unused(ctx)
-    diagnostics = sort_diagnostics([*tree.diagnostics, *layout_diagnostics(tree), *ctx.diagnostics])
+    diagnostics = sort_diagnostics([*check_tree(tree), *ctx.diagnostics])
     definitions = (*ctx.aliases.values(), *ctx.definitions.values(), *ctx.local_definitions)
     return Analysis(tree, tuple(diagnostics), Plan(tuple(graphs)), definitions, tuple(ctx.uses),
                     tuple(ctx.bindings), tuple(ctx.stage_types), {a: m for a, (_, m) in ctx.modules.items()})
