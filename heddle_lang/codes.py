@@ -106,6 +106,8 @@ _TABLE = [
     Code("HE4006", "wrong-value-type", "A config value has the wrong type.", "port: \"5432\""),
     Code("HE4007", "duplicate-config-key", "A config key is given twice.", "{ a: 1, a: 2 }"),
     Code("HE4008", "duplicate-resource-key", "A resource key is injected twice.", "<connection=a, connection=b>"),
+    Code("HE4009", "invalid-retry-policy", "A call's `retry` policy is malformed: attempts out of range, a bad "
+         "duration, an unknown backoff, a jitter outside 0 to 1.", "retry: { attempts: 0, delay: \"soon\" }"),
     # --- HE5xxx: types and schemas --------------------------------------------------------------
     Code("HE5001", "missing-columns", "A stage's input lacks columns its function requires.",
          "| email_validate.exists (no email column)"),

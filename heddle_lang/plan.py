@@ -29,6 +29,41 @@ class ResourceUse:
 
 
 @dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """`retry: 3` or `retry: { attempts: 3, delay: "500ms", backoff: "exponential", ... }` in a call's config.
+
+    Only the failing node is attempted again; nothing upstream re-runs.
+    """
+
+    attempts: int  # attempts in all, the first included (>= 1)
+    delay: float = 1.0  # seconds before the second attempt
+    backoff: str = "exponential"  # "fixed" | "linear" | "exponential"
+    max_delay: float = 60.0  # seconds, the cap of any one delay
+    jitter: float = 0.1  # each delay varies by up to this fraction, either way
+    on: tuple[str, ...] = ()  # exception class names retried (a base class matches); empty: every error
+
+    def __str__(self) -> str:
+        text = f"{self.attempts} attempts, {self.backoff} from {self.delay:g}s up to {self.max_delay:g}s"
+        text += f", jitter {self.jitter:g}" if self.jitter else ""
+        return text + (f", on {', '.join(self.on)}" if self.on else "")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"attempts": self.attempts, "delay": self.delay, "backoff": self.backoff,
+                "max_delay": self.max_delay, "jitter": self.jitter, "on": list(self.on)}
+
+    def delay_before(self, attempt: int) -> float:
+        """Seconds to wait before `attempt` (2, 3, ...), without jitter."""
+        steps = max(attempt - 2, 0)
+        if self.backoff == "fixed":
+            base = self.delay
+        elif self.backoff == "linear":
+            base = self.delay * (steps + 1)
+        else:
+            base = self.delay * 2.0 ** steps
+        return min(base, self.max_delay)
+
+
+@dataclass(frozen=True, slots=True)
 class Node:
     id: str
     kind: str  # "step" | "call" | "relational" | "dataframe" | "error_context"
@@ -44,6 +79,7 @@ class Node:
     sql: str | None = None
     rows: tuple[Mapping[str, object], ...] = ()  # dataframe literals
     handler: str | None = None
+    retry: RetryPolicy | None = None
     line: int = 0  # 1-based line of the stage in the source
     span: Span = field(default=Span(0, 0), compare=False)
 
@@ -70,6 +106,8 @@ class Node:
             data["rows"] = [dict(r) for r in self.rows]
         if self.handler:
             data["handler"] = self.handler
+        if self.retry:
+            data["retry"] = self.retry.to_json()
         return data
 
 
@@ -125,6 +163,8 @@ class Plan:
                 lines.append(f"  {node.id} [{node.kind}] {node.label}{inputs}{trap}  (line {node.line})")
                 for use in node.resources:
                     lines.append(f"      <{use.key}={use.resource}> {use.kind}")
+                if node.retry:
+                    lines.append(f"      retry: {node.retry}")
                 if node.sql:
                     lines.append(f"      sql: {node.sql}")
                 lines.append(f"      -> {node.output}")

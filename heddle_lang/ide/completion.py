@@ -27,6 +27,7 @@ from heddle_lang.ide.schemas import (
 )
 from heddle_lang.naming import suggest_alias
 from heddle_lang.semantic.model import Analysis
+from heddle_lang.semantic.retry import with_retry
 from heddle_lang.text import Span
 from heddle_lang.types import ConfigSchema, Field
 
@@ -274,7 +275,10 @@ class _Document:
         qualified = cursor.function_before(index)
         if qualified is not None:
             spec = member(self.analysis, *qualified)
-            return (spec.config, ".".join(qualified)) if spec is not None else None
+            if spec is None:
+                return None
+            schema = with_retry(spec.config) if isinstance(spec, FunctionSpec) else spec.config
+            return schema, ".".join(qualified)
         j = cursor.significant_before(index)
         key = self.token(cursor.significant_before(j))
         if key is None or key.kind not in ("ident", "string"):

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from heddle_lang.catalog import Catalog, FunctionSpec, ModuleSpec, ResourceSpec
 from heddle_lang.diagnostics import Diagnostic
-from heddle_lang.plan import ResourceUse
+from heddle_lang.plan import ResourceUse, RetryPolicy
 from heddle_lang.semantic.model import Binding, Definition, StageType, Use
 from heddle_lang.syntax import ast
 from heddle_lang.syntax.tree import SyntaxTree
@@ -21,6 +21,7 @@ class StepInfo:
     function: FunctionSpec | None = None
     config: dict[str, object] = field(default_factory=dict)
     resources: tuple[ResourceUse, ...] = ()
+    retry: RetryPolicy | None = None
 
 
 @dataclass

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from heddle_lang.catalog import FunctionSpec, ModuleSpec
 from heddle_lang.diagnostics import Diagnostic, Fix, Related, TextEdit
-from heddle_lang.plan import ResourceUse
+from heddle_lang.plan import ResourceUse, RetryPolicy
 from heddle_lang.semantic.context import Context, ResourceInfo, StepInfo
 from heddle_lang.semantic.model import Binding, Definition
+from heddle_lang.semantic.retry import check_retry, split_retry
 from heddle_lang.semantic.values import check_config, literal_config
 from heddle_lang.suggest import closest, listing
 from heddle_lang.syntax import ast
@@ -135,15 +138,31 @@ def check_resource(ctx: Context, info: ResourceInfo) -> None:
         ctx.report(diagnostic)
 
 
-def check_call(ctx: Context, call: ast.Call, owner: str) -> tuple[str, FunctionSpec, tuple[ResourceUse, ...]] | None:
-    """Resolve a function call and check its config and injections. `owner` names it in messages."""
+@dataclass(frozen=True, slots=True)
+class ResolvedCall:
+    module_path: str
+    function: FunctionSpec
+    config: dict[str, object]  # the literal config the function receives (`retry` taken out)
+    resources: tuple[ResourceUse, ...]
+    retry: RetryPolicy | None
+
+
+def check_call(ctx: Context, call: ast.Call, owner: str) -> ResolvedCall | None:
+    """Resolve a function call and check its config, retry policy and injections. `owner` names it in messages."""
     binding = resolve_member(ctx, call, "function")
     if binding is None or binding.function is None:
         return None
     function = binding.function
-    for diagnostic in check_config(call.config, function.config, owner, binding.span):
+    retry_entry, config = split_retry(call.config)
+    for diagnostic in check_config(config, function.config, owner, binding.span):
         ctx.report(diagnostic)
-    return binding.module_path, function, tuple(_check_injections(ctx, call, function, binding.span))
+    policy = None
+    if retry_entry is not None:
+        policy, problems = check_retry(retry_entry, owner)
+        for diagnostic in problems:
+            ctx.report(diagnostic)
+    resources = tuple(_check_injections(ctx, call, function, binding.span))
+    return ResolvedCall(binding.module_path, function, literal_config(config), resources, policy)
 
 
 def check_step(ctx: Context, info: StepInfo) -> None:
@@ -153,8 +172,8 @@ def check_step(ctx: Context, info: StepInfo) -> None:
     resolved = check_call(ctx, decl.call, f"step `{decl.name.text}`")
     if resolved is None:
         return
-    info.module_path, info.function, info.resources = resolved
-    info.config = literal_config(decl.call.config)
+    info.module_path, info.function, info.resources = resolved.module_path, resolved.function, resolved.resources
+    info.config, info.retry = resolved.config, resolved.retry
 
 
 def _check_injections(ctx: Context, call: ast.Call, function: FunctionSpec, where: Span) -> list[ResourceUse]:

@@ -14,13 +14,13 @@ import polars as pl
 
 from heddle_lang.catalog import FunctionSpec
 from heddle_lang.diagnostics import Diagnostic, Related, Severity
-from heddle_lang.plan import Graph, Node, ResourceUse
+from heddle_lang.plan import Graph, Node, ResourceUse, RetryPolicy
 from heddle_lang.relational import analyze_block, referenced_tables
 from heddle_lang.semantic.context import Context
 from heddle_lang.semantic.declarations import check_call
 from heddle_lang.semantic.inference import infer
 from heddle_lang.semantic.model import Definition, StageType
-from heddle_lang.semantic.values import literal, literal_config
+from heddle_lang.semantic.values import literal
 from heddle_lang.suggest import closest
 from heddle_lang.syntax import ast
 from heddle_lang.text import Span
@@ -124,10 +124,9 @@ class GraphBuilder:
             resolved = check_call(self.ctx, value, f"`{value.qualified}`")
             if resolved is None:
                 return _Flow()
-            module_path, function, resources = resolved
-            config = literal_config(value.config)
-            return self.call(value.span, value.qualified, module_path, function, config=config,
-                             resources=resources, flow=flow, is_source=stage.is_source, handler=handler, step=None)
+            return self.call(value.span, value.qualified, resolved.module_path, resolved.function,
+                             config=resolved.config, resources=resolved.resources, retry=resolved.retry, flow=flow,
+                             is_source=stage.is_source, handler=handler, step=None)
         if isinstance(value, ast.RelationalBlock):
             return self.relational(value, flow, stage.is_source, handler)
         if isinstance(value, ast.DataFrame):
@@ -168,7 +167,8 @@ class GraphBuilder:
                 node, schema = self.step_node(name, ref.span, handler)
                 return _Flow(node, schema)
             return self.call(ref.span, name, info.module_path, info.function, config=info.config,
-                             resources=info.resources, flow=flow, is_source=is_source, handler=handler, step=name)
+                             resources=info.resources, retry=info.retry, flow=flow, is_source=is_source,
+                             handler=handler, step=name)
         definition = self.ctx.definitions.get(name)
         self.ctx.use(ref.name, definition)
         if definition is not None:
@@ -189,15 +189,16 @@ class GraphBuilder:
         info = self.ctx.steps[name]
         assert info.function is not None and info.module_path is not None
         flow = self.call(span, name, info.module_path, info.function, config=info.config,
-                         resources=info.resources, flow=_Flow(), is_source=True, handler=handler, step=name)
+                         resources=info.resources, retry=info.retry, flow=_Flow(), is_source=True, handler=handler,
+                         step=name)
         result = (flow.node or "", flow.schema or Schema.unknown())
         if flow.node is not None:
             self.step_nodes[name] = result
         return result
 
     def call(self, span: Span, label: str, module_path: str, function: FunctionSpec, *, config: Mapping[str, object],
-             resources: tuple[ResourceUse, ...], flow: _Flow, is_source: bool, handler: str | None,
-             step: str | None) -> _Flow:
+             resources: tuple[ResourceUse, ...], retry: RetryPolicy | None, flow: _Flow, is_source: bool,
+             handler: str | None, step: str | None) -> _Flow:
         if is_source and function.takes_input:
             self.ctx.report(Diagnostic("HE5003", span, f"`{label}` takes an input: pipe data into it "
                                        f"(`... | {label}`) instead of starting a pipeline with it"))
@@ -210,7 +211,7 @@ class GraphBuilder:
         node = self.add(span, kind="step" if step else "call", label=label, output=output,
                         inputs=(flow.node,) if flow.node and not is_source else (), module=module_path,
                         function=function.name, step=step, config=dict(config), resources=resources,
-                        handler=handler)
+                        handler=handler, retry=retry)
         return _Flow(node.id, output)
 
     def contract(self, span: Span, label: str, function: FunctionSpec, schema: Schema) -> None:

@@ -61,7 +61,7 @@ def slice_of(analysis: Analysis, start: int, end: int) -> str:
 
 
 # A module made up for the tests: a function with two resource slots and a config with a nested record.
-RETRY = ConfigSchema((
+LIMITS = ConfigSchema((
     Field("attempts", ValueType("int"), required=True, doc="How many times."),
     Field("backoff", ValueType("float"), required=False, default=0.5),
     Field("jitter", ValueType("bool"), required=False, default=False),
@@ -80,7 +80,7 @@ TOY = ModuleSpec(
                 Field("table", ValueType("str"), doc="The target table."),
                 Field("mode", ValueType("str", nullable=True), required=False, default="append"),
                 Field("dry_run", ValueType("bool"), required=False, default=False),
-                Field("retry", ValueType("record", record=RETRY), required=False),
+                Field("limits", ValueType("record", record=LIMITS), required=False),
             )),
             resources=(ResourceSlot("store", "toy.store", doc="Where rows go."),
                        ResourceSlot("cache", "toy.cache", required=False)),

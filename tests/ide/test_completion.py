@@ -171,9 +171,9 @@ def test_number_snippets_and_keys_already_given_are_left_out() -> None:
 
 
 def test_config_keys_after_a_comma_and_in_a_multiline_config() -> None:
-    assert labels(workflow("  fetch\n    | kafka.produce { topic: \"x\", ‸ }")) == ["key_column"]
+    assert labels(workflow("  fetch\n    | kafka.produce { topic: \"x\", ‸ }")) == ["key_column", "retry"]
     assert labels(workflow("  <broker=kb> kafka.consume {\n    topic: \"x\"\n    st‸\n  }")) == [
-        "group_id", "start", "schema"]
+        "group_id", "start", "schema", "retry"]
 
 
 def test_no_snippet_when_the_colon_is_already_there() -> None:
@@ -182,10 +182,19 @@ def test_no_snippet_when_the_colon_is_already_there() -> None:
 
 
 def test_config_keys_of_a_nested_record() -> None:
-    text = TOY_HEAD + "workflow W {\n  [{ id: 1 }]\n    | <store=s1> toy.copy { table: \"t\", retry: { ‸ } }\n}\n"
+    text = TOY_HEAD + "workflow W {\n  [{ id: 1 }]\n    | <store=s1> toy.copy { table: \"t\", limits: { ‸ } }\n}\n"
     found = items(text, TOY_CATALOG)
     assert [i.label for i in found] == ["attempts", "backoff", "jitter"]
     assert by_label(found, "attempts").insert_text == "attempts: $1"
+
+
+def test_every_call_offers_a_retry_policy_and_its_keys() -> None:
+    found = items(workflow("  fetch\n    | kafka.produce { topic: \"x\", ‸ }"))
+    retry = by_label(found, "retry")
+    assert retry.sort_text == "1retry" and "Only the failing node runs again" in retry.documentation
+    inside = labels(workflow("  fetch\n    | kafka.produce { topic: \"x\", retry: { attempts: 3, ‸ } }"))
+    assert inside == ["delay", "backoff", "max_delay", "jitter", "on"]
+    assert "retry" not in labels(HEAD + "resource r = pg.connection {\n  ‸\n}\n")
 
 
 def test_config_values_for_bools_defaults_and_nulls() -> None:

@@ -197,12 +197,20 @@ def test_config_value_shows_its_key(emails: Analysis) -> None:
     assert "`query`: `str` — required" in result.markdown
 
 
+def test_retry_policy_keys() -> None:
+    analysis = analysis_of(TOY_HEAD + "workflow W {\n  [{ id: 1 }]\n    | <store=s1> toy.copy {"
+                           " table: \"t\", retry: { attempts: 3, backoff: \"fixed\" } }\n}\n", TOY_CATALOG)
+    assert "How the wait grows" in hover_at(analysis, "backoff").markdown
+    assert "of `toy.copy.retry`" in hover_at(analysis, "backoff").markdown
+    assert "Only the failing node runs again" in hover_at(analysis, "retry").markdown
+
+
 def test_nested_record_key() -> None:
     analysis = analysis_of(TOY_HEAD + "workflow W {\n  [{ id: 1 }]\n    | <store=s1> toy.copy {"
-                           " table: \"t\", retry: { attempts: 3 } }\n}\n", TOY_CATALOG)
+                           " table: \"t\", limits: { attempts: 3 } }\n}\n", TOY_CATALOG)
     result = hover_at(analysis, "attempts")
     assert "`attempts`: `int` — required" in result.markdown and "How many times." in result.markdown
-    assert "of `toy.copy.retry`" in result.markdown
+    assert "of `toy.copy.limits`" in result.markdown
 
 
 def test_unknown_config_key_has_no_hover() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TypedDict
 
 import polars as pl
 import pytest
@@ -54,6 +55,20 @@ def test_a_slot_of_an_undeclared_kind_of_the_same_namespace_is_an_error() -> Non
         raise AssertionError
 
     with pytest.raises(ValueError, match=r"kind `shop\.conection`, which plugin `shop` does not declare"):
+        module_spec(plugin, "shop")
+
+
+def test_a_step_config_may_not_take_the_retry_key_every_call_has() -> None:
+    plugin = Plugin(namespace="shop")
+
+    class Options(TypedDict):
+        retry: int
+
+    @plugin.step(name="orders")
+    def orders(config: Options) -> Table:
+        raise AssertionError
+
+    with pytest.raises(TypeError, match="may not have a key `retry`"):
         module_spec(plugin, "shop")
 
 

@@ -1,0 +1,88 @@
+"""What a run tells its observers: node states, node outputs, the start and end of the run.
+
+The executor (`heddle_engine.execute`) emits these; the lineage recorder (`heddle_engine.lineage`) and the
+CLI's progress display consume them. Observers are called from the executor's threads, one event at a
+time per node; an observer must not block for long and must not raise (the executor reports an observer
+that raises and goes on without it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+import pyarrow as pa
+
+from heddle_lang.plan import Plan
+
+
+class NodeState(StrEnum):
+    """pending → running → (retrying → running)* → succeeded | failed → handled; skipped downstream of a failure."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    RETRYING = "retrying"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    HANDLED = "handled"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorInfo:
+    """A failure as the error context shows it (`error_msg`, `error_type`, `stack_trace`, ...)."""
+
+    message: str
+    type: str  # the exception's class name
+    stack_trace: str
+    step: str  # the node's label (the declared step's name, or `alias.function`)
+    workflow: str
+    attempt: int  # 1-based
+    failed_at: datetime
+    line: int  # 1-based line of the stage in the source
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    run_id: str
+    file: str  # the .he file as given on the command line
+    workflow: str
+    parameters: Mapping[str, object]  # workflow parameters as bound (never secrets)
+    plan: Plan  # the typed plan narrowed to the workflow and its handlers
+    started_at: datetime
+    replay_of: str | None = None  # the run this one replays, if any
+    replay_from: str | None = None  # the node id the replay starts from
+
+
+@dataclass(frozen=True, slots=True)
+class NodeEvent:
+    graph: str  # workflow or handler name
+    node_id: str
+    state: NodeState
+    attempt: int  # 1-based; 0 while pending or skipped
+    at: datetime
+    rows: int | None = None  # output rows, once succeeded
+    seconds: float | None = None  # time of the attempt that ended here
+    error: ErrorInfo | None = None  # when failed, retrying or handled
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    run_id: str
+    status: str  # "succeeded" | "failed" (a handled failure is a success of the run)
+    error: ErrorInfo | None = None  # the unhandled failure that failed the run
+    states: Mapping[tuple[str, str], NodeState] = field(default_factory=dict)  # (graph, node id) -> final state
+
+
+class RunObserver(Protocol):
+    def run_started(self, run: RunInfo) -> None: ...
+
+    def node_event(self, event: NodeEvent) -> None: ...
+
+    def node_output(self, graph: str, node_id: str, table: pa.Table) -> None:
+        """A node's output, once per succeeded node (a handler's input is the error-context table)."""
+
+    def run_finished(self, result: RunResult) -> None: ...
