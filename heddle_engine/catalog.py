@@ -2,8 +2,10 @@
 installed packages (entry-point group `heddle.modules`: name = import path, value = `module:attribute`).
 
 A path is resolved the first time it is asked for: its plugin is imported and read (declarations only,
-nothing runs) and the result is kept. A module that fails to load is `None`, with its reason in
-`load_error`; the catalog never raises. Precedence: the project's mapping, then built-ins, then entry points.
+nothing runs) and the result is kept. Given a `PluginProcess`, the catalog imports only the built-in modules
+itself and leaves every other (the project's and installed packages', i.e. user code) to that process.
+A module that fails to load is `None`, with its reason in `load_error`; the catalog never raises.
+Precedence: the project's mapping, then built-ins, then entry points.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from heddle.sdk.plugin import Plugin
 from heddle.sdk.spec import module_spec
 from heddle_engine.loading import load_target
 from heddle_engine.modules import BUILTIN_MODULES
+from heddle_engine.plugin_process import PluginProcess
 from heddle_engine.project import Project, find_project, read_project
 from heddle_lang.catalog import ModuleSpec
 
@@ -29,8 +32,10 @@ ENTRY_POINT_GROUP = "heddle.modules"
 
 
 class EngineCatalog:
-    def __init__(self, project: Project | None = None, *, entry_points: bool = True) -> None:
+    def __init__(self, project: Project | None = None, *, entry_points: bool = True,
+                 plugins: PluginProcess | None = None) -> None:
         self.project = project
+        self.plugins = plugins
         self._use_entry_points = entry_points
         self._entry_points: dict[str, metadata.EntryPoint] | None = None
         self._loaded: dict[str, ModuleSpec | str | None] = {}
@@ -77,12 +82,14 @@ class EngineCatalog:
             target = project.modules[path]
             if "/" in target and ":" not in target:
                 return self._alias(path, target, via)
+            if self.plugins is not None:
+                return self.plugins.load(path)
             return self._import(path, lambda: load_target(target, project.root))
         if path in BUILTIN_MODULES:
             return self._import(path, lambda: load_target(BUILTIN_MODULES[path]))
         entry_point = self._installed().get(path)
         if entry_point is not None:
-            return self._import(path, entry_point.load)
+            return self.plugins.load(path) if self.plugins is not None else self._import(path, entry_point.load)
         return None
 
     def _alias(self, path: str, target: str, via: tuple[str, ...]) -> ModuleSpec | str:
@@ -115,10 +122,14 @@ class EngineCatalog:
         return self._entry_points
 
 
-def load_catalog(start: Path) -> EngineCatalog:
-    """The catalog of the project `start` (a file or a folder) belongs to; built-ins only outside a project."""
+def load_catalog(start: Path, *, isolated: bool = False) -> EngineCatalog:
+    """The catalog of the project `start` (a file or a folder) belongs to; built-ins only outside a project.
+
+    `isolated`: plugins are imported in a separate process (the language server's choice), not in this one.
+    """
     root = find_project(start)
-    return EngineCatalog(read_project(root) if root is not None else None)
+    plugins = PluginProcess(root) if isolated else None
+    return EngineCatalog(read_project(root) if root is not None else None, plugins=plugins)
 
 
 def _describe(error: BaseException, root: Path | None) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcMethodNotFound, JsonRpcRequestCancelled
@@ -23,6 +23,9 @@ from heddle_lang.text import Position
 from heddle_lsp.convert import encoding_of, lsp_diagnostic, whole_document
 from heddle_lsp.host import Change, Host, Snapshot
 
+if TYPE_CHECKING:
+    from heddle_engine.catalog import EngineCatalog
+
 log = logging.getLogger(__name__)
 
 # Diagnostics wait for a pause in typing before analysing: long enough to skip the versions a fast
@@ -31,23 +34,11 @@ DEBOUNCE_SECONDS = 0.03
 QUICK_ANALYSIS_SECONDS = 0.05
 
 
-def _catalog_for(path: Path | None) -> Catalog:
-    from heddle_engine.catalog import find_project, load_catalog
-
-    start = (path.parent if path is not None else Path.cwd()).resolve()
-    root = find_project(start)
-    if root not in _CATALOGS:
-        _CATALOGS[root] = load_catalog(start)
-    return _CATALOGS[root]
-
-
-_CATALOGS: dict[Path | None, Catalog] = {}
-
-
 class HeddleServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("heddle-lsp", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
-        self.host = Host(_catalog_for)
+        self.host = Host(self.catalog_for)
+        self.catalogs: dict[Path | None, EngineCatalog] = {}
         self._shown_errors: set[str] = set()
         self.inlay_hints_enabled = True  # `initializationOptions: {"inlayHints": false}` turns them off
 
@@ -65,6 +56,23 @@ class HeddleServer(LanguageServer):
             message=f"Heddle: an internal error occurred ({type(error).__name__}: {error}); see the server log. "
                     "The server keeps running.",
         ))
+
+    def catalog_for(self, path: Path | None) -> Catalog:
+        """The catalog of the project a document belongs to; its plugins load in a process of their own."""
+        from heddle_engine.catalog import find_project, load_catalog
+
+        start = (path.parent if path is not None else Path.cwd()).resolve()
+        root = find_project(start)
+        if root not in self.catalogs:
+            self.catalogs[root] = load_catalog(start, isolated=True)
+        return self.catalogs[root]
+
+    def forget_catalogs(self) -> None:
+        """Projects or plugins changed: stop their plugin processes; the next analysis loads them again."""
+        catalogs, self.catalogs = self.catalogs, {}
+        for catalog in catalogs.values():
+            if catalog.plugins is not None:
+                catalog.plugins.close()
 
     def catalog_paths(self, uri: str) -> list[str]:
         """Every import path the document's project can resolve (for completion inside `import "`)."""
@@ -127,12 +135,7 @@ async def initialized(ls: HeddleServer, params: lsp.InitializedParams) -> None:
 @server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
 def watched_files_changed(ls: HeddleServer, params: lsp.DidChangeWatchedFilesParams) -> None:
     """`heddle.toml` or a plugin changed: load the project's catalog again and re-check open documents."""
-    from heddle_engine.loading import forget_project_modules
-
-    for root in list(_CATALOGS):
-        if root is not None:
-            forget_project_modules(root)
-    _CATALOGS.clear()
+    ls.forget_catalogs()
     for uri, document in ls.host.documents.items():
         document.pending = None
         ls.schedule_diagnostics(uri)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import sys
 from collections.abc import AsyncIterator
@@ -59,3 +60,41 @@ async def test_plugin_change_is_picked_up(client: LanguageClient, tmp_path: Path
     client.workspace_did_change_watched_files(lsp.DidChangeWatchedFilesParams(changes=[
         lsp.FileEvent(uri=plugin.as_uri(), type=lsp.FileChangeType.Changed)]))
     assert await asyncio.wait_for(diagnostics_after(client, uri), 20) == []
+
+
+NOISY_PLUGIN = '''import json
+import os
+import sys
+
+from heddle.core.table import Table
+from heddle.sdk.plugin import Plugin
+
+print("a plugin that talks on stdout at import time")  # inside the server, this would corrupt the protocol
+with open(os.path.join(os.path.dirname(__file__), "imported_by.json"), "w") as out:
+    json.dump({"argv0": sys.argv[0], "pid": os.getpid()}, out)
+
+plugin = Plugin(namespace="tools")
+
+
+@plugin.step(name="tidy", passthrough=True)
+def step(config: dict, input: Table) -> Table:
+    return input
+'''
+
+
+@pytest.mark.asyncio
+async def test_plugins_are_imported_in_a_process_of_their_own(client: LanguageClient, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "toolbox").mkdir(parents=True)
+    (project / "heddle.toml").write_text('[modules]\n"my/tools" = "toolbox.tools:plugin"\n')
+    (project / "toolbox" / "__init__.py").write_text("")
+    (project / "toolbox" / "tools.py").write_text(NOISY_PLUGIN)
+    uri = (project / "flow.he").as_uri()
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(
+        text_document=lsp.TextDocumentItem(uri=uri, language_id="heddle", version=1, text=PROGRAM)))
+    assert await asyncio.wait_for(diagnostics_after(client, uri), 20) == []
+    imported_by = json.loads((project / "toolbox" / "imported_by.json").read_text())
+    assert imported_by["argv0"].endswith("plugin_worker.py")
+    hover = await client.text_document_hover_async(lsp.HoverParams(
+        text_document=lsp.TextDocumentIdentifier(uri=uri), position=lsp.Position(line=4, character=13)))
+    assert hover is not None and "tools.tidy" in str(hover.contents)
