@@ -54,6 +54,11 @@ class PluginProcess:
             return module_from_data(answer["module"], self._hooks)
         return str(answer.get("error", "no answer"))
 
+    def start(self) -> None:
+        """Start the process now (it imports in the background), so the first question finds it ready."""
+        with self._lock:
+            self._started()
+
     def close(self) -> None:
         with self._lock:
             self._stop()

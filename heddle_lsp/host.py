@@ -65,7 +65,7 @@ class Host:
     # --- document sync ----------------------------------------------------------------------------
 
     def open(self, uri: str, text: str, version: int) -> Document:
-        document = Document(uri, _path_of(uri), version, parse(text))
+        document = Document(uri, path_of(uri), version, parse(text))
         self.documents[uri] = document
         return document
 
@@ -115,7 +115,7 @@ class Host:
         return document is not None and document.version == version
 
 
-def _path_of(uri: str) -> Path | None:
+def path_of(uri: str) -> Path | None:
     if not uri.startswith("file://"):
         return None
     from urllib.parse import unquote, urlparse

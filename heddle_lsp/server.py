@@ -21,7 +21,7 @@ from heddle_lang.catalog import Catalog
 from heddle_lang.formatter import format_tree
 from heddle_lang.text import Position
 from heddle_lsp.convert import encoding_of, lsp_diagnostic, whole_document
-from heddle_lsp.host import Change, Host, Snapshot
+from heddle_lsp.host import Change, Host, Snapshot, path_of
 
 if TYPE_CHECKING:
     from heddle_engine.catalog import EngineCatalog
@@ -64,7 +64,9 @@ class HeddleServer(LanguageServer):
         start = (path.parent if path is not None else Path.cwd()).resolve()
         root = find_project(start)
         if root not in self.catalogs:
-            self.catalogs[root] = load_catalog(start, isolated=True)
+            catalog = self.catalogs[root] = load_catalog(start, isolated=True)
+            if root is not None and catalog.project is not None and catalog.project.modules and catalog.plugins:
+                catalog.plugins.start()  # the project maps plugins: import them while the rest gets ready
         return self.catalogs[root]
 
     def forget_catalogs(self) -> None:
@@ -119,6 +121,10 @@ def initialize(ls: HeddleServer, params: lsp.InitializeParams) -> None:
 @server.feature(lsp.INITIALIZED)
 async def initialized(ls: HeddleServer, params: lsp.InitializedParams) -> None:
     ls.host.encoding = encoding_of(ls.workspace.position_encoding)
+    for folder in ls.workspace.folders.values():  # start the projects' plugin processes before any document opens
+        path = path_of(folder.uri)
+        if path is not None:
+            ls.catalog_for(path / "workspace.he")
     watched = ls.client_capabilities.workspace and ls.client_capabilities.workspace.did_change_watched_files
     if not (watched and watched.dynamic_registration):
         return
