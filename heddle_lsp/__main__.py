@@ -12,11 +12,22 @@ from heddle_lang import __version__
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="heddle-lsp",
-        description="The Heddle language server. Editors start it and speak LSP over its stdin/stdout; "
-                    "for a client that connects over a socket, start it with --tcp HOST:PORT. "
-                    "It serves .he files: diagnostics and formatting.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="""The Heddle language server, for .he files.
+
+Connect: editors start `heddle-lsp` and speak LSP over its stdin/stdout (`--stdio` is accepted and
+changes nothing); a client that connects over a socket starts it with `--tcp HOST:PORT`. Use the
+language id `heddle` and the root marker `heddle.toml`. Configurations for VS Code, Neovim, Helix,
+Emacs (eglot), Sublime LSP and Zed: docs/editors.md.
+
+It serves diagnostics (pushed, or pulled by clients that ask), hover, completion, definition,
+references, rename, symbols, folding and selection ranges, semantic tokens, formatting, code
+actions, inlay hints and code lenses. Each document's project is the folder of its nearest
+heddle.toml; the project's plugins are imported in a separate process, never in the server.
+initializationOptions: {"inlayHints": false} turns inlay hints off. Logs go to stderr.""",
     )
     parser.add_argument("--version", action="version", version=f"heddle-lsp {__version__}")
+    parser.add_argument("--stdio", action="store_true", help="speak LSP over stdin/stdout (the default)")
     parser.add_argument("--tcp", metavar="HOST:PORT", help="listen on a TCP socket instead of stdio")
     parser.add_argument("--log-level", default="WARNING", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     return parser

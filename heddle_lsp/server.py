@@ -39,6 +39,9 @@ class HeddleServer(LanguageServer):
         super().__init__("heddle-lsp", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
         self.host = Host(self.catalog_for)
         self.catalogs: dict[Path | None, EngineCatalog] = {}
+        self.catalog_generation = 0  # counts catalog reloads: a pulled report's id says which it saw
+        # A client that pulls diagnostics (`textDocument/diagnostic`) gets no pushes: it would show both.
+        self.pull_diagnostics = False
         self._shown_errors: set[str] = set()
         self.inlay_hints_enabled = True  # `initializationOptions: {"inlayHints": false}` turns them off
 
@@ -72,6 +75,7 @@ class HeddleServer(LanguageServer):
     def forget_catalogs(self) -> None:
         """Projects or plugins changed: stop their plugin processes; the next analysis loads them again."""
         catalogs, self.catalogs = self.catalogs, {}
+        self.catalog_generation += 1
         for catalog in catalogs.values():
             if catalog.plugins is not None:
                 catalog.plugins.close()
@@ -87,7 +91,7 @@ class HeddleServer(LanguageServer):
 
     def schedule_diagnostics(self, uri: str) -> None:
         document = self.host.documents.get(uri)
-        if document is None:
+        if document is None or self.pull_diagnostics:
             return
         if document.publish is not None:
             document.publish.cancel()
@@ -116,6 +120,8 @@ def initialize(ls: HeddleServer, params: lsp.InitializeParams) -> None:
     options = params.initialization_options
     if isinstance(options, dict) and options.get("inlayHints") is False:
         ls.inlay_hints_enabled = False
+    text_document = params.capabilities.text_document
+    ls.pull_diagnostics = text_document is not None and text_document.diagnostic is not None
 
 
 @server.feature(lsp.INITIALIZED)
@@ -145,6 +151,9 @@ def watched_files_changed(ls: HeddleServer, params: lsp.DidChangeWatchedFilesPar
     for uri, document in ls.host.documents.items():
         document.pending = None
         ls.schedule_diagnostics(uri)
+    workspace = ls.client_capabilities.workspace
+    if ls.pull_diagnostics and workspace and workspace.diagnostics and workspace.diagnostics.refresh_support:
+        ls.workspace_diagnostic_refresh(None)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
@@ -176,9 +185,14 @@ def did_close(ls: HeddleServer, params: lsp.DidCloseTextDocumentParams) -> None:
 @server.feature(lsp.TEXT_DOCUMENT_DIAGNOSTIC, lsp.DiagnosticOptions(
     identifier="heddle", inter_file_dependencies=False, workspace_diagnostics=False))
 async def pull_diagnostics(ls: HeddleServer, params: lsp.DocumentDiagnosticParams) -> lsp.DocumentDiagnosticReport:
+    generation = ls.catalog_generation  # before waiting: a reload meanwhile makes the next pull a full one
     snapshot = await ls.snapshot(params.text_document.uri)
-    items = ls.lsp_diagnostics(snapshot) if snapshot is not None else []
-    return lsp.RelatedFullDocumentDiagnosticReport(items=items)
+    if snapshot is None:
+        return lsp.RelatedFullDocumentDiagnosticReport(items=[])
+    result_id = f"{snapshot.version}:{generation}"
+    if params.previous_result_id == result_id:
+        return lsp.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
+    return lsp.RelatedFullDocumentDiagnosticReport(items=ls.lsp_diagnostics(snapshot), result_id=result_id)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_FORMATTING)

@@ -14,3 +14,24 @@ def accept_registrations(client: LanguageClient) -> None:
         client.registrations.extend(params.registrations)  # type: ignore[attr-defined]
 
     client.registrations = []  # type: ignore[attr-defined]
+
+
+def pulls(client: LanguageClient) -> bool:
+    """Does this client pull diagnostics (then the server pushes none)? Set by `remember_diagnostic_mode`."""
+    return bool(getattr(client, "pulls_diagnostics", False))
+
+
+def remember_diagnostic_mode(client: LanguageClient, capabilities: lsp.ClientCapabilities) -> None:
+    text_document = capabilities.text_document
+    client.pulls_diagnostics = text_document is not None and text_document.diagnostic is not None  # type: ignore[attr-defined]
+
+
+async def current_diagnostics(client: LanguageClient, uri: str) -> list[lsp.Diagnostic]:
+    """What the editor shows for `uri` after the last change: pulled if the client pulls, else the next push."""
+    if pulls(client):
+        report = await client.text_document_diagnostic_async(lsp.DocumentDiagnosticParams(
+            text_document=lsp.TextDocumentIdentifier(uri=uri)))
+        assert isinstance(report, lsp.RelatedFullDocumentDiagnosticReport)
+        return list(report.items)
+    await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    return list(client.diagnostics[uri])
