@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from heddle.process import QuietCollector
 from heddle_lang.catalog import Catalog
 from heddle_lang.semantic import Analysis, analyze
 from heddle_lang.syntax import SyntaxTree, parse
@@ -61,6 +62,7 @@ class Host:
     executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "heddle-analysis"))
     documents: dict[str, Document] = field(default_factory=dict)
     encoding: Encoding = Encoding.UTF16
+    collector: QuietCollector = field(default_factory=QuietCollector)
 
     # --- document sync ----------------------------------------------------------------------------
 
@@ -103,11 +105,14 @@ class Host:
 
             def run() -> Snapshot:
                 started = time.perf_counter()
-                snapshot = Snapshot(uri, version, analyze(tree, catalog))
+                with self.collector.during():
+                    snapshot = Snapshot(uri, version, analyze(tree, catalog))
                 document.analysis_seconds = time.perf_counter() - started
                 return snapshot
 
             document.pending = loop.run_in_executor(self.executor, run)
+            if self.collector.collection_due():  # after this analysis, before the next: reclaim cycles
+                self.executor.submit(self.collector.collect)
         return document.pending
 
     def current(self, uri: str, version: int) -> bool:
