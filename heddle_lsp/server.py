@@ -86,8 +86,9 @@ class HeddleServer(LanguageServer):
         return list(self.host.catalog_for(document.path if document else None).paths())
 
     async def snapshot(self, uri: str) -> Snapshot | None:
+        """The current version's analysis. Shielded: a cancelled request must not cancel what others await."""
         pending = self.host.snapshot(uri)
-        return await pending if pending is not None else None
+        return await asyncio.shield(pending) if pending is not None else None
 
     def schedule_diagnostics(self, uri: str) -> None:
         document = self.host.documents.get(uri)
