@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from heddle.cli import check, fmt, plan
+from heddle.cli import check, fmt, inspect, plan, replay, run, runs
 from heddle.cli.files import UsageError
 from heddle.process import tune_gc
 from heddle_lang import __version__
@@ -21,6 +21,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_parser(commands)
     fmt.add_parser(commands)
     plan.add_parser(commands)
+    run.add_parser(commands)
+    runs.add_parser(commands)
+    inspect.add_parser(commands)
+    replay.add_parser(commands)
     return parser
 
 

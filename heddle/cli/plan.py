@@ -8,6 +8,8 @@ import sys
 from heddle.cli.files import UsageError, read
 from heddle.cli.project import Catalogs
 from heddle.cli.report import line
+from heddle_engine.catalog import EngineCatalog
+from heddle_lang.plan import Plan
 from heddle_lang.semantic import analyze
 from heddle_lang.syntax import parse
 
@@ -21,6 +23,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("path", metavar="FILE", help="a .he file, or - for stdin")
     parser.add_argument("--workflow", metavar="NAME", help="only this workflow (and the handlers it may call)")
     parser.add_argument("--format", choices=("text", "json", "mermaid", "dot"), default="text")
+    parser.add_argument("--stage", choices=("typed", "exec"), default="typed",
+                        help="typed: the checker's plan; exec: the execution DAG the engine runs (fused relational "
+                             "blocks, lookups, parameters), as text or json")
     parser.set_defaults(run=run)
 
 
@@ -40,6 +45,27 @@ def run(args: argparse.Namespace) -> int:
             known = ", ".join(g.name for g in plan.workflows) or "none"
             raise UsageError(f"{source.name} has no workflow `{args.workflow}` (workflows: {known})")
         plan = plan.only(args.workflow)
+    if args.stage == "exec":
+        return _exec(plan, args, source.name, Catalogs().for_file(source.path))
     rendered = {"text": plan.explain, "json": plan.to_json, "mermaid": plan.to_mermaid, "dot": plan.to_dot}
     sys.stdout.write(rendered[args.format]().rstrip("\n") + "\n")
     return 0
+
+
+def _exec(plan: Plan, args: argparse.Namespace, name: str, catalog: EngineCatalog) -> int:
+    """The execution DAG of each workflow (the lowering `heddle run` executes)."""
+    from heddle_engine.execute import lower
+    from heddle_engine.execute.functions import Functions
+
+    if args.format not in ("text", "json"):
+        raise UsageError("--stage exec prints text or json")
+    functions = Functions.of(catalog)
+    lowered = [lower(plan.only(g.name), g.name, functions) for g in plan.workflows]
+    if args.format == "json":
+        sys.stdout.write("[" + ",\n".join(p.to_json() for p in lowered) + "]\n")
+    else:
+        sys.stdout.write("\n".join(p.explain().rstrip("\n") for p in lowered) + "\n")
+    for exec_plan in lowered:
+        for error in exec_plan.errors:
+            print(f"{name}: error: {error.message} [{error.code}]", file=sys.stderr)
+    return 1 if any(p.errors for p in lowered) else 0

@@ -6,10 +6,14 @@ columns. A subclass without annotations (or `Table` itself) means "not declared"
 
 Conversions are zero-copy where Arrow and Polars allow: Polars and Arrow share buffers (strings travel as
 Arrow `string_view`, Polars' own layout). pandas is optional and always copies.
+
+A step that fails on some rows only raises `RowErrors`: its good rows go on, the failed ones go to the
+stage's handler, each with its reason.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Self, cast
 
 import polars as pl
@@ -89,6 +93,30 @@ class Table:
     def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
         """The Arrow PyCapsule stream interface: any Arrow-aware library can read a `Table` directly."""
         return self._data.__arrow_c_stream__(requested_schema)
+
+
+class RowErrors(Exception):  # noqa: N818 - named for what a step reports: errors of rows
+    """Raised by a step that processed its input but failed on some rows.
+
+    `output` is the step's result for the rows that succeeded: it goes downstream as the stage's output.
+    `failed` holds the rows that failed (the input's columns): they go to the stage's `? handler` in the
+    error context, `error_msg` being each row's reason (`reasons`: one text for all, or one per row).
+
+    ```python
+    raise RowErrors(Checked.from_polars(good), Table.from_polars(bad), "no address to check")
+    ```
+    """
+
+    def __init__(self, output: Table, failed: Table, reasons: str | Sequence[str]) -> None:
+        texts = [reasons] * failed.num_rows if isinstance(reasons, str) else [str(r) for r in reasons]
+        if len(texts) != failed.num_rows:
+            raise ValueError(f"RowErrors: {len(texts)} reasons for {failed.num_rows} failed rows (give one text, "
+                             "or one per failed row)")
+        self.output = output
+        self.failed = failed
+        self.reasons = texts
+        first = f": {texts[0]}" if texts else ""
+        super().__init__(f"{failed.num_rows} row{'' if failed.num_rows == 1 else 's'} failed{first}")
 
 
 def _require_pandas(method: str) -> None:

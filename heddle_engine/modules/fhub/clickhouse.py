@@ -43,6 +43,6 @@ class QueryConfig(StepConfig[ConnectionConfig]):
 
 
 @plugin.step(name="query", resource="connection", infer=query_inference("clickhouse"), parameters=config_parameters)
-def query(config: QueryConfig) -> Table:
+def query(config: QueryConfig, **parameters: object) -> Table:
     """Run a SELECT; its result columns are read from the SQL before anything runs."""
     raise NotImplementedError("clickhouse.query needs a live server: running connectors arrives with the engine")

@@ -43,19 +43,25 @@ _LISTS = {getattr(T, n) for n in ("ARRAY", "LIST") if hasattr(T, n)}
 
 def sql_parameters(query: str) -> list[str]:
     """The `@name` parameters of a query, in order of first use (not those inside strings or comments)."""
+    return list(dict.fromkeys(name for _, _, name in parameter_spans(query)))
+
+
+def parameter_spans(query: str) -> list[tuple[int, int, str]]:
+    """Each `@name` of a query outside strings and comments: (start, end, name), `query[start:end]` being
+    `@name`, in order."""
     try:
         tokens = sqlglot.Dialect.get_or_raise("postgres").tokenize(query)
     except SqlglotError:
-        return list(dict.fromkeys(_FALLBACK_PARAMETER.findall(query)))
-    names: list[str] = []
+        return [(m.start(), m.end(), m.group(1)) for m in _FALLBACK_PARAMETER.finditer(query)]
+    spans: list[tuple[int, int, str]] = []
     for before, at, name in zip([None, *tokens], tokens, [*tokens[1:], None], strict=False):
         if at.token_type != TokenType.PARAMETER or name is None or name.start != at.end + 1:
             continue
         if before is not None and before.end + 1 == at.start and before.text.endswith("@"):
             continue  # `@@session_variable`
-        if _IDENTIFIER.match(name.text) and name.text not in names:
-            names.append(name.text)
-    return names
+        if _IDENTIFIER.match(name.text):
+            spans.append((at.start, name.end + 1, name.text))
+    return spans
 
 
 def config_parameters(config: Mapping[str, object]) -> list[str]:

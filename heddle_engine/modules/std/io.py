@@ -3,6 +3,9 @@
 Readers are sources: their output is unknown unless the config declares it with `schema` (column types as
 Polars spells them, e.g. `{ id: "Int64", name: "String" }`) or names the `columns` to keep. Writers and
 printers are sinks that pass their input through, so a pipeline may go on after them.
+
+A relative `path` is relative to the folder of the `.he` file being run (not to the current directory).
+`read_json` reads one JSON array, or JSON lines with `lines: true`; `write_json` writes either way.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import polars as pl
 from heddle.core.step import StepConfig
 from heddle.core.table import Table
 from heddle.sdk.plugin import Plugin
+from heddle_engine.execute.context import resolve_path
 from heddle_engine.modules.declared import declared_schema, polars_schema
 from heddle_lang.catalog import InferenceError
 from heddle_lang.types import Schema
@@ -56,7 +60,7 @@ def _show(table: Table, rows: int | None, stream: TextIO) -> None:
 
 class ReadConfig(StepConfig[None]):
     path: str
-    """The file to read."""
+    """The file to read (relative to the `.he` file's folder)."""
     columns: list[str] | None = None
     """Keep only these columns, in this order."""
     schema: dict[str, str] | None = None
@@ -99,7 +103,8 @@ def read_csv(config: ReadCsvConfig) -> Table:
     """Read a CSV file."""
     schema = polars_schema(config.schema)
     frame = pl.read_csv(
-        config.path, separator=config.separator, has_header=config.has_header, null_values=config.null_values,
+        resolve_path(config.path), separator=config.separator, has_header=config.has_header,
+        null_values=config.null_values,
         schema_overrides=schema if config.has_header else None,
         new_columns=list(schema) if schema and not config.has_header else None,
     )
@@ -109,13 +114,14 @@ def read_csv(config: ReadCsvConfig) -> Table:
 @plugin.step(name="read_parquet", infer=reader_schema)
 def read_parquet(config: ReadParquetConfig) -> Table:
     """Read a Parquet file."""
-    return Table.from_polars(_conform(pl.read_parquet(config.path), config))
+    return Table.from_polars(_conform(pl.read_parquet(resolve_path(config.path)), config))
 
 
 @plugin.step(name="read_json", infer=reader_schema)
 def read_json(config: ReadJsonConfig) -> Table:
     """Read a JSON file: an array of objects, or one object per line with `lines: true`."""
-    frame = pl.read_ndjson(config.path) if config.lines else pl.read_json(config.path)
+    path = resolve_path(config.path)
+    frame = pl.read_ndjson(path) if config.lines else pl.read_json(path)
     return Table.from_polars(_conform(frame, config))
 
 
@@ -132,7 +138,8 @@ def _conform(frame: pl.DataFrame, config: ReadConfig) -> pl.DataFrame:
 
 class WriteConfig(StepConfig[None]):
     path: str
-    """The file to write (its folder is created); an existing file is replaced."""
+    """The file to write, relative to the `.he` file's folder (its folder is created); an existing file is
+    replaced."""
 
 
 class WriteCsvConfig(WriteConfig):
@@ -176,6 +183,6 @@ def write_json(config: WriteJsonConfig, input: Table) -> Table:
 
 
 def _target(path: str) -> Path:
-    target = Path(path)
+    target = resolve_path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     return target

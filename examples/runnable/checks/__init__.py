@@ -1,0 +1,1 @@
+"""Plugins of the runnable examples (mapped in ../heddle.toml)."""

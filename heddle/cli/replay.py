@@ -1,0 +1,122 @@
+"""`heddle replay RUN --from STAGE`: run a recorded workflow again from one stage, on its recorded inputs.
+
+The file is read and checked again (it may have been fixed since); the stage and everything downstream of
+it run on the new plan, every stage feeding them is read from the recording. The replay is a run of its
+own, recorded like any other, that names the run it replays.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from heddle.cli.progress import Progress
+from heddle.cli.project import Catalogs
+from heddle.cli.report import line
+from heddle.cli.runs import add_project_option, fail, store_for
+from heddle_engine.lineage import LineageError, LineageRecorder, read_limit
+from heddle_engine.lineage.errors import UNREADABLE
+from heddle_lang.semantic import analyze
+from heddle_lang.syntax import parse
+from heddle_lang.text import Encoding, LineIndex
+
+if TYPE_CHECKING:
+    from heddle_engine.execute import SetupError
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "replay", help="re-run a recorded run from one stage, on the data recorded upstream of it",
+        description="Re-run a recorded run from STAGE on: the file is checked again, STAGE and what is downstream "
+                    "of it run, and the stages feeding them are read from the recording (their recorded data "
+                    "must still fit the plan's schemas). The run's parameters are reused; --param overrides one. "
+                    "Exit 0 when the replay succeeds, 1 when it fails, 2 when it cannot start.",
+    )
+    parser.add_argument("reference", metavar="RUN", help="a run id, a unique prefix of one, or `last`")
+    parser.add_argument("--from", dest="start", metavar="STAGE", required=True,
+                        help="a node id (n3), a label (io.print) or an assigned name of the workflow")
+    parser.add_argument("--param", metavar="NAME=VALUE", action="append", default=[],
+                        help="a workflow parameter (`@NAME` in a step's config); repeat for several")
+    add_project_option(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    # The executor loads only for the commands that run something.
+    from heddle_engine.execute import RunRefused, run_workflow
+    from heddle_engine.lineage.replay import replay_inputs
+
+    store = store_for(args)
+    record = store.find(args.reference)
+    if isinstance(record, LineageError):
+        return fail(record)
+    overrides = _parameters(args.param)
+    if isinstance(overrides, str):
+        print(f"heddle: error: {overrides}", file=sys.stderr)
+        return 2
+    path = Path(record.path) if record.path else None
+    if path is None or not path.is_file():
+        return fail(LineageError(UNREADABLE, f"run {record.run_id} ran {record.file}, which is no longer there"))
+    name = _shown(path)
+    tree = parse(path.read_text(encoding="utf-8", errors="replace"))
+    catalog = Catalogs().for_file(path)
+    analysis = analyze(tree, catalog)
+    errors = [d for d in analysis.diagnostics if d.is_error]
+    if errors:
+        for diagnostic in errors:
+            print(line(name, tree.lines, diagnostic), file=sys.stderr)
+        print(f"{name}: cannot replay run {record.run_id}: the file does not check", file=sys.stderr)
+        return 2
+    inputs = replay_inputs(store, record, analysis.plan, args.start, catalog)
+    if isinstance(inputs, LineageError):
+        return fail(inputs)
+    limit = read_limit(store.root)
+    if isinstance(limit, LineageError):
+        return fail(limit)
+    recorder = LineageRecorder(store.root, limit, catalog=catalog)
+    parameters = {**{k: str(v) for k, v in record.parameters.items()}, **overrides}
+    try:
+        result = run_workflow(
+            analysis.plan.only(record.workflow), record.workflow, catalog, file=name, parameters=parameters,
+            observers=(Progress(sys.stderr, live=False), recorder), recorded=inputs.recorded,
+            start_from=inputs.start.node_id, replay_of=record.run_id)
+    except RunRefused as refused:
+        for error in refused.errors:
+            print(_setup_error(name, tree.lines, error), file=sys.stderr)
+        print(f"{name}: cannot replay run {record.run_id}: the workflow cannot start", file=sys.stderr)
+        return 2
+    for warning in (*result.warnings, *([str(recorder.problem)] if recorder.problem else [])):
+        print(f"heddle: warning: {warning}", file=sys.stderr)
+    outcome = result.status if result.error is None else f"{result.status}: {result.error.type}: " \
+                                                          f"{result.error.message} (line {result.error.line})"
+    print(f"heddle: run {result.run_id}, a replay of {record.run_id} from {inputs.start.describe()}, {outcome}",
+          file=sys.stderr)
+    return 0 if result.status == "succeeded" else 1
+
+
+def _setup_error(name: str, lines: LineIndex, error: SetupError) -> str:
+    """`file:line:col: error: message [CODE]` (no position when the error has none), as `heddle run` says it."""
+    if error.span is None:
+        return f"{name}: error: {error.message} [{error.code}]"
+    position = lines.position(error.span.start, Encoding.UTF32)
+    return f"{name}:{position.line + 1}:{position.character + 1}: error: {error.message} [{error.code}]"
+
+
+def _parameters(given: list[str]) -> dict[str, str] | str:
+    """`NAME=VALUE` pairs, or what is wrong with one."""
+    found: dict[str, str] = {}
+    for item in given:
+        key, equals, value = item.partition("=")
+        if not equals or not key.strip():
+            return f"--param expects NAME=VALUE, not {item!r}"
+        found[key.strip()] = value
+    return found
+
+
+def _shown(path: Path) -> str:
+    """The file as messages name it: relative to the current folder when it is under it."""
+    relative = os.path.relpath(path)
+    return path.as_posix() if relative.startswith("..") else relative

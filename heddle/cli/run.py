@@ -1,0 +1,195 @@
+"""`heddle run FILE`: check a file, then run one of its workflows and show its progress.
+
+Exit status: 0 when the run succeeds (failures its handlers took included), 1 when it fails, 2 when the
+program does not check or the run cannot start (a missing or mistyped `--param`, ...).
+
+Progress goes to standard error: a live block on a terminal, plain lines otherwise. With `--format json`,
+standard output carries only the run's report (one JSON object) and what the workflow prints goes to
+standard error. Unless `--no-lineage`, the run is recorded under the project's `.heddle/runs/`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from heddle.cli.files import UsageError, read
+from heddle.cli.progress import AboveProgress, Progress, duration
+from heddle.cli.project import Catalogs
+from heddle.cli.report import line
+from heddle_lang.plan import Plan
+from heddle_lang.semantic import analyze
+from heddle_lang.syntax import parse
+from heddle_lang.text import Encoding, LineIndex
+
+if TYPE_CHECKING:
+    from heddle_engine.execute import ExecutionResult, SetupError
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "run", help="run a workflow",
+        description="Check a Heddle file and run one of its workflows. Relative paths in the file are relative "
+                    "to its folder. Exit 0 when the run succeeds, 1 when it fails, 2 when the file does not "
+                    "check or the run cannot start.",
+    )
+    parser.add_argument("path", metavar="FILE", help="a .he file, or - for stdin")
+    parser.add_argument("--workflow", metavar="NAME", help="the workflow to run (needed when the file has several)")
+    parser.add_argument("--param", metavar="NAME=VALUE", action="append", default=[],
+                        help="a workflow parameter (`@NAME` in a step's config); repeat for several")
+    parser.add_argument("--no-lineage", action="store_true", help="do not record this run's lineage")
+    parser.add_argument("--format", choices=("text", "json"), default="text",
+                        help="text: progress on stderr; json: the run's report on stdout")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from heddle_engine.execute import RunRefused, prepare, run_workflow  # only commands that run load the engine
+
+    source = read(args.path)
+    parameters = _parameters(args.param)
+    tree = parse(source.text)
+    catalog = Catalogs().for_file(source.path)
+    analysis = analyze(tree, catalog)
+    errors = [d for d in analysis.diagnostics if d.is_error]
+    if errors:
+        for diagnostic in errors:
+            print(line(source.name, tree.lines, diagnostic), file=sys.stderr)
+        print(f"{source.name}: not run: the file does not check", file=sys.stderr)
+        return 2
+    workflow = _workflow(analysis.plan, args.workflow, source.name)
+    plan = analysis.plan.only(workflow)
+    _, _, problems = prepare(plan, workflow, catalog, parameters=parameters, source=source.text)
+    if problems:
+        for problem in problems:
+            print(_problem(source.name, tree.lines, problem), file=sys.stderr)
+        print(f"{source.name}: not run: workflow `{workflow}` cannot start", file=sys.stderr)
+        return 2
+    real_err = sys.stderr
+    progress = Progress(real_err, live=args.format == "text" and real_err.isatty())
+    observers: list[Any] = [progress]
+    recorder = None if args.no_lineage else _recorder(source.path)
+    if recorder is not None:
+        observers.append(recorder)
+    with _streams(progress, json_report=args.format == "json"):
+        try:
+            result = run_workflow(plan, workflow, catalog, file=source.name, parameters=parameters,
+                                  observers=observers)
+        except RunRefused as refused:
+            for problem in refused.errors:
+                print(_problem(source.name, tree.lines, problem), file=real_err)
+            return 2
+    for warning in result.warnings:
+        print(f"heddle: warning: {warning}", file=real_err)
+    problem = getattr(recorder, "problem", None)
+    if problem is not None:
+        print(f"heddle: warning: lineage: {problem}", file=real_err)
+    if args.format == "json":
+        print(json.dumps(_report(result, plan), indent=2))
+    else:
+        print(_summary(result), file=real_err)
+    return 0 if result.status == "succeeded" else 1
+
+
+def _problem(name: str, lines: LineIndex, problem: SetupError) -> str:
+    """`file:line:col: error: message [HRxxxx]`, as the checker reports (no position when it has none)."""
+    if problem.span is None:
+        return f"{name}: error: {problem.message} [{problem.code}]"
+    position = lines.position(problem.span.start, Encoding.UTF32)
+    return f"{name}:{position.line + 1}:{position.character + 1}: error: {problem.message} [{problem.code}]"
+
+
+def _parameters(given: list[str]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for item in given:
+        name, equals, value = item.partition("=")
+        if not equals or not name.strip():
+            raise UsageError(f"--param {item!r}: write NAME=VALUE")
+        values[name.strip()] = value
+    return values
+
+
+def _workflow(plan: Plan, wanted: str | None, name: str) -> str:
+    workflows = [g.name for g in plan.workflows]
+    if wanted is not None:
+        if wanted not in workflows:
+            raise UsageError(f"{name} has no workflow `{wanted}` (workflows: {', '.join(workflows) or 'none'})")
+        return wanted
+    if len(workflows) != 1:
+        if not workflows:
+            raise UsageError(f"{name} has no workflow to run")
+        raise UsageError(f"{name} has several workflows ({', '.join(workflows)}): choose one with --workflow")
+    return workflows[0]
+
+
+def _recorder(path: Path | None) -> object | None:
+    """The lineage recorder of the file's project; None (with a warning) when lineage is not available."""
+    try:
+        from heddle_engine.lineage.recorder import LineageRecorder
+        from heddle_engine.lineage.settings import project_root, read_limit
+    except ImportError as error:
+        print(f"heddle: warning: this run's lineage is not recorded ({error}); pass --no-lineage to run without "
+              "it", file=sys.stderr)
+        return None
+    root = project_root(path if path is not None else Path.cwd() / "stdin.he")
+    limit = read_limit(root)
+    if not isinstance(limit, int):
+        print(f"heddle: warning: lineage: {limit}; the default limit applies", file=sys.stderr)
+        limit = None
+    return LineageRecorder(root, limit)
+
+
+@contextlib.contextmanager
+def _streams(progress: Progress, *, json_report: bool) -> Iterator[None]:
+    """During the run: a JSON report keeps stdout for itself; a live block keeps the workflow's own
+    output above it."""
+    out, err = sys.stdout, sys.stderr
+    try:
+        if json_report:
+            sys.stdout = err
+        elif progress.live:
+            sys.stdout = AboveProgress(out, progress)  # type: ignore[assignment]
+            sys.stderr = AboveProgress(err, progress)  # type: ignore[assignment]
+        yield
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+def _summary(result: ExecutionResult) -> str:
+    stages = sum(1 for (graph, _), _ in result.states.items() if graph == result.workflow)
+    if result.status == "succeeded":
+        handled = sum(1 for state in result.states.values() if state == "handled")
+        note = f", {handled} failure{'s' if handled != 1 else ''} handled" if handled else ""
+        return (f"heddle: run {result.run_id} succeeded: {stages} stage{'s' if stages != 1 else ''} in "
+                f"{duration(result.seconds)}{note}")
+    kept = sum(t.num_rows for t in result.kept.values())
+    note = f"; {kept} failed row{'s' if kept != 1 else ''} kept in the run's result" if kept else ""
+    return f"heddle: run {result.run_id} failed: {result.message}{note}"
+
+
+def _report(result: ExecutionResult, plan: Plan) -> dict[str, Any]:
+    stages = []
+    for (graph_name, node_id), state in result.states.items():
+        graph = plan.graph(graph_name)
+        node = graph.node(node_id) if graph is not None else None
+        rows = result.rows.get((graph_name, node_id))
+        stages.append({
+            "graph": graph_name, "node": node_id, "label": node.label if node else node_id,
+            "line": node.line if node else None, "state": str(state),
+            "rows": {"input": rows.input, "output": rows.output, "failed": rows.failed} if rows else None,
+        })
+    error = result.error
+    return {
+        "run_id": result.run_id, "workflow": result.workflow, "status": result.status,
+        "seconds": round(result.seconds, 6), "message": result.message,
+        "error": None if error is None else {"message": error.message, "type": error.type, "step": error.step,
+                                             "line": error.line, "attempt": error.attempt},
+        "kept_rows": {key: table.num_rows for key, table in result.kept.items()},
+        "stages": stages, "warnings": list(result.warnings),
+    }
+

@@ -1,0 +1,31 @@
+"""Running typed plans: `run_workflow` executes a workflow of the checker's plan on Polars/Arrow.
+
+    lower.py       the typed plan → the execution DAG (fused relational blocks, lookups, parameters)
+    run.py         run_workflow: checks what the run needs, runs it, tells the observers
+    executor.py    scheduling units on a thread pool; failures, handlers, skipping
+    relational.py  relational blocks as lazy Polars SQL;  lookups.py  steps joined as lookups
+    functions.py   the Python behind a node;  resources.py  resources of a run;  retry.py  attempts
+    parameters.py  workflow parameters;  states.py  node states and observers;  failures.py  error context
+"""
+
+from heddle_engine.execute.context import resolve_path, run_folder
+from heddle_engine.execute.errors import ParameterError, RunRefused, SetupError
+from heddle_engine.execute.lower import ExecPlan, lower
+from heddle_engine.execute.result import ExecutionResult, Failure, RowCount
+from heddle_engine.execute.run import new_run_id, prepare, run_workflow
+
+__all__ = [
+    "ExecPlan",
+    "ExecutionResult",
+    "Failure",
+    "ParameterError",
+    "RowCount",
+    "RunRefused",
+    "SetupError",
+    "lower",
+    "new_run_id",
+    "prepare",
+    "resolve_path",
+    "run_folder",
+    "run_workflow",
+]

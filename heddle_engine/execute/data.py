@@ -1,0 +1,107 @@
+"""A node's output as it travels between nodes: Arrow or Polars, converted (zero-copy) only when asked.
+
+Python steps take and give Arrow (`heddle.core.Table`); relational blocks and the I/O steps work in
+Polars. A `Data` keeps whichever form it was made in and builds the other on first use, sharing the
+buffers (Polars' strings are Arrow `string_view`), so a chain of Python steps never converts at all.
+
+Contract checks compare column names and types without touching values.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from typing import cast
+
+import polars as pl
+import pyarrow as pa
+
+from heddle_lang.types import Schema, assignable, dtype_name
+
+NEWEST = pl.CompatLevel.newest()
+
+
+class Data:
+    __slots__ = ("_arrow", "_columns", "_polars")
+
+    def __init__(self, *, arrow: pa.Table | None = None, polars: pl.DataFrame | None = None) -> None:
+        if arrow is None and polars is None:
+            raise ValueError("Data needs an Arrow table or a Polars frame")
+        self._arrow = arrow
+        self._polars = polars
+        self._columns: dict[str, pl.DataType] | None = None
+
+    @classmethod
+    def of(cls, value: pa.Table | pl.DataFrame) -> Data:
+        return cls(polars=value) if isinstance(value, pl.DataFrame) else cls(arrow=value)
+
+    def arrow(self) -> pa.Table:
+        if self._arrow is None:
+            assert self._polars is not None
+            self._arrow = self._polars.to_arrow(compat_level=NEWEST)
+        return self._arrow
+
+    def polars(self) -> pl.DataFrame:
+        if self._polars is None:
+            assert self._arrow is not None
+            self._polars = cast(pl.DataFrame, pl.from_arrow(self._arrow, rechunk=False))
+        return self._polars
+
+    def holds(self, table: pa.Table) -> bool:
+        """Is `table` this data's own Arrow table (a step returned its input unchanged)?"""
+        return self._arrow is table
+
+    def lazy(self) -> pl.LazyFrame:
+        return self.polars().lazy()
+
+    @property
+    def num_rows(self) -> int:
+        return self._polars.height if self._polars is not None else int(self._arrow.num_rows)  # type: ignore[union-attr]
+
+    def columns(self) -> dict[str, pl.DataType]:
+        """Column names and their Polars types (from the schema only)."""
+        if self._columns is None:
+            if self._polars is not None:
+                self._columns = dict(self._polars.schema)
+            else:
+                assert self._arrow is not None
+                self._columns = {field.name: polars_type(field.type) for field in self._arrow.schema}
+        return self._columns
+
+
+_TYPES: dict[pa.DataType, pl.DataType] = {}
+_TYPES_LOCK = threading.Lock()
+
+
+def polars_type(arrow_type: pa.DataType) -> pl.DataType:
+    """The Polars type of an Arrow column type (memoised: an empty column converted once per type)."""
+    with _TYPES_LOCK:
+        found = _TYPES.get(arrow_type)
+    if found is None:
+        empty = pl.from_arrow(pa.table({"c": pa.array([], type=arrow_type)}))
+        found = cast(pl.DataFrame, empty).schema["c"]
+        with _TYPES_LOCK:
+            _TYPES[arrow_type] = found
+    return found
+
+
+# --- contracts --------------------------------------------------------------------------------------
+
+
+def missing_or_mistyped(actual: dict[str, pl.DataType], required: Schema) -> list[str]:
+    """What `required`'s columns lack in `actual`: "`id` is missing", "`id` is String, not Int64"."""
+    problems: list[str] = []
+    for column in required.columns:
+        if column.name not in actual:
+            problems.append(f"`{column.name}` is missing")
+        elif not assignable(actual[column.name], column.dtype):
+            problems.append(f"`{column.name}` is {dtype_name(actual[column.name])}, not {dtype_name(column.dtype)}")
+    return problems
+
+
+def extra_columns(actual: Iterable[str], expected: Schema) -> list[str]:
+    """Columns of `actual` that a closed `expected` schema does not have."""
+    if expected.open:
+        return []
+    known = set(expected.names)
+    return [name for name in actual if name not in known]

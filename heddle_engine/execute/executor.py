@@ -1,0 +1,484 @@
+"""The executor: runs the units of a lowered workflow, concurrently where they are independent.
+
+A unit starts when every unit it reads has succeeded. The calling thread and a thread pool run units
+(2 to 4 threads in all); a thread that finishes a unit runs the first unit this made ready itself and
+hands the others to the pool, so a chain runs on one thread without a hand-off per stage. A node's
+output is kept until every unit that reads it is done (the outputs of the workflow's last nodes are
+kept for the result).
+
+A node that fails (after its retries) goes to its stage's `? handler`, else to the workflow's. The
+handler runs at once, in the failing worker's thread, on the error-context table; then the node is
+`handled` and everything downstream of it is `skipped`, while other branches go on. Without a handler,
+or when the handler itself fails, the run fails: no further unit starts, the failed rows are kept in
+the result, and the units that were not run are `skipped`.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import dataclasses
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import cast
+
+import polars as pl
+import pyarrow as pa
+
+from heddle.core.table import RowErrors, Table
+from heddle_engine.events import ErrorInfo, NodeState
+from heddle_engine.execute import relational
+from heddle_engine.execute.data import Data, extra_columns, missing_or_mistyped
+from heddle_engine.execute.errors import FailedRowsError, InputContractError, NotATableError, OutputContractError
+from heddle_engine.execute.failures import error_context, error_info
+from heddle_engine.execute.functions import Functions
+from heddle_engine.execute.lookups import Lookup, bindings
+from heddle_engine.execute.lower import ExecGraph, ExecPlan, Unit
+from heddle_engine.execute.resources import ResourcePool
+from heddle_engine.execute.result import Failure, RowCount
+from heddle_engine.execute.retry import attempt
+from heddle_engine.execute.secrets import Redactor
+from heddle_engine.execute.states import Observers, States
+from heddle_lang.plan import Node
+
+S = NodeState
+
+
+@dataclass(frozen=True, slots=True)
+class StepOutput:
+    data: Data
+    failed: pl.DataFrame | None = None  # rows the step reported with `RowErrors`
+    error: RowErrors | None = None  # what it raised to report them
+
+
+class Run:
+    """What the graphs of one run share: states, resources, failures, kept rows, settings."""
+
+    def __init__(self, plan: ExecPlan, functions: Functions, observers: Observers, *, workflow: str,
+                 parameters: Mapping[str, object], recorded: Mapping[str, pa.Table], where: Callable[[Node], str],
+                 workers: int, lookup_batch: int) -> None:
+        self.plan = plan
+        self.functions = functions
+        self.observers = observers
+        self.states = States(observers)
+        self.redactor = Redactor()
+        self.resources = ResourcePool(functions, self.redactor)
+        self.workflow = workflow
+        self.parameters = parameters
+        self.recorded = recorded
+        self.where = where
+        self.workers = workers
+        self.lookup_batch = lookup_batch
+        self.want_outputs = observers.want_outputs
+        self.stop = threading.Event()
+        self.failures: list[Failure] = []
+        self.kept: dict[str, pa.Table] = {}
+        self.rows: dict[tuple[str, str], RowCount] = {}
+        self.outputs: dict[str, pa.Table] = {}
+        self._handler_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._lock = threading.Lock()
+
+    def execute(self) -> None:
+        # the calling thread works too: the pool adds the others
+        with ThreadPoolExecutor(max_workers=max(1, self.workers - 1), thread_name_prefix="heddle") as pool:
+            try:
+                GraphRun(self, self.plan.workflow, pool=pool).execute()
+            except BaseException:  # interrupted (Ctrl-C): no further unit starts
+                self.stop.set()
+                raise
+
+    def fail(self, failure: Failure) -> None:
+        with self._lock:
+            self.failures.append(failure)
+        self.stop.set()
+
+    def keep(self, key: str, table: pl.DataFrame) -> None:
+        with self._lock:
+            self.kept[key] = table.to_arrow(compat_level=pl.CompatLevel.newest())
+
+    def count(self, graph: str, node: str, **counts: int | None) -> None:
+        with self._lock:
+            self.rows[(graph, node)] = dataclasses.replace(self.rows.get((graph, node), RowCount()), **counts)
+
+    def handle(self, handler: str, table: pl.DataFrame, handling: Failure, chain: tuple[str, ...]) -> bool:
+        """Run `handler` on an error-context table (one failure at a time per handler); did it succeed?"""
+        lowered = self.plan.handlers[handler]
+        with self._handler_locks[handler]:
+            self.states.pending(handler, [n.id for n in lowered.graph.nodes])
+            sub = GraphRun(self, lowered, pool=None, context=Data(polars=table), handling=handling,
+                           chain=(*chain, handler))
+            return sub.execute()
+
+
+class GraphRun:
+    """One execution of a workflow graph, or of a handler graph on one error-context table."""
+
+    def __init__(self, run: Run, lowered: ExecGraph, *, pool: ThreadPoolExecutor | None, context: Data | None = None,
+                 handling: Failure | None = None, chain: tuple[str, ...] = ()) -> None:
+        self.run = run
+        self.lowered = lowered
+        self.graph = lowered.graph
+        self.name = lowered.graph.name
+        self.pool = pool
+        self.context = context
+        self.handling = handling
+        self.chain = chain
+        self.values: dict[str, Data] = {}
+        self.waiting = {u.id: len(u.inputs) for u in lowered.units}
+        self.readers_left = {u.id: len(lowered.consumers.get(u.id, ())) for u in lowered.units}
+        self.finished: set[str] = set()
+        self.skipping: set[str] = set()
+        self.clean = True  # no unhandled failure in this graph
+        self.queue: list[Unit] = []
+        self._lock = threading.Lock()
+        self._all_done = threading.Condition(self._lock)
+
+    # --- scheduling -------------------------------------------------------------------------------
+
+    def execute(self) -> bool:
+        """Run every unit; True when no failure of this graph went unhandled."""
+        if self.graph.kind == "workflow":
+            self.run.states.pending(self.name, [n.id for n in self.graph.nodes])
+        ready = [u for u in self.lowered.units if not u.inputs]
+        if self.pool is None:
+            self.queue.extend(ready)
+            while self.queue:
+                self._work(self.queue.pop(0))
+            return self.clean
+        for unit in ready[1:]:
+            self._submit(unit)
+        if ready:
+            self._work(ready[0])  # in this thread: a chain runs without a hand-off to the pool
+        with self._all_done:
+            while len(self.finished) < len(self.lowered.units):
+                self._all_done.wait()
+        return self.clean
+
+    def _submit(self, unit: Unit) -> None:
+        if self.pool is None:
+            self.queue.append(unit)
+        else:
+            self.pool.submit(contextvars.copy_context().run, self._work, unit)
+
+    def _work(self, unit: Unit | None) -> None:
+        while unit is not None:
+            try:
+                ok = self._run_unit(unit)
+            except Exception as error:  # a bug of the engine: the run fails, and says so
+                self._internal(unit, error)
+                ok = False
+            ready = self._complete(unit, ok)
+            unit = ready[0] if ready else None
+            for other in ready[1:]:
+                self._submit(other)
+
+    def _complete(self, unit: Unit, ok: bool) -> list[Unit]:
+        """Mark `unit` done; the units it made ready (or skip its readers when it failed)."""
+        ready: list[Unit] = []
+        skipped: list[Unit] = []
+        with self._lock:
+            self.finished.add(unit.id)
+            for source in unit.inputs:
+                self._release(source)
+            for reader_id in self.lowered.consumers.get(unit.id, ()):
+                reader = self.lowered.unit(reader_id)
+                if reader_id in self.finished or reader_id in self.skipping:
+                    continue
+                if ok and not self.run.stop.is_set():
+                    self.waiting[reader_id] -= 1
+                    if self.waiting[reader_id] == 0:
+                        ready.append(reader)
+                else:
+                    self.skipping.add(reader_id)  # one thread skips it, even when two inputs failed at once
+                    skipped.append(reader)
+            if len(self.finished) == len(self.lowered.units):
+                self._all_done.notify_all()
+        for reader in skipped:
+            self._skip(reader)
+        return ready
+
+    def _skip(self, unit: Unit) -> None:
+        for node_id in unit.nodes:
+            if self.run.states.get(self.name, node_id) == S.PENDING:
+                self.run.states.change(self.name, node_id, S.SKIPPED, 0)
+        self._complete(unit, False)
+
+    def _release(self, unit_id: str) -> None:
+        """A reader of `unit_id` is done: drop its outputs when it was the last (lock held)."""
+        self.readers_left[unit_id] -= 1
+        if self.readers_left[unit_id] == 0:
+            for node_id in self.lowered.unit(unit_id).nodes:
+                self.values.pop(node_id, None)
+
+    def _internal(self, unit: Unit, error: Exception) -> None:
+        node = self.lowered.node(unit.nodes[0])
+        info = error_info(error, node, self.run.workflow, 1, self.run.redactor)
+        info = ErrorInfo(f"internal error of the engine: {info.message}", info.type, info.stack_trace, info.step,
+                         info.workflow, info.attempt, info.failed_at, info.line)
+        self.clean = False
+        self.run.fail(Failure(self.name, node.id, info, self.run.where(node), self.handling))
+
+    # --- units ------------------------------------------------------------------------------------
+
+    def _run_unit(self, unit: Unit) -> bool:
+        if self.run.stop.is_set() and self.graph.kind == "workflow":
+            for node_id in unit.nodes:
+                self.run.states.change(self.name, node_id, S.SKIPPED, 0)
+            return False
+        if unit.kind == "recorded":
+            return self._recorded(unit)
+        first = self.lowered.node(unit.nodes[0])
+        if first.kind == "relational":
+            return self._relational(unit)
+        if unit.kind == "lookup":
+            return self._lookup(first)
+        if first.kind == "dataframe":
+            return self._simple(first, lambda: Data(polars=_dataframe(first)))
+        if first.kind == "error_context":
+            assert self.context is not None
+            context = self.context
+            return self._simple(first, lambda: context)
+        return self._step(first)
+
+    def _recorded(self, unit: Unit) -> bool:
+        node_id = unit.nodes[0]
+        table = self.run.recorded.get(node_id)
+        if table is None:  # not needed by what runs (checked before the run)
+            self.run.states.change(self.name, node_id, S.SKIPPED, 0)
+            return False
+        data = Data(arrow=table)
+        self._succeeded(self.lowered.node(node_id), data, 0, 0.0)
+        return True
+
+    def _simple(self, node: Node, make: Callable[[], Data]) -> bool:
+        self.run.states.change(self.name, node.id, S.RUNNING, 1)
+        started = time.perf_counter()
+        try:
+            data = make()
+        except Exception as error:
+            return self._failed(node, error, 1, time.perf_counter() - started, None)
+        self._succeeded(node, data, 1, time.perf_counter() - started)
+        return True
+
+    def _relational(self, unit: Unit) -> bool:
+        nodes = [self.lowered.node(n) for n in unit.nodes]
+        for node in nodes:
+            self.run.states.change(self.name, node.id, S.RUNNING, 1)
+        started = time.perf_counter()
+        try:
+            outputs = relational.run_blocks(nodes, self._read, every=self.run.want_outputs or len(nodes) == 1)
+        except Exception as error:
+            if len(nodes) > 1:
+                return self._locate_failure(nodes, started)
+            return self._failed(nodes[0], error, 1, time.perf_counter() - started, self._payload(nodes[0], {}))
+        seconds = time.perf_counter() - started
+        for node in nodes:
+            data = outputs[node.id]
+            if data is None:
+                self.run.states.change(self.name, node.id, S.SUCCEEDED, 1, seconds=seconds)
+                self.run.count(self.name, node.id, input=self._input_rows(node))
+            else:
+                self._succeeded(node, data, 1, seconds)
+        return True
+
+    def _locate_failure(self, nodes: list[Node], started: float) -> bool:
+        """A fused query failed: run its blocks one by one to find the one that fails."""
+        computed: dict[str, Data] = {}
+        for position, node in enumerate(nodes):
+            try:
+                computed[node.id] = relational.run_one(node, self._read, computed)
+            except Exception as error:
+                payload = self._payload(node, computed)
+                self._failed(node, error, 1, time.perf_counter() - started, payload)
+                for later in nodes[position + 1:]:
+                    self.run.states.change(self.name, later.id, S.SKIPPED, 0)
+                return False
+            self._succeeded(node, computed[node.id], 1, time.perf_counter() - started)
+        return True  # it failed together but not alone (e.g. out of memory): every block has its output
+
+    def _step(self, node: Node) -> bool:
+        callee_input = self._read(node.inputs[0]) if node.inputs else None
+        parameters = {name: self.run.parameters[name] for name in self.lowered.parameters.get(node.id, ())}
+        started = time.perf_counter()
+        attempts = [1]
+
+        def once(number: int) -> StepOutput:
+            attempts[0] = number
+            if number > 1:
+                self.run.states.change(self.name, node.id, S.RUNNING, number)
+            return self._call(node, callee_input, parameters)
+
+        self.run.states.change(self.name, node.id, S.RUNNING, 1)
+        try:
+            output = attempt(node.retry, once, on_retry=self._retrying(node, started), stop=self.run.stop)
+        except Exception as error:
+            payload = callee_input.polars() if callee_input is not None else None
+            return self._failed(node, error, attempts[0], time.perf_counter() - started, payload)
+        seconds = time.perf_counter() - started
+        if output.error is None:
+            self._succeeded(node, output.data, attempts[0], seconds)
+            return True
+        return self._partly_failed(node, output, attempts[0], seconds)
+
+    def _lookup(self, node: Node) -> bool:
+        sources = self.lowered.lookups[node.id]
+        free = {name: self.run.parameters[name] for name in self.lowered.parameters.get(node.id, ())}
+        started = time.perf_counter()
+        attempts = [1]
+        self.run.states.change(self.name, node.id, S.RUNNING, 1)
+        try:
+            lookup = Lookup(bindings(sources, self._read), self.run.lookup_batch)
+        except Exception as error:  # the driver lacks a key column (data of an undeclared schema)
+            return self._failed(node, error, 1, time.perf_counter() - started, None)
+        self.run.count(self.name, node.id, input=lookup.keys.height)
+
+        def call(binding: Mapping[str, object]) -> Data:
+            output = self._call(node, None, {**free, **binding})
+            if output.error is not None:  # a lookup's rows are all or nothing
+                raise output.error
+            return output.data
+
+        def once(number: int) -> None:
+            attempts[0] = number
+            if number > 1:
+                self.run.states.change(self.name, node.id, S.RUNNING, number)
+            lookup.run(call)
+
+        try:
+            attempt(node.retry, once, on_retry=self._retrying(node, started), stop=self.run.stop)
+        except Exception as error:
+            return self._failed(node, error, attempts[0], time.perf_counter() - started, lookup.remaining())
+        self._succeeded(node, lookup.result(node.output), attempts[0], time.perf_counter() - started)
+        return True
+
+    def _retrying(self, node: Node, started: float) -> Callable[[int, BaseException, float], None]:
+        def report(next_attempt: int, error: BaseException, wait: float) -> None:
+            info = error_info(error, node, self.run.workflow, next_attempt - 1, self.run.redactor)
+            self.run.states.change(self.name, node.id, S.RETRYING, next_attempt - 1,
+                                   seconds=time.perf_counter() - started, error=info)
+        return report
+
+    # --- calling a step ---------------------------------------------------------------------------
+
+    def _call(self, node: Node, given: Data | None, parameters: Mapping[str, object]) -> StepOutput:
+        assert node.module is not None and node.function is not None
+        callee = self.run.functions.step(node.module, node.function)
+        resources = self.run.resources.injected(node.resources)
+        config = callee.build_config(node.config, resources)
+        self.run.redactor.add_config(config)
+        table: Table | None = None
+        if given is not None:
+            problems = missing_or_mistyped(given.columns(), callee.spec.input) if callee.spec.input.columns else []
+            if problems:
+                raise InputContractError(f"the input of `{node.label}` does not meet its contract: "
+                                         f"{'; '.join(problems)}")
+            table = callee.input_type(given.arrow())
+        try:
+            returned = callee.call(config, table, parameters)
+        except RowErrors as partial:
+            failed = partial.failed.to_polars()
+            if given is not None:
+                missing = [c for c in given.columns() if c not in failed.columns]
+                if missing:
+                    raise FailedRowsError(f"`{node.label}` reported failed rows without the input columns "
+                                          f"{', '.join(f'`{c}`' for c in missing)}") from partial
+            return StepOutput(self._checked(node, partial.output, None), failed, partial)
+        if returned is None:  # a sink: its input goes on
+            return StepOutput(given if given is not None else Data(polars=pl.DataFrame()))
+        return StepOutput(self._checked(node, returned, given))
+
+    def _checked(self, node: Node, returned: object, given: Data | None) -> Data:
+        if isinstance(returned, Table):
+            arrow = returned.to_arrow()
+            data = given if given is not None and given.holds(arrow) else Data(arrow=arrow)
+        elif isinstance(returned, pa.Table | pl.DataFrame):
+            data = Data.of(returned)
+        else:
+            raise NotATableError(f"`{node.label}` returned {type(returned).__name__}, not a Table")
+        if not node.output.columns and node.output.open:
+            return data  # nothing declared: nothing to check
+        columns = data.columns()
+        problems = missing_or_mistyped(columns, node.output)
+        extra = extra_columns(columns, node.output)
+        if extra:
+            problems.append(f"{', '.join(f'`{c}`' for c in extra)} {'is' if len(extra) == 1 else 'are'} not "
+                            "declared")
+        if problems:
+            raise OutputContractError(f"the output of `{node.label}` does not match its declared output "
+                                      f"{node.output}: {'; '.join(problems)}")
+        return data
+
+    # --- outcomes ---------------------------------------------------------------------------------
+
+    def _read(self, node_id: str) -> Data:
+        with self._lock:
+            return self.values[node_id]
+
+    def _input_rows(self, node: Node) -> int | None:
+        if not node.inputs:
+            return None
+        with self._lock:
+            found = self.values.get(node.inputs[0])
+        return found.num_rows if found is not None else None
+
+    def _payload(self, node: Node, computed: Mapping[str, Data]) -> pl.DataFrame | None:
+        if not node.inputs:
+            return None
+        source = node.inputs[0]
+        return (computed[source] if source in computed else self._read(source)).polars()
+
+    def _succeeded(self, node: Node, data: Data, attempt_number: int, seconds: float,
+                   error: ErrorInfo | None = None) -> None:
+        with self._lock:
+            self.values[node.id] = data
+            last = not self.lowered.consumers.get(self.lowered.unit_of[node.id]) and self.graph.kind == "workflow"
+        if node.inputs:
+            self.run.count(self.name, node.id, input=self._input_rows(node), output=data.num_rows)
+        else:
+            self.run.count(self.name, node.id, output=data.num_rows)
+        self.run.states.change(self.name, node.id, S.SUCCEEDED, attempt_number, rows=data.num_rows,
+                               seconds=seconds, error=error)
+        if self.run.want_outputs:
+            self.run.observers.node_output(self.name, node.id, data.arrow())
+        if last and node.id == self.lowered.unit(self.lowered.unit_of[node.id]).last:
+            self.run.outputs[node.id] = data.arrow()
+
+    def _failed(self, node: Node, error: Exception, attempt_number: int, seconds: float,
+                payload: pl.DataFrame | None) -> bool:
+        info = error_info(error, node, self.run.workflow, attempt_number, self.run.redactor)
+        self.run.count(self.name, node.id, input=self._input_rows(node),
+                       failed=payload.height if payload is not None else 0)
+        self.run.states.change(self.name, node.id, S.FAILED, attempt_number, seconds=seconds, error=info)
+        if self._route(node, info, payload, None):
+            self.run.states.change(self.name, node.id, S.HANDLED, attempt_number, error=info)
+        return False
+
+    def _partly_failed(self, node: Node, output: StepOutput, attempt_number: int, seconds: float) -> bool:
+        failed, error = cast(pl.DataFrame, output.failed), cast(RowErrors, output.error)
+        info = error_info(error, node, self.run.workflow, attempt_number, self.run.redactor)
+        self._succeeded(node, output.data, attempt_number, seconds, info)
+        self.run.count(self.name, node.id, failed=failed.height)
+        reasons = [self.run.redactor.redact(r) for r in error.reasons]
+        return self._route(node, info, failed, reasons)
+
+    def _route(self, node: Node, info: ErrorInfo, payload: pl.DataFrame | None, reasons: list[str] | None) -> bool:
+        """Give a failure to its handler; True when the handler took it."""
+        table = error_context(info, payload, reasons)
+        failure = Failure(self.name, node.id, info, self.run.where(node), self.handling)
+        handler = node.handler or self.graph.handler
+        usable = handler is not None and handler not in self.chain and handler in self.run.plan.handlers
+        if usable and self.run.handle(cast(str, handler), table, failure, self.chain):
+            return True
+        self.clean = False
+        self.run.keep(f"{self.name}/{node.id}", table)
+        if not usable:  # else the handler's own failure failed the run, naming this one
+            self.run.fail(failure)
+        return False
+
+
+def _dataframe(node: Node) -> pl.DataFrame:
+    schema = node.output.to_polars()
+    return pl.DataFrame([dict(row) for row in node.rows], schema=schema, orient="row", strict=False)

@@ -1,0 +1,347 @@
+"""Lowering: the typed plan → the execution DAG the executor schedules. Explicit and inspectable
+(`heddle plan FILE --stage exec` prints it); nothing here runs.
+
+A *unit* is what the executor schedules: one plan node, or several.
+
+- **Fusion.** A relational block whose output only one other relational block reads is fused into it:
+  the unit runs both SQL texts as one lazy Polars query (one `collect`), so the intermediate table is
+  never materialised unless an observer asks for node outputs.
+- **Lookups.** A step joined by a relational block (`from input | join fetch_user_data (==user_id)`)
+  whose `@name` parameters are columns of the block's first table (its *driver*, usually `input`) is a
+  lookup: it runs after the driver, once per distinct value of those columns (in batches), the values
+  bound as real parameters. Its unit waits for the driver's unit.
+- **Workflow parameters.** Every other `@name` a step's config refers to is a parameter of the run
+  (`heddle run --param name=VALUE`).
+- **Replay.** Nodes that are not downstream of the node a replay starts from are `recorded` units: their
+  outputs come from the recording instead of running them.
+
+Units are listed in an order where every input comes first. Each handler is lowered the same way.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from heddle_engine.catalog import EngineCatalog
+from heddle_engine.execute.errors import SetupError
+from heddle_engine.execute.functions import Functions, LoadError
+from heddle_lang.plan import Graph, Node, Plan
+
+MAX_FUSED = 3  # relational blocks per fused unit (see `_groups`)
+
+
+@dataclass(frozen=True, slots=True)
+class LookupSource:
+    """Where a lookup step's parameter values come from."""
+
+    consumer: str  # the relational node that joins the step
+    driver: str  # the node whose rows give the values (the block's first table)
+    keys: tuple[str, ...]  # parameters bound from the driver's columns of the same names
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    id: str
+    kind: str  # "node" | "fused" | "lookup" | "recorded"
+    nodes: tuple[str, ...]  # plan node ids, in the order they run
+    inputs: tuple[str, ...] = ()  # ids of the units it waits for
+
+    @property
+    def last(self) -> str:
+        """The node whose output leaves the unit."""
+        return self.nodes[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class ExecGraph:
+    graph: Graph
+    units: tuple[Unit, ...]
+    lookups: Mapping[str, tuple[LookupSource, ...]] = field(default_factory=dict)  # step node id -> sources
+    parameters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # node id -> workflow parameters
+    unit_of: Mapping[str, str] = field(default_factory=dict)  # node id -> unit id
+    consumers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # unit id -> units reading it
+    _units: dict[str, Unit] = field(init=False, repr=False, compare=False)
+    _nodes: dict[str, Node] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_units", {u.id: u for u in self.units})
+        object.__setattr__(self, "_nodes", {n.id: n for n in self.graph.nodes})
+
+    def unit(self, unit_id: str) -> Unit:
+        return self._units[unit_id]
+
+    def node(self, node_id: str) -> Node:
+        return self._nodes[node_id]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.graph.name, "kind": self.graph.kind, "handler": self.graph.handler,
+            "units": [{"id": u.id, "kind": u.kind, "nodes": list(u.nodes), "inputs": list(u.inputs)}
+                      for u in self.units],
+            "lookups": {step: [{"consumer": s.consumer, "driver": s.driver, "keys": list(s.keys)} for s in sources]
+                        for step, sources in self.lookups.items()},
+            "parameters": {node: list(names) for node, names in self.parameters.items()},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ExecPlan:
+    workflow: ExecGraph
+    handlers: Mapping[str, ExecGraph]
+    errors: tuple[SetupError, ...] = ()
+
+    @property
+    def graphs(self) -> list[ExecGraph]:
+        return [self.workflow, *self.handlers.values()]
+
+    def parameters(self) -> dict[str, list[tuple[str, str]]]:
+        """Workflow parameter → the (graph, node id) that bind it, in order of first use."""
+        found: dict[str, list[tuple[str, str]]] = {}
+        for graph in self.graphs:
+            for node_id, names in graph.parameters.items():
+                for name in names:
+                    found.setdefault(name, []).append((graph.graph.name, node_id))
+        return found
+
+    def explain(self) -> str:
+        lines: list[str] = []
+        for exec_graph in self.graphs:
+            graph = exec_graph.graph
+            guard = f" ? {graph.handler}" if graph.handler else ""
+            lines.append(f"{graph.kind} {graph.name}{guard}")
+            for unit in exec_graph.units:
+                nodes = [exec_graph.node(n) for n in unit.nodes]
+                inputs = f" <- {', '.join(unit.inputs)}" if unit.inputs else ""
+                if unit.kind == "fused":
+                    lines.append(f"  {unit.id} [fused: {len(nodes)} relational blocks, one lazy query]{inputs}")
+                    lines.extend(f"      {n.id} {n.label}  (line {n.line})" for n in nodes)
+                    continue
+                node = nodes[0]
+                kind = node.kind if unit.kind == "node" else f"{unit.kind} {node.kind}"
+                trap = f" ? {node.handler}" if node.handler else ""
+                lines.append(f"  {unit.id} [{kind}] {node.label}{inputs}{trap}  (line {node.line})")
+                for source in exec_graph.lookups.get(node.id, ()):
+                    bound = ", ".join(f"@{k} <- {source.driver}.{k}" for k in source.keys)
+                    lines.append(f"      lookup for {source.consumer}: {bound}")
+                if node.id in exec_graph.parameters:
+                    lines.append(f"      parameters: {', '.join('@' + p for p in exec_graph.parameters[node.id])}")
+                if node.retry is not None:
+                    lines.append(f"      retry: {node.retry.attempts} attempts, {node.retry.backoff} backoff")
+            lines.append("")
+        return "\n".join(lines)
+
+    def to_json(self) -> str:
+        data = {"graphs": [g.to_json() for g in self.graphs],
+                "parameters": {name: [f"{g}/{n}" for g, n in uses] for name, uses in self.parameters().items()},
+                "errors": [{"code": e.code, "message": e.message} for e in self.errors]}
+        return json.dumps(data, indent=2)
+
+
+# --- lowering ---------------------------------------------------------------------------------------
+
+
+def lower(plan: Plan, workflow: str, functions: Functions, *, start_from: str | None = None) -> ExecPlan:
+    """The execution DAG of `workflow` and of every handler in `plan`. Problems are `errors`, not raised."""
+    graph = plan.graph(workflow)
+    if graph is None or graph.kind != "workflow":
+        known = ", ".join(g.name for g in plan.workflows) or "none"
+        raise KeyError(f"no workflow `{workflow}` (workflows: {known})")
+    errors: list[SetupError] = []
+    recorded: set[str] = set()
+    if start_from is not None:
+        if all(n.id != start_from for n in graph.nodes):
+            errors.append(SetupError("HR3001", f"workflow `{workflow}` has no node `{start_from}` to replay from"))
+        else:
+            lookups = _lookups(graph, {n.id: n for n in graph.nodes}, functions.catalog)
+            recorded = _not_downstream(graph, start_from, lookups)
+    lowered = _lower_graph(graph, functions, recorded, errors)
+    handlers = {g.name: _lower_graph(g, functions, set(), errors) for g in plan.handlers}
+    return ExecPlan(lowered, handlers, tuple(errors))
+
+
+def _lower_graph(graph: Graph, functions: Functions, recorded: set[str], errors: list[SetupError]) -> ExecGraph:
+    nodes = {n.id: n for n in graph.nodes}
+    lookups = _lookups(graph, nodes, functions.catalog)
+    readers = _readers(graph, lookups)
+    for step, sources in lookups.items():
+        others = [r for r in readers[step] if r not in {s.consumer for s in sources}]
+        if others:
+            node = nodes[step]
+            readers_text = ", ".join(f"`{nodes[r].label}` (line {nodes[r].line})" for r in others)
+            errors.append(SetupError(
+                "HR2001", f"`{node.label}` is joined as a lookup (its @{', @'.join(sources[0].keys)} bound from "
+                f"the joining rows) but also read as a whole table by {readers_text}: use two steps", node.span))
+    parameters = _parameters(graph, functions, lookups, errors)
+    groups = _groups(graph, nodes, readers, recorded)
+    units = _units(graph, nodes, groups, lookups=lookups, recorded=recorded, errors=errors)
+    unit_of = {node: unit.id for unit in units for node in unit.nodes}
+    consumers: dict[str, list[str]] = defaultdict(list)
+    for unit in units:
+        for source in unit.inputs:
+            consumers[source].append(unit.id)
+    return ExecGraph(graph, units, lookups, parameters, unit_of, {k: tuple(v) for k, v in consumers.items()})
+
+
+def _function_parameters(node: Node, catalog: EngineCatalog) -> tuple[str, ...]:
+    if node.kind not in ("step", "call") or node.module is None or node.function is None:
+        return ()
+    module = catalog.module(node.module)
+    spec = module.functions.get(node.function) if module is not None else None
+    return spec.parameters_for(node.config) if spec is not None else ()
+
+
+def _lookups(graph: Graph, nodes: Mapping[str, Node], catalog: EngineCatalog) -> dict[str, tuple[LookupSource, ...]]:
+    found: dict[str, list[LookupSource]] = defaultdict(list)
+    for node in graph.nodes:
+        if node.kind != "relational" or len(node.tables) < 2:
+            continue
+        driver_id = next(iter(node.tables.values()))
+        driver = nodes[driver_id].output
+        for table_id in list(node.tables.values())[1:]:
+            joined = nodes[table_id]
+            if joined.kind != "step" or table_id == driver_id:
+                continue
+            keys = tuple(p for p in _function_parameters(joined, catalog) if p in driver)
+            if keys:
+                found[table_id].append(LookupSource(node.id, driver_id, keys))
+    return {step: tuple(sources) for step, sources in found.items()}
+
+
+def _readers(graph: Graph, lookups: Mapping[str, tuple[LookupSource, ...]]) -> dict[str, list[str]]:
+    """Node id → the nodes that read its output (lookups read their drivers)."""
+    readers: dict[str, list[str]] = defaultdict(list)
+    for node in graph.nodes:
+        for source in node.inputs:
+            readers[source].append(node.id)
+    for step, sources in lookups.items():
+        for source in sources:
+            if step not in readers[source.driver]:
+                readers[source.driver].append(step)
+    return readers
+
+
+def _parameters(graph: Graph, functions: Functions, lookups: Mapping[str, tuple[LookupSource, ...]],
+                errors: list[SetupError]) -> dict[str, tuple[str, ...]]:
+    found: dict[str, tuple[str, ...]] = {}
+    for node in graph.nodes:
+        names = _function_parameters(node, functions.catalog)
+        bound = {k for source in lookups.get(node.id, ()) for k in source.keys}
+        free = tuple(n for n in names if n not in bound)
+        if free:
+            found[node.id] = free
+        if names and not _accepts_parameters(node, functions):
+            errors.append(SetupError(
+                "HR2002", f"`{node.label}` refers to @{', @'.join(names)}, but its function accepts no keyword "
+                "arguments to bind them to (give it a `**parameters` argument)", node.span))
+    return found
+
+
+def _accepts_parameters(node: Node, functions: Functions) -> bool:
+    assert node.module is not None and node.function is not None
+    try:
+        return functions.step(node.module, node.function).takes_parameters
+    except LoadError:
+        return True  # reported when the node runs, with the reason
+
+
+def _not_downstream(graph: Graph, start: str, lookups: Mapping[str, tuple[LookupSource, ...]]) -> set[str]:
+    readers = _readers(graph, lookups)
+    downstream = {start}
+    stack = [start]
+    while stack:
+        for reader in readers.get(stack.pop(), ()):
+            if reader not in downstream:
+                downstream.add(reader)
+                stack.append(reader)
+    return {n.id for n in graph.nodes} - downstream
+
+
+def _groups(graph: Graph, nodes: Mapping[str, Node], readers: Mapping[str, list[str]],
+            recorded: set[str]) -> list[list[str]]:
+    """Nodes in plan order, grouped: a relational block read only by another one joins its group (up to
+    `MAX_FUSED` blocks: Polars plans nested SQL common table expressions in a time that grows
+    exponentially with their depth, so a longer chain is cut into several fused units)."""
+    group_of: dict[str, list[str]] = {}
+    groups: list[list[str]] = []
+    for node in graph.nodes:
+        group: list[str] | None = None
+        if node.kind == "relational" and node.id not in recorded:
+            for source in node.inputs:
+                upstream = nodes[source]
+                if (upstream.kind == "relational" and source not in recorded and readers.get(source) == [node.id]
+                        and source in group_of and len(group_of[source]) + len(group or ()) < MAX_FUSED):
+                    previous = group_of[source]
+                    if group is None:
+                        group = previous
+                    elif previous is not group:  # two fused branches meet: one group
+                        group.extend(previous)
+                        for member in previous:
+                            group_of[member] = group
+                        groups.remove(previous)
+        if group is None:
+            group = []
+            groups.append(group)
+        group.append(node.id)
+        group_of[node.id] = group
+    order = {n.id: i for i, n in enumerate(graph.nodes)}
+    return [sorted(g, key=order.__getitem__) for g in groups]
+
+
+def _units(graph: Graph, nodes: Mapping[str, Node], groups: list[list[str]], *,
+           lookups: Mapping[str, tuple[LookupSource, ...]], recorded: set[str],
+           errors: list[SetupError]) -> tuple[Unit, ...]:
+    unit_id = {node: "+".join(group) for group in groups for node in group}
+    made: list[Unit] = []
+    for group in groups:
+        first = nodes[group[0]]
+        if group[0] in recorded:
+            kind = "recorded"
+        elif len(group) > 1:
+            kind = "fused"
+        elif group[0] in lookups:
+            kind = "lookup"
+        else:
+            kind = "node"
+        needs: list[str] = []
+        if kind != "recorded":
+            members = set(group)
+            sources: Iterable[str] = [s for n in group for s in nodes[n].inputs]
+            sources = [*sources, *(s.driver for s in lookups.get(first.id, ()))]
+            for source in sources:
+                if unit_id[source] not in needs and source not in members:
+                    needs.append(unit_id[source])
+        made.append(Unit(unit_id[group[0]], kind, tuple(group), tuple(needs)))
+    return _topological(graph, nodes, made, errors)
+
+
+def _topological(graph: Graph, nodes: Mapping[str, Node], units: list[Unit],
+                 errors: list[SetupError]) -> tuple[Unit, ...]:
+    """Units in plan order where possible, every unit after those it reads."""
+    position = {u.id: i for i, u in enumerate(units)}
+    waiting = {u.id: len(u.inputs) for u in units}
+    readers: dict[str, list[Unit]] = defaultdict(list)
+    for unit in units:
+        for source in unit.inputs:
+            readers[source].append(unit)
+    ready = [(position[u.id], u) for u in units if not u.inputs]
+    heapq.heapify(ready)
+    ordered: list[Unit] = []
+    while ready:
+        _, unit = heapq.heappop(ready)
+        ordered.append(unit)
+        for reader in readers[unit.id]:
+            waiting[reader.id] -= 1
+            if waiting[reader.id] == 0:
+                heapq.heappush(ready, (position[reader.id], reader))
+    if len(ordered) < len(units):
+        remaining = [u for u in units if u not in ordered]
+        names = ", ".join(nodes[u.nodes[0]].label for u in remaining)
+        errors.append(SetupError("HR2004", f"lookups of {graph.kind} `{graph.name}` wait for each other in a "
+                                 f"cycle: {names}"))
+        return (*ordered, *remaining)
+    return tuple(ordered)

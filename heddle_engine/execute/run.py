@@ -1,0 +1,120 @@
+"""`run_workflow`: check what a run needs, then run the workflow and tell the observers.
+
+Before anything runs: the workflow is lowered, its parameters are converted (`ParameterError`s), lookups
+are checked, and a replay's recording is checked for the outputs it must provide. Any problem raises
+`RunRefused` with all of them. Then the run starts: `run_started`, node events, `run_finished`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+
+from heddle_engine.catalog import EngineCatalog
+from heddle_engine.events import RunInfo, RunObserver
+from heddle_engine.execute.context import running_in
+from heddle_engine.execute.errors import RunRefused, SetupError
+from heddle_engine.execute.executor import Run
+from heddle_engine.execute.functions import Functions
+from heddle_engine.execute.lookups import DEFAULT_BATCH
+from heddle_engine.execute.lower import ExecPlan, lower
+from heddle_engine.execute.parameters import bind_parameters, workflow_parameters
+from heddle_engine.execute.result import ExecutionResult
+from heddle_engine.execute.states import Observers
+from heddle_lang.plan import Node, Plan
+from heddle_lang.text import Encoding, LineIndex
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """`YYYYMMDD-HHMMSS-<6 hex>` in UTC: ids sort in the order runs started."""
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    return f"{moment:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+def default_workers() -> int:
+    """Threads for independent branches: 2 to 4, by the machine's processors."""
+    return min(4, max(2, os.cpu_count() or 2))
+
+
+def prepare(plan: Plan, workflow: str, catalog: EngineCatalog, *, parameters: Mapping[str, str],
+            source: str | None = None, recorded: Mapping[str, pa.Table] | None = None,
+            start_from: str | None = None) -> tuple[ExecPlan, dict[str, object], list[SetupError]]:
+    """The lowered plan, the converted parameters, and every problem that keeps the run from starting."""
+    exec_plan = lower(plan, workflow, Functions.of(catalog), start_from=start_from)
+    values, parameter_errors = bind_parameters(workflow_parameters(exec_plan, source), parameters)
+    problems: list[SetupError] = [*exec_plan.errors, *parameter_errors]
+    if start_from is not None:
+        problems.extend(_missing_recordings(exec_plan, recorded or {}))
+    return exec_plan, values, problems
+
+
+def run_workflow(plan: Plan, workflow: str, catalog: EngineCatalog, *, file: str, parameters: Mapping[str, str],
+                 observers: Sequence[RunObserver] = (), run_id: str | None = None,
+                 recorded: Mapping[str, pa.Table] | None = None, start_from: str | None = None,
+                 replay_of: str | None = None, workers: int | None = None,
+                 lookup_batch: int = DEFAULT_BATCH) -> ExecutionResult:
+    """Run `workflow` of `plan` (the checker's typed plan, unchanged). `file`: the `.he` file, whose folder
+    relative paths start from. Raises `RunRefused` when the run cannot start; else the run's result."""
+    path = Path(file)
+    source = _read(path)
+    exec_plan, values, problems = prepare(plan, workflow, catalog, parameters=parameters, source=source,
+                                          recorded=recorded, start_from=start_from)
+    if problems:
+        raise RunRefused(problems)
+    hub = Observers(observers)
+    run_id = run_id or new_run_id()
+    lines = LineIndex(source.encode("utf-8")) if source is not None else None
+    run = Run(exec_plan, Functions.of(catalog), hub, workflow=workflow, parameters=values, recorded=recorded or {},
+              where=lambda node: _where(file, lines, node), workers=workers or default_workers(),
+              lookup_batch=lookup_batch)
+    hub.run_started(RunInfo(run_id, file, workflow, dict(values), plan.only(workflow), datetime.now(UTC),
+                            replay_of, start_from))
+    started = time.perf_counter()
+    with running_in(path.parent):
+        try:
+            run.execute()
+        finally:
+            closing = run.resources.close()
+    failures = tuple(run.failures)
+    result = ExecutionResult(
+        run_id=run_id, status="failed" if failures else "succeeded",
+        error=failures[0].info if failures else None, states=run.states.snapshot(),
+        workflow=workflow, failures=failures, rows=dict(run.rows), kept=dict(run.kept), outputs=dict(run.outputs),
+        warnings=(*hub.warnings, *closing), seconds=time.perf_counter() - started,
+    )
+    hub.run_finished(result)
+    return result
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_bytes().decode("utf-8", errors="replace")
+    except OSError:
+        return None
+
+
+def _where(file: str, lines: LineIndex | None, node: Node) -> str:
+    if lines is None or node.span.end == 0:
+        return f"{file}:{node.line}"
+    position = lines.position(node.span.start, Encoding.UTF32)
+    return f"{file}:{position.line + 1}:{position.character + 1}"
+
+
+def _missing_recordings(plan: ExecPlan, recorded: Mapping[str, pa.Table]) -> list[SetupError]:
+    lowered = plan.workflow
+    problems = []
+    for unit in lowered.units:
+        if unit.kind != "recorded" or unit.nodes[0] in recorded:
+            continue
+        readers = [r for r in lowered.consumers.get(unit.id, ()) if lowered.unit(r).kind != "recorded"]
+        if readers:
+            node = lowered.node(unit.nodes[0])
+            problems.append(SetupError("HR3002", f"the replay needs the recorded output of `{node.label}` "
+                                       f"({node.id}), which the recording lacks", node.span))
+    return problems

@@ -1,0 +1,53 @@
+"""Keeping secrets out of what a run shows: error messages, stack traces, the error context, warnings.
+
+Every `Secret` value a run's configs hold (and every value read from the environment for one) is
+registered here; `redact` replaces each occurrence with `***`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+
+from heddle.core.config import Config, Secret
+
+MASK = "***"
+
+
+class Redactor:
+    def __init__(self) -> None:
+        self._secrets: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, values: Iterable[str]) -> None:
+        found = [v for v in values if v]
+        if found:
+            with self._lock:
+                self._secrets.update(found)
+
+    def add_config(self, config: object) -> None:
+        """The `Secret` values anywhere inside a built config (nested configs, mappings and lists too)."""
+        self.add(_secret_values(config))
+
+    def redact(self, text: str) -> str:
+        with self._lock:
+            secrets = sorted(self._secrets, key=len, reverse=True)  # a secret inside a longer one
+        for secret in secrets:
+            text = text.replace(secret, MASK)
+        return text
+
+
+def _secret_values(value: object, depth: int = 0) -> Iterable[str]:
+    if depth > 32:
+        return
+    if isinstance(value, Secret):
+        yield str(value)
+    elif isinstance(value, Config):
+        for item in value.to_dict().values():
+            yield from _secret_values(item, depth + 1)
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _secret_values(item, depth + 1)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _secret_values(item, depth + 1)

@@ -1,0 +1,120 @@
+"""Node states and the observers that hear about them.
+
+Every node follows `events.NodeState`'s machine:
+
+    pending → running → (retrying → running)* → succeeded | failed → handled
+    pending → skipped                      (downstream of a failure, or not needed by a replay)
+    pending → succeeded                    (replay: the output is taken from the recording, attempt 0)
+    running → skipped                      (a fused block after the one whose failure stopped the query)
+
+A handler's nodes start again from `pending` each time the handler receives a failure. An illegal
+transition is a bug of the engine and raises.
+
+Observers are called one event at a time (a lock serialises them); one that raises is dropped for the
+rest of the run and the problem is kept as a warning of the run.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+import pyarrow as pa
+
+from heddle_engine.events import ErrorInfo, NodeEvent, NodeState, RunInfo, RunObserver, RunResult
+
+S = NodeState
+_ALLOWED: dict[NodeState, frozenset[NodeState]] = {
+    S.PENDING: frozenset({S.RUNNING, S.SKIPPED, S.SUCCEEDED}),
+    S.RUNNING: frozenset({S.RETRYING, S.SUCCEEDED, S.FAILED, S.SKIPPED}),
+    S.RETRYING: frozenset({S.RUNNING}),
+    S.FAILED: frozenset({S.HANDLED}),
+    S.SUCCEEDED: frozenset(),
+    S.HANDLED: frozenset(),
+    S.SKIPPED: frozenset(),
+}
+TERMINAL = frozenset({S.SUCCEEDED, S.FAILED, S.HANDLED, S.SKIPPED})
+
+log = logging.getLogger("heddle.run")
+
+
+class Observers:
+    def __init__(self, observers: Sequence[RunObserver]) -> None:
+        self._observers = list(observers)
+        self._lock = threading.Lock()
+        self.warnings: list[str] = []
+
+    @property
+    def active(self) -> bool:
+        return bool(self._observers)
+
+    @property
+    def want_outputs(self) -> bool:
+        """Does any observer want node outputs? (One may say no with `wants_outputs = False`.)"""
+        return any(getattr(o, "wants_outputs", True) for o in self._observers)
+
+    def run_started(self, run: RunInfo) -> None:
+        self._each(lambda o: o.run_started(run), "run_started")
+
+    def node_event(self, event: NodeEvent) -> None:
+        self._each(lambda o: o.node_event(event), "node_event")
+
+    def node_output(self, graph: str, node_id: str, table: pa.Table) -> None:
+        self._each(lambda o: o.node_output(graph, node_id, table), "node_output")
+
+    def run_finished(self, result: RunResult) -> None:
+        self._each(lambda o: o.run_finished(result), "run_finished")
+
+    def _each(self, call: Callable[[RunObserver], None], what: str) -> None:
+        with self._lock:
+            for observer in list(self._observers):
+                try:
+                    call(observer)
+                except Exception as error:  # an observer is someone else's code: the run goes on
+                    self._observers.remove(observer)
+                    message = (f"observer {type(observer).__name__} raised {type(error).__name__} in {what} "
+                               f"({error}); the run goes on without it")
+                    self.warnings.append(message)
+                    log.warning(message)
+
+
+class States:
+    """The state of every node of a run, by (graph, node id); each change is an event to the observers."""
+
+    def __init__(self, observers: Observers) -> None:
+        self._observers = observers
+        self._states: dict[tuple[str, str], NodeState] = {}
+        self._lock = threading.Lock()
+
+    def get(self, graph: str, node: str) -> NodeState:
+        with self._lock:
+            return self._states.get((graph, node), S.PENDING)
+
+    def snapshot(self) -> dict[tuple[str, str], NodeState]:
+        with self._lock:
+            return dict(self._states)
+
+    def pending(self, graph: str, nodes: Sequence[str]) -> None:
+        """The nodes of a graph that is about to run (again, for a handler)."""
+        with self._lock:
+            for node in nodes:
+                self._states[(graph, node)] = S.PENDING
+        if self._observers.active:
+            for node in nodes:
+                self._observers.node_event(NodeEvent(graph, node, S.PENDING, 0, _now()))
+
+    def change(self, graph: str, node: str, state: NodeState, attempt: int, *, rows: int | None = None,
+               seconds: float | None = None, error: ErrorInfo | None = None) -> None:
+        with self._lock:
+            before = self._states.get((graph, node), S.PENDING)
+            if state not in _ALLOWED[before]:
+                raise RuntimeError(f"engine bug: node {graph}/{node} cannot go from {before} to {state}")
+            self._states[(graph, node)] = state
+        if self._observers.active:
+            self._observers.node_event(NodeEvent(graph, node, state, attempt, _now(), rows, seconds, error))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,45 @@
+"""The on-disk layout of lineage, shared by the recorder and the store.
+
+```text
+<project>/.heddle/runs/<run-id>/
+  run.json                       the run: file, workflow, parameters, start; its status once it ends
+  plan.json                      the typed plan it ran (`heddle plan --format json`), secrets masked
+  events.jsonl                   append-only: node state transitions, outputs recorded, start and end
+  outputs/<graph>/<node>.arrow   each stage's output as an Arrow IPC file, one per (graph, node)
+```
+
+A run folder without a final status in `run.json` belongs to a run that is still going or that crashed.
+Names starting with `.` under `runs/` are temporary (being written or being deleted) and never a run.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+FOLDER = ".heddle"
+RUNS = "runs"
+RUN_FILE = "run.json"
+PLAN_FILE = "plan.json"
+EVENTS_FILE = "events.jsonl"
+OUTPUTS = "outputs"
+ARROW_SUFFIX = ".arrow"
+DELETING_PREFIX = ".deleting-"  # a run folder being deleted is first renamed to this prefix + its name
+FORMAT = 1  # the version of this layout, in run.json
+
+FINAL_STATUSES = frozenset({"succeeded", "failed"})
+
+_SAFE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+
+
+def runs_folder(project_root: Path) -> Path:
+    return project_root / FOLDER / RUNS
+
+
+def is_safe_name(name: str) -> bool:
+    """Can `name` (a run id, graph name or node id) be one path component? No separators, no leading dot."""
+    return _SAFE.fullmatch(name) is not None and ".." not in name
+
+
+def output_path(run_folder: Path, graph: str, node_id: str) -> Path:
+    return run_folder / OUTPUTS / graph / f"{node_id}{ARROW_SUFFIX}"

@@ -1,0 +1,284 @@
+"""`LineageRecorder`: a run observer that writes every run it sees under `<project>/.heddle/runs/<run-id>/`.
+
+Node events are appended to the event log as they come. Stage outputs are handed to one writer thread, so
+the executor's thread goes on at once (the executor calls observers one at a time, so a write on its
+thread would hold up every other branch too); the writer scrubs secrets, writes the Arrow IPC file and
+then logs it. A stage's file therefore exists, complete, before the log mentions it. Outputs waiting for
+the writer are capped (`PENDING_BYTES`): past it, the executor's thread waits for the writer.
+
+Files are written whole under a temporary name and moved into place; the event log only grows. At the end
+of the run, once the writer is done, the outputs and the log are fsynced before `run.json` gets its final
+status, so a final status means everything before it is on disk. Then old runs are evicted down to the
+size limit. A process that dies mid-run leaves every file it completed readable, and the run reads as
+`crashed`.
+
+The recorder never raises into the executor: what cannot be written (disk full, permissions) is left out,
+the first reason is kept in `problem` for the command to report, and the run's record says it is
+incomplete; the run goes on, and so does the recording of the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from heddle.core.config import Secret
+from heddle_engine.catalog import load_catalog
+from heddle_engine.events import ErrorInfo, NodeEvent, RunInfo, RunResult
+from heddle_engine.lineage.errors import BAD_NAME, WRITE_FAILED, LineageError
+from heddle_engine.lineage.eviction import evict
+from heddle_engine.lineage.files import (
+    EventLog,
+    folder_size,
+    sync_file,
+    sync_folder,
+    write_json,
+    write_table,
+)
+from heddle_engine.lineage.layout import (
+    EVENTS_FILE,
+    FORMAT,
+    OUTPUTS,
+    PLAN_FILE,
+    RUN_FILE,
+    is_safe_name,
+    output_path,
+    runs_folder,
+)
+from heddle_engine.lineage.redact import Redactor, redact_plan
+from heddle_engine.lineage.schemas import schema_json, schema_of
+from heddle_engine.lineage.settings import DEFAULT_LIMIT
+from heddle_engine.lineage.store import LineageStore, read_table
+from heddle_lang.catalog import Catalog
+
+PENDING_BYTES = 256 << 20  # outputs handed to the writer and not yet written, at most (one larger one may wait)
+
+
+@dataclass(slots=True)
+class _Recording:
+    """The run being recorded."""
+
+    run_id: str
+    folder: Path
+    head: dict[str, Any]  # run.json as written at the start
+    log: EventLog
+    redactor: Redactor
+    clock: float  # time.monotonic() at the start
+    writer: ThreadPoolExecutor
+    rows: int = 0  # written by the writer thread only
+    outputs: set[Path] = field(default_factory=set)  # the writer thread's
+    pending: int = 0  # bytes handed to the writer and not yet written
+    failed: bool = False  # something could not be written: the record is incomplete
+    room: threading.Condition = field(default_factory=threading.Condition)
+
+
+class LineageRecorder:
+    """Records runs of the project at `project_root`, keeping its lineage under `limit_bytes` (default 1 GiB).
+
+    `catalog` tells which config keys are secret; by default the project's catalog is loaded when a run starts.
+    One run at a time: a recorder follows the run it was last told started.
+    """
+
+    def __init__(self, project_root: Path, limit_bytes: int | None = None, *, catalog: Catalog | None = None) -> None:
+        self.project_root = project_root
+        self.limit_bytes = DEFAULT_LIMIT if limit_bytes is None else limit_bytes
+        self.store = LineageStore(project_root)
+        self.problem: LineageError | None = None  # why (part of) a run could not be recorded
+        self.evicted: list[str] = []  # ids of the runs deleted to stay under the limit
+        self.folder: Path | None = None  # the folder of the run recorded last
+        self._catalog = catalog
+        self._lock = threading.Lock()
+        self._active: _Recording | None = None
+
+    # --- RunObserver -------------------------------------------------------------------------------
+
+    def run_started(self, run: RunInfo) -> None:
+        with self._lock:
+            if self._active is not None:  # a run that never said it finished: its writer ends with its queue
+                self._active.writer.shutdown(wait=False)
+            self._active, self.problem = None, None
+            if not is_safe_name(run.run_id):
+                self.problem = LineageError(BAD_NAME, f"run id `{run.run_id}` cannot name a folder; not recorded")
+                return
+            try:
+                self._active = self._start(run)
+            except (OSError, pa.ArrowException) as error:
+                self.problem = self._problem(error)
+
+    def node_event(self, event: NodeEvent) -> None:
+        active = self._active
+        if active is None:
+            return
+        record: dict[str, Any] = {
+            "event": "node", "graph": event.graph, "node": event.node_id, "state": str(event.state),
+            "attempt": event.attempt, "at": event.at.isoformat(), "clock": time.time(),
+        }
+        if event.rows is not None:
+            record["rows"] = event.rows
+        if event.seconds is not None:
+            record["seconds"] = event.seconds
+        if event.error is not None:
+            record["error"] = _error_json(event.error, active.redactor)
+        self._append(active, record)
+
+    def node_output(self, graph: str, node_id: str, table: pa.Table) -> None:
+        active = self._active
+        if active is None:
+            return
+        if not (is_safe_name(graph) and is_safe_name(node_id)):
+            active.failed = True
+            self.problem = self.problem or LineageError(
+                BAD_NAME, f"stage `{graph}/{node_id}` cannot name a file; its data is not recorded")
+            return
+        size = table.nbytes
+        with active.room:
+            while active.pending and active.pending + size > PENDING_BYTES:
+                active.room.wait()
+            active.pending += size
+        try:
+            active.writer.submit(self._write, active, graph, node_id, table, size)
+        except RuntimeError:  # the run finished meanwhile: its writer takes no more
+            self._written(active, size)
+
+    def flush(self) -> None:
+        """Wait until every output handed to the recorder so far is written (and logged)."""
+        active = self._active
+        if active is None:
+            return
+        with active.room:
+            active.room.wait_for(lambda: active.pending == 0)
+
+    def run_finished(self, result: RunResult) -> None:
+        with self._lock:
+            active, self._active = self._active, None
+        if active is None:
+            return
+        active.writer.shutdown(wait=True)
+        try:
+            self._finish(active, result)
+        except (OSError, pa.ArrowException) as error:
+            self._fail(active, error)
+        finally:
+            active.log.close()
+
+    # --- the work ----------------------------------------------------------------------------------
+
+    def _start(self, run: RunInfo) -> _Recording:
+        catalog = self._catalog if self._catalog is not None else load_catalog(self.project_root)
+        plan, redactor = redact_plan(run.plan, catalog)
+        parameters = dict(run.parameters)
+        redactor = Redactor((*redactor.secrets, *(str(v) for v in parameters.values() if isinstance(v, Secret))))
+        runs = runs_folder(self.project_root)
+        runs.mkdir(parents=True, exist_ok=True)
+        self.evicted += evict(self.store, self.limit_bytes, keep=None)
+        folder = runs / run.run_id
+        folder.mkdir()
+        self.folder = folder
+        (folder / OUTPUTS).mkdir()
+        write_json(folder / PLAN_FILE, redactor.value(json.loads(plan.to_json())))
+        head: dict[str, Any] = {
+            "format": FORMAT, "id": run.run_id, "file": run.file, "path": str(Path(run.file).resolve()),
+            "workflow": run.workflow, "parameters": redactor.value({k: _plain(v) for k, v in parameters.items()}),
+            "started_at": run.started_at.isoformat(), "started": time.time(),
+            "replay_of": run.replay_of, "replay_from": run.replay_from,
+            "pid": os.getpid(), "host": socket.gethostname(),
+        }
+        write_json(folder / RUN_FILE, {**head, "status": "running"})
+        log = EventLog(folder / EVENTS_FILE)
+        log.append({"event": "run_started", "at": run.started_at.isoformat(), "clock": time.time()})
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="heddle-lineage")
+        return _Recording(run.run_id, folder, head, log, redactor, time.monotonic(), writer)
+
+    def _write(self, active: _Recording, graph: str, node_id: str, table: pa.Table, size: int) -> None:
+        """On the writer thread: one stage output to its file, then to the log."""
+        try:
+            path = output_path(active.folder, graph, node_id)
+            table = active.redactor.table(table)
+            # A handler's stage runs once per failure: its file keeps the rows of every run.
+            whole = _concatenated(path, table) if path in active.outputs else table
+            path.parent.mkdir(exist_ok=True)
+            written = write_table(path, whole)
+            active.outputs.add(path)
+            active.rows += table.num_rows
+            active.log.append({
+                "event": "output", "graph": graph, "node": node_id, "rows": table.num_rows, "bytes": written,
+                "schema": schema_json(schema_of(whole.schema)), "clock": time.time(),
+            })
+        except Exception as error:  # on the writer thread nobody else would hear of it; the run goes on
+            self._fail(active, error)
+        finally:
+            self._written(active, size)
+
+    @staticmethod
+    def _written(active: _Recording, size: int) -> None:
+        with active.room:
+            active.pending -= size
+            active.room.notify_all()
+
+    def _finish(self, active: _Recording, result: RunResult) -> None:
+        finished = datetime.now(UTC)
+        error = _error_json(result.error, active.redactor) if result.error is not None else None
+        self._append(active, {"event": "run_finished", "status": result.status, "at": finished.isoformat(),
+                              "clock": time.time(), **({"error": error} if error else {})})
+        active.log.close(durable=not active.failed)
+        for path in sorted(active.outputs):
+            sync_file(path)
+        for folder in {p.parent for p in active.outputs} | {active.folder / OUTPUTS, active.folder}:
+            sync_folder(folder)
+        states = [{"graph": g, "node": n, "state": str(s)} for (g, n), s in result.states.items()]
+        write_json(active.folder / RUN_FILE, {
+            **active.head, "status": result.status, "finished_at": finished.isoformat(),
+            "seconds": round(time.monotonic() - active.clock, 6), "rows": active.rows,
+            "bytes": folder_size(active.folder), "error": error, "states": states,
+            # Written when the recording stopped part way (the run went on): what is missing and why.
+            "incomplete": self.problem.message if active.failed and self.problem is not None else None,
+        }, durable=True)
+        self.evicted += evict(self.store, self.limit_bytes, keep=active.run_id)
+
+    def _append(self, active: _Recording, record: dict[str, Any]) -> None:
+        try:
+            active.log.append(record)
+        except OSError as error:
+            self._fail(active, error)
+
+    def _fail(self, active: _Recording, error: BaseException) -> None:
+        active.failed = True
+        if self.problem is None:
+            self.problem = self._problem(error)
+
+    def _problem(self, error: BaseException) -> LineageError:
+        where = f" in {self.folder}" if self.folder is not None else f" under {self.store.folder}"
+        return LineageError(WRITE_FAILED, f"lineage could not be recorded{where}: {error}")
+
+
+def _error_json(error: ErrorInfo, redactor: Redactor) -> dict[str, Any]:
+    return {
+        "message": redactor.text(error.message), "type": error.type, "stack_trace": redactor.text(error.stack_trace),
+        "step": error.step, "workflow": error.workflow, "attempt": error.attempt,
+        "failed_at": error.failed_at.isoformat(), "line": error.line,
+    }
+
+
+def _plain(value: object) -> object:
+    """A parameter as JSON can hold it."""
+    if value is None or isinstance(value, bool | int | float | str | Mapping | list | tuple):
+        return value
+    return str(value)
+
+
+def _concatenated(path: Path, table: pa.Table) -> pa.Table:
+    earlier = read_table(path)
+    if isinstance(earlier, LineageError):
+        return table
+    return pa.concat_tables([earlier, table], promote_options="permissive")

@@ -1,0 +1,280 @@
+"""Reading recorded runs: the list, one run's stages with their states, and the data at any stage.
+
+Nothing here writes. A run is read from its folder as the recorder left it: `run.json` for what the run
+is and how it ended, `plan.json` for its stages, `events.jsonl` for what happened to each stage, and
+`outputs/` for the data. A run whose `run.json` has no final status is `running` while the process that
+writes it lives on this machine, and `crashed` otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from heddle_engine.lineage.errors import (
+    AMBIGUOUS_RUN,
+    NO_OUTPUT,
+    NO_RUNS,
+    UNKNOWN_RUN,
+    UNREADABLE,
+    LineageError,
+)
+from heddle_engine.lineage.files import folder_size, read_json, read_lines
+from heddle_engine.lineage.layout import (
+    EVENTS_FILE,
+    FINAL_STATUSES,
+    PLAN_FILE,
+    RUN_FILE,
+    output_path,
+    runs_folder,
+)
+from heddle_engine.lineage.stages import StageName, resolve
+from heddle_lang.suggest import listing
+
+LAST = "last"
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    run_id: str
+    folder: Path
+    status: str  # "succeeded" | "failed" | "running" | "crashed"
+    workflow: str
+    file: str  # as given on the command line
+    path: str | None  # the file, absolute
+    started_at: datetime | None
+    started: float  # seconds since the epoch, for ordering
+    seconds: float | None  # how long it ran (until its last event when it crashed)
+    rows: int  # rows recorded, every stage summed
+    size: int  # bytes on disk
+    parameters: Mapping[str, object] = field(default_factory=dict)
+    replay_of: str | None = None
+    replay_from: str | None = None
+    error: Mapping[str, Any] | None = None
+    incomplete: str | None = None  # why the recording stopped part way, when it did
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.run_id, "workflow": self.workflow, "file": self.file, "path": self.path,
+            "status": self.status, "started": self.started_at.isoformat() if self.started_at else None,
+            "seconds": self.seconds, "rows": self.rows, "bytes": self.size, "parameters": dict(self.parameters),
+            "replay_of": self.replay_of, "replay_from": self.replay_from, "error": self.error,
+            "incomplete": self.incomplete, "folder": str(self.folder),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StageRecord:
+    name: StageName
+    kind: str
+    line: int
+    state: str  # the last state recorded, "not run" when none was
+    attempts: int
+    rows: int | None
+    seconds: float | None
+    error: Mapping[str, Any] | None
+    output: Path | None  # the recorded data, when there is some
+    schema: tuple[Mapping[str, str], ...] | None  # the recorded data's columns (name, type)
+    declared: tuple[Mapping[str, str], ...] = ()  # the plan's columns for this stage
+
+    @property
+    def from_recording(self) -> bool:
+        """In a replay: the stage did not run, its output was read from the replayed run (attempt 0)."""
+        return self.state == "succeeded" and self.attempts == 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "graph": self.name.graph, "id": self.name.node_id, "label": self.name.label, "kind": self.kind,
+            "line": self.line, "state": self.state, "attempts": self.attempts, "rows": self.rows,
+            "seconds": self.seconds, "error": self.error, "data": self.output is not None,
+            "from_recording": self.from_recording,
+            "schema": list(self.schema) if self.schema is not None else list(self.declared),
+        }
+
+
+class LineageStore:
+    """The recorded runs of one project."""
+
+    def __init__(self, project_root: Path) -> None:
+        self.root = project_root
+        self.folder = runs_folder(project_root)
+
+    def runs(self) -> list[RunRecord]:
+        """Every recorded run, newest first."""
+        try:
+            entries = [e for e in os.scandir(self.folder) if e.is_dir() and not e.name.startswith(".")]
+        except FileNotFoundError:
+            return []
+        records = [read_run(Path(e.path)) for e in entries]
+        return sorted(records, key=lambda r: (r.started, r.run_id), reverse=True)
+
+    def find(self, reference: str) -> RunRecord | LineageError:
+        """A run by id, unique id prefix, or `last`."""
+        runs = self.runs()
+        if not runs:
+            return LineageError(NO_RUNS, f"no run is recorded in {self.folder}")
+        if reference == LAST:
+            return runs[0]
+        exact = [r for r in runs if r.run_id == reference]
+        if exact:
+            return exact[0]
+        found = [r for r in runs if r.run_id.startswith(reference)] if reference else []
+        if len(found) == 1:
+            return found[0]
+        if found:
+            return LineageError(AMBIGUOUS_RUN, f"`{reference}` starts the ids of {len(found)} runs: "
+                                               f"{listing([r.run_id for r in found])}; give more of the id")
+        recent = listing([r.run_id for r in runs[:5]])
+        return LineageError(UNKNOWN_RUN, f"no recorded run has an id starting with `{reference}` "
+                                         f"(latest: {recent}; `last` names the latest)")
+
+    def stages(self, run: RunRecord) -> list[StageRecord] | LineageError:
+        plan = read_json(run.folder / PLAN_FILE)
+        if plan is None or not isinstance(plan.get("graphs"), list):
+            return LineageError(UNREADABLE, f"run {run.run_id} has no readable plan ({run.folder / PLAN_FILE})")
+        events = read_lines(run.folder / EVENTS_FILE)
+        graphs = sorted(plan["graphs"], key=lambda g: g.get("kind") != "workflow")
+        return [_stage(run.folder, graph, node, events) for graph in graphs for node in graph.get("nodes", [])]
+
+    def stage(self, run: RunRecord, name: str) -> StageRecord | LineageError:
+        stages = self.stages(run)
+        if isinstance(stages, LineageError):
+            return stages
+        chosen = resolve([s.name for s in stages], name, run.workflow)
+        if isinstance(chosen, LineageError):
+            return chosen
+        return next(s for s in stages if s.name == chosen)
+
+    def table(self, run: RunRecord, stage: StageRecord, limit: int | None = None) -> pa.Table | LineageError:
+        """The data a stage output in that run (its first `limit` rows)."""
+        if stage.output is None:
+            why = f"it ended {stage.state}" if stage.state != "not run" else "it never ran"
+            return LineageError(NO_OUTPUT, f"run {run.run_id} recorded no data for {stage.name.describe()}: {why}")
+        return read_table(stage.output, limit)
+
+
+def read_table(path: Path, limit: int | None = None) -> pa.Table | LineageError:
+    """An Arrow IPC file's table; with `limit`, only the record batches holding its first `limit` rows are read."""
+    try:
+        with pa.memory_map(str(path)) as source:
+            reader = pa.ipc.open_file(source)
+            if limit is None:
+                return reader.read_all()
+            batches: list[pa.RecordBatch] = []
+            rows = 0
+            for index in range(reader.num_record_batches):
+                if rows >= limit:
+                    break
+                batch = reader.get_batch(index)
+                batches.append(batch)
+                rows += batch.num_rows
+            return pa.Table.from_batches(batches, reader.schema).slice(0, limit)
+    except (OSError, pa.ArrowException) as error:
+        return LineageError(UNREADABLE, f"{path}: {error}")
+
+
+def read_run(folder: Path) -> RunRecord:
+    head = read_json(folder / RUN_FILE) or {}
+    status = run_status(head)
+    events: list[dict[str, Any]] | None = None
+    rows, size, seconds = head.get("rows"), head.get("bytes"), head.get("seconds")
+    if status not in FINAL_STATUSES:
+        events = read_lines(folder / EVENTS_FILE)
+        rows = sum(int(e.get("rows") or 0) for e in events if e.get("event") == "output")
+        size = folder_size(folder)
+        seconds = _elapsed(head, events) if status == "crashed" else _since(head)
+    started_at = _datetime(head.get("started_at"))
+    started = head.get("started")
+    if not isinstance(started, int | float):
+        try:
+            started = folder.stat().st_mtime
+        except OSError:
+            started = 0.0
+    error = head.get("error")
+    return RunRecord(
+        run_id=folder.name, folder=folder, status=status, workflow=str(head.get("workflow") or "?"),
+        file=str(head.get("file") or "?"), path=head.get("path"), started_at=started_at, started=float(started),
+        seconds=float(seconds) if isinstance(seconds, int | float) else None, rows=int(rows or 0),
+        size=int(size or 0), parameters=head.get("parameters") or {}, replay_of=head.get("replay_of"),
+        replay_from=head.get("replay_from"), error=error if isinstance(error, dict) else None,
+        incomplete=head.get("incomplete"),
+    )
+
+
+def run_status(head: Mapping[str, Any]) -> str:
+    status = head.get("status")
+    if status in FINAL_STATUSES:
+        return str(status)
+    if status == "running" and head.get("host") == socket.gethostname() and _alive(head.get("pid")):
+        return "running"
+    return "crashed"
+
+
+def _alive(pid: object) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: it exists
+        return True
+    return True
+
+
+def _datetime(text: object) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _since(head: Mapping[str, Any]) -> float | None:
+    started = head.get("started")
+    if not isinstance(started, int | float):
+        return None
+    return max(datetime.now().timestamp() - started, 0.0)
+
+
+def _elapsed(head: Mapping[str, Any], events: list[dict[str, Any]]) -> float | None:
+    """A crashed run's duration: from its start to its last recorded event."""
+    started = head.get("started")
+    stamps = [e["clock"] for e in events if isinstance(e.get("clock"), int | float)]
+    if not isinstance(started, int | float) or not stamps:
+        return None
+    return max(max(stamps) - started, 0.0)
+
+
+def _stage(folder: Path, graph: Mapping[str, Any], node: Mapping[str, Any],
+           events: list[dict[str, Any]]) -> StageRecord:
+    graph_name, node_id = str(graph.get("name")), str(node.get("id"))
+    mine = [e for e in events if e.get("graph") == graph_name and e.get("node") == node_id]
+    transitions = [e for e in mine if e.get("event") == "node"]
+    outputs = [e for e in mine if e.get("event") == "output"]
+    last = transitions[-1] if transitions else None
+    errors = [e["error"] for e in transitions if isinstance(e.get("error"), dict)]
+    ended = [e for e in transitions if isinstance(e.get("seconds"), int | float)]
+    path = output_path(folder, graph_name, node_id)
+    assigned = tuple(a for a, i in (graph.get("assignments") or {}).items() if i == node_id)
+    declared = tuple((node.get("output") or {}).get("columns") or ())
+    return StageRecord(
+        name=StageName(graph_name, node_id, str(node.get("label")), assigned),
+        kind=str(node.get("kind")), line=int(node.get("line") or 0),
+        state=str(last["state"]) if last else "not run",
+        attempts=max((int(e.get("attempt") or 0) for e in transitions), default=0),
+        rows=sum(int(e.get("rows") or 0) for e in outputs) if outputs else None,
+        seconds=float(ended[-1]["seconds"]) if ended else None,
+        error=errors[-1] if errors else None,
+        output=path if outputs and path.is_file() else None,
+        schema=tuple(outputs[-1].get("schema") or ()) if outputs else None,
+        declared=declared,
+    )

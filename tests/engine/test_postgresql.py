@@ -1,0 +1,116 @@
+"""`fhub/postgresql` against a real PostgreSQL server, started for these tests (Debian's PostgreSQL 15).
+
+Skipped where the server's binaries, the `postgres` user or the `psycopg` driver are missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from heddle_engine.modules.fhub import postgresql
+from tests.engine.conftest import WriteFiles
+from tests.engine.running import run_file
+
+BIN = Path("/usr/lib/postgresql/15/bin")
+psycopg = pytest.importorskip("psycopg")
+
+
+def _as_postgres(command: str) -> None:
+    subprocess.run(["su", "postgres", "-s", "/bin/sh", "-c", command], check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[int]:
+    if not (BIN / "initdb").exists() or os.geteuid() != 0 or shutil.which("su") is None:
+        pytest.skip("needs Debian's PostgreSQL 15 and root (to run it as the postgres user)")
+    folder = Path(tempfile.mkdtemp(prefix="heddle-pg-"))
+    shutil.chown(folder, "postgres")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    data = folder / "data"
+    _as_postgres(f"{BIN}/initdb -D {data} -U postgres -A trust --no-sync -E UTF8 --locale=C.UTF-8")
+    _as_postgres(f"{BIN}/pg_ctl -D {data} -l {folder}/pg.log -w -o "
+                 f"'-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off' start")
+    try:
+        with psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres",
+                             autocommit=True) as connection:
+            connection.execute("CREATE TABLE users (id integer PRIMARY KEY, name text, country text, "
+                               "joined date, tags text[], extra jsonb, score numeric(5, 2))")
+            connection.execute("INSERT INTO users VALUES (1, 'ada', 'FR', '2026-01-10', '{a,b}', '{\"k\": 1}', 9.5), "
+                               "(2, 'bob', 'US', '2025-12-01', '{}', NULL, NULL), "
+                               "(3, 'cy%', 'DE', '2026-02-01', NULL, '[1, 2]', 7.25)")
+        yield port
+    finally:
+        _as_postgres(f"{BIN}/pg_ctl -D {data} -m fast stop")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def connection(port: int) -> postgresql.Connection:
+    return postgresql.connection(postgresql.ConnectionConfig(host="127.0.0.1", port=port, user="postgres",
+                                                             database="postgres"))
+
+
+def query(db: postgresql.Connection, sql: str, **parameters: object) -> pl.DataFrame:
+    return postgresql.query(postgresql.QueryConfig(query=sql).inject({"connection": db}), **parameters).to_polars()
+
+
+def test_placeholders_leave_strings_and_comments_alone() -> None:
+    assert postgresql.placeholders("SELECT '@x%' AS s WHERE id = @id AND n LIKE 'a%' -- @c") == (
+        "SELECT '@x%%' AS s WHERE id = %(id)s AND n LIKE 'a%%' -- @c")
+
+
+def test_parameters_are_bound_and_types_come_from_the_server(server: int) -> None:
+    db = connection(server)
+    try:
+        frame = query(db, "SELECT id, name, joined, tags, extra, score FROM users WHERE joined > @since ORDER BY id",
+                      since="2026-01-01")
+        assert frame.schema["id"] == pl.Int32() and frame.schema["joined"] == pl.Date()
+        assert frame.schema["tags"] == pl.List(pl.String())
+        assert frame.select("id", "name", "extra").to_dicts() == [
+            {"id": 1, "name": "ada", "extra": '{"k": 1}'}, {"id": 3, "name": "cy%", "extra": "[1, 2]"}]
+        assert frame["score"].cast(pl.Float64).to_list() == [9.5, 7.25]
+        hostile = query(db, "SELECT count(*) AS n FROM users WHERE name = @name OR name LIKE 'cy%'",
+                        name="x' OR '1'='1")
+        assert hostile.to_dicts() == [{"n": 1}]  # the value is a parameter; the `%` of the text stays a `%`
+        typed = query(db, "SELECT CAST(id AS bigint) AS id FROM users WHERE id < 0")
+        assert typed.height == 0 and typed.schema["id"] == pl.Int64()
+    finally:
+        db.close()
+
+
+def test_a_workflow_looks_users_up_on_the_server(server: int, write_files: WriteFiles) -> None:
+    text = f'''import "std/io" io
+import "fhub/postgresql" pg
+
+resource db = pg.connection {{
+  host: "127.0.0.1"
+  port: {server}
+  user: "postgres"
+  database: "postgres"
+}}
+
+step country_of = <connection=db> pg.query {{
+  query: "SELECT id AS user_id, country FROM users WHERE id = @user_id"
+}}
+
+workflow Enrich {{
+  [{{ user_id: 1, amount: 10.5 }}, {{ user_id: 3, amount: 2.0 }}, {{ user_id: 7, amount: 1.0 }}]
+    | (from input join country_of (==user_id) sort {{user_id}})
+    | io.write_csv {{ path: "out/enriched.csv" }}
+}}
+'''
+    main = write_files({"main.he": text}) / "main.he"
+    result = run_file(main)
+    assert result.status == "succeeded", result.message
+    assert pl.read_csv(main.parent / "out" / "enriched.csv").to_dicts() == [
+        {"user_id": 1, "amount": 10.5, "country": "FR"}, {"user_id": 3, "amount": 2.0, "country": "DE"}]
