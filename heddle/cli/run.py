@@ -167,8 +167,9 @@ def _summary(result: ExecutionResult) -> str:
         note = f", {handled} failure{'s' if handled != 1 else ''} handled" if handled else ""
         return (f"heddle: run {result.run_id} succeeded: {stages} stage{'s' if stages != 1 else ''} in "
                 f"{duration(result.seconds)}{note}")
-    kept = sum(t.num_rows for t in result.kept.values())
-    note = f"; {kept} failed row{'s' if kept != 1 else ''} kept in the run's result" if kept else ""
+    kept = ", ".join(f"{key} ({table.num_rows} row{'s' if table.num_rows != 1 else ''})"
+                     for key, table in result.kept.items())
+    note = f"; failed rows kept in the run's result: {kept}" if kept else ""
     return f"heddle: run {result.run_id} failed: {result.message}{note}"
 
 

@@ -89,7 +89,7 @@ def test_a_failed_run_exits_1_naming_the_stage(capsys: pytest.CaptureFixture[str
     assert "heddle: stage io.read_csv failed " in err
     last = err.splitlines()[-1]
     assert last.startswith("heddle: run ") and f"failed: stage `io.read_csv` ({main_he}:4:3) failed: " in last
-    assert "missing.csv" in last and last.endswith("; 1 failed row kept in the run's result")
+    assert "missing.csv" in last and last.endswith("; failed rows kept in the run's result: W/n1 (1 row)")
 
 
 def test_choosing_a_workflow(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
