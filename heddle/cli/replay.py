@@ -11,20 +11,15 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from heddle.cli.progress import Progress
 from heddle.cli.project import Catalogs
-from heddle.cli.report import line
+from heddle.cli.report import line, problem_line
 from heddle.cli.runs import add_project_option, fail, store_for
 from heddle_engine.lineage import LineageError, LineageRecorder, read_limit
 from heddle_engine.lineage.errors import UNREADABLE
 from heddle_lang.semantic import analyze
 from heddle_lang.syntax import parse
-from heddle_lang.text import Encoding, LineIndex
-
-if TYPE_CHECKING:
-    from heddle_engine.execute import SetupError
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -85,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
             start_from=inputs.start.node_id, replay_of=record.run_id)
     except RunRefused as refused:
         for error in refused.errors:
-            print(_setup_error(name, tree.lines, error), file=sys.stderr)
+            print(problem_line(name, tree.lines, error), file=sys.stderr)
         print(f"{name}: cannot replay run {record.run_id}: the workflow cannot start", file=sys.stderr)
         return 2
     for warning in (*result.warnings, *([str(recorder.problem)] if recorder.problem else [])):
@@ -95,14 +90,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"heddle: run {result.run_id}, a replay of {record.run_id} from {inputs.start.describe()}, {outcome}",
           file=sys.stderr)
     return 0 if result.status == "succeeded" else 1
-
-
-def _setup_error(name: str, lines: LineIndex, error: SetupError) -> str:
-    """`file:line:col: error: message [CODE]` (no position when the error has none), as `heddle run` says it."""
-    if error.span is None:
-        return f"{name}: error: {error.message} [{error.code}]"
-    position = lines.position(error.span.start, Encoding.UTF32)
-    return f"{name}:{position.line + 1}:{position.character + 1}: error: {error.message} [{error.code}]"
 
 
 def _parameters(given: list[str]) -> dict[str, str] | str:

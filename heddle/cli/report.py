@@ -2,17 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from heddle_lang.diagnostics import Diagnostic
-from heddle_lang.text import Encoding, LineIndex
+from heddle_lang.text import Encoding, LineIndex, Span
 
 
 def line(name: str, lines: LineIndex, diagnostic: Diagnostic) -> str:
     """`file:line:col: severity: message [CODE]`, 1-based, the column in characters."""
-    position = lines.position(diagnostic.span.start, Encoding.UTF32)
-    return (f"{name}:{position.line + 1}:{position.character + 1}: {diagnostic.severity.label}: "
-            f"{diagnostic.message} [{diagnostic.code}]")
+    return located(name, lines, diagnostic.span, diagnostic.severity.label, message=diagnostic.message,
+                   code=diagnostic.code)
+
+
+class Problem(Protocol):
+    """An error with a code and, maybe, a place: e.g. a run's `SetupError`."""
+
+    @property
+    def span(self) -> Span | None: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def code(self) -> str: ...
+
+
+def problem_line(name: str, lines: LineIndex, problem: Problem) -> str:
+    """An error line in the checker's format, for errors that are not diagnostics."""
+    return located(name, lines, problem.span, "error", message=problem.message, code=problem.code)
+
+
+def located(name: str, lines: LineIndex, span: Span | None, severity: str, *, message: str, code: str) -> str:
+    """`file:line:col: severity: message [CODE]`; `file: severity: ...` when there is no place to point at."""
+    if span is None:
+        return f"{name}: {severity}: {message} [{code}]"
+    position = lines.position(span.start, Encoding.UTF32)
+    return f"{name}:{position.line + 1}:{position.character + 1}: {severity}: {message} [{code}]"
 
 
 def as_json(name: str, lines: LineIndex, diagnostic: Diagnostic) -> dict[str, Any]:

@@ -21,14 +21,13 @@ from typing import TYPE_CHECKING, Any
 from heddle.cli.files import UsageError, read
 from heddle.cli.progress import AboveProgress, Progress, duration
 from heddle.cli.project import Catalogs
-from heddle.cli.report import line
+from heddle.cli.report import line, problem_line
 from heddle_lang.plan import Plan
 from heddle_lang.semantic import analyze
 from heddle_lang.syntax import parse
-from heddle_lang.text import Encoding, LineIndex
 
 if TYPE_CHECKING:
-    from heddle_engine.execute import ExecutionResult, SetupError
+    from heddle_engine.execute import ExecutionResult
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -67,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     _, _, problems = prepare(plan, workflow, catalog, parameters=parameters, source=source.text)
     if problems:
         for problem in problems:
-            print(_problem(source.name, tree.lines, problem), file=sys.stderr)
+            print(problem_line(source.name, tree.lines, problem), file=sys.stderr)
         print(f"{source.name}: not run: workflow `{workflow}` cannot start", file=sys.stderr)
         return 2
     real_err = sys.stderr
@@ -82,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
                                   observers=observers)
         except RunRefused as refused:
             for problem in refused.errors:
-                print(_problem(source.name, tree.lines, problem), file=real_err)
+                print(problem_line(source.name, tree.lines, problem), file=real_err)
             return 2
     for warning in result.warnings:
         print(f"heddle: warning: {warning}", file=real_err)
@@ -94,14 +93,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(_summary(result), file=real_err)
     return 0 if result.status == "succeeded" else 1
-
-
-def _problem(name: str, lines: LineIndex, problem: SetupError) -> str:
-    """`file:line:col: error: message [HRxxxx]`, as the checker reports (no position when it has none)."""
-    if problem.span is None:
-        return f"{name}: error: {problem.message} [{problem.code}]"
-    position = lines.position(problem.span.start, Encoding.UTF32)
-    return f"{name}:{position.line + 1}:{position.character + 1}: error: {problem.message} [{problem.code}]"
 
 
 def _parameters(given: list[str]) -> dict[str, str]:
