@@ -82,15 +82,17 @@ class EngineCatalog:
             target = project.modules[path]
             if "/" in target and ":" not in target:
                 return self._alias(path, target, via)
-            if self.plugins is not None:
-                return self.plugins.load(path)
-            return self._import(path, lambda: load_target(target, project.root))
+            return self._import_user_code(path, lambda: load_target(target, project.root))
         if path in BUILTIN_MODULES:
             return self._import(path, lambda: load_target(BUILTIN_MODULES[path]))
         entry_point = self._installed().get(path)
         if entry_point is not None:
-            return self.plugins.load(path) if self.plugins is not None else self._import(path, entry_point.load)
+            return self._import_user_code(path, entry_point.load)
         return None
+
+    def _import_user_code(self, path: str, load: Callable[[], object]) -> ModuleSpec | str:
+        """A project's or an installed package's module: in the plugin process when there is one."""
+        return self.plugins.load(path) if self.plugins is not None else self._import(path, load)
 
     def _alias(self, path: str, target: str, via: tuple[str, ...]) -> ModuleSpec | str:
         if target == path or target in via:

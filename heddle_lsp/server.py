@@ -68,7 +68,7 @@ class HeddleServer(LanguageServer):
         root = find_project(start)
         if root not in self.catalogs:
             catalog = self.catalogs[root] = load_catalog(start, isolated=True)
-            if root is not None and catalog.project is not None and catalog.project.modules and catalog.plugins:
+            if catalog.project is not None and catalog.project.modules and catalog.plugins is not None:
                 catalog.plugins.start()  # the project maps plugins: import them while the rest gets ready
         return self.catalogs[root]
 
