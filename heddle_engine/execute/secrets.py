@@ -31,10 +31,20 @@ class Redactor:
 
     def redact(self, text: str) -> str:
         with self._lock:
-            secrets = sorted(self._secrets, key=len, reverse=True)  # a secret inside a longer one
-        for secret in secrets:
-            text = text.replace(secret, MASK)
-        return text
+            secrets = longest_first(self._secrets)
+        return scrub(text, secrets)
+
+
+def longest_first(secrets: Iterable[str]) -> tuple[str, ...]:
+    """Distinct non-empty secrets, longest first, so that a secret containing another is masked whole."""
+    return tuple(sorted({s for s in secrets if s and s != MASK}, key=len, reverse=True))
+
+
+def scrub(text: str, secrets: tuple[str, ...]) -> str:
+    """`text` with every secret (ordered by `longest_first`) replaced by `MASK`."""
+    for secret in secrets:
+        text = text.replace(secret, MASK)
+    return text
 
 
 def _secret_values(value: object, depth: int = 0) -> Iterable[str]:

@@ -5,8 +5,9 @@ marks its key secret (`password: Annotated[str, Secret]`), nested records includ
 as `"***"`; every secret value found that way is also replaced by `"***"` wherever it appears in text the
 recorder writes (error messages, stack traces, string columns of recorded tables).
 
-The language has no way yet to take a config value from the environment (`env:`/`${...}`), so there is no
-such value to redact; a value a plugin reads from the environment by itself is invisible here.
+A secret taken from the environment (`password: "env:PGPASSWORD"`) stands in the plan as that reference,
+never as its value; the executor masks the value itself in the errors it reports. A value a plugin reads
+from the environment by itself is invisible here.
 """
 
 from __future__ import annotations
@@ -18,24 +19,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from heddle.core.config import Secret
+from heddle_engine.execute.secrets import MASK, longest_first, scrub
 from heddle_lang.catalog import Catalog
 from heddle_lang.plan import Node, Plan, ResourceUse
 from heddle_lang.types import ConfigSchema, ValueType
-
-MASK = "***"
 
 
 class Redactor:
     """Replaces known secret values by `MASK` in text, JSON-like values and Arrow tables."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        # Longest first, so a secret that contains another is masked whole.
-        self.secrets = tuple(sorted({s for s in secrets if s and s != MASK}, key=len, reverse=True))
+        self.secrets = longest_first(secrets)
 
     def text(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, MASK)
-        return text
+        return scrub(text, self.secrets)
 
     def value(self, value: object) -> object:
         """A JSON-like value with every `Secret` masked and secret text scrubbed from its strings."""
