@@ -6,8 +6,9 @@ It spawns `python -m heddle_lsp` (this interpreter), speaks JSON-RPC with Conten
 its stdin/stdout, and prints n, p50 and p95 for:
 - didChange → publishDiagnostics on generated 1,000- and 10,000-line documents: one-character edits at
   the end of the middle line (a space inserted, then deleted, ...), each awaited: the clock runs from
-  writing the didChange to reading the publishDiagnostics of that version. The server's debounce is part
-  of it.
+  writing the didChange to reading the publishDiagnostics of that version. An edit after a pause is
+  analysed at once by the server (its debounce only holds back bursts of changes), so these edits pay
+  no debounce; a burst of edits is measured separately (the last edit → its diagnostics).
 - the same texts through a fresh full check: in-process `analyze(parse(text), load_catalog(examples))`
   (the baseline of the ratio), in-process with one catalog kept (the server's work without the
   protocol), and `heddle check FILE` as a subprocess;
@@ -56,6 +57,8 @@ from heddle_lang.syntax import parse  # noqa: E402
 Message = dict[str, Any]
 
 SIZES = (1_000, 10_000)
+BURST_EDITS = 5  # changes per burst, BURST_GAP_SECONDS apart: a held key repeats about this fast
+BURST_GAP_SECONDS = 0.02
 TARGET_DIAGNOSTICS_P95_MS = {1_000: 30.0, 10_000: 150.0}
 TARGET_REQUEST_P95_MS = 15.0
 TARGET_COLD_START_MS = 1_000.0
@@ -401,6 +404,38 @@ def diagnostics_latency(lsp: LspProcess, uri: str, plan: EditPlan, *, edits: int
     return samples
 
 
+def burst_latency(lsp: LspProcess, uri: str, plan: EditPlan, *, bursts: int,
+                  first_version: int) -> tuple[list[float], list[int]]:
+    """Bursts of BURST_EDITS changes BURST_GAP_SECONDS apart (a held key): from the last change of each
+    burst to the diagnostics of its version; also the versions inside bursts that were published."""
+    samples: list[float] = []
+    skipped_published: list[int] = []
+    version = first_version
+    for burst in range(bursts):
+        for index in range(BURST_EDITS):
+            if index:
+                time.sleep(BURST_GAP_SECONDS)
+            start = time.perf_counter()
+            lsp.notify("textDocument/didChange", {
+                "textDocument": {"uri": uri, "version": version},
+                "contentChanges": [plan.change(burst * BURST_EDITS + index)],
+            })
+            version += 1
+        last = version - 1
+
+        def settles(message: Message, last: int = last) -> bool:
+            if message["method"] != "textDocument/publishDiagnostics" or message["params"]["uri"] != uri:
+                return False
+            published = message["params"].get("version")
+            if published != last:
+                skipped_published.append(published)
+            return published == last
+
+        received = lsp.wait_for(settles)
+        samples.append((received.at - start) * 1e3)
+    return samples, skipped_published
+
+
 def request_rows(lsp: LspProcess, method: str, *, capability: str, capabilities: Message, uri: str,
                  spots: Sequence[Spot], requests: int) -> list[Row]:
     """One row per spot, `requests` requests spread over the spots in turn; or "not served yet"."""
@@ -442,6 +477,8 @@ class SizeResult:
     rss_open: tuple[float, float]
     rss_after: tuple[float, float]
     server_row: Row
+    burst_row: Row
+    published_in_bursts: list[int]
     completion: list[Row]
     hover: list[Row]
     capabilities: Message
@@ -462,6 +499,8 @@ def bench_server(lines: int, text: str, plan: EditPlan, *, edits: int, requests:
         lsp.notify("textDocument/didChange", {
             "textDocument": {"uri": uri, "version": edits + 2}, "contentChanges": [{"text": text}]})
         count = len(lsp.diagnostics_of(uri, edits + 2).message["params"]["diagnostics"])
+        bursts, published_in_bursts = burst_latency(lsp, uri, plan, bursts=max(1, edits // BURST_EDITS),
+                                                    first_version=edits + 3)
         completion = request_rows(lsp, "textDocument/completion", capability="completionProvider",
                                   capabilities=capabilities, uri=uri, spots=completion_spots(text_lines),
                                   requests=requests)
@@ -470,8 +509,10 @@ def bench_server(lines: int, text: str, plan: EditPlan, *, edits: int, requests:
         rss_after = lsp.memory_mb()
         shown = list(lsp.shown_errors)
     row = Row("server: didChange → publishDiagnostics", samples, TARGET_DIAGNOSTICS_P95_MS[lines])
-    return SizeResult(lines, open_ms, count, rss_idle, rss_open, rss_after, row, completion, hover,
-                      capabilities, shown)
+    burst_row = Row(f"server: burst of {BURST_EDITS} changes {BURST_GAP_SECONDS * 1e3:g} ms apart, last → "
+                    "diagnostics", bursts)
+    return SizeResult(lines, open_ms, count, rss_idle, rss_open, rss_after, row, burst_row, published_in_bursts,
+                      completion, hover, capabilities, shown)
 
 
 class InProcess:
@@ -594,7 +635,7 @@ def main() -> None:
     print(f"heddle-lsp over stdio: {sys.executable} -m heddle_lsp (Python {platform.python_version()}, "
           f"{os.cpu_count()} CPUs)")
     if debounce is not None:
-        print(f"server debounce before analysing: {debounce:g} ms (part of every didChange → diagnostics figure)")
+        print(f"server debounce during bursts of changes: {debounce:g} ms (a change after a pause is analysed at once)")
 
     texts = {lines: generate(lines) for lines in SIZES}
     plans = {lines: EditPlan.middle_of(text) for lines, text in texts.items()}
@@ -621,6 +662,9 @@ def main() -> None:
         fresh, kept = in_process[lines].fresh, in_process[lines].warm
         print_rows("didChange → publishDiagnostics, and the same edited texts through a fresh check",
                    [result.server_row, fresh, kept, cli[lines]], baseline=fresh)
+        print_rows("a held key: bursts of changes", [result.burst_row], baseline=fresh)
+        print(f"  versions inside bursts that were analysed and published anyway: {len(result.published_in_bursts)} "
+              f"of {len(result.burst_row.samples_ms) * (BURST_EDITS - 1)}")
         print_rows("requests on the current snapshot (after the edits)", [*result.completion, *result.hover])
         print("\n  memory of the server process")
         print(format_memory("after initialize", result.rss_idle))

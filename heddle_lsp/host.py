@@ -3,13 +3,15 @@
 Document-sync notifications mutate the host, in order, on the event loop. Each change is applied to
 the document's tree-sitter tree as an edit and reparsed incrementally. Analysis runs off the event
 loop (one worker thread) on an immutable tree; a request awaits the snapshot of the version it was
-asked about, and a result for an older version is never published.
+asked about, and a result for an older version is never published. A change cancels the analysis of
+the version it replaces (at its next checkpoint): what awaited it gets `AnalysisCancelled`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -52,8 +54,11 @@ class Document:
     version: int
     tree: SyntaxTree
     pending: asyncio.Future[Snapshot] | None = None  # the analysis of `version`, once asked for
+    stale: threading.Event = field(default_factory=threading.Event)  # set: `pending` is no longer wanted
     publish: asyncio.Task[None] | None = None  # the debounced diagnostics of `version`
     analysis_seconds: float = 0.0  # how long the last analysis of this document took
+    changed_at: float = 0.0  # time.monotonic() of the last change
+    change_gap: float = float("inf")  # seconds between the last two changes: small while the user types
 
 
 @dataclass
@@ -84,6 +89,9 @@ class Host:
             end = tree.lines.offset(change.end, self.encoding)
             tree = tree.edit(start, max(start, end), change.text)
         document.tree, document.version = tree, version
+        document.stale.set()  # the running analysis of the previous version stops at its next checkpoint
+        now = time.monotonic()
+        document.change_gap, document.changed_at = now - document.changed_at, now
         document.pending = None  # the next request analyses the new version
         return document
 
@@ -102,15 +110,17 @@ class Host:
         if document.pending is None:
             loop = asyncio.get_running_loop()
             tree, version, catalog = document.tree, document.version, self.catalog_for(document.path)
+            stale = document.stale = threading.Event()
 
             def run() -> Snapshot:
                 started = time.perf_counter()
                 with self.collector.during():
-                    snapshot = Snapshot(uri, version, analyze(tree, catalog))
+                    snapshot = Snapshot(uri, version, analyze(tree, catalog, stale.is_set))
                 document.analysis_seconds = time.perf_counter() - started
                 return snapshot
 
             document.pending = loop.run_in_executor(self.executor, run)
+            document.pending.add_done_callback(_retrieve)
             if self.collector.collection_due():  # after this analysis, before the next: reclaim cycles
                 self.executor.submit(self.collector.collect)
         return document.pending
@@ -118,6 +128,12 @@ class Host:
     def current(self, uri: str, version: int) -> bool:
         document = self.documents.get(uri)
         return document is not None and document.version == version
+
+
+def _retrieve(future: asyncio.Future[Snapshot]) -> None:
+    """A cancelled analysis nobody awaited is not an error worth asyncio's "never retrieved" warning."""
+    if not future.cancelled():
+        future.exception()
 
 
 def path_of(uri: str) -> Path | None:

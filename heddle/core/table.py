@@ -17,16 +17,20 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Self, cast
 
 import polars as pl
-import pyarrow as pa
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
 
 class Table:
     __slots__ = ("_data",)
 
     def __init__(self, data: pa.Table | pa.RecordBatch) -> None:
+        # Imported here, not with the module: declaring steps (the language server's catalog) needs no
+        # pyarrow, and it costs 26 MB resident once loaded.
+        import pyarrow as pa
+
         if isinstance(data, pa.RecordBatch):
             data = pa.Table.from_batches([data])
         if not isinstance(data, pa.Table):
@@ -48,6 +52,8 @@ class Table:
 
     @classmethod
     def from_pandas(cls, frame: pd.DataFrame) -> Self:
+        import pyarrow as pa
+
         _require_pandas("from_pandas")
         return cls(pa.Table.from_pandas(frame, preserve_index=False))
 

@@ -8,11 +8,11 @@
     parameters.py  workflow parameters;  states.py  node states and observers;  failures.py  error context
 """
 
-from heddle_engine.execute.context import resolve_path, run_folder
 from heddle_engine.execute.errors import ParameterError, RunRefused, SetupError
 from heddle_engine.execute.lower import ExecPlan, lower
 from heddle_engine.execute.result import ExecutionResult, Failure, RowCount
 from heddle_engine.execute.run import new_run_id, prepare, run_workflow
+from heddle_engine.run_folder import resolve_path, run_folder
 
 __all__ = [
     "ExecPlan",

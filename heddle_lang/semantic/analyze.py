@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from heddle_lang.catalog import Catalog
 from heddle_lang.check import check_tree
 from heddle_lang.diagnostics import Diagnostic, Fix, Severity, Tag, TextEdit, sort_diagnostics
@@ -14,10 +16,24 @@ from heddle_lang.syntax.tree import SyntaxTree
 from heddle_lang.text import Span
 
 
-def analyze(tree: SyntaxTree, catalog: Catalog) -> Analysis:
-    """Syntax, layout, names, resources, configuration and types of `tree`, and its typed plan."""
+class AnalysisCancelled(Exception):  # noqa: N818 - named for what happened, like asyncio's CancelledError
+    """The caller's `cancelled()` said the result is no longer wanted (its text has changed meanwhile)."""
+
+
+def analyze(tree: SyntaxTree, catalog: Catalog, cancelled: Callable[[], bool] | None = None) -> Analysis:
+    """Syntax, layout, names, resources, configuration and types of `tree`, and its typed plan.
+
+    `cancelled` is asked between the phases and between graphs: when it answers True the analysis stops
+    with `AnalysisCancelled` (an editor's next keystroke makes this one useless)."""
+
+    def checkpoint() -> None:
+        if cancelled is not None and cancelled():
+            raise AnalysisCancelled
+
+    checkpoint()
     ctx = Context(tree, catalog)
     module = tree.ast
+    checkpoint()
     collect_imports(ctx, module)
     collect_declarations(ctx, module)
     for resource in ctx.resources.values():
@@ -27,12 +43,15 @@ def analyze(tree: SyntaxTree, catalog: Catalog) -> Analysis:
     graphs = []
     for handler in ctx.handlers.values():
         assert handler.name is not None
+        checkpoint()
         graphs.append(GraphBuilder(ctx, handler.name.text, "handler", handler.pipelines).build(None))
     for workflow in ctx.workflows.values():
         assert workflow.name is not None
+        checkpoint()
         guard = check_trap(ctx, workflow.trap) if workflow.trap is not None else None
         graphs.append(GraphBuilder(ctx, workflow.name.text, "workflow", workflow.pipelines).build(guard))
     _unused(ctx)
+    checkpoint()
     diagnostics = sort_diagnostics([*check_tree(tree), *ctx.diagnostics])
     definitions = (*ctx.aliases.values(), *ctx.definitions.values(), *ctx.local_definitions)
     return Analysis(tree, tuple(diagnostics), Plan(tuple(graphs)), definitions, tuple(ctx.uses),

@@ -11,8 +11,8 @@ import pytest
 
 from heddle.sdk import module_spec
 from heddle_engine.events import NodeState
-from heddle_engine.execute.context import running_in
 from heddle_engine.modules.fhub import sqlite
+from heddle_engine.run_folder import running_in
 from heddle_lang.types import Schema
 from tests.engine.conftest import WriteFiles
 from tests.engine.running import Recorder, run_file

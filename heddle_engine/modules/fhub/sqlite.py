@@ -38,8 +38,8 @@ from heddle.core.resource import Resource, ResourceConfig
 from heddle.core.step import StepConfig
 from heddle.core.table import Table
 from heddle.sdk.plugin import Plugin
-from heddle_engine.execute.context import resolve_path
 from heddle_engine.modules.fhub.sql import config_parameters, query_schema
+from heddle_engine.run_folder import resolve_path
 from heddle_lang.types import Column, Schema
 
 __all__ = ["ConnectionConfig", "Database", "QueryConfig", "plugin"]

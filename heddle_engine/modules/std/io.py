@@ -20,8 +20,8 @@ import polars as pl
 from heddle.core.step import StepConfig
 from heddle.core.table import Table
 from heddle.sdk.plugin import Plugin
-from heddle_engine.execute.context import resolve_path
 from heddle_engine.modules.declared import declared_schema, polars_schema
+from heddle_engine.run_folder import resolve_path
 from heddle_lang.catalog import InferenceError
 from heddle_lang.types import Schema
 
