@@ -6,13 +6,18 @@ byte offset, asks the pure query, and converts the answer with `heddle_lsp.conve
 
 from __future__ import annotations
 
+from typing import Any
+
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcInvalidParams
 
 from heddle_lang.ide import actions, completion, hover, inlay, lens, navigation, ranges, symbols, tokens
 from heddle_lsp import convert
 from heddle_lsp.host import Snapshot
+from heddle_lsp.run import WorkflowRuns
 from heddle_lsp.server import HeddleServer, server
+
+_runs = WorkflowRuns()
 
 
 async def _at(ls: HeddleServer, uri: str, position: lsp.Position | None = None) -> tuple[Snapshot, int] | None:
@@ -224,9 +229,16 @@ async def plan_workflow(ls: HeddleServer, uri: str, workflow: str) -> str | None
 
 
 @server.command("heddle.runWorkflow")
-async def run_workflow(ls: HeddleServer, uri: str, workflow: str) -> None:
-    """The engine does not run workflows yet: say so plainly instead of failing silently."""
-    ls.window_show_message(lsp.ShowMessageParams(
-        type=lsp.MessageType.Info,
-        message=f"Heddle: running `{workflow}` from the editor is not available in this version yet; "
-                "its typed plan is under the Plan lens."))
+async def run_workflow(ls: HeddleServer, uri: str, workflow: str) -> dict[str, Any] | None:
+    """Arguments `[uri, workflow]`: run the workflow of the editor's text in a child process, with work-done
+    progress; the run's report (JSON), or None when it did not run."""
+    snapshot = await ls.snapshot(uri)
+    if snapshot is None:
+        return None
+    if snapshot.analysis.has_errors:
+        ls.window_show_message(lsp.ShowMessageParams(
+            type=lsp.MessageType.Warning, message=f"Heddle: `{workflow}` was not run: fix the errors first."))
+        return None
+    if workflow not in (g.name for g in snapshot.analysis.plan.workflows):
+        raise JsonRpcInvalidParams(f"the document has no workflow `{workflow}`")
+    return await _runs.run(ls, snapshot, workflow)

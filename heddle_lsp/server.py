@@ -13,30 +13,35 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
-from pygls.exceptions import JsonRpcMethodNotFound, JsonRpcRequestCancelled
+from pygls.exceptions import JsonRpcContentModified, JsonRpcMethodNotFound, JsonRpcRequestCancelled
 from pygls.lsp.server import LanguageServer
 
 from heddle_lang import __version__
 from heddle_lang.catalog import Catalog
 from heddle_lang.formatter import format_tree
+from heddle_lang.semantic import AnalysisCancelled
 from heddle_lang.text import Position
 from heddle_lsp.convert import encoding_of, lsp_diagnostic, whole_document
-from heddle_lsp.host import Change, Host, Snapshot, path_of
+from heddle_lsp.host import Change, Document, Host, Snapshot, path_of
+from heddle_lsp.protocol import HeddleProtocol
 
 if TYPE_CHECKING:
     from heddle_engine.catalog import EngineCatalog
 
 log = logging.getLogger(__name__)
 
-# Diagnostics wait for a pause in typing before analysing: long enough to skip the versions a fast
-# typist makes obsolete, short next to the analysis itself (small documents hardly wait at all).
+# A change that comes after a pause is analysed at once; during a burst of changes (a held key, a
+# fast typist, an editor's multi-step edit) diagnostics wait for the burst to pause, so the versions it
+# makes obsolete are never analysed. Documents that analyse quickly hardly wait at all.
 DEBOUNCE_SECONDS = 0.03
 QUICK_ANALYSIS_SECONDS = 0.05
+YIELD_SECONDS = 0.002  # lets the changes already read from the client arrive first
 
 
 class HeddleServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("heddle-lsp", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
+        super().__init__("heddle-lsp", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
+                         protocol_cls=HeddleProtocol)
         self.host = Host(self.catalog_for)
         self.catalogs: dict[Path | None, EngineCatalog] = {}
         self.catalog_generation = 0  # counts catalog reloads: a pulled report's id says which it saw
@@ -47,7 +52,7 @@ class HeddleServer(LanguageServer):
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """Log every failure; tell the user once per kind of failure, and keep serving."""
-        if isinstance(error, JsonRpcMethodNotFound | JsonRpcRequestCancelled):
+        if isinstance(error, JsonRpcMethodNotFound | JsonRpcRequestCancelled | JsonRpcContentModified):
             return  # answered as such: nothing broke
         log.error("%s: %s", getattr(source, "__name__", source), error, exc_info=error)
         key = f"{getattr(source, '__name__', source)}:{type(error).__name__}"
@@ -86,9 +91,16 @@ class HeddleServer(LanguageServer):
         return list(self.host.catalog_for(document.path if document else None).paths())
 
     async def snapshot(self, uri: str) -> Snapshot | None:
-        """The current version's analysis. Shielded: a cancelled request must not cancel what others await."""
+        """The current version's analysis. Shielded: a cancelled request must not cancel what others await.
+        A change that makes the analysis obsolete while a request waits answers it with ContentModified,
+        as LSP asks: the client asks again about the new text if it still wants to know."""
         pending = self.host.snapshot(uri)
-        return await asyncio.shield(pending) if pending is not None else None
+        if pending is None:
+            return None
+        try:
+            return await asyncio.shield(pending)
+        except AnalysisCancelled:
+            raise JsonRpcContentModified("the document changed while this request waited for its analysis") from None
 
     def schedule_diagnostics(self, uri: str) -> None:
         document = self.host.documents.get(uri)
@@ -100,9 +112,11 @@ class HeddleServer(LanguageServer):
 
     async def _publish(self, uri: str, version: int) -> None:
         document = self.host.documents.get(uri)
-        quick = document is not None and document.analysis_seconds < QUICK_ANALYSIS_SECONDS
-        await asyncio.sleep(0.002 if quick else DEBOUNCE_SECONDS)
-        snapshot = await self.snapshot(uri)
+        await asyncio.sleep(YIELD_SECONDS if document is None or _settled(document) else DEBOUNCE_SECONDS)
+        try:
+            snapshot = await self.snapshot(uri)
+        except JsonRpcContentModified:
+            return  # a newer version is on its way
         if snapshot is None or snapshot.version != version or not self.host.current(uri, version):
             return  # a newer version is on its way
         self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(
@@ -111,6 +125,11 @@ class HeddleServer(LanguageServer):
     def lsp_diagnostics(self, snapshot: Snapshot) -> list[lsp.Diagnostic]:
         lines = snapshot.tree.lines
         return [lsp_diagnostic(snapshot.uri, lines, d, self.host.encoding) for d in snapshot.analysis.diagnostics]
+
+
+def _settled(document: Document) -> bool:
+    """No burst of changes to wait out: the document analyses quickly, or its last change came after a pause."""
+    return document.analysis_seconds < QUICK_ANALYSIS_SECONDS or document.change_gap >= DEBOUNCE_SECONDS
 
 
 server = HeddleServer()

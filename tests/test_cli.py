@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from heddle.cli.main import main
+from heddle.cli.progress import AboveProgress, JsonProgress
+from heddle_engine.events import RunInfo
+from heddle_engine.loading import forget_project_modules
+from heddle_lang.plan import Plan
 
 ROOT = Path(__file__).parent.parent
 INVALID = """import "std/io" io
@@ -137,3 +143,72 @@ def test_version_and_help_from_the_installed_script() -> None:
     assert version.stdout.strip() == "heddle 0.1.0"
     helptext = subprocess.run([script, "check", "--help"], capture_output=True, text=True, check=True)
     assert "--format {text,json}" in helptext.stdout
+
+
+def copy_quickstart(folder: Path) -> Path:
+    examples = ROOT / "examples"
+    for name in ("quickstart.he", "heddle.toml"):
+        shutil.copy(examples / name, folder / name)
+    for name in ("plugins", "data"):
+        shutil.copytree(examples / name, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
+    return folder / "quickstart.he"
+
+
+def test_run_stdin_as_the_file_it_stands_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """An editor's unsaved buffer: its text from stdin, relative paths, project and lineage from the file."""
+    (tmp_path / "project").mkdir()
+    path = copy_quickstart(tmp_path / "project")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    text = path.read_text(encoding="utf-8").replace("filter amount > 10000", "filter amount > 100")
+    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+    try:
+        status, out, err = run(capsys, "run", "-", "--stdin-filename", str(path), "--format", "json")
+    finally:
+        forget_project_modules(path.parent)
+    assert status == 0, err
+    report = json.loads(out)
+    io_print = next(s for s in report["stages"] if s["label"] == "io.print")
+    assert io_print["rows"]["output"] == 2  # the text from stdin ran, not the file's (1 row)
+    assert (path.parent / ".heddle" / "runs" / report["run_id"]).is_dir()
+    assert not (elsewhere / ".heddle").exists()
+
+
+def test_stdin_filename_needs_stdin(capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = run(capsys, "run", str(ROOT / "examples" / "quickstart.he"), "--stdin-filename", "x.he")
+    assert status == 2
+    assert "--stdin-filename x.he: give - as the file to read standard input" in err
+
+
+def test_run_progress_as_json_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(capsys, "run", str(ROOT / "examples" / "quickstart.he"), "--no-lineage",
+                           "--format", "json", "--progress", "jsonl")
+    assert status == 0, err
+    report = json.loads(out)
+    lines = err.splitlines()
+    events = [json.loads(line) for line in lines if line.startswith("{")]
+    assert not [line for line in lines if '{"event"' in line and not line.startswith('{"event": ')]
+    assert events[0] == {"event": "run", "run_id": report["run_id"], "workflow": "Quickstart", "stages": 7}
+    ends = {(e["graph"], e["label"]): e for e in events[1:] if e["state"] == "succeeded"}
+    shown = ends[("Quickstart", "io.print")]
+    assert (shown["event"], shown["handler"], shown["line"], shown["attempt"], shown["rows"]) == (
+        "node", False, 54, 1, 1)
+    assert isinstance(shown["seconds"], float) and shown["error"] is None
+    assert ends[("Quickstart", "credit.check")]["error"] == {
+        "type": "RowErrors", "message": "1 row failed: order 3 of 22000.0 exceeds the credit limit 20000.0 of cy"}
+    assert ends[("over_limit", "io.stderr")]["handler"] is True
+    assert "│ 2   ┆ bob      ┆ gold ┆ 15000.0" in err  # what the workflow printed, on lines of its own
+
+
+def test_json_progress_events_start_a_line_of_their_own() -> None:
+    """A workflow thread halfway through printing a line does not swallow an event."""
+    stream = io.StringIO()
+    progress = JsonProgress(stream)
+    printed = AboveProgress(stream, progress)  # type: ignore[arg-type]
+    printed.write("half a line")
+    progress.run_started(RunInfo("r1", "f.he", "W", {}, Plan(()), datetime.now(UTC)))
+    printed.write(" and the rest\n")
+    assert stream.getvalue().splitlines() == [
+        "half a line", '{"event": "run", "run_id": "r1", "workflow": "W", "stages": 0}', " and the rest"]

@@ -42,9 +42,17 @@ def expand(paths: list[str]) -> Iterator[str]:
             raise UsageError(f"{raw}: no such file or directory")
 
 
-def read(name: str) -> Source:
+def read(name: str, *, stdin_filename: str | None = None) -> Source:
+    """The file `name`, or standard input (`-`). `stdin_filename`: the file standard input stands for, as
+    editors and formatters pass an unsaved buffer: messages name it, and it has its folder and project."""
     if name == STDIN:
-        return Source("<stdin>", None, sys.stdin.read())
+        buffer = getattr(sys.stdin, "buffer", None)  # bytes: UTF-8 whatever the locale says
+        text = buffer.read().decode("utf-8", errors="replace") if buffer is not None else sys.stdin.read()
+        if stdin_filename is not None:
+            return Source(stdin_filename, Path(stdin_filename), text)
+        return Source("<stdin>", None, text)
+    if stdin_filename is not None:
+        raise UsageError(f"--stdin-filename {stdin_filename}: give - as the file to read standard input")
     path = Path(name)
     try:
         data = path.read_bytes()

@@ -5,15 +5,19 @@ what the workflow itself prints (`io.print`, `io.stderr`) is written above the b
 a file, CI logs) each stage prints one plain line when it ends:
 
     heddle: stage io.print succeeded 2 rows 1.2 ms (line 28)
+
+For programs (`--progress jsonl`, what the language server reads) each event is one JSON object on a line
+of its own instead: `{"event": "run", ...}` when the run starts, then `{"event": "node", ...}` per node event.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 import time
 from dataclasses import dataclass
-from typing import TextIO
+from typing import Any, Protocol, TextIO
 
 import pyarrow as pa
 
@@ -156,11 +160,78 @@ class Progress:
         self._drawn = len(lines)
 
 
-class AboveProgress:
-    """A text stream for `sys.stdout`/`sys.stderr` during a live run: what the workflow prints goes above
-    the live block instead of through it."""
+class JsonProgress:
+    """A run observer for programs: one JSON object per line for the start of the run and each node event.
 
-    def __init__(self, target: TextIO, progress: Progress) -> None:
+    What the workflow prints to the same stream goes through `write_above` (see `AboveProgress`), so an event
+    always starts a line of its own even when another thread is halfway through printing one.
+    """
+
+    wants_outputs = False
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self._graphs: dict[str, Graph] = {}
+        self._mid_line = False  # the stream's last text did not end a line
+        self._lock = threading.RLock()
+
+    def run_started(self, run: RunInfo) -> None:
+        with self._lock:
+            self._graphs = {g.name: g for g in run.plan.graphs}
+        workflow = self._graphs.get(run.workflow)
+        self._emit({"event": "run", "run_id": run.run_id, "workflow": run.workflow,
+                    "stages": len(workflow.nodes) if workflow is not None else 0})
+
+    def node_event(self, event: NodeEvent) -> None:
+        graph = self._graphs.get(event.graph)
+        node = graph.node(event.node_id) if graph is not None else None
+        error = event.error
+        self._emit({
+            "event": "node", "graph": event.graph, "handler": graph is not None and graph.kind != "workflow",
+            "node": event.node_id, "label": node.label if node is not None else event.node_id,
+            "line": node.line if node is not None else None, "state": str(event.state), "attempt": event.attempt,
+            "rows": event.rows, "seconds": event.seconds,
+            "error": None if error is None else {"type": error.type, "message": error.message},
+        })
+
+    def node_output(self, graph: str, node_id: str, table: pa.Table) -> None:
+        """Outputs are not shown."""
+
+    def run_finished(self, result: RunResult) -> None:
+        """The report (`--format json`) or the summary tells how the run ended."""
+
+    def write_above(self, target: TextIO, text: str) -> int:
+        with self._lock:
+            written = target.write(text)
+            if target is self.stream and text:
+                self._mid_line = not text.endswith("\n")
+            return written
+
+    def flush_above(self, target: TextIO) -> None:
+        with self._lock:
+            target.flush()
+
+    def _emit(self, record: dict[str, Any]) -> None:
+        with self._lock:
+            start = "\n" if self._mid_line else ""
+            self.stream.write(f"{start}{json.dumps(record)}\n")
+            self.stream.flush()
+            self._mid_line = False
+
+
+class _Shown(Protocol):
+    """What shows progress on a stream that the workflow's own output shares."""
+
+    def write_above(self, target: TextIO, text: str) -> int: ...
+
+    def flush_above(self, target: TextIO) -> None: ...
+
+
+class AboveProgress:
+    """A text stream for `sys.stdout`/`sys.stderr` during a run: what the workflow prints goes above the live
+    block instead of through it, or between JSON events instead of inside one."""
+
+    def __init__(self, target: TextIO, progress: _Shown) -> None:
         self._target = target
         self._progress = progress
 

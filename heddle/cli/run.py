@@ -3,9 +3,13 @@
 Exit status: 0 when the run succeeds (failures its handlers took included), 1 when it fails, 2 when the
 program does not check or the run cannot start (a missing or mistyped `--param`, ...).
 
-Progress goes to standard error: a live block on a terminal, plain lines otherwise. With `--format json`,
-standard output carries only the run's report (one JSON object) and what the workflow prints goes to
-standard error. Unless `--no-lineage`, the run is recorded under the project's `.heddle/runs/`.
+Progress goes to standard error: a live block on a terminal, plain lines otherwise, or one JSON object per
+line with `--progress jsonl` (for programs: the language server's Run). With `--format json`, standard output
+carries only the run's report (one JSON object) and what the workflow prints goes to standard error. Unless
+`--no-lineage`, the run is recorded under the project's `.heddle/runs/`.
+
+`heddle run - --stdin-filename PATH` runs the text on standard input as if it were the file PATH (an editor's
+unsaved buffer): relative paths, the project and lineage are PATH's.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from heddle.cli.files import UsageError, read
-from heddle.cli.progress import AboveProgress, Progress, duration
+from heddle.cli.progress import AboveProgress, JsonProgress, Progress, duration
 from heddle.cli.project import Catalogs
 from heddle.cli.report import line, problem_line
 from heddle_lang.plan import Plan
@@ -38,19 +42,24 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                     "check or the run cannot start.",
     )
     parser.add_argument("path", metavar="FILE", help="a .he file, or - for stdin")
+    parser.add_argument("--stdin-filename", metavar="PATH",
+                        help="with FILE -, the file stdin stands for: its folder, project and lineage apply")
     parser.add_argument("--workflow", metavar="NAME", help="the workflow to run (needed when the file has several)")
     parser.add_argument("--param", metavar="NAME=VALUE", action="append", default=[],
                         help="a workflow parameter (`@NAME` in a step's config); repeat for several")
     parser.add_argument("--no-lineage", action="store_true", help="do not record this run's lineage")
     parser.add_argument("--format", choices=("text", "json"), default="text",
                         help="text: progress on stderr; json: the run's report on stdout")
+    parser.add_argument("--progress", choices=("text", "jsonl"), default="text",
+                        help="text: stages as lines (a live block on a terminal); jsonl: one JSON object per event, "
+                             "on stderr")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from heddle_engine.execute import RunRefused, prepare, run_workflow  # only commands that run load the engine
 
-    source = read(args.path)
+    source = read(args.path, stdin_filename=args.stdin_filename)
     parameters = _parameters(args.param)
     tree = parse(source.text)
     catalog = Catalogs().for_file(source.path)
@@ -70,7 +79,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"{source.name}: not run: workflow `{workflow}` cannot start", file=sys.stderr)
         return 2
     real_err = sys.stderr
-    progress = Progress(real_err, live=args.format == "text" and real_err.isatty())
+    progress: Progress | JsonProgress = (
+        JsonProgress(real_err) if args.progress == "jsonl"
+        else Progress(real_err, live=args.format == "text" and real_err.isatty()))
     observers: list[Any] = [progress]
     recorder = None if args.no_lineage else _recorder(source.path)
     if recorder is not None:
@@ -78,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     with _streams(progress, json_report=args.format == "json"):
         try:
             result = run_workflow(plan, workflow, catalog, file=source.name, parameters=parameters,
-                                  observers=observers)
+                                  observers=observers, source=source.text)
         except RunRefused as refused:
             for problem in refused.errors:
                 print(problem_line(source.name, tree.lines, problem), file=real_err)
@@ -136,15 +147,15 @@ def _recorder(path: Path | None) -> object | None:
 
 
 @contextlib.contextmanager
-def _streams(progress: Progress, *, json_report: bool) -> Iterator[None]:
+def _streams(progress: Progress | JsonProgress, *, json_report: bool) -> Iterator[None]:
     """During the run: a JSON report keeps stdout for itself; a live block keeps the workflow's own
-    output above it."""
+    output above it, JSON events keep it out of their lines."""
     out, err = sys.stdout, sys.stderr
     try:
         if json_report:
             sys.stdout = err
-        elif progress.live:
-            sys.stdout = AboveProgress(out, progress)  # type: ignore[assignment]
+        if isinstance(progress, JsonProgress) or progress.live:
+            sys.stdout = AboveProgress(sys.stdout, progress)  # type: ignore[assignment]
             sys.stderr = AboveProgress(err, progress)  # type: ignore[assignment]
         yield
     finally:

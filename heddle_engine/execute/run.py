@@ -18,7 +18,6 @@ import pyarrow as pa
 
 from heddle_engine.catalog import EngineCatalog
 from heddle_engine.events import RunInfo, RunObserver
-from heddle_engine.execute.context import running_in
 from heddle_engine.execute.errors import RunRefused, SetupError
 from heddle_engine.execute.executor import Run
 from heddle_engine.execute.functions import Functions
@@ -27,6 +26,7 @@ from heddle_engine.execute.lower import ExecPlan, lower
 from heddle_engine.execute.parameters import bind_parameters, workflow_parameters
 from heddle_engine.execute.result import ExecutionResult
 from heddle_engine.execute.states import Observers
+from heddle_engine.run_folder import running_in
 from heddle_lang.plan import Node, Plan
 from heddle_lang.text import Encoding, LineIndex
 
@@ -58,11 +58,12 @@ def run_workflow(plan: Plan, workflow: str, catalog: EngineCatalog, *, file: str
                  observers: Sequence[RunObserver] = (), run_id: str | None = None,
                  recorded: Mapping[str, pa.Table] | None = None, start_from: str | None = None,
                  replay_of: str | None = None, workers: int | None = None,
-                 lookup_batch: int = DEFAULT_BATCH) -> ExecutionResult:
+                 lookup_batch: int = DEFAULT_BATCH, source: str | None = None) -> ExecutionResult:
     """Run `workflow` of `plan` (the checker's typed plan, unchanged). `file`: the `.he` file, whose folder
-    relative paths start from. Raises `RunRefused` when the run cannot start; else the run's result."""
+    relative paths start from; `source`: its text when it is not the file's (an editor's unsaved buffer).
+    Raises `RunRefused` when the run cannot start; else the run's result."""
     path = Path(file)
-    source = _read(path)
+    source = source if source is not None else _read(path)
     exec_plan, values, problems = prepare(plan, workflow, catalog, parameters=parameters, source=source,
                                           recorded=recorded, start_from=start_from)
     if problems:

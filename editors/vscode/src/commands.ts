@@ -34,7 +34,7 @@ export function registerCommands(server: HeddleServer, plans: PlanPanels): vscod
   ];
 }
 
-/** `heddle run FILE --workflow NAME` as a task; the server answers for a `heddle` without `run`. */
+/** `heddle run FILE --workflow NAME` as a task; for a `heddle` without `run`, the server runs it (with progress). */
 async function runWorkflow(server: HeddleServer, uri: unknown, workflow: unknown): Promise<void> {
   const target = await workflowTarget(uri, workflow);
   if (target === undefined || !(await savedOnDisk(target.document))) {
