@@ -6,14 +6,23 @@ nothing runs) and the result is kept. Given a `PluginProcess`, the catalog impor
 itself and leaves every other (the project's and installed packages', i.e. user code) to that process.
 A module that fails to load is `None`, with its reason in `load_error`; the catalog never raises.
 Precedence: the project's mapping, then built-ins, then entry points.
+
+With a plugin process (the editor's catalog) each user module is also read from its source file without
+running it (`plugin_source`): its functions' locations become the exact range of their names in the file as
+it is on disk now (read again when the file changes), and a module the process cannot import is not lost: its
+spec is the static reading, marked with `import_error`, which the checker reports as a warning. Without a
+process (`heddle check`, `heddle run`: running needs the real module) a module that cannot be imported stays
+a load error.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import sys
 import threading
 import traceback
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from types import ModuleType
@@ -23,12 +32,24 @@ from heddle.sdk.spec import module_spec
 from heddle_engine.loading import load_target
 from heddle_engine.modules import BUILTIN_MODULES
 from heddle_engine.plugin_process import PluginProcess
+from heddle_engine.plugin_source import ModuleSource, find_module_file, read_plugin_file
 from heddle_engine.project import Project, find_project, read_project
+from heddle_engine.source_spec import module_spec_from_source
 from heddle_lang.catalog import ModuleSpec
 
 __all__ = ["ENTRY_POINT_GROUP", "EngineCatalog", "find_project", "load_catalog"]
 
 ENTRY_POINT_GROUP = "heddle.modules"
+
+
+@dataclass(frozen=True, slots=True)
+class _Sourced:
+    """What the plugin process answered for a path, and the source file read beside it."""
+
+    answer: ModuleSpec | str
+    file: Path
+    attribute: str
+    stamp: tuple[int, int] | None  # the file's (mtime, size) when it was read
 
 
 class EngineCatalog:
@@ -39,6 +60,7 @@ class EngineCatalog:
         self._use_entry_points = entry_points
         self._entry_points: dict[str, metadata.EntryPoint] | None = None
         self._loaded: dict[str, ModuleSpec | str | None] = {}
+        self._sourced: dict[str, _Sourced] = {}
         self._lock = threading.RLock()
 
     @property
@@ -70,6 +92,9 @@ class EngineCatalog:
 
     def _load(self, path: str, via: tuple[str, ...] = ()) -> ModuleSpec | str | None:
         with self._lock:
+            sourced = self._sourced.get(path)
+            if sourced is not None and _stamp(sourced.file) != sourced.stamp:  # edited since it was read
+                self._loaded[path] = self._with_source(path, sourced.answer, sourced.file, sourced.attribute)
             if path not in self._loaded:
                 self._loaded[path] = self._resolve(path, via)
             return self._loaded[path]
@@ -82,17 +107,44 @@ class EngineCatalog:
             target = project.modules[path]
             if "/" in target and ":" not in target:
                 return self._alias(path, target, via)
-            return self._import_user_code(path, lambda: load_target(target, project.root))
+            return self._import_user_code(path, target, lambda: load_target(target, project.root))
         if path in BUILTIN_MODULES:
             return self._import(path, lambda: load_target(BUILTIN_MODULES[path]))
         entry_point = self._installed().get(path)
         if entry_point is not None:
-            return self._import_user_code(path, entry_point.load)
+            return self._import_user_code(path, entry_point.value, entry_point.load)
         return None
 
-    def _import_user_code(self, path: str, load: Callable[[], object]) -> ModuleSpec | str:
-        """A project's or an installed package's module: in the plugin process when there is one."""
-        return self.plugins.load(path) if self.plugins is not None else self._import(path, load)
+    def _import_user_code(self, path: str, target: str, load: Callable[[], object]) -> ModuleSpec | str:
+        """A project's or an installed package's module: in the plugin process when there is one, and then
+        read from its source too (`target`: `module:attribute`)."""
+        if self.plugins is None:
+            return self._import(path, load)
+        answer = self.plugins.load(path)
+        module, _, attribute = target.partition(":")
+        file = find_module_file(module.strip(), self._source_folders())
+        if file is None:  # not a file of its own (a namespace, an extension): the process's answer as it is
+            return answer
+        return self._with_source(path, answer, file, attribute.strip())
+
+    def _with_source(self, path: str, answer: ModuleSpec | str, file: Path, attribute: str) -> ModuleSpec | str:
+        """The process's answer with locations from the source as it is now, or, when the process could not
+        import the module, the module as its source declares it."""
+        stamp = _stamp(file)
+        source = read_plugin_file(file, attribute)
+        self._sourced[path] = _Sourced(answer, file, attribute, stamp)
+        if source is None:
+            return answer
+        if isinstance(answer, ModuleSpec):
+            return _located(answer, source)
+        if source.plugin is None and not source.functions:
+            return answer
+        return module_spec_from_source(source, path, answer)
+
+    def _source_folders(self) -> list[Path]:
+        """Where the plugin process finds modules: the project's root first, then the import path."""
+        root = [self.root] if self.root is not None else []
+        return [*root, *(Path(p) for p in sys.path if p)]
 
     def _alias(self, path: str, target: str, via: tuple[str, ...]) -> ModuleSpec | str:
         if target == path or target in via:
@@ -127,11 +179,31 @@ class EngineCatalog:
 def load_catalog(start: Path, *, isolated: bool = False) -> EngineCatalog:
     """The catalog of the project `start` (a file or a folder) belongs to; built-ins only outside a project.
 
-    `isolated`: plugins are imported in a separate process (the language server's choice), not in this one.
+    `isolated`: plugins are imported in a separate process (the language server's choice), not in this one,
+    and read from their sources when that process cannot import them.
     """
     root = find_project(start)
     plugins = PluginProcess(root) if isolated else None
     return EngineCatalog(read_project(root) if root is not None else None, plugins=plugins)
+
+
+def _stamp(file: Path) -> tuple[int, int] | None:
+    try:
+        status = file.stat()
+    except OSError:
+        return None
+    return status.st_mtime_ns, status.st_size
+
+
+def _located(module: ModuleSpec, source: ModuleSource) -> ModuleSpec:
+    """`module` with each function's and resource's location read from `source` (the range of its name)."""
+    steps = {f.name: f.location for f in source.functions if f.kind != "resource"}
+    resources = {f.name: f.location for f in source.functions if f.kind == "resource"}
+    functions = {name: dataclasses.replace(spec, location=steps.get(name, spec.location))
+                 for name, spec in module.functions.items()}
+    members = {name: dataclasses.replace(spec, location=resources.get(name, spec.location))
+               for name, spec in module.resources.items()}
+    return dataclasses.replace(module, functions=functions, resources=members)
 
 
 def _describe(error: BaseException, root: Path | None) -> str:

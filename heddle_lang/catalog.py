@@ -30,8 +30,12 @@ ParametersHook = Callable[[Mapping[str, object]], Sequence[str]]
 
 @dataclass(frozen=True, slots=True)
 class SourceLocation:
+    """A place in a source file: a line, or a range on it (a function's name) when the columns are known."""
+
     path: str
     line: int  # 1-based
+    column: int | None = None  # 0-based, in code points (Python's `str` indices)
+    end_column: int | None = None  # exclusive, on the same line
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +95,9 @@ class ModuleSpec:
     functions: Mapping[str, FunctionSpec] = field(default_factory=dict)
     doc: str = ""
     location: SourceLocation | None = None
+    # Not empty: the module could not be imported where it was asked for (this says why) and was read from
+    # its source instead; its functions exist, their types are unchecked.
+    import_error: str = ""
 
     @property
     def members(self) -> list[str]:

@@ -95,6 +95,10 @@ _TABLE = [
          "handler h {\n  users\n}"),
     Code("HE3016", "resource-used-as-function", "A resource constructor is called as a step, or the reverse.",
          "step s = pg.connection { ... }"),
+    Code("HE3017", "module-read-from-source",
+         "A warning of the editor: the module could not be imported in its environment, so its functions were "
+         "read from the plugin's source, their types unchecked (`heddle check` and `heddle run` need the import).",
+         "import \"ml/score\" ml (No module named 'sklearn')"),
     # --- HE4xxx: resources and configuration ----------------------------------------------------
     Code("HE4001", "unknown-resource-key", "The function accepts no resource under this key.",
          "<conection=pg_db> pg.query"),

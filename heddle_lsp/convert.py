@@ -103,8 +103,28 @@ def lsp_location(snapshot: Snapshot, location: Location, encoding: Encoding) -> 
     if location.span is not None:
         return lsp.Location(uri=snapshot.uri, range=lsp_range(snapshot.tree.lines, location.span, encoding))
     line = max(0, location.line - 1)
-    point = lsp.Position(line=line, character=0)
-    return lsp.Location(uri=Path(location.path or "").resolve().as_uri(), range=lsp.Range(start=point, end=point))
+    start, end = _file_columns(Path(location.path or ""), line, location.column, location.end_column, encoding)
+    return lsp.Location(uri=Path(location.path or "").resolve().as_uri(),
+                        range=lsp.Range(start=lsp.Position(line=line, character=start),
+                                        end=lsp.Position(line=line, character=end)))
+
+
+def _file_columns(path: Path, line: int, column: int | None, end: int | None, encoding: Encoding) -> tuple[int, int]:
+    """Code-point columns of a line of another file in the negotiated encoding (the line is read from disk);
+    (0, 0) without columns."""
+    if column is None:
+        return 0, 0
+    end = column if end is None else end
+    if encoding is Encoding.UTF32:
+        return column, end
+    try:
+        with path.open(encoding="utf-8", errors="replace") as lines:
+            text = next((t for i, t in enumerate(lines) if i == line), "")
+    except OSError:
+        return column, end
+    codec = "utf-8" if encoding is Encoding.UTF8 else "utf-16-le"
+    unit = 1 if encoding is Encoding.UTF8 else 2
+    return (len(text[:column].encode(codec)) // unit, len(text[:end].encode(codec)) // unit)
 
 
 # --- features --------------------------------------------------------------------------------------

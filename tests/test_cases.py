@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from heddle_engine.catalog import load_catalog
+from heddle_engine.catalog import EngineCatalog, load_catalog
 from heddle_lang.check import check_tree
 from heddle_lang.diagnostics import Diagnostic
 from heddle_lang.semantic import analyze
@@ -17,23 +18,32 @@ from tests.annotations import expectations
 
 CASES = Path(__file__).parent / "cases"
 CASE_FILES = sorted(p for p in CASES.rglob("*.he") if p.parent.name != "format")
-# Syntax and layout cases check the text alone; the others are analysed in the project tests/cases/.
+# Syntax and layout cases check the text alone; the others are analysed in the project tests/cases/, those
+# of `editor/` with the language server's catalog (plugins imported in a plugin process).
 TEXT_ONLY = {"syntax", "layout"}
 CATALOG = load_catalog(CASES)
 
 
-def diagnostics(path: Path, tree: SyntaxTree) -> list[Diagnostic]:
+@pytest.fixture(scope="module")
+def editor_catalog() -> Iterator[EngineCatalog]:
+    catalog = load_catalog(CASES, isolated=True)
+    yield catalog
+    if catalog.plugins is not None:
+        catalog.plugins.close()
+
+
+def diagnostics(path: Path, tree: SyntaxTree, editor: EngineCatalog) -> list[Diagnostic]:
     if path.parent.name in TEXT_ONLY:
         return check_tree(tree)
-    return list(analyze(tree, CATALOG).diagnostics)
+    return list(analyze(tree, editor if path.parent.name == "editor" else CATALOG).diagnostics)
 
 
 @pytest.mark.parametrize("path", CASE_FILES, ids=lambda p: str(p.relative_to(CASES)))
-def test_case(path: Path) -> None:
+def test_case(path: Path, editor_catalog: EngineCatalog) -> None:
     text = path.read_text(encoding="utf-8")
     tree = parse(text)
     found = []
-    for d in diagnostics(path, tree):
+    for d in diagnostics(path, tree, editor_catalog):
         position = tree.lines.position(d.span.start, Encoding.UTF32)
         found.append((position.line + 1, position.character + 1, d.code, d.message))
     expected = expectations(text)

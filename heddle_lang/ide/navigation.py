@@ -68,13 +68,18 @@ def definition(analysis: Analysis, offset: int) -> list[Location]:
     member = _member_at(analysis, offset)
     if member is not None:
         location = _source(member[0])
-        return [Location(path=location.path, line=location.line)] if location is not None else []
+        return [_elsewhere(location)] if location is not None else []
     decl = _import_at(analysis, offset)
     if decl is not None and decl.alias is not None:
         module = analysis.imports.get(decl.alias.text)
         if module is not None and module.location is not None:
-            return [Location(path=module.location.path, line=module.location.line)]
+            return [_elsewhere(module.location)]
     return []
+
+
+def _elsewhere(location: SourceLocation) -> Location:
+    """A plugin's source: the name's range when the catalog read it (a function), else the line."""
+    return Location(path=location.path, line=location.line, column=location.column, end_column=location.end_column)
 
 
 def _member_group(analysis: Analysis, offset: int) -> list[Span]:

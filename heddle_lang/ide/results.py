@@ -10,11 +10,14 @@ from heddle_lang.text import Span
 
 @dataclass(frozen=True, slots=True)
 class Location:
-    """A place in this document (`span`), or in another file (`path` and 1-based `line`)."""
+    """A place in this document (`span`), or in another file (`path` and 1-based `line`, with the range from
+    `column` to `end_column` on it when known, in code points)."""
 
     span: Span | None = None
     path: str | None = None
     line: int = 1
+    column: int | None = None
+    end_column: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

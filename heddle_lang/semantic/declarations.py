@@ -1,11 +1,11 @@
-"""Imports, declarations and calls: names (HE3001-HE3006, HE3016) and resources/config (HE4xxx)."""
+"""Imports, declarations and calls: names (HE3001-HE3006, HE3016, HE3017) and resources/config (HE4xxx)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from heddle_lang.catalog import FunctionSpec, ModuleSpec
-from heddle_lang.diagnostics import Diagnostic, Fix, Related, TextEdit
+from heddle_lang.diagnostics import Diagnostic, Fix, Related, Severity, TextEdit
 from heddle_lang.plan import ResourceUse, RetryPolicy
 from heddle_lang.semantic.context import Context, ResourceInfo, StepInfo
 from heddle_lang.semantic.model import Binding, Definition
@@ -32,6 +32,10 @@ def collect_imports(ctx: Context, module: ast.Module) -> None:
         spec = ctx.catalog.module(path)
         if spec is None:
             ctx.report(_unknown_import(ctx, decl.path))
+        elif spec.import_error:
+            ctx.report(Diagnostic("HE3017", decl.path.span, f'the module "{path}" could not be imported in this '
+                                  "environment, so its functions were read from its source, their types unchecked: "
+                                  f"{spec.import_error}", Severity.WARNING))
         ctx.modules[alias] = (path, spec)
         ctx.aliases[alias] = Definition(alias, "import", decl.alias.span, decl.span, detail=path, doc=decl.doc)
 
