@@ -24,8 +24,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from heddle_engine.catalog import EngineCatalog
+from heddle_engine.loading import find_module_file
 from heddle_engine.plugin_process import PluginProcess
-from heddle_engine.plugin_source import find_module_file, read_plugin_file
+from heddle_engine.plugin_source import read_plugin_file
 from heddle_engine.project import read_project
 from heddle_engine.source_spec import module_spec_from_source
 

@@ -7,10 +7,11 @@ itself and leaves every other (the project's and installed packages', i.e. user 
 A module that fails to load is `None`, with its reason in `load_error`; the catalog never raises.
 Precedence: the project's mapping, then built-ins, then entry points.
 
-With a plugin process (the editor's catalog) each user module is also read from its source file without
-running it (`plugin_source`): its functions' locations become the exact range of their names in the file as
-it is on disk now (read again when the file changes), and a module the process cannot import is not lost: its
-spec is the static reading, marked with `import_error`, which the checker reports as a warning. Without a
+With a plugin process (the editor's catalog) a user module's source file is also watched: when it changes
+after the process imported it, it is read again without running it (`plugin_source`, parso) and its
+functions' locations move with their names; and a module the process cannot import is not lost: its spec is
+the static reading, marked with `import_error`, which the checker reports as a warning. parso (8 MB
+resident) is imported only for those two cases: on the happy path the process's locations are exact. Without a
 process (`heddle check`, `heddle run`: running needs the real module) a module that cannot be imported stays
 a load error.
 """
@@ -26,16 +27,18 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from heddle.sdk.plugin import Plugin
 from heddle.sdk.spec import module_spec
-from heddle_engine.loading import load_target
+from heddle_engine.loading import find_module_file, load_target
 from heddle_engine.modules import BUILTIN_MODULES
 from heddle_engine.plugin_process import PluginProcess
-from heddle_engine.plugin_source import ModuleSource, find_module_file, read_plugin_file
 from heddle_engine.project import Project, find_project, read_project
-from heddle_engine.source_spec import module_spec_from_source
 from heddle_lang.catalog import ModuleSpec
+
+if TYPE_CHECKING:
+    from heddle_engine.plugin_source import ModuleSource
 
 __all__ = ["ENTRY_POINT_GROUP", "EngineCatalog", "find_project", "load_catalog"]
 
@@ -94,7 +97,8 @@ class EngineCatalog:
         with self._lock:
             sourced = self._sourced.get(path)
             if sourced is not None and _stamp(sourced.file) != sourced.stamp:  # edited since it was read
-                self._loaded[path] = self._with_source(path, sourced.answer, sourced.file, sourced.attribute)
+                self._loaded[path] = self._with_source(path, sourced.answer, sourced.file, sourced.attribute,
+                                                       read=True)
             if path not in self._loaded:
                 self._loaded[path] = self._resolve(path, via)
             return self._loaded[path]
@@ -125,14 +129,20 @@ class EngineCatalog:
         file = find_module_file(module.strip(), self._source_folders())
         if file is None:  # not a file of its own (a namespace, an extension): the process's answer as it is
             return answer
-        return self._with_source(path, answer, file, attribute.strip())
+        return self._with_source(path, answer, file, attribute.strip(), read=isinstance(answer, str))
 
-    def _with_source(self, path: str, answer: ModuleSpec | str, file: Path, attribute: str) -> ModuleSpec | str:
-        """The process's answer with locations from the source as it is now, or, when the process could not
-        import the module, the module as its source declares it."""
+    def _with_source(self, path: str, answer: ModuleSpec | str, file: Path, attribute: str, *,
+                     read: bool) -> ModuleSpec | str:
+        """The process's answer, kept with its file's stamp; `read`: with locations from the source as it is
+        now, or, when the process could not import the module, the module as its source declares it."""
         stamp = _stamp(file)
-        source = read_plugin_file(file, attribute)
         self._sourced[path] = _Sourced(answer, file, attribute, stamp)
+        if not read:
+            return answer
+        from heddle_engine.plugin_source import read_plugin_file
+        from heddle_engine.source_spec import module_spec_from_source
+
+        source = read_plugin_file(file, attribute)
         if source is None:
             return answer
         if isinstance(answer, ModuleSpec):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 
@@ -64,3 +64,17 @@ def forget_project_modules(root: Path) -> list[str]:
     for name in gone:
         del sys.modules[name]
     return gone
+
+
+def find_module_file(module: str, folders: Sequence[Path]) -> Path | None:
+    """The source file of the dotted module `module` in the first of `folders` that has it (`a/b.py` or
+    `a/b/__init__.py`), found by looking at files only: no package's `__init__` runs."""
+    parts = module.split(".")
+    if not module or not all(p.isidentifier() for p in parts):
+        return None
+    for folder in folders:
+        base = folder.joinpath(*parts)
+        for candidate in (base.with_name(f"{parts[-1]}.py"), base / "__init__.py"):
+            if candidate.is_file():
+                return candidate
+    return None

@@ -20,7 +20,7 @@ from __future__ import annotations
 import ast
 import inspect
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -142,20 +142,6 @@ class ModuleSource:
             inherited.extend(attributes)
         own = {a.name for a in cls.attributes}
         return (*(a for a in inherited if a.name not in own), *cls.attributes)
-
-
-def find_module_file(module: str, folders: Sequence[Path]) -> Path | None:
-    """The source file of the dotted module `module` in the first of `folders` that has it (`a/b.py` or
-    `a/b/__init__.py`), found by looking at files only: no package's `__init__` runs."""
-    parts = module.split(".")
-    if not module or not all(p.isidentifier() for p in parts):
-        return None
-    for folder in folders:
-        base = folder.joinpath(*parts)
-        for candidate in (base.with_name(f"{parts[-1]}.py"), base / "__init__.py"):
-            if candidate.is_file():
-                return candidate
-    return None
 
 
 def read_plugin_file(path: Path, attribute: str = "") -> ModuleSource | None:

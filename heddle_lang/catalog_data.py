@@ -45,7 +45,8 @@ def schema_to_data(schema: Schema) -> Data:
 
 
 def schema_from_data(data: Data) -> Schema:
-    dtypes = pl.read_ipc(io.BytesIO(base64.b64decode(data["ipc"]))).schema
+    # Only the schema is read: reading the (empty) frame itself would start Polars' readers (+4 MB resident).
+    dtypes = pl.read_ipc_schema(io.BytesIO(base64.b64decode(data["ipc"])))
     return Schema(tuple(Column(name, dtypes[name] if known else None) for name, known in data["columns"]),
                   bool(data["open"]))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import inspect
 import itertools
+import re
 import textwrap
 import types
 import typing
@@ -36,7 +37,8 @@ def unwrap(annotation: object) -> object:
 
 
 def function_location(function: Callable[..., object]) -> SourceLocation | None:
-    """The file and 1-based line of the `def` (not of its first decorator)."""
+    """The file and 1-based line of the `def` (not of its first decorator), with the range of the
+    function's name on it when the source can be read."""
     function = inspect.unwrap(function)
     try:
         path = inspect.getsourcefile(function) or inspect.getfile(function)
@@ -50,6 +52,9 @@ def function_location(function: Callable[..., object]) -> SourceLocation | None:
         node = tree.body[0]
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             line = start + node.lineno - 1
+            found = re.search(rf"\bdef\s+({re.escape(node.name)})\b", lines[node.lineno - 1])
+            if found is not None:
+                return SourceLocation(path, line, found.start(1), found.end(1))
     except (OSError, TypeError, SyntaxError, IndexError):
         pass
     return SourceLocation(path, line)

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from heddle_engine.catalog import EngineCatalog, load_catalog
-from heddle_engine.plugin_source import find_module_file, read_plugin_file, read_plugin_source
+from heddle_engine.loading import find_module_file
+from heddle_engine.plugin_source import read_plugin_file, read_plugin_source
 from heddle_engine.source_spec import module_spec_from_source
 from heddle_lang.catalog_data import module_from_data, module_to_data
 

@@ -32,6 +32,13 @@ def import_file(path: Path, name: str) -> ModuleType:
     return module
 
 
+def name_of(path: Path, function: str) -> SourceLocation:
+    """Where `def function` is, with the range of the function's name on that line."""
+    line = line_of(path, f"def {function}")
+    column = path.read_text(encoding="utf-8").splitlines()[line - 1].index(function)
+    return SourceLocation(str(path), line, column, column + len(function))
+
+
 def line_of(path: Path, text: str) -> int:
     return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if line.startswith(text))
 
@@ -57,7 +64,7 @@ def test_sdk_snippet_registers_a_resource_and_a_step() -> None:
     vault = spec.resources["vault"]
     assert vault.kind == "security.vault"
     assert vault.config == ConfigSchema((Field("api_key", ValueType("str"), required=True),))
-    assert vault.location == SourceLocation(str(path), line_of(path, "def init_vault"))
+    assert vault.location == name_of(path, "init_vault")
 
     step = spec.functions["hash"]
     assert step.config == ConfigSchema((Field("algorithm", ValueType("str"), required=True),))
@@ -67,7 +74,7 @@ def test_sdk_snippet_registers_a_resource_and_a_step() -> None:
     assert step.input == Schema.unknown()
     assert step.output == Schema.unknown()
     assert not step.passthrough
-    assert step.location == SourceLocation(str(path), line_of(path, "def hash_password"))
+    assert step.location == name_of(path, "hash_password")
 
 
 def test_sdk_snippet_as_a_whole_module_is_its_plugin() -> None:
@@ -89,7 +96,7 @@ def test_plain_python_module_snippet_maps_its_table_functions() -> None:
     assert function.takes_input
     assert function.input == Schema.unknown()
     assert function.output == Schema.unknown()
-    assert function.location == SourceLocation(str(path), line_of(path, "def hash_password"))
+    assert function.location == name_of(path, "hash_password")
     assert spec.location == SourceLocation(str(path), 1)
 
 
