@@ -47,6 +47,15 @@ class Column:
 class Schema:
     columns: tuple[Column, ...] = ()
     open: bool = False
+    # Schemas key the caches of relational blocks and inference hooks: hashing Polars dtypes is Python code,
+    # so the hash is computed once.
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.columns, self.open)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     @classmethod
     def of(cls, columns: Mapping[str, pl.DataType | None] | Iterable[Column], open: bool = False) -> Schema:
