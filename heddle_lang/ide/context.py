@@ -89,12 +89,12 @@ IDENT_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 
 
 @functools.lru_cache(maxsize=16)
-def lex(data: bytes) -> tuple[Token, ...]:
-    """Every token of `data` but blanks, in order; never fails."""
+def lex(data: bytes, start: int = 0, stop: int | None = None) -> tuple[Token, ...]:
+    """Every token of `data[start:stop]` but blanks, in order, with offsets into `data`; never fails."""
     out: list[Token] = []
-    i, n = 0, len(data)
+    i, n = start, len(data) if stop is None else stop
     while i < n:
-        match = _TOKEN.match(data, i)
+        match = _TOKEN.match(data, i, n)
         if match is None:  # pragma: no cover - `.` with DOTALL matches any byte
             break
         kind = match.lastgroup or "other"
@@ -114,10 +114,28 @@ def lex(data: bytes) -> tuple[Token, ...]:
             closed = len(raw) >= 6 and raw.endswith(b'"""')
         out.append(Token(kind, start, end, text, closed))
         if kind == "punct" and raw == b"(":
-            stop, closing = _scan_prql(data, end)
-            out.append(Token("prql", end, stop, data[end:stop].decode("utf-8", errors="replace"), closing))
-            i = stop
+            block_end, closing = _scan_prql(data, end, n)
+            out.append(Token("prql", end, block_end, data[end:block_end].decode("utf-8", errors="replace"),
+                             closing))
+            i = block_end
     return tuple(out)
+
+
+_DECLARATION_START = re.compile(rb"^(?:" + b"|".join(w.encode() for w in DECLARATION_KEYWORDS) + rb")[ \t]",
+                                re.MULTILINE)
+
+
+def declaration_window(data: bytes, offset: int) -> tuple[int, int]:
+    """The stretch of `data` around `offset` that one top-level declaration can span: from the last line at
+    or before `offset` that starts with a declaration keyword in column 0 (or the start) to the next such
+    line after it (or the end) — the places where the relational-block scanner also stops."""
+    line = data.rfind(b"\n", 0, offset) + 1
+    start = line
+    while start > 0 and not _DECLARATION_START.match(data, start):
+        start = data.rfind(b"\n", 0, start - 1) + 1
+    after = data.find(b"\n", offset)
+    found = _DECLARATION_START.search(data, after + 1) if after >= 0 else None
+    return start, found.start() if found is not None else len(data)
 
 
 def _escaped_end(raw: bytes) -> bool:
@@ -127,9 +145,8 @@ def _escaped_end(raw: bytes) -> bool:
     return run % 2 == 1
 
 
-def _scan_prql(data: bytes, i: int) -> tuple[int, bool]:
-    """From just after `(`: where the block's text ends, and whether a `)` closes it there."""
-    n = len(data)
+def _scan_prql(data: bytes, i: int, n: int) -> tuple[int, bool]:
+    """From just after `(` up to `n`: where the block's text ends, and whether a `)` closes it there."""
     depth = 0
     prev = prev2 = 0
     while i < n:
@@ -176,12 +193,17 @@ def _declaration_line(data: bytes, i: int) -> bool:
 
 
 class Cursor:
-    """The tokens of a document around an offset."""
+    """The tokens of a document around an offset: those of the declaration it is in (a keystroke's
+    completion in a 10,000-line document lexes a few lines, not the document)."""
 
-    def __init__(self, data: bytes, offset: int) -> None:
+    def __init__(self, data: bytes, offset: int, until: int | None = None) -> None:
+        """`until`: the tokens of every declaration from the one at `offset` to the one at `until`."""
         self.data = data
         self.offset = max(0, min(offset, len(data)))
-        self.tokens = lex(data)
+        start, stop = declaration_window(data, self.offset)
+        if until is not None:
+            stop = max(stop, declaration_window(data, max(0, min(until, len(data))))[1])
+        self.tokens = lex(data, start, stop)
         self.starts = [t.start for t in self.tokens]
 
     def word(self) -> Span:

@@ -15,7 +15,7 @@ MAX_LABEL = 60
 @never_raises(list)
 def inlay_hints(analysis: Analysis, start: int, end: int) -> list[InlayHint]:
     """Hints whose offset lies in `[start, end)` (byte offsets), in document order."""
-    cursor = Cursor(analysis.tree.data, 0)
+    cursor = Cursor(analysis.tree.data, start, until=end)
     blocks = [t for t in cursor.tokens if t.kind == "prql"]
     block_starts = [t.start for t in blocks]
     stages: dict[int, StageType] = {}

@@ -54,3 +54,21 @@ def test_never_raises_answers_the_default() -> None:
         raise ValueError(n)
 
     assert broken(1) == []
+
+
+def test_a_cursor_lexes_only_the_declaration_it_is_in() -> None:
+    text = (b'import "std/io" io\n\nstep a = io.print {}\n\nworkflow W {\n  [{ id: 1 }]\n    | a\n}\n\n'
+            b'step b = io.print {}\n')
+    inside = text.index(b"| a") + 2
+    cursor = Cursor(text, inside)
+    assert cursor.tokens[0].text == "workflow" and cursor.tokens[-1].text == "}"
+    assert Cursor(text, 0).tokens[-1].text == "io"  # the import line alone
+    spanning = Cursor(text, 0, until=len(text))
+    assert [t.text for t in spanning.tokens] == [t.text for t in lex(text)]
+
+
+def test_an_unclosed_multiline_string_stops_at_the_next_declaration() -> None:
+    text = b'step s = io.print { q: """open\nworkflow W {\n}\n'
+    cursor = Cursor(text, text.index(b"open"))
+    assert cursor.tokens[-1].kind == "mstring" and not cursor.tokens[-1].closed
+    assert cursor.tokens[-1].end <= text.index(b"workflow")
