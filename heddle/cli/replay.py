@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+from heddle.cli.params import add_param_option, parse_params
 from heddle.cli.progress import Progress
 from heddle.cli.project import Catalogs
 from heddle.cli.report import line, problem_line
@@ -33,8 +34,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("reference", metavar="RUN", help="a run id, a unique prefix of one, or `last`")
     parser.add_argument("--from", dest="start", metavar="STAGE", required=True,
                         help="a node id (n3), a label (io.print) or an assigned name of the workflow")
-    parser.add_argument("--param", metavar="NAME=VALUE", action="append", default=[],
-                        help="a workflow parameter (`@NAME` in a step's config); repeat for several")
+    add_param_option(parser, "a workflow parameter (`@NAME` in a step's config); repeat for several")
     add_project_option(parser)
     parser.set_defaults(run=run)
 
@@ -48,10 +48,7 @@ def run(args: argparse.Namespace) -> int:
     record = store.find(args.reference)
     if isinstance(record, LineageError):
         return fail(record)
-    overrides = _parameters(args.param)
-    if isinstance(overrides, str):
-        print(f"heddle: error: {overrides}", file=sys.stderr)
-        return 2
+    overrides = parse_params(args.param)
     path = Path(record.path) if record.path else None
     if path is None or not path.is_file():
         return fail(LineageError(UNREADABLE, f"run {record.run_id} ran {record.file}, which is no longer there"))
@@ -90,17 +87,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"heddle: run {result.run_id}, a replay of {record.run_id} from {inputs.start.describe()}, {outcome}",
           file=sys.stderr)
     return 0 if result.status == "succeeded" else 1
-
-
-def _parameters(given: list[str]) -> dict[str, str] | str:
-    """`NAME=VALUE` pairs, or what is wrong with one."""
-    found: dict[str, str] = {}
-    for item in given:
-        key, equals, value = item.partition("=")
-        if not equals or not key.strip():
-            return f"--param expects NAME=VALUE, not {item!r}"
-        found[key.strip()] = value
-    return found
 
 
 def _shown(path: Path) -> str:

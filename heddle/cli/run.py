@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from heddle.cli.files import UsageError, read
+from heddle.cli.params import add_param_option, parse_params
 from heddle.cli.progress import AboveProgress, JsonProgress, Progress, duration
 from heddle.cli.project import Catalogs
 from heddle.cli.report import line, problem_line
@@ -45,8 +46,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--stdin-filename", metavar="PATH",
                         help="with FILE -, the file stdin stands for: its folder, project and lineage apply")
     parser.add_argument("--workflow", metavar="NAME", help="the workflow to run (needed when the file has several)")
-    parser.add_argument("--param", metavar="NAME=VALUE", action="append", default=[],
-                        help="a workflow parameter (`@NAME` in a step's config); repeat for several")
+    add_param_option(parser, "a workflow parameter (`@NAME` in a step's config); repeat for several")
     parser.add_argument("--no-lineage", action="store_true", help="do not record this run's lineage")
     parser.add_argument("--format", choices=("text", "json"), default="text",
                         help="text: progress on stderr; json: the run's report on stdout")
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from heddle_engine.execute import RunRefused, prepare, run_workflow  # only commands that run load the engine
 
     source = read(args.path, stdin_filename=args.stdin_filename)
-    parameters = _parameters(args.param)
+    parameters = parse_params(args.param)
     tree = parse(source.text)
     catalog = Catalogs().for_file(source.path)
     analysis = analyze(tree, catalog)
@@ -104,16 +104,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(_summary(result), file=real_err)
     return 0 if result.status == "succeeded" else 1
-
-
-def _parameters(given: list[str]) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for item in given:
-        name, equals, value = item.partition("=")
-        if not equals or not name.strip():
-            raise UsageError(f"--param {item!r}: write NAME=VALUE")
-        values[name.strip()] = value
-    return values
 
 
 def _workflow(plan: Plan, wanted: str | None, name: str) -> str:

@@ -72,7 +72,7 @@ def test_parameters_missing_or_unknown_are_reported_like_diagnostics(capsys: pyt
     status, _, err = run(capsys, "run", str(RUNNABLE / "analytics.he"), "--param", "since=1", "--no-lineage")
     assert status == 2 and "names no parameter of this workflow (its parameters: none) [HR1002]" in err
     status, _, err = run(capsys, "run", str(RUNNABLE / "analytics.he"), "--param", "since", "--no-lineage")
-    assert status == 2 and "--param 'since': write NAME=VALUE" in err
+    assert status == 2 and "--param expects NAME=VALUE, not 'since'" in err
 
 
 def test_a_program_that_does_not_check_is_not_run(capsys: pytest.CaptureFixture[str]) -> None:
