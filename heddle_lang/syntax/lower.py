@@ -6,6 +6,8 @@ exists for any text and the IDE keeps working while the user types.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from heddle_lang.syntax import ast
@@ -226,7 +228,19 @@ def lower_declaration(node: ts.Node, doc: str | None) -> ast.Declaration | None:
     return None
 
 
-def lower(tree: SyntaxTree) -> ast.Module:
+@dataclass(frozen=True, slots=True)
+class Lowered:
+    """A tree's lowered declarations by byte range, for the next version of the text to reuse: a
+    declaration whose bytes (and documentation) did not change and did not move lowers to the same AST."""
+
+    data: bytes
+    declarations: Mapping[tuple[int, int], tuple[str | None, ast.Declaration]]
+
+
+def lower(tree: SyntaxTree, previous: Lowered | None = None) -> tuple[ast.Module, Lowered]:
+    """The AST of `tree`, and what the next version may reuse of it (`previous`: what this one may)."""
+    data = tree.data
+    kept: dict[tuple[int, int], tuple[str | None, ast.Declaration]] = {}
     declarations: list[ast.Declaration] = []
     stray: list[ast.Pipeline] = []
     doc_lines: list[str] = []
@@ -247,7 +261,14 @@ def lower(tree: SyntaxTree) -> ast.Module:
             if pipeline is not None:
                 stray.append(pipeline)
             continue
-        declaration = lower_declaration(child, doc)
+        where = (child.start_byte, child.end_byte)
+        reused = previous.declarations.get(where) if previous is not None else None
+        if (reused is not None and reused[0] == doc and not child.has_error
+                and previous is not None and previous.data[where[0]:where[1]] == data[where[0]:where[1]]):
+            declaration: ast.Declaration | None = reused[1]
+        else:
+            declaration = lower_declaration(child, doc)
         if declaration is not None:
             declarations.append(declaration)
-    return ast.Module(tuple(declarations), tuple(stray))
+            kept[where] = (doc, declaration)
+    return ast.Module(tuple(declarations), tuple(stray)), Lowered(data, kept)

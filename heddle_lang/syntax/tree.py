@@ -18,6 +18,7 @@ from heddle_lang.text import LineIndex, Span
 if TYPE_CHECKING:
     from heddle_lang.diagnostics import Diagnostic
     from heddle_lang.syntax.ast import Module
+    from heddle_lang.syntax.lower import Lowered
 
 LANGUAGE = ts.Language(_binding.language())
 
@@ -31,11 +32,14 @@ def _parse(data: bytes, old: ts.Tree | None = None) -> ts.Tree:
 class SyntaxTree:
     """A parsed document: its text, its CST, and what was wrong with its syntax."""
 
-    __slots__ = ("__dict__", "cst", "data")
+    __slots__ = ("__dict__", "_lowered", "cst", "data")
 
-    def __init__(self, data: bytes, cst: ts.Tree) -> None:
+    def __init__(self, data: bytes, cst: ts.Tree, lowered: Lowered | None = None) -> None:
         self.data = data
         self.cst = cst
+        # Before `ast`: what the previous version lowered (its unchanged, unmoved declarations are reused);
+        # after: what this version lowered, for the next one.
+        self._lowered = lowered
 
     @cached_property
     def text(self) -> str:
@@ -61,7 +65,8 @@ class SyntaxTree:
         """The typed AST view of this tree (partial where the text has errors)."""
         from heddle_lang.syntax.lower import lower
 
-        return lower(self)
+        module, self._lowered = lower(self, self._lowered)
+        return module
 
     @property
     def has_errors(self) -> bool:
@@ -96,7 +101,8 @@ class SyntaxTree:
         if cst.root_node.has_error:
             # Tree-sitter's error recovery can depend on the old tree; a fresh parse is the reference.
             cst = _parse(data)
-        return SyntaxTree(data, cst)
+        # Only a lowered version hands its declarations on (never a chain of versions).
+        return SyntaxTree(data, cst, self._lowered if "ast" in self.__dict__ else None)
 
 
 def _point(data: bytes, offset: int) -> tuple[int, int]:

@@ -76,11 +76,14 @@ def byte_offset(text: str, char_index: int) -> int:
     return len(text[:char_index].encode("utf-8"))
 
 
-def edited(data: st.DataObject) -> tuple[SyntaxTree, str]:
-    """An example program after 1-8 random edits, each reparsed incrementally; and its final text."""
+def edited(data: st.DataObject, *, lower_each: bool = False) -> tuple[SyntaxTree, str]:
+    """An example program after 1-8 random edits, each reparsed incrementally; and its final text.
+    `lower_each`: each version's AST is built before the next edit (so the next one reuses what it can)."""
     text = data.draw(st.sampled_from(SOURCES), label="source")
     tree = parse(text)
     for _ in range(data.draw(st.integers(1, 8), label="edits")):
+        if lower_each:
+            assert tree.ast is not None
         start = data.draw(st.integers(0, len(text)), label="start")
         kind = data.draw(st.sampled_from(["insert", "delete", "replace"]), label="kind")
         end = start if kind == "insert" else data.draw(st.integers(start, min(len(text), start + 40)), label="end")
@@ -113,6 +116,26 @@ def test_incremental_diagnostics_match_a_fresh_parse(data: st.DataObject) -> Non
     fresh = parse(text)
     if same_tree(tree, fresh):
         assert diagnostics(tree) == diagnostics(fresh)
+
+
+@PROPERTY
+@given(data=st.data())
+def test_an_ast_that_reuses_the_previous_versions_declarations_equals_a_fresh_one(data: st.DataObject) -> None:
+    """Spans included (the AST's equality ignores them; its repr does not)."""
+    tree, text = edited(data, lower_each=True)
+    assert repr(tree.ast) == repr(parse(text).ast)
+
+
+def test_unchanged_declarations_before_an_edit_are_reused_not_lowered_again() -> None:
+    text = generate(200, seed=0)
+    tree = parse(text)
+    before = tree.ast.declarations
+    middle = len(text) // 2
+    offset = byte_offset(text, middle)
+    after = tree.edit(offset, offset, " ").ast.declarations
+    reused = [a is b for a, b in zip(before, after, strict=False)]
+    assert reused[0] and not all(reused)  # the first ones are the same objects; those after the edit moved
+    assert repr(after) == repr(parse(text[:middle] + " " + text[middle:]).ast.declarations)
 
 
 @pytest.mark.parametrize(
