@@ -1,9 +1,28 @@
-"""What the test client does besides pytest-lsp's defaults: accept the server's dynamic registrations."""
+"""What the test client does besides pytest-lsp's defaults: accept the server's dynamic registrations; and
+the client most tests use, the real server under the neovim and VS Code presets."""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_lsp
 from lsprotocol import types as lsp
-from pytest_lsp import LanguageClient
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "heddle_lsp"])
+
+
+@pytest_lsp.fixture(config=SERVER, params=["neovim", "visual_studio_code"])
+async def client(request: pytest.FixtureRequest, lsp_client: LanguageClient) -> AsyncIterator[None]:
+    """A session with an editor's capabilities; a test module may define its own `client` instead."""
+    accept_registrations(lsp_client)
+    capabilities = pytest_lsp.client_capabilities(request.param)
+    remember_diagnostic_mode(lsp_client, capabilities)
+    await lsp_client.initialize_session(lsp.InitializeParams(capabilities=capabilities))
+    yield
+    await lsp_client.shutdown_session()
 
 
 def accept_registrations(client: LanguageClient) -> None:

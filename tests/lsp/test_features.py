@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import pytest_lsp
 from lsprotocol import types as lsp
-from pytest_lsp import ClientServerConfig, LanguageClient
-
-from tests.lsp.conftest import accept_registrations
+from pytest_lsp import LanguageClient
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 FRAUD = (EXAMPLES / "seeds" / "fraud_detection.he").read_text(encoding="utf-8")
 URI = (EXAMPLES / "under_test.he").as_uri()  # never written: the text comes with didOpen
-
-
-@pytest_lsp.fixture(
-    config=ClientServerConfig(server_command=[sys.executable, "-m", "heddle_lsp"]),
-    params=["neovim", "visual_studio_code"],
-)
-async def client(request: pytest.FixtureRequest, lsp_client: LanguageClient) -> AsyncIterator[None]:
-    accept_registrations(lsp_client)
-    await lsp_client.initialize_session(lsp.InitializeParams(
-        capabilities=pytest_lsp.client_capabilities(request.param)))
-    yield
-    await lsp_client.shutdown_session()
 
 
 def open_text(client: LanguageClient, text: str, uri: str = URI) -> None:

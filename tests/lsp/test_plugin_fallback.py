@@ -2,34 +2,18 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import pytest_lsp
 from lsprotocol import types as lsp
-from pytest_lsp import ClientServerConfig, LanguageClient
+from pytest_lsp import LanguageClient
 
-from tests.lsp.conftest import accept_registrations, current_diagnostics, remember_diagnostic_mode
+from tests.lsp.conftest import current_diagnostics
 
 PROJECT = Path(__file__).parent / "fixtures" / "unimportable"
 FLOW = PROJECT / "flow.he"
 PLUGIN = PROJECT / "plugins" / "ml.py"
 URI = FLOW.as_uri()
-
-
-@pytest_lsp.fixture(
-    config=ClientServerConfig(server_command=[sys.executable, "-m", "heddle_lsp"]),
-    params=["neovim", "visual_studio_code"],
-)
-async def client(request: pytest.FixtureRequest, lsp_client: LanguageClient) -> AsyncIterator[None]:
-    accept_registrations(lsp_client)
-    capabilities = pytest_lsp.client_capabilities(request.param)
-    remember_diagnostic_mode(lsp_client, capabilities)
-    await lsp_client.initialize_session(lsp.InitializeParams(capabilities=capabilities))
-    yield
-    await lsp_client.shutdown_session()
 
 
 def open_flow(client: LanguageClient, text: str) -> None:

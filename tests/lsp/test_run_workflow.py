@@ -9,33 +9,20 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import pytest_lsp
 from lsprotocol import types as lsp
-from pytest_lsp import ClientServerConfig, LanguageClient
+from pytest_lsp import LanguageClient
 
-from tests.lsp.conftest import accept_registrations
+from tests.lsp.conftest import SERVER
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 SLOW = Path(__file__).parent / "fixtures" / "slow"
 GUARD = 120  # seconds: a run that never ends fails the test instead of hanging it
-SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "heddle_lsp"])
-
-
-@pytest_lsp.fixture(config=SERVER, params=["neovim", "visual_studio_code"])
-async def client(request: pytest.FixtureRequest, lsp_client: LanguageClient) -> AsyncIterator[None]:
-    accept_registrations(lsp_client)
-    await lsp_client.initialize_session(lsp.InitializeParams(
-        capabilities=pytest_lsp.client_capabilities(request.param)))
-    yield
-    await lsp_client.shutdown_session()
-
-
 @pytest_lsp.fixture(config=SERVER)
 async def plain_client(lsp_client: LanguageClient) -> AsyncIterator[None]:
     """A client that announces no capabilities: no work-done progress."""
