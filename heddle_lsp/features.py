@@ -213,15 +213,20 @@ async def on_code_lens(ls: HeddleServer, params: lsp.CodeLensParams) -> list[lsp
     return [convert.lsp_code_lens(snapshot, item, ls.host.encoding) for item in lens.code_lenses(snapshot.analysis)]
 
 
+async def _checked(ls: HeddleServer, uri: str, refusal: str) -> Snapshot | None:
+    """The document's snapshot when it has no errors; else None, after warning the user with `refusal`."""
+    snapshot = await ls.snapshot(uri)
+    if snapshot is not None and snapshot.analysis.has_errors:
+        ls.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Warning, message=refusal))
+        return None
+    return snapshot
+
+
 @server.command("heddle.planWorkflow")
 async def plan_workflow(ls: HeddleServer, uri: str, workflow: str) -> str | None:
     """Arguments `[uri, workflow]`: the workflow's typed plan as text (also written to the log)."""
-    snapshot = await ls.snapshot(uri)
+    snapshot = await _checked(ls, uri, f"Heddle: `{workflow}` has errors to fix before it can be planned.")
     if snapshot is None:
-        return None
-    if snapshot.analysis.has_errors:
-        ls.window_show_message(lsp.ShowMessageParams(
-            type=lsp.MessageType.Warning, message=f"Heddle: `{workflow}` has errors to fix before it can be planned."))
         return None
     text = snapshot.analysis.plan.only(workflow).explain()
     ls.window_log_message(lsp.LogMessageParams(type=lsp.MessageType.Info, message=text))
@@ -232,12 +237,8 @@ async def plan_workflow(ls: HeddleServer, uri: str, workflow: str) -> str | None
 async def run_workflow(ls: HeddleServer, uri: str, workflow: str) -> dict[str, Any] | None:
     """Arguments `[uri, workflow]`: run the workflow of the editor's text in a child process, with work-done
     progress; the run's report (JSON), or None when it did not run."""
-    snapshot = await ls.snapshot(uri)
+    snapshot = await _checked(ls, uri, f"Heddle: `{workflow}` was not run: fix the errors first.")
     if snapshot is None:
-        return None
-    if snapshot.analysis.has_errors:
-        ls.window_show_message(lsp.ShowMessageParams(
-            type=lsp.MessageType.Warning, message=f"Heddle: `{workflow}` was not run: fix the errors first."))
         return None
     if workflow not in (g.name for g in snapshot.analysis.plan.workflows):
         raise JsonRpcInvalidParams(f"the document has no workflow `{workflow}`")
