@@ -10,6 +10,7 @@ unknown, so nothing downstream is reported on a guess; inference and parameter h
 from __future__ import annotations
 
 import ast
+import datetime as dt
 
 import polars as pl
 
@@ -24,16 +25,16 @@ from heddle_engine.plugin_source import (
 )
 from heddle_lang.catalog import FunctionSpec, ModuleSpec, ResourceSlot, ResourceSpec, SourceLocation
 from heddle_lang.semantic.retry import RETRY_KEY
-from heddle_lang.types import ANY, Column, ConfigSchema, Field, Schema, ValueType
+from heddle_lang.types import ANY, Column, ConfigSchema, Field, Schema, ValueType, dtype_of_annotation
 
 _SIMPLE = {"str": "str", "int": "int", "float": "float", "bool": "bool", "Secret": "str"}
 _LISTS = {"list", "List", "Sequence", "tuple", "Tuple", "set", "Set", "frozenset", "FrozenSet"}
 _DICTS = {"dict", "Dict", "Mapping", "MutableMapping"}
 _OPEN = {"", "Any", "object", *_DICTS}
-_DTYPES: dict[str, pl.DataType] = {"int": pl.Int64(), "float": pl.Float64(), "str": pl.String(),
-                                   "bool": pl.Boolean(), "bytes": pl.Binary(), "date": pl.Date(),
-                                   "datetime": pl.Datetime("us"), "time": pl.Time(),
-                                   "timedelta": pl.Duration("us")}
+# Column annotations by the name the source spells them with: the SDK's own mapping then gives their dtypes.
+_COLUMN_TYPES: dict[str, object] = {"int": int, "float": float, "str": str, "bool": bool, "bytes": bytes,
+                                    "date": dt.date, "datetime": dt.datetime, "time": dt.time,
+                                    "timedelta": dt.timedelta}
 _RESERVED = {"resource", "resources", "inject"}
 _MAX_DEPTH = 8
 
@@ -215,8 +216,8 @@ def _dtype(annotation: str) -> pl.DataType | None:
         node = inner
     if isinstance(node, ast.Name | ast.Attribute):
         name = node.id if isinstance(node, ast.Name) else node.attr
-        if name in _DTYPES:
-            return _DTYPES[name]
+        if name in _COLUMN_TYPES:
+            return dtype_of_annotation(_COLUMN_TYPES[name])
         dtype = getattr(pl, name, None)
         if isinstance(dtype, type) and issubclass(dtype, pl.DataType):
             try:
