@@ -53,7 +53,8 @@ class Encoding(StrEnum):
     UTF32 = "utf-32"  # code points
 
 
-def _column_width(segment: bytes, encoding: Encoding) -> int:
+def column_width(segment: bytes, encoding: Encoding) -> int:
+    """How many columns of `encoding` the UTF-8 text `segment` takes."""
     if encoding is Encoding.UTF8 or segment.isascii():
         return len(segment)
     text = segment.decode("utf-8", errors="replace")
@@ -101,7 +102,7 @@ class LineIndex:
         offset = max(0, min(offset, len(self.data)))
         line = self.line_of(offset)
         start = self.line_starts[line]
-        return Position(line, _column_width(self.data[start:offset], encoding))
+        return Position(line, column_width(self.data[start:offset], encoding))
 
     def range(self, span: Span, encoding: Encoding = Encoding.UTF16) -> Range:
         return Range(self.position(span.start, encoding), self.position(span.end, encoding))

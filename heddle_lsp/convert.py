@@ -21,7 +21,7 @@ from heddle_lang.ide.results import (
     Symbol,
 )
 from heddle_lang.ide.tokens import TOKEN_MODIFIERS, TOKEN_TYPES
-from heddle_lang.text import Encoding, LineIndex, Position, Span
+from heddle_lang.text import Encoding, LineIndex, Position, Span, column_width
 
 if TYPE_CHECKING:
     from heddle_lsp.host import Snapshot
@@ -122,9 +122,7 @@ def _file_columns(path: Path, line: int, column: int | None, end: int | None, en
             text = next((t for i, t in enumerate(lines) if i == line), "")
     except OSError:
         return column, end
-    codec = "utf-8" if encoding is Encoding.UTF8 else "utf-16-le"
-    unit = 1 if encoding is Encoding.UTF8 else 2
-    return (len(text[:column].encode(codec)) // unit, len(text[:end].encode(codec)) // unit)
+    return column_width(text[:column].encode(), encoding), column_width(text[:end].encode(), encoding)
 
 
 # --- features --------------------------------------------------------------------------------------
