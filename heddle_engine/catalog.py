@@ -39,6 +39,7 @@ from heddle_lang.catalog import ModuleSpec
 
 if TYPE_CHECKING:
     from heddle_engine.plugin_source import ModuleSource
+    from heddle_engine.workers.endpoints import Workers
 
 __all__ = ["ENTRY_POINT_GROUP", "EngineCatalog", "find_project", "load_catalog"]
 
@@ -64,11 +65,30 @@ class EngineCatalog:
         self._entry_points: dict[str, metadata.EntryPoint] | None = None
         self._loaded: dict[str, ModuleSpec | str | None] = {}
         self._sourced: dict[str, _Sourced] = {}
+        self._workers: Workers | None = None
         self._lock = threading.RLock()
 
     @property
     def root(self) -> Path | None:
         return self.project.root if self.project is not None else None
+
+    @property
+    def workers(self) -> Workers | None:
+        """The workers of the modules `heddle.toml` maps to one (None when it maps none)."""
+        if self._workers is None and self.project is not None and self.project.workers:
+            from heddle_engine.workers.endpoints import Workers
+
+            with self._lock:
+                if self._workers is None:
+                    self._workers = Workers(self.project.workers, self.project.root)
+        return self._workers
+
+    def close(self) -> None:
+        """Stop what this catalog started: its plugin process, the workers of commands."""
+        if self.plugins is not None:
+            self.plugins.close()
+        if self._workers is not None:
+            self._workers.close()
 
     @property
     def problems(self) -> list[str]:
@@ -84,7 +104,7 @@ class EngineCatalog:
     def paths(self) -> Sequence[str]:
         mapped: set[str] = set()
         if self.project is not None:
-            mapped = {*self.project.modules, *self.project.problems} - {""}
+            mapped = {*self.project.modules, *self.project.workers, *self.project.problems} - {""}
         return sorted(mapped | set(BUILTIN_MODULES) | set(self._installed()))
 
     def load_error(self, path: str) -> str | None:
@@ -107,6 +127,10 @@ class EngineCatalog:
         project = self.project
         if project is not None and path in project.problems:
             return project.problems[path]
+        if project is not None and path in project.workers:
+            workers = self.workers
+            assert workers is not None
+            return workers.module(path)
         if project is not None and path in project.modules:
             target = project.modules[path]
             if "/" in target and ":" not in target:

@@ -5,6 +5,7 @@
 "fraud-score/detect" = "plugins.fraud:plugin"   # module:attribute naming a Plugin (or a module)
 "local/security" = "local.security"             # a whole Python module
 "database/postgresql" = "fhub/postgresql"       # another import path (an alias)
+"shop/score" = { command = ["node", "score.js"] } # a module a worker serves (`workers/settings.py`)
 ```
 """
 
@@ -14,6 +15,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from heddle_engine.workers.settings import WorkerSetting, jit_workers, worker_setting
+
 PROJECT_FILE = "heddle.toml"
 
 
@@ -22,6 +25,8 @@ class Project:
     root: Path
     modules: dict[str, str] = field(default_factory=dict)  # import path -> target
     problems: dict[str, str] = field(default_factory=dict)  # import path ("" for the file) -> what is wrong
+    workers: dict[str, WorkerSetting] = field(default_factory=dict)  # import path -> the worker serving it
+    jit_workers: tuple[str, ...] = ()  # `[workers] jit`: where runs send the project's Python steps
 
 
 def find_project(start: Path) -> Path | None:
@@ -45,10 +50,21 @@ def read_project(root: Path) -> Project:
         return Project(root, problems={"": f"{path}: `modules` must be a table of import path = \"module:attr\""})
     modules: dict[str, str] = {}
     problems: dict[str, str] = {}
+    workers: dict[str, WorkerSetting] = {}
     for import_path, target in table.items():
         if isinstance(target, str) and target.strip():
             modules[import_path] = target.strip()
+        elif isinstance(target, dict):
+            setting = worker_setting(import_path, target)
+            if isinstance(setting, str):
+                problems[import_path] = f"{path}: {setting}"
+            else:
+                workers[import_path] = setting
         else:
             problems[import_path] = (f"{path}: the module `{import_path}` must map to a string such as "
-                                     f"\"package.module:plugin\", not {target!r}")
-    return Project(root, modules, problems)
+                                     f"\"package.module:plugin\" or a worker such as {{ worker = \"grpc://...\" }}, "
+                                     f"not {target!r}")
+    jit, problem = jit_workers(data)
+    if problem is not None:
+        problems[""] = f"{path}: {problem}"
+    return Project(root, modules, problems, workers, jit)

@@ -107,20 +107,26 @@ class RowErrors(Exception):  # noqa: N818 - named for what a step reports: error
     `output` is the step's result for the rows that succeeded: it goes downstream as the stage's output.
     `failed` holds the rows that failed (the input's columns): they go to the stage's `? handler` in the
     error context, `error_msg` being each row's reason (`reasons`: one text for all, or one per row).
+    `rows` (optional): the failed rows' positions in the input, which a worker sends instead of the rows
+    themselves (without them it finds each failed row among the input rows by its values).
 
     ```python
     raise RowErrors(Checked.from_polars(good), Table.from_polars(bad), "no address to check")
     ```
     """
 
-    def __init__(self, output: Table, failed: Table, reasons: str | Sequence[str]) -> None:
+    def __init__(self, output: Table, failed: Table, reasons: str | Sequence[str], *,
+                 rows: Sequence[int] | None = None) -> None:
         texts = [reasons] * failed.num_rows if isinstance(reasons, str) else [str(r) for r in reasons]
         if len(texts) != failed.num_rows:
             raise ValueError(f"RowErrors: {len(texts)} reasons for {failed.num_rows} failed rows (give one text, "
                              "or one per failed row)")
+        if rows is not None and len(rows) != failed.num_rows:
+            raise ValueError(f"RowErrors: {len(rows)} row positions for {failed.num_rows} failed rows")
         self.output = output
         self.failed = failed
         self.reasons = texts
+        self.rows = [int(r) for r in rows] if rows is not None else None
         first = f": {texts[0]}" if texts else ""
         super().__init__(f"{failed.num_rows} row{'' if failed.num_rows == 1 else 's'} failed{first}")
 

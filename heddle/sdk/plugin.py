@@ -119,6 +119,14 @@ class Plugin:
 
         return module_spec(self, path)
 
+    def serve(self, argv: Sequence[str] | None = None) -> None:
+        """Serve this plugin to engines over Arrow Flight until shut down (`if __name__ == "__main__":
+        plugin.serve()`). Address from `--address` or `HEDDLE_WORKER_ADDRESS`, default 127.0.0.1 on a free
+        port; token from `HEDDLE_WORKER_TOKEN`; TLS from `--tls-cert`/`--tls-key` (see `heddle.flight.serve`)."""
+        from heddle.flight.serve import serve_plugin
+
+        serve_plugin(self, argv)
+
     def _slots(self, resource: str | None, resources: ResourceKinds | None) -> tuple[SlotDeclaration, ...]:
         if resource is not None:
             if not isinstance(resource, str):

@@ -34,7 +34,7 @@ from heddle_engine.execute import relational
 from heddle_engine.execute.data import Data, extra_columns, missing_or_mistyped
 from heddle_engine.execute.errors import FailedRowsError, InputContractError, NotATableError, OutputContractError
 from heddle_engine.execute.failures import error_context, error_info
-from heddle_engine.execute.functions import Functions
+from heddle_engine.execute.functions import Callee, Functions
 from heddle_engine.execute.lookups import Lookup, bindings
 from heddle_engine.execute.lower import ExecGraph, ExecPlan, Unit
 from heddle_engine.execute.resources import ResourcePool
@@ -59,8 +59,9 @@ class Run:
 
     def __init__(self, plan: ExecPlan, functions: Functions, observers: Observers, *, workflow: str,
                  parameters: Mapping[str, object], recorded: Mapping[str, pa.Table], where: Callable[[Node], str],
-                 workers: int, lookup_batch: int) -> None:
+                 workers: int, lookup_batch: int, run_id: str = "") -> None:
         self.plan = plan
+        self.run_id = run_id
         self.functions = functions
         self.observers = observers
         self.states = States(observers)
@@ -309,7 +310,7 @@ class GraphRun:
             attempts[0] = number
             if number > 1:
                 self.run.states.change(self.name, node.id, S.RUNNING, number)
-            return self._call(node, callee_input, parameters)
+            return self._call(node, callee_input, parameters, number)
 
         self.run.states.change(self.name, node.id, S.RUNNING, 1)
         try:
@@ -336,7 +337,7 @@ class GraphRun:
         self.run.count(self.name, node.id, input=lookup.keys.height)
 
         def call(binding: Mapping[str, object]) -> Data:
-            output = self._call(node, None, {**free, **binding})
+            output = self._call(node, None, {**free, **binding}, attempts[0])
             if output.error is not None:  # a lookup's rows are all or nothing
                 raise output.error
             return output.data
@@ -363,21 +364,28 @@ class GraphRun:
 
     # --- calling a step ---------------------------------------------------------------------------
 
-    def _call(self, node: Node, given: Data | None, parameters: Mapping[str, object]) -> StepOutput:
+    def _call(self, node: Node, given: Data | None, parameters: Mapping[str, object], attempt_number: int
+              ) -> StepOutput:
         assert node.module is not None and node.function is not None
         callee = self.run.functions.step(node.module, node.function)
-        resources = self.run.resources.injected(node.resources)
-        config = callee.build_config(node.config, resources)
-        self.run.redactor.add_config(config)
-        table: Table | None = None
         if given is not None:
             problems = missing_or_mistyped(given.columns(), callee.spec.input) if callee.spec.input.columns else []
             if problems:
                 raise InputContractError(f"the input of `{node.label}` does not meet its contract: "
                                          f"{'; '.join(problems)}")
-            table = callee.input_type(given.arrow())
         try:
-            returned = callee.call(config, table, parameters)
+            if isinstance(callee, Callee):
+                resources = self.run.resources.injected(node.resources)
+                config = callee.build_config(node.config, resources)
+                self.run.redactor.add_config(config)
+                returned = callee.call(config, callee.input_type(given.arrow()) if given is not None else None,
+                                       parameters)
+            else:  # placed in a worker: its resources are made there, from their configs
+                self.run.redactor.add(str(node.config[f.name]) for f in callee.spec.config.fields
+                                      if f.secret and node.config.get(f.name) is not None)
+                returned = callee.call_remote(node.config, self.run.resources.requests(node.resources),
+                                              given.arrow() if given is not None else None, parameters,
+                                              run_id=self.run.run_id, attempt=attempt_number)
         except RowErrors as partial:
             failed = partial.failed.to_polars()
             if given is not None:

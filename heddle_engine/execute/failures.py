@@ -31,8 +31,8 @@ _ENGINE = str(Path(__file__).parent)
 def error_info(error: BaseException, node: Node, workflow: str, attempt: int, redactor: Redactor) -> ErrorInfo:
     return ErrorInfo(
         message=redactor.redact(str(error) or type(error).__name__),
-        type=type(error).__name__,
-        stack_trace=redactor.redact(stack_trace(error)),
+        type=getattr(error, "type_name", None) or type(error).__name__,  # a worker's error: the class it raised
+        stack_trace=redactor.redact(getattr(error, "stack_trace", None) or stack_trace(error)),
         step=node.label,
         workflow=workflow,
         attempt=attempt,

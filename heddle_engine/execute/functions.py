@@ -13,12 +13,16 @@ import threading
 import weakref
 from importlib import metadata
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from heddle.sdk.calling import Callee, Initializer, LoadError, build_config, own_plugin, read_initializer, read_step
 from heddle.sdk.plugin import Plugin
 from heddle_engine.catalog import ENTRY_POINT_GROUP, EngineCatalog
 from heddle_engine.loading import load_target
 from heddle_engine.modules import BUILTIN_MODULES
+
+if TYPE_CHECKING:
+    from heddle_engine.workers.remote import RemoteCallee
 
 __all__ = ["Callee", "Functions", "Initializer", "LoadError", "build_config"]
 
@@ -38,10 +42,11 @@ class Functions:
     def __init__(self, catalog: EngineCatalog) -> None:
         self.catalog = catalog
         self._targets: dict[str, Plugin | ModuleType] = {}
-        self._callees: dict[tuple[str, str], Callee] = {}
+        self._callees: dict[tuple[str, str], Callee | RemoteCallee] = {}
         self._lock = threading.RLock()
 
-    def step(self, module_path: str, name: str) -> Callee:
+    def step(self, module_path: str, name: str) -> Callee | RemoteCallee:
+        """How to call the step: in this process, or (a module `heddle.toml` maps to a worker) in its worker."""
         key = (module_path, name)
         with self._lock:
             if key not in self._callees:
@@ -61,6 +66,8 @@ class Functions:
 
     def _resolve(self, path: str, via: tuple[str, ...]) -> Plugin | ModuleType:
         project = self.catalog.project
+        if project is not None and path in project.workers:
+            raise LoadError(f"module `{path}` is served by a worker: its resources are made there, for its own steps")
         try:
             if project is not None and path in project.modules:
                 target = project.modules[path]
@@ -80,12 +87,17 @@ class Functions:
             raise LoadError(f"module `{path}` cannot be loaded: {type(error).__name__}: {error}") from error
         raise LoadError(f"no module is known by the import path `{path}`")
 
-    def _read_step(self, module_path: str, name: str) -> Callee:
+    def _read_step(self, module_path: str, name: str) -> Callee | RemoteCallee:
         spec_module = self.catalog.module(module_path)
         spec = spec_module.functions.get(name) if spec_module is not None else None
         if spec is None:
             reason = self.catalog.load_error(module_path) or f"it has no function `{name}`"
             raise LoadError(f"cannot run `{module_path}` `{name}`: {reason}")
+        workers = self.catalog.workers
+        if workers is not None and module_path in workers:
+            from heddle_engine.workers.remote import RemoteCallee
+
+            return RemoteCallee(f"{module_path} {name}", spec, module_path, name, workers.endpoint(module_path))
         return read_step(self.target(module_path), module_path, name, spec)
 
 

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Mapping
 
 from heddle.core.config import Config, config_fields, is_secret
+from heddle.flight.protocol import ResourceRequest
 from heddle_engine.execute.functions import Functions
 from heddle_engine.execute.secrets import Redactor
 from heddle_lang.plan import ResourceUse
@@ -57,6 +58,22 @@ class ResourcePool:
         """`{key: resource}` for a node's `<key=resource, ...>`."""
         return {use.key: self.get(use) for use in uses}
 
+    def requests(self, uses: tuple[ResourceUse, ...]) -> tuple[ResourceRequest, ...]:
+        """A node's `<key=resource, ...>` as a worker makes them: their configs, `env:` secrets resolved (and
+        registered with the redactor) by the secret keys the catalog's spec of each resource declares."""
+        made = []
+        for use in uses:
+            module = self._functions.catalog.module(use.module)
+            spec = module.resources.get(use.constructor) if module is not None else None
+            secrets = {f.name for f in spec.config.fields if f.secret} if spec is not None else set()
+            values = dict(use.config)
+            for name in secrets:
+                value = values.get(name)
+                if isinstance(value, str):
+                    values[name] = self._secret(use, name, value)
+            made.append(ResourceRequest(use.key, use.resource, use.module, use.constructor, values))
+        return tuple(made)
+
     def close(self) -> list[str]:
         """Close every resource made (last made first); what failed to close."""
         problems: list[str] = []
@@ -89,13 +106,18 @@ class ResourcePool:
             return resolved
         for field in config_fields(target):
             value = resolved.get(field.name)
-            if not (is_secret(field.annotation) and isinstance(value, str) and value.startswith(ENV_PREFIX)):
-                continue
+            if is_secret(field.annotation) and isinstance(value, str):
+                resolved[field.name] = self._secret(use, field.name, value)
+        return resolved
+
+    def _secret(self, use: ResourceUse, key: str, value: str) -> str:
+        """A secret's value (`env:NAME` read from the environment), registered so it is never shown."""
+        if value.startswith(ENV_PREFIX):
             variable = value.removeprefix(ENV_PREFIX)
             found = os.environ.get(variable)
             if found is None:
-                raise ResourceError(f"resource `{use.resource}`: `{field.name}` is read from the environment "
+                raise ResourceError(f"resource `{use.resource}`: `{key}` is read from the environment "
                                     f"variable {variable}, which is not set")
-            self._redactor.add([found])
-            resolved[field.name] = found
-        return resolved
+            value = found
+        self._redactor.add([value])
+        return value

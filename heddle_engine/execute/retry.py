@@ -25,6 +25,7 @@ def retried(policy: RetryPolicy | None, error: BaseException) -> bool:
         return True
     names = {c.__name__ for c in type(error).__mro__} | {f"{c.__module__}.{c.__qualname__}"
                                                          for c in type(error).__mro__}
+    names.update(getattr(error, "kinds", ()))  # an error raised in a worker: the class it had there
     return any(name in names for name in policy.on)
 
 

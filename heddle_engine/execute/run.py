@@ -73,7 +73,7 @@ def run_workflow(plan: Plan, workflow: str, catalog: EngineCatalog, *, file: str
     lines = LineIndex(source.encode("utf-8")) if source is not None else None
     run = Run(exec_plan, Functions.of(catalog), hub, workflow=workflow, parameters=values, recorded=recorded or {},
               where=lambda node: _where(file, lines, node), workers=workers or default_workers(),
-              lookup_batch=lookup_batch)
+              lookup_batch=lookup_batch, run_id=run_id)
     hub.run_started(RunInfo(run_id, file, workflow, dict(values), plan.only(workflow), datetime.now(UTC),
                             replay_of, start_from))
     started = time.perf_counter()
@@ -82,6 +82,8 @@ def run_workflow(plan: Plan, workflow: str, catalog: EngineCatalog, *, file: str
             run.execute()
         finally:
             closing = run.resources.close()
+            if catalog.workers is not None:  # the run's resources and module versions there may go
+                closing.extend(catalog.workers.release(run_id))
     failures = tuple(run.failures)
     result = ExecutionResult(
         run_id=run_id, status="failed" if failures else "succeeded",

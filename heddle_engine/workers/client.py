@@ -1,0 +1,177 @@
+"""The engine's end of the worker protocol: actions and step calls on one worker, errors as values.
+
+A step that raised in the worker comes back as `RemoteStepError` carrying its class name, message and stack
+trace (the retry policy's `on:` and the handler's error context see them as if it had run here). A worker
+that cannot be reached, or dies during a call, is `WorkerUnavailableError` — a `ConnectionError`, so the node
+fails and is retried per its policy like any other failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+from pyarrow import flight
+
+from heddle.flight import protocol as wire
+from heddle.flight.protocol import Failure, StepRequest
+
+
+class WorkerError(Exception):
+    """Something went wrong between the engine and a worker."""
+
+
+class WorkerUnavailableError(WorkerError, ConnectionError):
+    """The worker cannot be reached, or went away during the call."""
+
+
+class WorkerRefusedError(WorkerError):
+    """The worker answered that the request is malformed or not allowed (token, config, unknown step)."""
+
+
+class RemoteStepError(WorkerError):
+    """The step raised in the worker. `type_name` and `stack_trace` are the worker's."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.message)
+        self.type_name = failure.type
+        self.stack_trace = failure.stack_trace
+        self.kinds = (failure.type,)  # what a retry policy's `on:` matches
+
+
+@dataclass(frozen=True, slots=True)
+class Exchanged:
+    """A worker's answer to a step call."""
+
+    table: pa.Table | None  # None: the step is a sink (it returned nothing)
+    failed_rows: list[int] = field(default_factory=list)  # positions in the input of the rows that failed
+    reasons: list[str] = field(default_factory=list)
+    failure: Failure | None = None  # the structured error that ended a partly failed call
+
+
+class WorkerClient:
+    """A connection to one worker (made on first use)."""
+
+    def __init__(self, address: str, *, token: str | None = None, ca: bytes | None = None) -> None:
+        self.address = address
+        self._token = token
+        self._ca = ca
+        self._client: flight.FlightClient | None = None
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    def _connected(self) -> flight.FlightClient:
+        if self._client is None:
+            options: dict[str, Any] = {}
+            if self._ca is not None:
+                options["tls_root_certs"] = self._ca
+            self._client = flight.connect(self.address, **options)
+        return self._client
+
+    def _options(self, timeout: float | None) -> flight.FlightCallOptions:
+        headers = [(wire.AUTH_HEADER.encode(), f"Bearer {self._token}".encode())] if self._token else []
+        return flight.FlightCallOptions(timeout=timeout, headers=headers)
+
+    # --- actions -------------------------------------------------------------------------------------
+
+    def action(self, kind: str, body: Mapping[str, object] | None = None, *, timeout: float | None = None
+               ) -> dict[str, Any]:
+        raw = json.dumps(dict(body or {})).encode("utf-8")
+        try:
+            results = list(self._connected().do_action(flight.Action(kind, raw), self._options(timeout)))
+        except (flight.FlightError, pa.ArrowException, OSError) as error:
+            raise _mapped(error, self.address) from None
+        if not results:
+            raise WorkerRefusedError(f"the worker at {self.address} gave no answer to `{kind}`")
+        try:
+            answer = json.loads(results[0].body.to_pybytes().decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as error:
+            raise WorkerRefusedError(f"the worker at {self.address} answered `{kind}` with no JSON: {error}") from None
+        if not isinstance(answer, dict):
+            raise WorkerRefusedError(f"the worker at {self.address} answered `{kind}` with {type(answer).__name__}")
+        return answer
+
+    # --- step calls ----------------------------------------------------------------------------------
+
+    def exchange(self, request: StepRequest, table: pa.Table | None) -> Exchanged:
+        descriptor = flight.FlightDescriptor.for_command(request.to_bytes())
+        try:
+            writer, reader = self._connected().do_exchange(descriptor, self._options(None))
+        except (flight.FlightError, pa.ArrowException, OSError) as error:
+            raise _mapped(error, self.address) from None
+        _send(writer, table)
+        batches: list[pa.RecordBatch] = []
+        metadata: dict[str, Any] = {}
+        try:
+            while True:
+                chunk = reader.read_chunk()
+                if chunk.data is not None and chunk.data.num_columns + chunk.data.num_rows:
+                    batches.append(chunk.data)
+                if chunk.app_metadata is not None:
+                    metadata.update(wire.read_metadata(chunk.app_metadata.to_pybytes()))
+        except StopIteration:
+            pass
+        except (flight.FlightError, pa.ArrowException, OSError) as error:
+            failure = Failure.from_bytes(getattr(error, "extra_info", None))
+            if failure is not None and failure.kind == "rows" and "failed_rows" in metadata:
+                return Exchanged(_table(reader, batches), [int(i) for i in metadata["failed_rows"]],
+                                 [str(r) for r in metadata.get("reasons", [])], failure)
+            raise _mapped(error, self.address) from None
+        except wire.ProtocolError as error:
+            raise WorkerRefusedError(f"the worker at {self.address} broke the protocol: {error}") from None
+        finally:
+            _close(writer)
+        if metadata.get("returned") == "none":
+            return Exchanged(None)
+        return Exchanged(_table(reader, batches))
+
+
+def _send(writer: flight.FlightStreamWriter, table: pa.Table | None) -> None:
+    """The input rows; a worker that answered early (an error) stops reading them, which is not our failure."""
+    try:
+        writer.begin(table.schema if table is not None else pa.schema([]))
+        if table is not None:
+            for batch in table.to_batches(max_chunksize=wire.ROWS_PER_BATCH):
+                writer.write_batch(batch)
+        writer.done_writing()
+    except (flight.FlightError, pa.ArrowException, OSError):
+        return  # the worker's answer (read next) says why
+
+
+def _close(writer: flight.FlightStreamWriter) -> None:
+    """Closing repeats the call's error, already read from the answer."""
+    with contextlib.suppress(flight.FlightError, pa.ArrowException, OSError):
+        writer.close()
+
+
+def _table(reader: flight.FlightStreamReader, batches: list[pa.RecordBatch]) -> pa.Table:
+    try:
+        schema = reader.schema
+    except (flight.FlightError, pa.ArrowException):
+        schema = batches[0].schema if batches else pa.schema([])
+    return pa.Table.from_batches(batches, schema=schema)
+
+
+def _mapped(error: Exception, address: str) -> WorkerError:
+    failure = Failure.from_bytes(getattr(error, "extra_info", None))
+    if failure is not None:
+        if failure.kind in ("step", "rows"):
+            return RemoteStepError(failure)
+        return WorkerRefusedError(f"the worker at {address} refused the call: {failure.message}")
+    if isinstance(error, flight.FlightUnauthenticatedError | flight.FlightUnauthorizedError):
+        return WorkerRefusedError(f"the worker at {address} refused the call: its token is missing or wrong")
+    if isinstance(error, flight.FlightTimedOutError):
+        return WorkerUnavailableError(f"the worker at {address} did not answer in time")
+    return WorkerUnavailableError(f"the worker at {address} is unreachable or went away: {_first_line(error)}")
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return text.split(". gRPC client debug context")[0].split(". Detail:")[0]
