@@ -73,6 +73,7 @@ class WorkerProcess:
         self.starts += 1
         self._process = process
         _RUNNING.add(self)
+        weakref.finalize(self, _end, process)  # a worker whose owner is gone goes too
         address = self._listening(process)
         self._address = address
         threading.Thread(target=_forward, args=(process,), daemon=True, name="heddle-worker-output").start()
@@ -124,6 +125,12 @@ class WorkerProcess:
                 process.wait()
         if process.stdout is not None:
             process.stdout.close()
+
+
+def _end(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.kill()
+        process.wait()
 
 
 def _forward(process: subprocess.Popen[bytes]) -> None:
