@@ -41,3 +41,10 @@ def test_readme_test_command_is_what_ci_runs() -> None:
     marker = "<!-- test-command -->"
     command = readme.split(marker, 1)[1].split("```", 2)[1].strip().removeprefix("sh").strip()
     assert command in ci
+
+
+def test_the_sdk_and_the_python_worker_import_no_engine() -> None:
+    # A plugin author's environment (and `plugin.serve()`) needs the SDK alone.
+    for package in ("heddle/sdk", "heddle/core", "heddle/flight"):
+        offenders = {f: m for f, m in imported_modules(package).items() if m & {"heddle_engine", "heddle_lsp"}}
+        assert offenders == {}, package
