@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from heddle.cli import check, fmt, inspect, plan, replay, run, runs
+from heddle.cli import check, fmt, inspect, plan, replay, run, runs, worker
 from heddle.cli.files import UsageError
 from heddle.process import tune_gc
 from heddle_lang import __version__
@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_parser(commands)
     inspect.add_parser(commands)
     replay.add_parser(commands)
+    worker.add_parser(commands)
     return parser
 
 

@@ -47,6 +47,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                         help="with FILE -, the file stdin stands for: its folder, project and lineage apply")
     parser.add_argument("--workflow", metavar="NAME", help="the workflow to run (needed when the file has several)")
     add_param_option(parser, "a workflow parameter (`@NAME` in a step's config); repeat for several")
+    parser.add_argument("--workers", metavar="URL", action="append", default=[],
+                        help="run the project's Python steps in these `heddle worker`s (grpc://host:port; repeat or "
+                             "separate with commas); default: heddle.toml's [workers] jit")
     parser.add_argument("--no-lineage", action="store_true", help="do not record this run's lineage")
     parser.add_argument("--format", choices=("text", "json"), default="text",
                         help="text: progress on stderr; json: the run's report on stdout")
@@ -89,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     with _streams(progress, json_report=args.format == "json"):
         try:
             result = run_workflow(plan, workflow, catalog, file=source.name, parameters=parameters,
-                                  observers=observers, source=source.text)
+                                  observers=observers, source=source.text, jit_workers=_workers(args.workers))
         except RunRefused as refused:
             for problem in refused.errors:
                 print(problem_line(source.name, tree.lines, problem), file=real_err)
@@ -104,6 +107,18 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(_summary(result), file=real_err)
     return 0 if result.status == "succeeded" else 1
+
+
+def _workers(given: list[str]) -> list[str]:
+    from heddle.flight.protocol import parse_address
+
+    addresses = [a.strip() for text in given for a in text.split(",") if a.strip()]
+    for address in addresses:
+        try:
+            parse_address(address)
+        except ValueError as error:
+            raise UsageError(f"--workers: {error}") from None
+    return addresses
 
 
 def _workflow(plan: Plan, wanted: str | None, name: str) -> str:

@@ -65,6 +65,7 @@ class ResourceRequest:
     module: str
     constructor: str
     config: Mapping[str, object] = field(default_factory=dict)
+    version: str = ""  # JIT: the digest of its module's source ("" = the module as the worker has it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +84,8 @@ class StepRequest:
         data: dict[str, Any] = {
             "heddle": PROTOCOL_VERSION, "module": self.module, "step": self.step, "config": dict(self.config),
             "resources": [{"key": r.key, "name": r.name, "module": r.module, "constructor": r.constructor,
-                           "config": dict(r.config)} for r in self.resources],
+                           "config": dict(r.config), **({"version": r.version} if r.version else {})}
+                          for r in self.resources],
             "run_id": self.run_id, "attempt": self.attempt, "takes_input": self.takes_input,
         }
         if self.parameters:
@@ -97,7 +99,8 @@ class StepRequest:
         data = _json_object(raw, "the step request")
         try:
             resources = tuple(ResourceRequest(_text(r, "key"), _text(r, "name"), _text(r, "module"),
-                                              _text(r, "constructor"), _mapping(r, "config"))
+                                              _text(r, "constructor"), _mapping(r, "config"),
+                                              str(r.get("version", "")))
                               for r in _list(data, "resources"))
             parameters = base64.b64decode(data["parameters"], validate=True) if data.get("parameters") else b""
             attempt = data.get("attempt", 1)

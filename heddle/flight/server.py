@@ -233,7 +233,7 @@ class WorkerServer(flight.FlightServerBase):
         return found
 
     def _resource(self, request: StepRequest, use: wire.ResourceRequest) -> object:
-        version = request.version if use.module == request.module else ""
+        version = use.version or (request.version if use.module == request.module else "")
 
         def make() -> object:
             initializer = read_initializer(self.host.target(use.module, version), use.module, use.constructor)

@@ -15,6 +15,7 @@ in the error context with its class name.
 | HR2002 | A step that takes `@name` parameters has a function that accepts no keyword arguments. |
 | HR2003 | The module or function of a node cannot be loaded for running. |
 | HR2004 | Lookups depend on each other in a cycle. |
+| HR2005 | The run's workers (`--workers`, `[workers] jit`) cannot be reached or cannot import a shipped plugin. |
 | HR3001 | A replay starts from a node the workflow does not have. |
 | HR3002 | A replay needs the recorded output of a node that the recording lacks. |
 | HR4001 | A step returned something other than a table. |

@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import polars as pl
 import pyarrow as pa
@@ -44,6 +44,10 @@ from heddle_engine.execute.secrets import Redactor
 from heddle_engine.execute.states import Observers, States
 from heddle_lang.plan import Node
 
+if TYPE_CHECKING:
+    from heddle_engine.workers.jit import JitPlacement
+    from heddle_engine.workers.remote import RemoteCallee
+
 S = NodeState
 
 
@@ -59,9 +63,10 @@ class Run:
 
     def __init__(self, plan: ExecPlan, functions: Functions, observers: Observers, *, workflow: str,
                  parameters: Mapping[str, object], recorded: Mapping[str, pa.Table], where: Callable[[Node], str],
-                 workers: int, lookup_batch: int, run_id: str = "") -> None:
+                 workers: int, lookup_batch: int, run_id: str = "", jit: JitPlacement | None = None) -> None:
         self.plan = plan
         self.run_id = run_id
+        self.jit = jit
         self.functions = functions
         self.observers = observers
         self.states = States(observers)
@@ -90,6 +95,14 @@ class Run:
             except BaseException:  # interrupted (Ctrl-C): no further unit starts
                 self.stop.set()
                 raise
+
+    def callee(self, module: str, name: str) -> Callee | RemoteCallee:
+        """Where a step is called: in this process, in the worker its module is mapped to, or (JIT) in one
+        of the run's workers at the version shipped to it."""
+        callee = self.functions.step(module, name)
+        if self.jit is not None and isinstance(callee, Callee):
+            return self.jit.callee(module, name, callee.spec) or callee
+        return callee
 
     def fail(self, failure: Failure) -> None:
         with self._lock:
@@ -367,7 +380,7 @@ class GraphRun:
     def _call(self, node: Node, given: Data | None, parameters: Mapping[str, object], attempt_number: int
               ) -> StepOutput:
         assert node.module is not None and node.function is not None
-        callee = self.run.functions.step(node.module, node.function)
+        callee = self.run.callee(node.module, node.function)
         if given is not None:
             problems = missing_or_mistyped(given.columns(), callee.spec.input) if callee.spec.input.columns else []
             if problems:
@@ -383,7 +396,8 @@ class GraphRun:
             else:  # placed in a worker: its resources are made there, from their configs
                 self.run.redactor.add(str(node.config[f.name]) for f in callee.spec.config.fields
                                       if f.secret and node.config.get(f.name) is not None)
-                returned = callee.call_remote(node.config, self.run.resources.requests(node.resources),
+                versions = self.run.jit.versions if self.run.jit is not None else {}
+                returned = callee.call_remote(node.config, self.run.resources.requests(node.resources, versions),
                                               given.arrow() if given is not None else None, parameters,
                                               run_id=self.run.run_id, attempt=attempt_number)
         except RowErrors as partial:

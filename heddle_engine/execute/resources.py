@@ -58,9 +58,10 @@ class ResourcePool:
         """`{key: resource}` for a node's `<key=resource, ...>`."""
         return {use.key: self.get(use) for use in uses}
 
-    def requests(self, uses: tuple[ResourceUse, ...]) -> tuple[ResourceRequest, ...]:
+    def requests(self, uses: tuple[ResourceUse, ...], versions: Mapping[str, str]) -> tuple[ResourceRequest, ...]:
         """A node's `<key=resource, ...>` as a worker makes them: their configs, `env:` secrets resolved (and
-        registered with the redactor) by the secret keys the catalog's spec of each resource declares."""
+        registered with the redactor) by the secret keys the catalog's spec of each resource declares;
+        `versions`: the digests of module sources shipped to JIT workers."""
         made = []
         for use in uses:
             module = self._functions.catalog.module(use.module)
@@ -71,7 +72,8 @@ class ResourcePool:
                 value = values.get(name)
                 if isinstance(value, str):
                     values[name] = self._secret(use, name, value)
-            made.append(ResourceRequest(use.key, use.resource, use.module, use.constructor, values))
+            made.append(ResourceRequest(use.key, use.resource, use.module, use.constructor, values,
+                                        versions.get(use.module, "")))
         return tuple(made)
 
     def close(self) -> list[str]:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
@@ -29,6 +30,9 @@ from heddle_engine.execute.states import Observers
 from heddle_engine.run_folder import running_in
 from heddle_lang.plan import Node, Plan
 from heddle_lang.text import Encoding, LineIndex
+
+if TYPE_CHECKING:
+    from heddle_engine.workers.jit import JitPlacement
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -58,22 +62,25 @@ def run_workflow(plan: Plan, workflow: str, catalog: EngineCatalog, *, file: str
                  observers: Sequence[RunObserver] = (), run_id: str | None = None,
                  recorded: Mapping[str, pa.Table] | None = None, start_from: str | None = None,
                  replay_of: str | None = None, workers: int | None = None,
-                 lookup_batch: int = DEFAULT_BATCH, source: str | None = None) -> ExecutionResult:
+                 lookup_batch: int = DEFAULT_BATCH, source: str | None = None,
+                 jit_workers: Sequence[str] = ()) -> ExecutionResult:
     """Run `workflow` of `plan` (the checker's typed plan, unchanged). `file`: the `.he` file, whose folder
     relative paths start from; `source`: its text when it is not the file's (an editor's unsaved buffer).
-    Raises `RunRefused` when the run cannot start; else the run's result."""
+    `jit_workers`: `heddle worker` addresses the project's Python steps run in (default: the project's
+    `[workers] jit`). Raises `RunRefused` when the run cannot start; else the run's result."""
     path = Path(file)
     source = source if source is not None else _read(path)
     exec_plan, values, problems = prepare(plan, workflow, catalog, parameters=parameters, source=source,
                                           recorded=recorded, start_from=start_from)
     if problems:
         raise RunRefused(problems)
-    hub = Observers(observers)
     run_id = run_id or new_run_id()
+    jit = _jit_placement(exec_plan, catalog, jit_workers, run_id)
+    hub = Observers(observers)
     lines = LineIndex(source.encode("utf-8")) if source is not None else None
     run = Run(exec_plan, Functions.of(catalog), hub, workflow=workflow, parameters=values, recorded=recorded or {},
               where=lambda node: _where(file, lines, node), workers=workers or default_workers(),
-              lookup_batch=lookup_batch, run_id=run_id)
+              lookup_batch=lookup_batch, run_id=run_id, jit=jit)
     hub.run_started(RunInfo(run_id, file, workflow, dict(values), plan.only(workflow), datetime.now(UTC),
                             replay_of, start_from))
     started = time.perf_counter()
@@ -84,6 +91,8 @@ def run_workflow(plan: Plan, workflow: str, catalog: EngineCatalog, *, file: str
             closing = run.resources.close()
             if catalog.workers is not None:  # the run's resources and module versions there may go
                 closing.extend(catalog.workers.release(run_id))
+            if jit is not None:
+                closing.extend(jit.release(run_id))
     failures = tuple(run.failures)
     result = ExecutionResult(
         run_id=run_id, status="failed" if failures else "succeeded",
@@ -93,6 +102,21 @@ def run_workflow(plan: Plan, workflow: str, catalog: EngineCatalog, *, file: str
     )
     hub.run_finished(result)
     return result
+
+
+def _jit_placement(plan: ExecPlan, catalog: EngineCatalog, given: Sequence[str], run_id: str) -> JitPlacement | None:
+    """The run's workers, the plugins it uses shipped to them (`RunRefused` when they cannot take them)."""
+    addresses = tuple(given) or (catalog.project.jit_workers if catalog.project is not None else ())
+    if not addresses:
+        return None
+    from heddle_engine.workers.jit import JitPlacement  # pyarrow.flight is loaded by runs that use workers
+
+    jit = JitPlacement(addresses, catalog)
+    problems = jit.load([n for g in plan.graphs for n in g.graph.nodes], run_id)
+    if problems:
+        jit.release(run_id)
+        raise RunRefused(problems)
+    return jit
 
 
 def _read(path: Path) -> str | None:
