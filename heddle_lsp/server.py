@@ -78,12 +78,12 @@ class HeddleServer(LanguageServer):
         return self.catalogs[root]
 
     def forget_catalogs(self) -> None:
-        """Projects or plugins changed: stop their plugin processes; the next analysis loads them again."""
+        """Projects or plugins changed: stop their plugin processes and the workers they started; the next
+        analysis loads them again."""
         catalogs, self.catalogs = self.catalogs, {}
         self.catalog_generation += 1
         for catalog in catalogs.values():
-            if catalog.plugins is not None:
-                catalog.plugins.close()
+            catalog.close()
 
     def catalog_paths(self, uri: str) -> list[str]:
         """Every import path the document's project can resolve (for completion inside `import "`)."""

@@ -169,7 +169,16 @@ def _mapped(error: Exception, address: str) -> WorkerError:
         return WorkerRefusedError(f"the worker at {address} refused the call: its token is missing or wrong")
     if isinstance(error, flight.FlightTimedOutError):
         return WorkerUnavailableError(f"the worker at {address} did not answer in time")
+    if isinstance(error, flight.FlightServerError | flight.FlightInternalError) and not _gone(error):
+        return WorkerRefusedError(f"the worker at {address} failed outside the protocol: {_first_line(error)}")
     return WorkerUnavailableError(f"the worker at {address} is unreachable or went away: {_first_line(error)}")
+
+
+def _gone(error: Exception) -> bool:
+    """A transport failure (connection refused or reset, stream removed) rather than an answer."""
+    text = str(error).lower()
+    return any(sign in text for sign in ("unavailable", "connection", "socket", "stream removed", "failed to connect",
+                                         "broken pipe", "end of stream"))
 
 
 def _first_line(error: Exception) -> str:

@@ -124,7 +124,7 @@ class Workers:
             return f"the worker of `{path}` ({endpoint.where}) cannot load it: {entry['error']}"
         try:
             return module_from_data({**entry["module"], "path": path}, self._hooks)
-        except (KeyError, TypeError, ValueError) as error:
+        except Exception as error:  # another program's answer: never a reason for the checker to fail
             return f"the worker of `{path}` ({endpoint.where}) described it in a form this engine cannot read: " \
                    f"{type(error).__name__}: {error}"
 
