@@ -1,0 +1,180 @@
+// The Node worker at the protocol level, driven by a gRPC client of the same service definition.
+
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import * as grpc from "@grpc/grpc-js";
+import { type Table, tableFromArrays, tableFromIPC } from "apache-arrow";
+import { plugin as scorePlugin } from "../examples/score.js";
+import { flightMessages, type FlightData, IpcCollector } from "../src/ipc.js";
+import { flightClient, Plugin, type RunningWorker, tableOf } from "../src/index.js";
+
+interface Answer {
+  table: Table | null;
+  metadata: Record<string, unknown>[];
+  error: (grpc.ServiceError & { structured?: Record<string, unknown> }) | null;
+}
+
+type Client = ReturnType<typeof flightClient>;
+
+function exchange(client: Client, request: Record<string, unknown> | Buffer, table: Table, token?: string): Promise<Answer> {
+  const metadata = new grpc.Metadata();
+  if (token !== undefined) metadata.set("authorization", `Bearer ${token}`);
+  const call = client.DoExchange(metadata) as grpc.ClientDuplexStream<FlightData, FlightData>;
+  const collector = new IpcCollector();
+  const answer: Answer = { table: null, metadata: [], error: null };
+  return new Promise((resolve) => {
+    call.on("data", (message: FlightData) => {
+      collector.add(message);
+      if (message.app_metadata && message.app_metadata.length > 0) answer.metadata.push(JSON.parse(Buffer.from(message.app_metadata).toString()));
+    });
+    call.on("error", (error: grpc.ServiceError) => {
+      const details = error.metadata?.get("grpc-status-details-bin")[0];
+      answer.error = Object.assign(error, { structured: details ? JSON.parse(Buffer.from(details as Buffer).toString()) : undefined });
+      answer.table = collector.table();
+      resolve(answer);
+    });
+    call.on("end", () => {
+      answer.table = collector.table();
+      resolve(answer);
+    });
+    const command = Buffer.isBuffer(request) ? request : Buffer.from(JSON.stringify(request));
+    let first = true;
+    for (const message of flightMessages(table)) {
+      call.write(first ? { ...message, flight_descriptor: { type: "CMD", cmd: command } } : message);
+      first = false;
+    }
+    call.end();
+  });
+}
+
+function action(client: Client, type: string, body: unknown = {}, token?: string): Promise<Record<string, unknown>> {
+  const metadata = new grpc.Metadata();
+  if (token !== undefined) metadata.set("authorization", `Bearer ${token}`);
+  const call = client.DoAction({ type, body: Buffer.from(JSON.stringify(body)) }, metadata) as grpc.ClientReadableStream<{ body: Buffer }>;
+  return new Promise((resolve, reject) => {
+    const answers: Record<string, unknown>[] = [];
+    call.on("data", (result: { body: Buffer }) => answers.push(JSON.parse(Buffer.from(result.body).toString())));
+    call.on("error", reject);
+    call.on("end", () => resolve(answers[0]));
+  });
+}
+
+const orders = () => tableFromArrays({ id: new BigInt64Array([1n, 2n, 3n]), amount: new Float64Array([10, -5, 7.5]) });
+
+describe("a served plugin", () => {
+  let worker: RunningWorker;
+  let client: Client;
+
+  before(async () => {
+    worker = await scorePlugin.serve({ quiet: true, argv: [], address: "grpc://127.0.0.1:0", path: "shop/score" });
+    client = flightClient(worker.address);
+  });
+  after(async () => {
+    client.close();
+    await worker.close();
+  });
+
+  test("health and describe answer the module as catalog data", async () => {
+    const health = await action(client, "health");
+    assert.equal(health.status, "ok");
+    assert.equal(health.language, "node");
+    const described = (await action(client, "describe", { path: "shop/score" })) as { modules: { path: string; module: Record<string, any> }[] };
+    const module = described.modules[0].module;
+    assert.equal(described.modules[0].path, "shop/score");
+    assert.deepEqual(module.functions.map((f: { name: string }) => f.name), ["score", "identity", "fail", "total"]);
+    const score = module.functions[0];
+    assert.deepEqual(score.input.columns, [["id", true], ["amount", true]]);
+    assert.equal(score.input.open, true);
+    assert.equal(score.output.open, false);
+    const schema = tableFromIPC(Buffer.from(score.output.ipc, "base64")).schema;
+    assert.deepEqual(schema.fields.map((f) => `${f.name}:${f.type}`), ["id:Int64", "amount:Float64", "score:Float64"]);
+    assert.deepEqual(score.config.fields.map((f: { name: string; required: boolean }) => [f.name, f.required]), [["factor", false]]);
+  });
+
+  test("a step runs on the rows sent and its output comes back", async () => {
+    const answer = await exchange(client, { module: "shop/score", step: "identity", run_id: "r" }, orders());
+    assert.equal(answer.error, null);
+    assert.deepEqual(answer.table?.getChild("amount")?.toArray(), new Float64Array([10, -5, 7.5]));
+  });
+
+  test("failed rows: the good rows, then their positions and reasons, then a structured error", async () => {
+    const answer = await exchange(client, { module: "shop/score", step: "score", config: { factor: 3 } }, orders());
+    assert.deepEqual([...(answer.table?.getChild("score")?.toArray() ?? [])], [30, 22.5]);
+    assert.deepEqual(answer.metadata, [{ failed_rows: [1], reasons: ["order 2: negative amount"] }]);
+    assert.equal(answer.error?.structured?.kind, "rows");
+  });
+
+  test("a step that throws is a structured error with its class and stack", async () => {
+    const answer = await exchange(client, { module: "shop/score", step: "fail" }, orders());
+    assert.equal(answer.error?.structured?.kind, "step");
+    assert.equal(answer.error?.structured?.type, "RangeError");
+    assert.match(String(answer.error?.structured?.stack_trace), /examples\/score/);
+  });
+
+  test("malformed requests are error answers and the worker keeps serving", async () => {
+    for (const request of [Buffer.from("not json"), { module: "x" }, { step: "nope" }, { step: "score", attempt: 0 },
+      { step: "score", config: { unknown: 1 } }, { step: "score", config: { factor: "high" } }]) {
+      const answer = await exchange(client, request as Record<string, unknown>, orders());
+      assert.equal(answer.error?.structured?.kind, "request", JSON.stringify(request));
+    }
+    await assert.rejects(action(client, "no-such-action"));
+    assert.equal((await action(client, "health")).status, "ok");
+  });
+});
+
+describe("resources and tokens", () => {
+  const closed: string[] = [];
+  const plugin = new Plugin("vaulted");
+  plugin.resource({ name: "vault", config: { api_key: { type: "str", secret: true } } }, (config) => ({
+    key: config.api_key,
+    close: () => closed.push(String(config.api_key)),
+  }));
+  plugin.step({ name: "keyed", resource: "vault", output: { key: "String" } }, (_rows, { resource }) =>
+    tableOf({ key: "String" } as const, { key: [(resource as { key: string }).key] }));
+  let worker: RunningWorker;
+  let client: Client;
+
+  before(async () => {
+    worker = await plugin.serve({ quiet: true, argv: [], token: "t0ken" });
+    client = flightClient(worker.address);
+  });
+  after(async () => {
+    client.close();
+    await worker.close();
+  });
+
+  test("a call without the token is refused", async () => {
+    await assert.rejects(action(client, "health"), (error: grpc.ServiceError) => error.code === grpc.status.UNAUTHENTICATED);
+    await assert.rejects(action(client, "health", {}, "wrong"));
+    assert.equal((await action(client, "health", {}, "t0ken")).status, "ok");
+  });
+
+  test("a resource is made once per run from its config and closed when the run is released", async () => {
+    const request = {
+      module: "test/vaulted", step: "keyed", run_id: "run-1",
+      resources: [{ key: "vault", name: "my_vault", module: "test/vaulted", constructor: "vault", config: { api_key: "s3cret" } }],
+    };
+    for (let i = 0; i < 2; i += 1) {
+      const answer = await exchange(client, request, orders(), "t0ken");
+      assert.equal(answer.error, null);
+      assert.equal(answer.table?.getChild("key")?.get(0), "s3cret");
+    }
+    assert.deepEqual(closed, []);
+    assert.deepEqual(await action(client, "release", { run_id: "run-1" }, "t0ken"), { problems: [] });
+    assert.deepEqual(closed, ["s3cret"]);
+  });
+});
+
+test("tableOf converts values to the declared column types", () => {
+  const table = tableOf({ id: "Int64", name: "String", ok: "Boolean" } as const, { id: [1n, 2n], name: ["a", "b"], ok: [true, false] });
+  assert.deepEqual(table.schema.fields.map((f) => String(f.type)), ["Int64", "Utf8", "Bool"]);
+  assert.equal(table.numRows, 2);
+});
+
+test("a plugin refuses bad names and duplicate steps", () => {
+  assert.throws(() => new Plugin("no spaces"));
+  const plugin = new Plugin("dupe");
+  plugin.step({ name: "a" }, (rows) => rows);
+  assert.throws(() => plugin.step({ name: "a" }, (rows) => rows), /already has a step/);
+  assert.throws(() => plugin.step({ name: "bad name" }, (rows) => rows));
+});
