@@ -1,7 +1,6 @@
 // An example Node plugin, served with `node dist/examples/score.js` (the engine starts it from heddle.toml:
 // "shop/score" = { command = ["node", "dist/examples/score.js"] }).
 
-import { Float64 } from "apache-arrow";
 import { isMain, Plugin, RowErrors, tableOf } from "../src/index.js";
 
 export const plugin = new Plugin("score", "Order scoring, in Node.");
@@ -44,7 +43,5 @@ plugin.step({ name: "total", doc: "The sum of the amounts (a typed output built 
   const amounts = orders.getChild("amount")!.toArray() as Float64Array;
   return tableOf({ total: "Float64" } as const, { total: [amounts.reduce((a, b) => a + b, 0)] });
 });
-
-void Float64;
 
 if (isMain(import.meta.url)) void plugin.serve();
