@@ -121,3 +121,33 @@ def test_registering_never_runs_a_step(load_module: LoadModule) -> None:
     spec = module_spec(module.plugin, "boom")
     assert sorted(spec.members) == ["conn", "explode"]
     assert module.calls == []
+
+
+def test_the_sdk_snippet_run_as_a_program_serves_its_plugin() -> None:
+    """`python examples/plugins/security.py` — the overview's `plugin.serve()`, verbatim — listens on 127.0.0.1 on
+    a free port, prints where, and describes the plugin as the SDK reads it in process."""
+    import os
+    import subprocess
+
+    from heddle.flight.protocol import listening_address
+    from heddle_engine.workers.client import WorkerClient
+    from heddle_lang.catalog_data import module_from_data
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEDDLE_WORKER")}
+    path = EXAMPLES / "plugins" / "security.py"
+    process = subprocess.Popen([sys.executable, str(path)], cwd=EXAMPLES, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        address = listening_address(process.stdout.readline())
+        assert address is not None and address.startswith("grpc://127.0.0.1:")
+        client = WorkerClient(address)
+        assert client.action("health")["modules"] == ["security"]
+        described = client.action("describe", {"path": "security"})["modules"][0]["module"]
+        module = import_file(path, "seed_sdk_snippet_served")
+        assert module_from_data(described, lambda *_: (None, None)) == module_spec(module.plugin, "security")
+        assert client.action("shutdown") == {"status": "stopping"}
+        assert process.wait(timeout=20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

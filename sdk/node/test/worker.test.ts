@@ -1,6 +1,10 @@
 // The Node worker at the protocol level, driven by a gRPC client of the same service definition.
 
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import { type Table, tableFromArrays, tableFromIPC } from "apache-arrow";
@@ -177,4 +181,29 @@ test("a plugin refuses bad names and duplicate steps", () => {
   plugin.step({ name: "a" }, (rows) => rows);
   assert.throws(() => plugin.step({ name: "a" }, (rows) => rows), /already has a step/);
   assert.throws(() => plugin.step({ name: "bad name" }, (rows) => rows));
+});
+
+test("TLS: a client that trusts the certificate is served, a plain-text one is not", async (t) => {
+  const folder = mkdtempSync(join(tmpdir(), "heddle-tls-"));
+  try {
+    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+      "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", join(folder, "key.pem"), "-out", join(folder, "cert.pem")], { stdio: "ignore" });
+  } catch {
+    t.skip("needs openssl to make a certificate");
+    return;
+  }
+  const cert = readFileSync(join(folder, "cert.pem"));
+  const worker = await scorePlugin.serve({ quiet: true, argv: [], address: "grpc://127.0.0.1:0", tls: { cert, key: readFileSync(join(folder, "key.pem")) } });
+  assert.match(worker.address, /^grpc\+tls:\/\/127\.0\.0\.1:\d+$/);
+  const secure = flightClient(worker.address, grpc.credentials.createSsl(cert));
+  const plain = flightClient(worker.address);
+  try {
+    assert.equal((await action(secure, "health")).status, "ok");
+    await assert.rejects(action(plain, "health"));
+  } finally {
+    secure.close();
+    plain.close();
+    await worker.close();
+    rmSync(folder, { recursive: true, force: true });
+  }
 });
