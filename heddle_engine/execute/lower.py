@@ -65,6 +65,7 @@ class ExecGraph:
     parameters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # node id -> workflow parameters
     unit_of: Mapping[str, str] = field(default_factory=dict)  # node id -> unit id
     consumers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # unit id -> units reading it
+    placements: Mapping[str, str] = field(default_factory=dict)  # step node id -> the worker it runs in
     _units: dict[str, Unit] = field(init=False, repr=False, compare=False)
     _nodes: dict[str, Node] = field(init=False, repr=False, compare=False)
 
@@ -86,6 +87,7 @@ class ExecGraph:
             "lookups": {step: [{"consumer": s.consumer, "driver": s.driver, "keys": list(s.keys)} for s in sources]
                         for step, sources in self.lookups.items()},
             "parameters": {node: list(names) for node, names in self.parameters.items()},
+            "placements": dict(self.placements),
         }
 
 
@@ -125,6 +127,8 @@ class ExecPlan:
                 kind = node.kind if unit.kind == "node" else f"{unit.kind} {node.kind}"
                 trap = f" ? {node.handler}" if node.handler else ""
                 lines.append(f"  {unit.id} [{kind}] {node.label}{inputs}{trap}  (line {node.line})")
+                if node.id in exec_graph.placements:
+                    lines.append(f"      runs in the worker {exec_graph.placements[node.id]}")
                 for source in exec_graph.lookups.get(node.id, ()):
                     bound = ", ".join(f"@{k} <- {source.driver}.{k}" for k in source.keys)
                     lines.append(f"      lookup for {source.consumer}: {bound}")
@@ -184,7 +188,17 @@ def _lower_graph(graph: Graph, functions: Functions, recorded: set[str], errors:
     for unit in units:
         for source in unit.inputs:
             consumers[source].append(unit.id)
-    return ExecGraph(graph, units, lookups, parameters, unit_of, {k: tuple(v) for k, v in consumers.items()})
+    return ExecGraph(graph, units, lookups, parameters, unit_of, {k: tuple(v) for k, v in consumers.items()},
+                     _placements(graph, functions.catalog))
+
+
+def _placements(graph: Graph, catalog: EngineCatalog) -> dict[str, str]:
+    """The step nodes whose module `heddle.toml` maps to a worker, and where that worker is."""
+    workers = catalog.workers
+    if workers is None:
+        return {}
+    return {n.id: workers.where(n.module) for n in graph.nodes
+            if n.kind in ("step", "call") and n.module is not None and n.module in workers}
 
 
 def _function_parameters(node: Node, catalog: EngineCatalog) -> tuple[str, ...]:

@@ -100,6 +100,10 @@ class Workers:
     def __contains__(self, path: object) -> bool:
         return path in self.settings
 
+    def where(self, path: str) -> str:
+        """The address of the worker of `path`, or the command that starts it (for plans and messages)."""
+        return self.settings[path].describe()
+
     def endpoint(self, path: str) -> Endpoint:
         with self._lock:
             if path not in self._endpoints:

@@ -308,3 +308,17 @@ def test_worker_settings_that_are_wrong_are_reported_per_module(write_files: Wri
     assert "not a worker address" in str(catalog.load_error("a/b"))
     assert "list of strings" in str(catalog.load_error("c/d"))
     assert "env:NAME" in str(catalog.load_error("e/f"))
+
+
+def test_the_execution_plan_shows_which_steps_run_in_a_worker(write_files: WriteFiles) -> None:
+    from heddle_engine.execute import lower
+    from heddle_engine.execute.functions import Functions
+
+    path = project(write_files, "shop.score")
+    catalog = load_catalog(path)
+    analysis = analyze(parse(path.read_text(encoding="utf-8")), catalog)
+    exec_plan = lower(analysis.plan, "Score", Functions.of(catalog))
+    assert exec_plan.workflow.placements == {"n2": f"the command `{PYTHON} plugins/score.py`"}
+    assert "runs in the worker the command" in exec_plan.explain()
+    assert exec_plan.workflow.to_json()["placements"] == {"n2": f"the command `{PYTHON} plugins/score.py`"}
+    catalog.close()
