@@ -6,6 +6,7 @@ started by the engine from `{ command = [...] }` or by the test and mapped with 
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import polars as pl
 import pytest
 
 from heddle.flight.protocol import listening_address
+from heddle.sdk.spec import module_spec
 from heddle_engine.catalog import load_catalog
 from heddle_engine.events import NodeState
 from heddle_lang.semantic import analyze
@@ -266,17 +268,15 @@ def test_a_running_worker_is_described_like_the_plugin_in_process(write_files: W
     address, folder = running_worker
     path = project(write_files, "shop.score", f'"shop/score" = {{ worker = "{address}" }}')
     remote = load_catalog(path).module("shop/score")
-    sys.path.insert(0, str(folder))
+    spec = importlib.util.spec_from_file_location("served_score_plugin", folder / "plugins" / "score.py")
+    assert spec is not None and spec.loader is not None
+    local = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = local  # while it runs: its classes' annotations are resolved through it
     try:
-        import plugins.score as local  # type: ignore[import-not-found]
-
-        from heddle.sdk.spec import module_spec
-
+        spec.loader.exec_module(local)
         expected = module_spec(local.plugin, "shop/score")
     finally:
-        sys.path.remove(str(folder))
-        for name in [n for n in sys.modules if n == "plugins" or n.startswith("plugins.")]:
-            del sys.modules[name]
+        del sys.modules[spec.name]
     assert remote is not None
     assert remote.functions == expected.functions
     assert remote.resources == expected.resources
