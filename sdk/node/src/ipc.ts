@@ -5,7 +5,7 @@
 // metadata length, metadata padded to 8 bytes, body) and reads the result as an IPC stream; writing cuts
 // the IPC stream apache-arrow writes into its messages.
 
-import { Message, type Table, tableFromIPC, tableToIPC } from "apache-arrow";
+import { DataType, Message, Table, tableFromIPC, tableToIPC } from "apache-arrow";
 
 const CONTINUATION = 0xffffffff;
 
@@ -26,6 +26,7 @@ export interface FlightDescriptor {
 export class IpcCollector {
   private readonly parts: Uint8Array[] = [];
   private messages = 0;
+  private read: Table | null | undefined;
 
   add(data: FlightData): void {
     const header = data.data_header;
@@ -42,18 +43,38 @@ export class IpcCollector {
     this.messages += 1;
   }
 
-  /** The table the messages make (null when the peer sent no schema). */
+  /** The table the messages make (null when the peer sent no schema). The messages are let go: the table
+   * reads one contiguous copy of them, and holding both would double the memory a large input takes. */
   table(): Table | null {
-    if (this.messages === 0) return null;
-    const end = new Uint8Array(8);
-    new DataView(end.buffer).setUint32(0, CONTINUATION, true);
-    return tableFromIPC(Buffer.concat([...this.parts, end]));
+    if (this.read === undefined) {
+      const end = new Uint8Array(8);
+      new DataView(end.buffer).setUint32(0, CONTINUATION, true);
+      this.read = this.messages === 0 ? null : tableFromIPC(Buffer.concat([...this.parts.splice(0), end]));
+    }
+    return this.read;
   }
 }
 
-/** A table as FlightData messages: its schema first, then its dictionary and record batches. */
+/** A table as FlightData messages: its schema first, then its record batches. Each batch is serialized when
+ * the previous one was sent, so sending holds one batch's copy at a time, not the whole table's (a table with
+ * dictionary columns is serialized whole: its dictionaries come first). */
 export function* flightMessages(table: Table): Generator<FlightData> {
-  const bytes = tableToIPC(table, "stream");
+  const dictionaries = table.schema.fields.some((field) => DataType.isDictionary(field.type));
+  if (dictionaries || table.batches.length <= 1) {
+    yield* messagesOf(tableToIPC(table, "stream"));
+    return;
+  }
+  let first = true;
+  for (const batch of table.batches) {
+    const messages = messagesOf(tableToIPC(new Table([batch]), "stream"));
+    if (!first) messages.next(); // the schema, sent with the first batch
+    yield* messages;
+    first = false;
+  }
+}
+
+/** The messages of an IPC stream, without its framing. */
+function* messagesOf(bytes: Uint8Array): Generator<FlightData> {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let offset = 0;
   while (offset + 4 <= bytes.byteLength) {
