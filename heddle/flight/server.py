@@ -159,9 +159,15 @@ class WorkerServer(flight.FlightServerBase):
         except (ProtocolError, LoadError) as error:
             raise _error(Failure("request", type(error).__name__, str(error))) from None
         self._expire_idle_runs()
-        given = reader.read_all()
         try:
-            resources = {r.key: self._resource(request, r) for r in request.resources}
+            given = reader.read_all()
+        except (pa.ArrowException, OSError) as error:
+            raise _error(Failure("request", "ProtocolError", f"the input rows cannot be read: {error}")) from None
+        try:
+            try:
+                resources = {r.key: self._resource(request, r) for r in request.resources}
+            except LoadError as error:  # a resource this worker cannot make: the request's fault
+                raise _error(Failure("request", type(error).__name__, str(error))) from None
             try:
                 config = callee.build_config(request.config, resources)
             except (TypeError, ValueError) as error:  # a config the step does not take
