@@ -388,18 +388,9 @@ class GraphRun:
                                          f"{'; '.join(problems)}")
         try:
             if isinstance(callee, Callee):
-                resources = self.run.resources.injected(node.resources)
-                config = callee.build_config(node.config, resources)
-                self.run.redactor.add_config(config)
-                returned = callee.call(config, callee.input_type(given.arrow()) if given is not None else None,
-                                       parameters)
-            else:  # placed in a worker: its resources are made there, from their configs
-                self.run.redactor.add(str(node.config[f.name]) for f in callee.spec.config.fields
-                                      if f.secret and node.config.get(f.name) is not None)
-                versions = self.run.jit.versions if self.run.jit is not None else {}
-                returned = callee.call_remote(node.config, self.run.resources.requests(node.resources, versions),
-                                              given.arrow() if given is not None else None, parameters,
-                                              run_id=self.run.run_id, attempt=attempt_number)
+                returned = self._call_here(node, callee, given, parameters)
+            else:
+                returned = self._call_remote(node, callee, given, parameters, attempt_number)
         except RowErrors as partial:
             failed = partial.failed.to_polars()
             if given is not None:
@@ -411,6 +402,22 @@ class GraphRun:
         if returned is None:  # a sink: its input goes on
             return StepOutput(given if given is not None else Data(polars=pl.DataFrame()))
         return StepOutput(self._checked(node, returned, given))
+
+    def _call_here(self, node: Node, callee: Callee, given: Data | None, parameters: Mapping[str, object]) -> object:
+        """In this process: the run's resources injected into the config object the function takes."""
+        config = callee.build_config(node.config, self.run.resources.injected(node.resources))
+        self.run.redactor.add_config(config)
+        return callee.call(config, callee.input_type(given.arrow()) if given is not None else None, parameters)
+
+    def _call_remote(self, node: Node, callee: RemoteCallee, given: Data | None, parameters: Mapping[str, object],
+                     attempt_number: int) -> object:
+        """In a worker: the literal config and the resources' configs travel; the worker makes them."""
+        self.run.redactor.add(str(node.config[f.name]) for f in callee.spec.config.fields
+                              if f.secret and node.config.get(f.name) is not None)
+        versions = self.run.jit.versions if self.run.jit is not None else {}
+        return callee.call_remote(node.config, self.run.resources.requests(node.resources, versions),
+                                  given.arrow() if given is not None else None, parameters,
+                                  run_id=self.run.run_id, attempt=attempt_number)
 
     def _checked(self, node: Node, returned: object, given: Data | None) -> Data:
         if isinstance(returned, Table):
