@@ -7,7 +7,8 @@ engine keeps the retries, handlers and row accounting.
 
 Every call is independent: a malformed request, a step that raises, a resource that cannot be made is an
 error answer to that call, and the worker keeps serving. Resources are made once per run (the descriptor's
-run id) and closed when the engine releases the run, or after an hour without a call of that run.
+run id) and closed when the engine releases the run, or after an hour without a call of that run (an engine
+that went away); a JIT host's module versions are released the same way.
 """
 
 from __future__ import annotations
@@ -94,6 +95,11 @@ class _RunResources:
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._lock = threading.Lock()
 
+    def touch(self, run_id: str) -> None:
+        """The run was heard of now (a call, a `load`): it is not idle."""
+        with self._lock:
+            self._seen[run_id] = time.monotonic()
+
     def get(self, run_id: str, name: str, make: Any) -> object:
         with self._lock:
             self._seen[run_id] = time.monotonic()
@@ -159,6 +165,7 @@ class WorkerServer(flight.FlightServerBase):
         except (ProtocolError, LoadError) as error:
             raise _error(Failure("request", type(error).__name__, str(error))) from None
         self._expire_idle_runs()
+        self.resources.touch(request.run_id)
         try:
             given = reader.read_all()
         except (pa.ArrowException, OSError) as error:
@@ -284,6 +291,8 @@ class WorkerServer(flight.FlightServerBase):
             return {"protocol": wire.PROTOCOL_VERSION, "modules": [
                 _describe(p, t) for p, t in self.host.described(str(path) if path else None)]}
         if kind == "load":
+            self._expire_idle_runs()
+            self.resources.touch(str(data.get("run_id", "")))
             return self.host.load(data)
         if kind == "release":
             return {"problems": self._release(str(data["run_id"]))}

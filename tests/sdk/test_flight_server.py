@@ -155,3 +155,20 @@ def test_failures_stay_below_the_trailer_limit() -> None:
     raw = Failure("step", "ValueError", "m" * 50_000, "t" * 50_000).to_bytes()
     assert len(raw) < 16_000
     assert json.loads(raw)["message"].endswith("…")
+
+
+def test_a_run_whose_engine_went_away_is_released_after_its_idle_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    from heddle.flight import server as server_module
+    from heddle.flight.jit import JitHost, digest_of
+
+    source = "from heddle.sdk.plugin import Plugin\nplugin = Plugin(namespace='gone')\n"
+    module = {"path": "t/gone", "digest": digest_of(source), "module": "gone", "attribute": "plugin",
+              "filename": "gone.py", "source": source}
+    served = WorkerServer(JitHost())
+    try:
+        client = client_of(served)
+        assert client.action("load", {"run_id": "crashed-engine", "modules": [module]})["versions"] != []
+        monkeypatch.setattr(server_module, "IDLE_RUN_SECONDS", 0.0)
+        assert client.action("load", {"run_id": "next", "modules": []})["versions"] == []
+    finally:
+        served.shutdown()
