@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -171,7 +172,7 @@ def _mapped(error: Exception, address: str) -> WorkerError:
         return WorkerUnavailableError(f"the worker at {address} did not answer in time")
     if isinstance(error, flight.FlightServerError | flight.FlightInternalError) and not _gone(error):
         return WorkerRefusedError(f"the worker at {address} failed outside the protocol: {_first_line(error)}")
-    return WorkerUnavailableError(f"the worker at {address} is unreachable or went away: {_first_line(error)}")
+    return WorkerUnavailableError(f"the worker at {address} cannot be reached or went away ({_first_line(error)})")
 
 
 def _gone(error: Exception) -> bool:
@@ -182,5 +183,9 @@ def _gone(error: Exception) -> bool:
 
 
 def _first_line(error: Exception) -> str:
+    """What went wrong, in the fewest words gRPC's message holds (`Connection refused`)."""
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return text.split(". gRPC client debug context")[0].split(". Detail:")[0]
+    text = text.split(". gRPC client debug context")[0].split(". Detail:")[0]
+    if "last error:" in text:  # gRPC's connection failures end with the operating system's words
+        return text.rsplit(": ", 1)[-1].strip() or text
+    return re.sub(r"^Flight returned \w+ error, with message: ", "", text)

@@ -117,8 +117,8 @@ class Workers:
         endpoint = self.endpoint(path)
         try:
             answer = endpoint.client().action("describe", {"path": path}, timeout=DESCRIBE_SECONDS)
-        except WorkerError as error:
-            return f"the worker of `{path}` ({endpoint.where}) cannot be reached: {error}"
+        except WorkerError as error:  # it names the address, or the command that did not start
+            return str(error)
         modules = answer.get("modules")
         entries = [m for m in modules if isinstance(m, dict)] if isinstance(modules, list) else []
         entry = next((m for m in entries if m.get("path") == path), entries[0] if len(entries) == 1 else None)
