@@ -32,6 +32,7 @@ from heddle_lang.semantic import analyze
 from heddle_lang.syntax import parse
 
 if TYPE_CHECKING:
+    from heddle_engine.catalog import EngineCatalog
     from heddle_engine.execute import ExecutionResult
 
 
@@ -86,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         JsonProgress(real_err) if args.progress == "jsonl"
         else Progress(real_err, live=args.format == "text" and real_err.isatty()))
     observers: list[Any] = [progress]
-    recorder = None if args.no_lineage else _recorder(source.path)
+    recorder = None if args.no_lineage else _recorder(source.path, catalog)
     if recorder is not None:
         observers.append(recorder)
     with _streams(progress, json_report=args.format == "json"):
@@ -134,8 +135,9 @@ def _workflow(plan: Plan, wanted: str | None, name: str) -> str:
     return workflows[0]
 
 
-def _recorder(path: Path | None) -> object | None:
-    """The lineage recorder of the file's project; None (with a warning) when lineage is not available."""
+def _recorder(path: Path | None, catalog: EngineCatalog) -> object | None:
+    """The lineage recorder of the file's project; None (with a warning) when lineage is not available. It reads
+    the run's catalog (which keys are secret): plugins and workers are not loaded a second time."""
     try:
         from heddle_engine.lineage.recorder import LineageRecorder
         from heddle_engine.lineage.settings import project_root, read_limit
@@ -148,7 +150,7 @@ def _recorder(path: Path | None) -> object | None:
     if not isinstance(limit, int):
         print(f"heddle: warning: lineage: {limit}; the default limit applies", file=sys.stderr)
         limit = None
-    return LineageRecorder(root, limit)
+    return LineageRecorder(root, limit, catalog=catalog)
 
 
 @contextlib.contextmanager
