@@ -322,3 +322,16 @@ def test_the_execution_plan_shows_which_steps_run_in_a_worker(write_files: Write
     assert "runs in the worker the command" in exec_plan.explain()
     assert exec_plan.workflow.to_json()["placements"] == {"n2": f"the command `{PYTHON} plugins/score.py`"}
     catalog.close()
+
+
+def test_heddle_run_starts_a_commands_worker_once_and_stops_it(write_files: WriteFiles) -> None:
+    path = project(write_files, "shop.score { factor: 3.0 }")
+    plugin = path.parent / "plugins" / "score.py"
+    announce = "import sys\n\nprint('worker', os.getpid(), 'imports', file=sys.stderr)\n"
+    plugin.write_text(PLUGIN.replace("import sys\n", announce, 1), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "heddle.cli.main", "run", str(path), "--format", "json"],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    started = [line.split()[1] for line in done.stderr.splitlines() if line.startswith("worker ")]
+    assert len(started) == 1  # checking, running and recording the lineage share it
+    assert not os.path.exists(f"/proc/{started[0]}")  # stopped when the run ended
