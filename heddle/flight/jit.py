@@ -41,6 +41,8 @@ def digest_of(source: str) -> str:
 
 
 class JitHost:
+    single = False  # the modules shipped to it, and the worker's own built-ins
+
     def __init__(self, resolve: Resolver | None = None) -> None:
         self._resolve = resolve
         self._versions: dict[tuple[str, str], Version] = {}

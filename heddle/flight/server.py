@@ -45,7 +45,9 @@ _OWN_FILES = (str(Path(__file__).parent), str(Path(__file__).parent.parent / "sd
 
 
 class ModuleHost(Protocol):
-    """The modules a worker serves."""
+    """The modules a worker serves (`single`: one plugin, whatever import path the engine knows it by)."""
+
+    single: bool
 
     def target(self, path: str, version: str) -> Plugin | ModuleType:
         """The plugin (or plain module) of `path` at `version`; raises `LoadError`."""
@@ -66,6 +68,8 @@ class ModuleHost(Protocol):
 
 class PluginHost:
     """One plugin, under whatever import path the engine knows it by."""
+
+    single = True
 
     def __init__(self, plugin: Plugin | ModuleType, path: str | None = None) -> None:
         self.plugin = plugin
@@ -246,6 +250,9 @@ class WorkerServer(flight.FlightServerBase):
         return found
 
     def _resource(self, request: StepRequest, use: wire.ResourceRequest) -> object:
+        if self.host.single and use.module != request.module:
+            raise LoadError(f"this worker serves one plugin: it cannot make the resource `{use.constructor}` of "
+                            f"`{use.module}` (inject into its steps only resources its own plugin declares)")
         version = use.version or (request.version if use.module == request.module else "")
 
         def make() -> object:

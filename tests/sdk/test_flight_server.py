@@ -172,3 +172,15 @@ def test_a_run_whose_engine_went_away_is_released_after_its_idle_time(monkeypatc
         assert client.action("load", {"run_id": "next", "modules": []})["versions"] == []
     finally:
         served.shutdown()
+
+
+def test_a_plugin_worker_makes_only_its_own_plugins_resources() -> None:
+    from heddle.flight.protocol import ResourceRequest
+
+    served = WorkerServer(PluginHost(plugin))
+    try:
+        other = ResourceRequest("connection", "db", "fhub/sqlite", "connection", {"path": "x.db"})
+        with pytest.raises(WorkerRefusedError, match="cannot make the resource `connection` of `fhub/sqlite`"):
+            client_of(served).exchange(StepRequest("test/echo", "same", resources=(other,)), pa.table({"id": [1]}))
+    finally:
+        served.shutdown()
