@@ -38,6 +38,7 @@ class PluginProcess:
         self._command = [python, "-m", "heddle_engine.plugin_worker", str(root) if root is not None else "-"]
         self._process: subprocess.Popen[bytes] | None = None
         self._buffer = b""
+        self._loaded: set[str] = set()  # modules the current process has imported
         self._next_id = 0
         self._lock = threading.Lock()
         self.starts = 0  # how many processes were started (for tests and logs)
@@ -89,23 +90,34 @@ class PluginProcess:
     # --- the process -------------------------------------------------------------------------------
 
     def _ask(self, request: dict[str, Any], seconds: float) -> dict[str, Any]:
+        """Send `request`; a hook's module is imported first, under the load's time, not the answer's."""
         with self._lock:
             process = self._started()
-            self._next_id += 1
-            request = {**request, "id": self._next_id}
             try:
-                assert process.stdin is not None
-                process.stdin.write(json.dumps(request).encode("utf-8") + b"\n")
-                process.stdin.flush()
-                while True:
-                    answer = json.loads(self._read_line(process, time.monotonic() + seconds))
-                    if answer.get("id") == request["id"]:
-                        return dict(answer)
+                path = request.get("path")
+                if request["op"] != "load" and path is not None and path not in self._loaded:
+                    self._exchange(process, {"op": "load", "path": path}, LOAD_SECONDS)
+                answer = self._exchange(process, request, seconds)
+                if request["op"] == "load" and "module" in answer:
+                    self._loaded.add(path)
+                return answer
             except (OSError, ValueError, PluginProcessError) as error:
                 self._stop()
                 if isinstance(error, PluginProcessError):
                     raise
                 raise PluginProcessError(f"{type(error).__name__}: {error}") from None
+
+    def _exchange(self, process: subprocess.Popen[bytes], request: dict[str, Any], seconds: float) -> dict[str, Any]:
+        self._next_id += 1
+        request = {**request, "id": self._next_id}
+        assert process.stdin is not None
+        process.stdin.write(json.dumps(request).encode("utf-8") + b"\n")
+        process.stdin.flush()
+        deadline = time.monotonic() + seconds
+        while True:
+            answer = json.loads(self._read_line(process, deadline))
+            if answer.get("id") == request["id"]:
+                return dict(answer)
 
     def _started(self) -> subprocess.Popen[bytes]:
         if self._process is not None and self._process.poll() is None:
@@ -114,6 +126,7 @@ class PluginProcess:
         self._process = subprocess.Popen(self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                          cwd=self.root, env=env)
         self._buffer = b""
+        self._loaded = set()
         self.starts += 1
         return self._process
 
