@@ -72,7 +72,7 @@ class NodeEvent:
 @dataclass(frozen=True, slots=True)
 class RunResult:
     run_id: str
-    status: str  # "succeeded" | "failed" (a handled failure is a success of the run)
+    status: str  # "succeeded" | "failed" | "interrupted" (a handled failure is a success of the run)
     error: ErrorInfo | None = None  # the unhandled failure that failed the run
     states: Mapping[tuple[str, str], NodeState] = field(default_factory=dict)  # (graph, node id) -> final state
 

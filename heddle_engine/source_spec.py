@@ -24,7 +24,7 @@ from heddle_engine.plugin_source import (
     unwrap_annotation,
 )
 from heddle_lang.catalog import FunctionSpec, ModuleSpec, ResourceSlot, ResourceSpec, SourceLocation
-from heddle_lang.semantic.retry import RETRY_KEY
+from heddle_lang.semantic.timeout import CALL_KEYS
 from heddle_lang.types import ANY, Column, ConfigSchema, Field, Schema, ValueType, dtype_of_annotation
 
 _SIMPLE = {"str": "str", "int": "int", "float": "float", "bool": "bool", "Secret": "str"}
@@ -116,7 +116,7 @@ def _config(source: ModuleSource, annotation: str, depth: int = 0) -> ConfigSche
     total = literal(cls.keywords.get("total")) is not False
     fields = []
     for attribute in attributes:
-        if attribute.name.startswith("_") or attribute.name in _RESERVED or attribute.name == RETRY_KEY \
+        if attribute.name.startswith("_") or attribute.name in _RESERVED or attribute.name in CALL_KEYS \
                 or annotation_name(attribute.annotation) == "ClassVar":
             continue
         fields.append(_field(source, attribute, typed_dict, total, depth))

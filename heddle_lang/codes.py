@@ -112,6 +112,8 @@ _TABLE = [
     Code("HE4008", "duplicate-resource-key", "A resource key is injected twice.", "<connection=a, connection=b>"),
     Code("HE4009", "invalid-retry-policy", "A call's `retry` policy is malformed: attempts out of range, a bad "
          "duration, an unknown backoff, a jitter outside 0 to 1.", "retry: { attempts: 0, delay: \"soon\" }"),
+    Code("HE4010", "invalid-timeout", "A call's `timeout` is not a duration longer than 0 and at most a week.",
+         "timeout: \"soon\""),
     # --- HE5xxx: types and schemas --------------------------------------------------------------
     Code("HE5001", "missing-columns", "A stage's input lacks columns its function requires.",
          "| email_validate.exists (no email column)"),

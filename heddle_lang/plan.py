@@ -63,6 +63,17 @@ class RetryPolicy:
         return min(base, self.max_delay)
 
 
+def duration_text(seconds: float) -> str:
+    """`500ms`, `30s`, `5m`, `1.5h`: a duration as the plan shows it."""
+    if seconds < 1:
+        return f"{seconds * 1000:g}ms"
+    if seconds < 60 or seconds % 60:
+        return f"{seconds:g}s"
+    if seconds < 3600 or seconds % 3600:
+        return f"{seconds / 60:g}m"
+    return f"{seconds / 3600:g}h"
+
+
 @dataclass(frozen=True, slots=True)
 class Node:
     id: str
@@ -80,6 +91,7 @@ class Node:
     rows: tuple[Mapping[str, object], ...] = ()  # dataframe literals
     handler: str | None = None
     retry: RetryPolicy | None = None
+    timeout: float | None = None  # seconds one attempt may take (`timeout: "30s"`); None: no limit
     line: int = 0  # 1-based line of the stage in the source
     span: Span = field(default=Span(0, 0), compare=False)
 
@@ -108,6 +120,8 @@ class Node:
             data["handler"] = self.handler
         if self.retry:
             data["retry"] = self.retry.to_json()
+        if self.timeout is not None:
+            data["timeout"] = self.timeout
         return data
 
 
@@ -165,6 +179,8 @@ class Plan:
                     lines.append(f"      <{use.key}={use.resource}> {use.kind}")
                 if node.retry:
                     lines.append(f"      retry: {node.retry}")
+                if node.timeout is not None:
+                    lines.append(f"      timeout: {duration_text(node.timeout)} an attempt")
                 if node.sql:
                     lines.append(f"      sql: {node.sql}")
                 lines.append(f"      -> {node.output}")

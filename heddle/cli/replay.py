@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+from heddle.cli.interrupt import INTERRUPTED_EXIT, run_interruptibly
 from heddle.cli.params import add_param_option, parse_params
 from heddle.cli.progress import Progress
 from heddle.cli.project import Catalogs
@@ -29,7 +30,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         description="Re-run a recorded run from STAGE on: the file is checked again, STAGE and what is downstream "
                     "of it run, and the stages feeding them are read from the recording (their recorded data "
                     "must still fit the plan's schemas). The run's parameters are reused; --param overrides one. "
-                    "Exit 0 when the replay succeeds, 1 when it fails, 2 when it cannot start.",
+                    "Exit 0 when the replay succeeds, 1 when it fails, 2 when it cannot start, 130 when it is "
+                    "interrupted (Ctrl-C).",
     )
     parser.add_argument("reference", metavar="RUN", help="a run id, a unique prefix of one, or `last`")
     parser.add_argument("--from", dest="start", metavar="STAGE", required=True,
@@ -41,7 +43,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # The executor loads only for the commands that run something.
-    from heddle_engine.execute import RunRefused, run_workflow
+    from heddle_engine.execute import INTERRUPTED, RunRefused, new_run_id, run_workflow
+    from heddle_engine.execute.result import ExecutionResult
     from heddle_engine.lineage.replay import replay_inputs
 
     store = store_for(args)
@@ -70,11 +73,17 @@ def run(args: argparse.Namespace) -> int:
         return fail(limit)
     recorder = LineageRecorder(store.root, limit, catalog=catalog)
     parameters = {**{k: str(v) for k, v in record.parameters.items()}, **overrides}
+    run_id = new_run_id()
+
+    def abandon() -> None:  # Ctrl-C, and a stage that does not end: the record says interrupted
+        recorder.run_finished(ExecutionResult(run_id=run_id, status=INTERRUPTED, workflow=record.workflow))
+
     try:
-        result = run_workflow(
+        result = run_interruptibly(lambda interrupt: run_workflow(
             analysis.plan.only(record.workflow), record.workflow, catalog, file=name, parameters=parameters,
             observers=(Progress(sys.stderr, live=False), recorder), recorded=inputs.recorded,
-            start_from=inputs.start.node_id, replay_of=record.run_id)
+            start_from=inputs.start.node_id, replay_of=record.run_id, run_id=run_id, interrupt=interrupt),
+            abandon=abandon)
     except RunRefused as refused:
         for error in refused.errors:
             print(problem_line(name, tree.lines, error), file=sys.stderr)
@@ -86,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
                                                           f"{result.error.message} (line {result.error.line})"
     print(f"heddle: run {result.run_id}, a replay of {record.run_id} from {inputs.start.describe()}, {outcome}",
           file=sys.stderr)
-    return 0 if result.status == "succeeded" else 1
+    return 0 if result.status == "succeeded" else INTERRUPTED_EXIT if result.status == INTERRUPTED else 1
 
 
 def _shown(path: Path) -> str:

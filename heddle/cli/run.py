@@ -1,7 +1,8 @@
 """`heddle run FILE`: check a file, then run one of its workflows and show its progress.
 
 Exit status: 0 when the run succeeds (failures its handlers took included), 1 when it fails, 2 when the
-program does not check or the run cannot start (a missing or mistyped `--param`, ...).
+program does not check or the run cannot start (a missing or mistyped `--param`, ...), 130 when it is
+interrupted (Ctrl-C: see `interrupt.py`).
 
 Progress goes to standard error: a live block on a terminal, plain lines otherwise, or one JSON object per
 line with `--progress jsonl` (for programs: the language server's Run). With `--format json`, standard output
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from heddle.cli.files import UsageError, read
+from heddle.cli.interrupt import INTERRUPTED_EXIT, run_interruptibly
 from heddle.cli.params import add_param_option, parse_params
 from heddle.cli.progress import AboveProgress, JsonProgress, Progress, duration
 from heddle.cli.project import Catalogs
@@ -34,6 +36,7 @@ from heddle_lang.syntax import parse
 if TYPE_CHECKING:
     from heddle_engine.catalog import EngineCatalog
     from heddle_engine.execute import ExecutionResult
+    from heddle_engine.lineage.recorder import LineageRecorder
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -41,7 +44,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "run", help="run a workflow",
         description="Check a Heddle file and run one of its workflows. Relative paths in the file are relative "
                     "to its folder. Exit 0 when the run succeeds, 1 when it fails, 2 when the file does not "
-                    "check or the run cannot start.",
+                    "check or the run cannot start, 130 when it is interrupted (Ctrl-C).",
     )
     parser.add_argument("path", metavar="FILE", help="a .he file, or - for stdin")
     parser.add_argument("--stdin-filename", metavar="PATH",
@@ -61,7 +64,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from heddle_engine.execute import RunRefused, prepare, run_workflow  # only commands that run load the engine
+    # only commands that run load the engine
+    from heddle_engine.execute import INTERRUPTED, RunRefused, new_run_id, prepare, run_workflow
+    from heddle_engine.execute.result import ExecutionResult
 
     source = read(args.path, stdin_filename=args.stdin_filename)
     parameters = parse_params(args.param)
@@ -90,10 +95,18 @@ def run(args: argparse.Namespace) -> int:
     recorder = None if args.no_lineage else _recorder(source.path, catalog)
     if recorder is not None:
         observers.append(recorder)
+    run_id = new_run_id()
+
+    def abandon() -> None:  # Ctrl-C, and a stage that does not end: the record says interrupted, not crashed
+        if recorder is not None:
+            recorder.run_finished(ExecutionResult(run_id=run_id, status=INTERRUPTED, workflow=workflow))
+
     with _streams(progress, json_report=args.format == "json"):
         try:
-            result = run_workflow(plan, workflow, catalog, file=source.name, parameters=parameters,
-                                  observers=observers, source=source.text, jit_workers=_workers(args.workers))
+            result = run_interruptibly(lambda interrupt: run_workflow(
+                plan, workflow, catalog, file=source.name, parameters=parameters, observers=observers,
+                source=source.text, jit_workers=_workers(args.workers), run_id=run_id, interrupt=interrupt),
+                abandon=abandon)
         except RunRefused as refused:
             for problem in refused.errors:
                 print(problem_line(source.name, tree.lines, problem), file=real_err)
@@ -107,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(_report(result, plan), indent=2))
     else:
         print(_summary(result), file=real_err)
-    return 0 if result.status == "succeeded" else 1
+    return 0 if result.status == "succeeded" else INTERRUPTED_EXIT if result.status == INTERRUPTED else 1
 
 
 def _workers(given: list[str]) -> list[str]:
@@ -135,7 +148,7 @@ def _workflow(plan: Plan, wanted: str | None, name: str) -> str:
     return workflows[0]
 
 
-def _recorder(path: Path | None, catalog: EngineCatalog) -> object | None:
+def _recorder(path: Path | None, catalog: EngineCatalog) -> LineageRecorder | None:
     """The lineage recorder of the file's project; None (with a warning) when lineage is not available. It reads
     the run's catalog (which keys are secret): plugins and workers are not loaded a second time."""
     try:
@@ -171,6 +184,10 @@ def _streams(progress: Progress | JsonProgress, *, json_report: bool) -> Iterato
 
 def _summary(result: ExecutionResult) -> str:
     stages = sum(1 for (graph, _), _ in result.states.items() if graph == result.workflow)
+    if result.status == "interrupted":
+        done = sum(1 for (graph, _), state in result.states.items() if graph == result.workflow and
+                   state in ("succeeded", "handled"))
+        return f"heddle: run {result.run_id} interrupted: {done} of {stages} stages done"
     if result.status == "succeeded":
         handled = sum(1 for state in result.states.values() if state == "handled")
         note = f", {handled} failure{'s' if handled != 1 else ''} handled" if handled else ""

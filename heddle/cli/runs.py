@@ -20,8 +20,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "runs", help="list the recorded runs of a project",
         description="List the runs recorded under the project's .heddle/runs/, newest first: id, workflow, file, "
-                    "status (succeeded, failed, running, crashed), start, duration, rows recorded (all stages "
-                    "summed) and size on disk.",
+                    "status (succeeded, failed, interrupted, running, crashed), start, duration, rows recorded "
+                    "(all stages summed) and size on disk.",
     )
     add_project_option(parser)
     parser.add_argument("--format", choices=("table", "json"), default="table")

@@ -25,7 +25,7 @@ from heddle_lang.catalog import (
     ResourceSlot,
     ResourceSpec,
 )
-from heddle_lang.semantic.retry import RETRY_KEY
+from heddle_lang.semantic.timeout import CALL_KEYS
 from heddle_lang.types import ConfigSchema, Schema
 
 
@@ -130,9 +130,10 @@ def _function_spec(name: str, function: Callable[..., object], signature: StepSi
                    passthrough: bool = False, takes_input: bool | None = None) -> FunctionSpec:
     passthrough = passthrough or signature.returns_none
     config = config_schema(signature.config) if signature.config is not None else ConfigSchema()
-    if config.get(RETRY_KEY) is not None:
-        raise TypeError(f"step {function.__qualname__}: its config may not have a key `{RETRY_KEY}`: every call "
-                        f"accepts `{RETRY_KEY}` as its retry policy")
+    for key in CALL_KEYS:
+        if config.get(key) is not None:
+            raise TypeError(f"step {function.__qualname__}: its config may not have a key `{key}`: every call "
+                            f"accepts `{key}` (the retry policy and the timeout of its attempts)")
     return FunctionSpec(
         name,
         config=config,

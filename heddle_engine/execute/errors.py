@@ -22,6 +22,7 @@ in the error context with its class name.
 | HR4002 | A step's input lacks columns its contract requires, or has them with other types. |
 | HR4003 | A step's output lacks columns its declared output has, has them with other types, or has extra ones. |
 | HR4004 | A step reported failed rows (`RowErrors`) that do not have its input's columns. |
+| HR4005 | An attempt of a call did not finish within its `timeout`: it was abandoned (a `TimeoutError`). |
 """
 
 from __future__ import annotations
@@ -79,3 +80,13 @@ class OutputContractError(NodeError):
 
 class FailedRowsError(NodeError):
     code = "HR4004"
+
+
+class StepTimeoutError(NodeError, TimeoutError):
+    """An attempt overran the call's `timeout` and was abandoned. `stack`: where the call was at that moment."""
+
+    code = "HR4005"
+
+    def __init__(self, message: str, stack: str = "") -> None:
+        super().__init__(message)
+        self.stack = stack

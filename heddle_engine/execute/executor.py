@@ -42,6 +42,7 @@ from heddle_engine.execute.result import Failure, RowCount
 from heddle_engine.execute.retry import attempt
 from heddle_engine.execute.secrets import Redactor
 from heddle_engine.execute.states import Observers, States
+from heddle_engine.execute.timeouts import Abandoned, within
 from heddle_lang.plan import Node
 
 if TYPE_CHECKING:
@@ -80,6 +81,7 @@ class Run:
         self.lookup_batch = lookup_batch
         self.want_outputs = observers.want_outputs
         self.stop = threading.Event()
+        self.abandoned = Abandoned()  # calls that overran their timeout
         self.failures: list[Failure] = []
         self.kept: dict[str, pa.Table] = {}
         self.rows: dict[tuple[str, str], RowCount] = {}
@@ -379,6 +381,12 @@ class GraphRun:
 
     def _call(self, node: Node, given: Data | None, parameters: Mapping[str, object], attempt_number: int
               ) -> StepOutput:
+        """One call of a node's function, given at most its `timeout` (`timeouts.py`)."""
+        return within(node.timeout, lambda: self._call_now(node, given, parameters, attempt_number), node.label,
+                      self.run.abandoned)
+
+    def _call_now(self, node: Node, given: Data | None, parameters: Mapping[str, object], attempt_number: int
+                  ) -> StepOutput:
         assert node.module is not None and node.function is not None
         callee = self.run.callee(node.module, node.function)
         if given is not None:

@@ -18,6 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from heddle_engine.events import ErrorInfo
+from heddle_engine.execute.errors import StepTimeoutError
 from heddle_engine.execute.secrets import Redactor
 from heddle_lang.plan import Node
 
@@ -42,7 +43,10 @@ def error_info(error: BaseException, node: Node, workflow: str, attempt: int, re
 
 
 def stack_trace(error: BaseException) -> str:
-    """The traceback from where the engine called into the step (the engine's own frames left out)."""
+    """The traceback from where the engine called into the step (the engine's own frames left out); for an
+    attempt abandoned after its timeout, where the call was when it ran out."""
+    if isinstance(error, StepTimeoutError) and error.stack:
+        return error.stack
     described = traceback.TracebackException.from_exception(error)
     kept = [frame for frame in described.stack if not frame.filename.startswith(_ENGINE)]
     described.stack = traceback.StackSummary.from_list(kept)

@@ -30,7 +30,7 @@ from typing import Any
 from heddle_engine.catalog import EngineCatalog
 from heddle_engine.execute.errors import SetupError
 from heddle_engine.execute.functions import Functions, LoadError
-from heddle_lang.plan import Graph, Node, Plan
+from heddle_lang.plan import Graph, Node, Plan, duration_text
 
 MAX_FUSED = 3  # relational blocks per fused unit (see `_groups`)
 
@@ -136,6 +136,8 @@ class ExecPlan:
                     lines.append(f"      parameters: {', '.join('@' + p for p in exec_graph.parameters[node.id])}")
                 if node.retry is not None:
                     lines.append(f"      retry: {node.retry.attempts} attempts, {node.retry.backoff} backoff")
+                if node.timeout is not None:
+                    lines.append(f"      timeout: {duration_text(node.timeout)} an attempt")
             lines.append("")
         return "\n".join(lines)
 

@@ -3,12 +3,17 @@
 Before anything runs: the workflow is lowered, its parameters are converted (`ParameterError`s), lookups
 are checked, and a replay's recording is checked for the outputs it must provide. Any problem raises
 `RunRefused` with all of them. Then the run starts: `run_started`, node events, `run_finished`.
+
+A run ends `succeeded`, `failed`, or `interrupted`: `Interrupt` (from another thread) or Ctrl-C in the
+thread running it stops it — no further stage starts, the stages running finish or are abandoned, the
+observers hear the end, and `heddle run` exits 130.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -33,6 +38,30 @@ from heddle_lang.text import Encoding, LineIndex
 
 if TYPE_CHECKING:
     from heddle_engine.workers.jit import JitPlacement
+
+INTERRUPTED = "interrupted"
+
+
+class Interrupt:
+    """Stops a run from another thread: no further stage starts, and the run ends `interrupted`."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._stop: threading.Event | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> None:
+        with self._lock:
+            self.requested = True
+            if self._stop is not None:
+                self._stop.set()
+
+    def attach(self, stop: threading.Event) -> None:
+        """The run's stop event: set now if the interrupt came first."""
+        with self._lock:
+            self._stop = stop
+            if self.requested:
+                stop.set()
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -63,11 +92,13 @@ def run_workflow(plan: Plan, workflow: str, catalog: EngineCatalog, *, file: str
                  recorded: Mapping[str, pa.Table] | None = None, start_from: str | None = None,
                  replay_of: str | None = None, workers: int | None = None,
                  lookup_batch: int = DEFAULT_BATCH, source: str | None = None,
-                 jit_workers: Sequence[str] = ()) -> ExecutionResult:
+                 jit_workers: Sequence[str] = (), interrupt: Interrupt | None = None) -> ExecutionResult:
     """Run `workflow` of `plan` (the checker's typed plan, unchanged). `file`: the `.he` file, whose folder
     relative paths start from; `source`: its text when it is not the file's (an editor's unsaved buffer).
     `jit_workers`: `heddle worker` addresses the project's Python steps run in (default: the project's
-    `[workers] jit`). Raises `RunRefused` when the run cannot start; else the run's result."""
+    `[workers] jit`); `interrupt`: lets another thread stop the run. Raises `RunRefused` when the run cannot
+    start; else the run's result (a KeyboardInterrupt in this thread ends the run `interrupted`, tells the
+    observers, and is raised again)."""
     path = Path(file)
     source = source if source is not None else _read(path)
     exec_plan, values, problems = prepare(plan, workflow, catalog, parameters=parameters, source=source,
@@ -83,10 +114,15 @@ def run_workflow(plan: Plan, workflow: str, catalog: EngineCatalog, *, file: str
               lookup_batch=lookup_batch, run_id=run_id, jit=jit)
     hub.run_started(RunInfo(run_id, file, workflow, dict(values), plan.only(workflow), datetime.now(UTC),
                             replay_of, start_from))
+    if interrupt is not None:
+        interrupt.attach(run.stop)
     started = time.perf_counter()
+    keyboard: KeyboardInterrupt | None = None
     with running_in(path.parent):
         try:
             run.execute()
+        except KeyboardInterrupt as pressed:
+            keyboard = pressed
         finally:
             closing = run.resources.close()
             if catalog.workers is not None:  # the run's resources and module versions there may go
@@ -94,13 +130,16 @@ def run_workflow(plan: Plan, workflow: str, catalog: EngineCatalog, *, file: str
             if jit is not None:
                 closing.extend(jit.release(run_id))
     failures = tuple(run.failures)
+    interrupted = keyboard is not None or (interrupt is not None and interrupt.requested)
     result = ExecutionResult(
-        run_id=run_id, status="failed" if failures else "succeeded",
+        run_id=run_id, status=INTERRUPTED if interrupted else "failed" if failures else "succeeded",
         error=failures[0].info if failures else None, states=run.states.snapshot(),
         workflow=workflow, failures=failures, rows=dict(run.rows), kept=dict(run.kept), outputs=dict(run.outputs),
-        warnings=(*hub.warnings, *closing), seconds=time.perf_counter() - started,
+        warnings=(*hub.warnings, *closing, *run.abandoned.warnings()), seconds=time.perf_counter() - started,
     )
     hub.run_finished(result)
+    if keyboard is not None:
+        raise keyboard
     return result
 
 

@@ -27,7 +27,7 @@ ARROW_SUFFIX = ".arrow"
 DELETING_PREFIX = ".deleting-"  # a run folder being deleted is first renamed to this prefix + its name
 FORMAT = 1  # the version of this layout, in run.json
 
-FINAL_STATUSES = frozenset({"succeeded", "failed"})
+FINAL_STATUSES = frozenset({"succeeded", "failed", "interrupted"})
 
 _SAFE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 

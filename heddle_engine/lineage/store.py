@@ -45,7 +45,7 @@ LAST = "last"
 class RunRecord:
     run_id: str
     folder: Path
-    status: str  # "succeeded" | "failed" | "running" | "crashed"
+    status: str  # "succeeded" | "failed" | "interrupted" | "running" | "crashed"
     workflow: str
     file: str  # as given on the command line
     path: str | None  # the file, absolute

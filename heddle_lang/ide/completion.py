@@ -27,7 +27,7 @@ from heddle_lang.ide.schemas import (
 )
 from heddle_lang.naming import suggest_alias
 from heddle_lang.semantic.model import Analysis
-from heddle_lang.semantic.retry import with_retry
+from heddle_lang.semantic.timeout import with_call_keys
 from heddle_lang.text import Span
 from heddle_lang.types import ConfigSchema, Field
 
@@ -277,7 +277,7 @@ class _Document:
             spec = member(self.analysis, *qualified)
             if spec is None:
                 return None
-            schema = with_retry(spec.config) if isinstance(spec, FunctionSpec) else spec.config
+            schema = with_call_keys(spec.config) if isinstance(spec, FunctionSpec) else spec.config
             return schema, ".".join(qualified)
         j = cursor.significant_before(index)
         key = self.token(cursor.significant_before(j))

@@ -23,7 +23,7 @@ from heddle_lang.ide.schemas import (
     stage_type,
 )
 from heddle_lang.semantic.model import Analysis, Definition
-from heddle_lang.semantic.retry import with_retry
+from heddle_lang.semantic.timeout import with_call_keys
 from heddle_lang.syntax import ast
 from heddle_lang.text import Span
 from heddle_lang.types import ConfigSchema
@@ -209,7 +209,7 @@ class _Hovering:
             if _at(binding.key.span, offset) or (binding.resource is not None and _at(binding.resource.span, offset)):
                 return self.binding(binding, qualified, spec)
         if call.config is not None and _at(call.config.span, offset):
-            schema = with_retry(spec.config) if isinstance(spec, FunctionSpec) else spec.config if spec else None
+            schema = with_call_keys(spec.config) if isinstance(spec, FunctionSpec) else spec.config if spec else None
             found = self.config(call.config, schema, qualified)
             on_key = any(_at(e.key.span, offset) for e in _entries(call.config))
             if found is not None or on_key or not in_pipeline:

@@ -22,6 +22,7 @@ class StepInfo:
     config: dict[str, object] = field(default_factory=dict)
     resources: tuple[ResourceUse, ...] = ()
     retry: RetryPolicy | None = None
+    timeout: float | None = None
 
 
 @dataclass

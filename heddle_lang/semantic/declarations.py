@@ -9,7 +9,8 @@ from heddle_lang.diagnostics import Diagnostic, Fix, Related, Severity, TextEdit
 from heddle_lang.plan import ResourceUse, RetryPolicy
 from heddle_lang.semantic.context import Context, ResourceInfo, StepInfo
 from heddle_lang.semantic.model import Binding, Definition
-from heddle_lang.semantic.retry import check_retry, split_retry
+from heddle_lang.semantic.retry import RETRY_KEY, check_retry
+from heddle_lang.semantic.timeout import TIMEOUT_KEY, check_timeout, split_call_keys
 from heddle_lang.semantic.values import check_config, literal_config
 from heddle_lang.suggest import closest, listing
 from heddle_lang.syntax import ast
@@ -146,27 +147,33 @@ def check_resource(ctx: Context, info: ResourceInfo) -> None:
 class ResolvedCall:
     module_path: str
     function: FunctionSpec
-    config: dict[str, object]  # the literal config the function receives (`retry` taken out)
+    config: dict[str, object]  # the literal config the function receives (`retry` and `timeout` taken out)
     resources: tuple[ResourceUse, ...]
     retry: RetryPolicy | None
+    timeout: float | None  # seconds one attempt may take
 
 
 def check_call(ctx: Context, call: ast.Call, owner: str) -> ResolvedCall | None:
-    """Resolve a function call and check its config, retry policy and injections. `owner` names it in messages."""
+    """Resolve a function call and check its config, retry policy, timeout and injections. `owner` names it in
+    messages."""
     binding = resolve_member(ctx, call, "function")
     if binding is None or binding.function is None:
         return None
     function = binding.function
-    retry_entry, config = split_retry(call.config)
+    call_keys, config = split_call_keys(call.config)
     for diagnostic in check_config(config, function.config, owner, binding.span):
         ctx.report(diagnostic)
-    policy = None
-    if retry_entry is not None:
-        policy, problems = check_retry(retry_entry, owner)
+    policy = timeout = None
+    if RETRY_KEY in call_keys:
+        policy, problems = check_retry(call_keys[RETRY_KEY], owner)
+        for diagnostic in problems:
+            ctx.report(diagnostic)
+    if TIMEOUT_KEY in call_keys:
+        timeout, problems = check_timeout(call_keys[TIMEOUT_KEY], owner)
         for diagnostic in problems:
             ctx.report(diagnostic)
     resources = tuple(_check_injections(ctx, call, function, binding.span))
-    return ResolvedCall(binding.module_path, function, literal_config(config), resources, policy)
+    return ResolvedCall(binding.module_path, function, literal_config(config), resources, policy, timeout)
 
 
 def check_step(ctx: Context, info: StepInfo) -> None:
@@ -177,7 +184,7 @@ def check_step(ctx: Context, info: StepInfo) -> None:
     if resolved is None:
         return
     info.module_path, info.function, info.resources = resolved.module_path, resolved.function, resolved.resources
-    info.config, info.retry = resolved.config, resolved.retry
+    info.config, info.retry, info.timeout = resolved.config, resolved.retry, resolved.timeout
 
 
 def _check_injections(ctx: Context, call: ast.Call, function: FunctionSpec, where: Span) -> list[ResourceUse]:

@@ -125,8 +125,9 @@ class GraphBuilder:
             if resolved is None:
                 return _Flow()
             return self.call(value.span, value.qualified, resolved.module_path, resolved.function,
-                             config=resolved.config, resources=resolved.resources, retry=resolved.retry, flow=flow,
-                             is_source=stage.is_source, handler=handler, step=None)
+                             config=resolved.config, resources=resolved.resources, retry=resolved.retry,
+                             timeout=resolved.timeout, flow=flow, is_source=stage.is_source, handler=handler,
+                             step=None)
         if isinstance(value, ast.RelationalBlock):
             return self.relational(value, flow, stage.is_source, handler)
         if isinstance(value, ast.DataFrame):
@@ -167,8 +168,8 @@ class GraphBuilder:
                 node, schema = self.step_node(name, ref.span, handler)
                 return _Flow(node, schema)
             return self.call(ref.span, name, info.module_path, info.function, config=info.config,
-                             resources=info.resources, retry=info.retry, flow=flow, is_source=is_source,
-                             handler=handler, step=name)
+                             resources=info.resources, retry=info.retry, timeout=info.timeout, flow=flow,
+                             is_source=is_source, handler=handler, step=name)
         definition = self.ctx.definitions.get(name)
         self.ctx.use(ref.name, definition)
         if definition is not None:
@@ -189,16 +190,16 @@ class GraphBuilder:
         info = self.ctx.steps[name]
         assert info.function is not None and info.module_path is not None
         flow = self.call(span, name, info.module_path, info.function, config=info.config,
-                         resources=info.resources, retry=info.retry, flow=_Flow(), is_source=True, handler=handler,
-                         step=name)
+                         resources=info.resources, retry=info.retry, timeout=info.timeout, flow=_Flow(),
+                         is_source=True, handler=handler, step=name)
         result = (flow.node or "", flow.schema or Schema.unknown())
         if flow.node is not None:
             self.step_nodes[name] = result
         return result
 
     def call(self, span: Span, label: str, module_path: str, function: FunctionSpec, *, config: Mapping[str, object],
-             resources: tuple[ResourceUse, ...], retry: RetryPolicy | None, flow: _Flow, is_source: bool,
-             handler: str | None, step: str | None) -> _Flow:
+             resources: tuple[ResourceUse, ...], retry: RetryPolicy | None, timeout: float | None, flow: _Flow,
+             is_source: bool, handler: str | None, step: str | None) -> _Flow:
         if is_source and function.takes_input:
             self.ctx.report(Diagnostic("HE5003", span, f"`{label}` takes an input: pipe data into it "
                                        f"(`... | {label}`) instead of starting a pipeline with it"))
@@ -211,7 +212,7 @@ class GraphBuilder:
         node = self.add(span, kind="step" if step else "call", label=label, output=output,
                         inputs=(flow.node,) if flow.node and not is_source else (), module=module_path,
                         function=function.name, step=step, config=dict(config), resources=resources,
-                        handler=handler, retry=retry)
+                        handler=handler, retry=retry, timeout=timeout)
         return _Flow(node.id, output)
 
     def contract(self, span: Span, label: str, function: FunctionSpec, schema: Schema) -> None:

@@ -15,7 +15,6 @@ Durations are strings with a unit (`"250ms"`, `"2s"`, `"1.5m"`, `"1h"`) or numbe
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Iterator
 
@@ -53,24 +52,6 @@ RETRY_FIELD = Field(
     RETRY_KEY, ValueType("record", record=RETRY_SCHEMA), required=False,
     doc="Retry this node when it fails: `retry: 3`, or `{ attempts, delay, backoff, max_delay, jitter, on }`. "
         "Only the failing node runs again; nothing upstream re-runs.")
-
-
-def with_retry(schema: ConfigSchema) -> ConfigSchema:
-    """A function's config schema as the editor offers it: its own keys and `retry`."""
-    if schema.get(RETRY_KEY) is not None:
-        return schema
-    return ConfigSchema((*schema.fields, RETRY_FIELD), open=schema.open)
-
-
-def split_retry(config: ast.Dict | None) -> tuple[ast.Entry | None, ast.Dict | None]:
-    """The `retry` entry of a call's config, and the config without it (what the function receives)."""
-    if config is None:
-        return None, None
-    entries = tuple(e for e in config.entries if e.key.text != RETRY_KEY)
-    if len(entries) == len(config.entries):
-        return None, config
-    entry = next(e for e in config.entries if e.key.text == RETRY_KEY)
-    return entry, dataclasses.replace(config, entries=entries)
 
 
 def parse_duration(value: ast.Value) -> float | None:

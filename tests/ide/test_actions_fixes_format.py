@@ -15,7 +15,7 @@ resource db = pg.connection { host: "x", port: "5432" }
 
 step fetch = pg.query <connection=db> {
   query: "SELECT id FROM t"
-  timeout: 3
+  ttl: 3
 }
 
 workflow W {

@@ -171,9 +171,9 @@ def test_number_snippets_and_keys_already_given_are_left_out() -> None:
 
 
 def test_config_keys_after_a_comma_and_in_a_multiline_config() -> None:
-    assert labels(workflow("  fetch\n    | kafka.produce { topic: \"x\", ‸ }")) == ["key_column", "retry"]
+    assert labels(workflow("  fetch\n    | kafka.produce { topic: \"x\", ‸ }")) == ["key_column", "retry", "timeout"]
     assert labels(workflow("  <broker=kb> kafka.consume {\n    topic: \"x\"\n    st‸\n  }")) == [
-        "group_id", "start", "schema", "retry"]
+        "group_id", "start", "schema", "retry", "timeout"]
 
 
 def test_no_snippet_when_the_colon_is_already_there() -> None:
@@ -195,6 +195,15 @@ def test_every_call_offers_a_retry_policy_and_its_keys() -> None:
     inside = labels(workflow("  fetch\n    | kafka.produce { topic: \"x\", retry: { attempts: 3, ‸ } }"))
     assert inside == ["delay", "backoff", "max_delay", "jitter", "on"]
     assert "retry" not in labels(HEAD + "resource r = pg.connection {\n  ‸\n}\n")
+
+
+def test_every_call_offers_a_timeout() -> None:
+    found = items(workflow("  fetch\n    | kafka.produce { topic: \"x\", ‸ }"))
+    timeout = by_label(found, "timeout")
+    assert timeout.sort_text == "1timeout" and "The longest one attempt may take" in timeout.documentation
+    assert "abandoned, not killed" in timeout.documentation
+    assert "timeout" not in labels(workflow("  fetch\n    | kafka.produce { topic: \"x\", timeout: \"5s\", ‸ }"))
+    assert "timeout" not in labels(HEAD + "resource r = pg.connection {\n  ‸\n}\n")
 
 
 def test_config_values_for_bools_defaults_and_nulls() -> None:

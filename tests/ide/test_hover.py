@@ -205,6 +205,13 @@ def test_retry_policy_keys() -> None:
     assert "Only the failing node runs again" in hover_at(analysis, "retry").markdown
 
 
+def test_timeout_key() -> None:
+    analysis = analysis_of(TOY_HEAD + "workflow W {\n  [{ id: 1 }]\n    | <store=s1> toy.copy {"
+                           " table: \"t\", timeout: \"30s\" }\n}\n", TOY_CATALOG)
+    markdown = hover_at(analysis, "timeout").markdown
+    assert "The longest one attempt may take" in markdown and "its late result is discarded" in markdown
+
+
 def test_nested_record_key() -> None:
     analysis = analysis_of(TOY_HEAD + "workflow W {\n  [{ id: 1 }]\n    | <store=s1> toy.copy {"
                            " table: \"t\", limits: { attempts: 3 } }\n}\n", TOY_CATALOG)

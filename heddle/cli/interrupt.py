@@ -1,0 +1,90 @@
+"""Running a workflow so that Ctrl-C always ends the command, with exit status 130.
+
+The run goes on a thread of its own while the main thread only waits for it, so a Ctrl-C is heard at once
+even when a step hangs in code that never returns to Python. On Ctrl-C no further stage starts and the
+stages running get `GRACE_SECONDS` to finish; the run then ends `interrupted` (recorded so) and the
+command exits 130. When a stage still runs after the grace period (or on a second Ctrl-C) the command
+records the run as interrupted and exits 130 at once, without waiting for the stage: a Python thread
+cannot be stopped, and the process ending is what stops it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from heddle_engine.execute import Interrupt
+
+T = TypeVar("T")
+
+INTERRUPTED_EXIT = 130  # 128 + SIGINT, as shells report a command ended by Ctrl-C
+GRACE_SECONDS = 5.0
+# Polars installs a SIGINT handler that restarts interrupted system calls, so a wait without a timeout
+# would never hear Ctrl-C: the main thread wakes up this often to let Python run its handler.
+POLL_SECONDS = 0.1
+
+
+def run_interruptibly(run: Callable[[Interrupt], T], *, abandon: Callable[[], None],
+                      grace: float = GRACE_SECONDS) -> T:
+    """`run(interrupt)` on a thread of its own, and what it returns. On Ctrl-C: `interrupt()`, then wait up to
+    `grace` seconds for the run to end (its result says `interrupted`); when it does not, call `abandon()`
+    (record what can be recorded) and exit the process with status 130 there and then."""
+    from heddle_engine.execute import Interrupt
+
+    interrupt = Interrupt()
+    outcome: dict[str, object] = {}
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            outcome["value"] = run(interrupt)
+        except BaseException as error:  # handed to the main thread
+            outcome["error"] = error
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="heddle-run", daemon=True).start()
+    try:
+        _wait(done, None)
+    except KeyboardInterrupt:
+        interrupt()
+        print(f"\nheddle: interrupted: no further stage starts; the stages running have {grace:g} s to finish "
+              "(Ctrl-C again to quit now)", file=sys.stderr, flush=True)
+        with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C: quit now
+            _wait(done, grace)
+        if not done.is_set():
+            abandon()
+            print("heddle: stages still running were abandoned; the run is recorded as interrupted",
+                  file=sys.stderr, flush=True)
+            quit_now(INTERRUPTED_EXIT)
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["value"]  # type: ignore[return-value]
+
+
+def _wait(done: threading.Event, seconds: float | None) -> None:
+    """Wait for `done` (at most `seconds`), hearing Ctrl-C at once. (Not `Thread.join`: on Python 3.11 a
+    join that Ctrl-C interrupts marks the thread ended while it runs on.)"""
+    deadline = None if seconds is None else time.monotonic() + seconds
+    while not done.is_set():
+        left = POLL_SECONDS if deadline is None else min(POLL_SECONDS, deadline - time.monotonic())
+        if left <= 0:
+            return
+        done.wait(left)
+
+
+def quit_now(status: int) -> None:
+    """End the process with `status` without waiting for threads that may never return."""
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(status)
