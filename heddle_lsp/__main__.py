@@ -44,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
         server.start_tcp(host or "127.0.0.1", int(port))
     else:
         server.start_io()
-    return 0
+    # LSP: 0 when `exit` follows `shutdown`, else 1 (also when the client went away without either).
+    status = server.protocol.exit_status
+    return status if status is not None else 0 if server.protocol._shutdown else 1
 
 
 if __name__ == "__main__":

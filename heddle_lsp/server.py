@@ -13,7 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
-from pygls.exceptions import JsonRpcContentModified, JsonRpcMethodNotFound, JsonRpcRequestCancelled
+from pygls.exceptions import (
+    JsonRpcContentModified,
+    JsonRpcException,
+    JsonRpcMethodNotFound,
+    JsonRpcRequestCancelled,
+)
 from pygls.lsp.server import LanguageServer
 
 from heddle_lang import __version__
@@ -23,7 +28,7 @@ from heddle_lang.semantic import AnalysisCancelled
 from heddle_lang.text import Position
 from heddle_lsp.convert import encoding_of, lsp_diagnostic, whole_document
 from heddle_lsp.host import Change, Document, Host, Snapshot, path_of
-from heddle_lsp.protocol import HeddleProtocol
+from heddle_lsp.protocol import CLIENT_ERRORS, HeddleProtocol
 
 if TYPE_CHECKING:
     from heddle_engine.catalog import EngineCatalog
@@ -51,9 +56,19 @@ class HeddleServer(LanguageServer):
         self.inlay_hints_enabled = True  # `initializationOptions: {"inlayHints": false}` turns them off
 
     def report_server_error(self, error: Exception, source: Any) -> None:
-        """Log every failure; tell the user once per kind of failure, and keep serving."""
+        """Log every failure; tell the user once per kind of failure of the server, and keep serving. What a
+        client got wrong (a message that is not JSON, params of the wrong type) is answered and logged only."""
         if isinstance(error, JsonRpcMethodNotFound | JsonRpcRequestCancelled | JsonRpcContentModified):
             return  # answered as such: nothing broke
+        if isinstance(error, JsonRpcException) and error.code in CLIENT_ERRORS:
+            log.warning("%s: %s", getattr(source, "__name__", source), error)
+            return  # answered with the error: the client's mistake, not the server's
+        if source is JsonRpcException:  # the message loop: a message that could not be read
+            if isinstance(error, ValueError):  # not JSON, or not UTF-8
+                self.protocol.parse_error(error)
+            else:
+                log.warning("a message could not be handled: %s", error, exc_info=error)
+            return
         log.error("%s: %s", getattr(source, "__name__", source), error, exc_info=error)
         key = f"{getattr(source, '__name__', source)}:{type(error).__name__}"
         if key in self._shown_errors:
@@ -96,6 +111,7 @@ class HeddleServer(LanguageServer):
         as LSP asks: the client asks again about the new text if it still wants to know."""
         pending = self.host.snapshot(uri)
         if pending is None:
+            log.warning("a request about %s, which is not open: answered with nothing", uri)
             return None
         try:
             return await asyncio.shield(pending)
@@ -219,6 +235,7 @@ async def pull_diagnostics(ls: HeddleServer, params: lsp.DocumentDiagnosticParam
 async def formatting(ls: HeddleServer, params: lsp.DocumentFormattingParams) -> list[lsp.TextEdit] | None:
     document = ls.host.documents.get(params.text_document.uri)
     if document is None:
+        log.warning("formatting asked for %s, which is not open: answered with nothing", params.text_document.uri)
         return None
     tree = document.tree
     result = format_tree(tree)
