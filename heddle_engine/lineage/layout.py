@@ -9,7 +9,9 @@
 ```
 
 A run folder without a final status in `run.json` belongs to a run that is still going or that crashed.
-Names starting with `.` under `runs/` are temporary (being written or being deleted) and never a run.
+Names starting with `.` under `runs/` are temporary (being written or being deleted) and never a run: a run's
+folder is made under `.starting-<id>-...`, with `run.json` (naming the process that owns it) written first, and
+renamed into place once `run.json` and `plan.json` are in it, so no reader ever sees a run folder without them.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ EVENTS_FILE = "events.jsonl"
 OUTPUTS = "outputs"
 ARROW_SUFFIX = ".arrow"
 DELETING_PREFIX = ".deleting-"  # a run folder being deleted is first renamed to this prefix + its name
+STARTING_PREFIX = ".starting-"  # a run folder is made under this prefix + its name, then renamed into place
 FORMAT = 1  # the version of this layout, in run.json
 
 FINAL_STATUSES = frozenset({"succeeded", "failed", "interrupted"})

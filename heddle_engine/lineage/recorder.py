@@ -1,10 +1,16 @@
 """`LineageRecorder`: a run observer that writes every run it sees under `<project>/.heddle/runs/<run-id>/`.
 
+A run's folder is set up under a temporary name — `run.json` naming this process first, then the plan — and
+renamed into place, so another process never takes a run being set up for a crashed one (`eviction.py`).
+
 Node events are appended to the event log as they come. Stage outputs are handed to one writer thread, so
 the executor's thread goes on at once (the executor calls observers one at a time, so a write on its
 thread would hold up every other branch too); the writer scrubs secrets, writes the Arrow IPC file and
-then logs it. A stage's file therefore exists, complete, before the log mentions it. Outputs waiting for
-the writer are capped (`PENDING_BYTES`): past it, the executor's thread waits for the writer.
+then logs it. A stage's file therefore exists, complete, before the log mentions it, and a stage's
+`succeeded` is held back until its file is written: the record never says a stage succeeded whose data
+it lacks. A step (Python code, which may kill the process) starts only once the outputs it reads are
+written, so after any crash `heddle replay --from` that step finds its inputs. Outputs waiting for the
+writer are capped (`PENDING_BYTES`): past it, the executor's thread waits for the writer.
 
 Files are written whole under a temporary name and moved into place; the event log only grows. At the end
 of the run, once the writer is done, the outputs and the log are fsynced before `run.json` gets its final
@@ -24,6 +30,7 @@ import os
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,7 +42,7 @@ import pyarrow as pa
 
 from heddle.core.config import Secret
 from heddle_engine.catalog import load_catalog
-from heddle_engine.events import ErrorInfo, NodeEvent, RunInfo, RunResult
+from heddle_engine.events import ErrorInfo, NodeEvent, NodeState, RunInfo, RunResult
 from heddle_engine.lineage.errors import BAD_NAME, WRITE_FAILED, LineageError
 from heddle_engine.lineage.eviction import evict
 from heddle_engine.lineage.files import (
@@ -52,6 +59,7 @@ from heddle_engine.lineage.layout import (
     OUTPUTS,
     PLAN_FILE,
     RUN_FILE,
+    STARTING_PREFIX,
     is_safe_name,
     output_path,
     runs_folder,
@@ -63,6 +71,9 @@ from heddle_engine.lineage.store import LineageStore, read_table
 from heddle_lang.catalog import Catalog
 
 PENDING_BYTES = 256 << 20  # outputs handed to the writer and not yet written, at most (one larger one may wait)
+_CALLS = frozenset({"step", "call"})  # nodes that run Python code: they start once their inputs are written
+
+Key = tuple[str, str]  # (graph, node id)
 
 
 @dataclass(slots=True)
@@ -80,7 +91,10 @@ class _Recording:
     outputs: set[Path] = field(default_factory=set)  # the writer thread's
     pending: int = 0  # bytes handed to the writer and not yet written
     failed: bool = False  # something could not be written: the record is incomplete
-    room: threading.Condition = field(default_factory=threading.Condition)
+    room: threading.Condition = field(default_factory=threading.Condition)  # guards the fields below, too
+    writing: dict[Key, int] = field(default_factory=dict)  # outputs of a node handed over and not yet written
+    held: dict[Key, list[dict[str, Any]]] = field(default_factory=dict)  # events waiting for a node's output
+    reads: dict[Key, tuple[str, ...]] = field(default_factory=dict)  # what each step reads (node ids)
 
 
 class LineageRecorder:
@@ -130,26 +144,36 @@ class LineageRecorder:
             record["seconds"] = event.seconds
         if event.error is not None:
             record["error"] = _error_json(event.error, active.redactor)
+        key = (event.graph, event.node_id)
+        with active.room:
+            if key in active.held or event.state == NodeState.SUCCEEDED:  # logged once its output is written
+                active.held.setdefault(key, []).append(record)
+                return
+        if event.state == NodeState.RUNNING and key in active.reads:
+            self._wait_for_inputs(active, key)
         self._append(active, record)
 
     def node_output(self, graph: str, node_id: str, table: pa.Table) -> None:
         active = self._active
         if active is None:
             return
+        key = (graph, node_id)
         if not (is_safe_name(graph) and is_safe_name(node_id)):
             active.failed = True
             self.problem = self.problem or LineageError(
                 BAD_NAME, f"stage `{graph}/{node_id}` cannot name a file; its data is not recorded")
+            self._written(active, key, 0, counted=False)
             return
         size = table.nbytes
         with active.room:
             while active.pending and active.pending + size > PENDING_BYTES:
                 active.room.wait()
             active.pending += size
+            active.writing[key] = active.writing.get(key, 0) + 1
         try:
             active.writer.submit(self._write, active, graph, node_id, table, size)
         except RuntimeError:  # the run finished meanwhile: its writer takes no more
-            self._written(active, size)
+            self._written(active, key, size)
 
     def flush(self) -> None:
         """Wait until every output handed to the recorder so far is written (and logged)."""
@@ -166,6 +190,10 @@ class LineageRecorder:
             return
         active.writer.shutdown(wait=True)
         try:
+            with active.room:  # succeeded events whose output never came (none, unless an output was refused)
+                held, active.held = [r for records in active.held.values() for r in records], {}
+            for record in held:
+                self._append(active, record)
             self._finish(active, result)
         except (OSError, pa.ArrowException) as error:
             self._fail(active, error)
@@ -183,10 +211,10 @@ class LineageRecorder:
         runs.mkdir(parents=True, exist_ok=True)
         self.evicted += evict(self.store, self.limit_bytes, keep=None)
         folder = runs / run.run_id
-        folder.mkdir()
-        self.folder = folder
-        (folder / OUTPUTS).mkdir()
-        write_json(folder / PLAN_FILE, redactor.value(json.loads(plan.to_json())))
+        if folder.exists():
+            raise FileExistsError(f"a run {run.run_id} is already recorded")
+        staging = runs / f"{STARTING_PREFIX}{run.run_id}-{uuid.uuid4().hex[:8]}"
+        staging.mkdir()
         head: dict[str, Any] = {
             "format": FORMAT, "id": run.run_id, "file": run.file, "path": str(Path(run.file).resolve()),
             "workflow": run.workflow, "parameters": redactor.value({k: _plain(v) for k, v in parameters.items()}),
@@ -194,11 +222,17 @@ class LineageRecorder:
             "replay_of": run.replay_of, "replay_from": run.replay_from,
             "pid": os.getpid(), "host": socket.gethostname(),
         }
-        write_json(folder / RUN_FILE, {**head, "status": "running"})
+        write_json(staging / RUN_FILE, {**head, "status": "running"})  # first: whose folder this is
+        write_json(staging / PLAN_FILE, redactor.value(json.loads(plan.to_json())))
+        (staging / OUTPUTS).mkdir()
+        os.rename(staging, folder)  # the run appears whole: a reader never sees it without run.json
+        self.folder = folder
         log = EventLog(folder / EVENTS_FILE)
         log.append({"event": "run_started", "at": run.started_at.isoformat(), "clock": time.time()})
         writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="heddle-lineage")
-        return _Recording(run.run_id, folder, head, log, redactor, time.monotonic(), writer)
+        reads = {(g.name, n.id): tuple(n.inputs) for g in run.plan.graphs for n in g.nodes
+                 if n.kind in _CALLS and n.inputs}
+        return _Recording(run.run_id, folder, head, log, redactor, time.monotonic(), writer, reads=reads)
 
     def _write(self, active: _Recording, graph: str, node_id: str, table: pa.Table, size: int) -> None:
         """On the writer thread: one stage output to its file, then to the log."""
@@ -218,13 +252,25 @@ class LineageRecorder:
         except Exception as error:  # on the writer thread nobody else would hear of it; the run goes on
             self._fail(active, error)
         finally:
-            self._written(active, size)
+            self._written(active, (graph, node_id), size)
 
-    @staticmethod
-    def _written(active: _Recording, size: int) -> None:
+    def _written(self, active: _Recording, key: Key, size: int, *, counted: bool = True) -> None:
+        """An output of `key` is written (or given up): log the events it held back, wake who waits."""
         with active.room:
             active.pending -= size
+            if counted:
+                active.writing[key] -= 1
+            released = _release(active.held, key)
             active.room.notify_all()
+        for record in released:
+            self._append(active, record)
+
+    @staticmethod
+    def _wait_for_inputs(active: _Recording, key: Key) -> None:
+        """A step is about to run: its inputs' outputs are written first (a step may kill the process)."""
+        graph, inputs = key[0], active.reads[key]
+        with active.room:
+            active.room.wait_for(lambda: not any(active.writing.get((graph, i)) for i in inputs))
 
     def _finish(self, active: _Recording, result: RunResult) -> None:
         finished = datetime.now(UTC)
@@ -260,6 +306,20 @@ class LineageRecorder:
     def _problem(self, error: BaseException) -> LineageError:
         where = f" in {self.folder}" if self.folder is not None else f" under {self.store.folder}"
         return LineageError(WRITE_FAILED, f"lineage could not be recorded{where}: {error}")
+
+
+def _release(held: dict[Key, list[dict[str, Any]]], key: Key) -> list[dict[str, Any]]:
+    """The events one output of `key` lets through: its `succeeded`, and what came after it up to the next."""
+    records = held.get(key)
+    if not records:
+        return []
+    cut = next((i for i, r in enumerate(records[1:], 1) if r.get("state") == NodeState.SUCCEEDED), len(records))
+    released, rest = records[:cut], records[cut:]
+    if rest:
+        held[key] = rest
+    else:
+        del held[key]
+    return released
 
 
 def _error_json(error: ErrorInfo, redactor: Redactor) -> dict[str, Any]:

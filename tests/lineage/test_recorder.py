@@ -37,10 +37,11 @@ def test_a_run_writes_its_plan_events_outputs_and_status(program: Path) -> None:
     assert events[0]["event"] == "run_started" and events[-1] == {**events[-1], "event": "run_finished",
                                                                    "status": "succeeded"}
     n2 = [e for e in events if e.get("node") == "n2"]
-    assert [e.get("state", e["event"]) for e in n2] == ["running", "succeeded", "output"]
-    assert n2[2]["rows"] == 2 and n2[2]["schema"] == [
+    # `succeeded` is logged once the stage's data is written: never before its output
+    assert [e.get("state", e["event"]) for e in n2] == ["running", "output", "succeeded"]
+    assert n2[1]["rows"] == 2 and n2[1]["schema"] == [
         {"name": "id", "type": "Int64"}, {"name": "customer", "type": "String"}, {"name": "amount", "type": "Float64"}]
-    assert n2[1]["seconds"] == 0.01
+    assert n2[2]["seconds"] == 0.01
     assert not [p for p in folder.rglob("*") if p.name.endswith(".tmp")]
 
 
