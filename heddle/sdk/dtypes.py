@@ -13,12 +13,19 @@ from heddle_lang.types import Schema
 
 _SIMPLE: dict[str, pl.DataType] = {
     name: getattr(pl, name)()
-    for name in ("Int8", "Int16", "Int32", "Int64", "Int128", "UInt8", "UInt16", "UInt32", "UInt64", "Float32",
-                 "Float64", "Boolean", "String", "Binary", "Date", "Time", "Null", "Object", "Categorical")
+    for name in ("Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64", "Float32",
+                 "Float64", "Boolean", "String", "Binary", "Date", "Time", "Null", "Categorical")
     if hasattr(pl, name)
 }
 _SIMPLE.update({"Utf8": pl.String(), "Datetime": pl.Datetime("us"), "Duration": pl.Duration("us"),
                 "Decimal": pl.Decimal(38, 9)})
+# Polars types that cannot travel between steps: data moves as Arrow, which has neither.
+_NOT_ARROW = {
+    "Object": "`Object` columns hold Python objects, which cannot travel as Arrow (the engine's data format); "
+              "declare what the column holds (`String`, `Binary`, `List(Int64)`, ...)",
+    "Int128": "`Int128` columns cannot travel as Arrow (the engine's data format); use `Int64`, or "
+              "`Decimal(38, 0)` for larger integers",
+}
 _CALL = re.compile(r"^\s*(\w+)\s*\((.*)\)\s*$", re.DOTALL)
 _UNITS = ("ns", "us", "ms")
 TimeUnit = Literal["ns", "us", "ms"]
@@ -34,6 +41,9 @@ def parse_dtype(text: str) -> pl.DataType:
     if call is None:
         if text in _SIMPLE:
             return _SIMPLE[text]
+        refused = next((why for name, why in _NOT_ARROW.items() if name.lower() == text.lower()), None)
+        if refused is not None:
+            raise ValueError(refused)
         by_lower = {name.lower(): dtype for name, dtype in _SIMPLE.items()}
         if text.lower() in by_lower:
             return by_lower[text.lower()]

@@ -78,7 +78,9 @@ def polars_type(arrow_type: pa.DataType) -> pl.DataType:
     with _TYPES_LOCK:
         found = _TYPES.get(arrow_type)
     if found is None:
-        empty = pl.from_arrow(pa.table({"c": pa.array([], type=arrow_type)}))
+        # An empty table of the schema, not an empty array: Arrow builds no empty array of some types
+        # (a dictionary of string views, what Polars' Categorical is).
+        empty = pl.from_arrow(pa.schema([pa.field("c", arrow_type)]).empty_table())
         found = cast(pl.DataFrame, empty).schema["c"]
         with _TYPES_LOCK:
             _TYPES[arrow_type] = found

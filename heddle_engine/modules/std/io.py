@@ -6,6 +6,9 @@ printers are sinks that pass their input through, so a pipeline may go on after 
 
 A relative `path` is relative to the folder of the `.he` file being run (not to the current directory).
 `read_json` reads one JSON array, or JSON lines with `lines: true`; `write_json` writes either way.
+
+`read_csv` under a declared `schema` checks that every row has every field: a row with too few (or too many)
+goes to the stage's handler with its line and text, unless `fill_missing: true` (`csv_rows.py`).
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ from typing import Literal, TextIO
 import polars as pl
 
 from heddle.core.step import StepConfig
-from heddle.core.table import Table
+from heddle.core.table import RowErrors, Table
 from heddle.sdk.plugin import Plugin
 from heddle_engine.modules.declared import declared_schema, polars_schema
+from heddle_engine.modules.std.csv_rows import bad_rows_table, read_checked
 from heddle_engine.run_folder import resolve_path
 from heddle_lang.catalog import InferenceError
 from heddle_lang.types import Schema
@@ -72,6 +76,9 @@ class ReadCsvConfig(ReadConfig):
     has_header: bool = True
     null_values: list[str] | None = None
     """Strings read as null."""
+    fill_missing: bool = False
+    """Under a declared `schema`: fill the missing fields of a row that has too few with nulls. By default such
+    a row is an error row: it goes to the stage's handler with its line and text."""
 
 
 class ReadParquetConfig(ReadConfig):
@@ -98,10 +105,28 @@ def reader_schema(config: Mapping[str, object], input_schema: Schema | None) -> 
     return Schema(tuple(c for name in keep for c in declared.columns if c.name == name))
 
 
-@plugin.step(name="read_csv", infer=reader_schema)
+def csv_schema(config: Mapping[str, object], input_schema: Schema | None) -> Schema:
+    """A reader's schema; a CSV file has only flat columns: a nested type cannot be read from it."""
+    schema = reader_schema(config, input_schema)
+    nested = [c for c in schema.columns if c.dtype is not None and c.dtype.is_nested()]
+    if nested:
+        listed = ", ".join(f"`{c.name}` is {c.dtype}" for c in nested)
+        raise InferenceError(f"a CSV file has only flat columns (text, numbers, dates...): {listed}")
+    return schema
+
+
+@plugin.step(name="read_csv", infer=csv_schema)
 def read_csv(config: ReadCsvConfig) -> Table:
-    """Read a CSV file."""
+    """Read a CSV file. Under a declared `schema`, a row with too few or too many fields goes to the handler
+    (its line and text), unless `fill_missing: true` fills missing fields with nulls."""
     schema = polars_schema(config.schema)
+    if schema and not config.fill_missing:
+        frame, bad = read_checked(resolve_path(config.path), schema, separator=config.separator,
+                                  has_header=config.has_header, null_values=config.null_values)
+        good = Table.from_polars(_conform(frame, config))
+        if bad:
+            raise RowErrors(good, Table.from_polars(bad_rows_table(bad)), [row.reason() for row in bad])
+        return good
     frame = pl.read_csv(
         resolve_path(config.path), separator=config.separator, has_header=config.has_header,
         null_values=config.null_values,
