@@ -8,7 +8,7 @@ that raises and goes on without it).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -55,6 +55,9 @@ class RunInfo:
     started_at: datetime
     replay_of: str | None = None  # the run this one replays, if any
     replay_from: str | None = None  # the node id the replay starts from
+    # The secret values the run has resolved so far (`env:` values among them), longest first: an observer
+    # that keeps data scrubs them from it. Read it again for each output: it grows during the run.
+    secrets: Callable[[], tuple[str, ...]] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import datetime as dt
 import json
 import shutil
 import sys
@@ -101,7 +102,7 @@ def _data(store: LineageStore, record: RunRecord, args: argparse.Namespace) -> i
     if isinstance(frame, LineageError):
         return fail(frame)
     if args.format == "json":
-        sys.stdout.write(frame.write_json() + "\n")
+        sys.stdout.write(_json(frame) + "\n")
     elif args.format == "csv":
         return _csv(frame, record, stage)
     else:
@@ -123,6 +124,31 @@ def _frame(table: pa.Table, record: RunRecord, stage: StageRecord) -> pl.DataFra
                                         f"cannot be shown: {error}")
     assert isinstance(frame, pl.DataFrame)
     return frame
+
+
+def _json(frame: pl.DataFrame) -> str:
+    """The rows as a JSON array; binary values as hex text (Polars writes no JSON for binary columns)."""
+    if not any(_holds_binary(dtype) for dtype in frame.schema.values()):
+        return frame.write_json()
+    return json.dumps(frame.to_dicts(), ensure_ascii=False, separators=(",", ":"), default=_json_value)
+
+
+def _holds_binary(dtype: pl.DataType) -> bool:
+    if isinstance(dtype, pl.Binary):
+        return True
+    if isinstance(dtype, pl.List | pl.Array):
+        return _holds_binary(dtype.inner)
+    if isinstance(dtype, pl.Struct):
+        return any(_holds_binary(f.dtype) for f in dtype.fields)
+    return False
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return str(value)
 
 
 def _csv(frame: pl.DataFrame, record: RunRecord, stage: StageRecord) -> int:

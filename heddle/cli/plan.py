@@ -32,7 +32,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     source = read(args.path)
     tree = parse(source.text)
-    analysis = analyze(tree, Catalogs().for_file(source.path))
+    catalog = Catalogs().for_file(source.path)
+    analysis = analyze(tree, catalog)
     errors = [d for d in analysis.diagnostics if d.is_error]
     if errors:
         for diagnostic in errors:
@@ -46,7 +47,10 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"{source.name} has no workflow `{args.workflow}` (workflows: {known})")
         plan = plan.only(args.workflow)
     if args.stage == "exec":
-        return _exec(plan, args, source.name, Catalogs().for_file(source.path))
+        return _exec(plan, args, source.name, catalog)
+    from heddle_engine.lineage.redact import redact_plan
+
+    plan, _ = redact_plan(plan, catalog)  # a secret config value is shown as *** (as lineage records it)
     rendered = {"text": plan.explain, "json": plan.to_json, "mermaid": plan.to_mermaid, "dot": plan.to_dot}
     sys.stdout.write(rendered[args.format]().rstrip("\n") + "\n")
     return 0

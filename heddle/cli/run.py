@@ -111,15 +111,19 @@ def run(args: argparse.Namespace) -> int:
             for problem in refused.errors:
                 print(problem_line(source.name, tree.lines, problem), file=real_err)
             return 2
-    for warning in result.warnings:
+    problem = recorder.problem if recorder is not None else None
+    warnings = [*result.warnings, *([f"lineage: {problem}"] if problem is not None else [])]
+    for warning in warnings:
         print(f"heddle: warning: {warning}", file=real_err)
-    problem = getattr(recorder, "problem", None)
-    if problem is not None:
-        print(f"heddle: warning: lineage: {problem}", file=real_err)
     if args.format == "json":
-        print(json.dumps(_report(result, plan), indent=2))
+        report = _report(result, plan)
+        report["warnings"] = warnings
+        report["lineage"] = None if recorder is None or recorder.folder is None else {
+            "folder": str(recorder.folder), "complete": problem is None}
+        print(json.dumps(report, indent=2))
     else:
-        print(_summary(result), file=real_err)
+        incomplete = "; its lineage is incomplete (see the warning above)" if problem is not None else ""
+        print(_summary(result) + incomplete, file=real_err)
     return 0 if result.status == "succeeded" else INTERRUPTED_EXIT if result.status == INTERRUPTED else 1
 
 

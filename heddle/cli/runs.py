@@ -21,7 +21,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "runs", help="list the recorded runs of a project",
         description="List the runs recorded under the project's .heddle/runs/, newest first: id, workflow, file, "
                     "status (succeeded, failed, interrupted, running, crashed), start, duration, rows recorded "
-                    "(all stages summed) and size on disk.",
+                    "(all stages summed) and size on disk. `, incomplete` after a status: part of the run could "
+                    "not be recorded (`heddle inspect RUN` says why).",
     )
     add_project_option(parser)
     parser.add_argument("--format", choices=("table", "json"), default="table")
@@ -57,8 +58,8 @@ def run(args: argparse.Namespace) -> int:
     if not runs:
         print(f"no runs recorded in {store.folder}", file=sys.stderr)
         return 0
-    rows = [[r.run_id, r.workflow, r.file, r.status, when(r.started_at), duration(r.seconds), str(r.rows),
-             size(r.size)] for r in runs]
+    rows = [[r.run_id, r.workflow, r.file, r.status + (", incomplete" if r.incomplete else ""), when(r.started_at),
+             duration(r.seconds), str(r.rows), size(r.size)] for r in runs]
     print(columns(["ID", "WORKFLOW", "FILE", "STATUS", "STARTED", "DURATION", "ROWS", "SIZE"], rows,
                   right={5, 6, 7}))
     return 0

@@ -113,7 +113,7 @@ def run_workflow(plan: Plan, workflow: str, catalog: EngineCatalog, *, file: str
               where=lambda node: _where(file, lines, node), workers=workers or default_workers(),
               lookup_batch=lookup_batch, run_id=run_id, jit=jit)
     hub.run_started(RunInfo(run_id, file, workflow, dict(values), plan.only(workflow), datetime.now(UTC),
-                            replay_of, start_from))
+                            replay_of, start_from, secrets=run.redactor.values))
     if interrupt is not None:
         interrupt.attach(run.stop)
     started = time.perf_counter()

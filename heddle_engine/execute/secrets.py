@@ -1,7 +1,8 @@
 """Keeping secrets out of what a run shows: error messages, stack traces, the error context, warnings.
 
 Every `Secret` value a run's configs hold (and every value read from the environment for one) is
-registered here; `redact` replaces each occurrence with `***`.
+registered here; `redact` replaces each occurrence with `***`. Observers that keep data read `values()`
+(`RunInfo.secrets`): the lineage recorder scrubs them from every output it writes.
 """
 
 from __future__ import annotations
@@ -17,22 +18,27 @@ MASK = "***"
 class Redactor:
     def __init__(self) -> None:
         self._secrets: set[str] = set()
+        self._ordered: tuple[str, ...] = ()  # the same, longest first: a new tuple whenever one is added
         self._lock = threading.Lock()
 
     def add(self, values: Iterable[str]) -> None:
         found = [v for v in values if v]
         if found:
             with self._lock:
-                self._secrets.update(found)
+                if not self._secrets.issuperset(found):
+                    self._secrets.update(found)
+                    self._ordered = longest_first(self._secrets)
+
+    def values(self) -> tuple[str, ...]:
+        """Every secret value registered so far, longest first (the same tuple until one is added)."""
+        return self._ordered
 
     def add_config(self, config: object) -> None:
         """The `Secret` values anywhere inside a built config (nested configs, mappings and lists too)."""
         self.add(_secret_values(config))
 
     def redact(self, text: str) -> str:
-        with self._lock:
-            secrets = longest_first(self._secrets)
-        return scrub(text, secrets)
+        return scrub(text, self._ordered)
 
 
 def longest_first(secrets: Iterable[str]) -> tuple[str, ...]:

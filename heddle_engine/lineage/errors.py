@@ -5,6 +5,7 @@
 | HL1001 | The recorder could not write (disk full, permissions): the run goes on unrecorded from there. |
 | HL1002 | A run id, graph name or node id cannot name a file, so it is not recorded. |
 | HL1003 | `[lineage]` in `heddle.toml` is not understood (e.g. `limit` is not a size). |
+| HL1004 | A recorded column could not be scrubbed of secrets: it is recorded as nulls (a secret is never written). |
 | HL2001 | No run is recorded in the project yet. |
 | HL2002 | No recorded run has that id (or an id starting with it). |
 | HL2003 | Several recorded runs have ids starting with that prefix. |
@@ -35,6 +36,7 @@ class LineageError:
 WRITE_FAILED = "HL1001"
 BAD_NAME = "HL1002"
 BAD_SETTINGS = "HL1003"
+UNSCRUBBED = "HL1004"
 NO_RUNS = "HL2001"
 UNKNOWN_RUN = "HL2002"
 AMBIGUOUS_RUN = "HL2003"

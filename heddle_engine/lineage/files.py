@@ -66,13 +66,17 @@ def write_table(path: Path, table: pa.Table, compression: str | None = COMPRESSI
 
 
 def plain_layout(table: pa.Table) -> pa.Table:
-    """String and binary *view* columns as plain (large) strings and binaries.
+    """String and binary *view* columns as plain (large) strings and binaries; dictionary columns with one
+    dictionary for all their chunks.
 
     A view column sliced or filtered by Polars keeps referring to the whole of its data buffers, and the IPC
     writer writes those buffers whole for every batch: a filtered stage's file can be several times the
     size of its data. Plain layouts hold only their own bytes, and every Arrow reader knows them.
     """
     plain = {pa.string_view(): pa.large_string(), pa.binary_view(): pa.large_binary()}
+    if any(pa.types.is_dictionary(field.type) for field in table.schema) and any(
+            column.num_chunks > 1 for column in table.columns):
+        table = table.unify_dictionaries()  # an IPC file has one dictionary per column for all its batches
     if not any(field.type in plain for field in table.schema):
         return table
     return table.cast(pa.schema([f.with_type(plain.get(f.type, f.type)) for f in table.schema]))

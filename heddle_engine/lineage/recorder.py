@@ -43,7 +43,7 @@ import pyarrow as pa
 from heddle.core.config import Secret
 from heddle_engine.catalog import load_catalog
 from heddle_engine.events import ErrorInfo, NodeEvent, NodeState, RunInfo, RunResult
-from heddle_engine.lineage.errors import BAD_NAME, WRITE_FAILED, LineageError
+from heddle_engine.lineage.errors import BAD_NAME, UNSCRUBBED, WRITE_FAILED, LineageError
 from heddle_engine.lineage.eviction import evict
 from heddle_engine.lineage.files import (
     EventLog,
@@ -206,7 +206,8 @@ class LineageRecorder:
         catalog = self._catalog if self._catalog is not None else load_catalog(self.project_root)
         plan, redactor = redact_plan(run.plan, catalog)
         parameters = dict(run.parameters)
-        redactor = Redactor((*redactor.secrets, *(str(v) for v in parameters.values() if isinstance(v, Secret))))
+        redactor = Redactor((*redactor.secrets, *(str(v) for v in parameters.values() if isinstance(v, Secret))),
+                            live=run.secrets)
         runs = runs_folder(self.project_root)
         runs.mkdir(parents=True, exist_ok=True)
         self.evicted += evict(self.store, self.limit_bytes, keep=None)
@@ -238,7 +239,11 @@ class LineageRecorder:
         """On the writer thread: one stage output to its file, then to the log."""
         try:
             path = output_path(active.folder, graph, node_id)
-            table = active.redactor.table(table)
+            table, nulled = active.redactor.table(table)
+            if nulled:  # never written with a secret in it: written as nulls, and the record says so
+                self._fail(active, LineageError(UNSCRUBBED, f"{', '.join(f'`{c}`' for c in nulled)} of stage "
+                                                            f"`{graph}/{node_id}` could not be scrubbed of secrets "
+                                                            "and were recorded as nulls"))
             # A handler's stage runs once per failure: its file keeps the rows of every run.
             whole = _concatenated(path, table) if path in active.outputs else table
             path.parent.mkdir(exist_ok=True)
@@ -298,10 +303,10 @@ class LineageRecorder:
         except OSError as error:
             self._fail(active, error)
 
-    def _fail(self, active: _Recording, error: BaseException) -> None:
+    def _fail(self, active: _Recording, error: BaseException | LineageError) -> None:
         active.failed = True
         if self.problem is None:
-            self.problem = self._problem(error)
+            self.problem = error if isinstance(error, LineageError) else self._problem(error)
 
     def _problem(self, error: BaseException) -> LineageError:
         where = f" in {self.folder}" if self.folder is not None else f" under {self.store.folder}"

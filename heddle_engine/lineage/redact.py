@@ -2,34 +2,54 @@
 
 A value is secret when it is a `heddle.core.Secret`, or when the config schema of its function or resource
 marks its key secret (`password: Annotated[str, Secret]`), nested records included. Secret keys are written
-as `"***"`; every secret value found that way is also replaced by `"***"` wherever it appears in text the
-recorder writes (error messages, stack traces, string columns of recorded tables).
+as `"***"`; every secret value found that way is also replaced by `"***"` wherever it appears in what the
+recorder writes (error messages, stack traces, and every column of recorded tables that can hold text:
+strings, binaries, categoricals, lists and structs — `scrub.py`).
 
 A secret taken from the environment (`password: "env:PGPASSWORD"`) stands in the plan as that reference,
-never as its value; the executor masks the value itself in the errors it reports. A value a plugin reads
-from the environment by itself is invisible here.
+never as its value; the run resolves the value when it makes the resource and registers it with its own
+redactor, which the recorder reads (`RunInfo.secrets`): the value is scrubbed from every output recorded
+after. A value a plugin reads from the environment by itself is invisible here.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from heddle.core.config import Secret
 from heddle_engine.execute.secrets import MASK, longest_first, scrub
+from heddle_engine.lineage.scrub import scrub_column
 from heddle_lang.catalog import Catalog
 from heddle_lang.plan import Node, Plan, ResourceUse
 from heddle_lang.types import ConfigSchema, ValueType
 
 
 class Redactor:
-    """Replaces known secret values by `MASK` in text, JSON-like values and Arrow tables."""
+    """Replaces known secret values by `MASK` in text, JSON-like values and Arrow tables.
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self.secrets = longest_first(secrets)
+    `secrets`: the values known when the run starts (the plan's); `live`: the run's own list, which grows as
+    the run resolves secrets (`env:` values, read when a resource is made): read each time, so a value is
+    scrubbed from every output written after it was resolved.
+    """
+
+    def __init__(self, secrets: Iterable[str] = (), live: Callable[[], tuple[str, ...]] | None = None) -> None:
+        self._static = longest_first(secrets)
+        self._live = live
+        self._merged: tuple[tuple[str, ...] | None, tuple[str, ...]] = (None, self._static)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        if self._live is None:
+            return self._static
+        current = self._live()
+        seen, merged = self._merged
+        if seen is not current:
+            merged = longest_first((*self._static, *current)) if current else self._static
+            self._merged = (current, merged)
+        return merged
 
     def text(self, text: str) -> str:
         return scrub(text, self.secrets)
@@ -46,27 +66,20 @@ class Redactor:
             return [self.value(v) for v in value]
         return value
 
-    def table(self, table: pa.Table) -> pa.Table:
-        """The table with secret text replaced in its string columns (the same table when none holds any)."""
-        if not self.secrets:
-            return table
+    def table(self, table: pa.Table) -> tuple[pa.Table, list[str]]:
+        """The table with secret text masked in every column that can hold text (the same table when none
+        holds any), and the columns that could not be scrubbed and are nulls instead."""
+        secrets = self.secrets
+        nulled: list[str] = []
+        if not secrets:
+            return table, nulled
         for index, column in enumerate(table.columns):
-            scrubbed = self._column(column)
+            scrubbed, failed = scrub_column(column, secrets)
+            if failed:
+                nulled.append(table.field(index).name)
             if scrubbed is not column:
                 table = table.set_column(index, table.field(index).with_type(scrubbed.type), scrubbed)
-        return table
-
-    def _column(self, column: pa.ChunkedArray) -> pa.ChunkedArray:
-        """The column with secrets replaced; the same column when it holds none (or is not text)."""
-        kind = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
-        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)):
-            return column
-        # The string kernels take plain strings: dictionaries and views are decoded to search them.
-        text = column if column.type == kind and not pa.types.is_string_view(kind) else column.cast(pa.large_string())
-        found = [s for s in self.secrets if pc.any(pc.match_substring(text, s)).as_py()]
-        for secret in found:
-            text = pc.replace_substring(text, secret, MASK)
-        return text if found else column
+        return table, nulled
 
 
 def redact_plan(plan: Plan, catalog: Catalog | None) -> tuple[Plan, Redactor]:

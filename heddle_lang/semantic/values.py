@@ -31,14 +31,16 @@ def literal_config(config: ast.Dict | None) -> dict[str, object]:
     return {} if config is None else {e.key.text: literal(e.value) for e in config.entries}
 
 
-def _describe(value: ast.Value) -> str:
+def _describe(value: ast.Value, secret: bool = False) -> str:
+    """What a value is, for messages; a secret's value is never shown, only its kind."""
     match value:
         case ast.Str(value=text):
-            return f'string "{text}"' if len(text) <= 30 else "a string"
+            return "a string" if secret or len(text) > 30 else f'string "{text}"'
         case ast.Number(value=number):
-            return f"{'int' if isinstance(number, int) else 'float'} {number}"
+            kind = "int" if isinstance(number, int) else "float"
+            return f"an {kind}" if secret and kind == "int" else f"a {kind}" if secret else f"{kind} {number}"
         case ast.Bool(value=flag):
-            return f"bool {str(flag).lower()}"
+            return "a bool" if secret else f"bool {str(flag).lower()}"
         case ast.Null():
             return "null"
         case ast.Dict():
@@ -69,43 +71,49 @@ def _mismatch(value: ast.Value, expected: ValueType) -> bool:
     return False
 
 
-def _fix(value: ast.Value, expected: ValueType) -> tuple[Fix, ...]:
-    """Quote a number where a string is wanted, unquote a numeric string where a number is."""
+def _fix(value: ast.Value, expected: ValueType, secret: bool) -> tuple[Fix, ...]:
+    """Quote a number where a string is wanted, unquote a numeric string where a number is (a secret's value
+    stays out of the fix's title)."""
     if expected.kind == "str" and isinstance(value, ast.Number | ast.Bool):
         text = str(value.value).lower() if isinstance(value, ast.Bool) else str(value.value)
-        return (Fix(f'quote it: "{text}"', (TextEdit(value.span, f'"{text}"'),)),)
+        return (Fix("quote it" if secret else f'quote it: "{text}"', (TextEdit(value.span, f'"{text}"'),)),)
     if expected.kind in ("int", "float") and isinstance(value, ast.Str):
         try:
             number = int(value.value) if expected.kind == "int" else float(value.value)
         except ValueError:
             return ()
-        return (Fix(f"write the number {number}", (TextEdit(value.span, str(number)),)),)
+        title = "write it as a number" if secret else f"write the number {number}"
+        return (Fix(title, (TextEdit(value.span, str(number)),)),)
     return ()
 
 
-def check_value(value: ast.Value, expected: ValueType, path: str) -> Iterator[Diagnostic]:
+def check_value(value: ast.Value, expected: ValueType, path: str, secret: bool = False) -> Iterator[Diagnostic]:
+    """`value` against `expected`; `secret`: the value belongs to a secret key, and messages never show it."""
     if isinstance(value, ast.BareWord):
         return  # HE1008 already says it
     if _mismatch(value, expected):
-        yield Diagnostic("HE4006", value.span, f"`{path}` expects {expected}, not {_describe(value)}",
-                         fixes=_fix(value, expected))
+        yield Diagnostic("HE4006", value.span, f"`{path}` expects {expected}, not {_describe(value, secret)}"
+                         + (" (a secret: its value is not shown)" if secret else ""),
+                         fixes=_fix(value, expected, secret))
         return
     if isinstance(value, ast.List) and expected.item is not None:
         for index, item in enumerate(value.items):
-            yield from check_value(item, expected.item, f"{path}[{index}]")
+            yield from check_value(item, expected.item, f"{path}[{index}]", secret)
     elif isinstance(value, ast.Dict):
         if expected.kind == "record" and expected.record is not None:
-            yield from check_config(value, expected.record, f"`{path}`", value.span)
+            yield from check_config(value, expected.record, f"`{path}`", value.span, secret)
         elif expected.item is not None:
             for entry in value.entries:
                 if entry.value is not None:
-                    yield from check_value(entry.value, expected.item, f"{path}.{entry.key.text}")
+                    yield from check_value(entry.value, expected.item, f"{path}.{entry.key.text}", secret)
 
 
-def check_config(config: ast.Dict | None, schema: ConfigSchema, owner: str, where: Span) -> Iterator[Diagnostic]:
+def check_config(config: ast.Dict | None, schema: ConfigSchema, owner: str, where: Span,
+                 secret: bool = False) -> Iterator[Diagnostic]:
     """Keys and values of `config` against `schema`; `where` locates a missing config (no `{ }` at all).
 
-    `owner` names the config's owner in messages ("step `fetch`", "`pg.query`").
+    `owner` names the config's owner in messages ("step `fetch`", "`pg.query`"). The values of secret keys
+    (and everything inside a secret record, `secret`) are never shown in a message.
     """
     seen: dict[str, ast.Entry] = {}
     entries = config.entries if config is not None else ()
@@ -128,7 +136,7 @@ def check_config(config: ast.Dict | None, schema: ConfigSchema, owner: str, wher
             yield Diagnostic("HE4004", entry.key.span, message, fixes=fixes)
             continue
         if entry.value is not None:
-            yield from check_value(entry.value, field.type, key)
+            yield from check_value(entry.value, field.type, key, secret or field.secret)
     missing = [f.name for f in schema.required if f.name not in seen]
     if missing:
         names = ", ".join(f"`{m}`" for m in missing)

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import polars as pl
 import pyarrow as pa
+import pytest
 
+from heddle.cli.main import main
 from heddle.core.config import Secret
 from heddle_engine.catalog import load_catalog
 from heddle_engine.lineage import LineageRecorder
@@ -55,8 +58,45 @@ def _read(path: Path) -> pa.Table:
 
 def test_tables_without_secrets_are_kept_as_they_are() -> None:
     redactor = Redactor([TOKEN])
-    assert redactor.table(LARGE) is LARGE
-    assert Redactor().table(pa.table({"s": [TOKEN]})).column("s").to_pylist() == [TOKEN]
+    assert redactor.table(LARGE) == (LARGE, []) and redactor.table(LARGE)[0] is LARGE
+    assert Redactor().table(pa.table({"s": [TOKEN]}))[0].column("s").to_pylist() == [TOKEN]
+
+
+def test_every_column_that_can_hold_text_is_scrubbed_at_any_depth() -> None:
+    frame = pl.DataFrame({
+        "id": [1, 2, 3],
+        "kind": pl.Series([f"x{TOKEN}", "y", None], dtype=pl.Categorical),
+        "blob": [TOKEN.encode(), b"\xff\x00", None],
+        "tags": [[TOKEN, "a"], None, ["b", f"{TOKEN}{TOKEN}"]],
+        "record": [{"key": TOKEN, "n": 1}, None, {"key": "v", "n": 3}],
+        "deep": [[{"words": [f"see {TOKEN}"]}], [], None],
+    })
+    table = frame.to_arrow(compat_level=pl.CompatLevel.newest())
+    for given in (table, table.slice(1), pa.concat_tables([table.slice(0, 1), table.slice(1)])):
+        scrubbed, nulled = Redactor([TOKEN]).table(given)
+        assert nulled == []
+        assert TOKEN not in json.dumps(scrubbed.to_pylist(), default=repr)
+        assert scrubbed.column("id").to_pylist() == given.column("id").to_pylist()
+        assert scrubbed.num_rows == given.num_rows
+    whole = Redactor([TOKEN]).table(table)[0].to_pylist()
+    assert [r["kind"] for r in whole] == [f"x{MASK}", "y", None]
+    assert [r["blob"] for r in whole] == [MASK.encode(), b"\xff\x00", None]
+    assert [r["tags"] for r in whole] == [[MASK, "a"], None, ["b", MASK + MASK]]
+    assert [r["record"] for r in whole] == [{"key": MASK, "n": 1}, None, {"key": "v", "n": 3}]
+    assert whole[0]["deep"] == [{"words": [f"see {MASK}"]}]
+    read_back = pl.from_arrow(Redactor([TOKEN]).table(table)[0])  # what `heddle inspect` shows
+    assert isinstance(read_back, pl.DataFrame) and read_back["kind"].dtype == pl.Categorical
+
+
+def test_maps_go_through_their_values_and_what_cannot_be_scrubbed_is_written_as_nulls() -> None:
+    mapping = pa.array([[("user", TOKEN)], [("k", "v")]], type=pa.map_(pa.string(), pa.string()))
+    scrubbed, nulled = Redactor([TOKEN]).table(pa.table({"m": mapping}))
+    assert nulled == [] and scrubbed.column("m").to_pylist() == [[("user", MASK)], [("k", "v")]]
+    union = pa.UnionArray.from_sparse(pa.array([0, 1], type=pa.int8()),
+                                      [pa.array([TOKEN, "x"]), pa.array([1, 2])])
+    scrubbed, nulled = Redactor([TOKEN]).table(pa.table({"u": union, "id": [1, 2]}))
+    assert nulled == ["u"] and scrubbed.column("u").to_pylist() == [None, None]  # never written with the secret
+    assert scrubbed.column("id").to_pylist() == [1, 2]
 
 
 def test_a_secret_inside_a_longer_one_is_masked_whole() -> None:
@@ -82,3 +122,14 @@ def test_resource_configs_are_masked_by_their_schema(program: Path) -> None:
     step = next(n for g in masked.graphs for n in g.nodes if n.label == "mask")
     assert step.resources[0].config == {"url": "https://vault.internal", "token": MASK}
     assert set(redactor.secrets) == {TOKEN, PEPPER}
+
+
+def test_heddle_plan_shows_secret_config_values_as_masks(capsys: pytest.CaptureFixture[str], program: Path) -> None:
+    for form in ("json", "text", "mermaid", "dot"):
+        assert main(["plan", str(program), "--format", form]) == 0
+        out, _ = capsys.readouterr()
+        assert PEPPER not in out and TOKEN not in out
+    assert main(["plan", str(program), "--format", "json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    mask = next(n for g in plan["graphs"] for n in g["nodes"] if n["label"] == "mask")
+    assert mask["config"] == {"pepper": MASK}
