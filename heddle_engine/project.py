@@ -1,4 +1,5 @@
-"""The project file `heddle.toml`: where a project's root is, and the modules it maps.
+"""The project file `heddle.toml`: where a project's root is, the modules it maps, and the folders outside it
+that readers and writers may use.
 
 ```toml
 [modules]
@@ -6,16 +7,24 @@
 "local/security" = "local.security"             # a whole Python module
 "database/postgresql" = "fhub/postgresql"       # another import path (an alias)
 "shop/score" = { command = ["node", "score.js"] } # a module a worker serves (`workers/settings.py`)
+
+[paths]
+allow = ["/srv/shared", "../exports"]           # folders outside the project (relative: to the project)
 ```
+
+`path_policy` is what the checker gets (`heddle_lang.paths`): file paths in configs stay inside the project
+or those folders.
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from heddle_engine.workers.settings import WorkerSetting, jit_workers, worker_setting
+from heddle_lang.paths import PathPolicy
 
 PROJECT_FILE = "heddle.toml"
 
@@ -27,6 +36,7 @@ class Project:
     problems: dict[str, str] = field(default_factory=dict)  # import path ("" for the file) -> what is wrong
     workers: dict[str, WorkerSetting] = field(default_factory=dict)  # import path -> the worker serving it
     jit_workers: tuple[str, ...] = ()  # `[workers] jit`: where runs send the project's Python steps
+    allowed: tuple[Path, ...] = ()  # `[paths] allow`: folders outside the project configs may name
 
 
 def find_project(start: Path) -> Path | None:
@@ -45,9 +55,11 @@ def read_project(root: Path) -> Project:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         return Project(root, problems={"": f"{path}: {error}"})
+    allowed, paths_problem = _allowed(root, path, data.get("paths", {}))
     table = data.get("modules", {})
     if not isinstance(table, dict):
-        return Project(root, problems={"": f"{path}: `modules` must be a table of import path = \"module:attr\""})
+        return Project(root, problems={"": f"{path}: `modules` must be a table of import path = \"module:attr\""},
+                       allowed=allowed)
     modules: dict[str, str] = {}
     problems: dict[str, str] = {}
     workers: dict[str, WorkerSetting] = {}
@@ -67,4 +79,25 @@ def read_project(root: Path) -> Project:
     jit, problem = jit_workers(data)
     if problem is not None:
         problems[""] = f"{path}: {problem}"
-    return Project(root, modules, problems, workers, jit)
+    if paths_problem:
+        problems[""] = f"{problems[''] + '; ' if '' in problems else ''}{paths_problem}"
+    return Project(root, modules, problems, workers, jit, allowed)
+
+
+def _allowed(root: Path, path: Path, table: object) -> tuple[tuple[Path, ...], str | None]:
+    """`[paths] allow = [...]` as absolute folders, and what is wrong with it."""
+    entries = table.get("allow", []) if isinstance(table, dict) else None
+    if not isinstance(entries, list) or not all(isinstance(e, str) and e.strip() for e in entries):
+        return (), f"{path}: `[paths] allow` must be a list of folders, e.g. allow = [\"/srv/shared\", \"../exports\"]"
+    return tuple(Path(os.path.normpath(root / Path(e).expanduser())) for e in entries), None
+
+
+def path_policy(file: Path | None, project: Project | None) -> PathPolicy:
+    """Where the file paths of `file`'s configs may point: its project (the folder of its `heddle.toml`, else
+    its own folder) and the folders the project allows. `file` None: a text read from stdin, in the current
+    folder."""
+    folder = (file.parent if file is not None else Path.cwd()).resolve()
+    root = project.root.resolve() if project is not None else folder
+    return PathPolicy(root=os.path.normpath(root), folder=os.path.normpath(folder),
+                      allowed=tuple(os.path.normpath(a) for a in (project.allowed if project else ())),
+                      home=str(Path.home()))

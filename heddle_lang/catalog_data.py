@@ -82,13 +82,13 @@ def _plain(value: object) -> object:
 def config_to_data(config: ConfigSchema) -> Data:
     return {"open": config.open, "fields": [
         {"name": f.name, "type": _value_type_to_data(f.type), "required": f.required, "doc": f.doc,
-         "secret": f.secret, "default": _plain(f.default)} for f in config.fields]}
+         "secret": f.secret, "default": _plain(f.default), "path": f.path} for f in config.fields]}
 
 
 def config_from_data(data: Data) -> ConfigSchema:
     return ConfigSchema(tuple(
         Field(f["name"], _value_type_from_data(f["type"]), bool(f["required"]), f["doc"], bool(f["secret"]),
-              f["default"]) for f in data["fields"]), bool(data["open"]))
+              f["default"], bool(f.get("path", False))) for f in data["fields"]), bool(data["open"]))
 
 
 # --- modules -------------------------------------------------------------------------------------------

@@ -114,6 +114,8 @@ _TABLE = [
          "duration, an unknown backoff, a jitter outside 0 to 1.", "retry: { attempts: 0, delay: \"soon\" }"),
     Code("HE4010", "invalid-timeout", "A call's `timeout` is not a duration longer than 0 and at most a week.",
          "timeout: \"soon\""),
+    Code("HE4011", "path-outside-project", "A file path in a config points outside the project, in no folder its "
+         "`heddle.toml` allows under `[paths] allow`.", "io.read_csv { path: \"../../etc/passwd\" }"),
     # --- HE5xxx: types and schemas --------------------------------------------------------------
     Code("HE5001", "missing-columns", "A stage's input lacks columns its function requires.",
          "| email_validate.exists (no email column)"),

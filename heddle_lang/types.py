@@ -195,6 +195,7 @@ class Field:
     doc: str = ""
     secret: bool = False
     default: object = None
+    path: bool = False  # a file path: it must stay inside the project (`heddle_lang.paths`, HE4011)
 
 
 @dataclass(frozen=True, slots=True)

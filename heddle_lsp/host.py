@@ -20,6 +20,7 @@ from pathlib import Path
 
 from heddle.process import QuietCollector
 from heddle_lang.catalog import Catalog
+from heddle_lang.paths import PathPolicy
 from heddle_lang.semantic import Analysis, analyze
 from heddle_lang.syntax import SyntaxTree, parse
 from heddle_lang.text import Encoding, Position
@@ -64,6 +65,8 @@ class Document:
 @dataclass
 class Host:
     catalog_for: Callable[[Path | None], Catalog]
+    # Where a document's file paths may point (`heddle_lang.paths`); None: not checked (an unsaved buffer).
+    paths_for: Callable[[Path | None, Catalog], PathPolicy | None] = lambda path, catalog: None
     executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "heddle-analysis"))
     documents: dict[str, Document] = field(default_factory=dict)
     encoding: Encoding = Encoding.UTF16
@@ -110,12 +113,13 @@ class Host:
         if document.pending is None:
             loop = asyncio.get_running_loop()
             tree, version, catalog = document.tree, document.version, self.catalog_for(document.path)
+            paths = self.paths_for(document.path, catalog)
             stale = document.stale = threading.Event()
 
             def run() -> Snapshot:
                 started = time.perf_counter()
                 with self.collector.during():
-                    snapshot = Snapshot(uri, version, analyze(tree, catalog, stale.is_set))
+                    snapshot = Snapshot(uri, version, analyze(tree, catalog, stale.is_set, paths=paths))
                 document.analysis_seconds = time.perf_counter() - started
                 return snapshot
 

@@ -24,6 +24,7 @@ from pygls.lsp.server import LanguageServer
 from heddle_lang import __version__
 from heddle_lang.catalog import Catalog
 from heddle_lang.formatter import format_tree
+from heddle_lang.paths import PathPolicy
 from heddle_lang.semantic import AnalysisCancelled
 from heddle_lang.text import Position
 from heddle_lsp.convert import encoding_of, lsp_diagnostic, whole_document
@@ -47,7 +48,7 @@ class HeddleServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("heddle-lsp", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
                          protocol_cls=HeddleProtocol)
-        self.host = Host(self.catalog_for)
+        self.host = Host(self.catalog_for, self.paths_for)
         self.catalogs: dict[Path | None, EngineCatalog] = {}
         self.catalog_generation = 0  # counts catalog reloads: a pulled report's id says which it saw
         # A client that pulls diagnostics (`textDocument/diagnostic`) gets no pushes: it would show both.
@@ -91,6 +92,15 @@ class HeddleServer(LanguageServer):
             if catalog.project is not None and catalog.project.modules and catalog.plugins is not None:
                 catalog.plugins.start()  # the project maps plugins: import them while the rest gets ready
         return self.catalogs[root]
+
+    def paths_for(self, path: Path | None, catalog: Catalog) -> PathPolicy | None:
+        """The path policy of a saved document's project (`[paths] allow` of its heddle.toml)."""
+        from heddle_engine.catalog import EngineCatalog
+        from heddle_engine.project import path_policy
+
+        if path is None or not isinstance(catalog, EngineCatalog):
+            return None
+        return path_policy(path, catalog.project)
 
     def forget_catalogs(self) -> None:
         """Projects or plugins changed: stop their plugin processes and the workers they started; the next

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from heddle_engine.catalog import EngineCatalog, load_catalog
+from heddle_engine.project import path_policy
 from heddle_lang.check import check_tree
 from heddle_lang.diagnostics import Diagnostic
 from heddle_lang.semantic import analyze
@@ -35,7 +36,8 @@ def editor_catalog() -> Iterator[EngineCatalog]:
 def diagnostics(path: Path, tree: SyntaxTree, editor: EngineCatalog) -> list[Diagnostic]:
     if path.parent.name in TEXT_ONLY:
         return check_tree(tree)
-    return list(analyze(tree, editor if path.parent.name == "editor" else CATALOG).diagnostics)
+    catalog = editor if path.parent.name == "editor" else CATALOG
+    return list(analyze(tree, catalog, paths=path_policy(path, catalog.project)).diagnostics)
 
 
 @pytest.mark.parametrize("path", CASE_FILES, ids=lambda p: str(p.relative_to(CASES)))

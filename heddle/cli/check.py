@@ -7,7 +7,7 @@ import json
 import sys
 
 from heddle.cli.files import expand, read
-from heddle.cli.project import Catalogs
+from heddle.cli.project import Catalogs, paths_of
 from heddle.cli.report import as_json, line, summary
 from heddle_lang.diagnostics import Severity
 from heddle_lang.semantic import analyze
@@ -34,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
     for name in names:
         source = read(name)
         tree = parse(source.text)
-        for diagnostic in analyze(tree, catalogs.for_file(source.path)).diagnostics:
+        catalog = catalogs.for_file(source.path)
+        for diagnostic in analyze(tree, catalog, paths=paths_of(source.path, catalog)).diagnostics:
             errors += diagnostic.severity is Severity.ERROR
             warnings += diagnostic.severity is Severity.WARNING
             if args.format == "json":

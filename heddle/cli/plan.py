@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from heddle.cli.files import UsageError, read
-from heddle.cli.project import Catalogs
+from heddle.cli.project import Catalogs, paths_of
 from heddle.cli.report import line
 from heddle_engine.catalog import EngineCatalog
 from heddle_lang.plan import Plan
@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     source = read(args.path)
     tree = parse(source.text)
     catalog = Catalogs().for_file(source.path)
-    analysis = analyze(tree, catalog)
+    analysis = analyze(tree, catalog, paths=paths_of(source.path, catalog))
     errors = [d for d in analysis.diagnostics if d.is_error]
     if errors:
         for diagnostic in errors:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from heddle_engine.catalog import EngineCatalog, find_project, load_catalog
+from heddle_engine.project import path_policy
+from heddle_lang.paths import PathPolicy
 
 
 class Catalogs:
@@ -19,3 +21,8 @@ class Catalogs:
         if root not in self._by_root:
             self._by_root[root] = load_catalog(start)
         return self._by_root[root]
+
+
+def paths_of(path: Path | None, catalog: EngineCatalog) -> PathPolicy:
+    """Where the file paths in the configs of `path` may point (its project's policy)."""
+    return path_policy(path, catalog.project)

@@ -15,7 +15,7 @@ from pathlib import Path
 from heddle.cli.interrupt import INTERRUPTED_EXIT, run_interruptibly
 from heddle.cli.params import add_param_option, parse_params
 from heddle.cli.progress import Progress
-from heddle.cli.project import Catalogs
+from heddle.cli.project import Catalogs, paths_of
 from heddle.cli.report import line, problem_line
 from heddle.cli.runs import add_project_option, fail, store_for
 from heddle_engine.lineage import LineageError, LineageRecorder, read_limit
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     name = _shown(path)
     tree = parse(path.read_text(encoding="utf-8", errors="replace"))
     catalog = Catalogs().for_file(path)
-    analysis = analyze(tree, catalog)
+    analysis = analyze(tree, catalog, paths=paths_of(path, catalog))
     errors = [d for d in analysis.diagnostics if d.is_error]
     if errors:
         for diagnostic in errors:

@@ -27,7 +27,7 @@ from heddle.cli.files import UsageError, read
 from heddle.cli.interrupt import INTERRUPTED_EXIT, run_interruptibly
 from heddle.cli.params import add_param_option, parse_params
 from heddle.cli.progress import AboveProgress, JsonProgress, Progress, duration
-from heddle.cli.project import Catalogs
+from heddle.cli.project import Catalogs, paths_of
 from heddle.cli.report import line, problem_line
 from heddle_lang.plan import Plan
 from heddle_lang.semantic import analyze
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     parameters = parse_params(args.param)
     tree = parse(source.text)
     catalog = Catalogs().for_file(source.path)
-    analysis = analyze(tree, catalog)
+    analysis = analyze(tree, catalog, paths=paths_of(source.path, catalog))
     errors = [d for d in analysis.diagnostics if d.is_error]
     if errors:
         for diagnostic in errors:

@@ -1,8 +1,8 @@
 """What a plugin's functions work with: tables, step and resource configs, and secrets."""
 
-from heddle.core.config import Secret
+from heddle.core.config import FilePath, Secret
 from heddle.core.resource import Resource, ResourceConfig
 from heddle.core.step import StepConfig
 from heddle.core.table import Table
 
-__all__ = ["Resource", "ResourceConfig", "Secret", "StepConfig", "Table"]
+__all__ = ["FilePath", "Resource", "ResourceConfig", "Secret", "StepConfig", "Table"]

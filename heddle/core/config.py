@@ -26,6 +26,14 @@ class Secret(str):
         return "Secret('***')"
 
 
+class FilePath:
+    """Marks a config key that names a file: `path: Annotated[str, FilePath]`. The checker keeps such paths
+    inside the project (or in the folders its `heddle.toml` allows under `[paths] allow`)."""
+
+    def __init__(self) -> None:
+        raise TypeError("FilePath is a marker: write `Annotated[str, FilePath]`")
+
+
 _MISSING: Any = object()
 
 
@@ -43,6 +51,16 @@ def is_secret(annotation: object) -> bool:
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         return any(is_secret(a) for a in typing.get_args(annotation))
     return isinstance(annotation, type) and issubclass(annotation, Secret)
+
+
+def is_file_path(annotation: object) -> bool:
+    """Does the annotation mark a file path (`Annotated[str, FilePath]`, optionally `| None`)?"""
+    if typing.get_origin(annotation) is typing.Annotated:
+        base, *metadata = typing.get_args(annotation)
+        return any(m is FilePath for m in metadata) or is_file_path(base)
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return any(is_file_path(a) for a in typing.get_args(annotation))
+    return False
 
 
 def admits_none(annotation: object) -> bool:

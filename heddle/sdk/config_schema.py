@@ -15,7 +15,7 @@ import typing
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from heddle.core.config import _MISSING, Config, admits_none, config_fields, is_secret
+from heddle.core.config import _MISSING, Config, admits_none, config_fields, is_file_path, is_secret
 from heddle.sdk.introspect import attribute_docs, type_hints
 from heddle_lang.types import ANY, ConfigSchema, Field, ValueType
 
@@ -43,7 +43,7 @@ def config_schema(annotation: object, _seen: frozenset[type] = frozenset()) -> C
     for name, hint, required, default in _keys(annotation):
         value_type = value_type_of(hint, seen)
         fields.append(Field(name, value_type, required=required, doc=docs.get(name, ""),
-                            secret=is_secret(hint), default=default))
+                            secret=is_secret(hint), default=default, path=is_file_path(hint)))
     return ConfigSchema(tuple(fields))
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from heddle_lang.catalog import Catalog
 from heddle_lang.check import check_tree
 from heddle_lang.diagnostics import Diagnostic, Fix, Severity, Tag, TextEdit, sort_diagnostics
+from heddle_lang.paths import PathPolicy
 from heddle_lang.plan import Plan
 from heddle_lang.semantic.context import Context
 from heddle_lang.semantic.declarations import check_resource, check_step, collect_declarations, collect_imports
@@ -20,18 +21,20 @@ class AnalysisCancelled(Exception):  # noqa: N818 - named for what happened, lik
     """The caller's `cancelled()` said the result is no longer wanted (its text has changed meanwhile)."""
 
 
-def analyze(tree: SyntaxTree, catalog: Catalog, cancelled: Callable[[], bool] | None = None) -> Analysis:
+def analyze(tree: SyntaxTree, catalog: Catalog, cancelled: Callable[[], bool] | None = None, *,
+            paths: PathPolicy | None = None) -> Analysis:
     """Syntax, layout, names, resources, configuration and types of `tree`, and its typed plan.
 
     `cancelled` is asked between the phases and between graphs: when it answers True the analysis stops
-    with `AnalysisCancelled` (an editor's next keystroke makes this one useless)."""
+    with `AnalysisCancelled` (an editor's next keystroke makes this one useless). `paths`: where the file
+    paths of configs may point (HE4011); None leaves them unchecked (a text with no file)."""
 
     def checkpoint() -> None:
         if cancelled is not None and cancelled():
             raise AnalysisCancelled
 
     checkpoint()
-    ctx = Context(tree, catalog)
+    ctx = Context(tree, catalog, paths=paths)
     module = tree.ast
     checkpoint()
     collect_imports(ctx, module)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from heddle_lang.catalog import Catalog, FunctionSpec, ModuleSpec, ResourceSpec
 from heddle_lang.diagnostics import Diagnostic
+from heddle_lang.paths import PathPolicy
 from heddle_lang.plan import ResourceUse, RetryPolicy
 from heddle_lang.semantic.model import Binding, Definition, StageType, Use
 from heddle_lang.syntax import ast
@@ -38,6 +39,7 @@ class ResourceInfo:
 class Context:
     tree: SyntaxTree
     catalog: Catalog
+    paths: PathPolicy | None = None  # where file paths in configs may point; None: not checked
     diagnostics: list[Diagnostic] = field(default_factory=list)
     modules: dict[str, tuple[str, ModuleSpec | None]] = field(default_factory=dict)  # alias -> (path, module)
     aliases: dict[str, Definition] = field(default_factory=dict)  # import aliases

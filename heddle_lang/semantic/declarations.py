@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from heddle_lang.catalog import FunctionSpec, ModuleSpec
 from heddle_lang.diagnostics import Diagnostic, Fix, Related, Severity, TextEdit
+from heddle_lang.paths import outside_message
 from heddle_lang.plan import ResourceUse, RetryPolicy
 from heddle_lang.semantic.context import Context, ResourceInfo, StepInfo
 from heddle_lang.semantic.model import Binding, Definition
@@ -15,6 +16,7 @@ from heddle_lang.semantic.values import check_config, literal_config
 from heddle_lang.suggest import closest, listing
 from heddle_lang.syntax import ast
 from heddle_lang.text import Span
+from heddle_lang.types import ConfigSchema
 
 _KIND_OF = {ast.ResourceDecl: "resource", ast.StepDecl: "step", ast.HandlerDecl: "handler",
             ast.WorkflowDecl: "workflow"}
@@ -141,6 +143,7 @@ def check_resource(ctx: Context, info: ResourceInfo) -> None:
     info.config = literal_config(decl.call.config)
     for diagnostic in check_config(decl.call.config, spec.config, f"resource `{decl.name.text}`", binding.span):
         ctx.report(diagnostic)
+    check_paths(ctx, decl.call.config, spec.config, f"resource `{decl.name.text}`")
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +166,7 @@ def check_call(ctx: Context, call: ast.Call, owner: str) -> ResolvedCall | None:
     call_keys, config = split_call_keys(call.config)
     for diagnostic in check_config(config, function.config, owner, binding.span):
         ctx.report(diagnostic)
+    check_paths(ctx, config, function.config, owner)
     policy = timeout = None
     if RETRY_KEY in call_keys:
         policy, problems = check_retry(call_keys[RETRY_KEY], owner)
@@ -174,6 +178,18 @@ def check_call(ctx: Context, call: ast.Call, owner: str) -> ResolvedCall | None:
             ctx.report(diagnostic)
     resources = tuple(_check_injections(ctx, call, function, binding.span))
     return ResolvedCall(binding.module_path, function, literal_config(config), resources, policy, timeout)
+
+
+def check_paths(ctx: Context, config: ast.Dict | None, schema: ConfigSchema, owner: str) -> None:
+    """The file paths of a config point inside the project, or where its `heddle.toml` allows (HE4011)."""
+    if ctx.paths is None or config is None:
+        return
+    for entry in config.entries:
+        field = schema.get(entry.key.text)
+        if field is not None and field.path and isinstance(entry.value, ast.Str) \
+                and not ctx.paths.permits(entry.value.value):
+            ctx.report(Diagnostic("HE4011", entry.value.span,
+                                  outside_message(entry.key.text, owner, entry.value.value, ctx.paths)))
 
 
 def check_step(ctx: Context, info: StepInfo) -> None:

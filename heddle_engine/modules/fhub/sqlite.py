@@ -31,9 +31,11 @@ import decimal
 import sqlite3
 import threading
 from collections.abc import Mapping
+from typing import Annotated
 
 import polars as pl
 
+from heddle.core.config import FilePath
 from heddle.core.resource import Resource, ResourceConfig
 from heddle.core.step import StepConfig
 from heddle.core.table import Table
@@ -49,9 +51,9 @@ MEMORY = ":memory:"
 
 
 class ConnectionConfig(ResourceConfig):
-    path: str = MEMORY
+    path: Annotated[str, FilePath] = MEMORY
     """The database file, relative to the `.he` file's folder; `:memory:` (the default) lives as long as the run."""
-    script: str | None = None
+    script: Annotated[str | None, FilePath] = None
     """A `.sql` file to run when the connection opens (relative to the `.he` file's folder)."""
     init: str | None = None
     """SQL to run when the connection opens, after `script`: e.g. `CREATE TABLE ...; INSERT ...`."""

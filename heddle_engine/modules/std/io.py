@@ -16,10 +16,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal, TextIO
+from typing import Annotated, Literal, TextIO
 
 import polars as pl
 
+from heddle.core.config import FilePath
 from heddle.core.step import StepConfig
 from heddle.core.table import RowErrors, Table
 from heddle.sdk.plugin import Plugin
@@ -63,8 +64,9 @@ def _show(table: Table, rows: int | None, stream: TextIO) -> None:
 
 
 class ReadConfig(StepConfig[None]):
-    path: str
-    """The file to read (relative to the `.he` file's folder)."""
+    path: Annotated[str, FilePath]
+    """The file to read (relative to the `.he` file's folder; inside the project unless `heddle.toml` allows
+    its folder)."""
     columns: list[str] | None = None
     """Keep only these columns, in this order."""
     schema: dict[str, str] | None = None
@@ -162,9 +164,9 @@ def _conform(frame: pl.DataFrame, config: ReadConfig) -> pl.DataFrame:
 
 
 class WriteConfig(StepConfig[None]):
-    path: str
+    path: Annotated[str, FilePath]
     """The file to write, relative to the `.he` file's folder (its folder is created); an existing file is
-    replaced."""
+    replaced. Inside the project unless `heddle.toml` allows its folder."""
 
 
 class WriteCsvConfig(WriteConfig):
