@@ -261,14 +261,13 @@ class LineageRecorder:
 
     def _written(self, active: _Recording, key: Key, size: int, *, counted: bool = True) -> None:
         """An output of `key` is written (or given up): log the events it held back, wake who waits."""
-        with active.room:
+        with active.room:  # logged under the lock: a later event of the node cannot come first
             active.pending -= size
             if counted:
                 active.writing[key] -= 1
-            released = _release(active.held, key)
+            for record in _release(active.held, key):
+                self._append(active, record)
             active.room.notify_all()
-        for record in released:
-            self._append(active, record)
 
     @staticmethod
     def _wait_for_inputs(active: _Recording, key: Key) -> None:

@@ -109,10 +109,11 @@ def test_an_attempt_that_overruns_its_timeout_is_retried_then_handled_with_its_r
 def test_a_timed_out_attempt_is_retried_like_a_timeout_error_and_its_late_result_discarded(project) -> None:  # type: ignore[no-untyped-def]
     main = project(f"workflow Once ? keep {{\n  {ROWS}\n"
                    '    | slow.hang { hangs: 1, seconds: 0.6, timeout: "150ms", retry: { attempts: 2, delay: "10ms", '
-                   'on: ["TimeoutError"] } }\n    | io.write_csv { path: "out/done.csv" }\n}\n')
+                   'on: ["TimeoutError"] } }\n    | io.write_csv { path: "out/done.csv", timeout: "30s" }\n}\n')
     result = run_file(main)
     assert result.status == "succeeded", result.message
     assert result.states[("Once", "n2")] == S.SUCCEEDED
+    # written from the call's own thread, relative to the .he file's folder as every call is
     assert pl.read_csv(main.parent / "out" / "done.csv")["id"].to_list() == [1, 2, 3]
     assert not (main.parent / "out" / "handled.csv").exists()
     module = sys.modules["slow"]
