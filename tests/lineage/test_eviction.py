@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -79,3 +82,14 @@ def test_a_limit_that_is_not_a_size_is_an_error(tmp_path: Path, text: str) -> No
     found = read_limit(tmp_path)
     assert isinstance(found, LineageError) and found.code == BAD_SETTINGS
     assert str(tmp_path / "heddle.toml") in found.message
+
+
+def test_a_set_up_left_by_a_dead_process_is_removed_and_a_live_one_kept(program: Path) -> None:
+    runs = program.parent / ".heddle" / "runs"
+    dead, alive = runs / ".starting-dead-0000", runs / ".starting-alive-0000"
+    for folder, pid in ((dead, 2 ** 22 + 12345), (alive, os.getpid())):
+        folder.mkdir(parents=True)
+        (folder / "run.json").write_text(json.dumps({"status": "running", "pid": pid, "host": socket.gethostname()}))
+    FakeRun(new_recorder(program.parent), program, "next").whole()
+    assert not dead.exists() and alive.exists()
+    assert ids(program.parent) == ["next"]  # neither was ever a run
