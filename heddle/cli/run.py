@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     recorder = None if args.no_lineage else _recorder(source.path, catalog)
     if recorder is not None:
         observers.append(recorder)
-    run_id = new_run_id()
+    run_id, jit_workers = new_run_id(), _workers(args.workers)
 
     def abandon() -> None:  # Ctrl-C, and a stage that does not end: the record says interrupted, not crashed
         if recorder is not None:
@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             result = run_interruptibly(lambda interrupt: run_workflow(
                 plan, workflow, catalog, file=source.name, parameters=parameters, observers=observers,
-                source=source.text, jit_workers=_workers(args.workers), run_id=run_id, interrupt=interrupt),
+                source=source.text, jit_workers=jit_workers, run_id=run_id, interrupt=interrupt),
                 abandon=abandon)
         except RunRefused as refused:
             for problem in refused.errors:
