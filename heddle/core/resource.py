@@ -16,6 +16,10 @@ class ResourceConfig(Config):
 class Resource:
     """Base class of what a resource initializer returns. Override `close` to release what it holds."""
 
+    resource_name: str | None = None
+    """The name the program declares this resource under (`resource pg_db = ...`), set by the engine when it
+    makes the resource, for messages such as "resource `pg_db` (...): cannot connect". None outside a run."""
+
     def close(self) -> None:
         """Called once when the engine no longer needs the resource."""
 

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Mapping
 
 from heddle.core.config import Config, config_fields, is_secret
+from heddle.core.resource import Resource
 from heddle.flight.protocol import ResourceRequest
 from heddle_engine.execute.functions import Functions
 from heddle_engine.execute.secrets import Redactor
@@ -98,7 +99,10 @@ class ResourcePool:
         values = self._from_environment(use, initializer.config_type, use.config)
         config = initializer.build_config(values)
         self._redactor.add_config(config)
-        return initializer.call(config)
+        made = initializer.call(config)
+        if isinstance(made, Resource):
+            made.resource_name = use.resource
+        return made
 
     def _from_environment(self, use: ResourceUse, config_type: object,
                           values: Mapping[str, object]) -> dict[str, object]:

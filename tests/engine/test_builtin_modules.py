@@ -36,7 +36,8 @@ def test_sql_connectors(plugin: object, path: str) -> None:
     namespace = path.split("/")[1]
     connection = spec.resources["connection"]
     assert connection.kind == f"{namespace}.connection"
-    assert [f.name for f in connection.config.required] == ["host"]
+    # a ClickHouse connection takes `host` or `path` (the embedded engine)
+    assert [f.name for f in connection.config.required] == (["host"] if namespace == "postgresql" else [])
     password = connection.config.get("password")
     assert password is not None and password.secret and not password.required
     query = spec.functions["query"]
@@ -53,12 +54,9 @@ def test_sql_connectors(plugin: object, path: str) -> None:
 
 def test_connector_ports() -> None:
     assert module_spec(postgresql.plugin, "p").resources["connection"].config.get("port").default == 5432  # type: ignore[union-attr]
-    assert module_spec(clickhouse.plugin, "c").resources["connection"].config.get("port").default == 8123  # type: ignore[union-attr]
-
-
-def test_connector_bodies_not_written_yet_say_so() -> None:
-    with pytest.raises(NotImplementedError, match="needs a live server"):
-        clickhouse.query(clickhouse.QueryConfig(query="SELECT 1 AS one"))
+    assert clickhouse.Connection(clickhouse.ConnectionConfig(host="h")).port == 8123
+    assert clickhouse.Connection(clickhouse.ConnectionConfig(host="h", secure=True)).port == 8443
+    assert clickhouse.Connection(clickhouse.ConnectionConfig(host="h", protocol="native")).port == 9000
 
 
 def test_kafka() -> None:
