@@ -86,11 +86,16 @@ def test_llm_prompt() -> None:
     prompt = LLM.functions["prompt"]
     assert slots(prompt) == [("client", "llm.client", False)]
     assert prompt.takes_input and prompt.passthrough
-    assert [f.name for f in prompt.config.required] == ["system"]
+    assert [f.name for f in prompt.config.required] == []  # `system`, `user`: each optional
     assert LLM.resources["client"].config.get("api_key").secret  # type: ignore[union-attr]
     rows = Schema.of({"user_id": pl.Int64()})
-    assert infer(prompt, {"system": "..."}, rows) == Schema.of({"user_id": pl.Int64(), "response": pl.String()})
-    assert infer(prompt, {"system": "...", "output_column": "audit"}, rows).names == ["user_id", "audit"]
+    assert infer(prompt, {"system": "..."}, rows) == Schema.of({"user_id": pl.Int64(), "response": pl.String(),
+                                                                "prompt_tokens": pl.Int64(),
+                                                                "completion_tokens": pl.Int64()})
+    assert infer(prompt, {"system": "...", "output_column": "audit", "usage": False}, rows).names == ["user_id",
+                                                                                                     "audit"]
+    with pytest.raises(InferenceError, match="already has `user_id`"):
+        infer(prompt, {"output_column": "user_id"}, rows)
     with pytest.raises(InferenceError, match="must name a column"):
         infer(prompt, {"system": "...", "output_column": ""}, rows)
 
