@@ -34,8 +34,9 @@ from heddle.sdk.spec import module_spec
 from heddle_engine.loading import find_module_file, load_target
 from heddle_engine.modules import BUILTIN_MODULES
 from heddle_engine.plugin_process import PluginProcess
+from heddle_engine.profiles import ProfileError, read_profiles, wanted_profile
 from heddle_engine.project import Project, find_project, read_project
-from heddle_lang.catalog import ModuleSpec
+from heddle_lang.catalog import NO_PROFILES, ModuleSpec, Profiles
 
 if TYPE_CHECKING:
     from heddle_engine.plugin_source import ModuleSource
@@ -58,9 +59,12 @@ class _Sourced:
 
 class EngineCatalog:
     def __init__(self, project: Project | None = None, *, entry_points: bool = True,
-                 plugins: PluginProcess | None = None) -> None:
+                 plugins: PluginProcess | None = None, profiles: Profiles = NO_PROFILES,
+                 profile_error: str | None = None) -> None:
         self.project = project
         self.plugins = plugins
+        self.profiles = profiles  # the resource profiles of heddle.toml, the active one chosen
+        self.profile_error = profile_error  # the profile asked for does not exist, or [profiles] is malformed
         self._use_entry_points = entry_points
         self._entry_points: dict[str, metadata.EntryPoint] | None = None
         self._loaded: dict[str, ModuleSpec | str | None] = {}
@@ -210,15 +214,22 @@ class EngineCatalog:
         return self._entry_points
 
 
-def load_catalog(start: Path, *, isolated: bool = False) -> EngineCatalog:
+def load_catalog(start: Path, *, isolated: bool = False, profile: str | None = None) -> EngineCatalog:
     """The catalog of the project `start` (a file or a folder) belongs to; built-ins only outside a project.
 
     `isolated`: plugins are imported in a separate process (the language server's choice), not in this one,
-    and read from their sources when that process cannot import them.
+    and read from their sources when that process cannot import them. `profile`: the resource profile in
+    force (else `HEDDLE_PROFILE`'s); one that does not exist leaves none in force, and says so in
+    `profile_error`.
     """
     root = find_project(start)
     plugins = PluginProcess(root) if isolated else None
-    return EngineCatalog(read_project(root) if root is not None else None, plugins=plugins)
+    try:
+        profiles, problem = read_profiles(root, wanted_profile(profile)), None
+    except ProfileError as error:
+        profiles, problem = NO_PROFILES, str(error)
+    return EngineCatalog(read_project(root) if root is not None else None, plugins=plugins, profiles=profiles,
+                         profile_error=problem)
 
 
 def _stamp(file: Path) -> tuple[int, int] | None:

@@ -104,7 +104,41 @@ class ModuleSpec:
         return sorted({*self.resources, *self.functions})
 
 
+@dataclass(frozen=True, slots=True)
+class ProfileValue:
+    """A resource config value a profile of `heddle.toml` sets: `host = "127.0.0.1"` or `password = "env:PG_PW"`."""
+
+    value: object  # the TOML value; for `env:NAME`, the variable's value (None when it is not set)
+    line: int  # where in the project file (1-based)
+    env: str | None = None  # `env:NAME`: the variable's name
+    present: bool = True  # False: `env:NAME` names a variable that is not set
+
+    @property
+    def text(self) -> str:
+        return f"env:{self.env}" if self.env is not None else repr(self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Profiles:
+    """The resource profiles of a project: profile → resource → key → value, and the one in force (None: the
+    program's own values). Read by the engine from `heddle.toml`; the checker applies the active one."""
+
+    source: str = "heddle.toml"
+    profiles: Mapping[str, Mapping[str, Mapping[str, ProfileValue]]] = field(default_factory=dict)
+    active: str | None = None
+
+    def overrides(self, resource: str) -> Mapping[str, ProfileValue]:
+        """What the active profile sets for `resource`."""
+        return self.profiles.get(self.active, {}).get(resource, {}) if self.active is not None else {}
+
+
+NO_PROFILES = Profiles()
+
+
 class Catalog(Protocol):
+    # The project's resource profiles (`NO_PROFILES` where there are none).
+    profiles: Profiles
+
     def module(self, path: str) -> ModuleSpec | None:
         """The module an import path names, or None if there is none."""
         ...
@@ -123,6 +157,7 @@ class StaticCatalog:
     """A catalog from a mapping of import paths to modules."""
 
     modules: Mapping[str, ModuleSpec] = field(default_factory=dict)
+    profiles: Profiles = NO_PROFILES
 
     def module(self, path: str) -> ModuleSpec | None:
         return self.modules.get(path)

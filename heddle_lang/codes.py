@@ -116,6 +116,13 @@ _TABLE = [
          "timeout: \"soon\""),
     Code("HE4011", "path-outside-project", "A file path in a config points outside the project, in no folder its "
          "`heddle.toml` allows under `[paths] allow`.", "io.read_csv { path: \"../../etc/passwd\" }"),
+    Code("HE4012", "invalid-profile-value",
+         "A profile of `heddle.toml` sets a key the resource does not have, a value of the wrong type, or a value "
+         "from an environment variable that is not set (reported at the resource the profile changes).",
+         "[profiles.local.resources.pg_db] hots = \"127.0.0.1\""),
+    Code("HE4013", "unknown-profile-resource",
+         "A profile of `heddle.toml` sets a resource no `.he` file of the project declares (reported in "
+         "`heddle.toml`).", "[profiles.local.resources.pg_dbb]"),
     # --- HE5xxx: types and schemas --------------------------------------------------------------
     Code("HE5001", "missing-columns", "A stage's input lacks columns its function requires.",
          "| email_validate.exists (no email column)"),

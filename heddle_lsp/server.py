@@ -55,6 +55,8 @@ class HeddleServer(LanguageServer):
         self.pull_diagnostics = False
         self._shown_errors: set[str] = set()
         self.inlay_hints_enabled = True  # `initializationOptions: {"inlayHints": false}` turns them off
+        self.profile: str | None = None  # `initializationOptions: {"profile": "local"}`, else $HEDDLE_PROFILE
+        self._projects_published: set[tuple[Path, int]] = set()  # (root, catalog generation) whose heddle.toml
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """Log every failure; tell the user once per kind of failure of the server, and keep serving. What a
@@ -88,7 +90,10 @@ class HeddleServer(LanguageServer):
         start = (path.parent if path is not None else Path.cwd()).resolve()
         root = find_project(start)
         if root not in self.catalogs:
-            catalog = self.catalogs[root] = load_catalog(start, isolated=True)
+            catalog = self.catalogs[root] = load_catalog(start, isolated=True, profile=self.profile)
+            if catalog.profile_error is not None:
+                self.window_show_message(lsp.ShowMessageParams(
+                    type=lsp.MessageType.Warning, message=f"Heddle: {catalog.profile_error}; checking without one"))
             if catalog.project is not None and catalog.project.modules and catalog.plugins is not None:
                 catalog.plugins.start()  # the project maps plugins: import them while the rest gets ready
         return self.catalogs[root]
@@ -147,6 +152,29 @@ class HeddleServer(LanguageServer):
             return  # a newer version is on its way
         self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(
             uri=uri, version=version, diagnostics=self.lsp_diagnostics(snapshot)))
+        if document is not None:
+            await self.publish_project(document.path)
+
+    async def publish_project(self, path: Path | None) -> None:
+        """HE4013 on the project's heddle.toml (profiles naming resources no .he file declares), once per
+        catalog load."""
+        from heddle_engine.catalog import find_project
+        from heddle_engine.profiles import declared_resources, project_problems
+
+        root = find_project((path.parent if path is not None else Path.cwd()).resolve())
+        key = (root, self.catalog_generation) if root is not None else None
+        if key is None or key in self._projects_published or root is None:
+            return
+        self._projects_published.add(key)
+        profiles = self.catalog_for(path).profiles  # type: ignore[attr-defined]
+        if not profiles.profiles:
+            return
+        problems = await asyncio.get_running_loop().run_in_executor(
+            None, lambda: project_problems(root, profiles, declared_resources(root)))
+        self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(
+            uri=(root / "heddle.toml").as_uri(), diagnostics=[lsp.Diagnostic(
+                range=lsp.Range(lsp.Position(p.line - 1, 0), lsp.Position(p.line - 1, 0)), message=p.message,
+                severity=lsp.DiagnosticSeverity.Warning, code=p.code, source="heddle") for p in problems]))
 
     def lsp_diagnostics(self, snapshot: Snapshot) -> list[lsp.Diagnostic]:
         lines = snapshot.tree.lines
@@ -166,6 +194,8 @@ def initialize(ls: HeddleServer, params: lsp.InitializeParams) -> None:
     options = params.initialization_options
     if isinstance(options, dict) and options.get("inlayHints") is False:
         ls.inlay_hints_enabled = False
+    if isinstance(options, dict) and isinstance(options.get("profile"), str):
+        ls.profile = options["profile"] or None
     text_document = params.capabilities.text_document
     ls.pull_diagnostics = text_document is not None and text_document.diagnostic is not None
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from heddle.cli.files import expand, read
-from heddle.cli.project import Catalogs, paths_of
+from heddle.cli.project import Catalogs, add_profile_option, paths_of
 from heddle.cli.report import as_json, line, summary
+from heddle_engine.profiles import ProfileProblem, declared_resources, project_problems
 from heddle_lang.diagnostics import Severity
 from heddle_lang.semantic import analyze
 from heddle_lang.syntax import parse
@@ -23,12 +25,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="a .he file, a folder, or - for stdin")
     parser.add_argument("--format", choices=("text", "json"), default="text",
                         help="text: one line per diagnostic; json: a JSON array (0-based, UTF-16 columns)")
+    add_profile_option(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     names = list(expand(args.paths))
-    catalogs = Catalogs()
+    catalogs = Catalogs(args.profile)
     records = []
     errors = warnings = 0
     for name in names:
@@ -42,9 +45,28 @@ def run(args: argparse.Namespace) -> int:
                 records.append(as_json(source.name, tree.lines, diagnostic))
             else:
                 print(line(source.name, tree.lines, diagnostic))
+    for name, problem in _profile_problems(catalogs):
+        warnings += problem.severity == "warning"
+        if args.format == "json":
+            records.append({"file": name, "range": {"start": {"line": problem.line - 1, "character": 0},
+                                                    "end": {"line": problem.line - 1, "character": 0}},
+                            "severity": problem.severity, "code": problem.code, "message": problem.message})
+        else:
+            print(f"{name}:{problem.line}:1: {problem.severity}: {problem.message} [{problem.code}]")
     if args.format == "json":
         json.dump(records, sys.stdout, indent=2)
         print()
     elif errors or warnings:
         print(summary(errors, warnings, len(names)), file=sys.stderr)
     return 1 if errors else 0
+
+
+def _profile_problems(catalogs: Catalogs) -> list[tuple[str, ProfileProblem]]:
+    """HE4013 in each project's heddle.toml: profiles naming resources no .he file of the project declares."""
+    found = []
+    for root, catalog in catalogs.catalogs.items():
+        if root is None or not catalog.profiles.profiles:
+            continue
+        name = os.path.relpath(root / "heddle.toml")
+        found.extend((name, p) for p in project_problems(root, catalog.profiles, declared_resources(root)))
+    return found

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from heddle.cli.files import UsageError, read
-from heddle.cli.project import Catalogs, paths_of
+from heddle.cli.project import Catalogs, add_profile_option, paths_of
 from heddle.cli.report import line
 from heddle_engine.catalog import EngineCatalog
 from heddle_lang.plan import Plan
@@ -26,13 +26,15 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--stage", choices=("typed", "exec"), default="typed",
                         help="typed: the checker's plan; exec: the execution DAG the engine runs (fused relational "
                              "blocks, lookups, parameters), as text or json")
+    add_profile_option(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     source = read(args.path)
     tree = parse(source.text)
-    catalog = Catalogs().for_file(source.path)
+    catalogs = Catalogs(args.profile)
+    catalog = catalogs.for_file(source.path)
     analysis = analyze(tree, catalog, paths=paths_of(source.path, catalog))
     errors = [d for d in analysis.diagnostics if d.is_error]
     if errors:

@@ -2,26 +2,42 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
+from heddle.cli.files import UsageError
 from heddle_engine.catalog import EngineCatalog, find_project, load_catalog
 from heddle_engine.project import path_policy
 from heddle_lang.paths import PathPolicy
 
 
 class Catalogs:
-    """Catalogs by project root, loaded once per command."""
+    """Catalogs by project root, loaded once per command, with the resource profile asked for (`--profile`,
+    else `HEDDLE_PROFILE`) in force. A profile that does not exist is a usage error."""
 
-    def __init__(self) -> None:
+    def __init__(self, profile: str | None = None) -> None:
+        self.profile = profile
         self._by_root: dict[Path | None, EngineCatalog] = {}
 
     def for_file(self, path: Path | None) -> EngineCatalog:
         start = (path.parent if path is not None else Path.cwd()).resolve()
         root = find_project(start)
         if root not in self._by_root:
-            self._by_root[root] = load_catalog(start)
+            catalog = load_catalog(start, profile=self.profile)
+            if catalog.profile_error is not None:
+                raise UsageError(catalog.profile_error)
+            self._by_root[root] = catalog
         return self._by_root[root]
 
+    @property
+    def catalogs(self) -> dict[Path | None, EngineCatalog]:
+        return dict(self._by_root)
+
+
+def add_profile_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", metavar="NAME",
+                        help="the resource profile of heddle.toml in force ([profiles.NAME.resources.RESOURCE]); "
+                             "default: $HEDDLE_PROFILE, else none")
 
 def paths_of(path: Path | None, catalog: EngineCatalog) -> PathPolicy:
     """Where the file paths in the configs of `path` may point (its project's policy)."""

@@ -15,7 +15,7 @@ from pathlib import Path
 from heddle.cli.interrupt import INTERRUPTED_EXIT, run_interruptibly
 from heddle.cli.params import add_param_option, parse_params
 from heddle.cli.progress import Progress
-from heddle.cli.project import Catalogs, paths_of
+from heddle.cli.project import Catalogs, add_profile_option, paths_of
 from heddle.cli.report import line, problem_line
 from heddle.cli.runs import add_project_option, fail, store_for
 from heddle_engine.lineage import LineageError, LineageRecorder, read_limit
@@ -38,6 +38,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                         help="a node id (n3), a label (io.print) or an assigned name of the workflow")
     add_param_option(parser, "a workflow parameter (`@NAME` in a step's config); repeat for several")
     add_project_option(parser)
+    add_profile_option(parser)
     parser.set_defaults(run=run)
 
 
@@ -57,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         return fail(LineageError(UNREADABLE, f"run {record.run_id} ran {record.file}, which is no longer there"))
     name = _shown(path)
     tree = parse(path.read_text(encoding="utf-8", errors="replace"))
-    catalog = Catalogs().for_file(path)
+    catalog = Catalogs(args.profile).for_file(path)
     analysis = analyze(tree, catalog, paths=paths_of(path, catalog))
     errors = [d for d in analysis.diagnostics if d.is_error]
     if errors:

@@ -27,7 +27,7 @@ from heddle.cli.files import UsageError, read
 from heddle.cli.interrupt import INTERRUPTED_EXIT, run_interruptibly
 from heddle.cli.params import add_param_option, parse_params
 from heddle.cli.progress import AboveProgress, JsonProgress, Progress, duration
-from heddle.cli.project import Catalogs, paths_of
+from heddle.cli.project import Catalogs, add_profile_option, paths_of
 from heddle.cli.report import line, problem_line
 from heddle_lang.plan import Plan
 from heddle_lang.semantic import analyze
@@ -60,6 +60,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--progress", choices=("text", "jsonl"), default="text",
                         help="text: stages as lines (a live block on a terminal); jsonl: one JSON object per event, "
                              "on stderr")
+    add_profile_option(parser)
     parser.set_defaults(run=run)
 
 
@@ -71,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     source = read(args.path, stdin_filename=args.stdin_filename)
     parameters = parse_params(args.param)
     tree = parse(source.text)
-    catalog = Catalogs().for_file(source.path)
+    catalog = Catalogs(args.profile).for_file(source.path)
     analysis = analyze(tree, catalog, paths=paths_of(source.path, catalog))
     errors = [d for d in analysis.diagnostics if d.is_error]
     if errors:

@@ -69,7 +69,8 @@ class _Hovering:
             if decl.name is not None and _at(decl.name.span, offset):
                 return self.named(decl.name.text, decl.name.span)
             if isinstance(decl, ast.ResourceDecl | ast.StepDecl):
-                return self.call(decl.call, in_pipeline=False) if decl.call is not None else None
+                resource = decl.name.text if isinstance(decl, ast.ResourceDecl) and decl.name is not None else None
+                return self.call(decl.call, in_pipeline=False, resource=resource) if decl.call is not None else None
             if isinstance(decl, ast.WorkflowDecl) and decl.trap is not None and _at(decl.trap.span, offset):
                 return self.named(decl.trap.text, decl.trap.span)
             scope = decl.name.text if decl.name is not None else None
@@ -166,9 +167,16 @@ class _Hovering:
     def resource_line(self, definition: Definition) -> str:
         decl = next((d for d in self.module.resources if d.name is not None and d.name.span == definition.span), None)
         _, spec = self.call_spec(decl.call if decl is not None else None)
+        line = "**resource**"
         if isinstance(spec, ResourceSpec):
-            return f"**resource** of kind `{spec.kind}`" + (f": {spec.doc}" if spec.doc else "")
-        return "**resource**"
+            line = f"**resource** of kind `{spec.kind}`" + (f": {spec.doc}" if spec.doc else "")
+        effective = self.analysis.resources.get(definition.name)
+        if effective is None or not effective.overrides:
+            return line
+        secret = {f.name for f in spec.config.fields if f.secret} if isinstance(spec, ResourceSpec) else set()
+        values = ", ".join(f"`{key} = {_shown(effective.config.get(key), key in secret)}`"
+                           for key in effective.overrides)
+        return f"{line}\n\n**Profile `{effective.profile}`** ({effective.source}) sets {values}"
 
     def step_line(self, definition: Definition) -> str:
         decl = next((d for d in self.module.steps if d.name is not None and d.name.span == definition.span), None)
@@ -202,7 +210,7 @@ class _Hovering:
 
     # --- calls ------------------------------------------------------------------------------------
 
-    def call(self, call: ast.Call, *, in_pipeline: bool) -> Hover | None:
+    def call(self, call: ast.Call, *, in_pipeline: bool, resource: str | None = None) -> Hover | None:
         offset = self.offset
         qualified, spec = self.call_spec(call)
         for binding in call.bindings:
@@ -210,7 +218,7 @@ class _Hovering:
                 return self.binding(binding, qualified, spec)
         if call.config is not None and _at(call.config.span, offset):
             schema = with_call_keys(spec.config) if isinstance(spec, FunctionSpec) else spec.config if spec else None
-            found = self.config(call.config, schema, qualified)
+            found = self.config(call.config, schema, qualified, resource)
             on_key = any(_at(e.key.span, offset) for e in _entries(call.config))
             if found is not None or on_key or not in_pipeline:
                 return found
@@ -250,7 +258,8 @@ class _Hovering:
             return Hover(need + f"\n\n_no resource is named `{binding.resource.text}`_", binding.resource.span)
         return self.definition(target, binding.resource.span, extra="---\n\n" + need)
 
-    def config(self, config: ast.Dict, schema: ConfigSchema | None, owner: str) -> Hover | None:
+    def config(self, config: ast.Dict, schema: ConfigSchema | None, owner: str,
+               resource: str | None = None) -> Hover | None:
         for entry in config.entries:
             if not _at(entry.span, self.offset):
                 continue
@@ -261,7 +270,14 @@ class _Hovering:
                 record = field.type.record
                 return self.config(entry.value, record, f"{owner}.{entry.key.text}") if record is not None else None
             span = entry.key.span if _at(entry.key.span, self.offset) else entry.span
-            return Hover(field_markdown(field, owner), span)
+            text = field_markdown(field, owner)
+            effective = self.analysis.resources.get(resource) if resource is not None else None
+            given = effective.overrides.get(entry.key.text) if effective is not None else None
+            if effective is not None and given is not None:
+                value = effective.config.get(entry.key.text)
+                text += (f"\n\n**Effective**: `{_shown(value, field.secret)}`, set by profile `{effective.profile}` "
+                         f"({effective.source}:{given.line}{', ' + given.text if given.env else ''})")
+            return Hover(text, span)
         return None
 
     # --- pipelines --------------------------------------------------------------------------------
@@ -320,6 +336,13 @@ class _Hovering:
         output = output_at(self.analysis, span)
         parts.append("**Output**\n\n" + (schema_table(output) if output is not None else "_unknown_"))
         return "\n\n".join(parts)
+
+
+def _shown(value: object, secret: bool) -> str:
+    """A config value as a hover shows it: a secret only as where it comes from."""
+    if secret:
+        return value if isinstance(value, str) and value.startswith("env:") else "***"
+    return f'"{value}"' if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _entries(config: ast.Dict) -> list[ast.Entry]:

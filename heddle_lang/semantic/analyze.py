@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from heddle_lang.catalog import Catalog
+from heddle_lang.catalog import NO_PROFILES, Catalog
 from heddle_lang.check import check_tree
 from heddle_lang.diagnostics import Diagnostic, Fix, Severity, Tag, TextEdit, sort_diagnostics
 from heddle_lang.paths import PathPolicy
@@ -12,7 +12,7 @@ from heddle_lang.plan import Plan
 from heddle_lang.semantic.context import Context
 from heddle_lang.semantic.declarations import check_resource, check_step, collect_declarations, collect_imports
 from heddle_lang.semantic.flow import GraphBuilder, check_trap
-from heddle_lang.semantic.model import Analysis, Definition
+from heddle_lang.semantic.model import Analysis, Definition, EffectiveConfig
 from heddle_lang.syntax.tree import SyntaxTree
 from heddle_lang.text import Span
 
@@ -57,8 +57,12 @@ def analyze(tree: SyntaxTree, catalog: Catalog, cancelled: Callable[[], bool] | 
     checkpoint()
     diagnostics = sort_diagnostics([*check_tree(tree), *ctx.diagnostics])
     definitions = (*ctx.aliases.values(), *ctx.definitions.values(), *ctx.local_definitions)
+    profiles = getattr(catalog, "profiles", NO_PROFILES)
+    resources = {name: EffectiveConfig(dict(info.config), dict(info.overrides), profiles.active, profiles.source)
+                 for name, info in ctx.resources.items() if info.spec is not None}
     return Analysis(tree, tuple(diagnostics), Plan(tuple(graphs)), definitions, tuple(ctx.uses),
-                    tuple(ctx.bindings), tuple(ctx.stage_types), {a: m for a, (_, m) in ctx.modules.items()})
+                    tuple(ctx.bindings), tuple(ctx.stage_types), {a: m for a, (_, m) in ctx.modules.items()},
+                    resources)
 
 
 def _unused(ctx: Context) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from heddle_lang.catalog import Catalog, FunctionSpec, ModuleSpec, ResourceSpec
+from heddle_lang.catalog import Catalog, FunctionSpec, ModuleSpec, ProfileValue, ResourceSpec
 from heddle_lang.diagnostics import Diagnostic
 from heddle_lang.paths import PathPolicy
 from heddle_lang.plan import ResourceUse, RetryPolicy
@@ -32,7 +32,8 @@ class ResourceInfo:
     kind: str | None = None
     module_path: str | None = None
     spec: ResourceSpec | None = None
-    config: dict[str, object] = field(default_factory=dict)
+    config: dict[str, object] = field(default_factory=dict)  # effective: the active profile's values applied
+    overrides: dict[str, ProfileValue] = field(default_factory=dict)  # key -> what the active profile set
 
 
 @dataclass

@@ -10,6 +10,7 @@ from heddle_lang.paths import outside_message
 from heddle_lang.plan import ResourceUse, RetryPolicy
 from heddle_lang.semantic.context import Context, ResourceInfo, StepInfo
 from heddle_lang.semantic.model import Binding, Definition
+from heddle_lang.semantic.profiles import apply_profiles
 from heddle_lang.semantic.retry import RETRY_KEY, check_retry
 from heddle_lang.semantic.timeout import TIMEOUT_KEY, check_timeout, split_call_keys
 from heddle_lang.semantic.values import check_config, literal_config
@@ -144,6 +145,7 @@ def check_resource(ctx: Context, info: ResourceInfo) -> None:
     for diagnostic in check_config(decl.call.config, spec.config, f"resource `{decl.name.text}`", binding.span):
         ctx.report(diagnostic)
     check_paths(ctx, decl.call.config, spec.config, f"resource `{decl.name.text}`")
+    apply_profiles(ctx, decl.name.text, info, spec)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from heddle_lang.catalog import FunctionSpec, ModuleSpec, ResourceSpec
+from heddle_lang.catalog import FunctionSpec, ModuleSpec, ProfileValue, ResourceSpec
 from heddle_lang.diagnostics import Diagnostic
 from heddle_lang.plan import Plan
 from heddle_lang.syntax.tree import SyntaxTree
@@ -55,6 +55,16 @@ class StageType:
     label: str
 
 
+@dataclass(frozen=True, slots=True)
+class EffectiveConfig:
+    """A resource's config as the run will see it: the program's values, then the active profile's."""
+
+    config: Mapping[str, object]
+    overrides: Mapping[str, ProfileValue]  # key -> what the profile set
+    profile: str | None = None  # the active profile
+    source: str = "heddle.toml"
+
+
 @dataclass(frozen=True)
 class Analysis:
     tree: SyntaxTree
@@ -65,6 +75,7 @@ class Analysis:
     bindings: tuple[Binding, ...] = ()
     stage_types: tuple[StageType, ...] = ()
     imports: Mapping[str, ModuleSpec | None] = field(default_factory=dict)
+    resources: Mapping[str, EffectiveConfig] = field(default_factory=dict)  # by resource name
 
     @property
     def has_errors(self) -> bool:
