@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+# Checking asks the databases a program names what their queries return (`heddle_engine.describe`); the
+# example programs name hosts such as `pg.internal`, which tests must not try to reach. The tests of
+# describing turn it on for themselves.
+os.environ["HEDDLE_DESCRIBE"] = "off"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -27,6 +27,11 @@ InferHook = Callable[[Mapping[str, object], Schema | None], Schema]
 # literal config -> the `@name` parameters it refers to (e.g. those of a SQL query)
 ParametersHook = Callable[[Mapping[str, object]], Sequence[str]]
 
+# (literal config, injection key -> that resource's effective config) -> the output schema as the resource
+# describes it (a database asked about a query), or None when it is not known now; raises `InferenceError`
+# when the resource refuses (reported as a warning, HE5008)
+DescribeHook = Callable[[Mapping[str, object], Mapping[str, Mapping[str, object]]], Schema | None]
+
 
 @dataclass(frozen=True, slots=True)
 class SourceLocation:
@@ -72,6 +77,7 @@ class FunctionSpec:
     doc: str = ""
     location: SourceLocation | None = None
     parameters_of: ParametersHook | None = field(default=None, compare=False)  # when they depend on the config
+    describe: DescribeHook | None = field(default=None, compare=False)  # asks the injected resource at check time
 
     def slot(self, key: str) -> ResourceSlot | None:
         return next((s for s in self.resources if s.key == key), None)

@@ -136,6 +136,10 @@ _TABLE = [
          "kafka.consume without schema"),
     Code("HE5007", "inconsistent-dataframe", "The rows of an inline dataframe disagree on columns or types.",
          "[{ a: 1 }, { a: \"x\" }]"),
+    Code("HE5008", "query-refused",
+         "The database a query step is injected with was asked at check time what the query returns, and refused "
+         "it (a missing table or column, a syntax error): the warning gives its message.",
+         "pg.query { query: \"SELECT id FROM userz\" }"),
     # --- HE6xxx: relational blocks --------------------------------------------------------------
     Code("HE6001", "prql-syntax", "The relational block is not valid PRQL.", "(from input selec id)"),
     Code("HE6002", "unknown-table", "`from` or `join` names no step, assignment or `input`.", "(from userz)"),

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from heddle.process import QuietCollector
+from heddle_engine.run_folder import running_in
 from heddle_lang.catalog import Catalog
 from heddle_lang.paths import PathPolicy
 from heddle_lang.semantic import Analysis, analyze
@@ -114,11 +115,12 @@ class Host:
             loop = asyncio.get_running_loop()
             tree, version, catalog = document.tree, document.version, self.catalog_for(document.path)
             paths = self.paths_for(document.path, catalog)
+            folder = document.path.parent if document.path is not None else Path.cwd()
             stale = document.stale = threading.Event()
 
             def run() -> Snapshot:
                 started = time.perf_counter()
-                with self.collector.during():
+                with self.collector.during(), running_in(folder):  # relative paths start from the file's folder
                     snapshot = Snapshot(uri, version, analyze(tree, catalog, stale.is_set, paths=paths))
                 document.analysis_seconds = time.perf_counter() - started
                 return snapshot

@@ -57,6 +57,7 @@ class HeddleServer(LanguageServer):
         self.inlay_hints_enabled = True  # `initializationOptions: {"inlayHints": false}` turns them off
         self.profile: str | None = None  # `initializationOptions: {"profile": "local"}`, else $HEDDLE_PROFILE
         self._projects_published: set[tuple[Path, int]] = set()  # (root, catalog generation) whose heddle.toml
+        self._describing = False  # listening to the describer's answers
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """Log every failure; tell the user once per kind of failure of the server, and keep serving. What a
@@ -114,6 +115,25 @@ class HeddleServer(LanguageServer):
         self.catalog_generation += 1
         for catalog in catalogs.values():
             catalog.close()
+
+    def describe_in_background(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Databases are asked what queries return on threads of their own (never while an analysis waits); an
+        answer makes the open documents checked again, now with the server's types."""
+        from heddle_engine.describe import DESCRIBER
+
+        DESCRIBER.configure(background=True)
+        if not self._describing:
+            self._describing = True
+            DESCRIBER.listen(lambda: loop.call_soon_threadsafe(self.recheck_documents))
+
+    def recheck_documents(self) -> None:
+        """Analyse every open document again (what the catalog or a database says has changed)."""
+        for uri, document in self.host.documents.items():
+            document.pending = None
+            self.schedule_diagnostics(uri)
+        workspace = self.client_capabilities.workspace
+        if self.pull_diagnostics and workspace and workspace.diagnostics and workspace.diagnostics.refresh_support:
+            self.workspace_diagnostic_refresh(None)
 
     def catalog_paths(self, uri: str) -> list[str]:
         """Every import path the document's project can resolve (for completion inside `import "`)."""
@@ -203,6 +223,7 @@ def initialize(ls: HeddleServer, params: lsp.InitializeParams) -> None:
 @server.feature(lsp.INITIALIZED)
 async def initialized(ls: HeddleServer, params: lsp.InitializedParams) -> None:
     ls.host.encoding = encoding_of(ls.workspace.position_encoding)
+    ls.describe_in_background(asyncio.get_running_loop())
     for folder in ls.workspace.folders.values():  # start the projects' plugin processes before any document opens
         path = path_of(folder.uri)
         if path is not None:
@@ -223,13 +244,11 @@ async def initialized(ls: HeddleServer, params: lsp.InitializedParams) -> None:
 @server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
 def watched_files_changed(ls: HeddleServer, params: lsp.DidChangeWatchedFilesParams) -> None:
     """`heddle.toml` or a plugin changed: load the project's catalog again and re-check open documents."""
+    from heddle_engine.describe import DESCRIBER
+
     ls.forget_catalogs()
-    for uri, document in ls.host.documents.items():
-        document.pending = None
-        ls.schedule_diagnostics(uri)
-    workspace = ls.client_capabilities.workspace
-    if ls.pull_diagnostics and workspace and workspace.diagnostics and workspace.diagnostics.refresh_support:
-        ls.workspace_diagnostic_refresh(None)
+    DESCRIBER.forget()  # a profile may point the resources elsewhere
+    ls.recheck_documents()
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)

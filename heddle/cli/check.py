@@ -8,11 +8,10 @@ import os
 import sys
 
 from heddle.cli.files import expand, read
-from heddle.cli.project import Catalogs, add_profile_option, paths_of
+from heddle.cli.project import Catalogs, add_profile_option, analyze_file
 from heddle.cli.report import as_json, line, summary
 from heddle_engine.profiles import ProfileProblem, declared_resources, project_problems
 from heddle_lang.diagnostics import Severity
-from heddle_lang.semantic import analyze
 from heddle_lang.syntax import parse
 
 
@@ -37,8 +36,7 @@ def run(args: argparse.Namespace) -> int:
     for name in names:
         source = read(name)
         tree = parse(source.text)
-        catalog = catalogs.for_file(source.path)
-        for diagnostic in analyze(tree, catalog, paths=paths_of(source.path, catalog)).diagnostics:
+        for diagnostic in analyze_file(tree, catalogs.for_file(source.path), source.path).diagnostics:
             errors += diagnostic.severity is Severity.ERROR
             warnings += diagnostic.severity is Severity.WARNING
             if args.format == "json":

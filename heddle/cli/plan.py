@@ -6,11 +6,10 @@ import argparse
 import sys
 
 from heddle.cli.files import UsageError, read
-from heddle.cli.project import Catalogs, add_profile_option, paths_of
+from heddle.cli.project import Catalogs, add_profile_option, analyze_file
 from heddle.cli.report import line
 from heddle_engine.catalog import EngineCatalog
 from heddle_lang.plan import Plan
-from heddle_lang.semantic import analyze
 from heddle_lang.syntax import parse
 
 
@@ -35,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     tree = parse(source.text)
     catalogs = Catalogs(args.profile)
     catalog = catalogs.for_file(source.path)
-    analysis = analyze(tree, catalog, paths=paths_of(source.path, catalog))
+    analysis = analyze_file(tree, catalog, source.path)
     errors = [d for d in analysis.diagnostics if d.is_error]
     if errors:
         for diagnostic in errors:

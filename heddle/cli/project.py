@@ -8,7 +8,11 @@ from pathlib import Path
 from heddle.cli.files import UsageError
 from heddle_engine.catalog import EngineCatalog, find_project, load_catalog
 from heddle_engine.project import path_policy
+from heddle_engine.run_folder import running_in
 from heddle_lang.paths import PathPolicy
+from heddle_lang.semantic import analyze
+from heddle_lang.semantic.model import Analysis
+from heddle_lang.syntax.tree import SyntaxTree
 
 
 class Catalogs:
@@ -42,3 +46,9 @@ def add_profile_option(parser: argparse.ArgumentParser) -> None:
 def paths_of(path: Path | None, catalog: EngineCatalog) -> PathPolicy:
     """Where the file paths in the configs of `path` may point (its project's policy)."""
     return path_policy(path, catalog.project)
+
+def analyze_file(tree: SyntaxTree, catalog: EngineCatalog, path: Path | None) -> Analysis:
+    """`analyze`, with relative paths (an embedded database a query step is described against) starting from the
+    file's folder, as they do when it runs."""
+    with running_in(path.parent if path is not None else Path.cwd()):
+        return analyze(tree, catalog, paths=paths_of(path, catalog))

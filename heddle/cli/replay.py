@@ -15,12 +15,11 @@ from pathlib import Path
 from heddle.cli.interrupt import INTERRUPTED_EXIT, run_interruptibly
 from heddle.cli.params import add_param_option, parse_params
 from heddle.cli.progress import Progress
-from heddle.cli.project import Catalogs, add_profile_option, paths_of
+from heddle.cli.project import Catalogs, add_profile_option, analyze_file
 from heddle.cli.report import line, problem_line
 from heddle.cli.runs import add_project_option, fail, store_for
 from heddle_engine.lineage import LineageError, LineageRecorder, read_limit
 from heddle_engine.lineage.errors import UNREADABLE
-from heddle_lang.semantic import analyze
 from heddle_lang.syntax import parse
 
 
@@ -59,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     name = _shown(path)
     tree = parse(path.read_text(encoding="utf-8", errors="replace"))
     catalog = Catalogs(args.profile).for_file(path)
-    analysis = analyze(tree, catalog, paths=paths_of(path, catalog))
+    analysis = analyze_file(tree, catalog, path)
     errors = [d for d in analysis.diagnostics if d.is_error]
     if errors:
         for diagnostic in errors:

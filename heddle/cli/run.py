@@ -27,10 +27,9 @@ from heddle.cli.files import UsageError, read
 from heddle.cli.interrupt import INTERRUPTED_EXIT, run_interruptibly
 from heddle.cli.params import add_param_option, parse_params
 from heddle.cli.progress import AboveProgress, JsonProgress, Progress, duration
-from heddle.cli.project import Catalogs, add_profile_option, paths_of
+from heddle.cli.project import Catalogs, add_profile_option, analyze_file
 from heddle.cli.report import line, problem_line
 from heddle_lang.plan import Plan
-from heddle_lang.semantic import analyze
 from heddle_lang.syntax import parse
 
 if TYPE_CHECKING:
@@ -73,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     parameters = parse_params(args.param)
     tree = parse(source.text)
     catalog = Catalogs(args.profile).for_file(source.path)
-    analysis = analyze(tree, catalog, paths=paths_of(source.path, catalog))
+    analysis = analyze_file(tree, catalog, source.path)
     errors = [d for d in analysis.diagnostics if d.is_error]
     if errors:
         for diagnostic in errors:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-from heddle_lang.catalog import InferHook, SourceLocation
+from heddle_lang.catalog import DescribeHook, InferHook, SourceLocation
 
 if TYPE_CHECKING:
     from heddle_lang.catalog import ModuleSpec
@@ -52,6 +52,7 @@ class StepDeclaration:
     parameters: Sequence[str] | ParametersHook = ()
     doc: str | None = None
     scope: Mapping[str, object] | None = None
+    describe: DescribeHook | None = None
 
 
 class Plugin:
@@ -89,7 +90,8 @@ class Plugin:
 
     def step(self, name: str | None = None, *, resource: str | None = None, resources: ResourceKinds | None = None,
              infer: InferHook | None = None, passthrough: bool | None = None, takes_input: bool | None = None,
-             parameters: Sequence[str] | ParametersHook | None = None, doc: str | None = None) -> Callable[[F], F]:
+             parameters: Sequence[str] | ParametersHook | None = None, doc: str | None = None,
+             describe: DescribeHook | None = None) -> Callable[[F], F]:
         """Register a step `fn(config, input: SomeTable) -> OtherTable` (no input parameter: a source).
 
         `resource="vault"` asks for one resource, injected with `<vault=...>`, of kind `<namespace>.vault`
@@ -98,6 +100,10 @@ class Plugin:
         `infer(config, input_schema) -> Schema` types the output from the config at planning time.
         `passthrough=True`: the output is the input plus the columns of the return annotation.
         `parameters`: the `@name` parameters the config refers to, or a function of the config giving them.
+        `describe(config, resources) -> Schema | None` types the output by asking the injected resource (a
+        database describing a query) at check time: `resources` maps each injection key to that resource's
+        effective config; None means "not known now" (the `infer` typing stands); raising `InferenceError`
+        says the resource refused (a warning). It must bound its own time; `heddle_engine.describe` helps.
         """
         _check_not_bare(name, "step")
         if resource is not None and resources is not None:
@@ -108,7 +114,7 @@ class Plugin:
             step_name = _checked_name(name or function.__name__, "step", self.steps)
             self.steps[step_name] = StepDeclaration(
                 step_name, function, slots, infer, bool(passthrough), takes_input,
-                parameters if parameters is not None else (), doc, _enclosing_scope())
+                parameters if parameters is not None else (), doc, _enclosing_scope(), describe)
             return function
 
         return register

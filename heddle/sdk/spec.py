@@ -88,7 +88,8 @@ def step_spec(decl: StepDeclaration, plugin: Plugin, resources: Mapping[str, Res
                           takes_input=decl.takes_input)
     static, hook = ((), decl.parameters) if callable(decl.parameters) else (tuple(decl.parameters), None)
     infer = _checked_hook(decl.infer, f"{plugin.namespace}.{decl.name}") if decl.infer is not None else None
-    return dataclasses.replace(spec, resources=tuple(slots), infer=infer, parameters=static, parameters_of=hook)
+    return dataclasses.replace(spec, resources=tuple(slots), infer=infer, parameters=static, parameters_of=hook,
+                               describe=decl.describe)
 
 
 @dataclass(frozen=True, slots=True)

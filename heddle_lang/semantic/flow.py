@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from heddle_lang.catalog import FunctionSpec
+from heddle_lang.catalog import FunctionSpec, InferenceError
 from heddle_lang.diagnostics import Diagnostic, Related, Severity
 from heddle_lang.plan import Graph, Node, ResourceUse, RetryPolicy
 from heddle_lang.relational import analyze_block, referenced_tables
@@ -208,7 +208,12 @@ class GraphBuilder:
         input_schema = flow.schema if not is_source else None
         if input_schema is not None:
             self.contract(span, label, function, input_schema)
-        output = self.output(span, label, function, config, input_schema)
+        output = self.described(span, label, function, config, resources)
+        if output is not None and function.infer is not None:
+            offline = infer(function.infer, config, input_schema)  # what the text says fills what the server left
+            output = _merged(output, offline) if isinstance(offline, Schema) else output
+        if output is None:
+            output = self.output(span, label, function, config, input_schema)
         node = self.add(span, kind="step" if step else "call", label=label, output=output,
                         inputs=(flow.node,) if flow.node and not is_source else (), module=module_path,
                         function=function.name, step=step, config=dict(config), resources=resources,
@@ -243,6 +248,20 @@ class GraphBuilder:
         self.ctx.report(Diagnostic(
             "HE5006", span, f"{what} read from data whose schema is not fully declared: checked when the workflow "
             "runs (declare the schema where the data comes in to check it now)", severity=Severity.INFORMATION))
+
+    def described(self, span: Span, label: str, function: FunctionSpec, config: Mapping[str, object],
+                  resources: tuple[ResourceUse, ...]) -> Schema | None:
+        """The output as the injected resource describes it (a database asked about a query), if it can."""
+        if function.describe is None or not resources:
+            return None
+        try:
+            return function.describe(config, {use.key: use.config for use in resources})
+        except InferenceError as refused:
+            self.ctx.report(Diagnostic("HE5008", span, f"the database of `{label}` refuses its query: {refused}",
+                                       severity=Severity.WARNING))
+        except Exception:  # a plugin's hook is user code: the offline typing stands
+            return None
+        return None
 
     def output(self, span: Span, label: str, function: FunctionSpec, config: Mapping[str, object],
                input_schema: Schema | None) -> Schema:
@@ -329,6 +348,15 @@ class GraphBuilder:
                     else:
                         columns[name] = merged
         return Schema(tuple(Column(n, d) for n, d in columns.items()))
+
+
+def _merged(described: Schema, offline: Schema) -> Schema:
+    """The described columns, a type the description left unknown taken from the offline typing."""
+    columns = []
+    for column in described.columns:
+        known = offline.get(column.name)
+        columns.append(Column(column.name, known.dtype) if column.dtype is None and known is not None else column)
+    return Schema(tuple(columns), described.open)
 
 
 def _literal_dtype(value: ast.Value | None) -> pl.DataType | None:

@@ -12,13 +12,15 @@ import pyarrow as pa
 from heddle_engine.catalog import load_catalog
 from heddle_engine.events import NodeEvent, NodeState, RunInfo, RunObserver, RunResult
 from heddle_engine.execute import ExecutionResult, run_workflow
+from heddle_engine.run_folder import running_in
 from heddle_lang.plan import Graph, Plan, RetryPolicy
 from heddle_lang.semantic import analyze
 from heddle_lang.syntax import parse
 
 
 def checked_plan(path: Path) -> Plan:
-    analysis = analyze(parse(path.read_text(encoding="utf-8")), load_catalog(path))
+    with running_in(path.parent):  # as `heddle run` checks: relative paths from the file's folder
+        analysis = analyze(parse(path.read_text(encoding="utf-8")), load_catalog(path))
     errors = [d for d in analysis.diagnostics if d.is_error]
     assert errors == [], errors
     return analysis.plan

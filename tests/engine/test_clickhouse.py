@@ -203,3 +203,72 @@ def test_clickhouse_connect_refuses_a_server_this_old_with_a_clear_error(server:
     db.resource_name = "ch_db"
     with pytest.raises(ConnectionError, match=rf"resource `ch_db` \(ClickHouse at 127.0.0.1:{server.http_port}\): "):
         run_query(db, "SELECT 1 AS one")
+
+
+@pytest.fixture
+def describing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HEDDLE_DESCRIBE", "on")
+
+
+def _checked_types(text: str, main_folder: WriteFiles) -> tuple[dict[str, list[tuple[str, str]]], list[str]]:
+    from heddle_engine.catalog import load_catalog
+    from heddle_engine.describe import DESCRIBER
+    from heddle_lang.semantic import analyze
+    from heddle_lang.syntax import parse
+
+    DESCRIBER.forget()
+    DESCRIBER.configure(background=False, timeout=20.0)
+    main = main_folder({"main.he": text}) / "main.he"
+    try:
+        analysis = analyze(parse(text), load_catalog(main))
+    finally:
+        DESCRIBER.forget()
+    types = {n.label: [(c.name, str(c.dtype)) for c in n.output.columns] for n in analysis.plan.workflows[0].nodes}
+    return types, [d.message for d in analysis.diagnostics if d.code == "HE5008"]
+
+
+DESCRIBED = '''import "fhub/clickhouse" ch
+import "std/io" io
+
+resource ch_db = ch.connection {
+CONNECTION
+}
+
+step risk = <connection=ch_db> ch.query {
+  query: "SELECT id AS user_id, seen, level, score, length(tags) AS n FROM users WHERE id = @user_id"
+}
+
+step broken = <connection=ch_db> ch.query {
+  query: "SELECT nope FROM users"
+}
+
+workflow W {
+  risk
+    | io.print
+
+  broken
+    | io.print
+}
+'''
+
+
+def test_the_embedded_engine_types_a_query_at_check_time(write_files: WriteFiles, describing: None) -> None:
+    filled(embedded("described")).close()
+    connection = f'  path: "{embedded_folder()}"\n  database: "described"'
+    types, refused = _checked_types(DESCRIBED.replace("CONNECTION", connection), write_files)
+    assert types["risk"] == [("user_id", "UInt64"), ("seen", "Datetime(time_unit='ms', time_zone='UTC')"),
+                             ("level", "String"), ("score", "Decimal(precision=9, scale=2)"), ("n", "UInt64")]
+    assert len(refused) == 1 and refused[0].startswith("the database of `broken` refuses its query: Code: 47.")
+
+
+def test_the_server_types_a_query_at_check_time(server: Server, write_files: WriteFiles, describing: None) -> None:
+    db = native(server)
+    db.backend().command("DROP TABLE IF EXISTS users")
+    for statement in SETUP:
+        db.backend().command(statement)
+    db.close()
+    connection = (f'  host: "127.0.0.1"\n  port: {server.native_port}\n  protocol: "native"\n  user: "heddle"\n'
+                  f'  password: "{SERVER_PASSWORD}"')
+    types, refused = _checked_types(DESCRIBED.replace("CONNECTION", connection), write_files)
+    assert types["risk"][0] == ("user_id", "UInt64") and types["risk"][-1] == ("n", "UInt64")
+    assert refused == ["the database of `broken` refuses its query: Code: 47. DB::Exception: Unknown identifier: nope."]

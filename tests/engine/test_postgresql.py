@@ -114,3 +114,49 @@ workflow Enrich {{
     assert result.status == "succeeded", result.message
     assert pl.read_csv(main.parent / "out" / "enriched.csv").to_dicts() == [
         {"user_id": 1, "amount": 10.5, "country": "FR"}, {"user_id": 3, "amount": 2.0, "country": "DE"}]
+
+
+def test_the_server_types_a_query_at_check_time(server: int, write_files: WriteFiles,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from heddle_engine.catalog import load_catalog
+    from heddle_engine.describe import DESCRIBER
+    from heddle_lang.semantic import analyze
+    from heddle_lang.syntax import parse
+
+    monkeypatch.setenv("HEDDLE_DESCRIBE", "on")
+    DESCRIBER.forget()
+    DESCRIBER.configure(background=False, timeout=10.0)
+    text = f'''import "std/io" io
+import "fhub/postgresql" pg
+
+resource db = pg.connection {{
+  host: "127.0.0.1"
+  port: {server}
+  user: "postgres"
+  database: "postgres"
+}}
+
+step users = <connection=db> pg.query {{
+  query: "SELECT id, name, joined, tags, score FROM users WHERE id = @id"
+}}
+
+step broken = <connection=db> pg.query {{
+  query: "SELECT id FROM userz"
+}}
+
+workflow W {{
+  users
+    | io.print
+
+  broken
+    | io.print
+}}
+'''
+    main = write_files({"main.he": text}) / "main.he"
+    analysis = analyze(parse(text), load_catalog(main))
+    nodes = {n.label: n for n in analysis.plan.workflows[0].nodes}
+    assert [(c.name, str(c.dtype)) for c in nodes["users"].output.columns] == [
+        ("id", "Int32"), ("name", "String"), ("joined", "Date"), ("tags", "List(String)"), ("score", "None")]
+    assert [d.message for d in analysis.diagnostics if d.code == "HE5008"] == [
+        'the database of `broken` refuses its query: relation "userz" does not exist LINE 1: SELECT id FROM userz ^']
+    DESCRIBER.forget()

@@ -43,6 +43,7 @@ from heddle.core.table import Table
 from heddle.sdk.plugin import Plugin
 from heddle_engine.modules.fhub.clickhouse_client import Backend, ConnectBackend, NativeBackend, open_embedded
 from heddle_engine.modules.fhub.clickhouse_sql import create_table_sql, polars_type
+from heddle_engine.modules.fhub.describing import ask_clickhouse, clickhouse_identity, describe_hook
 from heddle_engine.modules.fhub.settings import Settings
 from heddle_engine.modules.fhub.sql import config_parameters, query_inference, sql_parameters
 from heddle_engine.run_folder import resolve_path
@@ -208,7 +209,8 @@ def _connection(config: StepConfig[ConnectionConfig], step: str) -> Connection:
     return found
 
 
-@plugin.step(name="query", resource="connection", infer=query_inference("clickhouse"), parameters=config_parameters)
+@plugin.step(name="query", resource="connection", infer=query_inference("clickhouse"), parameters=config_parameters,
+             describe=describe_hook("clickhouse", ask_clickhouse, clickhouse_identity))
 def query(config: QueryConfig, **parameters: object) -> Table:
     """Run a SELECT; its result columns are read from the SQL (and the server) before anything runs."""
     return Table.from_polars(_connection(config, "query").query(config.query, parameters))

@@ -22,6 +22,7 @@ from heddle.core.resource import ResourceConfig, Secret
 from heddle.core.step import StepConfig
 from heddle.core.table import Table
 from heddle.sdk.plugin import Plugin
+from heddle_engine.modules.fhub.describing import ask_postgres, describe_hook
 from heddle_engine.modules.fhub.settings import Settings
 from heddle_engine.modules.fhub.sql import (
     config_parameters,
@@ -109,7 +110,8 @@ class QueryConfig(StepConfig[ConnectionConfig]):
     """One SELECT; `@name` marks a parameter."""
 
 
-@plugin.step(name="query", resource="connection", infer=query_inference("postgres"), parameters=config_parameters)
+@plugin.step(name="query", resource="connection", infer=query_inference("postgres"), parameters=config_parameters,
+             describe=describe_hook("postgresql", ask_postgres))
 def query(config: QueryConfig, **parameters: object) -> Table:
     """Run a SELECT; its result columns are read from the SQL before anything runs."""
     connection = config.resource

@@ -40,6 +40,7 @@ from heddle.core.resource import Resource, ResourceConfig
 from heddle.core.step import StepConfig
 from heddle.core.table import Table
 from heddle.sdk.plugin import Plugin
+from heddle_engine.modules.fhub.describing import ask_sqlite, describe_hook, sqlite_identity
 from heddle_engine.modules.fhub.sql import config_parameters, query_schema
 from heddle_engine.run_folder import resolve_path
 from heddle_lang.types import Column, Schema
@@ -114,7 +115,8 @@ def sqlite_schema(config: Mapping[str, object], input_schema: Schema | None) -> 
     return Schema(tuple(Column(c.name, _widened(c.dtype)) for c in schema.columns), schema.open)
 
 
-@plugin.step(name="query", resource="connection", infer=sqlite_schema, parameters=config_parameters)
+@plugin.step(name="query", resource="connection", infer=sqlite_schema, parameters=config_parameters,
+             describe=describe_hook("sqlite", ask_sqlite, sqlite_identity))
 def query(config: QueryConfig, **parameters: object) -> Table:
     """Run a SELECT on the injected database; its result columns are read from the SQL before running."""
     database = config.resource
