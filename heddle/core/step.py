@@ -39,3 +39,11 @@ class StepConfig(Config, Generic[R]):
             raise RuntimeError(f"`config.resource` needs exactly one injected resource (found: {found}); "
                                "use `config.resources[key]`")
         return cast(R, next(iter(self._injected.values())))
+
+
+class Keys(list):  # type: ignore[type-arg]
+    """The distinct values of a lookup's key for one batch, given to a step that takes its lookups in batches
+    (`@plugin.step(lookup_batches=...)`) as the value of its `@name` parameter: the step returns the rows of
+    every key at once."""
+
+    __slots__ = ()

@@ -42,6 +42,16 @@ class Callee:
     input_param: str | None  # the name of its input parameter (None for a source)
     input_type: type[Table]  # what the input is wrapped in
     takes_parameters: bool  # it accepts `**parameters`
+    lookup_batches: bool | Callable[[Mapping[str, object]], bool] = False  # see `Plugin.step`
+
+    def batches(self, config: Mapping[str, object]) -> bool:
+        """Does it take a lookup's keys in batches (`Keys` values) with this literal config?"""
+        if callable(self.lookup_batches):
+            try:
+                return bool(self.lookup_batches(config))
+            except Exception:  # a plugin's hook is user code: one key at a time then
+                return False
+        return bool(self.lookup_batches)
 
     def build_config(self, values: Mapping[str, object], resources: Mapping[str, object]) -> object:
         """The config object its function expects, from the literal config; resources injected."""
@@ -85,11 +95,12 @@ def build_config(target: object, values: Mapping[str, object], resources: Mappin
 
 def read_step(target: Plugin | ModuleType, module_path: str, name: str, spec: FunctionSpec) -> Callee:
     """The step `name` of a plugin (or the function `name` of a plain module), ready to call."""
+    batches: bool | Callable[[Mapping[str, object]], bool] = False
     if isinstance(target, Plugin):
         declaration = target.steps.get(name)
         if declaration is None:
             raise LoadError(f"module `{module_path}` declares no step `{name}`")
-        function, scope = declaration.function, declaration.scope
+        function, scope, batches = declaration.function, declaration.scope, declaration.lookup_batches
     else:
         function, scope = getattr(target, name, None), None
         if not callable(function):
@@ -108,6 +119,7 @@ def read_step(target: Plugin | ModuleType, module_path: str, name: str, spec: Fu
         input_param=tables[0] if tables else None,
         input_type=input_type if isinstance(input_type, type) and issubclass(input_type, Table) else Table,
         takes_parameters=takes_parameters,
+        lookup_batches=batches,
     )
 
 

@@ -53,6 +53,7 @@ class StepDeclaration:
     doc: str | None = None
     scope: Mapping[str, object] | None = None
     describe: DescribeHook | None = None
+    lookup_batches: bool | Callable[[Mapping[str, object]], bool] = False
 
 
 class Plugin:
@@ -91,7 +92,8 @@ class Plugin:
     def step(self, name: str | None = None, *, resource: str | None = None, resources: ResourceKinds | None = None,
              infer: InferHook | None = None, passthrough: bool | None = None, takes_input: bool | None = None,
              parameters: Sequence[str] | ParametersHook | None = None, doc: str | None = None,
-             describe: DescribeHook | None = None) -> Callable[[F], F]:
+             describe: DescribeHook | None = None,
+             lookup_batches: bool | Callable[[Mapping[str, object]], bool] = False) -> Callable[[F], F]:
         """Register a step `fn(config, input: SomeTable) -> OtherTable` (no input parameter: a source).
 
         `resource="vault"` asks for one resource, injected with `<vault=...>`, of kind `<namespace>.vault`
@@ -104,6 +106,9 @@ class Plugin:
         database describing a query) at check time: `resources` maps each injection key to that resource's
         effective config; None means "not known now" (the `infer` typing stands); raising `InferenceError`
         says the resource refused (a warning). It must bound its own time; `heddle_engine.describe` helps.
+        `lookup_batches` (or a function of the config saying it): joined by one key as a lookup, the step is called
+        once per batch of distinct keys, its `@name` parameter a `heddle.core.step.Keys` list, and returns the
+        rows of all of them (else it is called once per key).
         """
         _check_not_bare(name, "step")
         if resource is not None and resources is not None:
@@ -114,7 +119,7 @@ class Plugin:
             step_name = _checked_name(name or function.__name__, "step", self.steps)
             self.steps[step_name] = StepDeclaration(
                 step_name, function, slots, infer, bool(passthrough), takes_input,
-                parameters if parameters is not None else (), doc, _enclosing_scope(), describe)
+                parameters if parameters is not None else (), doc, _enclosing_scope(), describe, lookup_batches)
             return function
 
         return register

@@ -357,11 +357,16 @@ class GraphRun:
                 raise output.error
             return output.data
 
+        batched = len(lookup.keys.columns) == 1 and self._batches(node)
+
         def once(number: int) -> None:
             attempts[0] = number
             if number > 1:
                 self.run.states.change(self.name, node.id, S.RUNNING, number)
-            lookup.run(call)
+            if batched:
+                lookup.run_batched(call)
+            else:
+                lookup.run(call)
 
         try:
             attempt(node.retry, once, on_retry=self._retrying(node, started), stop=self.run.stop)
@@ -369,6 +374,13 @@ class GraphRun:
             return self._failed(node, error, attempts[0], time.perf_counter() - started, lookup.remaining())
         self._succeeded(node, lookup.result(node.output), attempts[0], time.perf_counter() - started)
         return True
+
+    def _batches(self, node: Node) -> bool:
+        assert node.module is not None and node.function is not None
+        try:
+            return self.run.functions.step(node.module, node.function).batches(node.config)
+        except Exception:  # not loadable: reported when it is called
+            return False
 
     def _retrying(self, node: Node, started: float) -> Callable[[int, BaseException, float], None]:
         def report(next_attempt: int, error: BaseException, wait: float) -> None:

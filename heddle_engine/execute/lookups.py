@@ -44,6 +44,15 @@ class Lookup:
             self.done.extend(results)
             self.next += batch.height
 
+    def run_batched(self, call: Callable[[Mapping[str, object]], Data]) -> None:
+        """Like `run`, one call per batch: each key column's distinct values as a `Keys` list."""
+        from heddle.core.step import Keys
+
+        while self.next < self.keys.height:
+            batch = self.keys.slice(self.next, self.batch)
+            self.done.append(call({name: Keys(batch[name].to_list()) for name in batch.columns}).polars())
+            self.next += batch.height
+
     def remaining(self) -> pl.DataFrame:
         """The bindings not yet looked up (the payload of a failure)."""
         return self.keys.slice(self.next)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import polars as pl
 import pytest
 
+from heddle.core.step import Keys
 from heddle_engine.modules.fhub import clickhouse
 from tests.engine.clickhouse_servers import (
     SERVER_PASSWORD,
@@ -58,6 +59,7 @@ QUERIES: list[tuple[str, dict[str, object]]] = [
     ("SELECT name FROM users WHERE name = @name", {"name": HOSTILE}),
     ("SELECT count() AS n FROM users WHERE name = @name", {"name": "x' OR '1'='1"}),
     ("SELECT id FROM users WHERE seen > @since ORDER BY id", {"since": dt.datetime(2026, 1, 31)}),
+    ("SELECT id, name FROM users WHERE id = @ids ORDER BY id", {"ids": Keys([1, 3, 9])}),  # a lookup batch
 ]
 
 

@@ -46,6 +46,7 @@ from heddle_engine.modules.fhub.clickhouse_sql import create_table_sql, polars_t
 from heddle_engine.modules.fhub.describing import ask_clickhouse, clickhouse_identity, describe_hook
 from heddle_engine.modules.fhub.settings import Settings
 from heddle_engine.modules.fhub.sql import config_parameters, query_inference, sql_parameters
+from heddle_engine.modules.fhub.sql_batch import batch_of, lookup_batches, rewritten
 from heddle_engine.run_folder import resolve_path
 
 __all__ = ["Connection", "ConnectionConfig", "InsertConfig", "QueryConfig", "plugin", "sql_parameters"]
@@ -115,9 +116,17 @@ class Connection(Settings[ConnectionConfig]):
         return f"resource `{self.resource_name}` ({self.where})" if self.resource_name else self.where
 
     def query(self, sql: str, parameters: Mapping[str, object]) -> pl.DataFrame:
-        """The rows of one SELECT, `@name`s bound as data, typed as the server describes the columns."""
+        """The rows of one SELECT, `@name`s bound as data, typed as the server describes the columns. A lookup's
+        batch of keys (`Keys`) is asked at once, `= @key` becoming `IN @key` (an old server, whose `IN` wants
+        the types to match exactly, is asked once per key)."""
         sql = _statement(sql)
         backend = self.backend()
+        batch = batch_of(parameters)
+        if batch is not None and backend.legacy:
+            frames = [self.query(sql, {**parameters, batch[0]: key}) for key in batch[1]]
+            return pl.concat(frames) if frames else self.query(sql, {**parameters, batch[0]: None}).clear()
+        if batch is not None:
+            sql = rewritten(sql, batch[0], lambda: f"IN @{batch[0]}")
         columns = self.describe(sql)
         try:
             data = backend.query(sql, parameters, columns)
@@ -210,7 +219,8 @@ def _connection(config: StepConfig[ConnectionConfig], step: str) -> Connection:
 
 
 @plugin.step(name="query", resource="connection", infer=query_inference("clickhouse"), parameters=config_parameters,
-             describe=describe_hook("clickhouse", ask_clickhouse, clickhouse_identity))
+             describe=describe_hook("clickhouse", ask_clickhouse, clickhouse_identity),
+             lookup_batches=lookup_batches("clickhouse"))
 def query(config: QueryConfig, **parameters: object) -> Table:
     """Run a SELECT; its result columns are read from the SQL (and the server) before anything runs."""
     return Table.from_polars(_connection(config, "query").query(config.query, parameters))

@@ -18,7 +18,6 @@ import polars as pl
 import pyarrow as pa
 
 from heddle_engine.modules.fhub.clickhouse_sql import (
-    PARAMETERS_TABLE,
     arrow_friendly,
     describe_text,
     external_parameters,
@@ -83,10 +82,9 @@ class NativeBackend:
         self.legacy = client.connection.server_info.version_major < 20
 
     def query(self, sql: str, parameters: Mapping[str, object], columns: list[tuple[str, str]]) -> pa.Table:
-        text, structure, row = external_parameters(sql, parameters)
-        external = [{"name": PARAMETERS_TABLE, "structure": structure, "data": [row]}] if structure else None
+        text, external = external_parameters(sql, parameters)
         with self._lock:
-            rows, columns = self.client.execute(text, external_tables=external, with_column_types=True,
+            rows, columns = self.client.execute(text, external_tables=external or None, with_column_types=True,
                                                 columnar=True)
         series = []
         for position, (name, ch_type) in enumerate(columns):

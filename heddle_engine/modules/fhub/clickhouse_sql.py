@@ -67,24 +67,37 @@ def server_parameters(sql: str, values: Mapping[str, object]) -> tuple[str, dict
     return "".join(parts), bound
 
 
-def external_parameters(sql: str, values: Mapping[str, object]) -> tuple[str, list[tuple[str, str]], dict[str, object]]:
-    """For a server without server-side parameters: the query reading each `@name` from a one-row external
-    table, that table's structure (column, type) and its row."""
+def external_parameters(sql: str, values: Mapping[str, object]) -> tuple[str, list[dict[str, object]]]:
+    """For a server without server-side parameters: the query reading each `@name` from an external table, and
+    those tables (`name`, `structure`, `data`): one row of every scalar value, and for a lookup's batch of
+    keys (`Keys`) a table of its own with a row per key, which `IN @name` then reads whole."""
+    from heddle.core.step import Keys
+
     parts: list[str] = []
     last = 0
     structure: dict[str, str] = {}
     row: dict[str, object] = {}
+    tables: dict[str, dict[str, object]] = {}
     for start, end, name in parameter_spans(sql):
         if name not in values:
             raise KeyError(f"the query refers to @{name}, which has no value")
-        value = _plain(values[name])
-        structure[name] = parameter_type(value, legacy=True)
-        row[name] = value
+        value = values[name]
         parts.append(sql[last:start])
-        parts.append(f"(SELECT `{name}` FROM {PARAMETERS_TABLE})")
+        if isinstance(value, Keys):
+            table = f"{PARAMETERS_TABLE}_{name}"
+            inner = parameter_type(list(value), legacy=True)[len("Array("):-1]
+            tables[table] = {"name": table, "structure": [(name, inner)], "data": [{name: k} for k in value]}
+            parts.append(f"(SELECT `{name}` FROM {table})")
+        else:
+            value = _plain(value)
+            structure[name] = parameter_type(value, legacy=True)
+            row[name] = value
+            parts.append(f"(SELECT `{name}` FROM {PARAMETERS_TABLE})")
         last = end
     parts.append(sql[last:])
-    return "".join(parts), list(structure.items()), row
+    if structure:
+        tables[PARAMETERS_TABLE] = {"name": PARAMETERS_TABLE, "structure": list(structure.items()), "data": [row]}
+    return "".join(parts), list(tables.values())
 
 
 def describe_text(sql: str) -> str:

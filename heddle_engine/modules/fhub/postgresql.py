@@ -31,6 +31,7 @@ from heddle_engine.modules.fhub.sql import (
     query_schema,
     sql_parameters,
 )
+from heddle_engine.modules.fhub.sql_batch import batch_of, lookup_batches, rewritten
 
 __all__ = ["Connection", "ConnectionConfig", "QueryConfig", "plugin", "sql_parameters"]
 
@@ -111,13 +112,18 @@ class QueryConfig(StepConfig[ConnectionConfig]):
 
 
 @plugin.step(name="query", resource="connection", infer=query_inference("postgres"), parameters=config_parameters,
-             describe=describe_hook("postgresql", ask_postgres))
+             describe=describe_hook("postgresql", ask_postgres), lookup_batches=lookup_batches("postgres"))
 def query(config: QueryConfig, **parameters: object) -> Table:
     """Run a SELECT; its result columns are read from the SQL before anything runs."""
     connection = config.resource
     if not isinstance(connection, Connection):
         raise TypeError(f"postgresql.query needs a postgresql.connection, not {type(connection).__name__}")
-    names, oids, rows = connection.query(config.query, parameters)
+    sql = config.query
+    batch = batch_of(parameters)
+    if batch is not None:  # a lookup's keys, all at once: `= @key` becomes `= ANY(@key)`, an array parameter
+        sql = rewritten(sql, batch[0], lambda: f"= ANY(@{batch[0]})")
+        parameters = {**parameters, batch[0]: batch[1]}
+    names, oids, rows = connection.query(sql, parameters)
     declared = query_schema(config.query, "postgres")
     columns = []
     for position, (name, oid) in enumerate(zip(names, oids, strict=True)):

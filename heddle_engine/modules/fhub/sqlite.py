@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import json
 import sqlite3
 import threading
 from collections.abc import Mapping
@@ -42,6 +43,7 @@ from heddle.core.table import Table
 from heddle.sdk.plugin import Plugin
 from heddle_engine.modules.fhub.describing import ask_sqlite, describe_hook, sqlite_identity
 from heddle_engine.modules.fhub.sql import config_parameters, query_schema
+from heddle_engine.modules.fhub.sql_batch import batch_of, lookup_batches, rewritten
 from heddle_engine.run_folder import resolve_path
 from heddle_lang.types import Column, Schema
 
@@ -116,13 +118,19 @@ def sqlite_schema(config: Mapping[str, object], input_schema: Schema | None) -> 
 
 
 @plugin.step(name="query", resource="connection", infer=sqlite_schema, parameters=config_parameters,
-             describe=describe_hook("sqlite", ask_sqlite, sqlite_identity))
+             describe=describe_hook("sqlite", ask_sqlite, sqlite_identity), lookup_batches=lookup_batches("sqlite"))
 def query(config: QueryConfig, **parameters: object) -> Table:
     """Run a SELECT on the injected database; its result columns are read from the SQL before running."""
     database = config.resource
     if not isinstance(database, Database):
         raise TypeError(f"sqlite.query needs a sqlite.connection, not {type(database).__name__}")
-    names, rows = database.query(config.query, parameters)
+    sql = config.query
+    batch = batch_of(parameters)
+    if batch is not None:  # a lookup's keys, all at once, as one JSON text the query unpacks
+        name, keys = batch
+        sql = rewritten(sql, name, lambda: f"IN (SELECT value FROM json_each(@{name}))")
+        parameters = {**parameters, name: json.dumps([_sqlite_value(k) for k in keys], default=str)}
+    names, rows = database.query(sql, parameters)
     declared = sqlite_schema(config.to_dict(), None)
     columns = []
     for position, name in enumerate(names):
