@@ -24,7 +24,16 @@ def test_codes_are_well_formed_and_unique() -> None:
         assert entry.summary.endswith(".")
 
 
+# Codes a `.he` case cannot show, and the tests that cause them instead.
+ELSEWHERE = {
+    "HE4013": "tests/engine/test_profiles.py (reported in heddle.toml, across a project's files)",
+    "HE5008": "tests/engine/test_describe.py (needs a database the checker asks)",
+}
+
+
 def test_every_code_a_program_can_cause_has_a_test_case() -> None:
     cases = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests" / "cases").rglob("*.he"))
-    missing = [code for code in CODES if not code.startswith("HE9") and code not in cases]
+    missing = [code for code in CODES if not code.startswith("HE9") and code not in cases and code not in ELSEWHERE]
     assert missing == []
+    for code, where in ELSEWHERE.items():
+        assert code in (ROOT / where.split(" ")[0]).read_text(encoding="utf-8")

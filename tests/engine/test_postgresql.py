@@ -5,43 +5,24 @@ Skipped where the server's binaries, the `postgres` user or the `psycopg` driver
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import polars as pl
 import pytest
 
 from heddle_engine.modules.fhub import postgresql
 from tests.engine.conftest import WriteFiles
+from tests.engine.postgres_server import postgres_available, postgres_server
 from tests.engine.running import run_file
 
-BIN = Path("/usr/lib/postgresql/15/bin")
 psycopg = pytest.importorskip("psycopg")
-
-
-def _as_postgres(command: str) -> None:
-    subprocess.run(["su", "postgres", "-s", "/bin/sh", "-c", command], check=True, capture_output=True)
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[int]:
-    if not (BIN / "initdb").exists() or os.geteuid() != 0 or shutil.which("su") is None:
+    if not postgres_available():
         pytest.skip("needs Debian's PostgreSQL 15 and root (to run it as the postgres user)")
-    folder = Path(tempfile.mkdtemp(prefix="heddle-pg-"))
-    shutil.chown(folder, "postgres")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    data = folder / "data"
-    _as_postgres(f"{BIN}/initdb -D {data} -U postgres -A trust --no-sync -E UTF8 --locale=C.UTF-8")
-    _as_postgres(f"{BIN}/pg_ctl -D {data} -l {folder}/pg.log -w -o "
-                 f"'-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off' start")
-    try:
+    with postgres_server() as port:
         with psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres",
                              autocommit=True) as connection:
             connection.execute("CREATE TABLE users (id integer PRIMARY KEY, name text, country text, "
@@ -50,9 +31,6 @@ def server() -> Iterator[int]:
                                "(2, 'bob', 'US', '2025-12-01', '{}', NULL, NULL), "
                                "(3, 'cy%', 'DE', '2026-02-01', NULL, '[1, 2]', 7.25)")
         yield port
-    finally:
-        _as_postgres(f"{BIN}/pg_ctl -D {data} -m fast stop")
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def connection(port: int) -> postgresql.Connection:

@@ -9,12 +9,12 @@ query at a time. Result columns take the types the server reports, cast to the t
 
 from __future__ import annotations
 
-import datetime as dt
-import json
+import contextlib
+import re
 import threading
 import uuid
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import polars as pl
 
@@ -32,6 +32,9 @@ from heddle_engine.modules.fhub.sql import (
     sql_parameters,
 )
 from heddle_engine.modules.fhub.sql_batch import batch_of, lookup_batches, rewritten
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = ["Connection", "ConnectionConfig", "QueryConfig", "plugin", "sql_parameters"]
 
@@ -51,31 +54,136 @@ class ConnectionConfig(ResourceConfig):
 
 
 class Connection(Settings[ConnectionConfig]):
-    """A PostgreSQL server, connected when a query first needs it; closed at the end of the run."""
+    """A PostgreSQL server, connected when a query first needs it; closed at the end of the run.
+
+    Rows come as Arrow straight from the server through ADBC; a second connection (psycopg) asks the
+    server, once per query text, the types of the parameters a text value is given for."""
 
     def __init__(self, config: ConnectionConfig) -> None:
         super().__init__(config)
-        self._connection: Any = None
+        self._arrow: Any = None
+        self._psycopg: Any = None
+        self._parameter_types: dict[str, list[str]] = {}
         self._lock = threading.Lock()
 
-    def query(self, sql: str, parameters: Mapping[str, object]) -> tuple[list[str], list[int], list[tuple[Any, ...]]]:
-        """Column names, their type OIDs, and the rows of one SELECT, `@name`s bound from `parameters`."""
+    def query(self, sql: str, parameters: Mapping[str, object]) -> pa.Table:
+        """The rows of one SELECT as Arrow, `@name`s bound from `parameters` as the server's own parameters."""
+        text, names = positional(sql)
+        values = tuple(parameters[name] for name in names)
         with self._lock:
-            if self._connection is None:
-                self._connection = _connect(self.config)
-            with self._connection.cursor() as cursor:
-                if parameters or parameter_spans(sql):
-                    cursor.execute(placeholders(sql), dict(parameters))
-                else:
-                    cursor.execute(sql)
-                description = cursor.description or []
-                return [c.name for c in description], [c.type_code for c in description], cursor.fetchall()
+            if self._arrow is None:
+                self._arrow = _connect_arrow(self.config, self.resource_name)
+            if any(isinstance(v, str) for v in values):
+                text = self._typed(text, values)
+            with self._arrow.cursor() as cursor:
+                cursor.execute(text, parameters=values or None)
+                return normalised(cursor.fetch_arrow_table())
+
+    def _typed(self, text: str, values: tuple[object, ...]) -> str:
+        """A text value where the server wants another type (a date, a number) is sent as text and converted by
+        the server: `$n` becomes `CAST(CAST($n AS text) AS <its type>)`."""
+        types = self._parameter_types.get(text)
+        if types is None:
+            if self._psycopg is None:
+                self._psycopg = _connect(self.config)
+            types = self._parameter_types[text] = parameter_types(self._psycopg, text)
+        for number in sorted(range(1, len(values) + 1), reverse=True):  # $12 before $1
+            wanted = types[number - 1] if number <= len(types) else "text"
+            if isinstance(values[number - 1], str) and wanted not in _TEXT_TYPES:
+                text = re.sub(rf"\${number}(?!\d)", f"CAST(CAST(${number} AS text) AS {wanted})", text)
+        return text
 
     def close(self) -> None:
         with self._lock:
-            if self._connection is not None:
-                self._connection.close()
-                self._connection = None
+            for handle in (self._arrow, self._psycopg):
+                if handle is not None:
+                    handle.close()
+            self._arrow = self._psycopg = None
+
+
+_TEXT_TYPES = frozenset({"text", "character varying", "character", "name", "unknown", "json", "jsonb"})
+
+
+def _connect_arrow(config: ConnectionConfig, name: str | None) -> Any:
+    try:
+        import adbc_driver_postgresql.dbapi as adbc
+    except ImportError:
+        raise ImportError("fhub/postgresql needs the ADBC PostgreSQL driver: pip install 'heddle[postgresql]'") \
+            from None
+    import urllib.parse
+
+    user = urllib.parse.quote(config.user or "", safe="")
+    password = f":{urllib.parse.quote(config.password, safe='')}" if config.password else ""
+    auth = f"{user}{password}@" if user or password else ""
+    options = {"sslmode": config.sslmode, "connect_timeout": config.connect_timeout}
+    query = urllib.parse.urlencode({k: v for k, v in options.items() if v is not None})
+    database = urllib.parse.quote(config.database or config.user or "", safe="")
+    uri = f"postgresql://{auth}{config.host}:{config.port}/{database}" + (f"?{query}" if query else "")
+    try:
+        return adbc.connect(uri, autocommit=True)
+    except Exception as error:
+        named = f"resource `{name}` " if name else ""
+        raise ConnectionError(f"{named}(PostgreSQL at {config.host}:{config.port}): cannot connect: "
+                              f"{' '.join(str(error).split())}") from None
+
+
+def parameter_types(connection: Any, text: str) -> list[str]:
+    """The types the server gives the `$n` parameters of a query (it prepares the query, runs nothing)."""
+    import psycopg
+
+    pgconn = connection.pgconn
+    result = pgconn.prepare(b"", text.encode())
+    if result.status != psycopg.pq.ExecStatus.COMMAND_OK:
+        return []
+    described = pgconn.describe_prepared(b"")
+    oids = [described.param_type(i) for i in range(described.nparams)]
+    if not oids:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT format_type(oid, NULL) FROM unnest(%s::oid[]) WITH ORDINALITY AS t(oid, n) ORDER BY n",
+                       [oids])
+        return [str(row[0]) for row in cursor.fetchall()]
+
+
+def positional(sql: str) -> tuple[str, list[str]]:
+    """The query with each `@name` as `$n` (a name keeps its number), and the names in number order."""
+    numbers: dict[str, int] = {}
+    parts: list[str] = []
+    last = 0
+    for start, end, name in parameter_spans(sql):
+        number = numbers.setdefault(name, len(numbers) + 1)
+        parts.extend((sql[last:start], f"${number}"))
+        last = end
+    parts.append(sql[last:])
+    return "".join(parts), list(numbers)
+
+
+def normalised(table: pa.Table) -> pa.Table:
+    """PostgreSQL's types ADBC returns as Arrow extensions, as plain Arrow: JSON as its text, a UUID as its text,
+    a numeric with a declared precision as a decimal (else as its exact text)."""
+    import pyarrow as pa
+
+    columns = [_plain_column(f, c) if isinstance(f.type, pa.BaseExtensionType) else c
+               for f, c in zip(table.schema, table.columns, strict=True)]
+    changed = any(c is not o for c, o in zip(columns, table.columns, strict=True))
+    return pa.table(columns, names=table.column_names) if changed else table
+
+
+def _plain_column(field: pa.Field, column: pa.ChunkedArray) -> pa.ChunkedArray:
+    import pyarrow as pa
+
+    storage = pa.chunked_array([chunk.storage for chunk in column.chunks], type=field.type.storage_type)
+    name = field.type.extension_name
+    if name == "arrow.uuid":
+        return pa.chunked_array([pa.array([None if b is None else str(uuid.UUID(bytes=b)) for b in
+                                           storage.to_pylist()], pa.string())])
+    metadata = field.metadata or {}
+    if metadata.get(b"POSTGRESQL:type") == b"numeric" and b"POSTGRESQL:typmod" in metadata:
+        typmod = int(metadata[b"POSTGRESQL:typmod"]) - 4
+        if typmod >= 0:
+            with contextlib.suppress(pa.ArrowException):
+                return storage.cast(pa.decimal128((typmod >> 16) & 0xFFFF, typmod & 0xFFFF))
+    return storage
 
 
 def _connect(config: ConnectionConfig) -> Any:
@@ -123,16 +231,12 @@ def query(config: QueryConfig, **parameters: object) -> Table:
     if batch is not None:  # a lookup's keys, all at once: `= @key` becomes `= ANY(@key)`, an array parameter
         sql = rewritten(sql, batch[0], lambda: f"= ANY(@{batch[0]})")
         parameters = {**parameters, batch[0]: batch[1]}
-    names, oids, rows = connection.query(sql, parameters)
+    frame = pl.from_arrow(connection.query(sql, parameters), rechunk=False)
+    assert isinstance(frame, pl.DataFrame)
     declared = query_schema(config.query, "postgres")
-    columns = []
-    for position, (name, oid) in enumerate(zip(names, oids, strict=True)):
-        values = [_plain(row[position], oid) for row in rows]
-        column = declared.get(name)
-        wanted = column.dtype if column is not None and column.dtype is not None else _TYPES.get(oid)
-        series = pl.Series(name, values, dtype=_TYPES.get(oid), strict=False)
-        columns.append(series.cast(wanted) if wanted is not None and series.dtype != wanted else series)
-    return Table.from_polars(pl.DataFrame(columns))
+    casts = [pl.col(c.name).cast(c.dtype) for c in declared.columns
+             if c.dtype is not None and c.name in frame.columns and frame.schema[c.name] != c.dtype]
+    return Table.from_polars(frame.with_columns(casts) if casts else frame)
 
 
 # PostgreSQL type OIDs → Polars types (others are read from the values)
@@ -144,17 +248,3 @@ _TYPES: dict[int, pl.DataType] = {
     1000: pl.List(pl.Boolean()), 1005: pl.List(pl.Int16()), 1007: pl.List(pl.Int32()), 1009: pl.List(pl.String()),
     1015: pl.List(pl.String()), 1016: pl.List(pl.Int64()), 1021: pl.List(pl.Float32()), 1022: pl.List(pl.Float64()),
 }
-
-
-_JSON = frozenset({114, 3802})
-
-
-def _plain(value: object, oid: int) -> object:
-    """A value as Polars reads it: JSON as its text, UUIDs as text, aware timestamps in UTC."""
-    if oid in _JSON and value is not None:
-        return json.dumps(value)
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        return value.astimezone(dt.UTC)
-    return value

@@ -1,0 +1,62 @@
+"""A real PostgreSQL server for tests and benchmarks: Debian's PostgreSQL 15, started as the `postgres` user in a
+temporary folder on a free port of 127.0.0.1, stopped on exit."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+def postgres_available() -> bool:
+    return (BIN / "initdb").exists() and os.geteuid() == 0 and shutil.which("su") is not None
+
+
+def _as_postgres(command: str) -> None:
+    subprocess.run(["su", "postgres", "-s", "/bin/sh", "-c", command], check=True, capture_output=True)
+
+
+@contextlib.contextmanager
+def postgres_server() -> Iterator[int]:
+    """The port of a fresh server (user `postgres`, trust authentication, database `postgres`)."""
+    folder = Path(tempfile.mkdtemp(prefix="heddle-pg-"))
+    shutil.chown(folder, "postgres")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    data = folder / "data"
+    _as_postgres(f"{BIN}/initdb -D {data} -U postgres -A trust --no-sync -E UTF8 --locale=C.UTF-8")
+    _as_postgres(f"{BIN}/pg_ctl -D {data} -l {folder}/pg.log -w -o "
+                 f"'-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off' start")
+    try:
+        yield port
+    finally:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            _as_postgres(f"{BIN}/pg_ctl -D {data} -m fast stop")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def stop(port: int) -> None:
+    """Stop the server on `port` at once (a fault test: the database goes away)."""
+    for data in Path(tempfile.gettempdir()).glob("heddle-pg-*/data"):
+        pid = data / "postmaster.pid"
+        if pid.exists() and str(port) in pid.read_text(errors="replace").splitlines()[3:4]:
+            _as_postgres(f"{BIN}/pg_ctl -D {data} -m immediate stop")
+            return
+
+
+def start_again(port: int) -> None:
+    for data in Path(tempfile.gettempdir()).glob("heddle-pg-*/data"):
+        options = data / "postmaster.opts"
+        if options.exists() and f"-p {port}" in options.read_text(errors="replace"):
+            folder = data.parent
+            _as_postgres(f"{BIN}/pg_ctl -D {data} -l {folder}/pg.log -w -o "
+                         f"'-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off' start")
+            return
