@@ -44,6 +44,7 @@ from heddle.sdk.plugin import Plugin
 from heddle_engine.modules.fhub.clickhouse_client import Backend, ConnectBackend, NativeBackend, open_embedded
 from heddle_engine.modules.fhub.clickhouse_sql import create_table_sql, polars_type
 from heddle_engine.modules.fhub.describing import ask_clickhouse, clickhouse_identity, describe_hook
+from heddle_engine.modules.fhub.results import cast_to
 from heddle_engine.modules.fhub.settings import Settings
 from heddle_engine.modules.fhub.sql import config_parameters, query_inference, sql_parameters
 from heddle_engine.modules.fhub.sql_batch import batch_of, lookup_batches, rewritten
@@ -115,7 +116,7 @@ class Connection(Settings[ConnectionConfig]):
         """`resource ch_db (ClickHouse at host:port)`, for messages (never the password)."""
         return f"resource `{self.resource_name}` ({self.where})" if self.resource_name else self.where
 
-    def query(self, sql: str, parameters: Mapping[str, object]) -> pl.DataFrame:
+    def query(self, sql: str, parameters: Mapping[str, object]) -> Table:
         """The rows of one SELECT, `@name`s bound as data, typed as the server describes the columns. A lookup's
         batch of keys (`Keys`) is asked at once, `= @key` becoming `IN @key` (an old server, whose `IN` wants
         the types to match exactly, is asked once per key)."""
@@ -123,8 +124,10 @@ class Connection(Settings[ConnectionConfig]):
         backend = self.backend()
         batch = batch_of(parameters)
         if batch is not None and backend.legacy:
-            frames = [self.query(sql, {**parameters, batch[0]: key}) for key in batch[1]]
-            return pl.concat(frames) if frames else self.query(sql, {**parameters, batch[0]: None}).clear()
+            frames = [self.query(sql, {**parameters, batch[0]: key}).to_polars() for key in batch[1]]
+            if not frames:
+                return Table.from_polars(self.query(sql, {**parameters, batch[0]: None}).to_polars().clear())
+            return Table.from_polars(pl.concat(frames))
         if batch is not None:
             sql = rewritten(sql, batch[0], lambda: f"IN @{batch[0]}")
         columns = self.describe(sql)
@@ -132,14 +135,7 @@ class Connection(Settings[ConnectionConfig]):
             data = backend.query(sql, parameters, columns)
         except Exception as error:
             raise _error(self.named(), error) from error
-        frame = pl.from_arrow(data, rechunk=False)
-        assert isinstance(frame, pl.DataFrame)
-        casts = []
-        for name, ch_type in columns:
-            wanted = polars_type(ch_type)
-            if name in frame.columns and wanted is not None and frame.schema[name] != wanted:
-                casts.append(pl.col(name).cast(wanted, strict=False))
-        return frame.with_columns(casts) if casts else frame
+        return cast_to(data, {name: polars_type(ch_type) for name, ch_type in columns})
 
     def describe(self, sql: str) -> list[tuple[str, str]]:
         """The result columns of a query (name, ClickHouse type), asked of the server once per query text."""
@@ -223,7 +219,7 @@ def _connection(config: StepConfig[ConnectionConfig], step: str) -> Connection:
              lookup_batches=lookup_batches("clickhouse"))
 def query(config: QueryConfig, **parameters: object) -> Table:
     """Run a SELECT; its result columns are read from the SQL (and the server) before anything runs."""
-    return Table.from_polars(_connection(config, "query").query(config.query, parameters))
+    return _connection(config, "query").query(config.query, parameters)
 
 
 class InsertConfig(StepConfig[ConnectionConfig]):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import functools
 import re
 from collections.abc import Mapping, Sequence
 
@@ -111,6 +112,7 @@ def describe_text(sql: str) -> str:
     return f"DESCRIBE TABLE ({''.join(parts)})"
 
 
+@functools.lru_cache(maxsize=1024)
 def polars_type(ch_type: str) -> pl.DataType | None:
     """A ClickHouse type (as the server names it) → the Polars type its column is read as; None if unknown."""
     try:

@@ -10,6 +10,7 @@ query at a time. Result columns take the types the server reports, cast to the t
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import threading
 import uuid
@@ -23,6 +24,7 @@ from heddle.core.step import StepConfig
 from heddle.core.table import Table
 from heddle.sdk.plugin import Plugin
 from heddle_engine.modules.fhub.describing import ask_postgres, describe_hook
+from heddle_engine.modules.fhub.results import cast_to
 from heddle_engine.modules.fhub.settings import Settings
 from heddle_engine.modules.fhub.sql import (
     config_parameters,
@@ -32,6 +34,7 @@ from heddle_engine.modules.fhub.sql import (
     sql_parameters,
 )
 from heddle_engine.modules.fhub.sql_batch import batch_of, lookup_batches, rewritten
+from heddle_lang.types import Schema
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -231,12 +234,13 @@ def query(config: QueryConfig, **parameters: object) -> Table:
     if batch is not None:  # a lookup's keys, all at once: `= @key` becomes `= ANY(@key)`, an array parameter
         sql = rewritten(sql, batch[0], lambda: f"= ANY(@{batch[0]})")
         parameters = {**parameters, batch[0]: batch[1]}
-    frame = pl.from_arrow(connection.query(sql, parameters), rechunk=False)
-    assert isinstance(frame, pl.DataFrame)
-    declared = query_schema(config.query, "postgres")
-    casts = [pl.col(c.name).cast(c.dtype) for c in declared.columns
-             if c.dtype is not None and c.name in frame.columns and frame.schema[c.name] != c.dtype]
-    return Table.from_polars(frame.with_columns(casts) if casts else frame)
+    return cast_to(connection.query(sql, parameters), {c.name: c.dtype for c in _declared(config.query).columns})
+
+
+@functools.lru_cache(maxsize=256)
+def _declared(query: str) -> Schema:
+    return query_schema(query, "postgres")
+
 
 
 # PostgreSQL type OIDs → Polars types (others are read from the values)
