@@ -35,9 +35,11 @@ def postgres_server() -> Iterator[int]:
     _as_postgres(f"{BIN}/initdb -D {data} -U postgres -A trust --no-sync -E UTF8 --locale=C.UTF-8")
     _as_postgres(f"{BIN}/pg_ctl -D {data} -l {folder}/pg.log -w -o "
                  f"'-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off' start")
+    _RUNNING[port] = folder
     try:
         yield port
     finally:
+        _RUNNING.pop(port, None)
         with contextlib.suppress(subprocess.CalledProcessError):
             _as_postgres(f"{BIN}/pg_ctl -D {data} -m fast stop")
         shutil.rmtree(folder, ignore_errors=True)
@@ -45,18 +47,14 @@ def postgres_server() -> Iterator[int]:
 
 def stop(port: int) -> None:
     """Stop the server on `port` at once (a fault test: the database goes away)."""
-    for data in Path(tempfile.gettempdir()).glob("heddle-pg-*/data"):
-        pid = data / "postmaster.pid"
-        if pid.exists() and str(port) in pid.read_text(errors="replace").splitlines()[3:4]:
-            _as_postgres(f"{BIN}/pg_ctl -D {data} -m immediate stop")
-            return
+    _as_postgres(f"{BIN}/pg_ctl -D {_RUNNING[port]}/data -m immediate stop")
 
 
 def start_again(port: int) -> None:
-    for data in Path(tempfile.gettempdir()).glob("heddle-pg-*/data"):
-        options = data / "postmaster.opts"
-        if options.exists() and f"-p {port}" in options.read_text(errors="replace"):
-            folder = data.parent
-            _as_postgres(f"{BIN}/pg_ctl -D {data} -l {folder}/pg.log -w -o "
-                         f"'-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off' start")
-            return
+    """Start the stopped server on `port` again, with its data."""
+    folder = _RUNNING[port]
+    _as_postgres(f"{BIN}/pg_ctl -D {folder}/data -l {folder}/pg.log -w -o "
+                 f"'-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off' start")
+
+
+_RUNNING: dict[int, Path] = {}  # port -> folder of the servers started here

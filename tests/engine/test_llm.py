@@ -224,3 +224,16 @@ workflow W {
     assert [(c.name, str(c.dtype)) for c in node.output.columns] == [
         ("user_id", "Int64"), ("amount", "Float64"), ("risk", "String"), ("score", "Int64"),
         ("prompt_tokens", "Int64"), ("completion_tokens", "Int64")]
+
+
+def test_an_unreachable_endpoint_fails_each_row_with_one_clear_message(tmp_path: Path) -> None:
+    from tests.engine.clickhouse_servers import free_port
+
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    made = llm.client(llm.ClientConfig(base_url=url, api_key="sk-never-shown", max_retries=1, model=MODEL))
+    made.resource_name = "model"
+    made.chat().sleep = lambda seconds: None
+    with pytest.raises(RowErrors) as caught:
+        ask(made, ROWS.head(2), tmp_path)
+    assert caught.value.reasons == [f"resource `model` ({url}): APIConnectionError: Connection error."] * 2
+    assert made.chat().attempts == 4  # each row: the request and one retry

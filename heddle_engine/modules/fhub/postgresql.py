@@ -78,9 +78,13 @@ class Connection(Settings[ConnectionConfig]):
                 self._arrow = _connect_arrow(self.config, self.resource_name)
             if any(isinstance(v, str) for v in values):
                 text = self._typed(text, values)
-            with self._arrow.cursor() as cursor:
-                cursor.execute(text, parameters=values or None)
-                return normalised(cursor.fetch_arrow_table())
+            try:
+                with self._arrow.cursor() as cursor:
+                    cursor.execute(text, parameters=values or None)
+                    return normalised(cursor.fetch_arrow_table())
+            except Exception as error:
+                self._drop()  # a lost connection is not reused: a retry connects again
+                raise _error(self.config, self.resource_name, error) from error
 
     def _typed(self, text: str, values: tuple[object, ...]) -> str:
         """A text value where the server wants another type (a date, a number) is sent as text and converted by
@@ -98,10 +102,32 @@ class Connection(Settings[ConnectionConfig]):
 
     def close(self) -> None:
         with self._lock:
-            for handle in (self._arrow, self._psycopg):
-                if handle is not None:
+            self._drop()
+
+    def _drop(self) -> None:
+        for handle in (self._arrow, self._psycopg):
+            if handle is not None:
+                with contextlib.suppress(Exception):
                     handle.close()
-            self._arrow = self._psycopg = None
+        self._arrow = self._psycopg = None
+
+
+class QueryError(Exception):
+    """PostgreSQL refused a query (its message)."""
+
+
+def _error(config: ConnectionConfig, name: str | None, error: Exception) -> Exception:
+    """A driver's error as one line naming the connection (never its password): a `ConnectionError` when the
+    server could not be reached or went away (`retry: { on: ["ConnectionError"] }` retries those), else a
+    `QueryError`."""
+    text = " ".join(str(error).split())
+    if config.password:
+        text = text.replace(config.password, "***")
+    named = f"resource `{name}` (PostgreSQL at {config.host}:{config.port})" if name else \
+        f"PostgreSQL at {config.host}:{config.port}"
+    lost = type(error).__name__ in ("OperationalError", "InterfaceError") or isinstance(error, OSError)
+    lost = lost or any(w in text.lower() for w in ("connection", "terminat", "server closed", "could not send"))
+    return ConnectionError(f"{named}: {text}") if lost else QueryError(f"{named}: {text}")
 
 
 _TEXT_TYPES = frozenset({"text", "character varying", "character", "name", "unknown", "json", "jsonb"})
@@ -125,9 +151,12 @@ def _connect_arrow(config: ConnectionConfig, name: str | None) -> Any:
     try:
         return adbc.connect(uri, autocommit=True)
     except Exception as error:
-        named = f"resource `{name}` " if name else ""
-        raise ConnectionError(f"{named}(PostgreSQL at {config.host}:{config.port}): cannot connect: "
-                              f"{' '.join(str(error).split())}") from None
+        named = f"resource `{name}` (PostgreSQL at {config.host}:{config.port})" if name else \
+            f"PostgreSQL at {config.host}:{config.port}"
+        text = " ".join(str(error).split())
+        for secret in (config.password, urllib.parse.quote(config.password or "", safe="")):
+            text = text.replace(secret, "***") if secret else text
+        raise ConnectionError(f"{named}: cannot connect: {text}") from None
 
 
 def parameter_types(connection: Any, text: str) -> list[str]:
