@@ -24,7 +24,8 @@ It serves diagnostics (pushed, or pulled by clients that ask), hover, completion
 references, rename, symbols, folding and selection ranges, semantic tokens, formatting, code
 actions, inlay hints and code lenses. Each document's project is the folder of its nearest
 heddle.toml; the project's plugins are imported in a separate process, never in the server.
-initializationOptions: {"inlayHints": false} turns inlay hints off. Logs go to stderr.""",
+initializationOptions: {"inlayHints": false} turns inlay hints off; {"profile": "local"} puts a resource
+profile of heddle.toml in force (default: $HEDDLE_PROFILE). Logs go to stderr.""",
     )
     parser.add_argument("--version", action="version", version=f"heddle-lsp {__version__}")
     parser.add_argument("--stdio", action="store_true", help="speak LSP over stdin/stdout (the default)")
