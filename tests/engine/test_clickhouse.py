@@ -120,8 +120,10 @@ workflow Enrich {{
 
 
 def test_a_connection_needs_host_or_path() -> None:
-    with pytest.raises(ValueError, match="exactly one"):
+    with pytest.raises(ValueError, match=r"needs `host` .* or `path`"):
         clickhouse.connection(clickhouse.ConnectionConfig())
+    both = clickhouse.connection(clickhouse.ConnectionConfig(host="ch.internal", path="data/ch"))
+    assert both.where == "embedded ClickHouse in data/ch"  # a profile's `path` wins
 
 
 def test_an_unreachable_server_is_one_clear_error_naming_the_resource(write_files: WriteFiles,

@@ -121,7 +121,8 @@ def test_a_joined_step_is_a_lookup_run_once_per_distinct_key_in_batches(write_fi
     recorder = Recorder()
     result = run_file(main, observers=[recorder], lookup_batch=2)
     assert result.status == "succeeded", result.message
-    assert bindings == [{"user_id": 1}, {"user_id": 2}, {"user_id": 3}, {"user_id": 9}]
+    # the query takes a batch of keys at once (see test_lookup_batches): one query per batch of 2 distinct keys
+    assert bindings == [{"user_id": "[1, 2]"}, {"user_id": "[3, 9]"}]
     enriched = pl.read_csv(main.parent / "out" / "enriched.csv")
     assert enriched.to_dicts() == [
         {"user_id": 1, "amount": 10.0, "country": "FR"}, {"user_id": 2, "amount": 20.0, "country": "US"},

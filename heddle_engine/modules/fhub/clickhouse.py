@@ -68,7 +68,9 @@ class ConnectionConfig(ResourceConfig):
     protocol: Literal["http", "native"] = "http"
     """`native`: the native TCP protocol (`clickhouse-driver`), for servers too old for `clickhouse-connect`."""
     path: str | None = None
-    """A local folder served by chdb (ClickHouse in this process), relative to the `.he` file's folder."""
+    """A local folder served by chdb (ClickHouse in this process), relative to the `.he` file's folder. When
+    given, the connection is embedded and the server keys are not used (a profile can run a program written
+    for a server on a local folder)."""
     connect_timeout: float = 10.0
     """Seconds to wait for the server to answer a connection."""
     query_timeout: float = 300.0
@@ -80,9 +82,8 @@ class Connection(Settings[ConnectionConfig]):
 
     def __init__(self, config: ConnectionConfig) -> None:
         super().__init__(config)
-        if (config.host is None) == (config.path is None):
-            raise ValueError("a ClickHouse connection takes `host` (a server) or `path` (the embedded engine), "
-                             "exactly one of them")
+        if config.host is None and config.path is None:
+            raise ValueError("a ClickHouse connection needs `host` (a server) or `path` (the embedded engine)")
         self._backend: Backend | None = None
         self._types: dict[str, list[tuple[str, str]]] = {}  # query text -> its result columns, as described
         self._lock = threading.Lock()
