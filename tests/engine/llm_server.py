@@ -99,8 +99,12 @@ class Handler(BaseHTTPRequestHandler):
     def _completion(self, request: Mapping[str, Any]) -> dict[str, Any]:
         content = answer_text(request)
         prompt = sum(_tokens(m["content"]) for m in request["messages"])
+        finish = "stop"
+        limit = request.get("max_tokens")
+        if isinstance(limit, int) and _tokens(content) > limit:  # a word is a token here
+            content, finish = " ".join(content.split()[:limit]), "length"
         return {"id": "chatcmpl-test", "object": "chat.completion", "created": 0, "model": request["model"],
-                "choices": [{"index": 0, "finish_reason": "stop",
+                "choices": [{"index": 0, "finish_reason": finish,
                              "message": {"role": "assistant", "content": content}}],
                 "usage": {"prompt_tokens": prompt, "completion_tokens": _tokens(content),
                           "total_tokens": prompt + _tokens(content)}}

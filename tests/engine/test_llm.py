@@ -84,6 +84,14 @@ def test_an_answer_that_does_not_fit_the_schema_says_why() -> None:
         parse_answer("Sure! Here it is", columns)
 
 
+def test_an_answer_cut_at_max_tokens_says_so(server: tuple[str, State], tmp_path: Path) -> None:
+    url, _ = server
+    with pytest.raises(RowErrors) as caught:
+        ask(client(url), ROWS.head(1), tmp_path, json_schema=SCHEMA, user="{user_id}", max_tokens=2)
+    assert caught.value.reasons[0].startswith("the answer stopped at `max_tokens` (2 tokens) before its JSON was "
+                                              "complete: raise `max_tokens`")
+
+
 def test_streamed_answers_are_the_same(server: tuple[str, State], tmp_path: Path) -> None:
     url, state = server
     whole = ask(client(url, cache=False), ROWS, tmp_path, user="{user_id}")

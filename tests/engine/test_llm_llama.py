@@ -110,7 +110,7 @@ def test_a_json_schema_gives_typed_columns(endpoint: str, tmp_path: Path) -> Non
                                                "score": {"type": "integer"}}}
     out, seconds = ask(endpoint, tmp_path, system="Rate the fraud risk of the transaction.",
                        user="{amount} EUR by user {user_id} from {country}", json_schema=schema, temperature=0.0,
-                       seed=42, max_tokens=60)
+                       seed=42, max_tokens=400)
     figures("json schema", out, seconds)
     assert out.schema["risk"] == pl.String() and out.schema["score"] == pl.Int64()
     assert set(out["risk"].to_list()) <= {"low", "high"}

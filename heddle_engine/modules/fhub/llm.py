@@ -212,7 +212,13 @@ def _row(answer: Answer | LLMError, columns: Mapping[str, pl.DataType] | None, o
         raise answer
     if columns is None:
         return {output: answer.content}
-    return parse_answer(answer.content, columns)
+    try:
+        return parse_answer(answer.content, columns)
+    except ValueError as error:
+        if answer.finish_reason == "length":
+            raise ValueError(f"the answer stopped at `max_tokens` ({answer.completion_tokens} tokens) before its JSON "
+                             f"was complete: raise `max_tokens` ({error})") from None
+        raise
 
 
 _ENVIRONMENT: dict[Endpoint, ChatClient] = {}

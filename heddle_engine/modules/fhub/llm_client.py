@@ -35,6 +35,7 @@ class Answer:
     prompt_tokens: int | None
     completion_tokens: int | None
     cached: bool = False
+    finish_reason: str | None = None  # "length": cut off at `max_tokens`
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,31 +124,38 @@ class ChatClient:
         if store is not None:
             found = store.get(key)
             if found is not None and isinstance(found.get("content"), str):
+                finish = found.get("finish_reason")
                 return Answer(str(found["content"]), _int(found.get("prompt_tokens")),
-                              _int(found.get("completion_tokens")), cached=True)
+                              _int(found.get("completion_tokens")), cached=True,
+                              finish_reason=finish if isinstance(finish, str) else None)
         with self._slots:
             answer = self._call(lambda: self._send(request, stream))
         if store is not None:
             store.put(key, {"content": answer.content, "prompt_tokens": answer.prompt_tokens,
-                            "completion_tokens": answer.completion_tokens})
+                            "completion_tokens": answer.completion_tokens, "finish_reason": answer.finish_reason})
         return answer
 
     def _send(self, request: dict[str, object], stream: bool) -> Answer:
         completions = self.client().chat.completions
         if not stream:
             response = completions.create(**request)
-            content = response.choices[0].message.content if response.choices else None
+            choice = response.choices[0] if response.choices else None
             usage = response.usage
-            return Answer(content or "", getattr(usage, "prompt_tokens", None),
-                          getattr(usage, "completion_tokens", None))
+            return Answer((choice.message.content if choice is not None else None) or "",
+                          getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None),
+                          finish_reason=getattr(choice, "finish_reason", None))
         parts: list[str] = []
         usage = None
+        finish = None
         for chunk in completions.create(**request, stream=True, stream_options={"include_usage": True}):
             if chunk.choices and chunk.choices[0].delta is not None and chunk.choices[0].delta.content:
                 parts.append(chunk.choices[0].delta.content)
+            if chunk.choices and chunk.choices[0].finish_reason:
+                finish = chunk.choices[0].finish_reason
             if getattr(chunk, "usage", None) is not None:
                 usage = chunk.usage
-        return Answer("".join(parts), getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None))
+        return Answer("".join(parts), getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None),
+                      finish_reason=finish)
 
     def _call(self, send: Callable[[], Any]) -> Any:
         import openai
