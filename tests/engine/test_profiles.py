@@ -150,3 +150,26 @@ def test_hover_shows_the_effective_value(project: Path) -> None:
     assert on_name is not None
     assert ("**Profile `local`**" in on_name.markdown and '`host = "127.0.0.1"`' in on_name.markdown
             and "`password = env:LOCAL_PG_PASSWORD`" in on_name.markdown and "pw-never" not in on_name.markdown)
+
+
+def test_the_examples_local_profile_moves_the_seed_onto_this_machine(monkeypatch: pytest.MonkeyPatch,
+                                                                      tmp_path: Path) -> None:
+    seed = Path(__file__).resolve().parents[2] / "examples" / "seeds" / "fraud_detection.he"
+    text = seed.read_text(encoding="utf-8")
+    for name in ("HEDDLE_DEMO_PG_PORT", "HEDDLE_DEMO_CH_PATH", "HEDDLE_DEMO_KAFKA"):
+        monkeypatch.delenv(name, raising=False)
+    unset = analyze(parse(text), load_catalog(seed, profile="local"))
+    assert sorted(d.message.split(": ", 1)[1] for d in unset.diagnostics if d.code == "HE4010") == [
+        "`broker` is read from the environment variable HEDDLE_DEMO_KAFKA, which is not set",
+        "`path` is read from the environment variable HEDDLE_DEMO_CH_PATH, which is not set",
+        "`port` is read from the environment variable HEDDLE_DEMO_PG_PORT, which is not set"]
+    monkeypatch.setenv("HEDDLE_DEMO_PG_PORT", "5433")
+    monkeypatch.setenv("HEDDLE_DEMO_CH_PATH", str(tmp_path / "ch"))
+    monkeypatch.setenv("HEDDLE_DEMO_KAFKA", "127.0.0.1:9093")
+    analysis = analyze(parse(text), load_catalog(seed, profile="local"))
+    assert [d for d in analysis.diagnostics if d.is_error] == []
+    assert analysis.resources["pg_db"].config == {"host": "127.0.0.1", "port": 5433, "user": "postgres",
+                                                  "database": "postgres"}
+    assert analysis.resources["ch_db"].config == {"host": "ch.internal", "path": str(tmp_path / "ch")}
+    assert analysis.resources["kf_broker"].config == {"broker": "127.0.0.1:9093"}
+    assert [d for d in analyze(parse(text), load_catalog(seed)).diagnostics if d.is_error] == []  # no profile
