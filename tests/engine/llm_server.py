@@ -145,6 +145,7 @@ class Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # many clients connecting at once are not dropped by a short listen backlog
     state: State
 
 
