@@ -245,3 +245,21 @@ def test_an_unreachable_endpoint_fails_each_row_with_one_clear_message(tmp_path:
         ask(made, ROWS.head(2), tmp_path)
     assert caught.value.reasons == [f"resource `model` ({url}): APIConnectionError: Connection error."] * 2
     assert made.chat().attempts == 4  # each row: the request and one retry
+
+
+def test_reruns_and_replays_do_not_ask_twice(server: tuple[str, State], write_files: WriteFiles,
+                                             monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    from heddle.cli.main import main
+
+    url, state = server
+    monkeypatch.setenv("OPENAI_BASE_URL", url)
+    monkeypatch.setenv("OPENAI_MODEL", MODEL)
+    main_he = write_files({"main.he": SEEDLIKE, "heddle.toml": ""}) / "main.he"
+    assert main(["run", str(main_he)]) == 0
+    assert len(state.requests) == 2
+    assert main(["run", str(main_he)]) == 0  # a rerun: every answer from the cache
+    monkeypatch.chdir(main_he.parent)  # `replay` finds the project's runs from here
+    assert main(["replay", "last", "--from", "generate_audit"]) == 0
+    assert len(state.requests) == 2
+    capsys.readouterr()
