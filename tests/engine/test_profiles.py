@@ -159,7 +159,7 @@ def test_the_examples_local_profile_moves_the_seed_onto_this_machine(monkeypatch
     for name in ("HEDDLE_DEMO_PG_PORT", "HEDDLE_DEMO_CH_PATH", "HEDDLE_DEMO_KAFKA"):
         monkeypatch.delenv(name, raising=False)
     unset = analyze(parse(text), load_catalog(seed, profile="local"))
-    assert sorted(d.message.split(": ", 1)[1] for d in unset.diagnostics if d.code == "HE4010") == [
+    assert sorted(d.message.split(": ", 1)[1] for d in unset.diagnostics if d.code == "HE4012") == [
         "`broker` is read from the environment variable HEDDLE_DEMO_KAFKA, which is not set",
         "`path` is read from the environment variable HEDDLE_DEMO_CH_PATH, which is not set",
         "`port` is read from the environment variable HEDDLE_DEMO_PG_PORT, which is not set"]
