@@ -11,6 +11,8 @@ The formatter only formats text without syntax errors: otherwise it says why and
 
 from __future__ import annotations
 
+import bisect
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -18,13 +20,16 @@ from typing import TYPE_CHECKING
 from heddle_lang.diagnostics import Diagnostic
 from heddle_lang.naming import suggest_alias
 from heddle_lang.syntax.lower import decode_string
-from heddle_lang.syntax.prql_lex import lines_inside_strings
+from heddle_lang.syntax.prql_lex import lines_inside_strings, pieces
 from heddle_lang.syntax.tree import SyntaxTree, parse
+from heddle_lang.text import LINE_BREAK, LINE_BREAK_TEXT, CharOffsets
 
 if TYPE_CHECKING:
     import tree_sitter as ts
 
 INDENT = "  "
+_STRINGS = frozenset({"string", "multiline_string"})
+_SPLIT_LINES = re.compile(r"(\r\n?|\n)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +52,8 @@ class _Printer:
     def __init__(self, tree: SyntaxTree) -> None:
         self.tree = tree
         self.lines: list[str] = [""]
+        # Output lines whose line break belongs to a string: that break, kept as it is (and the line unstripped).
+        self.verbatim: dict[int, str] = {}
         self.level = 0
         self.last_row = 0  # source row where the last emitted token ended
         self.break_pending = False  # a line comment ended the output line
@@ -62,29 +69,48 @@ class _Printer:
     def column(self) -> int:
         return len(self.lines[-1])
 
-    def write(self, text: str, node: ts.Node | None = None, space: bool = False) -> None:
+    def write(self, text: str, node: ts.Node | None = None, space: bool = False,
+              in_string: frozenset[int] = frozenset()) -> None:
+        """Append `text`; `in_string`: the offsets of its line breaks that belong to a string (kept as written)."""
         if self.break_pending:
             # A line comment ended the line in the middle of a construct: continue one level deeper.
             self.lines.append(INDENT * (self.level + 1))
             self.break_pending = False
             space = False
+        self.glue = False
         current = self.lines[-1]
         if space and current.strip() and not current.endswith(" "):
             self.lines[-1] = current + " "
-        chunks = text.split("\n")
-        self.lines[-1] += chunks[0]
-        self.lines.extend(chunks[1:])
+        at = 0
+        for match in LINE_BREAK_TEXT.finditer(text):
+            self.lines[-1] += text[at : match.start()]
+            if match.start() in in_string:
+                self.verbatim[len(self.lines) - 1] = match.group()
+            self.lines.append("")
+            at = match.end()
+        self.lines[-1] += text[at:]
         if node is not None:
-            self.last_row = node.end_point[0]
+            self.last_row = self.tree.end_row(node)
 
-    def start_line(self, node: ts.Node, level: int, first_in_block: bool = False) -> None:
-        """Begin a new output line for `node`, keeping one blank line if the source had any."""
+    def token(self, node: ts.Node, space: bool = False) -> None:
+        """Write a token as it stands in the source (a string's line breaks kept as they are)."""
+        text = _text(node)
+        breaks = frozenset(m.start() for m in LINE_BREAK_TEXT.finditer(text)) if node.type in _STRINGS else frozenset()
+        self.write(text, node, space=space, in_string=breaks)
+
+    def start_line(self, node: ts.Node, level: int, first_in_block: bool = False, glue: bool = False) -> None:
+        """Begin a new output line for `node`, keeping one blank line if the source had any.
+
+        `glue`: after a block comment on the same source line, `node` may stay on the comment's line (a
+        config entry or a list item may; a construct the layout rules start on its own line may not)."""
+        blank = not first_in_block and self.tree.row(node) > self.last_row + 1
         if self.glue:
-            # `/* note */ token`: the token stays on the comment's line.
             self.glue = False
-            self.lines[-1] += " "
-            return
-        blank = not first_in_block and node.start_point[0] > self.last_row + 1
+            if glue:  # `/* note */ key: value`: the entry stays on the comment's line.
+                self.lines[-1] += " "
+                return
+            # A comment just above a declaration would document it: keep it apart, as it was.
+            blank = blank or (level == 0 and not first_in_block)
         if self.lines[-1].strip():
             self.lines.append("")
         if blank and len(self.lines) > 1 and self.lines[-2].strip():
@@ -97,7 +123,7 @@ class _Printer:
 
     def comment(self, node: ts.Node, level: int, first_in_block: bool = False) -> None:
         text = _text(node)
-        if node.start_point[0] == self.last_row and self.lines[-1].strip():
+        if self.tree.row(node) == self.last_row and self.lines[-1].strip():
             self.write(text, node, space=True)
         else:
             self.start_line(node, level, first_in_block)
@@ -105,7 +131,7 @@ class _Printer:
         if text.startswith("//"):
             self.break_pending = True
         else:
-            line_end = self.tree.lines.line_span(node.end_point[0]).end
+            line_end = self.tree.lines.line_span(self.tree.end_row(node)).end
             self.glue = self.tree.data[node.end_byte : line_end].strip() != b""
 
     def children(self, node: ts.Node, level: int) -> Iterator[ts.Node]:
@@ -142,7 +168,7 @@ class _Printer:
             elif ctype == "trap":
                 self.trap(child)
             else:
-                self.write(_text(child), child, space=True)
+                self.token(child, space=True)
         if kind == "import_declaration" and node.child_by_field_name("alias") is None:
             path = node.child_by_field_name("path")
             if path is not None:
@@ -169,7 +195,7 @@ class _Printer:
 
     def trap(self, node: ts.Node) -> None:
         for child in self.children(node, self.level + 1):
-            self.write(_text(child), child, space=True)
+            self.token(child, space=True)
 
     # --- pipelines ------------------------------------------------------------------------------
 
@@ -187,7 +213,7 @@ class _Printer:
             elif ctype == "assignment":
                 self.start_line(child, level)
                 for part in self.children(child, level + 1):
-                    self.write(_text(part), part, space=True)
+                    self.token(part, space=True)
 
     def stage(self, node: ts.Node, level: int, body_level: int) -> None:
         for child in self.children(node, level + 1):
@@ -203,7 +229,7 @@ class _Printer:
             elif ctype == "trap":
                 self.trap(child)
             else:
-                self.write(_text(child), child, space=True)
+                self.token(child, space=True)
 
     def relational_block(self, node: ts.Node) -> None:
         open_paren = node.children[0]
@@ -212,23 +238,26 @@ class _Printer:
         old_column = self._column_of(open_paren)
         query = node.child_by_field_name("query")
         closing = node.children[-1]
+        row, end_row = self.tree.row, self.tree.end_row
         if query is not None:
             text = _text(query)
-            if query.start_point[0] > open_paren.end_point[0]:
+            if row(query) > end_row(open_paren):
                 text = "\n" + self.tree.data[
-                    self.tree.lines.line_starts[query.start_point[0]] : query.start_byte
+                    self.tree.lines.line_start(row(query)) : query.start_byte
                 ].decode("utf-8", errors="replace") + text
             delta = _block_delta(text, new_column - old_column, new_column)
-            self.write(_reindent(text, delta), query)
-            if closing.start_point[0] > query.end_point[0]:
+            text = _reindent(text, delta)
+            self.write(text, query, in_string=_breaks_in_strings(text))
+            if row(closing) > end_row(query):
                 # `)` on a line of its own keeps its place relative to the block.
                 self.lines.append(" " * max(0, self._column_of(closing) + delta))
         self.write(")", closing)
 
     def _column_of(self, node: ts.Node) -> int:
-        line_start = self.tree.lines.line_starts[node.start_point[0]]
-        prefix = self.tree.data[line_start : node.start_byte].decode("utf-8", errors="replace")
-        return len(prefix.replace("\t", INDENT))
+        return self.tree.lines.display_column(node.start_byte, len(INDENT))
+
+    def is_multiline(self, node: ts.Node) -> bool:
+        return self.tree.end_row(node) > self.tree.row(node)
 
     # --- calls and values -----------------------------------------------------------------------
 
@@ -239,9 +268,9 @@ class _Printer:
                 self.injection(child, level)
             elif ctype == "function":
                 for i, part in enumerate(self.children(child, level + 1)):
-                    self.write(_text(part), part, space=i == 0)
+                    self.token(part, space=i == 0)
             elif ctype == "dict":
-                multiline = block or _is_multiline(child) or _has_comment(child)
+                multiline = block or self.is_multiline(child) or _has_comment(child)
                 self.dict(child, level, multiline, space=True)
 
     def injection(self, node: ts.Node, level: int) -> None:
@@ -252,7 +281,7 @@ class _Printer:
                 if not first:
                     self.write(", ", child)
                 for part in self.children(child, level + 1):
-                    self.write(_text(part), part)
+                    self.token(part)
                 first = False
         self.write(">", node.children[-1])
 
@@ -277,7 +306,7 @@ class _Printer:
                 self.comment(child, level + 1, first_in_block=first)
                 first = False
             elif child.type == "pair":
-                self.start_line(child, level + 1, first_in_block=first)
+                self.start_line(child, level + 1, first_in_block=first, glue=True)
                 self.pair(child, level + 1, space=False)
                 first = False
         self.start_line(node.children[-1], level, first_in_block=True)
@@ -289,24 +318,24 @@ class _Printer:
             if ctype == ":":
                 self.write(":", child)
             elif child == node.child_by_field_name("key"):
-                self.write(_text(child), child, space=space)
+                self.token(child, space=space)
             else:
                 self.value(child, level)
 
     def value(self, node: ts.Node, level: int, space: bool = True) -> None:
         ctype = node.type
         if ctype == "dict":
-            self.dict(node, level, _is_multiline(node) or _has_comment(node), space=space)
+            self.dict(node, level, self.is_multiline(node) or _has_comment(node), space=space)
         elif ctype == "list":
             self.sequence(node, level, space=space)
         else:
-            self.write(_text(node), node, space=space)
+            self.token(node, space=space)
 
     def sequence(self, node: ts.Node, level: int, space: bool) -> None:
         """A list or a dataframe: `[a, b]` on one line, or one item a line with trailing commas."""
         self.write("[", node.children[0], space=space)
         items = [c for c in node.children[1:-1] if c.type not in (",", "comment")]
-        if not (_is_multiline(node) or _has_comment(node)):
+        if not (self.is_multiline(node) or _has_comment(node)):
             for i, item in enumerate(items):
                 if i:
                     self.write(", ", item)
@@ -319,7 +348,7 @@ class _Printer:
                 self.comment(child, level + 1, first_in_block=first)
                 first = False
             elif child.type != ",":
-                self.start_line(child, level + 1, first_in_block=first)
+                self.start_line(child, level + 1, first_in_block=first, glue=True)
                 self.value(child, level + 1, space=False)
                 self.write(",", child)
                 first = False
@@ -327,24 +356,43 @@ class _Printer:
         self.write("]", node.children[-1])
 
     def result(self) -> str:
-        while self.lines and not self.lines[-1].strip():
+        while self.lines and not self.lines[-1].strip() and len(self.lines) - 2 not in self.verbatim:
             self.lines.pop()
-        return "\n".join(line.rstrip() for line in self.lines) + "\n"
-
-
-def _is_multiline(node: ts.Node) -> bool:
-    return node.end_point[0] > node.start_point[0]
+        verbatim = self.verbatim
+        return "".join(
+            line + verbatim[i] if i in verbatim else line.rstrip() + "\n" for i, line in enumerate(self.lines)
+        )
 
 
 def _has_comment(node: ts.Node) -> bool:
     return any(c.type == "comment" for c in node.children)
 
 
+def _breaks_in_strings(prql: str) -> frozenset[int]:
+    """The offsets of the line breaks of PRQL text that belong to its strings."""
+    strings = [(p.start, p.end) for p in pieces(prql) if p.kind == "string"]
+    if not strings:
+        return frozenset()
+    starts = [start for start, _ in strings]
+    inside = set()
+    for match in LINE_BREAK_TEXT.finditer(prql):
+        i = bisect.bisect_right(starts, match.start()) - 1
+        if i >= 0 and match.start() < strings[i][1]:
+            inside.add(match.start())
+    return frozenset(inside)
+
+
+def _lines(text: str) -> tuple[list[str], list[str]]:
+    """The lines of `text` (LSP's lines) and the break after each (the last one's is empty)."""
+    parts = _SPLIT_LINES.split(text)
+    return parts[0::2], [*parts[1::2], ""]
+
+
 def _indent_widths(text: str) -> list[int]:
     """Indentation widths of the lines after the first that are not inside strings or blank."""
     frozen = lines_inside_strings(text)
     widths = []
-    for index, line in enumerate(text.split("\n")[1:], start=1):
+    for index, line in enumerate(_lines(text)[0][1:], start=1):
         stripped = line.lstrip(" \t")
         if stripped and index not in frozen:
             widths.append(len(line[: len(line) - len(stripped)].replace("\t", INDENT)))
@@ -361,36 +409,74 @@ def _block_delta(text: str, delta: int, open_column: int) -> int:
 
 def _reindent(text: str, delta: int) -> str:
     """Shift every line after the first by `delta` columns, leaving multi-line string lines alone."""
-    if "\n" not in text:
+    lines, breaks = _lines(text)
+    if len(lines) == 1:
         return text
     frozen = lines_inside_strings(text)
-    lines = text.split("\n")
-    out = [lines[0]]
+    out = [lines[0], breaks[0]]
     for index, line in enumerate(lines[1:], start=1):
+        stripped = line.lstrip(" \t")
         if index in frozen:
             out.append(line)
-            continue
-        stripped = line.lstrip(" \t")
-        if not stripped:
-            out.append("")
-            continue
-        width = len(line[: len(line) - len(stripped)].replace("\t", INDENT))
-        out.append(" " * max(0, width + delta) + stripped)
-    return "\n".join(out)
+        elif stripped:
+            width = len(line[: len(line) - len(stripped)].replace("\t", INDENT))
+            out.append(" " * max(0, width + delta) + stripped)
+        out.append(breaks[index])
+    return "".join(out)
 
 
 def format_declaration(tree: SyntaxTree, node: ts.Node) -> str:
     """The canonical text of one top-level declaration (no trailing newline); used by layout fixes."""
     printer = _Printer(tree)
-    printer.last_row = node.start_point[0]
+    printer.last_row = tree.row(node)
     printer.declaration(node)
     return printer.result().rstrip("\n")
+
+
+def _string_spans(tree: SyntaxTree) -> list[tuple[int, int]]:
+    """The byte ranges of every string: Heddle's, and PRQL's inside relational blocks."""
+    spans: list[tuple[int, int]] = []
+    stack = [tree.root]
+    while stack:
+        node = stack.pop()
+        if node.type in _STRINGS:
+            spans.append((node.start_byte, node.end_byte))
+        elif node.type == "prql":
+            text = _text(node)
+            if "\r" in text:
+                offsets = CharOffsets(text)
+                spans.extend((node.start_byte + offsets.to_bytes(p.start), node.start_byte + offsets.to_bytes(p.end))
+                             for p in pieces(text) if p.kind == "string")
+        else:
+            stack.extend(node.children)
+    return sorted(spans)
+
+
+def _unify_line_breaks(tree: SyntaxTree) -> SyntaxTree:
+    """The tree of the same text with every line break outside strings written `\n` (a string keeps its own)."""
+    strings = _string_spans(tree)
+    starts = [start for start, _ in strings]
+    out: list[bytes] = []
+    at = 0
+    for match in LINE_BREAK.finditer(tree.data):
+        if match.group() == b"\n":
+            continue
+        i = bisect.bisect_right(starts, match.start()) - 1
+        if i >= 0 and match.start() < strings[i][1]:
+            continue
+        out.append(tree.data[at : match.start()])
+        out.append(b"\n")
+        at = match.end()
+    if not out:
+        return tree
+    out.append(tree.data[at:])
+    return parse(b"".join(out).decode("utf-8", errors="surrogatepass"))
 
 
 def format_tree(tree: SyntaxTree) -> FormatResult:
     if b"\r" in tree.data:
         # Output lines end with LF: read CR LF and lone CR as the line breaks they are before formatting.
-        tree = parse(tree.text.replace("\r\n", "\n").replace("\r", "\n"))
+        tree = _unify_line_breaks(tree)
     errors = tuple(d for d in tree.diagnostics if d.is_error)
     if errors:
         return FormatResult(None, errors)

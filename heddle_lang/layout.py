@@ -34,17 +34,13 @@ class _Layout:
         self.lines = tree.lines
         self.out: list[Diagnostic] = []
 
-    # --- positions ------------------------------------------------------------------------------
-
-    def prefix(self, node: ts.Node) -> bytes:
-        """What stands before `node` on its line."""
-        return self.data[self.lines.line_starts[node.start_point[0]] : node.start_byte]
+    # --- positions (each in time independent of the line's length) -----------------------------
 
     def starts_line(self, node: ts.Node) -> bool:
-        return self.prefix(node).strip() == b""
+        return self.lines.starts_line(node.start_byte)
 
     def column(self, node: ts.Node) -> int:
-        return len(self.prefix(node).decode("utf-8", errors="replace").replace("\t", " " * STEP))
+        return self.lines.display_column(node.start_byte, STEP)
 
     def gap_before(self, node: ts.Node) -> Span:
         """The blanks between `node` and the token before it."""
@@ -57,16 +53,19 @@ class _Layout:
 
     def indentation(self, node: ts.Node, expected: int, what: str, also: int | None = None) -> None:
         """HE2004 when `node` starts its line at a column other than `expected` (or `also`)."""
-        prefix = self.prefix(node)
-        if prefix.strip() or b"\t" in prefix:  # not at a line start, or already reported as HE2007
+        if not self.starts_line(node):
+            return
+        line_start = self.lines.line_start(self.tree.row(node))
+        prefix = self.data[line_start : node.start_byte]
+        if b"\t" in prefix:  # already reported as HE2007
             return
         actual = len(prefix)
         if actual in (expected, also):
             return
-        line_start = self.lines.line_starts[node.start_point[0]]
         span = Span(line_start, node.start_byte)
+        one_line = self.tree.end_row(node) == self.tree.row(node)
         self.out.append(Diagnostic(
-            "HE2004", Span(line_start, node.end_byte if node.end_point[0] == node.start_point[0] else node.start_byte),
+            "HE2004", Span(line_start, node.end_byte if one_line else node.start_byte),
             f"{what} must be indented by {expected} spaces, not {actual}",
             fixes=(Fix(f"indent by {expected} spaces", (TextEdit(span, " " * expected),)),),
         ))
@@ -99,12 +98,12 @@ class _Layout:
         stack = [self.tree.root]
         while stack:
             node = stack.pop()
+            first, last = self.tree.row(node), self.tree.end_row(node)
             if node.type == "multiline_string":
-                frozen.update(range(node.start_point[0] + 1, node.end_point[0] + 1))
+                frozen.update(range(first + 1, last + 1))
             elif node.type == "prql":
-                first = node.start_point[0]
                 frozen.update(first + i for i in lines_inside_strings(node.text.decode("utf-8", "replace")))
-            elif node.end_point[0] > node.start_point[0]:
+            elif last > first:
                 stack.extend(node.children)
         return frozen
 
@@ -118,9 +117,9 @@ class _Layout:
                 if alias is not None:
                     aliases.add(alias.text.decode())
         # Lines the parser could not read: what follows an error there is its debris, not layout.
-        broken = {n.end_point[0] for n in self.tree.root.children if n.is_error}
+        broken = {self.tree.end_row(n) for n in self.tree.root.children if n.is_error}
         for node in self.tree.root.children:
-            if node.type == "comment" or node.is_error or node.start_point[0] in broken:
+            if node.type == "comment" or node.is_error or self.tree.row(node) in broken:
                 continue
             self.on_new_line(node, "HE2009", f"each {_what(node)} must start its own line", 0)
             self.indentation(node, 0, f"a top-level {_what(node)}")
@@ -162,7 +161,8 @@ class _Layout:
         """Check a declaration's `{ ... }`; True when its contents are worth checking further."""
         opening, closing = block.children[0], block.children[-1]
         label = _what(declaration)
-        if opening.start_point[0] == closing.start_point[0]:
+        row = self.tree.row
+        if row(opening) == row(closing):
             fix = Fix("spread the block over several lines",
                       (TextEdit(Span(declaration.start_byte, declaration.end_byte),
                                 format_declaration(self.tree, declaration)),))
@@ -174,7 +174,7 @@ class _Layout:
             return False
         inner = [c for c in block.children[1:-1] if c.type != ","]
         first = next((c for c in inner if c.type != "comment"), None)
-        if inner and inner[0].start_point[0] == opening.start_point[0] and inner[0].type != "comment":
+        if inner and row(inner[0]) == row(opening) and inner[0].type != "comment":
             fix = Fix("break the line after `{`", (TextEdit(self.gap_before(inner[0]), "\n" + " " * STEP),))
             self.out.append(Diagnostic(
                 "HE2002", Span(inner[0].start_byte, inner[0].end_byte),
@@ -182,7 +182,7 @@ class _Layout:
         previous = closing.prev_sibling
         while previous is not None and previous.type == "comment":
             previous = previous.prev_sibling
-        if previous is not None and previous.end_point[0] == closing.start_point[0] and previous != opening:
+        if previous is not None and self.tree.end_row(previous) == row(closing) and previous != opening:
             fix = Fix("put `}` on its own line", (TextEdit(self.gap_before(closing), "\n"),))
             self.out.append(Diagnostic(
                 "HE2003", Span(closing.start_byte, closing.end_byte),
@@ -207,7 +207,7 @@ class _Layout:
 
     def container(self, node: ts.Node, base: int, depth: int = 0) -> None:
         """Indentation inside a multi-line dict, list or dataframe whose line starts at `base`."""
-        if node.end_point[0] == node.start_point[0] or depth >= MAX_NESTING:
+        if self.tree.end_row(node) == self.tree.row(node) or depth >= MAX_NESTING:
             return
         for child in node.children[1:-1]:
             if child.type in (",", "comment"):

@@ -3,14 +3,29 @@
 Everything inside `heddle_lang` addresses text by UTF-8 byte offsets (`Span`), the unit tree-sitter
 uses. `LineIndex` converts offsets to line/column pairs in the unit a consumer needs: UTF-16 code
 units for LSP clients by default, UTF-8 bytes when negotiated, code points for compiler-style output.
+
+One definition of a line holds everywhere (the checker, the formatter, the language server): LSP's. A
+line ends at `\\n`, `\\r\\n` or a lone `\\r`. Tree-sitter counts rows at `\\n` only, so its points are
+never used for lines: a node's line is `LineIndex.line_of(node.start_byte)`.
+
+Every conversion costs time independent of the line's length (a line of 1 MB converts as fast as a
+short one): a long line that is not plain ASCII keeps a column count every `STRIDE` bytes, built once,
+the first time a column of that line is asked for.
 """
 
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from itertools import accumulate
+
+LINE_BREAK = re.compile(rb"\r\n?|\n")
+LINE_BREAK_TEXT = re.compile(r"\r\n?|\n")
+STRIDE = 256  # bytes between two column checkpoints of a long non-ASCII line
+_BLANKS = re.compile(rb"[ \t\f\v]*")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -53,39 +68,89 @@ class Encoding(StrEnum):
     UTF32 = "utf-32"  # code points
 
 
+def _decode(segment: bytes) -> str:
+    try:  # the text came from a `str` (lone surrogates encoded with surrogatepass): exactly back
+        return segment.decode("utf-8", errors="surrogatepass")
+    except UnicodeDecodeError:
+        return segment.decode("utf-8", errors="replace")
+
+
 def column_width(segment: bytes, encoding: Encoding) -> int:
     """How many columns of `encoding` the UTF-8 text `segment` takes."""
     if encoding is Encoding.UTF8 or segment.isascii():
         return len(segment)
-    text = segment.decode("utf-8", errors="replace")
+    text = _decode(segment)
     if encoding is Encoding.UTF32:
         return len(text)
     return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
 
 
+def split_lines(text: str) -> list[str]:
+    """The lines of `text` without their breaks, by LSP's definition (`str.splitlines` knows more breaks)."""
+    return LINE_BREAK_TEXT.split(text)
+
+
+class _Checkpoints:
+    """Columns of one line that is not plain ASCII (or holds tabs) at byte offsets `STRIDE` apart, each on a
+    character boundary: in UTF-16 units, in code points, and the tabs so far."""
+
+    __slots__ = ("offsets", "tabs", "utf16", "utf32")
+
+    def __init__(self, data: bytes, start: int, end: int) -> None:
+        self.offsets = [start]
+        self.utf16 = [0]
+        self.utf32 = [0]
+        self.tabs = [0]
+        at = start
+        while at < end:
+            stop = min(end, at + STRIDE)
+            while stop < end and data[stop] & 0xC0 == 0x80:  # never split a character
+                stop += 1
+            segment = data[at:stop]
+            self.offsets.append(stop)
+            self.utf16.append(self.utf16[-1] + column_width(segment, Encoding.UTF16))
+            self.utf32.append(self.utf32[-1] + column_width(segment, Encoding.UTF32))
+            self.tabs.append(self.tabs[-1] + segment.count(b"\t"))
+            at = stop
+
+    def columns(self, encoding: Encoding) -> list[int]:
+        return self.utf16 if encoding is Encoding.UTF16 else self.utf32
+
+
 class LineIndex:
     """Maps byte offsets of one UTF-8 document to lines and columns, and back."""
 
-    __slots__ = ("data", "line_starts")
+    __slots__ = ("_blanks", "_checkpoints", "_plain", "data", "line_starts")
 
     def __init__(self, data: bytes) -> None:
         self.data = data
-        # Each line starts one byte after the previous line's end: a running sum, all in C.
-        lengths = map(len, data.split(b"\n"))
-        self.line_starts = list(accumulate(map((1).__add__, lengths), initial=0))[:-1]
+        if b"\r" not in data:
+            # Each line starts one byte after the previous line's end: a running sum, all in C.
+            lengths = map(len, data.split(b"\n"))
+            self.line_starts = list(accumulate(map((1).__add__, lengths), initial=0))[:-1]
+        else:
+            self.line_starts = [0, *(match.end() for match in LINE_BREAK.finditer(data))]
+        self._plain = data.isascii() and b"\t" not in data
+        self._checkpoints: dict[int, _Checkpoints | None] = {}  # by line; None: ASCII without tabs
+        self._blanks: dict[int, int] = {}  # by line: the offset of its first non-blank byte
 
     @property
     def line_count(self) -> int:
         return len(self.line_starts)
 
     def line_of(self, offset: int) -> int:
-        return bisect.bisect_right(self.line_starts, offset) - 1
+        return max(0, bisect.bisect_right(self.line_starts, offset) - 1)
+
+    def line_start(self, line: int) -> int:
+        return self.line_starts[line]
 
     def line_span(self, line: int) -> Span:
         """The bytes of `line`, without its line break."""
         start = self.line_starts[line]
-        end = self.line_starts[line + 1] - 1 if line + 1 < len(self.line_starts) else len(self.data)
-        if end > start and self.data[end - 1 : end] == b"\r":
+        if line + 1 >= len(self.line_starts):
+            return Span(start, len(self.data))
+        end = self.line_starts[line + 1] - 1
+        if self.data[end] == 0x0A and end > start and self.data[end - 1] == 0x0D:
             end -= 1
         return Span(start, end)
 
@@ -94,15 +159,55 @@ class LineIndex:
         return self.data[span.start : span.end].decode("utf-8", errors="replace")
 
     def point(self, offset: int) -> tuple[int, int]:
-        """Tree-sitter's point: (line, byte column)."""
+        """(line, byte column) of `offset`."""
         line = self.line_of(offset)
         return line, offset - self.line_starts[line]
+
+    # --- the start of a line --------------------------------------------------------------------
+
+    def first_nonblank(self, line: int) -> int:
+        """The offset of the first byte of `line` that is not a blank (its end when it is all blanks)."""
+        found = self._blanks.get(line)
+        if found is None:
+            span = self.line_span(line)
+            match = _BLANKS.match(self.data, span.start, span.end)
+            found = self._blanks[line] = match.end() if match is not None else span.start
+        return found
+
+    def starts_line(self, offset: int) -> bool:
+        """Nothing but blanks stands before `offset` on its line."""
+        return offset <= self.first_nonblank(self.line_of(offset))
+
+    def indentation(self, line: int) -> str:
+        """The leading blanks of `line`."""
+        start = self.line_starts[line]
+        return self.data[start : self.first_nonblank(line)].decode("ascii")
+
+    # --- columns --------------------------------------------------------------------------------
+
+    def _line_checkpoints(self, line: int) -> _Checkpoints | None:
+        if self._plain:
+            return None
+        if line not in self._checkpoints:
+            span = self.line_span(line)
+            text = self.data[span.start : span.end]
+            plain = text.isascii() and b"\t" not in text
+            self._checkpoints[line] = None if plain else _Checkpoints(self.data, span.start, span.end)
+        return self._checkpoints[line]
 
     def position(self, offset: int, encoding: Encoding = Encoding.UTF16) -> Position:
         offset = max(0, min(offset, len(self.data)))
         line = self.line_of(offset)
         start = self.line_starts[line]
-        return Position(line, column_width(self.data[start:offset], encoding))
+        checkpoints = None if encoding is Encoding.UTF8 else self._line_checkpoints(line)
+        if checkpoints is None:
+            return Position(line, offset - start)
+        end = self.line_span(line).end
+        if offset > end:  # inside the line break
+            return Position(line, checkpoints.columns(encoding)[-1] + offset - end)
+        i = bisect.bisect_right(checkpoints.offsets, offset) - 1
+        base = checkpoints.offsets[i]
+        return Position(line, checkpoints.columns(encoding)[i] + column_width(self.data[base:offset], encoding))
 
     def range(self, span: Span, encoding: Encoding = Encoding.UTF16) -> Range:
         return Range(self.position(span.start, encoding), self.position(span.end, encoding))
@@ -114,19 +219,51 @@ class LineIndex:
         if position.line >= len(self.line_starts):
             return len(self.data)
         span = self.line_span(position.line)
-        line = self.data[span.start : span.end]
-        if encoding is Encoding.UTF8 or line.isascii():
-            return span.start + min(max(position.character, 0), len(line))
-        units = 0
-        consumed = 0
-        for ch in line.decode("utf-8", errors="replace"):
-            if units >= position.character:
+        character = max(position.character, 0)
+        checkpoints = None if encoding is Encoding.UTF8 else self._line_checkpoints(position.line)
+        if checkpoints is None:
+            return span.start + min(character, span.end - span.start)
+        columns = checkpoints.columns(encoding)
+        i = bisect.bisect_right(columns, character) - 1
+        consumed = checkpoints.offsets[i]
+        units = columns[i]
+        stop = checkpoints.offsets[i + 1] if i + 1 < len(columns) else span.end
+        for ch in _decode(self.data[consumed:stop]):
+            if units >= character:
                 break
             units += 2 if encoding is Encoding.UTF16 and ord(ch) > 0xFFFF else 1
-            consumed += len(ch.encode("utf-8"))
-        return span.start + consumed
+            consumed += len(ch.encode("utf-8", errors="surrogatepass"))
+        return min(consumed, span.end)
 
-    def indentation(self, line: int) -> str:
-        """The leading blanks of `line`."""
-        text = self.line_text(line)
-        return text[: len(text) - len(text.lstrip(" \t"))]
+    def display_column(self, offset: int, tab: int) -> int:
+        """The column of `offset` counted in code points, a tab counting `tab`."""
+        column = self.position(offset, Encoding.UTF32).character
+        line = self.line_of(offset)
+        checkpoints = self._line_checkpoints(line)
+        if checkpoints is None:
+            return column
+        i = bisect.bisect_right(checkpoints.offsets, offset) - 1
+        tabs = checkpoints.tabs[i] + self.data.count(b"\t", checkpoints.offsets[i], offset)
+        return column + (tab - 1) * tabs
+
+
+class CharOffsets:
+    """Character offsets of one `str` ↔ UTF-8 byte offsets, in O(log n) (text that is ASCII: O(1))."""
+
+    __slots__ = ("_chars", "_extra", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._chars: list[int] = []  # the character offset of each non-ASCII character
+        self._extra: list[int] = []  # the bytes more than one it and the ones before it take
+        extra = 0
+        for match in _NON_ASCII.finditer(text):
+            code = ord(match.group())
+            extra += 1 if code < 0x800 else 2 if code < 0x10000 else 3
+            self._chars.append(match.start())
+            self._extra.append(extra)
+
+    def to_bytes(self, char_offset: int) -> int:
+        char_offset = max(0, min(char_offset, len(self.text)))
+        i = bisect.bisect_left(self._chars, char_offset)  # the non-ASCII characters before it
+        return char_offset + (self._extra[i - 1] if i else 0)

@@ -106,13 +106,13 @@ def _text(node: ts.Node) -> str:
     return (node.text or b"").decode("utf-8", errors="replace")
 
 
-def _same_line(a: ts.Node, b: ts.Node) -> bool:
-    return a.end_point[0] == b.start_point[0]
+def _same_line(tree: SyntaxTree, a: ts.Node, b: ts.Node) -> bool:
+    return tree.end_row(a) == tree.row(b)
 
 
-def _section(root: ts.Node) -> tuple[list[_Import], list[ts.Node]] | None:
+def _section(tree: SyntaxTree) -> tuple[list[_Import], list[ts.Node]] | None:
     """The imports of the section starting at the first import (with their comments), and the rest after."""
-    children = list(root.children)
+    children = list(tree.root.children)
     first = next((i for i, c in enumerate(children) if c.type == "import_declaration"), None)
     if first is None:
         return None
@@ -124,7 +124,7 @@ def _section(root: ts.Node) -> tuple[list[_Import], list[ts.Node]] | None:
         if node.type == "import_declaration":
             entries.append(_Import(node, pending))
             pending = []
-        elif entries and entries[-1].trailing is None and not pending and _same_line(entries[-1].node, node):
+        elif entries and entries[-1].trailing is None and not pending and _same_line(tree, entries[-1].node, node):
             entries[-1].trailing = node
         else:
             pending.append(node)
@@ -135,8 +135,8 @@ def _section(root: ts.Node) -> tuple[list[_Import], list[ts.Node]] | None:
 def _line_bounds(tree: SyntaxTree, node: ts.Node, last: ts.Node) -> Span | None:
     """The whole lines of `node` .. `last` with their line break, if nothing else stands on them."""
     lines = tree.lines
-    start = lines.line_starts[node.start_point[0]]
-    end_line = last.end_point[0]
+    start = lines.line_start(tree.row(node))
+    end_line = tree.end_row(last)
     end = lines.line_starts[end_line + 1] if end_line + 1 < lines.line_count else len(tree.data)
     if tree.data[start : node.start_byte].strip() or tree.data[last.end_byte : end].strip():
         return None
@@ -146,7 +146,7 @@ def _line_bounds(tree: SyntaxTree, node: ts.Node, last: ts.Node) -> Span | None:
 def organize_imports(analysis: Analysis) -> CodeAction | None:
     """Imports sorted by path (then alias), unused and repeated ones removed, gathered at the first import."""
     tree = analysis.tree
-    found = _section(tree.root)
+    found = _section(tree)
     if found is None:
         return None
     entries, rest = found
@@ -158,7 +158,7 @@ def organize_imports(analysis: Analysis) -> CodeAction | None:
         if node.type != "import_declaration" or node.has_error:
             continue
         after = rest[index + 1] if index + 1 < len(rest) else None
-        trailing = after if after is not None and after.type == "comment" and _same_line(node, after) else None
+        trailing = after if after is not None and after.type == "comment" and _same_line(tree, node, after) else None
         bounds = _line_bounds(tree, node, trailing or node)
         if bounds is not None:
             entries.append(_Import(node, [], trailing))
@@ -240,10 +240,10 @@ def _declarations(root: ts.Node) -> list[ts.Node]:
 def _extent(tree: SyntaxTree, first: ts.Node, last: ts.Node) -> Span:
     """From `first`'s line start (when only blanks precede it) to `last`'s line end (when only blanks follow)."""
     lines = tree.lines
-    start = lines.line_starts[first.start_point[0]]
+    start = lines.line_start(tree.row(first))
     if tree.data[start : first.start_byte].strip():
         start = first.start_byte
-    end = lines.line_span(last.end_point[0]).end
+    end = lines.line_span(tree.end_row(last)).end
     if tree.data[last.end_byte : end].strip():
         end = last.end_byte
     return Span(start, end)

@@ -121,20 +121,27 @@ def lex(data: bytes, start: int = 0, stop: int | None = None) -> tuple[Token, ..
     return tuple(out)
 
 
-_DECLARATION_START = re.compile(rb"^(?:" + b"|".join(w.encode() for w in DECLARATION_KEYWORDS) + rb")[ \t]",
-                                re.MULTILINE)
+# At a line start (after `\n`, `\r\n` or a lone `\r`, as the relational-block scanner reads lines).
+_DECLARATION_START = re.compile(rb"(?:(?<=[\r\n])|\A)(?:" + b"|".join(w.encode() for w in DECLARATION_KEYWORDS)
+                                + rb")[ \t]")
+_LINE_END = re.compile(rb"[\r\n]")
+
+
+def _line_start(data: bytes, offset: int) -> int:
+    """The start of the line `offset` is on (LSP's lines)."""
+    start = data.rfind(b"\n", 0, offset) + 1
+    return data.rfind(b"\r", start, offset) + 1 or start
 
 
 def declaration_window(data: bytes, offset: int) -> tuple[int, int]:
     """The stretch of `data` around `offset` that one top-level declaration can span: from the last line at
     or before `offset` that starts with a declaration keyword in column 0 (or the start) to the next such
     line after it (or the end) — the places where the relational-block scanner also stops."""
-    line = data.rfind(b"\n", 0, offset) + 1
-    start = line
+    start = _line_start(data, offset)
     while start > 0 and not _DECLARATION_START.match(data, start):
-        start = data.rfind(b"\n", 0, start - 1) + 1
-    after = data.find(b"\n", offset)
-    found = _DECLARATION_START.search(data, after + 1) if after >= 0 else None
+        start = _line_start(data, start - 1)
+    after = _LINE_END.search(data, offset)
+    found = _DECLARATION_START.search(data, after.end()) if after is not None else None
     return start, found.start() if found is not None else len(data)
 
 
@@ -342,5 +349,4 @@ class Cursor:
         return None
 
     def line_prefix(self, offset: int) -> bytes:
-        start = self.data.rfind(b"\n", 0, offset) + 1
-        return self.data[start:offset]
+        return self.data[_line_start(self.data, offset) : offset]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import bisect
+import re
 
 from heddle_lang.ide.context import Cursor, never_raises
 from heddle_lang.ide.describe import schema_inline, schema_lines
 from heddle_lang.ide.results import InlayHint
 from heddle_lang.semantic.model import Analysis, StageType
+
+_LINE_END = re.compile(rb"[\r\n]")
 
 MAX_LABEL = 60
 
@@ -49,8 +52,8 @@ def _hint(offset: int, prefix: str, stage: StageType) -> InlayHint:
 def _code_line_end(cursor: Cursor, offset: int) -> int:
     """The end of the last token (comments aside) on the line where `offset` is."""
     data = cursor.data
-    newline = data.find(b"\n", offset)
-    line_end = len(data) if newline < 0 else newline
+    newline = _LINE_END.search(data, offset)
+    line_end = len(data) if newline is None else newline.start()
     index = bisect.bisect_left(cursor.starts, line_end) - 1
     while index >= 0 and cursor.tokens[index].start >= offset:
         token = cursor.tokens[index]

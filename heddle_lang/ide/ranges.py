@@ -37,8 +37,10 @@ def _walk(node: ts.Node) -> Iterator[ts.Node]:
 
 class _Folds:
     def __init__(self, analysis: Analysis) -> None:
+        self.tree = analysis.tree
         self.lines: LineIndex = analysis.tree.lines
         self.data = analysis.tree.data
+        self.row, self.end_row = self.tree.row, self.tree.end_row
         self.out: list[Folding] = []
 
     def add(self, start: int, end: int, kind: str | None = None) -> None:
@@ -46,35 +48,34 @@ class _Folds:
             self.out.append(Folding(start, end, kind))
 
     def starts_its_line(self, node: ts.Node) -> bool:
-        row_start = self.lines.line_starts[node.start_point[0]]
-        return self.data[row_start : node.start_byte].strip() == b""
+        return self.lines.starts_line(node.start_byte)
 
     def ends_its_line(self, node: ts.Node) -> bool:
-        row_end = self.lines.line_span(node.end_point[0]).end
+        row_end = self.lines.line_span(self.end_row(node)).end
         return self.data[node.end_byte : row_end].strip() == b""
 
     def bracketed(self, node: ts.Node) -> None:
         last = node.children[-1] if node.children else None
-        end = node.end_point[0]
+        end = self.end_row(node)
         if last is not None and last.type in _CLOSERS and not last.is_missing and self.starts_its_line(last):
             end -= 1
-        self.add(node.start_point[0], end)
+        self.add(self.row(node), end)
 
     def comments(self, comments: Iterable[ts.Node]) -> None:
         run: list[ts.Node] = []
 
         def flush() -> None:
             if len(run) > 1:
-                self.add(run[0].start_point[0], run[-1].end_point[0], "comment")
+                self.add(self.row(run[0]), self.end_row(run[-1]), "comment")
             run.clear()
 
         for comment in comments:
-            if comment.end_point[0] > comment.start_point[0]:
+            if self.end_row(comment) > self.row(comment):
                 flush()
-                self.add(comment.start_point[0], comment.end_point[0], "comment")
+                self.add(self.row(comment), self.end_row(comment), "comment")
                 continue
             alone = self.starts_its_line(comment) and self.ends_its_line(comment)
-            if not alone or (run and comment.start_point[0] != run[-1].end_point[0] + 1):
+            if not alone or (run and self.row(comment) != self.end_row(run[-1]) + 1):
                 flush()
             if alone:
                 run.append(comment)
@@ -89,7 +90,7 @@ class _Folds:
             elif child.type != "comment" and first is not None:
                 break
         if first is not None and last is not None:
-            self.add(first.start_point[0], last.end_point[0], "imports")
+            self.add(self.row(first), self.end_row(last), "imports")
 
 
 def folding_ranges(analysis: Analysis) -> list[Folding]:
@@ -104,7 +105,7 @@ def folding_ranges(analysis: Analysis) -> list[Folding]:
         elif kind in _BRACKETED:
             folds.bracketed(node)
         elif kind in ("pipeline", "multiline_string", "import_declaration"):
-            folds.add(node.start_point[0], node.end_point[0])
+            folds.add(folds.row(node), folds.end_row(node))
     folds.comments(sorted(comments, key=lambda c: c.start_byte))
     folds.imports(root)
     unique = dict.fromkeys(folds.out)

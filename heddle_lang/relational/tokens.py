@@ -17,9 +17,9 @@ from heddle_lang.syntax.prql_lex import pieces
 # Ordered alternatives: longer operators before their prefixes.
 _CODE = re.compile(
     r"""
-    (?P<newline>\n)
-   |(?P<space>[ \t\r\f\v]+)
-   |(?P<ident>`[^`\n]*`?)
+    (?P<newline>\r\n?|\n)
+   |(?P<space>[ \t\f\v]+)
+   |(?P<ident>`[^`\r\n]*`?)
    |(?P<date>@[^\s(){}\[\],|]+)
    |(?P<number>\d[\d_]*(?:\.\d[\d_]*)?(?:[eE][+-]?\d+)?[^\W\d]*)
    |(?P<word>[^\W\d]\w*)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from heddle_lang.text import Span
+from heddle_lang.text import Span, split_lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +142,7 @@ class RelationalBlock:
     canonical: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
-        lines = tuple(line.strip() for line in self.query.splitlines() if line.strip())
+        lines = tuple(line.strip() for line in split_lines(self.query) if line.strip())
         object.__setattr__(self, "canonical", lines)
 
 

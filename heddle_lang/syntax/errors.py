@@ -87,8 +87,8 @@ def _opener(node: ts.Node, closer: str) -> ts.Node | None:
 
 def _insertion(tree: SyntaxTree, offset: int, token: str, opener: ts.Node | None) -> TextEdit:
     """Insert `token` at `offset`; a closing brace goes on a new line, indented like its opener's line."""
-    if token in ("}", ")", "]") and opener is not None and opener.start_point[0] != tree.lines.line_of(offset):
-        indent = tree.lines.indentation(opener.start_point[0])
+    if token in ("}", ")", "]") and opener is not None and tree.row(opener) != tree.lines.line_of(offset):
+        indent = tree.lines.indentation(tree.row(opener))
         return TextEdit(Span(offset, offset), f"\n{indent}{token}")
     return TextEdit(Span(offset, offset), token)
 
@@ -127,7 +127,7 @@ def _missing(tree: SyntaxTree, node: ts.Node) -> Diagnostic:
         where = ""
         related: tuple[Related, ...] = ()
         if opener is not None:
-            where = f" opened on line {opener.start_point[0] + 1}"
+            where = f" opened on line {tree.row(opener) + 1}"
             related = (Related(Span(opener.start_byte, opener.end_byte), f"`{opener.type}` opened here"),)
         code = "HE1004" if parent.type == "relational_block" else "HE1002"
         message = f"expected `{token}` to close {what}{where}"
@@ -241,7 +241,7 @@ def _unclosed(tree: SyntaxTree, node: ts.Node, container: ts.Node | None) -> Dia
     keyword = leaves[0]
     return Diagnostic(
         "HE1002", Span(keyword.start_byte, keyword.end_byte),
-        f"expected `{closer}` to close {describe(container)} opened on line {opener.start_point[0] + 1}"
+        f"expected `{closer}` to close {describe(container)} opened on line {tree.row(opener) + 1}"
         f" before this `{_text(keyword)}`",
         related=(Related(Span(opener.start_byte, opener.end_byte), f"`{opener.type}` opened here"),),
         fixes=(Fix(f"insert `{closer}`", (_insertion(tree, _anchor(node), closer, opener),)),),

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from heddle_lang.syntax import ast
 from heddle_lang.syntax.tree import LANGUAGE
-from heddle_lang.text import Span
+from heddle_lang.text import Span, split_lines
 
 if TYPE_CHECKING:
     import tree_sitter as ts
@@ -71,7 +71,7 @@ def comment_text(raw: str) -> str:
     if raw.startswith("//"):
         return raw[2:].strip()
     body = raw[2:-2] if raw.endswith("*/") else raw[2:]
-    lines = [line.strip().removeprefix("*").strip() for line in body.strip("*").splitlines()]
+    lines = [line.strip().removeprefix("*").strip() for line in split_lines(body.strip("*"))]
     return "\n".join(lines).strip()
 
 
@@ -249,12 +249,12 @@ def lower(tree: SyntaxTree, previous: Lowered | None = None) -> tuple[ast.Module
         kind = child.type
         if kind == "comment":
             # Comments directly above a declaration (no blank line between) document it.
-            if child.start_point[0] > doc_end_row + 1:  # a blank line ends a documentation block
+            if tree.row(child) > doc_end_row + 1:  # a blank line ends a documentation block
                 doc_lines = []
             doc_lines.append(comment_text(_text(child)))
-            doc_end_row = child.end_point[0]
+            doc_end_row = tree.end_row(child)
             continue
-        doc = "\n".join(doc_lines) if doc_lines and child.start_point[0] == doc_end_row + 1 else None
+        doc = "\n".join(doc_lines) if doc_lines and tree.row(child) == doc_end_row + 1 else None
         doc_lines = []
         if kind == "pipeline":
             pipeline = lower_pipeline(child)

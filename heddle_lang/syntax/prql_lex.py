@@ -6,8 +6,14 @@ optional `f`/`s`/`r` prefix, backslash escapes (none in `r` strings), and `#` co
 
 from __future__ import annotations
 
+import bisect
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+
+from heddle_lang.text import LINE_BREAK_TEXT
+
+_LINE_END = re.compile(r"[\r\n]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +33,8 @@ def pieces(text: str) -> Iterator[Piece]:
         if ch == "#":
             if code_start < i:
                 yield Piece("code", code_start, i)
-            end = text.find("\n", i)
-            end = n if end == -1 else end
+            found = _LINE_END.search(text, i)
+            end = n if found is None else found.start()
             yield Piece("comment", i, end)
             i = code_start = end
             continue
@@ -83,12 +89,15 @@ def string_end(text: str | bytes, start: int, raw: bool) -> int:
 
 
 def lines_inside_strings(text: str) -> set[int]:
-    """Indices of the lines of `text` (0-based) that begin inside a multi-line string."""
+    """Indices of the lines of `text` (0-based, LSP's lines) that begin inside a multi-line string."""
+    starts = [match.end() for match in LINE_BREAK_TEXT.finditer(text)]  # line 1, 2, ... start here
     inside: set[int] = set()
+    if not starts:
+        return inside
     for piece in pieces(text):
-        if piece.kind != "string":
-            continue
-        first = text.count("\n", 0, piece.start)
-        breaks = text.count("\n", piece.start, piece.end)
-        inside.update(range(first + 1, first + 1 + breaks))
+        if piece.kind == "string":
+            # A line begins inside the string when the break before it does.
+            first = bisect.bisect_right(starts, piece.start)
+            last = bisect.bisect_right(starts, piece.end)
+            inside.update(range(first + 1, last + 1))
     return inside

@@ -2,11 +2,13 @@
 
 A `SyntaxTree` is immutable. `SyntaxTree.edit` describes a text change to tree-sitter (byte offsets
 and points, exactly) and reparses incrementally, reusing every unchanged subtree; the result is a
-new `SyntaxTree` equal to a fresh parse of the new text.
+new `SyntaxTree` equal to a fresh parse of the new text. Tree-sitter's points are tree-sitter's (rows
+counted at `\n`); lines everywhere else are LSP's (`text.LineIndex`): use `row`/`end_row`, never a point.
 """
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from heddle_lang.syntax.lower import Lowered
 
 LANGUAGE = ts.Language(_binding.language())
+_LONE_CR = re.compile(rb"\r(?!\n)")
 
 
 def _parse(data: bytes, old: ts.Tree | None = None) -> ts.Tree:
@@ -71,6 +74,19 @@ class SyntaxTree:
     @property
     def has_errors(self) -> bool:
         return any(d.is_error for d in self.diagnostics)
+
+    def row(self, node: ts.Node) -> int:
+        """The line `node` starts on (LSP's lines: tree-sitter's rows do not count a lone `\r`)."""
+        return node.start_point[0] if self._rows_agree else self.lines.line_of(node.start_byte)
+
+    def end_row(self, node: ts.Node) -> int:
+        """The line `node` ends on."""
+        return node.end_point[0] if self._rows_agree else self.lines.line_of(node.end_byte)
+
+    @cached_property
+    def _rows_agree(self) -> bool:
+        """No lone `\r`: tree-sitter's rows are LSP's lines."""
+        return b"\r" not in self.data or _LONE_CR.search(self.data) is None
 
     def slice(self, span: Span) -> str:
         return self.data[span.start : span.end].decode("utf-8", errors="replace")

@@ -11,6 +11,7 @@ import pytest
 from heddle_lang.catalog import ModuleSpec, StaticCatalog
 from heddle_lang.semantic import AnalysisCancelled, analyze
 from heddle_lang.syntax import parse
+from heddle_lang.text import Position
 from heddle_lsp.host import Change, Host
 
 TEXT = """import "std/io" io
@@ -63,3 +64,22 @@ async def test_a_change_cancels_the_running_analysis_and_the_new_version_is_anal
     assert second is not None
     snapshot = await second
     assert (snapshot.version, snapshot.tree.text) == (2, "// edited\n")
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("brk", ["\n", "\r\n", "\r"], ids=repr)
+async def test_incremental_edits_count_lines_as_lsp_does(brk: str) -> None:
+    """A lone `\\r` ends a line for the client, so it does for the host: an edit on line 4 lands on line 4."""
+    host = Host(lambda _path: StaticCatalog({}))
+    uri = "file:///tmp/breaks.he"
+    host.open(uri, TEXT.replace("\n", brk), 1)
+    # Replace ` | ` after `[{ id: 1 }]` (line 3, columns 13..16) by a line break and a stage indentation.
+    host.change(uri, 2, [Change(brk + "    | ", Position(3, 13), Position(3, 16))])
+    expected = TEXT.replace("[{ id: 1 }] | io.print", "[{ id: 1 }]\n    | io.print").replace("\n", brk)
+    future = host.snapshot(uri)
+    assert future is not None
+    snapshot = await future
+    assert snapshot.tree.text == expected
+    lines = snapshot.tree.lines
+    assert [(d.code, lines.position(d.span.start)) for d in snapshot.analysis.diagnostics] == [
+        ("HE3001", Position(0, 7))]

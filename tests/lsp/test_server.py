@@ -58,6 +58,23 @@ async def test_diagnostics_are_published_on_open_and_change(client: LanguageClie
 
 
 @pytest.mark.asyncio
+@pytest.mark.parametrize("brk", ["\r\n", "\r"], ids=repr)
+async def test_a_carriage_return_ends_a_line_for_diagnostics_and_edits(client: LanguageClient, brk: str) -> None:
+    uri = "file:///tmp/breaks.he"
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(
+        text_document=lsp.TextDocumentItem(uri=uri, language_id="heddle", version=1, text=INVALID.replace("\n", brk))))
+    diagnostics = await current_diagnostics(client, uri)
+    assert [(d.code, d.range.start.line, d.range.start.character) for d in diagnostics] == [
+        ("HE2001", 2, 21), ("HE2006", 5, 14)]
+    client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+        text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[lsp.TextDocumentContentChangePartial(
+            range=lsp.Range(start=lsp.Position(line=5, character=13), end=lsp.Position(line=5, character=14)),
+            text=brk + "  ")]))
+    assert [d.code for d in await current_diagnostics(client, uri)] == ["HE2001"]
+
+
+@pytest.mark.asyncio
 async def test_positions_are_utf16_with_emoji_and_cjk(client: LanguageClient) -> None:
     uri = "file:///tmp/wide.he"
     text = 'import "std/io" io\n\nworkflow W {\n  [{ name: "日本🚀", city: ok }]\n    | io.print\n}\n'

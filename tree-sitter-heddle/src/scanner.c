@@ -7,7 +7,8 @@
  *   does not close the block. The token starts at the first
  *   non-blank character and ends after the last one before the closing `)`. An unterminated
  *   block stops before a line that starts in column 0 with `}` or a declaration keyword, so a
- *   missing `)` does not swallow the rest of the file.
+ *   missing `)` does not swallow the rest of the file. A line ends at `\n`, `\r\n` or a lone `\r`
+ *   (LSP's lines, as everywhere in Heddle).
  *
  * INLINE_INJECTION_OPEN: a `<` on the same line as the function before it
  *   (`kafka.produce <broker=kb>`). A `<` after a newline starts a new pipeline instead.
@@ -112,7 +113,7 @@ static bool at_declaration_start(TSLexer *lexer) {
 static bool scan_prql(TSLexer *lexer) {
   bool line_start = false;
   while (is_blank(lexer->lookahead) || lexer->lookahead == '\n') {
-    line_start = lexer->lookahead == '\n';
+    line_start = lexer->lookahead == '\n' || lexer->lookahead == '\r';
     lexer->advance(lexer, true);
   }
   if (lexer->eof(lexer) || lexer->lookahead == ')') return false;
@@ -124,8 +125,9 @@ static bool scan_prql(TSLexer *lexer) {
   while (!lexer->eof(lexer)) {
     int32_t c = lexer->lookahead;
     if (c == '\n' || is_blank(c) || c == '#') prev = prev2 = 0;
-    if (c == '\n') {
+    if (c == '\n' || c == '\r') {
       consume(lexer);
+      if (c == '\r' && lexer->lookahead == '\n') consume(lexer);
       if (at_declaration_start(lexer)) break;
       continue;
     }

@@ -1,0 +1,95 @@
+"""`LineIndex` and `CharOffsets` against a plain reference: LSP's lines, every encoding, long lines."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from heddle_lang.text import STRIDE, CharOffsets, Encoding, LineIndex, Position, split_lines
+
+PIECES = ["a", "bc", " ", "\t", "é", "日本", "🚀", "\n", "\r\n", "\r", "x" * 40, "é" * 30]
+
+
+def reference_lines(text: str) -> list[tuple[int, str]]:
+    """(character offset of the line start, the line's text) by LSP's definition of a line break."""
+    out: list[tuple[int, str]] = []
+    start = i = 0
+    while i < len(text):
+        if text[i] in "\r\n":
+            out.append((start, text[start:i]))
+            i += 2 if text[i] == "\r" and text[i + 1 : i + 2] == "\n" else 1
+            start = i
+        else:
+            i += 1
+    out.append((start, text[start:]))
+    return out
+
+
+def units(text: str, encoding: Encoding) -> int:
+    if encoding is Encoding.UTF8:
+        return len(text.encode())
+    if encoding is Encoding.UTF32:
+        return len(text)
+    return len(text.encode("utf-16-le")) // 2
+
+
+def random_text(rng: random.Random, size: int) -> str:
+    return "".join(rng.choice(PIECES) for _ in range(size))
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_positions_match_the_reference(seed: int) -> None:
+    rng = random.Random(seed)
+    text = random_text(rng, rng.choice([0, 5, 60, 400]))
+    index = LineIndex(text.encode())
+    lines = reference_lines(text)
+    assert index.line_count == len(lines)
+    assert split_lines(text) == [line for _, line in lines]
+    for number, (start, line) in enumerate(lines):
+        assert index.line_text(number) == line
+        for column in range(len(line) + 1):
+            offset = len(text[: start + column].encode())
+            for encoding in Encoding:
+                position = Position(number, units(line[:column], encoding))
+                assert index.position(offset, encoding) == position
+                assert index.offset(position, encoding) == offset
+        end = len(text[: start + len(line)].encode())
+        for encoding in Encoding:  # past the end of the line: clamped to it
+            assert index.offset(Position(number, units(line, encoding) + 3), encoding) == end
+
+
+def test_a_lone_carriage_return_ends_a_line() -> None:
+    index = LineIndex(b"a\rb\r\nc\nd")
+    assert index.line_starts == [0, 2, 5, 7]
+    assert [index.line_text(i) for i in range(4)] == ["a", "b", "c", "d"]
+    assert index.position(2) == Position(1, 0)
+    assert index.offset(Position(2, 0)) == 5
+
+
+def test_a_long_line_converts_in_both_directions() -> None:
+    line = "é日🚀\tx" * (STRIDE * 3)
+    data = ("\n" + line + "\n").encode()
+    index = LineIndex(data)
+    for column in (0, 1, 2, 7, STRIDE, STRIDE * 5 + 3, len(line)):
+        prefix = line[:column]
+        offset = 1 + len(prefix.encode())
+        for encoding in Encoding:
+            position = Position(1, units(prefix, encoding))
+            assert index.position(offset, encoding) == position
+            assert index.offset(position, encoding) == offset
+        assert index.display_column(offset, 2) == len(prefix) + prefix.count("\t")
+
+
+def test_line_starts_and_indentation() -> None:
+    index = LineIndex(b"  a b\r\n\t c\r   \n")
+    assert index.starts_line(2) and not index.starts_line(4)
+    assert index.indentation(1) == "\t "
+    assert index.first_nonblank(2) == index.line_span(2).end  # all blanks
+
+
+@pytest.mark.parametrize("text", ["", "abc", "é", "aé日🚀b", "🚀" * 10 + "x"])
+def test_char_offsets(text: str) -> None:
+    offsets = CharOffsets(text)
+    for i in range(len(text) + 1):
+        assert offsets.to_bytes(i) == len(text[:i].encode())
