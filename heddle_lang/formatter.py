@@ -48,12 +48,52 @@ def _text(node: ts.Node) -> str:
     return (node.text or b"").decode("utf-8", errors="replace")
 
 
+class _Output:
+    """The printed lines: the finished ones, and the current one as parts, so that a line of a hundred
+    thousand tokens is built in linear time (appending to a `str` in a list copies it)."""
+
+    def __init__(self) -> None:
+        self.done: list[str] = []
+        self.done_blank = True  # the last finished line holds only blanks (or there is none)
+        self.verbatim: dict[int, str] = {}  # finished lines whose break belongs to a string: that break
+        self.parts: list[str] = []
+        self.width = 0  # characters of the current line
+        self.blank = True  # the current line holds only blanks
+
+    def add(self, text: str) -> None:
+        if text:
+            self.parts.append(text)
+            self.width += len(text)
+            self.blank = self.blank and not text.strip()
+
+    def ends_with_space(self) -> bool:
+        return bool(self.parts) and self.parts[-1].endswith(" ")
+
+    def new_line(self, string_break: str | None = None) -> None:
+        """Finish the current line; `string_break`: its break belongs to a string and is kept as written."""
+        if string_break is not None:
+            self.verbatim[len(self.done)] = string_break
+        self.done.append("".join(self.parts))
+        self.done_blank = self.blank
+        self.parts, self.width, self.blank = [], 0, True
+
+    def replace(self, text: str) -> None:
+        self.parts, self.width, self.blank = [], 0, True
+        self.add(text)
+
+    def text(self) -> str:
+        lines = [*self.done, "".join(self.parts)]
+        # Trailing blank lines go, unless a string's last line break comes before them.
+        while lines and not lines[-1].strip() and len(lines) - 2 not in self.verbatim:
+            lines.pop()
+        verbatim = self.verbatim
+        return "".join(line + verbatim[i] if i in verbatim else line.rstrip() + "\n" for i, line in enumerate(lines))
+
+
 class _Printer:
     def __init__(self, tree: SyntaxTree) -> None:
         self.tree = tree
-        self.lines: list[str] = [""]
-        # Output lines whose line break belongs to a string: that break, kept as it is (and the line unstripped).
-        self.verbatim: dict[int, str] = {}
+        self.out = _Output()
         self.level = 0
         self.last_row = 0  # source row where the last emitted token ended
         self.break_pending = False  # a line comment ended the output line
@@ -67,28 +107,27 @@ class _Printer:
 
     @property
     def column(self) -> int:
-        return len(self.lines[-1])
+        return self.out.width
 
     def write(self, text: str, node: ts.Node | None = None, space: bool = False,
               in_string: frozenset[int] = frozenset()) -> None:
         """Append `text`; `in_string`: the offsets of its line breaks that belong to a string (kept as written)."""
         if self.break_pending:
             # A line comment ended the line in the middle of a construct: continue one level deeper.
-            self.lines.append(INDENT * (self.level + 1))
+            self.out.new_line()
+            self.out.add(INDENT * (self.level + 1))
             self.break_pending = False
             space = False
         self.glue = False
-        current = self.lines[-1]
-        if space and current.strip() and not current.endswith(" "):
-            self.lines[-1] = current + " "
+        out = self.out
+        if space and not out.blank and not out.ends_with_space():
+            out.add(" ")
         at = 0
         for match in LINE_BREAK_TEXT.finditer(text):
-            self.lines[-1] += text[at : match.start()]
-            if match.start() in in_string:
-                self.verbatim[len(self.lines) - 1] = match.group()
-            self.lines.append("")
+            out.add(text[at : match.start()])
+            out.new_line(match.group() if match.start() in in_string else None)
             at = match.end()
-        self.lines[-1] += text[at:]
+        out.add(text[at:])
         if node is not None:
             self.last_row = self.tree.end_row(node)
 
@@ -107,23 +146,24 @@ class _Printer:
         if self.glue:
             self.glue = False
             if glue:  # `/* note */ key: value`: the entry stays on the comment's line.
-                self.lines[-1] += " "
+                self.out.add(" ")
                 return
             # A comment just above a declaration would document it: keep it apart, as it was.
             blank = blank or (level == 0 and not first_in_block)
-        if self.lines[-1].strip():
-            self.lines.append("")
-        if blank and len(self.lines) > 1 and self.lines[-2].strip():
-            self.lines.append("")
+        out = self.out
+        if not out.blank:
+            out.new_line()
+        if blank and out.done and not out.done_blank:
+            out.new_line()
         self.level = level
-        self.lines[-1] = INDENT * level
+        out.replace(INDENT * level)
         self.break_pending = False
 
     # --- comments -------------------------------------------------------------------------------
 
     def comment(self, node: ts.Node, level: int, first_in_block: bool = False) -> None:
         text = _text(node)
-        if self.tree.row(node) == self.last_row and self.lines[-1].strip():
+        if self.tree.row(node) == self.last_row and not self.out.blank:
             self.write(text, node, space=True)
         else:
             self.start_line(node, level, first_in_block)
@@ -250,7 +290,8 @@ class _Printer:
             self.write(text, query, in_string=_breaks_in_strings(text))
             if row(closing) > end_row(query):
                 # `)` on a line of its own keeps its place relative to the block.
-                self.lines.append(" " * max(0, self._column_of(closing) + delta))
+                self.out.new_line()
+                self.out.add(" " * max(0, self._column_of(closing) + delta))
         self.write(")", closing)
 
     def _column_of(self, node: ts.Node) -> int:
@@ -356,12 +397,7 @@ class _Printer:
         self.write("]", node.children[-1])
 
     def result(self) -> str:
-        while self.lines and not self.lines[-1].strip() and len(self.lines) - 2 not in self.verbatim:
-            self.lines.pop()
-        verbatim = self.verbatim
-        return "".join(
-            line + verbatim[i] if i in verbatim else line.rstrip() + "\n" for i, line in enumerate(self.lines)
-        )
+        return self.out.text()
 
 
 def _has_comment(node: ts.Node) -> bool:

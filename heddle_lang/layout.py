@@ -179,9 +179,8 @@ class _Layout:
             self.out.append(Diagnostic(
                 "HE2002", Span(inner[0].start_byte, inner[0].end_byte),
                 f"the `{{` of this {label} must end its line: move this to the next line", fixes=(fix,)))
-        previous = closing.prev_sibling
-        while previous is not None and previous.type == "comment":
-            previous = previous.prev_sibling
+        # (tree-sitter finds a previous sibling from the first child: walking back from `}` would be quadratic)
+        previous = next((c for c in reversed(block.children[:-1]) if c.type != "comment"), None)
         if previous is not None and self.tree.end_row(previous) == row(closing) and previous != opening:
             fix = Fix("put `}` on its own line", (TextEdit(self.gap_before(closing), "\n"),))
             self.out.append(Diagnostic(

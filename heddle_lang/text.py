@@ -19,6 +19,7 @@ import bisect
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from itertools import accumulate
 
 LINE_BREAK = re.compile(rb"\r\n?|\n")
@@ -267,3 +268,24 @@ class CharOffsets:
         char_offset = max(0, min(char_offset, len(self.text)))
         i = bisect.bisect_left(self._chars, char_offset)  # the non-ASCII characters before it
         return char_offset + (self._extra[i - 1] if i else 0)
+
+    def to_chars(self, byte_offset: int) -> int:
+        """The character at or after UTF-8 byte `byte_offset` (a byte inside a character rounds up)."""
+        byte_offset = max(0, byte_offset)
+        lo, hi = 0, len(self._chars)
+        while lo < hi:  # the non-ASCII characters that start before `byte_offset`
+            mid = (lo + hi) // 2
+            if self._chars[mid] + (self._extra[mid - 1] if mid else 0) < byte_offset:
+                lo = mid + 1
+            else:
+                hi = mid
+        extra = self._extra[lo - 1] if lo else 0
+        if lo and self._chars[lo - 1] + extra >= byte_offset:  # inside that character: the next one
+            return min(self._chars[lo - 1] + 1, len(self.text))
+        return min(byte_offset - extra, len(self.text))
+
+
+@lru_cache(maxsize=256)
+def char_offsets(text: str) -> CharOffsets:
+    """The `CharOffsets` of `text`, built once per text (a relational block's positions are converted often)."""
+    return CharOffsets(text)

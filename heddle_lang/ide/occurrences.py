@@ -16,7 +16,7 @@ from heddle_lang.relational.tables import ident_name, referenced_tables, signifi
 from heddle_lang.relational.tokens import tokenize
 from heddle_lang.semantic.model import Analysis, Definition
 from heddle_lang.syntax import ast
-from heddle_lang.text import Span
+from heddle_lang.text import Span, char_offsets
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +52,7 @@ def relational_blocks(module: ast.Module) -> Iterator[tuple[str | None, ast.Rela
 
 def to_bytes(query: str, char_offset: int, base: int) -> int:
     """The document byte offset of character `char_offset` of `query`, which starts at byte `base`."""
-    prefix = query[: max(0, char_offset)]
-    return base + (len(prefix) if prefix.isascii() else len(prefix.encode("utf-8", "surrogatepass")))
+    return base + char_offsets(query).to_bytes(char_offset)
 
 
 def table_mentions(block: ast.RelationalBlock) -> list[TableMention]:

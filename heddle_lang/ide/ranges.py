@@ -6,23 +6,26 @@ relational blocks), multi-line pipelines and strings, block comments and runs of
 visible: the range ends on the line before it. Lines are 0-based.
 
 Selection: for each offset, the spans of the CST nodes around it from the innermost out; inside a
-relational block, the PRQL token and bracket groups around it come first.
+relational block, the PRQL token and bracket groups around it come first. At most `MAX_SELECTION` ranges
+(the innermost, then the whole document): an answer nests each range in the next, and a client or a JSON
+encoder must not meet a chain as deep as a thousand nested brackets.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from heddle_lang.ide.occurrences import to_bytes
 from heddle_lang.ide.results import Folding
 from heddle_lang.relational.tokens import Group, Token, build_tree, tokenize
 from heddle_lang.semantic.model import Analysis
-from heddle_lang.text import LineIndex, Span
+from heddle_lang.text import LineIndex, Span, char_offsets
 
 if TYPE_CHECKING:
     import tree_sitter as ts
 
+MAX_SELECTION = 64  # ranges in one selection chain: the innermost ones, then the whole document
 _BRACKETED = frozenset({"block", "dict", "list", "dataframe", "relational_block"})
 _CLOSERS = frozenset({"}", "]", ")"})
 
@@ -114,27 +117,36 @@ def folding_ranges(analysis: Analysis) -> list[Folding]:
 
 def _prql_spans(node: ts.Node, offset: int) -> list[Span]:
     """Inside a `prql` node: the token at `offset`, then each bracket group around it (inside, then with
-    its brackets), innermost first."""
+    its brackets), innermost first; at most `MAX_SELECTION` groups, the innermost."""
     query = (node.text or b"").decode("utf-8", errors="replace")
     base = node.start_byte
-    spans: list[Span] = []
+    offsets = char_offsets(query)
+    at = offsets.to_chars(offset - base)
     group: Group = build_tree(tokenize(query))
     chain: list[Group] = []
+    token: Token | None = None
     while True:
-        inner = next((c for c in group.children if to_bytes(query, c.start, base) <= offset
-                      <= to_bytes(query, c.end, base)), None)
-        if isinstance(inner, Token):
-            spans.append(Span(to_bytes(query, inner.start, base), to_bytes(query, inner.end, base)))
-            break
-        if inner is None:
+        children = group.children
+        # The first child that ends at or after `at` holds it if it starts at or before it.
+        i = bisect.bisect_left(children, at, key=lambda child: child.end)
+        inner = children[i] if i < len(children) and children[i].start <= at else None
+        if inner is None or isinstance(inner, Token):
+            token = inner
             break
         chain.append(inner)
         group = inner
-    for outer in reversed(chain):
+    spans: list[Span] = []
+
+    def span(start: int, end: int) -> Span:
+        return Span(base + offsets.to_bytes(start), base + offsets.to_bytes(end))
+
+    if token is not None:
+        spans.append(span(token.start, token.end))
+    for outer in reversed(chain[-MAX_SELECTION:]):
         significant = outer.significant()
         if significant:
-            spans.append(Span(to_bytes(query, significant[0].start, base), to_bytes(query, significant[-1].end, base)))
-        spans.append(Span(to_bytes(query, outer.start, base), to_bytes(query, outer.end, base)))
+            spans.append(span(significant[0].start, significant[-1].end))
+        spans.append(span(outer.start, outer.end))
     return spans
 
 
@@ -155,6 +167,8 @@ def _chain(analysis: Analysis, offset: int) -> list[Span]:
         # Each range must strictly contain the one before it.
         if not chain or (span != chain[-1] and span.covers(chain[-1])):
             chain.append(span)
+    if len(chain) > MAX_SELECTION:  # the answer nests each range in the next: keep it shallow
+        chain = [*chain[: MAX_SELECTION - 1], chain[-1]]
     return chain
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from heddle_lang.diagnostics import Diagnostic, Fix, Severity, TextEdit
-from heddle_lang.text import Span
+from heddle_lang.text import Span, char_offsets
 from heddle_lang.types import Schema
 
 SQL_TABLE_PREFIX = "__heddle_"
@@ -81,11 +81,7 @@ class _ByteOffsets:
         self.base = base
 
     def __call__(self, char_offset: int) -> int:
-        char_offset = max(0, min(char_offset, len(self.text)))
-        prefix = self.text[:char_offset]
-        if prefix.isascii():
-            return self.base + char_offset
-        return self.base + len(prefix.encode("utf-8", "surrogatepass"))
+        return self.base + char_offsets(self.text).to_bytes(char_offset)
 
     def span(self, start: int, end: int) -> Span:
         a = self(start)

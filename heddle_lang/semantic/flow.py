@@ -23,7 +23,7 @@ from heddle_lang.semantic.model import Definition, StageType
 from heddle_lang.semantic.values import literal
 from heddle_lang.suggest import closest
 from heddle_lang.syntax import ast
-from heddle_lang.text import Span
+from heddle_lang.text import Span, char_offsets
 from heddle_lang.types import Column, Schema, assignable, dtype_name
 
 # What `*` carries into a handler: the failure, and (open) the columns of the rows that failed.
@@ -290,7 +290,7 @@ class GraphBuilder:
         for ref in referenced_tables(query):
             if ref.name == "input" or ref.name in schemas:
                 continue
-            start = block.query_span.start + len(query[: ref.offset].encode("utf-8"))
+            start = block.query_span.start + char_offsets(query).to_bytes(ref.offset)
             name_span = Span(start, start + len(ref.name.encode("utf-8")))
             resolved = self.table(ref.name, ast.Name(ref.name, name_span), handler)
             if resolved is not None:
