@@ -9,6 +9,11 @@ What each row times:
                       round, so no cache of the package helps): normalising, prqlc, Polars planning,
                       diagnostics.
   prqlc compile       `compile_prql` alone on the prelude + normalised text (three prqlc stages).
+  contained compile   the same text through `CompilerProcess` (the compiler the language server and the
+                      `heddle` command use): prqlc in a child process, one JSON line each way. Each round
+                      compiles a new text, so it is asked every time; "x in-process" is its ratio to
+                      `prqlc compile`, the cost of containing a crash of prqlc.
+  cold analyze, contained   `cold analyze` with the contained compiler.
   Polars plan         `plan_sql` alone: the SQL planned on empty frames, `collect_schema()`.
   cached analyze      `analyze_block` again with equal arguments (a cache hit).
   referenced_tables   the cheap scan of `from`/`join` names, uncached.
@@ -31,6 +36,7 @@ try:
 except ModuleNotFoundError:  # run as `python bench/relational.py` from elsewhere
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from heddle_engine.compiler_process import CompilerProcess
 from heddle_lang.relational import analyze_block, cache_clear
 from heddle_lang.relational.analyze import _table_names
 from heddle_lang.relational.compile import compile_prql
@@ -72,11 +78,14 @@ def median_min(run: Callable[[], object], rounds: int = ROUNDS) -> tuple[float, 
     return statistics.median(samples) / 1e6, min(samples) / 1e6
 
 
-def bench_block(label: str, query: str) -> list[tuple[str, float, float]]:
+def bench_block(label: str, query: str, contained: CompilerProcess) -> list[tuple[str, float, float]]:
     unique = count()
 
     def cold() -> object:
         return analyze_block(f"{query}\n# {next(unique)}", SCHEMAS, is_source=False)
+
+    def cold_contained() -> object:
+        return analyze_block(f"{query}\n# {next(unique)}", SCHEMAS, is_source=False, compiler=contained)
 
     normalized = normalize(query)
     refs = _referenced(query)
@@ -94,9 +103,11 @@ def bench_block(label: str, query: str) -> list[tuple[str, float, float]]:
     rows = [
         ("cold analyze", *median_min(cold)),
         ("  prqlc compile", *median_min(lambda: compile_prql(text))),
+        ("  contained compile", *median_min(lambda: contained(f"{text}\n# {next(unique)}"))),
         ("  Polars plan", *median_min(lambda: plan_sql(sql, frames))),
         ("cached analyze", *median_min(lambda: analyze_block(query, SCHEMAS, is_source=False))),
         ("referenced_tables", *median_min(lambda: _referenced.__wrapped__(query))),
+        ("cold analyze, contained", *median_min(cold_contained)),
     ]
     print(f"\n{label}: {query!r}")
     return rows
@@ -104,11 +115,18 @@ def bench_block(label: str, query: str) -> list[tuple[str, float, float]]:
 
 def main() -> None:
     print(f"relational blocks: median and minimum of {ROUNDS} rounds; ratio = median / cold analyze median")
-    for label, query in BLOCKS.items():
-        rows = bench_block(label, query)
-        base = rows[0][1]
-        for name, median, minimum in rows:
-            print(f"  {name:<20} {median:9.3f} ms  (min {minimum:8.3f} ms)  ratio {median / base:8.4f}")
+    contained = CompilerProcess()
+    contained.start()
+    try:
+        for label, query in BLOCKS.items():
+            rows = bench_block(label, query, contained)
+            base = rows[0][1]
+            in_process = rows[1][1]
+            for name, median, minimum in rows:
+                extra = f"   x in-process {median / in_process:.2f}" if name == "  contained compile" else ""
+                print(f"  {name:<24} {median:9.3f} ms  (min {minimum:8.3f} ms)  ratio {median / base:8.4f}{extra}")
+    finally:
+        contained.close()
 
 
 if __name__ == "__main__":

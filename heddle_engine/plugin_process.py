@@ -9,17 +9,13 @@ exits costs that one answer: it becomes a load error or an HE5004, never a stuck
 
 from __future__ import annotations
 
-import json
-import os
-import selectors
-import subprocess
 import sys
 import threading
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from heddle_engine.jsonl_child import ChildError, JsonLinesChild
 from heddle_lang.catalog import InferenceError, InferHook, ModuleSpec, ParametersHook
 from heddle_lang.catalog_data import module_from_data, schema_from_data, schema_to_data
 from heddle_lang.types import Schema
@@ -35,13 +31,15 @@ class PluginProcessError(Exception):
 class PluginProcess:
     def __init__(self, root: Path | None, *, python: str = sys.executable) -> None:
         self.root = root
-        self._command = [python, "-m", "heddle_engine.plugin_worker", str(root) if root is not None else "-"]
-        self._process: subprocess.Popen[bytes] | None = None
-        self._buffer = b""
-        self._loaded: set[str] = set()  # modules the current process has imported
-        self._next_id = 0
+        self._child = JsonLinesChild([python, "-m", "heddle_engine.plugin_worker",
+                                      str(root) if root is not None else "-"], cwd=root)
+        self._loaded: dict[str, int] = {}  # module path -> the process (by its start count) that imported it
         self._lock = threading.Lock()
-        self.starts = 0  # how many processes were started (for tests and logs)
+
+    @property
+    def starts(self) -> int:
+        """How many processes were started (for tests and logs)."""
+        return self._child.starts
 
     # --- what the catalog asks ---------------------------------------------------------------------
 
@@ -57,12 +55,10 @@ class PluginProcess:
 
     def start(self) -> None:
         """Start the process now (it imports in the background), so the first question finds it ready."""
-        with self._lock:
-            self._started()
+        self._child.start()
 
     def close(self) -> None:
-        with self._lock:
-            self._stop()
+        self._child.close()
 
     # --- hooks -------------------------------------------------------------------------------------
 
@@ -92,74 +88,16 @@ class PluginProcess:
     def _ask(self, request: dict[str, Any], seconds: float) -> dict[str, Any]:
         """Send `request`; a hook's module is imported first, under the load's time, not the answer's."""
         with self._lock:
-            process = self._started()
             try:
                 path = request.get("path")
-                if request["op"] != "load" and path is not None and path not in self._loaded:
-                    self._exchange(process, {"op": "load", "path": path}, LOAD_SECONDS)
-                answer = self._exchange(process, request, seconds)
+                if request["op"] != "load" and path is not None:
+                    self._child.start()  # a process that died is replaced now: its imports are gone
+                    fresh = self._loaded.get(path) != self._child.starts
+                    if fresh and "module" in self._child.ask({"op": "load", "path": path}, LOAD_SECONDS):
+                        self._loaded[path] = self._child.starts
+                answer = self._child.ask(request, seconds)
                 if request["op"] == "load" and "module" in answer:
-                    self._loaded.add(path)
+                    self._loaded[path] = self._child.starts
                 return answer
-            except (OSError, ValueError, PluginProcessError) as error:
-                self._stop()
-                if isinstance(error, PluginProcessError):
-                    raise
-                raise PluginProcessError(f"{type(error).__name__}: {error}") from None
-
-    def _exchange(self, process: subprocess.Popen[bytes], request: dict[str, Any], seconds: float) -> dict[str, Any]:
-        self._next_id += 1
-        request = {**request, "id": self._next_id}
-        assert process.stdin is not None
-        process.stdin.write(json.dumps(request).encode("utf-8") + b"\n")
-        process.stdin.flush()
-        deadline = time.monotonic() + seconds
-        while True:
-            answer = json.loads(self._read_line(process, deadline))
-            if answer.get("id") == request["id"]:
-                return dict(answer)
-
-    def _started(self) -> subprocess.Popen[bytes]:
-        if self._process is not None and self._process.poll() is None:
-            return self._process
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self._process = subprocess.Popen(self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         cwd=self.root, env=env)
-        self._buffer = b""
-        self._loaded = set()
-        self.starts += 1
-        return self._process
-
-    def _read_line(self, process: subprocess.Popen[bytes], deadline: float) -> bytes:
-        assert process.stdout is not None
-        fd = process.stdout.fileno()
-        with selectors.DefaultSelector() as selector:
-            selector.register(fd, selectors.EVENT_READ)
-            while b"\n" not in self._buffer:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise PluginProcessError("it did not answer in time")
-                if not selector.select(left):
-                    continue
-                chunk = os.read(fd, 1 << 16)
-                if not chunk:
-                    try:
-                        code: int | None = process.wait(timeout=2)
-                    except subprocess.TimeoutExpired:
-                        code = None
-                    raise PluginProcessError(f"it exited (status {code})" if code is not None
-                                             else "it closed its output")
-                self._buffer += chunk
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        return line
-
-    def _stop(self) -> None:
-        process, self._process = self._process, None
-        if process is None:
-            return
-        for stream in (process.stdin, process.stdout):
-            if stream is not None:
-                stream.close()
-        if process.poll() is None:
-            process.kill()
-        process.wait()
+            except ChildError as error:
+                raise PluginProcessError(str(error)) from None

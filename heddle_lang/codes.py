@@ -53,6 +53,9 @@ _TABLE = [
     Code("HE1012", "empty-injection", "`<>` injects nothing.", "pg.query <> { ... }"),
     Code("HE1013", "reserved-word", "A keyword is used as a name.", "step step = io.print"),
     Code("HE1014", "nesting-too-deep", "Config values are nested more than 32 levels deep.", "[[[[...]]]]"),
+    Code("HE1015", "invalid-utf8",
+         "The file is not valid UTF-8; the first bad byte is reported, nothing else is checked, and `heddle fmt` "
+         "leaves the file alone. Heddle files are UTF-8.", ""),
     # --- HE2xxx: strict layout ------------------------------------------------------------------
     Code("HE2001", "single-line-block",
          "A resource, step, handler or workflow block must span several lines.",
@@ -150,6 +153,13 @@ _TABLE = [
     Code("HE6006", "relational-type-error", "The block's expressions do not type-check on its input schema.",
          'filter name > 3'),
     Code("HE6007", "unsupported-relational", "The block uses something the engine cannot run.", "s\"...\""),
+    Code("HE6008", "relational-block-too-complex",
+         "The block chains more than 128 transforms or nests brackets more than 64 deep: more than the PRQL "
+         "compiler can take (it would crash); split it into several `| (…)` stages.",
+         "(from input | filter a > 0 | filter a > 0 | …)"),
+    Code("HE6009", "relational-compiler-failed",
+         "The PRQL compiler crashed or overran its time on this block. It runs in a process of its own, so "
+         "only this block is lost; the process is restarted.", ""),
     # --- HE9xxx: internal -----------------------------------------------------------------------
     Code("HE9001", "internal-error", "A bug in Heddle, not in your program: please report it with the input.",
          ""),

@@ -1,7 +1,10 @@
 """The workspace host: open documents, their incrementally edited trees, and analysis snapshots.
 
 Document-sync notifications mutate the host, in order, on the event loop. Each change is applied to
-the document's tree-sitter tree as an edit and reparsed incrementally. Analysis runs off the event
+the document's tree-sitter tree as an edit and reparsed incrementally; its range is read with LSP's lines
+(`\n`, `\r\n` or a lone `\r` ends one), the same lines every position the server sends is counted in.
+Relational blocks compile in a child process (`CompilerProcess`): a block that crashes prqlc costs its
+diagnostic (HE6009), never the server. Analysis runs off the event
 loop (one worker thread) on an immutable tree; a request awaits the snapshot of the version it was
 asked about, and a result for an older version is never published. A change cancels the analysis of
 the version it replaces (at its next checkpoint): what awaited it gets `AnalysisCancelled`.
@@ -19,9 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from heddle.process import QuietCollector
+from heddle_engine.compiler_process import CompilerProcess
 from heddle_engine.run_folder import running_in
 from heddle_lang.catalog import Catalog
 from heddle_lang.paths import PathPolicy
+from heddle_lang.relational.compile import PrqlCompiler
 from heddle_lang.semantic import Analysis, analyze
 from heddle_lang.syntax import SyntaxTree, parse
 from heddle_lang.text import Encoding, Position
@@ -72,10 +77,14 @@ class Host:
     documents: dict[str, Document] = field(default_factory=dict)
     encoding: Encoding = Encoding.UTF16
     collector: QuietCollector = field(default_factory=QuietCollector)
+    # Relational blocks compile in a process of their own: a block that crashes prqlc costs one diagnostic.
+    compiler: PrqlCompiler = field(default_factory=CompilerProcess)
 
     # --- document sync ----------------------------------------------------------------------------
 
     def open(self, uri: str, text: str, version: int) -> Document:
+        if isinstance(self.compiler, CompilerProcess):
+            self.compiler.start()  # it boots while this document is parsed (a no-op once it runs)
         document = Document(uri, path_of(uri), version, parse(text))
         self.documents[uri] = document
         return document
@@ -121,7 +130,8 @@ class Host:
             def run() -> Snapshot:
                 started = time.perf_counter()
                 with self.collector.during(), running_in(folder):  # relative paths start from the file's folder
-                    snapshot = Snapshot(uri, version, analyze(tree, catalog, stale.is_set, paths=paths))
+                    snapshot = Snapshot(uri, version, analyze(tree, catalog, stale.is_set, paths=paths,
+                                                              compiler=self.compiler))
                 document.analysis_seconds = time.perf_counter() - started
                 return snapshot
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from heddle_lang.text import split_lines
+
 _ANNOTATION = re.compile(r"//~(?P<dir>\^+|v+)?\s*(?P<body>.*)$")
 _ITEM = re.compile(r'(?P<code>HE\d{4})(?::(?P<col>\d+))?(?:\s+"(?P<fragment>(?:[^"\\]|\\.)*)")?')
 
@@ -30,7 +32,7 @@ class Expected:
 
 def expectations(text: str) -> list[Expected]:
     out: list[Expected] = []
-    for index, line in enumerate(text.splitlines(), start=1):
+    for index, line in enumerate(split_lines(text), start=1):
         match = _ANNOTATION.search(line)
         if match is None:
             continue

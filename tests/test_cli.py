@@ -212,3 +212,39 @@ def test_json_progress_events_start_a_line_of_their_own() -> None:
     printed.write(" and the rest\n")
     assert stream.getvalue().splitlines() == [
         "half a line", '{"event": "run", "run_id": "r1", "workflow": "W", "stages": 0}', " and the rest"]
+
+
+def test_a_file_that_is_not_utf8_is_reported_at_its_first_bad_byte_and_never_rewritten(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    text = 'import "std/io" io\r\n\r\nworkflow W {\r\n  [{ city: "Montr\xe9al" }]\r\n    | io.print\r\n}\r\n'
+    data = text.encode("latin-1")
+    path = tmp_path / "latin1.he"
+    path.write_bytes(data)
+    status, out, err = run(capsys, "check", str(path))
+    assert (status, out.splitlines()) == (1, [
+        f"{path}:4:18: error: the file is not valid UTF-8: byte 0xE9 starts a character the next byte does not "
+        "continue; Heddle files are UTF-8 [HE1015]"])
+    status, out, err = run(capsys, "check", "--format", "json", str(path))
+    (record,) = json.loads(out)
+    assert (record["code"], record["range"]["start"]) == ("HE1015", {"line": 3, "character": 17})
+    for command in (["fmt"], ["fmt", "--check"], ["fmt", "--diff"], ["plan"], ["run"]):
+        status, out, err = run(capsys, *command, str(path))
+        assert status in (1, 2) and "HE1015" in err and out == "", command
+        assert path.read_bytes() == data
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="surrogateescape"))
+    status, out, err = run(capsys, "fmt", "-")
+    assert (status, out) == (1, "") and "<stdin>:4:18: error: the file is not valid UTF-8" in err
+
+
+def test_a_block_that_crashes_prqlc_costs_one_diagnostic_not_the_command(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "powers.he"
+    path.write_text('import "std/io" io\n\nworkflow W {\n  [{ a: 1 }]\n    | (from input derive {b = '
+                    + " ** ".join(["a"] * 40_000) + "})\n    | io.print\n}\n")
+    status, out, err = run(capsys, "check", str(path))
+    assert status == 1
+    assert out.startswith(f"{path}:5:8: error: the PRQL compiler crashed on this block (it runs in a process of "
+                          "its own, which was restarted)")
+    assert out.rstrip().endswith("[HE6009]")
+    status, out, err = run(capsys, "run", str(path))
+    assert status == 2 and "HE6009" in err

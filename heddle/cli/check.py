@@ -7,11 +7,13 @@ import json
 import os
 import sys
 
+from heddle.cli.compiler import contained_compiler
 from heddle.cli.files import expand, read
 from heddle.cli.project import Catalogs, add_profile_option, analyze_file
 from heddle.cli.report import as_json, line, summary
 from heddle_engine.profiles import ProfileProblem, declared_resources, project_problems
 from heddle_lang.diagnostics import Severity
+from heddle_lang.relational.compile import PrqlCompiler
 from heddle_lang.syntax import parse
 
 
@@ -30,13 +32,20 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     names = list(expand(args.paths))
+    with contained_compiler() as compiler:
+        return _check(names, args, compiler)
+
+
+def _check(names: list[str], args: argparse.Namespace, compiler: PrqlCompiler) -> int:
     catalogs = Catalogs(args.profile)
     records = []
     errors = warnings = 0
     for name in names:
         source = read(name)
         tree = parse(source.text)
-        for diagnostic in analyze_file(tree, catalogs.for_file(source.path), source.path).diagnostics:
+        found = ([source.encoding_error] if source.encoding_error is not None  # not the file's text: no more
+                 else analyze_file(tree, catalogs.for_file(source.path), source.path, compiler=compiler).diagnostics)
+        for diagnostic in found:
             errors += diagnostic.severity is Severity.ERROR
             warnings += diagnostic.severity is Severity.WARNING
             if args.format == "json":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import re
 import sys
 
 from heddle.cli.files import STDIN, expand, read
@@ -24,11 +25,24 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def _lines(text: str) -> list[str]:
+    """Lines with their breaks, by LSP's definition (`\\n`, `\\r\\n`, a lone `\\r`), as every Heddle tool counts."""
+    return _LINE.findall(text)
+
+
 def run(args: argparse.Namespace) -> int:
     status = 0
     for name in expand(args.paths):
         source = read(name)
         tree = parse(source.text)
+        if source.encoding_error is not None:  # never rewrite what was not read as it is
+            print(line(source.name, tree.lines, source.encoding_error), file=sys.stderr)
+            print(f"{source.name}: not formatted: it is not UTF-8", file=sys.stderr)
+            status = 1
+            continue
         result = format_tree(tree)
         if result.text is None:
             for error in result.errors:
@@ -42,8 +56,7 @@ def run(args: argparse.Namespace) -> int:
         changed = result.text != source.text
         if args.diff and changed:
             sys.stdout.writelines(difflib.unified_diff(
-                source.text.splitlines(keepends=True), result.text.splitlines(keepends=True),
-                fromfile=source.name, tofile=source.name,
+                _lines(source.text), _lines(result.text), fromfile=source.name, tofile=source.name,
             ))
         if args.check:
             if changed:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from heddle.cli.compiler import contained_compiler
 from heddle.cli.files import UsageError, read
 from heddle.cli.project import Catalogs, add_profile_option, analyze_file
 from heddle.cli.report import line
@@ -31,10 +32,15 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     source = read(args.path)
-    tree = parse(source.text)
-    catalogs = Catalogs(args.profile)
-    catalog = catalogs.for_file(source.path)
-    analysis = analyze_file(tree, catalog, source.path)
+    if source.encoding_error is not None:
+        print(line(source.name, parse(source.text).lines, source.encoding_error), file=sys.stderr)
+        print(f"{source.name}: no plan: the file is not UTF-8", file=sys.stderr)
+        return 1
+    with contained_compiler() as compiler:  # it boots while the catalog loads
+        tree = parse(source.text)
+        catalogs = Catalogs(args.profile)
+        catalog = catalogs.for_file(source.path)
+        analysis = analyze_file(tree, catalog, source.path, compiler=compiler)
     errors = [d for d in analysis.diagnostics if d.is_error]
     if errors:
         for diagnostic in errors:

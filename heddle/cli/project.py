@@ -10,6 +10,7 @@ from heddle_engine.catalog import EngineCatalog, find_project, load_catalog
 from heddle_engine.project import path_policy
 from heddle_engine.run_folder import running_in
 from heddle_lang.paths import PathPolicy
+from heddle_lang.relational.compile import PrqlCompiler, compile_prql
 from heddle_lang.semantic import analyze
 from heddle_lang.semantic.model import Analysis
 from heddle_lang.syntax.tree import SyntaxTree
@@ -47,8 +48,9 @@ def paths_of(path: Path | None, catalog: EngineCatalog) -> PathPolicy:
     """Where the file paths in the configs of `path` may point (its project's policy)."""
     return path_policy(path, catalog.project)
 
-def analyze_file(tree: SyntaxTree, catalog: EngineCatalog, path: Path | None) -> Analysis:
+def analyze_file(tree: SyntaxTree, catalog: EngineCatalog, path: Path | None, *,
+                 compiler: PrqlCompiler = compile_prql) -> Analysis:
     """`analyze`, with relative paths (an embedded database a query step is described against) starting from the
-    file's folder, as they do when it runs."""
+    file's folder, as they do when it runs. `compiler`: the commands pass their contained one (`cli/compiler.py`)."""
     with running_in(path.parent if path is not None else Path.cwd()):
-        return analyze(tree, catalog, paths=paths_of(path, catalog))
+        return analyze(tree, catalog, paths=paths_of(path, catalog), compiler=compiler)

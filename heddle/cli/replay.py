@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+from heddle.cli.compiler import contained_compiler
 from heddle.cli.interrupt import INTERRUPTED_EXIT, run_interruptibly
 from heddle.cli.params import add_param_option, parse_params
 from heddle.cli.progress import Progress
@@ -20,6 +21,7 @@ from heddle.cli.report import line, problem_line
 from heddle.cli.runs import add_project_option, fail, store_for
 from heddle_engine.lineage import LineageError, LineageRecorder, read_limit
 from heddle_engine.lineage.errors import UNREADABLE
+from heddle_lang.check import decode
 from heddle_lang.syntax import parse
 
 
@@ -56,10 +58,12 @@ def run(args: argparse.Namespace) -> int:
     if path is None or not path.is_file():
         return fail(LineageError(UNREADABLE, f"run {record.run_id} ran {record.file}, which is no longer there"))
     name = _shown(path)
-    tree = parse(path.read_text(encoding="utf-8", errors="replace"))
-    catalog = Catalogs(args.profile).for_file(path)
-    analysis = analyze_file(tree, catalog, path)
-    errors = [d for d in analysis.diagnostics if d.is_error]
+    decoded = decode(path.read_bytes())
+    with contained_compiler() as compiler:  # it boots while the catalog loads
+        tree = parse(decoded.text)
+        catalog = Catalogs(args.profile).for_file(path)
+        analysis = analyze_file(tree, catalog, path, compiler=compiler)
+    errors = [decoded.error] if decoded.error is not None else [d for d in analysis.diagnostics if d.is_error]
     if errors:
         for diagnostic in errors:
             print(line(name, tree.lines, diagnostic), file=sys.stderr)

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from heddle.cli.compiler import contained_compiler
 from heddle.cli.files import UsageError, read
 from heddle.cli.interrupt import INTERRUPTED_EXIT, run_interruptibly
 from heddle.cli.params import add_param_option, parse_params
@@ -70,9 +71,14 @@ def run(args: argparse.Namespace) -> int:
 
     source = read(args.path, stdin_filename=args.stdin_filename)
     parameters = parse_params(args.param)
-    tree = parse(source.text)
-    catalog = Catalogs(args.profile).for_file(source.path)
-    analysis = analyze_file(tree, catalog, source.path)
+    if source.encoding_error is not None:
+        print(line(source.name, parse(source.text).lines, source.encoding_error), file=sys.stderr)
+        print(f"{source.name}: not run: the file is not UTF-8", file=sys.stderr)
+        return 2
+    with contained_compiler() as compiler:  # it boots while the catalog loads
+        tree = parse(source.text)
+        catalog = Catalogs(args.profile).for_file(source.path)
+        analysis = analyze_file(tree, catalog, source.path, compiler=compiler)
     errors = [d for d in analysis.diagnostics if d.is_error]
     if errors:
         for diagnostic in errors:

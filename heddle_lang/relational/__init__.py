@@ -7,19 +7,36 @@ Positions are character offsets into the block's text (between its parentheses);
 `BlockDiagnostic.to_diagnostic` converts to a document `Diagnostic` with UTF-8 byte spans. The SQL reads
 each Heddle table `name` of `BlockAnalysis.tables` from a frame registered as `sql_table_name(name)`.
 Pure: no I/O.
+
+The names below load their modules on first use: a process that only compiles PRQL (the contained
+compiler's worker imports `relational.compile`) does not import Polars.
 """
 
-from heddle_lang.relational.analyze import analyze_block, cache_clear, cache_info
-from heddle_lang.relational.cache import CacheInfo
-from heddle_lang.relational.edits import apply as apply_edits
-from heddle_lang.relational.model import (
-    BlockAnalysis,
-    BlockDiagnostic,
-    BlockFix,
-    TableRef,
-    sql_table_name,
-)
-from heddle_lang.relational.tables import referenced_tables
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from heddle_lang.relational.analyze import analyze_block, cache_clear, cache_info
+    from heddle_lang.relational.cache import CacheInfo
+    from heddle_lang.relational.edits import apply as apply_edits
+    from heddle_lang.relational.model import BlockAnalysis, BlockDiagnostic, BlockFix, TableRef, sql_table_name
+    from heddle_lang.relational.tables import referenced_tables
+
+_WHERE = {
+    "analyze_block": ("analyze", "analyze_block"),
+    "cache_clear": ("analyze", "cache_clear"),
+    "cache_info": ("analyze", "cache_info"),
+    "CacheInfo": ("cache", "CacheInfo"),
+    "apply_edits": ("edits", "apply"),
+    "BlockAnalysis": ("model", "BlockAnalysis"),
+    "BlockDiagnostic": ("model", "BlockDiagnostic"),
+    "BlockFix": ("model", "BlockFix"),
+    "TableRef": ("model", "TableRef"),
+    "sql_table_name": ("model", "sql_table_name"),
+    "referenced_tables": ("tables", "referenced_tables"),
+}
 
 __all__ = [
     "BlockAnalysis",
@@ -34,3 +51,12 @@ __all__ = [
     "referenced_tables",
     "sql_table_name",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, attribute = _WHERE[name]
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
+    globals()[name] = value
+    return value

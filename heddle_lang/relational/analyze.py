@@ -1,8 +1,9 @@
 """`analyze_block`: a relational block's output schema, SQL and diagnostics, cached.
 
-The steps: normalise the user's text (`normalize`), check the tables it reads against `schemas`,
-prepend a `let` per table (`prelude`), compile with prqlc (`compile`), plan the SQL on empty Polars
-frames (`plan`), and map every error back to the user's characters (`errors`).
+The steps: refuse a block beyond what prqlc can take (`limits`), normalise the user's text
+(`normalize`), check the tables it reads against `schemas`, prepend a `let` per table (`prelude`),
+compile with prqlc (`compile`, in this process or in the caller's contained compiler), plan the SQL on
+empty Polars frames (`plan`), and map every error back to the user's characters (`errors`).
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import polars as pl
 
 from heddle_lang.diagnostics import Severity
 from heddle_lang.relational.cache import CacheInfo, LruCache
-from heddle_lang.relational.compile import compile_prql
+from heddle_lang.relational.compile import PrqlCompiler, compile_prql
 from heddle_lang.relational.edits import Edit
 from heddle_lang.relational.errors import Locator, did_you_mean, plan_diagnostic, prql_diagnostic
+from heddle_lang.relational.limits import check_limits
 from heddle_lang.relational.model import BlockAnalysis, BlockDiagnostic, BlockFix, TableRef, sql_table_name
 from heddle_lang.relational.normalize import Normalized, normalize
 from heddle_lang.relational.plan import plan_sql, polish_sql
@@ -47,21 +49,27 @@ class _Request:
     normalized: Normalized
     names: tuple[str, ...]  # the tables read, `input` first when implied
     available: tuple[str, ...]  # other table names in scope, for did-you-mean
+    compiler: PrqlCompiler
 
 
 def analyze_block(
-    query: str, schemas: Mapping[str, Schema], *, is_source: bool, available: Iterable[str] = ()
+    query: str, schemas: Mapping[str, Schema], *, is_source: bool, available: Iterable[str] = (),
+    compiler: PrqlCompiler = compile_prql,
 ) -> BlockAnalysis:
     """Analyse one relational block. Never raises.
 
     `query` is the text between the block's parentheses; `schemas` holds the schema of every table it
     reads (`input` for the piped-in table, assignments and steps by name). `is_source`: the block
     stands first in its pipeline, so nothing flows in. `available` optionally names the other tables
-    in scope, only to suggest one for a name that is not in `schemas` (HE6002).
+    in scope, only to suggest one for a name that is not in `schemas` (HE6002). `compiler` compiles the
+    PRQL (the cache does not depend on it: every compiler gives the same answer, or a contained failure).
     """
     try:
+        too_complex = check_limits(query)
+        if too_complex is not None:
+            return BlockAnalysis(None, None, (too_complex,), (), query)
         refs, normalized, names = _prepared(query)
-        request = _Request(query, schemas, is_source, refs, normalized, names, tuple(available))
+        request = _Request(query, schemas, is_source, refs, normalized, names, tuple(available), compiler)
         key = _key(request)
     except Exception as error:  # a bug, not a property of the input
         return _internal_error(query, error)
@@ -170,7 +178,7 @@ def _analyze(request: _Request) -> BlockAnalysis:
     tables = _tables(request, diagnostics)
     prelude = build_prelude(tables)
     text = prelude.text + normalized.text
-    compiled = compile_prql(text)
+    compiled = request.compiler(text)
     locator = Locator(query, normalized, len(prelude.text))
     if compiled.sql is None:
         if compiled.error is not None:

@@ -9,13 +9,22 @@ prqlc 0.13 renders parse errors with byte spans over a character count and panic
 before an error holds non-ASCII characters. So the parser first sees an ASCII copy of the text with
 the same number of characters (each non-ASCII character replaced by `x` where it could be part of a
 name, a string or a comment, by `;` elsewhere); only text that parses is handed over as written.
+
+A panic is caught, but prqlc can also overflow the native stack, which no exception reports: the process
+dies. `limits.check_limits` refuses the shapes known to do that before prqlc sees them; beyond that,
+`analyze_block` takes a `PrqlCompiler`, any function of text to `Compiled`. `compile_prql` compiles in
+this process; a caller that must survive anything (the language server, the `heddle` command) passes one
+that compiles in a worker process and answers `contained_failure(...)` when the worker dies or hangs
+(`heddle_engine/compiler_process.py`). `Compiled` travels between them as JSON (`to_data`/`from_data`).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import prqlc
 
@@ -34,7 +43,7 @@ class PrqlError:
     hints: tuple[str, ...] = ()
     start: int | None = None
     end: int | None = None
-    stage: str = "resolve"  # "parse" | "resolve" | "sql" | "internal"
+    stage: str = "resolve"  # "parse" | "resolve" | "sql" | "internal" | "contained" (the compiler process failed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +53,40 @@ class Compiled:
     # SQL table name → the named columns the block reads from it (from the RQ).
     columns_read: dict[str, tuple[str, ...]] = field(default_factory=dict)
     wildcard_output: bool = False  # the output passes an open table's unknown columns through
+
+    def to_data(self) -> dict[str, Any]:
+        error = self.error
+        return {
+            "sql": self.sql,
+            "error": None if error is None else {
+                "reason": error.reason, "hints": list(error.hints), "start": error.start, "end": error.end,
+                "stage": error.stage,
+            },
+            "columns_read": {table: list(columns) for table, columns in self.columns_read.items()},
+            "wildcard_output": self.wildcard_output,
+        }
+
+    @staticmethod
+    def from_data(data: dict[str, Any]) -> Compiled:
+        error = data.get("error")
+        return Compiled(
+            data.get("sql"),
+            None if error is None else PrqlError(
+                str(error["reason"]), tuple(str(h) for h in error.get("hints") or ()), error.get("start"),
+                error.get("end"), str(error.get("stage") or "internal"),
+            ),
+            {str(table): tuple(columns) for table, columns in (data.get("columns_read") or {}).items()},
+            bool(data.get("wildcard_output")),
+        )
+
+
+PrqlCompiler = Callable[[str], "Compiled"]
+"""Compiles prelude + block text; never raises. `compile_prql` is the in-process one."""
+
+
+def contained_failure(what: str) -> Compiled:
+    """The answer of a compiler whose process failed on a text: `what` happened ("crashed on this block")."""
+    return Compiled(None, PrqlError(f"the PRQL compiler {what}", stage="contained"))
 
 
 def asciify(text: str) -> str:

@@ -147,6 +147,12 @@ def _real_reason(reason: str, compiled_text: str, error: PrqlError) -> str:
 
 
 def prql_diagnostic(error: PrqlError, locator: Locator, compiled_text: str) -> BlockDiagnostic:
+    if error.stage == "contained":  # the compiler's process died or hung: the whole block, no guess
+        return BlockDiagnostic(
+            "HE6009", 0, len(locator.query),
+            f"{error.reason} (it runs in a process of its own, which was restarted): the block cannot be "
+            "typed; simplify it, or split it into several blocks",
+        )
     start, end = locator.from_compiled(error.start, error.end)
     reason = _real_reason(error.reason, compiled_text, error) if error.stage == "parse" else error.reason
     unknown = re.match(r"Unknown name `([^`]*)`", reason)

@@ -9,6 +9,7 @@ from heddle_lang.check import check_tree
 from heddle_lang.diagnostics import Diagnostic, Fix, Severity, Tag, TextEdit, sort_diagnostics
 from heddle_lang.paths import PathPolicy
 from heddle_lang.plan import Plan
+from heddle_lang.relational.compile import PrqlCompiler, compile_prql
 from heddle_lang.semantic.context import Context
 from heddle_lang.semantic.declarations import check_resource, check_step, collect_declarations, collect_imports
 from heddle_lang.semantic.flow import GraphBuilder, check_trap
@@ -22,19 +23,21 @@ class AnalysisCancelled(Exception):  # noqa: N818 - named for what happened, lik
 
 
 def analyze(tree: SyntaxTree, catalog: Catalog, cancelled: Callable[[], bool] | None = None, *,
-            paths: PathPolicy | None = None) -> Analysis:
+            paths: PathPolicy | None = None, compiler: PrqlCompiler = compile_prql) -> Analysis:
     """Syntax, layout, names, resources, configuration and types of `tree`, and its typed plan.
 
     `cancelled` is asked between the phases and between graphs: when it answers True the analysis stops
     with `AnalysisCancelled` (an editor's next keystroke makes this one useless). `paths`: where the file
-    paths of configs may point (HE4011); None leaves them unchecked (a text with no file)."""
+    paths of configs may point (HE4011); None leaves them unchecked (a text with no file). `compiler`
+    compiles the relational blocks' PRQL: in this process by default; a long-lived caller passes one that
+    contains a crash of prqlc in another process (`relational.compile`)."""
 
     def checkpoint() -> None:
         if cancelled is not None and cancelled():
             raise AnalysisCancelled
 
     checkpoint()
-    ctx = Context(tree, catalog, paths=paths)
+    ctx = Context(tree, catalog, paths=paths, compiler=compiler)
     module = tree.ast
     checkpoint()
     collect_imports(ctx, module)

@@ -8,6 +8,7 @@ from heddle_lang.catalog import Catalog, FunctionSpec, ModuleSpec, ProfileValue,
 from heddle_lang.diagnostics import Diagnostic
 from heddle_lang.paths import PathPolicy
 from heddle_lang.plan import ResourceUse, RetryPolicy
+from heddle_lang.relational.compile import PrqlCompiler, compile_prql
 from heddle_lang.semantic.model import Binding, Definition, StageType, Use
 from heddle_lang.syntax import ast
 from heddle_lang.syntax.tree import SyntaxTree
@@ -41,6 +42,7 @@ class Context:
     tree: SyntaxTree
     catalog: Catalog
     paths: PathPolicy | None = None  # where file paths in configs may point; None: not checked
+    compiler: PrqlCompiler = compile_prql
     diagnostics: list[Diagnostic] = field(default_factory=list)
     modules: dict[str, tuple[str, ModuleSpec | None]] = field(default_factory=dict)  # alias -> (path, module)
     aliases: dict[str, Definition] = field(default_factory=dict)  # import aliases

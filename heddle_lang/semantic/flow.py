@@ -299,7 +299,7 @@ class GraphBuilder:
                 if node not in inputs:
                     inputs.append(node)
         in_scope = [*self.assigned, *self.ctx.steps]
-        result = analyze_block(query, schemas, is_source=is_source, available=in_scope)
+        result = analyze_block(query, schemas, is_source=is_source, available=in_scope, compiler=self.ctx.compiler)
         for diagnostic in result.diagnostics:
             self.ctx.report(diagnostic.to_diagnostic(block.query_span.start, query))
         if any(s.open for s in schemas.values()):
