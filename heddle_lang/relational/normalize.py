@@ -17,7 +17,8 @@ Two kinds of rewrite, both recorded as edits of the user's text (`edits.Rewritte
   `is [not] null` becomes `== null`/`!= null`; `concat(a, "-", b)` becomes `f"{a}-{b}"` (or, when an
   argument is not a name or a literal, `(a | as text) + "-" + …`).
 
-Only code is touched: strings and comments are never rewritten.
+Only code is touched: strings and comments are never rewritten. The rewriting recurses once per bracket
+level; `analyze_block` calls it only on blocks `limits.check_limits` accepts (at most 64 levels).
 """
 
 from __future__ import annotations
@@ -121,6 +122,7 @@ class _Normalizer:
         self.query = query
         self.edits: list[Edit] = []
         self.habits: list[Habit] = []
+        self._qualified: set[tuple[str, str]] | None = None  # every `table.column` the block names
 
     # --- helpers ---------------------------------------------------------------------------------
 
@@ -133,11 +135,12 @@ class _Normalizer:
 
     def _mentions(self, table: str, column: str) -> bool:
         """Does the block name `table.column` anywhere? Then a `(==column)` join keeps that column."""
-        tokens = [t for t in tokenize(self.query) if t.kind not in ("comment", "newline")]
-        return any(
-            a.text == table and b.is_op(".") and c.text == column
-            for a, b, c in zip(tokens, tokens[1:], tokens[2:], strict=False)
-        )
+        if self._qualified is None:  # found once per block, not once per join
+            tokens = [t for t in tokenize(self.query) if t.kind not in ("comment", "newline")]
+            self._qualified = {
+                (a.text, c.text) for a, b, c in zip(tokens, tokens[1:], tokens[2:], strict=False) if b.is_op(".")
+            }
+        return (table, column) in self._qualified
 
     # --- pipelines -------------------------------------------------------------------------------
 

@@ -95,7 +95,7 @@ class SyntaxTree:
         """Replace bytes `start..end` by `new_text` and reparse incrementally."""
         start = max(0, min(start, len(self.data)))
         end = max(start, min(end, len(self.data)))
-        inserted = new_text.encode("utf-8")
+        inserted = new_text.encode("utf-8", errors="surrogatepass")  # as `parse` encodes
         data = self.data[:start] + inserted + self.data[end:]
         start_point = _point(self.data, start)
         old_end_point = _point(self.data, end)
