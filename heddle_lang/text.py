@@ -83,7 +83,7 @@ def column_width(segment: bytes, encoding: Encoding) -> int:
     text = _decode(segment)
     if encoding is Encoding.UTF32:
         return len(text)
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+    return len(text.encode("utf-16-le", errors="surrogatepass")) // 2  # a pair for each astral character
 
 
 def split_lines(text: str) -> list[str]:
@@ -178,6 +178,12 @@ class LineIndex:
     def starts_line(self, offset: int) -> bool:
         """Nothing but blanks stands before `offset` on its line."""
         return offset <= self.first_nonblank(self.line_of(offset))
+
+    def ends_line(self, offset: int) -> bool:
+        """Nothing but blanks stands after `offset` on its line (looked at up to the first that is not one)."""
+        end = self.line_span(self.line_of(offset)).end
+        match = _BLANKS.match(self.data, offset, end)
+        return match is not None and match.end() >= end
 
     def indentation(self, line: int) -> str:
         """The leading blanks of `line`."""

@@ -138,7 +138,7 @@ def _line_bounds(tree: SyntaxTree, node: ts.Node, last: ts.Node) -> Span | None:
     start = lines.line_start(tree.row(node))
     end_line = tree.end_row(last)
     end = lines.line_starts[end_line + 1] if end_line + 1 < lines.line_count else len(tree.data)
-    if tree.data[start : node.start_byte].strip() or tree.data[last.end_byte : end].strip():
+    if not (lines.starts_line(node.start_byte) and lines.ends_line(last.end_byte)):
         return None
     return Span(start, end)
 
@@ -241,10 +241,10 @@ def _extent(tree: SyntaxTree, first: ts.Node, last: ts.Node) -> Span:
     """From `first`'s line start (when only blanks precede it) to `last`'s line end (when only blanks follow)."""
     lines = tree.lines
     start = lines.line_start(tree.row(first))
-    if tree.data[start : first.start_byte].strip():
+    if not lines.starts_line(first.start_byte):
         start = first.start_byte
     end = lines.line_span(tree.end_row(last)).end
-    if tree.data[last.end_byte : end].strip():
+    if not lines.ends_line(last.end_byte):
         end = last.end_byte
     return Span(start, end)
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from heddle_lang.ide.results import Folding
-from heddle_lang.relational.tokens import Group, Token, build_tree, tokenize
+from heddle_lang.relational.tokens import Group, Token, bracket_tree
 from heddle_lang.semantic.model import Analysis
 from heddle_lang.text import LineIndex, Span, char_offsets
 
@@ -54,8 +54,7 @@ class _Folds:
         return self.lines.starts_line(node.start_byte)
 
     def ends_its_line(self, node: ts.Node) -> bool:
-        row_end = self.lines.line_span(self.end_row(node)).end
-        return self.data[node.end_byte : row_end].strip() == b""
+        return self.lines.ends_line(node.end_byte)
 
     def bracketed(self, node: ts.Node) -> None:
         last = node.children[-1] if node.children else None
@@ -122,7 +121,7 @@ def _prql_spans(node: ts.Node, offset: int) -> list[Span]:
     base = node.start_byte
     offsets = char_offsets(query)
     at = offsets.to_chars(offset - base)
-    group: Group = build_tree(tokenize(query))
+    group: Group = bracket_tree(query)
     chain: list[Group] = []
     token: Token | None = None
     while True:

@@ -133,6 +133,12 @@ def build_tree(tokens: tuple[Token, ...]) -> Group:
     return root
 
 
+@lru_cache(maxsize=256)
+def bracket_tree(text: str) -> Group:
+    """`build_tree(tokenize(text))`, built once per text (a shared value: read it, never change it)."""
+    return build_tree(tokenize(text))
+
+
 def first_token(node: Token | Group) -> Token | None:
     if isinstance(node, Token):
         return node
