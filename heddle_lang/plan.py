@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from heddle_lang.text import Span
 from heddle_lang.types import Schema, dtype_name
+
+if TYPE_CHECKING:
+    from heddle_lang.relational.model import Program
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +90,8 @@ class Node:
     config: Mapping[str, object] = field(default_factory=dict)
     resources: tuple[ResourceUse, ...] = ()
     tables: Mapping[str, str] = field(default_factory=dict)  # relational: table name -> node id
-    sql: str | None = None
+    sql: str | None = None  # relational: prqlc's SQL for the block, shown to the user
+    program: Program | None = field(default=None, compare=False)  # relational: what the engine runs
     rows: tuple[Mapping[str, object], ...] = ()  # dataframe literals
     handler: str | None = None
     retry: RetryPolicy | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import itertools
 import re
@@ -70,7 +71,15 @@ def doc_of(obj: object) -> str:
 
 
 def attribute_docs(cls: type) -> dict[str, str]:
-    """Docstrings written under annotated class attributes (`port: int = 5432` then `\"\"\"The port.\"\"\"`)."""
+    """Docstrings written under annotated class attributes (`port: int = 5432` then `\"\"\"The port.\"\"\"`).
+
+    Read once per class (reading a class's source costs milliseconds, and every catalog a command
+    loads asks again for the same built-in classes)."""
+    return dict(_attribute_docs(cls))
+
+
+@functools.lru_cache(maxsize=2048)
+def _attribute_docs(cls: type) -> dict[str, str]:
     try:
         source = textwrap.dedent(inspect.getsource(cls))
         tree = ast.parse(source)

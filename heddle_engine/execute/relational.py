@@ -1,5 +1,6 @@
-"""Relational blocks on Polars: the SQL prqlc compiled (the plan the checker typed), run by `pl.SQLContext`
-over lazy frames registered as `sql_table_name(name)`.
+"""Relational blocks on Polars: the RQ prqlc compiled, lowered to a lazy Polars query by the same
+function that typed it at check time (`heddle_lang.relational.lowering`), over the lazy frames of the
+tables it reads (`sql_table_name(name)` → frame).
 
 A fused unit runs its blocks as one lazy query: each block's SQL reads the previous block's *lazy*
 result, and one `collect` runs the whole chain (Polars optimises across the blocks). The intermediate
@@ -16,18 +17,30 @@ import polars as pl
 from heddle_engine.execute.data import Data
 from heddle_lang.plan import Node
 from heddle_lang.relational import sql_table_name
+from heddle_lang.relational.lowering import refusal_message
 
 
 class QueryError(Exception):
-    """A relational block has no SQL to run (the checker reported why)."""
+    """A relational block has nothing to run (the checker reported why), or its data holds a value PRQL's
+    SQL refuses (an integer overflow, a division by zero in `%`)."""
 
 
 def lazy_query(node: Node, frame_of: Callable[[str], pl.LazyFrame]) -> pl.LazyFrame:
     """The block's result as a lazy frame; `frame_of(node id)` gives each table it reads."""
-    if node.sql is None:
-        raise QueryError(f"the relational block on line {node.line} has no compiled SQL")
+    if node.program is None:
+        raise QueryError(f"the relational block on line {node.line} has no compiled query")
     frames = {sql_table_name(name): frame_of(source) for name, source in node.tables.items()}
-    return pl.SQLContext(frames).execute(node.sql, eager=False)
+    return node.program.lazy(frames)
+
+
+def _refused(error: Exception, nodes: Sequence[Node]) -> Exception:
+    """A run-time refusal of the lowering as a `QueryError` with its own message; other errors as they are."""
+    message = refusal_message(error)
+    if message is None:
+        return error
+    lines = ", ".join(str(n.line) for n in nodes)
+    where = f"the relational block on line {lines}" if len(nodes) == 1 else f"the relational blocks on lines {lines}"
+    return QueryError(f"{where}: {message}")
 
 
 def run_blocks(nodes: Sequence[Node], read: Callable[[str], Data], *, every: bool) -> dict[str, Data | None]:
@@ -41,7 +54,10 @@ def run_blocks(nodes: Sequence[Node], read: Callable[[str], Data], *, every: boo
     for node in nodes:
         lazies[node.id] = lazy_query(node, frame_of)
     wanted = [n.id for n in nodes] if every else [nodes[-1].id]
-    frames = pl.collect_all([lazies[i] for i in wanted]) if len(wanted) > 1 else [lazies[wanted[0]].collect()]
+    try:
+        frames = pl.collect_all([lazies[i] for i in wanted]) if len(wanted) > 1 else [lazies[wanted[0]].collect()]
+    except Exception as error:
+        raise _refused(error, nodes) from error
     collected = dict(zip(wanted, frames, strict=True))
     return {n.id: (Data(polars=collected[n.id]) if n.id in collected else None) for n in nodes}
 
@@ -52,4 +68,7 @@ def run_one(node: Node, read: Callable[[str], Data], computed: Mapping[str, Data
     def frame_of(node_id: str) -> pl.LazyFrame:
         return (computed[node_id] if node_id in computed else read(node_id)).lazy()
 
-    return Data(polars=lazy_query(node, frame_of).collect())
+    try:
+        return Data(polars=lazy_query(node, frame_of).collect())
+    except Exception as error:
+        raise _refused(error, [node]) from error

@@ -15,14 +15,16 @@ from functools import lru_cache
 import polars as pl
 
 from heddle_lang.diagnostics import Severity
+from heddle_lang.relational import rq
 from heddle_lang.relational.cache import CacheInfo, LruCache
 from heddle_lang.relational.compile import PrqlCompiler, compile_prql
 from heddle_lang.relational.edits import Edit
 from heddle_lang.relational.errors import Locator, did_you_mean, plan_diagnostic, prql_diagnostic
 from heddle_lang.relational.limits import check_limits
-from heddle_lang.relational.model import BlockAnalysis, BlockDiagnostic, BlockFix, TableRef, sql_table_name
+from heddle_lang.relational.model import BlockAnalysis, BlockDiagnostic, BlockFix, Program, TableRef, sql_table_name
+from heddle_lang.relational.naming import unnamed_columns
 from heddle_lang.relational.normalize import Normalized, normalize
-from heddle_lang.relational.plan import plan_sql, polish_sql
+from heddle_lang.relational.plan import plan_query
 from heddle_lang.relational.prelude import build_prelude
 from heddle_lang.relational.tables import _referenced
 from heddle_lang.types import Column, Schema
@@ -179,12 +181,19 @@ def _analyze(request: _Request) -> BlockAnalysis:
     prelude = build_prelude(tables)
     text = prelude.text + normalized.text
     compiled = request.compiler(text)
-    locator = Locator(query, normalized, len(prelude.text))
+    locator = Locator(query, normalized, prelude.text)
     if compiled.sql is None:
         if compiled.error is not None:
             diagnostics.append(prql_diagnostic(compiled.error, locator, text))
         return _result(None, None, diagnostics, prelude.tables, normalized)
-    sql = polish_sql(compiled.sql)
+    sql = compiled.sql
+    try:
+        query = rq.parse(compiled.rq or "")
+    except rq.RqFormatError as error:
+        message = f"prqlc's relational IR could not be read ({error}); is prqlc a version heddle supports?"
+        diagnostics.append(BlockDiagnostic("HE9001", *locator.whole(), message))
+        return _result(None, sql, diagnostics, prelude.tables, normalized)
+    unnamed = unnamed_columns(query, locator)
 
     frames: dict[str, dict[str, pl.DataType]] = {}
     open_tables: list[str] = []
@@ -198,19 +207,22 @@ def _analyze(request: _Request) -> BlockAnalysis:
             for column in compiled.columns_read.get(table, ()):
                 frame.setdefault(column, pl.Null())
         frames[table] = frame
-    planned = plan_sql(sql, frames, tuple(open_tables))
+    planned = plan_query(query, frames, tuple(open_tables), unnamed)
     unknown = {c for frame in planned.frames.values() for c, dtype in frame.items() if dtype == pl.Null}
     if planned.schema is None:
         failure = plan_diagnostic(planned.error, locator, unknown) if planned.error else None
         if failure is not None:
             diagnostics.append(failure)
             return _result(None, sql, diagnostics, prelude.tables, normalized)
-        return _result(Schema.unknown(), sql, diagnostics, prelude.tables, normalized)
-    columns = tuple(
-        Column(name, None if (dtype == pl.Null and unknown) else dtype) for name, dtype in planned.schema.items()
-    )
-    diagnostics.extend(_duplicates(columns, tables, request.refs))
-    return _result(Schema(columns, open=compiled.wildcard_output), sql, diagnostics, prelude.tables, normalized)
+        schema = Schema.unknown()
+    else:
+        columns = tuple(
+            Column(name, None if (dtype == pl.Null and unknown) else dtype) for name, dtype in planned.schema.items()
+        )
+        diagnostics.extend(_duplicates(columns, tables, request.refs))
+        schema = Schema(columns, open=compiled.wildcard_output)
+    program = Program(compiled.rq or "", unnamed)
+    return _result(schema, sql, diagnostics, prelude.tables, normalized, program=program)
 
 
 def _duplicates(
@@ -244,6 +256,10 @@ def _result(
     diagnostics: list[BlockDiagnostic],
     tables: tuple[str, ...],
     normalized: Normalized,
+    *,
+    program: Program | None = None,
 ) -> BlockAnalysis:
     ordered = tuple(sorted(diagnostics, key=lambda d: (d.start, d.end, d.code)))
-    return BlockAnalysis(schema, sql, ordered, tables, normalized.text)
+    if any(d.is_error for d in ordered):
+        program = None
+    return BlockAnalysis(schema, sql, ordered, tables, normalized.text, program)

@@ -28,9 +28,13 @@ from typing import Any
 
 import prqlc
 
+from heddle_lang.relational.using import restore_order
 from heddle_lang.syntax.prql_lex import pieces
 
-TARGET = "sql.postgres"  # `~=` becomes `~` and `//` `TRUNC(…)`, both of which Polars SQL runs
+# The SQL shown for a block (`heddle plan`, hovers) is prqlc's for DuckDB: what the block means is defined
+# as that SQL's answer (the engine runs the RQ, see `lowering`), and prqlc's DuckDB backend accepts and
+# rejects what the differential tests compare against.
+TARGET = "sql.duckdb"
 _OPTIONS = prqlc.CompileOptions(format=False, signature_comment=False, target=TARGET)
 _SPAN = re.compile(r"\d+:(\d+)-(\d+)")
 
@@ -53,6 +57,7 @@ class Compiled:
     # SQL table name → the named columns the block reads from it (from the RQ).
     columns_read: dict[str, tuple[str, ...]] = field(default_factory=dict)
     wildcard_output: bool = False  # the output passes an open table's unknown columns through
+    rq: str | None = None  # prqlc's relational IR (JSON): what the engine runs
 
     def to_data(self) -> dict[str, Any]:
         error = self.error
@@ -64,6 +69,7 @@ class Compiled:
             },
             "columns_read": {table: list(columns) for table, columns in self.columns_read.items()},
             "wildcard_output": self.wildcard_output,
+            "rq": self.rq,
         }
 
     @staticmethod
@@ -77,6 +83,7 @@ class Compiled:
             ),
             {str(table): tuple(columns) for table, columns in (data.get("columns_read") or {}).items()},
             bool(data.get("wildcard_output")),
+            data.get("rq") if isinstance(data.get("rq"), str) else None,
         )
 
 
@@ -150,6 +157,7 @@ def compile_prql(text: str) -> Compiled:
         if not _is_panic(error):
             raise
         return Compiled(None, _error_from(error, text, "resolve", spans_are_bytes=True))
+    rq_json = restore_order(rq_json, text)
     try:
         sql = prqlc.rq_to_sql(rq_json, _OPTIONS)
     except Exception as error:
@@ -159,7 +167,7 @@ def compile_prql(text: str) -> Compiled:
             raise
         return Compiled(None, _error_from(error, text, "sql", spans_are_bytes=True))
     columns, wildcard = _read_rq(rq_json)
-    return Compiled(sql, None, columns, wildcard)
+    return Compiled(sql, None, columns, wildcard, rq_json)
 
 
 def _read_rq(rq_json: str) -> tuple[dict[str, tuple[str, ...]], bool]:

@@ -12,7 +12,6 @@ import difflib
 import re
 from collections.abc import Iterable
 
-from heddle_lang.diagnostics import Severity
 from heddle_lang.relational.compile import PrqlError, asciify
 from heddle_lang.relational.model import BlockDiagnostic, BlockFix
 from heddle_lang.relational.normalize import TRANSFORMS, Normalized
@@ -54,10 +53,11 @@ def did_you_mean(name: str, candidates: Iterable[str], cutoff: float = 0.6) -> s
 class Locator:
     """Maps positions of the compiled text back to the block, and finds tokens in both."""
 
-    def __init__(self, query: str, normalized: Normalized, prelude_length: int) -> None:
+    def __init__(self, query: str, normalized: Normalized, prelude: str) -> None:
         self.query = query
         self.normalized = normalized
-        self.prelude_length = prelude_length
+        self.prelude_length = len(prelude)
+        self.compiled_text = prelude + normalized.text
         self.tokens = [t for t in tokenize(query) if t.kind not in ("comment", "newline")]
         self.canonical = tokenize(normalized.text)
 
@@ -80,6 +80,17 @@ class Locator:
         if before:
             return (before[-1].start, before[-1].end)
         return self.whole()
+
+    def from_compiled_bytes(self, start: int | None, end: int | None) -> tuple[int, int]:
+        """`from_compiled` for a range in UTF-8 bytes (prqlc's spans after parsing)."""
+        if start is None or end is None:
+            return self.whole()
+        text = self.compiled_text
+        if not text.isascii():
+            data = text.encode("utf-8", "surrogatepass")
+            start = len(data[:start].decode("utf-8", "ignore"))
+            end = len(data[:end].decode("utf-8", "ignore"))
+        return self.from_compiled(start, end)
 
     def from_compiled(self, start: int | None, end: int | None) -> tuple[int, int]:
         """A range of the compiled text as a non-empty range of the block (the whole block if unknown)."""
@@ -280,42 +291,22 @@ def _misspelt_transform(locator: Locator, start: int, end: int) -> BlockDiagnost
     return None
 
 
-# --- Polars ----------------------------------------------------------------------------------------
-
-# What prqlc compiles to SQL functions Polars lacks, by the PRQL the user wrote.
-_SOURCES = {
-    "like": (("text.starts_with", "text.ends_with", "text.contains"), ()),
-    "regexp": ((), ("~=",)),
-    "window": (("window", "rolling", "range"), ()),
-}
+# --- the Polars lowering ---------------------------------------------------------------------------
 
 
 def plan_diagnostic(error: PlanError, locator: Locator, unknown_columns: set[str]) -> BlockDiagnostic | None:
-    """A diagnostic for a Polars planning failure; None when it may come from unknown-typed columns."""
+    """A diagnostic for a failure to type the block; None when it may come from unknown-typed columns
+    (the run, which knows the types, decides)."""
     message = error.message
+    if error.kind == "Unsupported":
+        start, end = locator.from_compiled_bytes(*error.span) if error.span else locator.whole()
+        return BlockDiagnostic("HE6007", start, end, message)
+    if error.kind == "UnknownType":
+        return None  # an operand's type is known only at run time: the run decides
+    if error.kind == "TypeError":
+        start, end = locator.from_compiled_bytes(*error.span) if error.span else locator.whole()
+        return BlockDiagnostic("HE6006", start, end, f"type error in the relational block: {message}")
     lowered = message.lower()
-    unsupported = re.search(r"unsupported function '([^']+)'", message)
-    where: tuple[int, int] | None = None
-    if unsupported or "not supported" in lowered or "pattern must be a string literal" in lowered:
-        if unsupported:
-            function = unsupported.group(1)
-            words, ops = _SOURCES["regexp"] if function.startswith("regexp") else ((function,), ())
-            where = locator.find_words(words, ops)
-            text = f"the engine (Polars SQL) cannot run `{function}`"
-        elif "like" in lowered:
-            where = locator.find_words(*_SOURCES["like"])
-            text = "the engine (Polars SQL) matches text only against a literal pattern"
-        else:
-            where = locator.find_words(*_SOURCES["window"]) if "window" in lowered else None
-            text = "the engine (Polars SQL) cannot run this"
-        start, end = where or locator.whole()
-        return BlockDiagnostic("HE6007", start, end, f"{text}: {message}")
-    ordered = re.match(r"(\w+) requires an ORDER BY", message)
-    if ordered:
-        function = ordered.group(1).lower()
-        start, end = locator.find_words((function, "window")) or locator.whole()
-        return BlockDiagnostic("HE6007", start, end, f"`{function}` needs ordered rows: sort them first "
-                               f"(`sort {{…}}` before it, or `window` with `sort`): {message}")
     mentioned = re.findall(r"column ['\"]([^'\"]+)['\"]", message)
     if unknown_columns and ("null" in lowered or any(c in unknown_columns for c in mentioned)):
         return None
@@ -324,5 +315,4 @@ def plan_diagnostic(error: PlanError, locator: Locator, unknown_columns: set[str
         return BlockDiagnostic("HE6003", start, end, f"the block reads a column that does not exist: {message}")
     where = locator.find_words(mentioned) if mentioned else None
     start, end = where or locator.whole()
-    return BlockDiagnostic("HE6006", start, end, f"type error in the relational block: {message}",
-                           Severity.ERROR)
+    return BlockDiagnostic("HE6006", start, end, f"type error in the relational block: {message}")

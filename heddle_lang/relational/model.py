@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from heddle_lang.diagnostics import Diagnostic, Fix, Severity, TextEdit
 from heddle_lang.text import Span, char_offsets
 from heddle_lang.types import Schema
+
+if TYPE_CHECKING:
+    import polars as pl
 
 SQL_TABLE_PREFIX = "__heddle_"
 
@@ -89,17 +92,34 @@ class _ByteOffsets:
 
 
 @dataclass(frozen=True, slots=True)
+class Program:
+    """What the engine runs for a block: prqlc's relational IR (RQ, as JSON) and the names the checker gave
+    the columns PRQL leaves unnamed (each named by the PRQL that computes it, as written)."""
+
+    rq: str
+    unnamed: tuple[str, ...] = ()
+
+    def lazy(self, frames: Mapping[str, pl.LazyFrame]) -> pl.LazyFrame:
+        """The block's result over `frames` (`sql_table_name(name)` → the frame of each table it reads)."""
+        from heddle_lang.relational import rq
+        from heddle_lang.relational.lowering import lazy_query
+
+        return lazy_query(rq.parse(self.rq), frames, self.unnamed)
+
+
+@dataclass(frozen=True, slots=True)
 class BlockAnalysis:
     """What a relational block means.
 
     schema       the block's output; None when it could not be compiled or planned. An unknown table
                  (HE6002) or `from input` at a source (HE3011) is analysed as an open table of unknown
                  columns, so the rest of the block is still checked and typed.
-    sql          the SQL the engine runs (Polars `SQLContext`); it reads each table of `tables` under
-                 `sql_table_name(name)`. None when the block does not compile.
+    sql          prqlc's SQL for the block (DuckDB's dialect), shown to the user; it reads each table of
+                 `tables` under `sql_table_name(name)`. None when the block does not compile.
     diagnostics  character offsets into the block's text.
     tables       the Heddle tables the block reads, in order of first use (`input` first when implied).
     prql         the canonical PRQL that was compiled (the user's text normalised; no prelude).
+    program      the RQ the engine lowers to Polars (the same lowering typed `schema`).
     """
 
     schema: Schema | None
@@ -107,6 +127,7 @@ class BlockAnalysis:
     diagnostics: tuple[BlockDiagnostic, ...]
     tables: tuple[str, ...]
     prql: str
+    program: Program | None = None  # what the engine runs; None when the block has errors
 
     @property
     def sql_tables(self) -> Mapping[str, str]:

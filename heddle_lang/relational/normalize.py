@@ -28,6 +28,7 @@ from functools import lru_cache
 
 from heddle_lang.relational.edits import Edit, Rewritten
 from heddle_lang.relational.tokens import Group, Token, build_tree, tokenize
+from heddle_lang.relational.using import MARKER as USING_MARKER
 
 TRANSFORMS = frozenset({
     "from", "select", "filter", "derive", "group", "aggregate", "sort", "take", "join", "window",
@@ -269,7 +270,8 @@ class _Normalizer:
             if keys and name is not None and side in ("inner", "left") and len(rest) == 1:
                 # `(==key)` joins like SQL's USING: one `key` column flows on, the left side's.
                 dropped = ", ".join(f"{name}.{key}" for key in keys)
-                self.edits.append(Edit(first.end, first.end, f"{separator}select !{{{dropped}}}", order=3))
+                text = f"{separator}select !{{{dropped}}}{separator}filter {USING_MARKER}"  # see `using.py`
+                self.edits.append(Edit(first.end, first.end, text, order=3))
             return
         self.expression(rest, comparisons=False)
 
@@ -303,7 +305,9 @@ class _Normalizer:
             if isinstance(after, Token) and after.is_op("=", ":", "."):
                 continue  # a name being defined, a named argument or a qualifier
             cast_or_key = isinstance(before, Token) and (before.is_word("as") or before.is_op("=="))
-            if node.text in TYPE_NAMES and not cast_or_key:
+            annotation = (isinstance(before, Token) and before.is_op("<")  # a type: `rel <relation>`
+                          and isinstance(after, Token) and after.is_op(">"))
+            if node.text in TYPE_NAMES and not cast_or_key and not annotation:
                 self.edits.append(Edit(node.start, node.start, "this.", order=1))
                 continue
             if word in ("and", "or"):

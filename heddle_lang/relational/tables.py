@@ -29,9 +29,36 @@ def referenced_tables(query: str) -> list[TableRef]:
     return list(_referenced(query))
 
 
+def declared_names(tokens: list[Token]) -> set[str]:
+    """Names the block declares itself: `let NAME = ...` and the parameters of `let f = [func] a b -> ...`
+    (`from rel` inside a function reads its parameter, not a table)."""
+    names: set[str] = set()
+    n = len(tokens)
+    for i, token in enumerate(tokens):
+        if not (token.is_word("let") and i + 2 < n and tokens[i + 1].kind == "ident" and tokens[i + 2].is_op("=")):
+            continue
+        names.add(ident_name(tokens[i + 1])[0])
+        j = i + 3
+        if j < n and tokens[j].is_word("func"):
+            j += 1
+        parameters: list[str] = []
+        while j < n and not tokens[j].is_op("->"):
+            if tokens[j].kind == "ident" and not (j > 0 and tokens[j - 1].is_op("<", ":")):
+                parameters.append(ident_name(tokens[j])[0])
+            elif not (tokens[j].kind == "ident" or tokens[j].is_op("<", ">", ":", ".")
+                      or tokens[j].kind in ("number", "string")):
+                parameters = []
+                break
+            j += 1
+        if j < n and tokens[j].is_op("->"):
+            names.update(parameters)
+    return names
+
+
 @lru_cache(maxsize=4096)
 def _referenced(query: str) -> tuple[TableRef, ...]:
     tokens = significant(tokenize(query))
+    declared = declared_names(tokens)
     out: list[TableRef] = []
     n = len(tokens)
     for i, token in enumerate(tokens):
@@ -57,6 +84,6 @@ def _referenced(query: str) -> tuple[TableRef, ...]:
             more, _, end = ident_name(tokens[j + 2])
             name = f"{name}.{more}"
             j += 2
-        if name:
+        if name and name not in declared:
             out.append(TableRef(name, start, end - start, "from" if token.text == "from" else "join"))
     return tuple(out)

@@ -307,7 +307,8 @@ class GraphBuilder:
         output = result.schema if result.schema is not None else Schema.unknown()
         label = " ".join(query.split())
         node = self.add(block.span, kind="relational", label=f"({label if len(label) <= 40 else label[:37] + '...'})",
-                        output=output, inputs=tuple(inputs), tables=tables, sql=result.sql, handler=handler)
+                        output=output, inputs=tuple(inputs), tables=tables, sql=result.sql, program=result.program,
+                        handler=handler)
         return _Flow(node.id, output)
 
     def table(self, name: str, where: ast.Name, handler: str | None) -> tuple[str, Schema] | None:

@@ -21,10 +21,10 @@ SPEC_JOIN_2 = "from input join users where input.id = users.id and input.exists 
 SEED_BLOCKS = [
     # seeds/003 (spec), first example
     ("from input select id, email", {"input": s.USERS}, False, {"id": pl.Int64, "email": pl.String}),
-    (SPEC_JOIN, {"input": s.VALIDATED, "users": s.USERS}, False, {"id": pl.String}),
+    (SPEC_JOIN, {"input": s.VALIDATED, "users": s.USERS}, False, {'concat(input.id, "-", users.email)': pl.String}),
     # seeds/003, second example (the step read directly)
     ("from fetch_users select id, email", {"fetch_users": s.USERS}, True, {"id": pl.Int64, "email": pl.String}),
-    (SPEC_JOIN_2, {"input": s.VALIDATED, "users": s.USERS}, False, {"id": pl.String}),
+    (SPEC_JOIN_2, {"input": s.VALIDATED, "users": s.USERS}, False, {"concat(input.id, users.email)": pl.String}),
     # seeds/000 (overview)
     (OVERVIEW_FILTER, {"input": s.TRANSACTIONS}, False, {"user_id": pl.Int64, "amount": pl.Float64}),
     (
@@ -52,16 +52,15 @@ def test_seed_block(query: str, schemas: dict[str, Schema], is_source: bool, exp
     assert analysis.sql is not None
 
 
-def test_seed_sql_runs_on_polars_with_the_documented_table_names() -> None:
+def test_seed_block_runs_on_polars_with_the_documented_table_names() -> None:
     analysis = analyze_block(SPEC_JOIN, {"input": s.VALIDATED, "users": s.USERS}, is_source=False)
     frames = {
         "input": pl.DataFrame({"id": [1, 2, 3], "email": ["a@x", "b@x", "c@x"], "exists": [True, False, True]}),
         "users": pl.DataFrame({"id": [1, 2], "name": ["A", "B"], "email": ["a@x", "b@x"]}),
     }
-    assert analysis.sql is not None
-    context = pl.SQLContext({sql_name: frames[name] for sql_name, name in analysis.sql_tables.items()})
-    result = context.execute(analysis.sql, eager=True)
-    assert result.to_dict(as_series=False) == {"id": ["1-a@x"]}
+    assert analysis.program is not None
+    result = analysis.program.lazy({sql: frames[name].lazy() for sql, name in analysis.sql_tables.items()}).collect()
+    assert result.to_dict(as_series=False) == {'concat(input.id, "-", users.email)': ["1-a@x"]}
 
 
 def test_overview_lookup_joins_keep_one_key_column() -> None:

@@ -1,0 +1,369 @@
+"""RQ relations → Polars lazy frames: the transforms of a pipeline, in order.
+
+Columns live in the frame under their RQ number (`scope.physical`); a pipeline keeps every column it has
+made until an `aggregate` or an `append` replaces them, and `select` only says which of them the
+relation returns (a later `sort` may still read a column that was not selected, as prqlc's SQL does).
+
+- A compute without a window is materialised where it stands, unless it is an aggregation (or holds
+  one): then it is a definition that `aggregate` evaluates per group. A compute with a window sorts the
+  frame by the window's keys first and runs its window functions (`windows.py`).
+- `sort` sorts (nulls last, as DuckDB does); a sort stays in effect through `filter`, `derive`, `select`,
+  `take` and `join` and is applied again at the end if the frame's order was lost on the way (a join,
+  a window sorted otherwise); `aggregate`, `append` and a `take` per group end it, as prqlc's SQL does.
+- `take a..b` keeps rows a to b of the sorted frame; per group (`group {k} (take …)`) it numbers the rows
+  of each group in the order of the group's sort.
+- `append` stacks rows by position (a common type per column); `join` see `joins.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from heddle_lang.relational import rq
+from heddle_lang.relational.lowering.aggregates import aggregate, contains_aggregate
+from heddle_lang.relational.lowering.errors import UnsupportedError
+from heddle_lang.relational.lowering.expressions import Expressions, literal_int
+from heddle_lang.relational.lowering.joins import join
+from heddle_lang.relational.lowering.scope import Scope, physical
+from heddle_lang.relational.lowering.windows import WindowFunctions
+
+
+@dataclass
+class Lowered:
+    """A relation as a frame: each of its columns (in `rq.Relation.columns` order) held by one frame
+    column, or by several for a wildcard; `originals` names the columns a wildcard brought.
+
+    `origin` says where a column read unchanged from an input table sits in that table (an instance
+    number of the table, the column's position): the columns of a table that are all passed on, some
+    named and the rest by a wildcard (an open schema), keep the table's order, as SQL's `SELECT *`.
+    """
+
+    frame: pl.LazyFrame
+    columns: list[list[str]]
+    originals: dict[str, str] = field(default_factory=dict)
+    origin: dict[str, tuple[int, int]] = field(default_factory=dict)
+    wildcard: set[str] = field(default_factory=set)  # the frame columns a wildcard stands for
+
+    def ordered(self) -> list[str]:
+        """The frame columns in output order: `columns`, except that a run of columns of one table
+        instance that holds its wildcard comes in the table's order."""
+        flat = [name for names in self.columns for name in names]
+        out: list[str] = []
+        index = 0
+        while index < len(flat):
+            source = self.origin.get(flat[index])
+            end = index + 1
+            while source is not None and end < len(flat) and (self.origin.get(flat[end]) or (None,))[0] == source[0]:
+                end += 1
+            run = flat[index:end]
+            if source is not None and any(name in self.wildcard for name in run):
+                run = sorted(run, key=lambda name: self.origin[name][1])
+            out.extend(run)
+            index = end
+        return out
+
+
+@dataclass
+class _State:
+    frame: pl.LazyFrame
+    phys: dict[int, list[str]]  # cid -> frame columns (several for a wildcard)
+    originals: dict[str, str]
+    origin: dict[str, tuple[int, int]] = field(default_factory=dict)
+    wildcard: set[str] = field(default_factory=set)
+    definitions: dict[int, rq.Expr] = field(default_factory=dict)
+    visible: list[int] = field(default_factory=list)
+    sort: tuple[rq.SortKey, ...] = ()
+    ordered: bool = True
+    pending: list[tuple[int, rq.Expr]] = field(default_factory=list)
+
+    def scope(self) -> Scope:
+        columns = {cid: names[0] for cid, names in self.phys.items() if len(names) == 1}
+        return Scope(columns, dict(self.frame.collect_schema()), self.definitions)
+
+
+def _literal_value(lit: rq.Lit) -> object:
+    if lit.kind == "Null":
+        return None
+    if lit.kind in ("Integer", "Float", "Boolean", "String", "RawString"):
+        return lit.value
+    raise UnsupportedError(f"a {lit.kind.lower()} in a table literal", lit.span)
+
+
+class Lowering:
+    def __init__(self, query: rq.Query, inputs: Mapping[str, pl.LazyFrame]) -> None:
+        self.query = query
+        self.inputs = inputs
+        self.memo: dict[int, Lowered] = {}
+        self.instances = 0
+
+    # --- relations -------------------------------------------------------------------------------
+
+    def table(self, tid: int) -> Lowered:
+        if tid not in self.memo:
+            self.memo[tid] = self.relation(self.query.table(tid))
+        return self.memo[tid]
+
+    def relation(self, relation: rq.Relation) -> Lowered:
+        kind = relation.kind
+        if isinstance(kind, rq.Extern):
+            return self._extern(kind.name, relation.columns)
+        if isinstance(kind, rq.LiteralRows):
+            return self._literal(kind)
+        if isinstance(kind, rq.Pipeline):
+            return self.pipeline(kind.transforms, relation.columns)
+        raise UnsupportedError(kind.what)
+
+    def _extern(self, name: str, columns: Sequence[rq.RelColumn]) -> Lowered:
+        frame = self.inputs.get(name)
+        if frame is None:
+            raise UnsupportedError(f"the table `{name}`", hint="the engine reads only the block's tables")
+        schema = frame.collect_schema()
+        named = [c.name for c in columns if not c.wildcard and c.name is not None]
+        mapped: list[list[str]] = []
+        wildcard: set[str] = set()
+        for column in columns:
+            if column.wildcard:
+                mapped.append([n for n in schema.names() if n not in named])
+                wildcard.update(mapped[-1])
+            else:
+                mapped.append([column.name or ""])
+        self.instances += 1
+        order = {n: i for i, n in enumerate(schema.names())}
+        origin = {n: (self.instances, order[n]) for names in mapped for n in names if n in order}
+        return Lowered(frame, mapped, {n: n for names in mapped for n in names}, origin, wildcard)
+
+    def _literal(self, literal: rq.LiteralRows) -> Lowered:
+        data: dict[str, list[object]] = {name: [] for name in literal.columns}
+        for row in literal.rows:
+            for name, value in zip(literal.columns, row, strict=True):
+                data[name].append(_literal_value(value))
+        names = [f"#lit{i}" for i in range(len(literal.columns))]
+        frame = pl.LazyFrame({n: data[c] for n, c in zip(names, literal.columns, strict=True)},
+                             strict=False)
+        return Lowered(frame, [[n] for n in names])
+
+    def _instance(self, ref: rq.TableRef) -> _State:
+        """Table `ref.source` with its columns renamed for this reference's cids."""
+        lowered = self.table(ref.source)
+        if len(ref.columns) != len(lowered.columns):
+            raise UnsupportedError("a table reference whose columns prqlc did not list", None)
+        selects: list[pl.Expr] = []
+        state = _State(pl.LazyFrame(), {}, {})
+        self.instances += 1
+        for (column, cid), sources in zip(ref.columns, lowered.columns, strict=True):
+            names = []
+            for source in sources:
+                name = f"{physical(cid)}.{source}" if column.wildcard else physical(cid)
+                selects.append(pl.col(source).alias(name))
+                state.originals[name] = lowered.originals.get(source, source)
+                if source in lowered.origin:
+                    state.origin[name] = (self.instances, lowered.origin[source][1])
+                if column.wildcard or source in lowered.wildcard:
+                    state.wildcard.add(name)
+                names.append(name)
+            state.phys[cid] = names
+        state.frame = lowered.frame.select(selects)
+        return state
+
+    # --- pipelines -------------------------------------------------------------------------------
+
+    def pipeline(self, transforms: Sequence[rq.Transform], columns: Sequence[rq.RelColumn]) -> Lowered:
+        first = transforms[0] if transforms else None
+        if not isinstance(first, rq.From):
+            raise UnsupportedError("a pipeline that does not start with `from`")
+        state = self._instance(first.table)
+        state.visible = [cid for _, cid in first.table.columns]
+        for transform in transforms[1:]:
+            self.transform(state, transform)
+        self._flush(state)
+        if state.sort and not state.ordered:
+            self._sort(state, state.sort)
+        outputs: list[list[str]] = []
+        selects: list[pl.Expr] = []
+        result = Lowered(state.frame, outputs)
+        for position, cid in enumerate(state.visible):
+            names = []
+            for name in (state.phys[cid] if cid in state.phys else [self._materialize(state, cid)]):
+                alias = f"#out{position}.{len(names)}"
+                selects.append(pl.col(name).alias(alias))
+                result.originals[alias] = state.originals.get(name, name)
+                if name in state.origin:
+                    result.origin[alias] = state.origin[name]
+                if name in state.wildcard:
+                    result.wildcard.add(alias)
+                names.append(alias)
+            outputs.append(names)
+        if len(outputs) != len(columns):
+            raise UnsupportedError("a relation whose columns prqlc did not list")
+        result.frame = state.frame.select(selects)
+        return result
+
+    def _materialize(self, state: _State, cid: int) -> str:
+        """A definition that is output as a column (an aggregate outside `aggregate` is an error)."""
+        definition = state.definitions.get(cid)
+        if definition is None:
+            raise UnsupportedError(f"a column prqlc did not define (#{cid})")
+        expr = Expressions(state.scope()).lower(definition)
+        state.frame = state.frame.with_columns(expr.alias(physical(cid)))
+        state.phys[cid] = [physical(cid)]
+        return physical(cid)
+
+    def _flush(self, state: _State) -> None:
+        if not state.pending:
+            return
+        scope = state.scope()
+        exprs = Expressions(scope)
+        state.frame = state.frame.with_columns([exprs.lower(e).alias(physical(cid)) for cid, e in state.pending])
+        for cid, _ in state.pending:
+            state.phys[cid] = [physical(cid)]
+        state.pending = []
+
+    def _sort(self, state: _State, keys: Sequence[rq.SortKey]) -> None:
+        scope = state.scope()
+        exprs = Expressions(scope)
+        by = [exprs.lower(rq.ColumnRef(k.cid)) for k in keys]
+        state.frame = state.frame.sort(by, descending=[k.descending for k in keys], nulls_last=True,
+                                       maintain_order=True)
+
+    def transform(self, state: _State, transform: rq.Transform) -> None:
+        if isinstance(transform, rq.Compute):
+            self._compute(state, transform)
+            return
+        self._flush(state)
+        if isinstance(transform, rq.Select):
+            state.visible = list(transform.cids)
+        elif isinstance(transform, rq.Filter):
+            state.frame = state.frame.filter(Expressions(state.scope()).lower(transform.expr))
+        elif isinstance(transform, rq.Sort):
+            self._sort(state, transform.keys)
+            state.sort, state.ordered = transform.keys, True
+        elif isinstance(transform, rq.Take):
+            self._take(state, transform)
+        elif isinstance(transform, rq.Aggregate):
+            self._aggregate(state, transform)
+        elif isinstance(transform, rq.Join):
+            self._join(state, transform)
+        elif isinstance(transform, rq.Append):
+            self._append(state, transform)
+        else:
+            raise UnsupportedError("`loop` (recursive queries)", None,
+                              "the engine runs no recursive query; compute the steps in a Python step")
+
+    def _compute(self, state: _State, compute: rq.Compute) -> None:
+        if compute.window is not None:
+            self._flush(state)
+            self._window(state, compute)
+        elif compute.is_aggregation or contains_aggregate(compute.expr):
+            state.definitions[compute.cid] = compute.expr
+        else:
+            if any(_references(compute.expr, cid) for cid, _ in state.pending):
+                self._flush(state)
+            state.pending.append((compute.cid, compute.expr))
+
+    def _window(self, state: _State, compute: rq.Compute) -> None:
+        window = compute.window
+        assert window is not None
+        if window.sort:
+            self._sort(state, window.sort)
+            state.ordered = state.sort == window.sort
+        scope = state.scope()
+        hook = WindowFunctions(scope, window, prefix=f"#w{compute.cid}")
+        expr = Expressions(scope, functions=hook).lower(compute.expr)
+        frame = state.frame
+        for stage in hook.stages:
+            frame = stage(frame)
+        temps = [f"#w{compute.cid}.{i}" for i in range(1, hook.count + 1)]
+        state.frame = frame.with_columns(expr.alias(physical(compute.cid))).drop(temps, strict=False)
+        state.phys[compute.cid] = [physical(compute.cid)]
+
+    def _take(self, state: _State, take: rq.Take) -> None:
+        start = 1 if take.start is None else literal_int(take.start)
+        end = None if take.end is None else literal_int(take.end)
+        if start is None or (take.end is not None and end is None):
+            raise UnsupportedError("`take` with a computed range", take.span,
+                                   "write the range with numbers: `take 5..10`")
+        if take.partition:
+            scope = state.scope()
+            if take.sort:
+                self._sort(state, take.sort)
+                scope = state.scope()
+            exprs = Expressions(scope)
+            groups = [exprs.lower(rq.ColumnRef(c)) for c in take.partition]
+            number = pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over(groups)
+            keep = number >= start if end is None else (number >= start) & (number <= end)
+            state.frame = state.frame.filter(keep)
+            state.sort, state.ordered = (), False
+            return
+        if take.sort and not (state.ordered and state.sort == take.sort):
+            self._sort(state, take.sort)
+            state.sort, state.ordered = take.sort, True
+        offset = max(start, 1) - 1
+        length = None if end is None else max(end - offset, 0)
+        state.frame = state.frame.slice(offset, length)
+
+    def _aggregate(self, state: _State, aggregation: rq.Aggregate) -> None:
+        scope = state.scope()
+        plain = Expressions(scope)
+        keys = [plain.lower(rq.ColumnRef(c)).alias(physical(c)) for c in aggregation.partition]
+        functions = Expressions(scope)
+        functions.functions = lambda op: aggregate(op, plain)
+        values: list[pl.Expr] = []
+        for cid in aggregation.compute:
+            definition = state.definitions.get(cid)
+            source = definition if definition is not None else rq.ColumnRef(cid)
+            values.append(functions.lower(source).alias(physical(cid)))
+        if keys:
+            state.frame = state.frame.group_by(keys).agg(values)
+        else:
+            state.frame = state.frame.select(values)
+        state.phys = {cid: [physical(cid)] for cid in [*aggregation.partition, *aggregation.compute]}
+        state.origin, state.wildcard = {}, set()
+        state.visible = [*aggregation.partition, *aggregation.compute]
+        state.sort, state.ordered = (), False
+
+    def _join(self, state: _State, transform: rq.Join) -> None:
+        right = self._instance(transform.table)
+        right_cids = set(right.phys)
+        left_cids = set(state.phys) | set(state.definitions)
+        schema = {**dict(state.frame.collect_schema()), **dict(right.frame.collect_schema())}
+        columns = {cid: names[0] for cid, names in {**state.phys, **right.phys}.items() if len(names) == 1}
+        scope = Scope(columns, schema, state.definitions)
+        state.frame = join(state.frame, right.frame, side=transform.side, condition=transform.condition,
+                           scope=scope, left_cids=left_cids, right_cids=right_cids)
+        state.visible = [*state.visible, *(cid for _, cid in transform.table.columns)]
+        state.phys.update(right.phys)
+        state.originals.update(right.originals)
+        state.origin.update(right.origin)
+        state.wildcard.update(right.wildcard)
+        state.ordered = False
+
+    def _append(self, state: _State, transform: rq.Append) -> None:
+        bottom_state = self._instance(transform.table)
+        frame, phys = bottom_state.frame, bottom_state.phys
+        top_names = [name for cid in state.visible
+                     for name in (state.phys[cid] if cid in state.phys else [self._materialize(state, cid)])]
+        bottom_names = [name for _, cid in transform.table.columns for name in phys[cid]]
+        if len(top_names) != len(bottom_names):
+            raise UnsupportedError("`append` of a table with another number of columns", None,
+                              "select the same columns on both sides")
+        top = state.frame.select(top_names)
+        bottom = frame.select([pl.col(b).alias(t) for b, t in zip(bottom_names, top_names, strict=True)])
+        state.frame = pl.concat([top, bottom], how="vertical_relaxed")
+        state.phys = {cid: state.phys[cid] for cid in state.visible}
+        state.sort, state.ordered = (), False
+
+
+def _references(expr: rq.Expr, cid: int) -> bool:
+    if isinstance(expr, rq.ColumnRef):
+        return expr.cid == cid
+    if isinstance(expr, rq.Operator | rq.Array):
+        items = expr.args if isinstance(expr, rq.Operator) else expr.items
+        return any(_references(a, cid) for a in items)
+    if isinstance(expr, rq.Case):
+        return any(_references(c, cid) or _references(v, cid) for c, v in expr.cases)
+    if isinstance(expr, rq.SString):
+        return any(not isinstance(i, str) and _references(i, cid) for i in expr.items)
+    return False

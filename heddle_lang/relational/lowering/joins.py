@@ -1,0 +1,103 @@
+"""`join` as SQL joins: every side, any condition, nulls never equal.
+
+The condition's `left.a == right.b` terms (joined by `&&`) become the join keys of a hash join; the rest
+filters the matched pairs. For an outer side with such a filter the unmatched rows are found after the
+filter, as SQL's `ON` does: a left row whose every partner fails the filter still appears once, with
+nulls. Keys of different types are compared in a common type (a date with a timestamp as timestamps,
+integers with floats as floats); a key of unknown type (null) takes the other key's type.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+
+import polars as pl
+
+from heddle_lang.relational import rq
+from heddle_lang.relational.lowering.expressions import Expressions
+from heddle_lang.relational.lowering.scope import Scope
+
+LEFT_INDEX, RIGHT_INDEX = "#left", "#right"
+
+
+def _conjuncts(expr: rq.Expr) -> list[rq.Expr]:
+    if isinstance(expr, rq.Operator) and expr.name == "std.and" and len(expr.args) == 2:
+        return [*_conjuncts(expr.args[0]), *_conjuncts(expr.args[1])]
+    return [expr]
+
+
+def _key_pair(term: rq.Expr, left: set[int], right: set[int]) -> tuple[int, int] | None:
+    if not (isinstance(term, rq.Operator) and term.name == "std.eq" and len(term.args) == 2):
+        return None
+    a, b = term.args
+    if not (isinstance(a, rq.ColumnRef) and isinstance(b, rq.ColumnRef)):
+        return None
+    if a.cid in left and b.cid in right:
+        return a.cid, b.cid
+    if b.cid in left and a.cid in right:
+        return b.cid, a.cid
+    return None
+
+
+def _common(a: pl.DataType, b: pl.DataType) -> tuple[pl.DataType | None, pl.DataType | None]:
+    """Casts that make two key types comparable (None: keep)."""
+    if a == b:
+        return None, None
+    if a == pl.Null:
+        return b, None
+    if b == pl.Null:
+        return None, a
+    if a.is_numeric() and b.is_numeric():
+        if a.is_float() or b.is_float():
+            return pl.Float64(), pl.Float64()
+        return pl.Int64(), pl.Int64()
+    temporal = (pl.Date, pl.Datetime)
+    if isinstance(a, temporal) and isinstance(b, temporal):
+        return pl.Datetime("us"), pl.Datetime("us")
+    return None, None
+
+
+def join(left: pl.LazyFrame, right: pl.LazyFrame, *, side: str, condition: rq.Expr, scope: Scope,
+         left_cids: set[int], right_cids: set[int]) -> pl.LazyFrame:
+    """`left` joined with `right` (their columns named apart) on `condition`; `scope` sees both."""
+    exprs = Expressions(scope)
+    keys: list[tuple[int, int]] = []
+    rest: list[rq.Expr] = []
+    for term in _conjuncts(condition):
+        pair = _key_pair(term, left_cids, right_cids)
+        if pair is not None and scope.has(pair[0]) and scope.has(pair[1]):
+            keys.append(pair)
+        elif not (isinstance(term, rq.Lit) and term.kind == "Boolean" and term.value is True):
+            rest.append(term)
+    left_on: list[pl.Expr] = []
+    right_on: list[pl.Expr] = []
+    for left_cid, right_cid in keys:
+        lk, rk = scope.col(left_cid), scope.col(right_cid)
+        cast_l, cast_r = _common(scope.column_dtype(left_cid), scope.column_dtype(right_cid))
+        left_on.append(lk.cast(cast_l) if cast_l is not None else lk)
+        right_on.append(rk.cast(cast_r) if cast_r is not None else rk)
+    residual = functools.reduce(operator.and_, [exprs.lower(t) for t in rest]) if rest else None
+
+    def pairs(a: pl.LazyFrame, b: pl.LazyFrame) -> pl.LazyFrame:
+        if left_on:
+            joined = a.join(b, left_on=left_on, right_on=right_on, how="inner", nulls_equal=False, coalesce=False)
+        else:
+            joined = a.join(b, how="cross")
+        return joined.filter(residual) if residual is not None else joined
+
+    if side == "inner":
+        return pairs(left, right)
+    if residual is None and left_on:
+        return left.join(right, left_on=left_on, right_on=right_on, how=side,  # type: ignore[arg-type]
+                         nulls_equal=False, coalesce=False)
+    # an outer join with a filter in its condition (or no keys): matched pairs, then the unmatched rows
+    indexed_left = left.with_row_index(LEFT_INDEX)
+    indexed_right = right.with_row_index(RIGHT_INDEX)
+    matched = pairs(indexed_left, indexed_right)
+    parts = [matched]
+    if side in ("left", "full"):
+        parts.append(indexed_left.join(matched.select(LEFT_INDEX).unique(), on=LEFT_INDEX, how="anti"))
+    if side in ("right", "full"):
+        parts.append(indexed_right.join(matched.select(RIGHT_INDEX).unique(), on=RIGHT_INDEX, how="anti"))
+    return pl.concat(parts, how="diagonal_relaxed").drop(LEFT_INDEX, RIGHT_INDEX)

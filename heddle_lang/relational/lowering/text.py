@@ -1,0 +1,162 @@
+"""Text as PRQL's SQL computes it: values formatted as text (`f"{x}"`, `as text`), `LIKE` patterns
+(`text.starts_with`/`contains`/`ends_with`), `SUBSTRING` (`text.extract`), case mapping and trimming.
+
+The reference is DuckDB running prqlc's SQL; each function states the rule it follows.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+# --- values as text --------------------------------------------------------------------------------
+
+
+def _float_text(expr: pl.Expr) -> pl.Expr:
+    """A double as DuckDB (and Python's `repr`) writes it: the shortest text that reads back as the same
+    number, positional for exponents -4..15, else `d.ddde±XX` with at least two exponent digits;
+    `inf`, `-inf`, `nan`."""
+    text = expr.cast(pl.String)
+    # Polars writes 1e-5..1e-4 positionally ("0.0000908"): rewrite as scientific.
+    small = text.str.extract_groups(r"^(-?)0\.0000(0*)([1-9])(\d*)$")
+    sign, zeros, first, rest = (small.struct.field(str(i)) for i in range(1, 5))
+    exponent = zeros.str.len_chars() + 5
+    mantissa = first + pl.when(rest.str.len_chars() > 0).then(pl.lit(".") + rest).otherwise(pl.lit(""))
+    scientific = sign + mantissa + pl.lit("e-") + exponent.cast(pl.String).str.zfill(2)
+    text = pl.when(first.is_not_null()).then(scientific).otherwise(text)
+    # One exponent digit ("1e-7") gets two ("1e-07"); NaN is "nan".
+    text = text.str.replace(r"e([+-])(\d)$", "e${1}0${2}")
+    return pl.when(expr.is_nan()).then(pl.lit("nan")).otherwise(text)
+
+
+def _fraction(micros: pl.Expr) -> pl.Expr:
+    """`.5`, `.123456`: a fraction of a second as DuckDB writes it (trailing zeros dropped), or ``."""
+    digits = micros.cast(pl.String).str.zfill(6).str.strip_chars_end("0")
+    return pl.when(micros != 0).then(pl.lit(".") + digits).otherwise(pl.lit(""))
+
+
+def to_text(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr | None:
+    """`expr` (of type `dtype`) as text the way DuckDB casts it to VARCHAR; None for a type whose
+    text form the lowering does not reproduce."""
+    if dtype == pl.String:
+        return expr
+    if dtype == pl.Null:
+        return expr.cast(pl.String)
+    if dtype == pl.Boolean or dtype.is_integer():
+        return expr.cast(pl.String)
+    if dtype == pl.Float64:
+        return _float_text(expr)
+    if dtype == pl.Date:
+        return expr.dt.to_string("%Y-%m-%d")
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone is None:
+        micros = expr.dt.microsecond() if dtype.time_unit != "ns" else expr.dt.nanosecond() // 1000
+        return expr.dt.to_string("%Y-%m-%d %H:%M:%S") + _fraction(micros)
+    if dtype == pl.Time:
+        return expr.dt.to_string("%H:%M:%S") + _fraction(expr.dt.microsecond())
+    return None
+
+
+# --- LIKE ------------------------------------------------------------------------------------------
+
+_REGEX_SPECIAL = r"\.+*?()|[]{}^$#&-~"
+
+
+def like_regex(pattern: str) -> str:
+    """A SQL LIKE pattern (`%` any text, `_` one character, no escape character) as an anchored regex."""
+    out = ["(?s)^"]
+    for ch in pattern:
+        if ch == "%":
+            out.append(".*")
+        elif ch == "_":
+            out.append(".")
+        elif ch in _REGEX_SPECIAL:
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    out.append("$")
+    return "".join(out)
+
+
+def like_regex_expr(pattern: pl.Expr) -> pl.Expr:
+    """`like_regex` for a pattern computed per row."""
+    escaped = pattern.str.replace_all(r"([\\.+*?()|\[\]{}^$#&\-~])", r"\$1")
+    return pl.lit("(?s)^") + escaped.str.replace_all("%", ".*", literal=True).str.replace_all(
+        "_", ".", literal=True) + pl.lit("$")
+
+
+def like(value: pl.Expr, parts: list[pl.Expr | str]) -> pl.Expr:
+    """`value LIKE CONCAT(parts...)`: literal parts are pattern text, expressions are pattern text computed
+    per row (their `%` and `_` are wildcards too, and a null part counts as empty, as CONCAT does)."""
+    if all(isinstance(p, str) for p in parts):
+        pattern = "".join(p for p in parts if isinstance(p, str))
+        inner = pattern.strip("%")
+        plain = not any(c in "%_" for c in inner)
+        if plain and pattern == inner:
+            return value == pl.lit(pattern)
+        if plain and pattern == inner + "%" and inner:
+            return value.str.starts_with(inner)
+        if plain and pattern == "%" + inner and inner:
+            return value.str.ends_with(inner)
+        if plain and pattern == f"%{inner}%":
+            return value.str.contains(inner, literal=True) if inner else value.is_not_null()
+        return value.str.contains(like_regex(pattern))
+    exprs = [pl.lit(p) if isinstance(p, str) else p.fill_null("") for p in parts]
+    return value.str.contains(like_regex_expr(pl.concat_str(exprs)))
+
+
+# --- other functions -------------------------------------------------------------------------------
+
+
+def case_map(value: pl.Expr, which: str) -> pl.Expr:
+    """SQL's LOWER/UPPER: each character mapped alone (DuckDB's simple case mapping), where Polars maps
+    a few characters to several (`ß` → `SS`, `İ` → `i̇`): those are mapped first as DuckDB maps them."""
+    special = SIMPLE_UPPER if which == "upper" else SIMPLE_LOWER
+    if special:
+        value = value.str.replace_many(list(special), list(special.values()))
+    return value.str.to_uppercase() if which == "upper" else value.str.to_lowercase()
+
+
+# Characters whose full case mapping (Polars') differs from the simple one (DuckDB's): their simple
+# mapping, found once from DuckDB (`tests/differential/test_text_rules.py` checks it).
+SIMPLE_UPPER: dict[str, str] = {"ß": "ẞ"}
+SIMPLE_LOWER: dict[str, str] = {"İ": "i"}
+
+
+def trim(value: pl.Expr, side: str) -> pl.Expr:
+    """SQL's TRIM/LTRIM/RTRIM: spaces only (not tabs or line breaks)."""
+    if side == "left":
+        return value.str.strip_chars_start(" ")
+    if side == "right":
+        return value.str.strip_chars_end(" ")
+    return value.str.strip_chars(" ")
+
+
+def substring(value: pl.Expr, start: int, length: int) -> pl.Expr:
+    """DuckDB's SUBSTRING(value, start, length) with literal bounds, in characters: `start` counts from 1
+    (0 is one before the first character; a negative start counts from the end); a negative `length`
+    takes the characters before `start`."""
+    n = value.str.len_chars().cast(pl.Int64)
+    if start > 0:
+        begin = pl.lit(start - 1, pl.Int64)
+    elif start == 0:
+        begin = pl.lit(-1, pl.Int64)
+    else:
+        begin = n + start
+    end = begin + length
+    lo = pl.min_horizontal(begin, end)
+    hi = pl.max_horizontal(begin, end)
+    lo = pl.max_horizontal(lo, pl.lit(0, pl.Int64))
+    hi = pl.min_horizontal(hi, n)
+    count = pl.max_horizontal(hi - lo, pl.lit(0, pl.Int64))
+    return value.str.slice(pl.min_horizontal(lo, n), count)
+
+
+def replace(value: pl.Expr, pattern: pl.Expr | str, replacement: pl.Expr | str) -> pl.Expr:
+    """SQL's REPLACE: every occurrence of the literal text `pattern`; an empty pattern changes nothing."""
+    if isinstance(pattern, str) and pattern == "":
+        return value
+    new = replacement if isinstance(replacement, pl.Expr) else pl.lit(replacement)
+    old = pattern if isinstance(pattern, pl.Expr) else pl.lit(pattern)
+    replaced = value.str.replace_all(old, new, literal=True)
+    if isinstance(pattern, str):
+        return replaced
+    return pl.when(old == "").then(value).otherwise(replaced)

@@ -1,0 +1,186 @@
+"""Window functions and aggregates over window frames, as prqlc's SQL computes them.
+
+prqlc writes a frame into the SQL only for the aggregate functions (`sum`, `min`, `max`, `average`,
+`stddev`, `all`, `any`, `concat_array`, `count`, `count_distinct`) and only when it differs from SQL's
+default; `first`, `last`, `lag`, `lead`, `rank`, `rank_dense` and `row_number` always get the default. The
+default frame is the whole partition without `sort`, and with `sort` every row up to the current one and
+its peers (rows with the same sort keys). So `last x` in a sorted window is the last value among the
+current row's peers, and `sum x` in a `window rows:-2..0` sums the two rows before and the current one.
+
+Before a windowed compute the frame is sorted by the window's keys (nulls last, as DuckDB orders), so
+every function below reads its partition in order: `over(partition)` keeps the frame's order.
+Aggregates skip nulls and give null over a frame without values (no COALESCE in windows); `count` counts
+the frame's rows. Range frames with bounds (`range:-2..2`) pair each row with the rows whose key lies in
+the range (a join); a null key there is refused at run time.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from collections.abc import Callable
+
+import polars as pl
+
+from heddle_lang.relational import rq
+from heddle_lang.relational.lowering.aggregates import AGGREGATES
+from heddle_lang.relational.lowering.errors import UnsupportedError
+from heddle_lang.relational.lowering.expressions import Expressions, literal_int
+from heddle_lang.relational.lowering.scope import Scope
+from heddle_lang.relational.lowering.sliding import Frame, framed_aggregate
+
+Stage = Callable[[pl.LazyFrame], pl.LazyFrame]
+
+WINDOW_ONLY = frozenset({"std.lag", "std.lead", "std.first", "std.last", "std.rank", "std.rank_dense",
+                         "std.row_number"})
+
+
+def needs_order(window: rq.Window) -> bool:
+    return bool(window.sort)
+
+
+def _bound(expr: rq.Expr | None, span: rq.Span) -> int | None:
+    if expr is None:
+        return None
+    value = literal_int(expr)
+    if value is None:
+        raise UnsupportedError("a window frame bound that is not a number", span)
+    return value
+
+
+class WindowFunctions:
+    """The function hook of one windowed compute: each window or aggregate function becomes a temporary
+    column made by a stage that runs before the compute (`stages`)."""
+
+    def __init__(self, scope: Scope, window: rq.Window, prefix: str) -> None:
+        self.scope = scope
+        self.window = window
+        self.prefix = prefix
+        self.stages: list[Stage] = []
+        self.partition = [scope.col(c) for c in window.partition]
+        self.keys = [scope.col(s.cid) for s in window.sort]
+        self.count = 0
+
+    # --- plumbing --------------------------------------------------------------------------------
+
+    def _temp(self) -> str:
+        self.count += 1
+        return f"{self.prefix}.{self.count}"
+
+    def _column(self, expr: pl.Expr) -> pl.Expr:
+        name = self._temp()
+        self.stages.append(lambda frame: frame.with_columns(expr.alias(name)))
+        return pl.col(name)
+
+    def over(self, expr: pl.Expr, *extra: pl.Expr) -> pl.Expr:
+        groups = [*self.partition, *extra]
+        return expr.over(groups) if groups else expr
+
+    def __call__(self, op: rq.Operator) -> pl.Expr | None:
+        if op.name not in WINDOW_ONLY and op.name not in AGGREGATES:
+            return None
+        exprs = Expressions(self.scope)
+        if op.name in WINDOW_ONLY:
+            return self._column(self.window_only(op, exprs))
+        return self.framed(op, exprs)
+
+    # --- lag, lead, first, last, ranks -----------------------------------------------------------
+
+    def _new_peer(self) -> pl.Expr:
+        first = pl.int_range(pl.len()) == 0
+        if not self.keys:
+            return first
+        changed = [k.ne_missing(k.shift(1)) for k in self.keys]
+        return functools.reduce(operator.or_, changed, first)
+
+    def window_only(self, op: rq.Operator, exprs: Expressions) -> pl.Expr:
+        name = op.name
+        if name == "std.row_number":
+            return self.over(pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
+        if name == "std.rank":
+            position = pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
+            return self.over(pl.when(self._new_peer()).then(position).otherwise(None).forward_fill())
+        if name == "std.rank_dense":
+            return self.over(self._new_peer().cast(pl.Int64).cum_sum())
+        if name in ("std.lag", "std.lead"):
+            offset = literal_int(op.args[0])
+            if offset is None:
+                raise UnsupportedError(f"`{name.removeprefix('std.')}` with a computed offset", op.span)
+            value = exprs.lower(op.args[1])
+            return self.over(value.shift(offset if name == "std.lag" else -offset))
+        value = exprs.lower(op.args[-1])
+        if name == "std.first":
+            return self.over(value.first())
+        # std.last: the default frame ends with the current row's last peer
+        return self.over(value.last(), *self.keys)
+
+    # --- aggregates over a frame -----------------------------------------------------------------
+
+    def framed(self, op: rq.Operator, exprs: Expressions) -> pl.Expr:
+        # prqlc leaves out a frame equal to SQL's default, which then applies: the same frame.
+        frame = self.window.frame
+        kind, start, end = frame.kind, _bound(frame.start, op.span), _bound(frame.end, op.span)
+        name = op.name
+        value = pl.lit(None) if name == "std.count" else exprs.lower(op.args[-1])
+        dtype = exprs.dtype(value)
+        if name in ("std.concat_array", "std.count_distinct") and value is not None and (start, end) != (None, None):
+            raise UnsupportedError(f"`{name.removeprefix('std.')}` over a running or sliding window frame", op.span,
+                              "use it over a whole partition (`window` without `rows`/`range`, or `group`)")
+        if kind == "range" and (start, end) != (None, None):
+            if start is None and end == 0 and self.keys:
+                # up to the current row's last peer: the running value at the last peer
+                running = self._column(self.over(framed_aggregate(name, value, dtype, Frame(None, 0), op)))
+                return self._column(self.over(running.last(), *self.keys))
+            return self._range(name, value, dtype, (start, end), op)
+        return self._column(self.over(framed_aggregate(name, value, dtype, Frame(start, end), op)))
+
+    def _range(self, name: str, value: pl.Expr, dtype: pl.DataType, bounds: tuple[int | None, int | None],
+               op: rq.Operator) -> pl.Expr:
+        """A frame of the rows whose sort key lies within `start..end` of the current row's, in its
+        partition: each row is paired with those rows (a join), then aggregated. Rows with a null key
+        are peers of each other: their frame is the partition's null-key rows."""
+        if len(self.keys) != 1:
+            raise UnsupportedError("a `range` frame over several sort keys", op.span, "sort the window by one number")
+        key = self.keys[0]
+        key_type = self.scope.dtype(key)
+        if not (key_type.is_numeric() or key_type == pl.Null):
+            raise UnsupportedError(f"a `range` frame over a sort key of type {key_type}", op.span,
+                              "sort the window by a number")
+        start, end = bounds
+        if self.window.sort[0].descending:  # `range:-2..0` descending looks at greater keys
+            start, end = (None if end is None else -end), (None if start is None else -start)
+        result = self._temp()
+        partition = list(self.partition)
+
+        def stage(frame: pl.LazyFrame) -> pl.LazyFrame:
+            index, group = f"{result}.i", f"{result}.g"
+            frame = frame.with_row_index(index).with_columns(
+                (pl.col(index).first().over(partition) if partition else pl.lit(0, pl.UInt32)).alias(group))
+            left = frame.select(pl.col(index), pl.col(group), key.alias("k"))
+            right = frame.select(pl.col(group).alias("g2"), key.alias("k2"), value.alias("v"))
+            conditions = [pl.col(group) == pl.col("g2")]
+            if start is not None:
+                conditions.append(pl.col("k2") >= _offset(pl.col("k"), start, key_type))
+            if end is not None:
+                conditions.append(pl.col("k2") <= _offset(pl.col("k"), end, key_type))
+            keyed = left.filter(pl.col("k").is_not_null()).join_where(
+                right.filter(pl.col("k2").is_not_null()), *conditions)
+            nulls = left.filter(pl.col("k").is_null()).join(
+                right.filter(pl.col("k2").is_null()), left_on=group, right_on="g2", how="inner", coalesce=False)
+            pairs = pl.concat([keyed.select(index, "v"), nulls.select(index, "v")])
+            aggregated = pairs.group_by(index).agg(
+                framed_aggregate(name, pl.col("v"), dtype, Frame(None, None), op).alias(result))
+            joined = frame.join(aggregated, on=index, how="left")
+            if name == "std.count":
+                joined = joined.with_columns(pl.col(result).fill_null(0))
+            return joined.drop(index, group)
+
+        self.stages.append(stage)
+        return pl.col(result)
+
+
+def _offset(key: pl.Expr, offset: int, dtype: pl.DataType) -> pl.Expr:
+    """`key + offset`, failing (as SQL does) when an integer key's bound leaves its type."""
+    if dtype.is_integer():
+        return (key.cast(pl.Int128) + offset).cast(dtype, strict=True)
+    return key + offset
