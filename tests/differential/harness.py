@@ -20,7 +20,7 @@ import polars as pl
 from heddle_lang.types import dtype_name
 from tests.differential.compare import differences
 from tests.differential.heddle_side import Answer, Project
-from tests.differential.reference import Reference, answer
+from tests.differential.reference import Database, Reference, answer
 
 OK = frozenset({"same", "refused", "both-fail", "run-refused"})
 
@@ -73,7 +73,7 @@ def _first(text: str) -> str:
     return lines[0][:300] if lines else ""
 
 
-def run_case(project: Project, query: str, tables: dict) -> tuple[Verdict, Answer, Reference]:
-    reference = answer(query, tables)
+def run_case(project: Project, database: Database, query: str) -> tuple[Verdict, Answer, Reference]:
+    reference = answer(query, database.tables, database)
     heddle = project.run(query)
     return judge(heddle, reference), heddle, reference

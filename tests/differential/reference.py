@@ -39,8 +39,29 @@ def schema_of(table: pa.Table) -> Schema:
     return Schema.of(dict(pl.from_arrow(table.schema.empty_table()).schema))  # type: ignore[union-attr]
 
 
-def answer(query: str, tables: Mapping[str, pa.Table]) -> Reference:
-    schemas = {name: schema_of(table) for name, table in tables.items()}
+class Database:
+    """One DuckDB connection with the tables of a data set registered (as `__heddle_<name>`)."""
+
+    def __init__(self, tables: Mapping[str, pa.Table]) -> None:
+        self.tables = tables
+        self.schemas = {name: schema_of(table) for name, table in tables.items()}
+        self.connection = duckdb.connect()
+        for name, table in tables.items():
+            self.connection.register(sql_table_name(name), table)
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def answer(query: str, tables: Mapping[str, pa.Table], database: Database | None = None) -> Reference:
+    """PRQL's answer to `query` on `tables` (through `database`, made for them, when given)."""
+    if database is None:
+        database = Database(tables)
+        try:
+            return answer(query, tables, database)
+        finally:
+            database.close()
+    schemas = database.schemas
     analysis = analyze_block(query, schemas, is_source=True)
     used = [name for name in analysis.tables if name in tables]
     text = build_prelude([(name, schemas[name]) for name in used]).text + analysis.prql
@@ -51,17 +72,12 @@ def answer(query: str, tables: Mapping[str, pa.Table]) -> Reference:
     sql = prqlc.rq_to_sql(compiled.rq, OPTIONS)
     rq = json.loads(compiled.rq)
     unnamed, order, complete = _shape(rq)
-    connection = duckdb.connect()
     try:
-        for name in used:
-            connection.register(sql_table_name(name), tables[name])
-        result = connection.sql(sql).arrow()
+        result = database.connection.sql(sql).arrow()
         table = result.read_all() if isinstance(result, pa.RecordBatchReader) else result
     except Exception as error:
         return Reference(sql, None, f"duckdb: {type(error).__name__}: {str(error).splitlines()[0][:300]}",
                          unnamed, order, complete)
-    finally:
-        connection.close()
     return Reference(sql, _frame(table), None, unnamed, order, complete)
 
 

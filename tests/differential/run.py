@@ -17,6 +17,7 @@ from tests.differential.corpus import load
 from tests.differential.datasets import KINDS, dataset
 from tests.differential.harness import run_case
 from tests.differential.heddle_side import Project
+from tests.differential.reference import Database
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,8 +33,9 @@ def main(argv: list[str] | None = None) -> int:
         for kind in args.data or KINDS:
             tables = dataset(kind)
             project = Project(Path(folder) / kind, tables)
+            database = Database(tables)
             for case in cases:
-                verdict, _, _ = run_case(project, case.query, tables)
+                verdict, _, _ = run_case(project, database, case.query)
                 counts[verdict.kind] += 1
                 if args.all or verdict.kind != "same":
                     print(f"{kind:9} {case.id:40} {verdict}", flush=True)

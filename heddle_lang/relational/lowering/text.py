@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import polars as pl
 
+from heddle_lang.relational.lowering import casing
+from heddle_lang.relational.lowering.errors import checked
+
 # --- values as text --------------------------------------------------------------------------------
 
 
@@ -97,7 +100,7 @@ def like(value: pl.Expr, parts: list[pl.Expr | str]) -> pl.Expr:
         if plain and pattern == "%" + inner and inner:
             return value.str.ends_with(inner)
         if plain and pattern == f"%{inner}%":
-            return value.str.contains(inner, literal=True) if inner else value.is_not_null()
+            return value.str.contains(inner, literal=True) if inner else pl.when(value.is_not_null()).then(True)
         return value.str.contains(like_regex(pattern))
     exprs = [pl.lit(p) if isinstance(p, str) else p.fill_null("") for p in parts]
     return value.str.contains(like_regex_expr(pl.concat_str(exprs)))
@@ -106,19 +109,21 @@ def like(value: pl.Expr, parts: list[pl.Expr | str]) -> pl.Expr:
 # --- other functions -------------------------------------------------------------------------------
 
 
+_PLACEHOLDER = 0x10FE00  # private use: no case mapping moves these
+
+
 def case_map(value: pl.Expr, which: str) -> pl.Expr:
-    """SQL's LOWER/UPPER: each character mapped alone (DuckDB's simple case mapping), where Polars maps
-    a few characters to several (`ß` → `SS`, `İ` → `i̇`): those are mapped first as DuckDB maps them."""
-    special = SIMPLE_UPPER if which == "upper" else SIMPLE_LOWER
-    if special:
-        value = value.str.replace_many(list(special), list(special.values()))
-    return value.str.to_uppercase() if which == "upper" else value.str.to_lowercase()
-
-
-# Characters whose full case mapping (Polars') differs from the simple one (DuckDB's): their simple
-# mapping, found once from DuckDB (`tests/differential/test_text_rules.py` checks it).
-SIMPLE_UPPER: dict[str, str] = {"ß": "ẞ"}
-SIMPLE_LOWER: dict[str, str] = {"İ": "i"}
+    """SQL's LOWER/UPPER as DuckDB maps case (see `casing.py`). The characters Polars would map otherwise
+    are set aside as private-use placeholders, the rest mapped, then the placeholders replaced by DuckDB's
+    mapping. Text that holds those placeholders itself is refused rather than mapped wrongly."""
+    table = casing.UPPER if which == "upper" else casing.LOWER
+    holders = [chr(_PLACEHOLDER + i) for i in range(len(table))]
+    guarded = checked(value, value.str.contains(f"[{holders[0]}-{holders[-1]}]"),
+                      f"`text.{which}` of text holding the private-use characters U+{_PLACEHOLDER:X}.. "
+                      "(the engine uses them)", pl.String())
+    held = guarded.str.replace_many([chr(c) for c in table], holders)
+    mapped = held.str.to_uppercase() if which == "upper" else held.str.to_lowercase()
+    return mapped.str.replace_many(holders, [chr(c) for c in table.values()])
 
 
 def trim(value: pl.Expr, side: str) -> pl.Expr:
