@@ -244,3 +244,34 @@ def test_functions_polars_sql_lacked() -> None:
     # a window function without `sort` reads the rows in the table's order, as SQL engines do
     for query in ("from input derive {previous = lag 1 amount}", "sort id | derive {previous = lag 1 amount}"):
         assert analyze_block(query, schemas, is_source=False).diagnostics == ()
+
+
+def test_functions_on_columns_of_unknown_type_are_not_rejected() -> None:
+    # A column whose type is known only at run time (an offline SQL query, an open schema): the checker
+    # cannot know what would fail, so nothing is rejected; the run decides.
+    schemas = {"input": Schema.of({"x": None, "name": None}), "events": Schema.unknown()}
+    for query in ("from input derive {l = math.log 10 x, r = math.round 2 x, s = math.sqrt x}",
+                  "from input derive {u = text.upper name, n = text.length name, d = x + 1}",
+                  'from input derive {t = (x | date.to_text "%Y")}',
+                  "from events derive {l = math.ln amount, e = math.exp amount}"):
+        analysis = analyze_block(query, schemas, is_source=query.startswith("from events"))
+        assert [d for d in analysis.diagnostics if d.is_error] == [], query
+        assert analysis.schema is not None
+
+
+def test_a_let_inside_a_block_is_not_a_table() -> None:
+    schemas = {"tracks": Schema.of({"id": pl.Int64(), "price": pl.Float64()})}
+    query = "let cheap = (from tracks | filter price < 1)\nfrom cheap\naggregate {n = count this}"
+    analysis = analyze_block(query, schemas, is_source=True)
+    assert analysis.diagnostics == ()
+    assert analysis.tables == ("tracks",)
+    assert analysis.schema == Schema.of({"n": pl.Int64()})
+
+
+def test_a_function_of_a_relation() -> None:
+    schemas = {"tracks": Schema.of({"id": pl.Int64(), "price": pl.Float64()})}
+    query = "let top = func rel <relation> -> (from rel | sort {-price} | take 1)\nfrom tracks\ntop"
+    analysis = analyze_block(query, schemas, is_source=True)
+    assert analysis.diagnostics == ()
+    assert analysis.tables == ("tracks",)
+    assert analysis.schema == schemas["tracks"]
