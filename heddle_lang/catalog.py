@@ -78,6 +78,10 @@ class FunctionSpec:
     location: SourceLocation | None = None
     parameters_of: ParametersHook | None = field(default=None, compare=False)  # when they depend on the config
     describe: DescribeHook | None = field(default=None, compare=False)  # asks the injected resource at check time
+    # A SQL dialect (prqlc's target name: `postgres`, `sqlite`, `clickhouse`): the config's `query` is one
+    # SELECT in it, and a relational block that alone reads the step may push filters, projections and
+    # limits into that query (the engine runs the rewritten query instead).
+    pushdown: str | None = None
 
     def slot(self, key: str) -> ResourceSlot | None:
         return next((s for s in self.resources if s.key == key), None)

@@ -119,6 +119,7 @@ def _function_to_data(function: FunctionSpec) -> Data:
         "passthrough": function.passthrough, "parameters": list(function.parameters), "doc": function.doc,
         "location": _location_to_data(function.location),
         "has_infer": function.infer is not None, "has_parameters_of": function.parameters_of is not None,
+        "pushdown": function.pushdown,
     }
 
 
@@ -132,7 +133,8 @@ def _function_from_data(data: Data, module_path: str, hooks: HookFactory) -> Fun
         bool(data["takes_input"]), schema_from_data(data["input"]),
         schema_from_data(output) if output is not None else None, bool(data["passthrough"]),
         infer if data["has_infer"] else None, tuple(data["parameters"]), data["doc"],
-        _location_from_data(data["location"]), parameters_of if data["has_parameters_of"] else None)
+        _location_from_data(data["location"]), parameters_of if data["has_parameters_of"] else None,
+        data.get("pushdown"))
 
 
 def _resource_to_data(resource: ResourceSpec) -> Data:

@@ -54,6 +54,7 @@ class StepDeclaration:
     scope: Mapping[str, object] | None = None
     describe: DescribeHook | None = None
     lookup_batches: bool | Callable[[Mapping[str, object]], bool] = False
+    pushdown: str | None = None
 
 
 class Plugin:
@@ -93,7 +94,8 @@ class Plugin:
              infer: InferHook | None = None, passthrough: bool | None = None, takes_input: bool | None = None,
              parameters: Sequence[str] | ParametersHook | None = None, doc: str | None = None,
              describe: DescribeHook | None = None,
-             lookup_batches: bool | Callable[[Mapping[str, object]], bool] = False) -> Callable[[F], F]:
+             lookup_batches: bool | Callable[[Mapping[str, object]], bool] = False,
+             pushdown: str | None = None) -> Callable[[F], F]:
         """Register a step `fn(config, input: SomeTable) -> OtherTable` (no input parameter: a source).
 
         `resource="vault"` asks for one resource, injected with `<vault=...>`, of kind `<namespace>.vault`
@@ -109,6 +111,9 @@ class Plugin:
         `lookup_batches` (or a function of the config saying it): joined by one key as a lookup, the step is called
         once per batch of distinct keys, its `@name` parameter a `heddle.core.step.Keys` list, and returns the
         rows of all of them (else it is called once per key).
+        `pushdown="postgres"` (a SQL dialect, as prqlc names it): the config's `query` is one SELECT in that
+        dialect; a relational block that alone reads the step may have its filters, projections and limits
+        sent to the database in that query (the engine rewrites `query` before calling the step).
         """
         _check_not_bare(name, "step")
         if resource is not None and resources is not None:
@@ -119,7 +124,8 @@ class Plugin:
             step_name = _checked_name(name or function.__name__, "step", self.steps)
             self.steps[step_name] = StepDeclaration(
                 step_name, function, slots, infer, bool(passthrough), takes_input,
-                parameters if parameters is not None else (), doc, _enclosing_scope(), describe, lookup_batches)
+                parameters if parameters is not None else (), doc, _enclosing_scope(), describe, lookup_batches,
+                pushdown)
             return function
 
         return register

@@ -89,7 +89,8 @@ def step_spec(decl: StepDeclaration, plugin: Plugin, resources: Mapping[str, Res
     static, hook = ((), decl.parameters) if callable(decl.parameters) else (tuple(decl.parameters), None)
     infer = _checked_hook(decl.infer, f"{plugin.namespace}.{decl.name}") if decl.infer is not None else None
     return dataclasses.replace(spec, resources=tuple(slots), infer=infer, parameters=static, parameters_of=hook,
-                               describe=decl.describe)
+                               describe=decl.describe,
+                               pushdown=decl.pushdown)
 
 
 @dataclass(frozen=True, slots=True)

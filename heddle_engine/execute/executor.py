@@ -136,6 +136,8 @@ class GraphRun:
                  handling: Failure | None = None, chain: tuple[str, ...] = ()) -> None:
         self.run = run
         self.lowered = lowered
+        # a pushed-down step's columns that were not fetched, for the block that reads it
+        self._pads = {step: p.missing(lowered.node(step).output) for step, p in lowered.pushdowns.items()}
         self.graph = lowered.graph
         self.name = lowered.graph.name
         self.pool = pool
@@ -285,7 +287,8 @@ class GraphRun:
             self.run.states.change(self.name, node.id, S.RUNNING, 1)
         started = time.perf_counter()
         try:
-            outputs = relational.run_blocks(nodes, self._read, every=self.run.want_outputs or len(nodes) == 1)
+            outputs = relational.run_blocks(nodes, self._read, every=self.run.want_outputs or len(nodes) == 1,
+                                            pads=self._pads)
         except Exception as error:
             if len(nodes) > 1:
                 return self._locate_failure(nodes, started)
@@ -305,7 +308,7 @@ class GraphRun:
         computed: dict[str, Data] = {}
         for position, node in enumerate(nodes):
             try:
-                computed[node.id] = relational.run_one(node, self._read, computed)
+                computed[node.id] = relational.run_one(node, self._read, computed, self._pads)
             except Exception as error:
                 payload = self._payload(node, computed)
                 self._failed(node, error, 1, time.perf_counter() - started, payload)
@@ -423,9 +426,14 @@ class GraphRun:
             return StepOutput(given if given is not None else Data(polars=pl.DataFrame()))
         return StepOutput(self._checked(node, returned, given))
 
+    def _config(self, node: Node) -> Mapping[str, object]:
+        """The node's literal config; a pushed-down database step's with the query the block let it run."""
+        pushdown = self.lowered.pushdowns.get(node.id)
+        return pushdown.config(node.config) if pushdown is not None else node.config
+
     def _call_here(self, node: Node, callee: Callee, given: Data | None, parameters: Mapping[str, object]) -> object:
         """In this process: the run's resources injected into the config object the function takes."""
-        config = callee.build_config(node.config, self.run.resources.injected(node.resources))
+        config = callee.build_config(self._config(node), self.run.resources.injected(node.resources))
         self.run.redactor.add_config(config)
         return callee.call(config, callee.input_type(given.arrow()) if given is not None else None, parameters)
 
@@ -435,7 +443,7 @@ class GraphRun:
         self.run.redactor.add(str(node.config[f.name]) for f in callee.spec.config.fields
                               if f.secret and node.config.get(f.name) is not None)
         versions = self.run.jit.versions if self.run.jit is not None else {}
-        return callee.call_remote(node.config, self.run.resources.requests(node.resources, versions),
+        return callee.call_remote(self._config(node), self.run.resources.requests(node.resources, versions),
                                   given.arrow() if given is not None else None, parameters,
                                   run_id=self.run.run_id, attempt=attempt_number)
 
@@ -447,11 +455,13 @@ class GraphRun:
             data = Data.of(returned)
         else:
             raise NotATableError(f"`{node.label}` returned {type(returned).__name__}, not a Table")
-        if not node.output.columns and node.output.open:
+        pushdown = self.lowered.pushdowns.get(node.id)
+        declared = pushdown.output(node.output) if pushdown is not None else node.output
+        if not declared.columns and declared.open:
             return data  # nothing declared: nothing to check
         columns = data.columns()
-        problems = missing_or_mistyped(columns, node.output)
-        extra = extra_columns(columns, node.output)
+        problems = missing_or_mistyped(columns, declared)
+        extra = extra_columns(columns, declared)
         if extra:
             problems.append(f"{', '.join(f'`{c}`' for c in extra)} {'is' if len(extra) == 1 else 'are'} not "
                             "declared")

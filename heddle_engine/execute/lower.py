@@ -12,6 +12,10 @@ A *unit* is what the executor schedules: one plan node, or several.
   bound as real parameters. Its unit waits for the driver's unit.
 - **Workflow parameters.** Every other `@name` a step's config refers to is a parameter of the run
   (`heddle run --param name=VALUE`).
+- **Pushdown.** A database step (its function declares `pushdown=DIALECT`) read by one relational block
+  only, not as a lookup, gets the block's pushable filters, projection and limit in its query
+  (`heddle_lang.relational.pushdown`); the block still applies them, and reads typed null columns in
+  place of the columns not fetched.
 - **Replay.** Nodes that are not downstream of the node a replay starts from are `recorded` units: their
   outputs come from the recording instead of running them.
 
@@ -31,6 +35,8 @@ from heddle_engine.catalog import EngineCatalog
 from heddle_engine.execute.errors import SetupError
 from heddle_engine.execute.functions import Functions, LoadError
 from heddle_lang.plan import Graph, Node, Plan, duration_text
+from heddle_lang.relational.pushdown import Pushed, push
+from heddle_lang.types import Schema
 
 MAX_FUSED = 3  # relational blocks per fused unit (see `_groups`)
 
@@ -42,6 +48,27 @@ class LookupSource:
     consumer: str  # the relational node that joins the step
     driver: str  # the node whose rows give the values (the block's first table)
     keys: tuple[str, ...]  # parameters bound from the driver's columns of the same names
+
+
+@dataclass(frozen=True, slots=True)
+class Pushdown:
+    """A database step's query with what its only reader, a relational block, lets the database do."""
+
+    step: str  # node id of the step
+    consumer: str  # node id of the relational block
+    table: str  # the block's name for the step
+    pushed: Pushed
+
+    def config(self, config: Mapping[str, object]) -> dict[str, object]:
+        return {**config, "query": self.pushed.sql}
+
+    def output(self, declared: Schema) -> Schema:
+        """The step's output: the declared columns the query still returns."""
+        return Schema(tuple(c for c in declared.columns if c.name in self.pushed.columns), declared.open)
+
+    def missing(self, declared: Schema) -> dict[str, object]:
+        """The declared columns not fetched, with their types (the block reads typed nulls)."""
+        return {c.name: c.dtype for c in declared.columns if c.name not in self.pushed.columns}
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +93,7 @@ class ExecGraph:
     unit_of: Mapping[str, str] = field(default_factory=dict)  # node id -> unit id
     consumers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # unit id -> units reading it
     placements: Mapping[str, str] = field(default_factory=dict)  # step node id -> the worker it runs in
+    pushdowns: Mapping[str, Pushdown] = field(default_factory=dict)  # step node id -> its pushed query
     _units: dict[str, Unit] = field(init=False, repr=False, compare=False)
     _nodes: dict[str, Node] = field(init=False, repr=False, compare=False)
 
@@ -88,6 +116,9 @@ class ExecGraph:
                         for step, sources in self.lookups.items()},
             "parameters": {node: list(names) for node, names in self.parameters.items()},
             "placements": dict(self.placements),
+            "pushdowns": {step: {"consumer": p.consumer, "table": p.table, "query": p.pushed.sql,
+                                 "columns": list(p.pushed.columns), "filters": p.pushed.filters,
+                                 "limit": p.pushed.limit} for step, p in self.pushdowns.items()},
         }
 
 
@@ -132,6 +163,10 @@ class ExecPlan:
                 for source in exec_graph.lookups.get(node.id, ()):
                     bound = ", ".join(f"@{k} <- {source.driver}.{k}" for k in source.keys)
                     lines.append(f"      lookup for {source.consumer}: {bound}")
+                pushdown = exec_graph.pushdowns.get(node.id)
+                if pushdown is not None:
+                    lines.append(f"      pushdown from {pushdown.consumer}: {pushdown.pushed.describe()}")
+                    lines.append(f"      query: {pushdown.pushed.sql}")
                 if node.id in exec_graph.parameters:
                     lines.append(f"      parameters: {', '.join('@' + p for p in exec_graph.parameters[node.id])}")
                 if node.retry is not None:
@@ -191,7 +226,8 @@ def _lower_graph(graph: Graph, functions: Functions, recorded: set[str], errors:
         for source in unit.inputs:
             consumers[source].append(unit.id)
     return ExecGraph(graph, units, lookups, parameters, unit_of, {k: tuple(v) for k, v in consumers.items()},
-                     _placements(graph, functions.catalog))
+                     _placements(graph, functions.catalog),
+                     _pushdowns(graph, nodes, readers, lookups=lookups, recorded=recorded, catalog=functions.catalog))
 
 
 def _placements(graph: Graph, catalog: EngineCatalog) -> dict[str, str]:
@@ -201,6 +237,28 @@ def _placements(graph: Graph, catalog: EngineCatalog) -> dict[str, str]:
         return {}
     return {n.id: workers.where(n.module) for n in graph.nodes
             if n.kind in ("step", "call") and n.module is not None and n.module in workers}
+
+
+def _pushdowns(graph: Graph, nodes: Mapping[str, Node], readers: Mapping[str, list[str]], *,
+               lookups: Mapping[str, tuple[LookupSource, ...]], recorded: set[str],
+               catalog: EngineCatalog) -> dict[str, Pushdown]:
+    found: dict[str, Pushdown] = {}
+    for node in graph.nodes:
+        if node.kind != "relational" or node.program is None or node.id in recorded:
+            continue
+        for table, source in node.tables.items():
+            step = nodes[source]
+            if step.kind != "step" or source in lookups or source in recorded or readers.get(source) != [node.id]:
+                continue
+            module = catalog.module(step.module) if step.module is not None else None
+            spec = module.functions.get(step.function) if module is not None and step.function else None
+            query = step.config.get("query")
+            if spec is None or spec.pushdown is None or not isinstance(query, str):
+                continue
+            pushed = push(node.program, table, step.output, spec.pushdown, query)
+            if pushed is not None:
+                found[source] = Pushdown(source, node.id, table, pushed)
+    return found
 
 
 def _function_parameters(node: Node, catalog: EngineCatalog) -> tuple[str, ...]:

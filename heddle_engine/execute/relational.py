@@ -43,13 +43,27 @@ def _refused(error: Exception, nodes: Sequence[Node]) -> Exception:
     return QueryError(f"{where}: {message}")
 
 
-def run_blocks(nodes: Sequence[Node], read: Callable[[str], Data], *, every: bool) -> dict[str, Data | None]:
+Pads = Mapping[str, Mapping[str, object]]  # node id -> columns it did not fetch (pushdown) and their types
+
+
+def _outside(read: Callable[[str], Data], pads: Pads, node_id: str) -> pl.LazyFrame:
+    """A table from outside the unit; a pushed-down step's columns that were not fetched are typed nulls
+    (the block never reads them: Polars drops them before anything runs)."""
+    frame = read(node_id).lazy()
+    missing = pads.get(node_id)
+    if missing:
+        frame = frame.with_columns([pl.lit(None, dtype).alias(name) for name, dtype in missing.items()])  # type: ignore[arg-type]
+    return frame
+
+
+def run_blocks(nodes: Sequence[Node], read: Callable[[str], Data], *, every: bool,
+               pads: Pads | None = None) -> dict[str, Data | None]:
     """Run the blocks of a unit as one query. The last block's output always; the others' when `every`
     (else None). `read(node id)` gives the tables from outside the unit."""
     lazies: dict[str, pl.LazyFrame] = {}
 
     def frame_of(node_id: str) -> pl.LazyFrame:
-        return lazies[node_id] if node_id in lazies else read(node_id).lazy()
+        return lazies[node_id] if node_id in lazies else _outside(read, pads or {}, node_id)
 
     for node in nodes:
         lazies[node.id] = lazy_query(node, frame_of)
@@ -62,11 +76,11 @@ def run_blocks(nodes: Sequence[Node], read: Callable[[str], Data], *, every: boo
     return {n.id: (Data(polars=collected[n.id]) if n.id in collected else None) for n in nodes}
 
 
-def run_one(node: Node, read: Callable[[str], Data], computed: Mapping[str, Data]) -> Data:
+def run_one(node: Node, read: Callable[[str], Data], computed: Mapping[str, Data], pads: Pads | None = None) -> Data:
     """One block alone (to find which block of a failed fused query failed)."""
 
     def frame_of(node_id: str) -> pl.LazyFrame:
-        return (computed[node_id] if node_id in computed else read(node_id)).lazy()
+        return computed[node_id].lazy() if node_id in computed else _outside(read, pads or {}, node_id)
 
     try:
         return Data(polars=lazy_query(node, frame_of).collect())

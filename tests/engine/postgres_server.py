@@ -58,3 +58,17 @@ def start_again(port: int) -> None:
 
 
 _RUNNING: dict[int, Path] = {}  # port -> folder of the servers started here
+
+
+def log(port: int) -> str:
+    """What the server on `port` has logged (every statement, after `log_statements(port)`)."""
+    return (_RUNNING[port] / "pg.log").read_text(encoding="utf-8", errors="replace")
+
+
+def log_statements(port: int) -> None:
+    """Have the server on `port` log every statement it runs from now on."""
+    import psycopg
+
+    with psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres", autocommit=True) as db:
+        db.execute("ALTER SYSTEM SET log_statement = 'all'")
+        db.execute("SELECT pg_reload_conf()")

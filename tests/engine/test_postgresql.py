@@ -138,3 +138,40 @@ workflow W {{
     assert [d.message for d in analysis.diagnostics if d.code == "HE5008"] == [
         'the database of `broken` refuses its query: relation "userz" does not exist LINE 1: SELECT id FROM userz ^']
     DESCRIBER.forget()
+
+
+def test_a_block_pushes_filters_and_projection_to_the_server(server: int, write_files: WriteFiles) -> None:
+    from tests.engine.postgres_server import log, log_statements
+
+    log_statements(server)
+    text = f'''import "std/io" io
+import "fhub/postgresql" pg
+
+resource db = pg.connection {{
+  host: "127.0.0.1"
+  port: {server}
+  user: "postgres"
+  database: "postgres"
+}}
+
+step people = <connection=db> pg.query {{
+  query: "SELECT id, name, country, joined FROM users"
+}}
+
+workflow Recent {{
+  (
+    from people
+    filter id >= 2 && country != "US"
+    select {{id, name}}
+  )
+    | io.write_csv {{ path: "out/recent.csv" }}
+}}
+'''
+    main = write_files({"main.he": text}) / "main.he"
+    result = run_file(main)
+    assert result.status == "succeeded", result.message
+    assert pl.read_csv(main.parent / "out" / "recent.csv").to_dicts() == [{"id": 3, "name": "cy%"}]
+    received = [line.split("statement: ", 1)[1] for line in log(server).splitlines()
+                if "__heddle_src" in line and "statement: " in line]
+    assert received == ["WITH __heddle_src AS (SELECT id, name, country, joined FROM users) "
+                        "SELECT id, name, country FROM __heddle_src WHERE id >= 2 AND country <> 'US'"]  # no `joined`

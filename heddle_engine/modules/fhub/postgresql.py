@@ -252,7 +252,8 @@ class QueryConfig(StepConfig[ConnectionConfig]):
 
 
 @plugin.step(name="query", resource="connection", infer=query_inference("postgres"), parameters=config_parameters,
-             describe=describe_hook("postgresql", ask_postgres), lookup_batches=lookup_batches("postgres"))
+             describe=describe_hook("postgresql", ask_postgres), lookup_batches=lookup_batches("postgres"),
+             pushdown="postgres")
 def query(config: QueryConfig, **parameters: object) -> Table:
     """Run a SELECT; its result columns are read from the SQL before anything runs."""
     connection = config.resource

@@ -1,0 +1,285 @@
+"""Relational pushdown: the filters, projection and limit of a block that a database step can run itself.
+
+`push(program, table, schema, dialect, query)` reads the block's RQ and, for the table `table` (a step
+whose config holds the SELECT `query` in SQL dialect `dialect`), returns the query to send instead:
+
+    WITH __heddle_src AS (<query>) SELECT <columns> FROM __heddle_src WHERE <filters> LIMIT <n>
+
+written by prqlc for the dialect from a small RQ of the pushed part. The block is not changed: it applies
+its filters and limit again to the rows that come back, which gives the same result as long as the
+database keeps every row the block keeps. So only what every dialect computes exactly as the block does
+is pushed:
+
+- columns: the step's columns the block reads anywhere (the rest are not fetched; the engine gives the
+  block typed null columns in their place, which it never reads);
+- filters: the terms (of the `&&`s) of filters that come first in the block, right after `from`, made
+  of the step's columns compared with literals (numbers with `== != < > <= >=`; booleans, and text as
+  collations order text differently, only with `==`/`!=`), `== null`, `in [...]` and `&&`/`||`/`!` of
+  those; a term that is not pushed stays with the block only. A column of unknown type (an offline
+  typed query rarely knows them) is compared as its literal says: where the database holds another
+  type, the comparison fails there as it would in the block;
+- the limit: `take n` / `take a..b` without `sort` and without a group, when every filter before it was
+  pushed and keeps exactly the block's rows (no text equality: a padded CHAR column or a
+  case-insensitive collation keeps more rows, which the block then drops).
+
+Nothing is pushed for a table the block reads with a wildcard (an open schema), joins more than once, or
+that is not the block's first table (`from`) — its projection is still pushed if the block reads it
+plainly. The result is None when nothing at all would change.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+import prqlc
+
+from heddle_lang.relational.model import Program, sql_table_name
+from heddle_lang.types import Schema
+
+SOURCE = "__heddle_src"
+_COMPARISONS = frozenset({"std.eq", "std.ne", "std.gt", "std.lt", "std.gte", "std.lte"})
+_EQUALITY = frozenset({"std.eq", "std.ne"})
+
+
+@dataclass(frozen=True, slots=True)
+class Pushed:
+    sql: str  # the query to send
+    columns: tuple[str, ...]  # the step's columns it returns
+    filters: int  # filter terms pushed
+    limit: str | None  # e.g. "LIMIT 10 OFFSET 5", when pushed
+
+    def describe(self) -> str:
+        parts = [f"columns {', '.join(self.columns)}"]
+        if self.filters:
+            parts.append(f"{self.filters} filter term{'s' if self.filters != 1 else ''}")
+        if self.limit:
+            parts.append(self.limit.lower())
+        return "; ".join(parts)
+
+
+def _kind(value: object) -> tuple[str, Any]:
+    if isinstance(value, dict) and len(value) == 1:
+        return next(iter(value.items()))
+    return str(value), None
+
+
+def _cids(node: object) -> set[int]:
+    """Every column id a JSON fragment of RQ mentions (references, selects, sorts, partitions)."""
+    found: set[int] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "ColumnRef" and isinstance(value, int):
+                found.add(value)
+            elif key in ("Select", "partition", "compute") and isinstance(value, list):
+                found.update(v for v in value if isinstance(v, int))
+            elif key == "column" and isinstance(value, int):
+                found.add(value)
+            elif key == "columns" and isinstance(value, list):
+                continue  # a table reference's own column list declares, it does not use
+            else:
+                found.update(_cids(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.update(_cids(item))
+    return found
+
+
+def _refs(node: object) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("From", "Append", "with") and isinstance(value, dict) and "source" in value:
+                found.append(value)
+            found.extend(_refs(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.extend(_refs(item))
+    return found
+
+
+class _Terms:
+    """Which filter expressions the database computes as the block does (see the module)."""
+
+    def __init__(self, types: dict[int, pl.DataType | None]) -> None:
+        self.types = types  # the step's columns (by cid in the block) and their types (None: unknown)
+        self.exact = True  # every pushed term keeps exactly the block's rows (not more)
+
+    def _literal(self, expr: dict[str, Any]) -> str | None:
+        kind, value = _kind(expr.get("kind"))
+        if kind == "Operator" and value["name"] == "std.neg" and len(value["args"]) == 1:
+            inner = self._literal(value["args"][0])
+            return inner if inner in ("Integer", "Float") else None
+        if kind != "Literal":
+            return None
+        literal, _ = _kind(value)
+        return literal if literal in ("Integer", "Float", "Boolean", "String", "Null") else None
+
+    def _column(self, expr: dict[str, Any]) -> tuple[bool, pl.DataType | None]:
+        kind, value = _kind(expr.get("kind"))
+        if kind == "ColumnRef" and value in self.types:
+            return True, self.types[value]
+        return False, None
+
+    def pushable(self, expr: dict[str, Any]) -> bool:
+        kind, value = _kind(expr.get("kind"))
+        if kind != "Operator":
+            return False
+        name, args = value["name"], value["args"]
+        if name in ("std.and", "std.or"):
+            return all(self.pushable(a) for a in args)
+        if name == "std.not":
+            return self.pushable(args[0])
+        if name == "std.array_in":
+            is_column, dtype = self._column(args[0])
+            items_kind, items = _kind(args[1].get("kind"))
+            if not is_column or items_kind != "Array":
+                return False
+            return all(self._compatible(dtype, self._literal(i), "std.eq") for i in items)
+        if name not in _COMPARISONS or len(args) != 2:
+            return False
+        left, right = args
+        left_column, left_type = self._column(left)
+        right_column, right_type = self._column(right)
+        if left_column == right_column:
+            return False
+        literal = self._literal(right) if left_column else self._literal(left)
+        return self._compatible(left_type if left_column else right_type, literal, name)
+
+    def _compatible(self, column: pl.DataType | None, literal: str | None, operator: str) -> bool:
+        """`column OP literal` computed alike; a column of unknown type compares as its literal says (a
+        database that holds another type fails on the comparison, as the block would)."""
+        if literal == "Null":
+            return operator in _EQUALITY
+        if literal in ("Integer", "Float"):
+            return column is None or column.is_integer() or column.is_float()
+        if literal == "Boolean":
+            return operator in _EQUALITY and column in (None, pl.Boolean)
+        if literal == "String" and operator in _EQUALITY and column in (None, pl.String):
+            # padded CHAR columns and case-insensitive collations make the database keep more rows:
+            # still right (the block filters again), but a limit after it would not be
+            self.exact = False
+            return True
+        return False
+
+
+def _conjuncts(expr: dict[str, Any]) -> list[dict[str, Any]]:
+    kind, value = _kind(expr.get("kind"))
+    if kind == "Operator" and value["name"] == "std.and":
+        return [t for a in value["args"] for t in _conjuncts(a)]
+    return [expr]
+
+
+def _literal_int(expr: dict[str, Any] | None) -> int | None:
+    if expr is None:
+        return None
+    kind, value = _kind(expr.get("kind"))
+    literal, number = _kind(value) if kind == "Literal" else ("", None)
+    return int(number) if literal == "Integer" else None
+
+
+def _remap(node: Any, cids: dict[int, int]) -> Any:
+    if isinstance(node, dict):
+        return {k: (cids[v] if k == "ColumnRef" and v in cids else _remap(v, cids)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_remap(item, cids) for item in node]
+    return node
+
+
+def push(program: Program, table: str, schema: Schema, dialect: str, query: str) -> Pushed | None:
+    """The query to send for step table `table` (output `schema`), or None when nothing can be pushed."""
+    try:
+        rq = json.loads(program.rq)
+    except ValueError:
+        return None
+    decls = {t["id"]: t for t in rq.get("tables", ())}
+    extern = next((tid for tid, t in decls.items()
+                   if _kind(t["relation"]["kind"]) == ("ExternRef", {"LocalTable": [sql_table_name(table)]})), None)
+    if extern is None or schema.open:
+        return None
+    # the prelude's `let table = (from __heddle_table | select {...})`, read by the block
+    prelude = next((tid for tid, t in decls.items() if any(r["source"] == extern for r in _refs(t["relation"]))), None)
+    refs = [r for r in _refs(rq) if r["source"] == prelude]
+    if prelude is None or not refs or any(c == "Wildcard" for r in refs for c, _ in r["columns"]):
+        return None
+    names = [c.get("Single") for c, _ in refs[0]["columns"]]
+    if any(not isinstance(n, str) for n in names):
+        return None
+    used: set[str] = set()
+    everything = _cids(rq)
+    for ref in refs:
+        used.update(name for (column, cid), name in zip(ref["columns"], names, strict=True) if cid in everything)
+    columns = [c.name for c in schema.columns if c.name in used] or [schema.columns[0].name]
+
+    filters: list[dict[str, Any]] = []
+    limit: tuple[int, int | None] | None = None
+    main = rq["relation"]["kind"]
+    pipeline = main.get("Pipeline") if isinstance(main, dict) else None
+    first = _kind(pipeline[0]) if pipeline else ("", None)
+    cids: dict[int, int] = {}
+    if first[0] == "From" and first[1]["source"] == prelude and len(refs) == 1:
+        ref_cids = [cid for _, cid in first[1]["columns"]]
+        cids = {cid: position for position, cid in enumerate(ref_cids)}
+        declared = {c.name: c.dtype for c in schema.columns}
+        terms = _Terms({cid: declared.get(name) for cid, name in zip(ref_cids, names, strict=True)})
+        whole = True  # every filter so far was pushed
+        for transform in pipeline[1:]:
+            kind, value = _kind(transform)
+            if kind == "Filter":
+                for term in _conjuncts(value):
+                    if terms.pushable(term):
+                        filters.append(term)
+                    else:
+                        whole = False
+            elif kind == "Take" and not value["partition"] and not value["sort"] and whole and terms.exact:
+                start = _literal_int(value["range"].get("start")) or 1
+                end = _literal_int(value["range"].get("end"))
+                if value["range"].get("end") is not None and end is None:
+                    break
+                limit = (start, end)
+                break
+            elif kind != "Select":
+                break
+    if not filters and limit is None and len(columns) == len(schema.columns):
+        return None
+    pushed = [_remap(term, cids) for term in filters]
+    return _compile([c.name for c in schema.columns], columns, pushed, limit, dialect=dialect, query=query)
+
+
+def _literal(number: int) -> dict[str, Any]:
+    return {"kind": {"Literal": {"Integer": number}}, "span": None}
+
+
+def _compile(all_names: list[str], columns: list[str], filters: list[dict[str, Any]],
+             limit: tuple[int, int | None] | None, *, dialect: str, query: str) -> Pushed | None:
+    transforms: list[Any] = [{"From": {"source": 0, "columns": [[{"Single": n}, i] for i, n in enumerate(all_names)],
+                                       "name": SOURCE, "prefer_cte": True}}]
+    for term in filters:
+        transforms.append({"Filter": term})
+    limit_text = None
+    if limit is not None:
+        start, end = limit
+        bounds = {"start": _literal(start) if start > 1 else None, "end": _literal(end) if end is not None else None}
+        transforms.append({"Take": {"range": bounds, "partition": [], "sort": []}})
+        length = None if end is None else max(end - start + 1, 0)
+        limit_text = " ".join(p for p in (f"LIMIT {length}" if length is not None else "",
+                                          f"OFFSET {start - 1}" if start > 1 else "") if p) or None
+    keep = [all_names.index(c) for c in columns]
+    transforms.append({"Select": keep})
+    rq = {
+        "def": {"version": None, "other": {}},
+        "tables": [{"id": 0, "name": None, "relation": {
+            "kind": {"ExternRef": {"LocalTable": [SOURCE]}}, "columns": [{"Single": n} for n in all_names]}}],
+        "relation": {"kind": {"Pipeline": transforms}, "columns": [{"Single": c} for c in columns]},
+    }
+    options = prqlc.CompileOptions(format=False, signature_comment=False, target=f"sql.{dialect}")
+    try:
+        outer = prqlc.rq_to_sql(json.dumps(rq), options)
+    except Exception:  # a dialect prqlc does not know, or an RQ it refuses: push nothing
+        return None
+    if outer.lstrip().upper().startswith("WITH"):
+        return None
+    inner = query.strip().rstrip(";")
+    return Pushed(f"WITH {SOURCE} AS ({inner}) {outer}", tuple(columns), len(filters), limit_text)
