@@ -1,133 +1,234 @@
-"""Relational-block benchmark: analysing a PRQL block cold and from the cache.
+"""Relational blocks at scale: every corpus query that scans data, Heddle's engine against DuckDB.
 
-Run as `python bench/relational.py` (or `python -m bench.relational`). For a few representative
-blocks it times, after a warm-up, the median and minimum of several rounds and prints them with
-ratios against the cold analysis of the same block measured in the same run. It asserts nothing.
+Run as `python bench/relational.py` (or `python -m bench.relational`); `--help` lists the options. It
+generates chinook-shaped tables (the corpus's tables, `tests/differential/chinook.py`) with `--rows` rows
+(default 10M) in each table a query scans (`tracks`, `invoices`, `invoice_items`, `playlist_track`,
+`customers`, `albums`, `artists`; the four small ones keep chinook's sizes), as Arrow, and for each
+corpus case that Heddle answers like PRQL on chinook (verdicts.txt) and that reads a table:
 
-What each row times:
-  cold analyze        `analyze_block` on a text never seen before (a unique comment is appended each
-                      round, so no cache of the package helps): normalising, prqlc, Polars planning,
-                      diagnostics.
-  prqlc compile       `compile_prql` alone on the prelude + normalised text (three prqlc stages).
-  contained compile   the same text through `CompilerProcess` (the compiler the language server and the
-                      `heddle` command use): prqlc in a child process, one JSON line each way. Each round
-                      compiles a new text, so it is asked every time; "x in-process" is its ratio to
-                      `prqlc compile`, the cost of containing a crash of prqlc.
-  cold analyze, contained   `cold analyze` with the contained compiler.
-  Polars plan         `plan_sql` alone: the SQL planned on empty frames, `collect_schema()`.
-  cached analyze      `analyze_block` again with equal arguments (a cache hit).
-  referenced_tables   the cheap scan of `from`/`join` names, uncached.
+  duckdb   DuckDB running prqlc's SQL for DuckDB over the Arrow tables (registered, zero-copy), result
+           fetched as Arrow;
+  heddle   the engine's relational unit (`heddle_engine.execute.relational.run_blocks`) over the same
+           Arrow tables: the block's RQ lowered to one lazy Polars query, collected.
+
+Each is timed `--rounds` times (median). Ratio = DuckDB's time / Heddle's (above 1.0: Heddle is faster).
+The targets: a geometric mean of at least 1.0 and no query below 0.5. A query is first run on
+`--screen-rows` rows; when Heddle's time there, scaled to `--rows`, exceeds `--budget` seconds, the full
+size is skipped and the screening ratio printed, marked `(screened)`. It asserts nothing.
 """
 
 from __future__ import annotations
 
-import gc
+import argparse
+import math
 import statistics
 import sys
 import time
 from collections.abc import Callable
-from itertools import count
 from pathlib import Path
 
-import polars as pl
+import pyarrow as pa
 
 try:
-    import heddle_lang  # noqa: F401
-except ModuleNotFoundError:  # run as `python bench/relational.py` from elsewhere
+    import tests.differential  # noqa: F401  (the corpus and the chinook data)
+except ModuleNotFoundError:  # run as `python bench/relational.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from heddle_engine.compiler_process import CompilerProcess
-from heddle_lang.relational import analyze_block, cache_clear
-from heddle_lang.relational.analyze import _table_names
+import duckdb
+import polars as pl
+import prqlc
+
+from heddle_engine.execute.data import Data
+from heddle_engine.execute.relational import run_blocks
+from heddle_lang.plan import Node
+from heddle_lang.relational import analyze_block, sql_table_name
 from heddle_lang.relational.compile import compile_prql
-from heddle_lang.relational.model import sql_table_name
-from heddle_lang.relational.normalize import normalize
-from heddle_lang.relational.plan import plan_sql, polish_sql
 from heddle_lang.relational.prelude import build_prelude
-from heddle_lang.relational.tables import _referenced
 from heddle_lang.types import Schema
+from tests.differential.chinook import TABLES, chinook_tables
+from tests.differential.corpus import load
 
-SCHEMAS = {
-    "input": Schema.of({"id": pl.Int64(), "email": pl.String(), "exists": pl.Boolean(), "amount": pl.Float64()}),
-    "users": Schema.of({"id": pl.Int64(), "name": pl.String(), "email": pl.String()}),
-    "events": Schema.of({"id": pl.Int64()}, open=True),
-}
-BLOCKS = {
-    "compact filter": "from input filter amount > 10000 select id, amount",
-    "spec join (SQL habits)": (
-        'from input join users where input.id = users.id and input.exists select concat(input.id, "-", users.email)'
-    ),
-    "aggregate": "from input\ngroup email (aggregate {total = sum amount, n = count this})\nsort {-total}\ntake 10",
-    "open schema": "from events filter score > 0.5 select id, score, kind",
-}
-ROUNDS = 30
+ROOT = Path(__file__).resolve().parents[1]
+LARGE = ("tracks", "invoices", "invoice_items", "playlist_track", "customers", "albums", "artists")
+VERDICTS = ROOT / "tests" / "differential" / "verdicts.txt"
+DUCKDB = prqlc.CompileOptions(format=False, signature_comment=False, target="sql.duckdb")
 
 
-def median_min(run: Callable[[], object], rounds: int = ROUNDS) -> tuple[float, float]:
-    run()  # warm-up
+# --- data ------------------------------------------------------------------------------------------
+
+
+def _sizes(rows: int) -> dict[str, int]:
+    real = {name: table.num_rows for name, table in chinook_tables().items()}
+    return {name: (rows if name in LARGE else real[name]) for name in TABLES}
+
+
+class _Draw:
+    """Values drawn at random (seeded), with Polars."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def _next(self) -> int:
+        self.seed += 1
+        return self.seed
+
+    def pick(self, values: pl.Series, n: int) -> pl.Series:
+        return values.sample(n, with_replacement=True, seed=self._next())
+
+    def keys(self, n: int, high: int) -> pl.Series:
+        return self.pick(pl.select(pl.int_range(1, high + 1, dtype=pl.Int64)).to_series(), n)
+
+    def with_nulls(self, values: pl.Series, share: float) -> pl.Series:
+        if share <= 0:
+            return values
+        draws = self.pick(pl.select(pl.int_range(0, 1_000_000, dtype=pl.Int64)).to_series(), len(values))
+        return pl.select(pl.when(draws >= share * 1_000_000).then(values)).to_series()
+
+
+_REFERENCES = {"support_rep_id": "employees", "reports_to": "employees"}
+
+
+def generate(rows: int, seed: int = 7) -> dict[str, pa.Table]:
+    """Chinook's tables with `rows` rows in each large one; values drawn from the real data's."""
+    draw = _Draw(seed)
+    real = chinook_tables()
+    sizes = _sizes(rows)
+    tables: dict[str, pa.Table] = {}
+    for name, (_, fields) in TABLES.items():
+        n = sizes[name]
+        if name not in LARGE:
+            tables[name] = real[name]
+            continue
+        source = pl.from_arrow(real[name])
+        assert isinstance(source, pl.DataFrame)
+        columns: dict[str, pl.Series] = {}
+        for column, field, _, _ in fields:
+            if field is None:  # the primary key
+                columns[column] = pl.select(pl.int_range(1, n + 1, dtype=pl.Int64)).to_series()
+                continue
+            existing = source[column]
+            nulls = existing.null_count() / max(len(existing), 1)
+            if column.endswith("_id") or column == "reports_to":
+                target = _REFERENCES.get(column) or next(
+                    (t for t, (_, f) in TABLES.items() if f[0][0] == column and f[0][1] is None), None)
+                values = draw.keys(n, sizes[target] if target else n)
+            elif existing.dtype.is_integer():
+                jitter = draw.pick(pl.select(pl.int_range(-1000, 1000, dtype=pl.Int64)).to_series(), n)
+                values = draw.pick(existing.drop_nulls(), n) + jitter
+            else:
+                values = draw.pick(existing.drop_nulls(), n)
+            columns[column] = draw.with_nulls(values.alias(column), nulls).alias(column)
+        tables[name] = pl.DataFrame(columns).to_arrow()
+    return tables
+
+
+# --- timing ----------------------------------------------------------------------------------------
+
+
+def median_seconds(run: Callable[[], object], rounds: int) -> float:
     samples = []
     for _ in range(rounds):
-        gc.collect()
-        gc.disable()
+        started = time.perf_counter()
+        run()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+class Engines:
+    """One query, ready to run on both engines over `tables`."""
+
+    def __init__(self, query: str, tables: dict[str, pa.Table], connection: duckdb.DuckDBPyConnection) -> None:
+        schemas = {name: Schema.of(dict(pl.from_arrow(t.schema.empty_table()).schema))  # type: ignore[union-attr]
+                   for name, t in tables.items()}
+        analysis = analyze_block(query, schemas, is_source=True)
+        if analysis.program is None or analysis.schema is None:
+            raise ValueError(f"does not check: {[d.message for d in analysis.diagnostics]}")
+        used = [name for name in analysis.tables if name in tables]
+        text = build_prelude([(name, schemas[name]) for name in used]).text + analysis.prql
+        compiled = compile_prql(text)
+        assert compiled.rq is not None
+        self.sql = prqlc.rq_to_sql(compiled.rq, DUCKDB)
+        self.node = Node("n1", "relational", "block", analysis.schema, tables={name: name for name in used},
+                         program=analysis.program)
+        self.tables = tables
+        self.connection = connection
+        self.used = used
+
+    def duckdb(self) -> object:
+        result = self.connection.sql(self.sql).arrow()
+        return result.read_all() if isinstance(result, pa.RecordBatchReader) else result
+
+    def heddle(self) -> object:
+        return run_blocks([self.node], lambda name: Data(arrow=self.tables[name]), every=False)
+
+
+def _connection(tables: dict[str, pa.Table]) -> duckdb.DuckDBPyConnection:
+    connection = duckdb.connect()
+    for name, table in tables.items():
+        connection.register(sql_table_name(name), table)
+    return connection
+
+
+def _answered_on_chinook() -> set[str]:
+    listed = {line.split()[1] for line in VERDICTS.read_text(encoding="utf-8").splitlines()
+              if line.strip() and not line.startswith("#") and line.split()[0] == "chinook"}
+    return {case.id for case in load() if case.id not in listed}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--rows", type=int, default=10_000_000, help="rows of each large table (default 10M)")
+    parser.add_argument("--screen-rows", type=int, default=100_000, help="rows of the first, screening run")
+    parser.add_argument("--budget", type=float, default=60.0, help="seconds Heddle may take per query at --rows")
+    parser.add_argument("--rounds", type=int, default=3, help="timed runs per engine and query (median)")
+    parser.add_argument("--case", action="append", help="only corpus cases whose id contains this")
+    args = parser.parse_args(argv)
+    answered = _answered_on_chinook()
+    cases = [c for c in load() if c.id in answered and "from [" not in c.query
+             and (not args.case or any(part in c.id for part in args.case))]
+    print(f"relational blocks on {args.rows:,} rows per large table: {len(cases)} corpus queries; "
+          f"median of {args.rounds}; ratio = DuckDB time / Heddle time (target: geomean >= 1.0, none < 0.5)",
+          flush=True)
+    started = time.perf_counter()
+    small = generate(args.screen_rows)
+    large = generate(args.rows)
+    print(f"generated the data in {time.perf_counter() - started:.1f} s "
+          f"({sum(t.nbytes for t in large.values()) / 1e9:.2f} GB of Arrow)", flush=True)
+    small_db, large_db = _connection(small), _connection(large)
+    ratios: list[tuple[str, float, str]] = []
+    for case in cases:
         try:
-            start = time.perf_counter_ns()
-            run()
-            samples.append(time.perf_counter_ns() - start)
-        finally:
-            gc.enable()
-    return statistics.median(samples) / 1e6, min(samples) / 1e6
-
-
-def bench_block(label: str, query: str, contained: CompilerProcess) -> list[tuple[str, float, float]]:
-    unique = count()
-
-    def cold() -> object:
-        return analyze_block(f"{query}\n# {next(unique)}", SCHEMAS, is_source=False)
-
-    def cold_contained() -> object:
-        return analyze_block(f"{query}\n# {next(unique)}", SCHEMAS, is_source=False, compiler=contained)
-
-    normalized = normalize(query)
-    refs = _referenced(query)
-    tables = [(n, SCHEMAS.get(n, Schema.unknown())) for n in _table_names(refs, normalized)]
-    text = build_prelude(tables).text + normalized.text
-    compiled = compile_prql(text)
-    sql = polish_sql(compiled.sql or "SELECT 1")
-    frames = {sql_table_name(n): s.to_polars() for n, s in tables}
-    for table, columns in compiled.columns_read.items():
-        for column in columns:
-            frames.setdefault(table, {}).setdefault(column, pl.Null())
-
-    cache_clear()
-    analyze_block(query, SCHEMAS, is_source=False)
-    rows = [
-        ("cold analyze", *median_min(cold)),
-        ("  prqlc compile", *median_min(lambda: compile_prql(text))),
-        ("  contained compile", *median_min(lambda: contained(f"{text}\n# {next(unique)}"))),
-        ("  Polars plan", *median_min(lambda: plan_sql(sql, frames))),
-        ("cached analyze", *median_min(lambda: analyze_block(query, SCHEMAS, is_source=False))),
-        ("referenced_tables", *median_min(lambda: _referenced.__wrapped__(query))),
-        ("cold analyze, contained", *median_min(cold_contained)),
-    ]
-    print(f"\n{label}: {query!r}")
-    return rows
-
-
-def main() -> None:
-    print(f"relational blocks: median and minimum of {ROUNDS} rounds; ratio = median / cold analyze median")
-    contained = CompilerProcess()
-    contained.start()
-    try:
-        for label, query in BLOCKS.items():
-            rows = bench_block(label, query, contained)
-            base = rows[0][1]
-            in_process = rows[1][1]
-            for name, median, minimum in rows:
-                extra = f"   x in-process {median / in_process:.2f}" if name == "  contained compile" else ""
-                print(f"  {name:<24} {median:9.3f} ms  (min {minimum:8.3f} ms)  ratio {median / base:8.4f}{extra}")
-    finally:
-        contained.close()
+            screen = Engines(case.query, small, small_db)
+            heddle_small = median_seconds(screen.heddle, 1)
+            duck_small = median_seconds(screen.duckdb, 1)
+        except Exception as error:  # a benchmark reports and goes on
+            print(f"  {case.id:45} skipped: {type(error).__name__}: {str(error).splitlines()[0][:100]}")
+            continue
+        scale = args.rows / args.screen_rows
+        if heddle_small * scale > args.budget:
+            ratio = duck_small / heddle_small
+            ratios.append((case.id, ratio, "screened"))
+            print(f"  {case.id:45} duckdb {duck_small * 1e3:9.1f} ms  heddle {heddle_small * 1e3:9.1f} ms  "
+                  f"ratio {ratio:7.3f}  (screened at {args.screen_rows:,} rows)", flush=True)
+            continue
+        engines = Engines(case.query, large, large_db)
+        engines.heddle()  # warm-up (and the first collect's planning)
+        heddle = median_seconds(engines.heddle, args.rounds)
+        duck = median_seconds(engines.duckdb, args.rounds)
+        ratio = duck / heddle
+        ratios.append((case.id, ratio, ""))
+        print(f"  {case.id:45} duckdb {duck * 1e3:9.1f} ms  heddle {heddle * 1e3:9.1f} ms  ratio {ratio:7.3f}"
+              f"{'  < 0.5' if ratio < 0.5 else ''}", flush=True)
+    if not ratios:
+        return 0
+    geomean = math.exp(statistics.fmean(math.log(r) for _, r, _ in ratios))
+    slow = [(case, r, note) for case, r, note in ratios if r < 0.5]
+    print(f"\n{len(ratios)} queries: geometric mean ratio {geomean:.3f} (target >= 1.0); "
+          f"{len(slow)} below 0.5 (target 0)")
+    for case, ratio, note in sorted(slow, key=lambda x: x[1]):
+        print(f"  {ratio:7.3f}  {case}{'  (screened)' if note else ''}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -10,7 +10,7 @@ Contract checks compare column names and types without touching values.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import cast
 
 import polars as pl
@@ -51,8 +51,20 @@ class Data:
         """Is `table` this data's own Arrow table (a step returned its input unchanged)?"""
         return self._arrow is table
 
-    def lazy(self) -> pl.LazyFrame:
-        return self.polars().lazy()
+    def lazy(self, columns: Collection[str] | None = None) -> pl.LazyFrame:
+        """The data as a lazy frame. With `columns` (those a reader uses), Arrow data not yet converted
+        converts only those, the others standing as typed nulls the reader never reads (converting text
+        columns to Polars costs time in proportion to their size)."""
+        if self._polars is not None or columns is None:
+            return self.polars().lazy()
+        schema = self.columns()
+        keep = [name for name in schema if name in columns]
+        if len(keep) == len(schema):
+            return self.polars().lazy()
+        assert self._arrow is not None
+        frame = cast(pl.DataFrame, pl.from_arrow(self._arrow.select(keep), rechunk=False)).lazy()
+        absent = [pl.lit(None, dtype).alias(name) for name, dtype in schema.items() if name not in columns]
+        return frame.with_columns(absent).select(list(schema))
 
     @property
     def num_rows(self) -> int:

@@ -18,6 +18,7 @@ from heddle_engine.execute.data import Data
 from heddle_lang.plan import Node
 from heddle_lang.relational import sql_table_name
 from heddle_lang.relational.lowering import refusal_message
+from heddle_lang.relational.pushdown import columns_read
 
 
 class QueryError(Exception):
@@ -25,11 +26,12 @@ class QueryError(Exception):
     SQL refuses (an integer overflow, a division by zero in `%`)."""
 
 
-def lazy_query(node: Node, frame_of: Callable[[str], pl.LazyFrame]) -> pl.LazyFrame:
-    """The block's result as a lazy frame; `frame_of(node id)` gives each table it reads."""
+def lazy_query(node: Node, frame_of: Callable[[str, frozenset[str] | None], pl.LazyFrame]) -> pl.LazyFrame:
+    """The block's result as a lazy frame; `frame_of(node id, columns read)` gives each table it reads."""
     if node.program is None:
         raise QueryError(f"the relational block on line {node.line} has no compiled query")
-    frames = {sql_table_name(name): frame_of(source) for name, source in node.tables.items()}
+    frames = {sql_table_name(name): frame_of(source, columns_read(node.program, name))
+              for name, source in node.tables.items()}
     return node.program.lazy(frames)
 
 
@@ -46,10 +48,11 @@ def _refused(error: Exception, nodes: Sequence[Node]) -> Exception:
 Pads = Mapping[str, Mapping[str, object]]  # node id -> columns it did not fetch (pushdown) and their types
 
 
-def _outside(read: Callable[[str], Data], pads: Pads, node_id: str) -> pl.LazyFrame:
-    """A table from outside the unit; a pushed-down step's columns that were not fetched are typed nulls
-    (the block never reads them: Polars drops them before anything runs)."""
-    frame = read(node_id).lazy()
+def _outside(read: Callable[[str], Data], pads: Pads, node_id: str, columns: frozenset[str] | None) -> pl.LazyFrame:
+    """A table from outside the unit, converted to Polars only in the `columns` the block reads; a
+    pushed-down step's columns that were not fetched are typed nulls (the block never reads them:
+    Polars drops them before anything runs)."""
+    frame = read(node_id).lazy(columns)
     missing = pads.get(node_id)
     if missing:
         frame = frame.with_columns([pl.lit(None, dtype).alias(name) for name, dtype in missing.items()])  # type: ignore[arg-type]
@@ -62,8 +65,8 @@ def run_blocks(nodes: Sequence[Node], read: Callable[[str], Data], *, every: boo
     (else None). `read(node id)` gives the tables from outside the unit."""
     lazies: dict[str, pl.LazyFrame] = {}
 
-    def frame_of(node_id: str) -> pl.LazyFrame:
-        return lazies[node_id] if node_id in lazies else _outside(read, pads or {}, node_id)
+    def frame_of(node_id: str, columns: frozenset[str] | None) -> pl.LazyFrame:
+        return lazies[node_id] if node_id in lazies else _outside(read, pads or {}, node_id, columns)
 
     for node in nodes:
         lazies[node.id] = lazy_query(node, frame_of)
@@ -79,8 +82,8 @@ def run_blocks(nodes: Sequence[Node], read: Callable[[str], Data], *, every: boo
 def run_one(node: Node, read: Callable[[str], Data], computed: Mapping[str, Data], pads: Pads | None = None) -> Data:
     """One block alone (to find which block of a failed fused query failed)."""
 
-    def frame_of(node_id: str) -> pl.LazyFrame:
-        return computed[node_id].lazy() if node_id in computed else _outside(read, pads or {}, node_id)
+    def frame_of(node_id: str, columns: frozenset[str] | None) -> pl.LazyFrame:
+        return computed[node_id].lazy() if node_id in computed else _outside(read, pads or {}, node_id, columns)
 
     try:
         return Data(polars=lazy_query(node, frame_of).collect())

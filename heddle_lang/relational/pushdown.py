@@ -188,16 +188,14 @@ def _remap(node: Any, cids: dict[int, int]) -> Any:
     return node
 
 
-def push(program: Program, table: str, schema: Schema, dialect: str, query: str) -> Pushed | None:
-    """The query to send for step table `table` (output `schema`), or None when nothing can be pushed."""
-    try:
-        rq = json.loads(program.rq)
-    except ValueError:
-        return None
+def _reads(rq: dict[str, Any], table: str) -> tuple[int, list[dict[str, Any]], list[str], set[str]] | None:
+    """How the block reads `table`: the prelude's declaration of it, the references to that declaration,
+    its column names, and the names of the columns the block uses. None when it reads it otherwise (a
+    wildcard of an open schema, not through the prelude)."""
     decls = {t["id"]: t for t in rq.get("tables", ())}
     extern = next((tid for tid, t in decls.items()
                    if _kind(t["relation"]["kind"]) == ("ExternRef", {"LocalTable": [sql_table_name(table)]})), None)
-    if extern is None or schema.open:
+    if extern is None:
         return None
     # the prelude's `let table = (from __heddle_table | select {...})`, read by the block
     prelude = next((tid for tid, t in decls.items() if any(r["source"] == extern for r in _refs(t["relation"]))), None)
@@ -210,7 +208,29 @@ def push(program: Program, table: str, schema: Schema, dialect: str, query: str)
     used: set[str] = set()
     everything = _cids(rq)
     for ref in refs:
-        used.update(name for (column, cid), name in zip(ref["columns"], names, strict=True) if cid in everything)
+        used.update(name for (_, cid), name in zip(ref["columns"], names, strict=True) if cid in everything)
+    return prelude, refs, names, used
+
+
+def columns_read(program: Program, table: str) -> frozenset[str] | None:
+    """The columns of `table` the block reads; None when that is not known (it reads them all)."""
+    try:
+        found = _reads(json.loads(program.rq), table)
+    except (ValueError, KeyError, TypeError):
+        return None
+    return frozenset(found[3]) if found is not None else None
+
+
+def push(program: Program, table: str, schema: Schema, dialect: str, query: str) -> Pushed | None:
+    """The query to send for step table `table` (output `schema`), or None when nothing can be pushed."""
+    try:
+        rq = json.loads(program.rq)
+        found = _reads(rq, table)
+    except (ValueError, KeyError, TypeError):
+        return None
+    if found is None or schema.open:
+        return None
+    prelude, refs, names, used = found
     columns = [c.name for c in schema.columns if c.name in used] or [schema.columns[0].name]
 
     filters: list[dict[str, Any]] = []

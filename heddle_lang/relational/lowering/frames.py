@@ -286,15 +286,21 @@ class Lowering:
             raise UnsupportedError("`take` with a computed range", take.span,
                                    "write the range with numbers: `take 5..10`")
         if take.partition:
-            scope = state.scope()
             if take.sort:
                 self._sort(state, take.sort)
-                scope = state.scope()
-            exprs = Expressions(scope)
-            groups = [exprs.lower(rq.ColumnRef(c)) for c in take.partition]
-            number = pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over(groups)
-            keep = number >= start if end is None else (number >= start) & (number <= end)
-            state.frame = state.frame.filter(keep)
+            names = [state.phys[c][0] for c in take.partition if len(state.phys.get(c, ())) == 1]
+            if start == 1 and end is not None and len(names) == len(take.partition):
+                # the first rows of each group, in the frame's (sorted) order
+                if end == 1:
+                    state.frame = state.frame.unique(subset=names, keep="first", maintain_order=False)
+                else:
+                    state.frame = state.frame.group_by(names).head(end)
+            else:
+                exprs = Expressions(state.scope())
+                groups = [exprs.lower(rq.ColumnRef(c)) for c in take.partition]
+                number = pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over(groups)
+                keep = number >= start if end is None else (number >= start) & (number <= end)
+                state.frame = state.frame.filter(keep)
             state.sort, state.ordered = (), False
             return
         if take.sort and not (state.ordered and state.sort == take.sort):

@@ -1,10 +1,11 @@
 """`join` as SQL joins: every side, any condition, nulls never equal.
 
-The condition's `left.a == right.b` terms (joined by `&&`) become the join keys of a hash join; the rest
-filters the matched pairs. For an outer side with such a filter the unmatched rows are found after the
-filter, as SQL's `ON` does: a left row whose every partner fails the filter still appears once, with
-nulls. Keys of different types are compared in a common type (a date with a timestamp as timestamps,
-integers with floats as floats); a key of unknown type (null) takes the other key's type.
+The condition's `left == right` terms (joined by `&&`), each side computed from one table only, become
+the keys of a hash join; the rest filters the matched pairs. For an outer side with such a filter the
+unmatched rows are found after the filter, as SQL's `ON` does: a left row whose every partner fails the
+filter still appears once, with nulls. Keys of different types are compared in a common type (a date
+with a timestamp as timestamps, integers with floats as floats); a key of unknown type (null) takes the
+other key's type.
 """
 
 from __future__ import annotations
@@ -27,16 +28,30 @@ def _conjuncts(expr: rq.Expr) -> list[rq.Expr]:
     return [expr]
 
 
-def _key_pair(term: rq.Expr, left: set[int], right: set[int]) -> tuple[int, int] | None:
+def _columns(expr: rq.Expr) -> set[int]:
+    if isinstance(expr, rq.ColumnRef):
+        return {expr.cid}
+    if isinstance(expr, rq.Operator):
+        return {c for a in expr.args for c in _columns(a)}
+    if isinstance(expr, rq.Case):
+        return {c for cond, value in expr.cases for c in (*_columns(cond), *_columns(value))}
+    return set()
+
+
+def _key_pair(term: rq.Expr, left: set[int], right: set[int]) -> tuple[rq.Expr, rq.Expr] | None:
+    """`a == b` with `a` computed from the left side only and `b` from the right only (or the reverse)."""
     if not (isinstance(term, rq.Operator) and term.name == "std.eq" and len(term.args) == 2):
         return None
     a, b = term.args
-    if not (isinstance(a, rq.ColumnRef) and isinstance(b, rq.ColumnRef)):
+    if any(isinstance(x, rq.Lit) and x.kind == "Null" for x in (a, b)):
         return None
-    if a.cid in left and b.cid in right:
-        return a.cid, b.cid
-    if b.cid in left and a.cid in right:
-        return b.cid, a.cid
+    ca, cb = _columns(a), _columns(b)
+    if not ca or not cb:
+        return None
+    if ca <= left and cb <= right:
+        return a, b
+    if cb <= left and ca <= right:
+        return b, a
     return None
 
 
@@ -62,19 +77,19 @@ def join(left: pl.LazyFrame, right: pl.LazyFrame, *, side: str, condition: rq.Ex
          left_cids: set[int], right_cids: set[int]) -> pl.LazyFrame:
     """`left` joined with `right` (their columns named apart) on `condition`; `scope` sees both."""
     exprs = Expressions(scope)
-    keys: list[tuple[int, int]] = []
+    keys: list[tuple[rq.Expr, rq.Expr]] = []
     rest: list[rq.Expr] = []
     for term in _conjuncts(condition):
         pair = _key_pair(term, left_cids, right_cids)
-        if pair is not None and scope.has(pair[0]) and scope.has(pair[1]):
+        if pair is not None:
             keys.append(pair)
         elif not (isinstance(term, rq.Lit) and term.kind == "Boolean" and term.value is True):
             rest.append(term)
     left_on: list[pl.Expr] = []
     right_on: list[pl.Expr] = []
-    for left_cid, right_cid in keys:
-        lk, rk = scope.col(left_cid), scope.col(right_cid)
-        cast_l, cast_r = _common(scope.column_dtype(left_cid), scope.column_dtype(right_cid))
+    for left_key, right_key in keys:
+        lk, rk = exprs.lower(left_key), exprs.lower(right_key)
+        cast_l, cast_r = _common(exprs.dtype(lk), exprs.dtype(rk))
         left_on.append(lk.cast(cast_l) if cast_l is not None else lk)
         right_on.append(rk.cast(cast_r) if cast_r is not None else rk)
     residual = functools.reduce(operator.and_, [exprs.lower(t) for t in rest]) if rest else None
