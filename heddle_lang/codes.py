@@ -152,7 +152,8 @@ _TABLE = [
          "join users where a.id = b.id"),
     Code("HE6006", "relational-type-error", "The block's expressions do not type-check on its input schema.",
          'filter name > 3'),
-    Code("HE6007", "unsupported-relational", "The block uses something the engine cannot run.", "s\"...\""),
+    Code("HE6007", "unsupported-relational", "The block uses a construct the engine cannot compute exactly as PRQL "
+         "defines it (the message names it and what to write instead).", "s\"...\""),
     Code("HE6008", "relational-block-too-complex",
          "The block chains more than 128 transforms or nests brackets more than 64 deep: more than the PRQL "
          "compiler can take (it would crash); split it into several `| (…)` stages.",

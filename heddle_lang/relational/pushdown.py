@@ -42,6 +42,7 @@ from heddle_lang.types import Schema
 SOURCE = "__heddle_src"
 _COMPARISONS = frozenset({"std.eq", "std.ne", "std.gt", "std.lt", "std.gte", "std.lte"})
 _EQUALITY = frozenset({"std.eq", "std.ne"})
+_NAN_GREATEST = frozenset({"postgres", "sqlite", "duckdb"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +104,12 @@ def _refs(node: object) -> list[dict[str, Any]]:
 class _Terms:
     """Which filter expressions the database computes as the block does (see the module)."""
 
-    def __init__(self, types: dict[int, pl.DataType | None]) -> None:
+    def __init__(self, types: dict[int, pl.DataType | None], dialect: str) -> None:
         self.types = types  # the step's columns (by cid in the block) and their types (None: unknown)
         self.exact = True  # every pushed term keeps exactly the block's rows (not more)
+        # NaN is greater than every number for PostgreSQL and DuckDB (and SQLite has none); ClickHouse
+        # compares it as IEEE does (`nan > 1` is false): only equality is the same there
+        self.ordered = dialect in _NAN_GREATEST
 
     def _literal(self, expr: dict[str, Any]) -> str | None:
         kind, value = _kind(expr.get("kind"))
@@ -154,6 +158,8 @@ class _Terms:
         if literal == "Null":
             return operator in _EQUALITY
         if literal in ("Integer", "Float"):
+            if not self.ordered and operator not in _EQUALITY and not (column is not None and column.is_integer()):
+                return False
             return column is None or column.is_integer() or column.is_float()
         if literal == "Boolean":
             return operator in _EQUALITY and column in (None, pl.Boolean)
@@ -243,7 +249,7 @@ def push(program: Program, table: str, schema: Schema, dialect: str, query: str)
         ref_cids = [cid for _, cid in first[1]["columns"]]
         cids = {cid: position for position, cid in enumerate(ref_cids)}
         declared = {c.name: c.dtype for c in schema.columns}
-        terms = _Terms({cid: declared.get(name) for cid, name in zip(ref_cids, names, strict=True)})
+        terms = _Terms({cid: declared.get(name) for cid, name in zip(ref_cids, names, strict=True)}, dialect)
         whole = True  # every filter so far was pushed
         for transform in pipeline[1:]:
             kind, value = _kind(transform)

@@ -207,8 +207,8 @@ class Expressions:
         result = combine(a, b)
         dtype = self.dtype(result)
         if dtype.is_integer():
-            wide = combine(a.cast(pl.Int128), b.cast(pl.Int128))
-            return wide.cast(dtype, strict=True)
+            constants = (literal_int(op.args[0]), literal_int(op.args[1]))
+            return checked_integer(op.name, a, b, result, dtype=dtype, constants=constants)
         return result
 
     def div_f(self, op: rq.Operator) -> pl.Expr:
@@ -407,6 +407,42 @@ class Expressions:
 
 
 # --- helpers ---------------------------------------------------------------------------------------
+
+
+_SIGNED_BITS = {pl.Int8: 8, pl.Int16: 16, pl.Int32: 32, pl.Int64: 64}
+
+
+def checked_integer(name: str, a: pl.Expr, b: pl.Expr, result: pl.Expr, *, dtype: pl.DataType,
+                    constants: tuple[int | None, int | None]) -> pl.Expr:
+    """`result` (a + b, a - b or a * b in `dtype`, wrapping on overflow), failing the query where it
+    overflowed, as DuckDB does. The checks cost a comparison when an operand is a constant, a few
+    bitwise operations for a sum of columns, a product in doubles (with a margin) for a product of
+    columns; other integer types compute in 128 bits."""
+    bits = next((n for t, n in _SIGNED_BITS.items() if dtype == t), None)
+    if bits is None:
+        wide = {"std.add": _add, "std.sub": _sub, "std.mul": _mul}[name](a.cast(pl.Int128), b.cast(pl.Int128))
+        return wide.cast(dtype, strict=True)
+    high, low = 2 ** (bits - 1) - 1, -(2 ** (bits - 1))
+    left, right = constants
+    if name == "std.sub" and right is not None:
+        name, b, right = "std.add", -b, -right
+    if name in ("std.add", "std.mul") and left is not None and right is None:
+        a, b, left, right = b, a, right, left
+    overflow: pl.Expr
+    if name == "std.add" and right is not None:
+        overflow = a > high - right if right > 0 else a < low - right
+    elif name == "std.add":
+        overflow = (a.xor(result) & b.xor(result)) < 0
+    elif name == "std.sub":
+        overflow = (a.xor(b) & a.xor(result)) < 0
+    elif right in (0, 1):  # a * constant
+        return result
+    elif right == -1:
+        overflow = a == low
+    else:
+        margin = float(2 ** (bits - 1)) * (1 - 2.0 ** -30)
+        overflow = (a.cast(pl.Float64) * b.cast(pl.Float64)).abs() >= margin
+    return checked(result, overflow.any(), "integer overflow: a result does not fit in " + str(dtype), dtype)
 
 
 def _add(a: pl.Expr, b: pl.Expr) -> pl.Expr:

@@ -85,13 +85,20 @@ def join(left: pl.LazyFrame, right: pl.LazyFrame, *, side: str, condition: rq.Ex
             keys.append(pair)
         elif not (isinstance(term, rq.Lit) and term.kind == "Boolean" and term.value is True):
             rest.append(term)
-    left_on: list[pl.Expr] = []
-    right_on: list[pl.Expr] = []
-    for left_key, right_key in keys:
+    left_on: list[str] = []
+    right_on: list[str] = []
+    made_left: list[pl.Expr] = []
+    made_right: list[pl.Expr] = []
+    for index, (left_key, right_key) in enumerate(keys):
         lk, rk = exprs.lower(left_key), exprs.lower(right_key)
         cast_l, cast_r = _common(exprs.dtype(lk), exprs.dtype(rk))
-        left_on.append(lk.cast(cast_l) if cast_l is not None else lk)
-        right_on.append(rk.cast(cast_r) if cast_r is not None else rk)
+        # keys are columns of their own (a computed key may hold checks that are not elementwise)
+        left_on.append(f"#lk{index}")
+        right_on.append(f"#rk{index}")
+        made_left.append((lk.cast(cast_l) if cast_l is not None else lk).alias(left_on[-1]))
+        made_right.append((rk.cast(cast_r) if cast_r is not None else rk).alias(right_on[-1]))
+    if made_left:
+        left, right = left.with_columns(made_left), right.with_columns(made_right)
     residual = functools.reduce(operator.and_, [exprs.lower(t) for t in rest]) if rest else None
 
     def pairs(a: pl.LazyFrame, b: pl.LazyFrame) -> pl.LazyFrame:
@@ -102,10 +109,10 @@ def join(left: pl.LazyFrame, right: pl.LazyFrame, *, side: str, condition: rq.Ex
         return joined.filter(residual) if residual is not None else joined
 
     if side == "inner":
-        return pairs(left, right)
+        return pairs(left, right).drop(*left_on, *right_on)
     if residual is None and left_on:
         return left.join(right, left_on=left_on, right_on=right_on, how=side,  # type: ignore[arg-type]
-                         nulls_equal=False, coalesce=False)
+                         nulls_equal=False, coalesce=False).drop(*left_on, *right_on)
     # an outer join with a filter in its condition (or no keys): matched pairs, then the unmatched rows
     indexed_left = left.with_row_index(LEFT_INDEX)
     indexed_right = right.with_row_index(RIGHT_INDEX)
@@ -115,4 +122,4 @@ def join(left: pl.LazyFrame, right: pl.LazyFrame, *, side: str, condition: rq.Ex
         parts.append(indexed_left.join(matched.select(LEFT_INDEX).unique(), on=LEFT_INDEX, how="anti"))
     if side in ("right", "full"):
         parts.append(indexed_right.join(matched.select(RIGHT_INDEX).unique(), on=RIGHT_INDEX, how="anti"))
-    return pl.concat(parts, how="diagonal_relaxed").drop(LEFT_INDEX, RIGHT_INDEX)
+    return pl.concat(parts, how="diagonal_relaxed").drop(LEFT_INDEX, RIGHT_INDEX, *left_on, *right_on, strict=False)

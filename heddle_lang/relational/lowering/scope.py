@@ -35,12 +35,6 @@ class Scope:
     def col(self, cid: int) -> pl.Expr:
         return pl.col(self.columns[cid])
 
-    def has(self, cid: int) -> bool:
-        return cid in self.columns
-
-    def column_dtype(self, cid: int) -> pl.DataType:
-        return self.schema[self.columns[cid]]
-
     def dtype(self, expr: pl.Expr) -> pl.DataType:
         """The type Polars gives `expr` on a frame of this scope's schema (raises Polars' error)."""
         if self._probe is None:

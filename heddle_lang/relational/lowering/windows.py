@@ -35,10 +35,6 @@ WINDOW_ONLY = frozenset({"std.lag", "std.lead", "std.first", "std.last", "std.ra
                          "std.row_number"})
 
 
-def needs_order(window: rq.Window) -> bool:
-    return bool(window.sort)
-
-
 def _bound(expr: rq.Expr | None, span: rq.Span) -> int | None:
     if expr is None:
         return None
