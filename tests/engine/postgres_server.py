@@ -67,8 +67,20 @@ def log(port: int) -> str:
 
 def log_statements(port: int) -> None:
     """Have the server on `port` log every statement it runs from now on."""
+    import time
+
     import psycopg
 
-    with psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres", autocommit=True) as db:
+    def connect() -> psycopg.Connection:
+        return psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres", autocommit=True)
+
+    with connect() as db:
         db.execute("ALTER SYSTEM SET log_statement = 'all'")
         db.execute("SELECT pg_reload_conf()")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # the server reloads its configuration on its own time
+        with connect() as db:
+            row = db.execute("SHOW log_statement").fetchone()
+        if row is not None and row[0] == "all":
+            return
+        time.sleep(0.05)
