@@ -134,7 +134,7 @@ def _function_from_data(data: Data, module_path: str, hooks: HookFactory) -> Fun
         schema_from_data(output) if output is not None else None, bool(data["passthrough"]),
         infer if data["has_infer"] else None, tuple(data["parameters"]), data["doc"],
         _location_from_data(data["location"]), parameters_of if data["has_parameters_of"] else None,
-        data.get("pushdown"))
+        pushdown=data.get("pushdown"))
 
 
 def _resource_to_data(resource: ResourceSpec) -> Data:
