@@ -89,7 +89,7 @@ def postgresql(rows: int, repeat: int) -> None:
         try:
             import connectorx
         except ImportError:
-            print("  connectorx: not installed (pip install connectorx)")
+            print("  connectorx: not installed (pip install -e '.[bench]')")
         else:
             cx = median_seconds(lambda: connectorx.read_sql(uri, sql, return_type="arrow"), repeat)
             line("connectorx read_sql (baseline)", cx, rows)

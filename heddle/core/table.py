@@ -135,5 +135,6 @@ def _require_pandas(method: str) -> None:
     try:
         import pandas  # noqa: F401
     except ImportError:
-        raise ImportError(f"Table.{method}() needs pandas, which is not installed: `pip install pandas` "
-                          "(or use to_polars()/to_arrow(), which need nothing more)") from None
+        raise ImportError(f"Table.{method}() needs pandas, which is not installed: "
+                          "`pip install 'heddle-lang[pandas]'` (or use to_polars()/to_arrow(), "
+                          "which need nothing more)") from None

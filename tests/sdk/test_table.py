@@ -56,9 +56,9 @@ def test_repr_names_the_class_and_columns() -> None:
 def test_to_pandas_without_pandas_says_how_to_fix_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "pandas", None)
     table = Table.from_arrow(ARROW)
-    with pytest.raises(ImportError, match="pip install pandas"):
+    with pytest.raises(ImportError, match=r"pip install 'heddle-lang\[pandas\]'"):
         table.to_pandas()
-    with pytest.raises(ImportError, match="pip install pandas"):
+    with pytest.raises(ImportError, match=r"pip install 'heddle-lang\[pandas\]'"):
         Table.from_pandas(object())  # type: ignore[arg-type]
 
 

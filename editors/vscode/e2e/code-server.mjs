@@ -120,7 +120,7 @@ try {
   });
 
   await step("heddle-lsp installed into .venv: the server starts by itself", async () => {
-    // As `pip install heddle` into the workspace's .venv would leave it.
+    // As `pip install` of Heddle into the workspace's .venv would leave it.
     const bin = path.join(workspace, ".venv", "bin");
     mkdirSync(bin, { recursive: true });
     symlinkSync(path.join(path.dirname(SERVER), "heddle"), path.join(bin, "heddle"));

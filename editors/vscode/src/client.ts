@@ -20,8 +20,10 @@ export const CLIENT_COMMANDS: ReadonlySet<string> = new Set(["heddle.runWorkflow
 const RETRY_AFTER_MS = 1_000;
 
 // Notifications show text as written (no Markdown): quotes, not backticks.
-const HELP = "Install Heddle where VS Code can find it: run \"python3 -m venv .venv && .venv/bin/pip install heddle\" " +
-  "in the workspace, or install the heddle package on PATH, or set the heddle.server.path setting.";
+const HELP = "Install Heddle (the Python distribution heddle-lang, not yet on the package index) where VS Code can " +
+  "find it: run \"python3 -m venv .venv && .venv/bin/pip install PATH\" in the workspace, PATH being a clone of " +
+  "Heddle's repository or a heddle_lang wheel built from it, or put heddle-lsp on PATH, or set the heddle.server.path " +
+  "setting.";
 
 /**
  * `heddle.runWorkflow` and `heddle.planWorkflow` are the extension's own commands (a task and a picture of
@@ -75,7 +77,7 @@ export class HeddleServer implements vscode.Disposable {
         }
       }),
     );
-    // `python -m venv .venv && .venv/bin/pip install heddle` after VS Code opened: start without being asked
+    // Heddle installed into the workspace's .venv after VS Code opened: start without being asked
     // once the installation settles (events for files in a folder just created can be missed, so any
     // change under a virtual environment is a reason to look again).
     const watcher = vscode.workspace.createFileSystemWatcher("**/{.venv,venv,.venv/**,venv/**}", false, true, true);

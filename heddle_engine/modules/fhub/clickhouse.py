@@ -20,7 +20,7 @@ step fetch_risk_profile = <connection=ch_db> ch.query {
 `host` reaches a server through the official `clickhouse-connect` client (HTTP, or HTTPS with `secure`);
 `protocol: "native"` speaks the native protocol through `clickhouse-driver` instead, for servers older than
 `clickhouse-connect` supports. `path` is a local folder served by chdb, ClickHouse's engine in this process
-(one folder per process): the same steps give the same results. Install with `pip install 'heddle[clickhouse]'`.
+(one folder per process): the same steps give the same results. Install with `pip install 'heddle-lang[clickhouse]'`.
 
 `query`'s `@name`s are bound as data, never put into the SQL's text (see `clickhouse_sql`); as a lookup
 (`join fetch_risk_profile (==user_id)`) it is asked once per batch of distinct keys. Its result columns are
@@ -179,8 +179,8 @@ class Connection(Settings[ConnectionConfig]):
             try:
                 from clickhouse_driver import Client
             except ImportError:
-                raise ImportError("`protocol: \"native\"` needs clickhouse-driver: pip install clickhouse-driver") \
-                    from None
+                raise ImportError("`protocol: \"native\"` needs clickhouse-driver: "
+                                  "pip install 'heddle-lang[clickhouse-native]'") from None
             client = Client(host=config.host, port=self.port, database=config.database, user=config.user,
                             password=config.password or "", secure=config.secure,
                             connect_timeout=config.connect_timeout, send_receive_timeout=config.query_timeout)
@@ -189,7 +189,8 @@ class Connection(Settings[ConnectionConfig]):
         try:
             import clickhouse_connect
         except ImportError:
-            raise ImportError("fhub/clickhouse needs clickhouse-connect: pip install 'heddle[clickhouse]'") from None
+            raise ImportError("fhub/clickhouse needs clickhouse-connect: pip install 'heddle-lang[clickhouse]'") \
+                from None
         client = clickhouse_connect.get_client(
             host=config.host, port=self.port, username=config.user, password=config.password or "",
             database=config.database, secure=config.secure, connect_timeout=config.connect_timeout,

@@ -123,7 +123,7 @@ def open_embedded(folder: str, database: str) -> ConnectBackend:
         import clickhouse_connect
     except ImportError:
         raise ImportError("fhub/clickhouse needs clickhouse-connect and chdb for `path`: pip install "
-                          "'heddle[clickhouse]'") from None
+                          "'heddle-lang[clickhouse]'") from None
     with _EMBEDDED_LOCK:
         client = clickhouse_connect.get_client(interface="chdb", path=folder)
         if database != "default":

@@ -18,7 +18,7 @@ step classify = <client=model> openai.prompt {
 ```
 
 Any OpenAI-compatible endpoint serves (llama.cpp's server, vLLM, Ollama, a hosted API), through the official
-`openai` library (`pip install 'heddle[llm]'`). Without `<client=...>` the step follows that library's
+`openai` library (`pip install 'heddle-lang[llm]'`). Without `<client=...>` the step follows that library's
 environment: `OPENAI_BASE_URL`, `OPENAI_API_KEY`, and the model from `OPENAI_MODEL` or, when the endpoint
 offers only one, that one.
 

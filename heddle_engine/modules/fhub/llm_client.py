@@ -77,7 +77,7 @@ class ChatClient:
                 try:
                     import openai
                 except ImportError:
-                    raise ImportError("fhub/llm needs the openai library: pip install 'heddle[llm]'") from None
+                    raise ImportError("fhub/llm needs the openai library: pip install 'heddle-lang[llm]'") from None
                 key = self.endpoint.api_key
                 if key is None and self.endpoint.base_url.rstrip("/") == DEFAULT_BASE_URL:
                     raise LLMError(f"{self.named}: no API key: set OPENAI_API_KEY, or `api_key` on the client "

@@ -2,7 +2,7 @@
 
 `query`'s result columns come from its SQL (see `heddle_engine.modules.fhub.sql`); `@name` parameters are
 bound at run time (from the joining input's columns when the step is a lookup), never interpolated: each
-`@name` becomes a placeholder of the driver, `psycopg` (install it with `pip install 'heddle[postgresql]'`),
+`@name` becomes a placeholder of the driver, `psycopg` (install it with `pip install 'heddle-lang[postgresql]'`),
 which sends the values apart from the text. The connection opens when a query first needs it and runs one
 query at a time. Result columns take the types the server reports, cast to the types the SQL declares.
 """
@@ -137,7 +137,7 @@ def _connect_arrow(config: ConnectionConfig, name: str | None) -> Any:
     try:
         import adbc_driver_postgresql.dbapi as adbc
     except ImportError:
-        raise ImportError("fhub/postgresql needs the ADBC PostgreSQL driver: pip install 'heddle[postgresql]'") \
+        raise ImportError("fhub/postgresql needs the ADBC PostgreSQL driver: pip install 'heddle-lang[postgresql]'") \
             from None
     import urllib.parse
 
@@ -222,7 +222,7 @@ def _connect(config: ConnectionConfig) -> Any:
     try:
         import psycopg
     except ImportError:
-        raise ImportError("fhub/postgresql needs the psycopg driver: pip install 'heddle[postgresql]'") from None
+        raise ImportError("fhub/postgresql needs the psycopg driver: pip install 'heddle-lang[postgresql]'") from None
     options = {"host": config.host, "port": config.port, "dbname": config.database, "user": config.user,
                "password": config.password, "sslmode": config.sslmode, "connect_timeout": config.connect_timeout}
     return psycopg.connect(autocommit=True, **{k: v for k, v in options.items() if v is not None})

@@ -53,7 +53,7 @@ local clients = {} -- project folder -> client id, for Neovim without vim.lsp.st
 local function attach(buf, options)
   if vim.fn.executable(options.cmd[1]) ~= 1 then
     notify_once("cannot start the language server: `" .. options.cmd[1] .. "` is not executable "
-      .. "(install the heddle package, or give setup() cmd = { '/path/to/heddle-lsp' })")
+      .. "(install heddle-lang, or give setup() cmd = { '/path/to/heddle-lsp' })")
     return
   end
   local root = server.root_of(buf, options.root_markers)

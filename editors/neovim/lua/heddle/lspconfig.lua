@@ -25,7 +25,7 @@ function M.register()
       },
       docs = {
         description = "heddle-lsp, the language server of Heddle (.he data-pipeline files). "
-          .. "It is installed with the `heddle` Python package.",
+          .. "It is installed with Heddle's Python distribution, `heddle-lang`.",
       },
     }
   end
