@@ -73,6 +73,19 @@ class NodeEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class BatchEvent:
+    """A stream's batch: `started` when the source gave it, then `committed` (done: the source's position
+    recorded) or `failed` (not committed: the source delivers it again)."""
+
+    number: int  # 1-based
+    state: str  # "started" | "committed" | "failed"
+    at: datetime
+    rows: int  # rows the source gave
+    seconds: float | None = None  # from started to committed or failed
+    lag: int | None = None  # messages the source holds beyond this batch, when it knows
+
+
+@dataclass(frozen=True, slots=True)
 class RunResult:
     run_id: str
     status: str  # "succeeded" | "failed" | "interrupted" (a handled failure is a success of the run)
@@ -89,3 +102,6 @@ class RunObserver(Protocol):
         """A node's output, once per succeeded node (a handler's input is the error-context table)."""
 
     def run_finished(self, result: RunResult) -> None: ...
+
+    # Optional: `batch_event(self, event: BatchEvent) -> None`, the batches of a stream (an observer without
+    # it hears node events only).

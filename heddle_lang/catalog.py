@@ -82,6 +82,9 @@ class FunctionSpec:
     # SELECT in it, and a relational block that alone reads the step may push filters, projections and
     # limits into that query (the engine runs the rewritten query instead).
     pushdown: str | None = None
+    # A stream source: a generator of batches (`@plugin.step(stream=True)`); the workflow it starts runs batch
+    # by batch until stopped (`heddle.core.stream`).
+    stream: bool = False
 
     def slot(self, key: str) -> ResourceSlot | None:
         return next((s for s in self.resources if s.key == key), None)

@@ -119,7 +119,7 @@ def _function_to_data(function: FunctionSpec) -> Data:
         "passthrough": function.passthrough, "parameters": list(function.parameters), "doc": function.doc,
         "location": _location_to_data(function.location),
         "has_infer": function.infer is not None, "has_parameters_of": function.parameters_of is not None,
-        "pushdown": function.pushdown,
+        "pushdown": function.pushdown, "stream": function.stream,
     }
 
 
@@ -134,7 +134,7 @@ def _function_from_data(data: Data, module_path: str, hooks: HookFactory) -> Fun
         schema_from_data(output) if output is not None else None, bool(data["passthrough"]),
         infer if data["has_infer"] else None, tuple(data["parameters"]), data["doc"],
         _location_from_data(data["location"]), parameters_of if data["has_parameters_of"] else None,
-        pushdown=data.get("pushdown"))
+        pushdown=data.get("pushdown"), stream=bool(data.get("stream", False)))
 
 
 def _resource_to_data(resource: ResourceSpec) -> Data:

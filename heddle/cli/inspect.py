@@ -1,4 +1,5 @@
-"""`heddle inspect RUN [--stage NAME]`: a recorded run's stages, or the data one of them output."""
+"""`heddle inspect RUN [--batch N] [--stage NAME]`: a recorded run's stages, or the data one of them output
+(of a stream's batch N)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("reference", metavar="RUN", help="a run id, a unique prefix of one, or `last`")
     parser.add_argument("--stage", metavar="NAME",
                         help="a node id (n3), a label (io.print), an assigned name, or GRAPH/NAME for a handler's")
+    parser.add_argument("--batch", metavar="N", type=_count,
+                        help="a stream's batch N: its stages and their data (the stages run once per run as they ran)")
     parser.add_argument("--limit", metavar="N", type=_count,
                         help=f"at most N rows (default: {TABLE_ROWS} as a table, all as json or csv)")
     parser.add_argument("--format", choices=("table", "json", "csv"), default="table")
@@ -47,15 +50,15 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(found, LineageError):
         return fail(found)
     if args.stage is None:
-        return _stages(store, found, args.format)
+        return _stages(store, found, args.format, args.batch)
     return _data(store, found, args)
 
 
 # --- the stages of a run ----------------------------------------------------------------------------
 
 
-def _stages(store: LineageStore, record: RunRecord, fmt: str) -> int:
-    stages = store.stages(record)
+def _stages(store: LineageStore, record: RunRecord, fmt: str, batch: int | None = None) -> int:
+    stages = store.stages(record, batch)
     if isinstance(stages, LineageError):
         return fail(stages)
     if fmt == "json":
@@ -91,7 +94,7 @@ def _first_line(stage: StageRecord) -> str:
 
 
 def _data(store: LineageStore, record: RunRecord, args: argparse.Namespace) -> int:
-    stage = store.stage(record, args.stage)
+    stage = store.stage(record, args.stage, args.batch)
     if isinstance(stage, LineageError):
         return fail(stage)
     limit = args.limit if args.limit is not None else (TABLE_ROWS if args.format == "table" else None)

@@ -6,16 +6,21 @@ stages running get `GRACE_SECONDS` to finish; the run then ends `interrupted` (r
 command exits 130. When a stage still runs after the grace period (or on a second Ctrl-C) the command
 records the run as interrupted and exits 130 at once, without waiting for the stage: a Python thread
 cannot be stopped, and the process ending is what stops it.
+
+A stream drains instead: on the first Ctrl-C the batch in flight finishes and is committed, however long
+that takes, and the run ends as it would have; a second Ctrl-C quits at once, that batch uncommitted.
+SIGTERM is heard as Ctrl-C (a service manager's stop is a graceful stop).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
@@ -31,7 +36,7 @@ POLL_SECONDS = 0.1
 
 
 def run_interruptibly(run: Callable[[Interrupt], T], *, abandon: Callable[[], None],
-                      grace: float = GRACE_SECONDS) -> T:
+                      grace: float = GRACE_SECONDS, stream: bool = False) -> T:
     """`run(interrupt)` on a thread of its own, and what it returns. On Ctrl-C: `interrupt()`, then wait up to
     `grace` seconds for the run to end (its result says `interrupted`); when it does not, call `abandon()`
     (record what can be recorded) and exit the process with status 130 there and then."""
@@ -50,10 +55,28 @@ def run_interruptibly(run: Callable[[Interrupt], T], *, abandon: Callable[[], No
             done.set()
 
     threading.Thread(target=work, name="heddle-run", daemon=True).start()
+    with _sigterm_as_interrupt():
+        return _supervise(interrupt, outcome, done, abandon=abandon, grace=None if stream else grace)
+
+
+def _supervise(interrupt: Interrupt, outcome: dict[str, object], done: threading.Event, *,
+               abandon: Callable[[], None], grace: float | None) -> T:
     try:
         _wait(done, None)
     except KeyboardInterrupt:
         interrupt()
+        if grace is None:  # a stream: drain
+            print("\nheddle: stopping: the batch in flight finishes and is committed (Ctrl-C again to quit now, "
+                  "leaving it uncommitted)", file=sys.stderr, flush=True)
+            try:
+                _wait(done, None)
+            except KeyboardInterrupt:
+                interrupt()
+                abandon()
+                print("heddle: quit: the batch in flight is not committed; the source delivers it again",
+                      file=sys.stderr, flush=True)
+                quit_now(INTERRUPTED_EXIT)
+            return _outcome(outcome)
         print(f"\nheddle: interrupted: no further stage starts; the stages running have {grace:g} s to finish "
               "(Ctrl-C again to quit now)", file=sys.stderr, flush=True)
         with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C: quit now
@@ -63,9 +86,30 @@ def run_interruptibly(run: Callable[[Interrupt], T], *, abandon: Callable[[], No
             print("heddle: stages still running were abandoned; the run is recorded as interrupted",
                   file=sys.stderr, flush=True)
             quit_now(INTERRUPTED_EXIT)
+    return _outcome(outcome)
+
+
+def _outcome(outcome: dict[str, object]) -> T:
     if "error" in outcome:
         raise outcome["error"]  # type: ignore[misc]
     return outcome["value"]  # type: ignore[return-value]
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt in the main thread while the run goes (only there can it be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    before = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 def _wait(done: threading.Event, seconds: float | None) -> None:

@@ -7,7 +7,11 @@ a file, CI logs) each stage prints one plain line when it ends:
     heddle: stage io.print succeeded 2 rows 1.2 ms (line 28)
 
 For programs (`--progress jsonl`, what the language server reads) each event is one JSON object on a line
-of its own instead: `{"event": "run", ...}` when the run starts, then `{"event": "node", ...}` per node event.
+of its own instead: `{"event": "run", ...}` when the run starts, then `{"event": "node", ...}` per node event,
+and on a stream `{"event": "batch", ...}` when a batch starts and when it is committed or fails.
+
+A stream shows its batches: a line on top of the live block (batches, rows, rows/s, lag), or a plain line per
+committed batch; after the first batch, plain stage lines are printed only for failures and retries.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import Any, Protocol, TextIO
 
 import pyarrow as pa
 
-from heddle_engine.events import NodeEvent, NodeState, RunInfo, RunResult
+from heddle_engine.events import BatchEvent, NodeEvent, NodeState, RunInfo, RunResult
 from heddle_lang.plan import Graph, Node
 
 S = NodeState
@@ -73,6 +77,33 @@ class _Stage:
         return text
 
 
+@dataclass(slots=True)
+class _Batches:
+    """A stream's batches so far, for the progress line."""
+
+    number: int = 0
+    committed: int = 0
+    rows: int = 0
+    started: float | None = None  # monotonic time of the first batch
+    lag: int | None = None
+
+    def add(self, event: BatchEvent) -> None:
+        self.number = max(self.number, event.number)
+        self.lag = event.lag
+        if self.started is None:
+            self.started = time.monotonic()
+        if event.state == "committed":
+            self.committed += 1
+            self.rows += event.rows
+
+    def text(self) -> str:
+        elapsed = time.monotonic() - self.started if self.started is not None else 0.0
+        rate = f", {self.rows / elapsed:,.0f} rows/s" if elapsed > 0 else ""
+        lag = f", lag {self.lag:,}" if self.lag is not None else ""
+        return (f"stream: batch {self.number}, {self.committed} committed, {self.rows:,} "
+                f"row{'' if self.rows == 1 else 's'}{rate}{lag}")
+
+
 class Progress:
     """A run observer that shows stages; `live=True` redraws a block of lines on a terminal."""
 
@@ -86,6 +117,7 @@ class Progress:
         self._graphs: dict[str, Graph] = {}
         self._drawn = 0  # lines of the live block on screen
         self._last_draw = 0.0
+        self._batches: _Batches | None = None  # a stream's
         self._lock = threading.RLock()
 
     # --- RunObserver ------------------------------------------------------------------------------
@@ -110,8 +142,24 @@ class Progress:
             stage.error = f"{event.error.type}: {event.error.message}" if event.error is not None else None
             if self.live:
                 self._redraw(force=event.state in _ENDS)
-            elif event.state in _ENDS:
+            elif event.state in _ENDS and (self._batches is None or self._batches.number <= 1
+                                           or event.state in (S.FAILED, S.RETRYING)):
                 self.stream.write(f"heddle: {stage.text()}\n")
+                self.stream.flush()
+
+    def batch_event(self, event: BatchEvent) -> None:
+        with self._lock:
+            if self._batches is None:
+                self._batches = _Batches()
+            self._batches.add(event)
+            if self.live:
+                self._redraw(force=event.state != "started")
+            elif event.state != "started":
+                rate = f" ({event.rows / event.seconds:,.0f} rows/s)" if event.seconds else ""
+                lag = f", lag {event.lag:,}" if event.lag is not None else ""
+                took = f" in {duration(event.seconds)}" if event.seconds is not None else ""
+                self.stream.write(f"heddle: batch {event.number} {event.state}: {event.rows:,} "
+                                  f"row{'' if event.rows == 1 else 's'}{took}{rate}{lag}\n")
                 self.stream.flush()
 
     def node_output(self, graph: str, node_id: str, table: pa.Table) -> None:
@@ -153,6 +201,8 @@ class Progress:
         self._last_draw = now
         width = max(20, shutil.get_terminal_size().columns - 1)  # a wrapped line would break the redraw
         lines = [f"{_MARKS[self._stages[k].state]} {self._stages[k].text()}"[:width] for k in self._order]
+        if self._batches is not None:
+            lines.insert(0, self._batches.text()[:width])
         block = "".join(f"\x1b[2K{line}\n" for line in lines)
         up = f"\x1b[{self._drawn}F" if self._drawn else ""
         self.stream.write(f"{up}{block}\x1b[J")
@@ -193,6 +243,10 @@ class JsonProgress:
             "rows": event.rows, "seconds": event.seconds,
             "error": None if error is None else {"type": error.type, "message": error.message},
         })
+
+    def batch_event(self, event: BatchEvent) -> None:
+        self._emit({"event": "batch", "batch": event.number, "state": event.state, "rows": event.rows,
+                    "seconds": event.seconds, "lag": event.lag})
 
     def node_output(self, graph: str, node_id: str, table: pa.Table) -> None:
         """Outputs are not shown."""

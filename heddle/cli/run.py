@@ -4,6 +4,10 @@ Exit status: 0 when the run succeeds (failures its handlers took included), 1 wh
 program does not check or the run cannot start (a missing or mistyped `--param`, ...), 130 when it is
 interrupted (Ctrl-C: see `interrupt.py`).
 
+A workflow that starts with a stream source (`kafka.consume`) runs batch by batch until SIGINT or SIGTERM
+(then the batch in flight finishes and is committed, and the command exits 0; a second signal quits at once,
+that batch uncommitted, 130), or until `--max-batches N` batches or `--until-idle DURATION` without a message.
+
 Progress goes to standard error: a live block on a terminal, plain lines otherwise, or one JSON object per
 line with `--progress jsonl` (for programs: the language server's Run). With `--format json`, standard output
 carries only the run's report (one JSON object) and what the workflow prints goes to standard error. Unless
@@ -60,13 +64,37 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--progress", choices=("text", "jsonl"), default="text",
                         help="text: stages as lines (a live block on a terminal); jsonl: one JSON object per event, "
                              "on stderr")
+    parser.add_argument("--max-batches", metavar="N", type=_positive,
+                        help="a stream: stop after N batches (each committed)")
+    parser.add_argument("--until-idle", metavar="DURATION", type=_duration,
+                        help="a stream: stop once no message came for DURATION (\"5s\", \"500ms\", \"2m\")")
     add_profile_option(parser)
     parser.set_defaults(run=run)
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"a number of batches is a positive integer, not {text!r}")
+    return value
+
+
+def _duration(text: str) -> float:
+    from heddle_lang.semantic.retry import duration_seconds
+
+    seconds = duration_seconds(text)
+    if seconds is None:
+        raise argparse.ArgumentTypeError(f"a duration is a number with a unit (ms, s, m, h), such as \"5s\"; "
+                                         f"not {text!r}")
+    return seconds
+
+
 def run(args: argparse.Namespace) -> int:
     # only commands that run load the engine
-    from heddle_engine.execute import INTERRUPTED, RunRefused, new_run_id, prepare, run_workflow
+    from heddle_engine.execute import INTERRUPTED, RunRefused, StreamLimits, new_run_id, prepare, run_workflow
     from heddle_engine.execute.result import ExecutionResult
 
     source = read(args.path, stdin_filename=args.stdin_filename)
@@ -87,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     workflow = _workflow(analysis.plan, args.workflow, source.name)
     plan = analysis.plan.only(workflow)
-    _, _, problems = prepare(plan, workflow, catalog, parameters=parameters, source=source.text)
+    exec_plan, _, problems = prepare(plan, workflow, catalog, parameters=parameters, source=source.text)
     if problems:
         for problem in problems:
             print(problem_line(source.name, tree.lines, problem), file=sys.stderr)
@@ -111,8 +139,9 @@ def run(args: argparse.Namespace) -> int:
         try:
             result = run_interruptibly(lambda interrupt: run_workflow(
                 plan, workflow, catalog, file=source.name, parameters=parameters, observers=observers,
-                source=source.text, jit_workers=jit_workers, run_id=run_id, interrupt=interrupt),
-                abandon=abandon)
+                source=source.text, jit_workers=jit_workers, run_id=run_id, interrupt=interrupt,
+                stream=StreamLimits(args.max_batches, args.until_idle)),
+                abandon=abandon, stream=exec_plan.stream is not None)
         except RunRefused as refused:
             for problem in refused.errors:
                 print(problem_line(source.name, tree.lines, problem), file=real_err)
@@ -201,6 +230,8 @@ def _summary(result: ExecutionResult) -> str:
     if result.status == "succeeded":
         handled = sum(1 for state in result.states.values() if state == "handled")
         note = f", {handled} failure{'s' if handled != 1 else ''} handled" if handled else ""
+        if result.batches is not None:
+            note = f", {result.batches} batch{'es' if result.batches != 1 else ''} committed{note}"
         return (f"heddle: run {result.run_id} succeeded: {stages} stage{'s' if stages != 1 else ''} in "
                 f"{duration(result.seconds)}{note}")
     kept = ", ".join(f"{key} ({table.num_rows} row{'s' if table.num_rows != 1 else ''})"
@@ -222,7 +253,7 @@ def _report(result: ExecutionResult, plan: Plan) -> dict[str, Any]:
         })
     error = result.error
     return {
-        "run_id": result.run_id, "workflow": result.workflow, "status": result.status,
+        "run_id": result.run_id, "workflow": result.workflow, "status": result.status, "batches": result.batches,
         "seconds": round(result.seconds, 6), "message": result.message,
         "error": None if error is None else {"message": error.message, "type": error.type, "step": error.step,
                                              "line": error.line, "attempt": error.attempt},

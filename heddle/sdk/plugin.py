@@ -55,6 +55,7 @@ class StepDeclaration:
     describe: DescribeHook | None = None
     lookup_batches: bool | Callable[[Mapping[str, object]], bool] = False
     pushdown: str | None = None
+    stream: bool = False
 
 
 class Plugin:
@@ -95,7 +96,7 @@ class Plugin:
              parameters: Sequence[str] | ParametersHook | None = None, doc: str | None = None,
              describe: DescribeHook | None = None,
              lookup_batches: bool | Callable[[Mapping[str, object]], bool] = False,
-             pushdown: str | None = None) -> Callable[[F], F]:
+             pushdown: str | None = None, stream: bool = False) -> Callable[[F], F]:
         """Register a step `fn(config, input: SomeTable) -> OtherTable` (no input parameter: a source).
 
         `resource="vault"` asks for one resource, injected with `<vault=...>`, of kind `<namespace>.vault`
@@ -114,6 +115,8 @@ class Plugin:
         `pushdown="postgres"` (a SQL dialect, as prqlc names it): the config's `query` is one SELECT in that
         dialect; a relational block that alone reads the step may have its filters, projections and limits
         sent to the database in that query (the engine rewrites `query` before calling the step).
+        `stream=True`: a stream source, a generator function without input that yields batches (tables, or
+        `heddle.core.Batch`es with a `commit`); its workflow runs batch by batch (see `heddle.core.stream`).
         """
         _check_not_bare(name, "step")
         if resource is not None and resources is not None:
@@ -125,7 +128,7 @@ class Plugin:
             self.steps[step_name] = StepDeclaration(
                 step_name, function, slots, infer, bool(passthrough), takes_input,
                 parameters if parameters is not None else (), doc, _enclosing_scope(), describe, lookup_batches,
-                pushdown)
+                pushdown, bool(stream))
             return function
 
         return register

@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import typing
+from collections import abc
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import ModuleType
@@ -83,14 +85,25 @@ def step_spec(decl: StepDeclaration, plugin: Plugin, resources: Mapping[str, Res
             raise ValueError(f"step `{decl.name}` asks for a resource of kind `{slot.kind}`, which plugin "
                              f"`{plugin.namespace}` does not declare (it has: {', '.join(resources) or 'none'})")
         slots.append(ResourceSlot(slot.key, slot.kind, slot.required, own.doc if own is not None else ""))
-    signature = step_signature(decl.function, decl.scope)
+    signature = step_signature(decl.function, decl.scope, stream=decl.stream)
+    if decl.stream:
+        _check_stream_source(decl, signature)
     spec = _function_spec(decl.name, decl.function, signature, decl.doc, passthrough=decl.passthrough,
                           takes_input=decl.takes_input)
     static, hook = ((), decl.parameters) if callable(decl.parameters) else (tuple(decl.parameters), None)
     infer = _checked_hook(decl.infer, f"{plugin.namespace}.{decl.name}") if decl.infer is not None else None
     return dataclasses.replace(spec, resources=tuple(slots), infer=infer, parameters=static, parameters_of=hook,
                                describe=decl.describe,
-                               pushdown=decl.pushdown)
+                               pushdown=decl.pushdown, stream=decl.stream)
+
+
+def _check_stream_source(decl: StepDeclaration, signature: StepSignature) -> None:
+    function = inspect.unwrap(decl.function)
+    if not inspect.isgeneratorfunction(function):
+        raise TypeError(f"stream source {decl.function.__qualname__} must be a generator function (it yields "
+                        "its batches)")
+    if signature.input is not None or decl.takes_input:
+        raise TypeError(f"stream source {decl.function.__qualname__} takes no input table: it starts a workflow")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +121,10 @@ class StepSignature:
         return self.output is None or self.output is type(None)
 
 
-def step_signature(function: Callable[..., object], scope: Mapping[str, object] | None = None) -> StepSignature:
-    """`(config, input: SomeTable) -> OtherTable`, in either order; the config and the input are optional."""
+def step_signature(function: Callable[..., object], scope: Mapping[str, object] | None = None, *,
+                   stream: bool = False) -> StepSignature:
+    """`(config, input: SomeTable) -> OtherTable`, in either order; the config and the input are optional.
+    A stream source (`stream`) is annotated `-> Iterator[SomeTable]` (or not at all): its batches' type."""
     hints = type_hints(function, scope)
     params = _parameters(function)
     tables = [p for p in params if is_table_type(hints.get(p.name))]
@@ -121,11 +136,26 @@ def step_signature(function: Callable[..., object], scope: Mapping[str, object] 
                         f"cannot tell the input among {', '.join(p.name for p in others)}: annotate it with a Table")
     config = hints.get(others[0].name, inspect.Parameter.empty) if others else None
     output = hints.get("return", inspect.Parameter.empty)
+    if stream and output is not inspect.Parameter.empty:
+        output = _yielded(function, output)
     signature = StepSignature(config, hints[tables[0].name] if tables else None, output)
     if output is not inspect.Parameter.empty and not signature.returns_table and not signature.returns_none:
         raise TypeError(f"step {function.__qualname__} must return a Table (or a subclass), or None for a sink; "
                         f"it is annotated {output!r}")
     return signature
+
+
+def _yielded(function: Callable[..., object], annotation: object) -> object:
+    """What a stream source's batches are: `T` of `Iterator[T]`, `Iterable[T]`, `Generator[T, ...]`; a
+    `Batch` says nothing of its table's columns (the step's `infer` does)."""
+    from heddle.core.stream import Batch
+
+    if typing.get_origin(annotation) in (abc.Iterator, abc.Iterable, abc.Generator):
+        args = typing.get_args(annotation)
+        item = args[0] if args else inspect.Parameter.empty
+        return inspect.Parameter.empty if item is Batch else item
+    raise TypeError(f"stream source {function.__qualname__} yields its batches: annotate it `-> Iterator[Table]` "
+                    f"(or a Table subclass), not {annotation!r}")
 
 
 def _function_spec(name: str, function: Callable[..., object], signature: StepSignature, doc: str | None, *,

@@ -16,6 +16,7 @@ in the error context with its class name.
 | HR2003 | The module or function of a node cannot be loaded for running. |
 | HR2004 | Lookups depend on each other in a cycle. |
 | HR2005 | The run's workers (`--workers`, `[workers] jit`) cannot be reached or cannot import a shipped plugin. |
+| HR2006 | A stream source is used where it cannot run: in a handler, in a worker, or beside another in a workflow. |
 | HR3001 | A replay starts from a node the workflow does not have. |
 | HR3002 | A replay needs the recorded output of a node that the recording lacks. |
 | HR4001 | A step returned something other than a table. |

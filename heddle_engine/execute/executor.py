@@ -42,6 +42,7 @@ from heddle_engine.execute.result import Failure, RowCount
 from heddle_engine.execute.retry import attempt
 from heddle_engine.execute.secrets import Redactor
 from heddle_engine.execute.states import Observers, States
+from heddle_engine.execute.stream import StreamLimits, StreamRun
 from heddle_engine.execute.timeouts import Abandoned, within
 from heddle_lang.plan import Node
 
@@ -64,7 +65,8 @@ class Run:
 
     def __init__(self, plan: ExecPlan, functions: Functions, observers: Observers, *, workflow: str,
                  parameters: Mapping[str, object], recorded: Mapping[str, pa.Table], where: Callable[[Node], str],
-                 workers: int, lookup_batch: int, run_id: str = "", jit: JitPlacement | None = None) -> None:
+                 workers: int, lookup_batch: int, run_id: str = "", jit: JitPlacement | None = None,
+                 stream: StreamLimits | None = None) -> None:
         self.plan = plan
         self.run_id = run_id
         self.jit = jit
@@ -81,6 +83,10 @@ class Run:
         self.lookup_batch = lookup_batch
         self.want_outputs = observers.want_outputs
         self.stop = threading.Event()
+        self.drain = threading.Event()  # a stream: finish the batch in flight, commit it, stop
+        self.stream_limits = stream or StreamLimits()
+        self.batches = 0  # a stream's batches committed or not
+        self.warnings: list[str] = []
         self.abandoned = Abandoned()  # calls that overran their timeout
         self.failures: list[Failure] = []
         self.kept: dict[str, pa.Table] = {}
@@ -93,7 +99,14 @@ class Run:
         # the calling thread works too: the pool adds the others
         with ThreadPoolExecutor(max_workers=max(1, self.workers - 1), thread_name_prefix="heddle") as pool:
             try:
-                GraphRun(self, self.plan.workflow, pool=pool).execute()
+                if self.plan.stream is None:
+                    GraphRun(self, self.plan.workflow, pool=pool).execute()
+                else:
+                    stream = StreamRun(self, pool, self.stream_limits)
+                    try:
+                        stream.execute()
+                    finally:
+                        self.batches = stream.batches
             except BaseException:  # interrupted (Ctrl-C): no further unit starts
                 self.stop.set()
                 raise
@@ -133,7 +146,12 @@ class GraphRun:
     """One execution of a workflow graph, or of a handler graph on one error-context table."""
 
     def __init__(self, run: Run, lowered: ExecGraph, *, pool: ThreadPoolExecutor | None, context: Data | None = None,
-                 handling: Failure | None = None, chain: tuple[str, ...] = ()) -> None:
+                 handling: Failure | None = None, chain: tuple[str, ...] = (),
+                 supplied: Mapping[str, object] | None = None, done: Mapping[str, Data] | None = None,
+                 done_units: frozenset[str] = frozenset()) -> None:
+        """`supplied`: units whose output is given (a stream's batch: a table the unit's node checks as its
+        output); `done_units`: units that do not run (computed for an earlier batch, or not part of this
+        pass), `done` the outputs of their nodes."""
         self.run = run
         self.lowered = lowered
         # a pushed-down step's columns that were not fetched, for the block that reads it
@@ -144,10 +162,14 @@ class GraphRun:
         self.context = context
         self.handling = handling
         self.chain = chain
-        self.values: dict[str, Data] = {}
+        self.supplied = supplied or {}
+        self.values: dict[str, Data] = dict(done or {})
         self.waiting = {u.id: len(u.inputs) for u in lowered.units}
         self.readers_left = {u.id: len(lowered.consumers.get(u.id, ())) for u in lowered.units}
-        self.finished: set[str] = set()
+        self.finished: set[str] = set(done_units)
+        for unit_id in done_units:
+            for reader in lowered.consumers.get(unit_id, ()):
+                self.waiting[reader] -= 1
         self.skipping: set[str] = set()
         self.clean = True  # no unhandled failure in this graph
         self.queue: list[Unit] = []
@@ -159,8 +181,11 @@ class GraphRun:
     def execute(self) -> bool:
         """Run every unit; True when no failure of this graph went unhandled."""
         if self.graph.kind == "workflow":
-            self.run.states.pending(self.name, [n.id for n in self.graph.nodes])
-        ready = [u for u in self.lowered.units if not u.inputs]
+            self.run.states.pending(self.name, [n for u in self.lowered.units if u.id not in self.finished
+                                                for n in u.nodes])
+        ready = [u for u in self.lowered.units if u.id not in self.finished and self.waiting[u.id] == 0]
+        if not ready:
+            return self.clean
         if self.pool is None:
             self.queue.extend(ready)
             while self.queue:
@@ -248,6 +273,8 @@ class GraphRun:
             return False
         if unit.kind == "recorded":
             return self._recorded(unit)
+        if unit.id in self.supplied:
+            return self._supplied(self.lowered.node(unit.nodes[0]), self.supplied[unit.id])
         first = self.lowered.node(unit.nodes[0])
         if first.kind == "relational":
             return self._relational(unit)
@@ -269,6 +296,18 @@ class GraphRun:
             return False
         data = Data(arrow=table)
         self._succeeded(self.lowered.node(node_id), data, 0, 0.0)
+        return True
+
+    def _supplied(self, node: Node, given: object) -> bool:
+        """A stream's batch as the output of its source node: checked like a step's output; a batch that
+        fails the check goes to the handler whole."""
+        self.run.states.change(self.name, node.id, S.RUNNING, 1)
+        try:
+            data = self._checked(node, given, None)
+        except Exception as error:
+            payload = Data.of(given).polars() if isinstance(given, pa.Table | pl.DataFrame) else None
+            return self._failed(node, error, 1, 0.0, payload)
+        self._succeeded(node, data, 1, 0.0)
         return True
 
     def _simple(self, node: Node, make: Callable[[], Data]) -> bool:

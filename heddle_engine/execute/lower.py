@@ -16,6 +16,8 @@ A *unit* is what the executor schedules: one plan node, or several.
   only, not as a lookup, gets the block's pushable filters, projection and limit in its query
   (`heddle_lang.relational.pushdown`); the block still applies them, and reads typed null columns in
   place of the columns not fetched.
+- **Streams.** A workflow with a stream source (a step declared `stream=True`) is a stream: `stream` names
+  that node. The units downstream of it run once per batch, the others once per run (`stream_units`).
 - **Replay.** Nodes that are not downstream of the node a replay starts from are `recorded` units: their
   outputs come from the recording instead of running them.
 
@@ -127,6 +129,21 @@ class ExecPlan:
     workflow: ExecGraph
     handlers: Mapping[str, ExecGraph]
     errors: tuple[SetupError, ...] = ()
+    stream: str | None = None  # the workflow's stream source (node id): the run goes batch by batch
+
+    def stream_units(self) -> frozenset[str]:
+        """The workflow's units that run once per batch: the stream source's and every unit downstream."""
+        if self.stream is None:
+            return frozenset()
+        lowered = self.workflow
+        found: set[str] = set()
+        todo = [lowered.unit_of[self.stream]]
+        while todo:
+            unit = todo.pop()
+            if unit not in found:
+                found.add(unit)
+                todo.extend(lowered.consumers.get(unit, ()))
+        return frozenset(found)
 
     @property
     def graphs(self) -> list[ExecGraph]:
@@ -146,7 +163,8 @@ class ExecPlan:
         for exec_graph in self.graphs:
             graph = exec_graph.graph
             guard = f" ? {graph.handler}" if graph.handler else ""
-            lines.append(f"{graph.kind} {graph.name}{guard}")
+            stream = " (a stream: batch by batch)" if graph.kind == "workflow" and self.stream else ""
+            lines.append(f"{graph.kind} {graph.name}{guard}{stream}")
             for unit in exec_graph.units:
                 nodes = [exec_graph.node(n) for n in unit.nodes]
                 inputs = f" <- {', '.join(unit.inputs)}" if unit.inputs else ""
@@ -157,6 +175,7 @@ class ExecPlan:
                 node = nodes[0]
                 kind = node.kind if unit.kind == "node" else f"{unit.kind} {node.kind}"
                 trap = f" ? {node.handler}" if node.handler else ""
+                kind = "stream source" if node.id == self.stream and exec_graph is self.workflow else kind
                 lines.append(f"  {unit.id} [{kind}] {node.label}{inputs}{trap}  (line {node.line})")
                 if node.id in exec_graph.placements:
                     lines.append(f"      runs in the worker {exec_graph.placements[node.id]}")
@@ -177,7 +196,7 @@ class ExecPlan:
         return "\n".join(lines)
 
     def to_json(self) -> str:
-        data = {"graphs": [g.to_json() for g in self.graphs],
+        data = {"graphs": [g.to_json() for g in self.graphs], "stream": self.stream,
                 "parameters": {name: [f"{g}/{n}" for g, n in uses] for name, uses in self.parameters().items()},
                 "errors": [{"code": e.code, "message": e.message} for e in self.errors]}
         return json.dumps(data, indent=2)
@@ -202,7 +221,38 @@ def lower(plan: Plan, workflow: str, functions: Functions, *, start_from: str | 
             recorded = _not_downstream(graph, start_from, lookups)
     lowered = _lower_graph(graph, functions, recorded, errors)
     handlers = {g.name: _lower_graph(g, functions, set(), errors) for g in plan.handlers}
-    return ExecPlan(lowered, handlers, tuple(errors))
+    stream = _stream_source(lowered, handlers.values(), functions.catalog, recorded, errors)
+    return ExecPlan(lowered, handlers, tuple(errors), stream)
+
+
+def _stream_source(workflow: ExecGraph, handlers: Iterable[ExecGraph], catalog: EngineCatalog, recorded: set[str],
+                   errors: list[SetupError]) -> str | None:
+    """The workflow's stream source, if it has one (a replay reads a recorded source as a table: no stream)."""
+    def sources(lowered: ExecGraph) -> list[Node]:
+        found = []
+        for node in lowered.graph.nodes:
+            if node.kind not in ("step", "call") or node.module is None or node.function is None:
+                continue
+            module = catalog.module(node.module)
+            spec = module.functions.get(node.function) if module is not None else None
+            if spec is not None and spec.stream:
+                found.append(node)
+        return found
+
+    for handler in handlers:
+        for node in sources(handler):
+            errors.append(SetupError("HR2006", f"`{node.label}` is a stream source: it can start a workflow, not "
+                                     f"run in handler `{handler.graph.name}`", node.span))
+    found = [n for n in sources(workflow) if n.id not in recorded]
+    for node in found:
+        if node.id in workflow.placements:
+            errors.append(SetupError("HR2006", f"`{node.label}` is a stream source: it runs in the engine's process, "
+                                     f"not in the worker {workflow.placements[node.id]}", node.span))
+    if len(found) > 1:
+        where = ", ".join(f"`{n.label}` (line {n.line})" for n in found)
+        errors.append(SetupError("HR2006", f"workflow `{workflow.graph.name}` has several stream sources ({where}): "
+                                 "a stream starts from one", found[1].span))
+    return found[0].id if found else None
 
 
 def _lower_graph(graph: Graph, functions: Functions, recorded: set[str], errors: list[SetupError]) -> ExecGraph:

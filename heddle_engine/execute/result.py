@@ -4,7 +4,8 @@
 - `kept`: error-context tables no handler took (no handler, or the handler itself failed), by
   `graph/node`: the failed rows with their errors — nothing is lost.
 - `failures`: the unhandled failures, the first one failing the run (`error`).
-- `outputs`: the outputs of the workflow's last nodes (those nothing reads), as Arrow tables.
+- `outputs`: the outputs of the workflow's last nodes (those nothing reads), as Arrow tables (a stream's:
+  of its last batch).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class ExecutionResult(RunResult):
     outputs: Mapping[str, pa.Table] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     seconds: float = 0.0
+    batches: int | None = None  # a stream's batches (the last one uncommitted when the run failed)
 
     @property
     def message(self) -> str | None:

@@ -32,6 +32,7 @@ from heddle_engine.execute.lower import ExecPlan, lower
 from heddle_engine.execute.parameters import bind_parameters, workflow_parameters
 from heddle_engine.execute.result import ExecutionResult
 from heddle_engine.execute.states import Observers
+from heddle_engine.execute.stream import StreamLimits
 from heddle_engine.run_folder import running_in
 from heddle_lang.plan import Node, Plan
 from heddle_lang.text import Encoding, LineIndex
@@ -43,25 +44,38 @@ INTERRUPTED = "interrupted"
 
 
 class Interrupt:
-    """Stops a run from another thread: no further stage starts, and the run ends `interrupted`."""
+    """Stops a run from another thread. A finite run: no further stage starts, and the run ends `interrupted`.
+    A stream: the first call drains it (the batch in flight finishes and is committed, the run ends as it
+    would have), the second stops it at once (that batch uncommitted; the run ends `interrupted`)."""
 
     def __init__(self) -> None:
-        self.requested = False
+        self.calls = 0
         self._stop: threading.Event | None = None
+        self._drain: threading.Event | None = None
         self._lock = threading.Lock()
+
+    @property
+    def requested(self) -> bool:
+        """Was the run stopped (not merely drained)?"""
+        with self._lock:
+            return self.calls >= (2 if self._drain is not None else 1)
 
     def __call__(self) -> None:
         with self._lock:
-            self.requested = True
-            if self._stop is not None:
-                self._stop.set()
+            self.calls += 1
+            self._apply()
 
-    def attach(self, stop: threading.Event) -> None:
-        """The run's stop event: set now if the interrupt came first."""
+    def attach(self, stop: threading.Event, drain: threading.Event | None = None) -> None:
+        """The run's stop event (and a stream's drain event): set now if the interrupt came first."""
         with self._lock:
-            self._stop = stop
-            if self.requested:
-                stop.set()
+            self._stop, self._drain = stop, drain
+            self._apply()
+
+    def _apply(self) -> None:
+        if self.calls >= 1 and self._drain is not None:
+            self._drain.set()
+        if self.calls >= (2 if self._drain is not None else 1) and self._stop is not None:
+            self._stop.set()
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -92,11 +106,13 @@ def run_workflow(plan: Plan, workflow: str, catalog: EngineCatalog, *, file: str
                  recorded: Mapping[str, pa.Table] | None = None, start_from: str | None = None,
                  replay_of: str | None = None, workers: int | None = None,
                  lookup_batch: int = DEFAULT_BATCH, source: str | None = None,
-                 jit_workers: Sequence[str] = (), interrupt: Interrupt | None = None) -> ExecutionResult:
+                 jit_workers: Sequence[str] = (), interrupt: Interrupt | None = None,
+                 stream: StreamLimits | None = None) -> ExecutionResult:
     """Run `workflow` of `plan` (the checker's typed plan, unchanged). `file`: the `.he` file, whose folder
     relative paths start from; `source`: its text when it is not the file's (an editor's unsaved buffer).
     `jit_workers`: `heddle worker` addresses the project's Python steps run in (default: the project's
-    `[workers] jit`); `interrupt`: lets another thread stop the run. Raises `RunRefused` when the run cannot
+    `[workers] jit`); `interrupt`: lets another thread stop the run; `stream`: when a stream run stops by
+    itself (a workflow with a stream source runs batch by batch, `stream.py`). Raises `RunRefused` when the run cannot
     start; else the run's result (a KeyboardInterrupt in this thread ends the run `interrupted`, tells the
     observers, and is raised again)."""
     path = Path(file)
@@ -111,11 +127,11 @@ def run_workflow(plan: Plan, workflow: str, catalog: EngineCatalog, *, file: str
     lines = LineIndex(source.encode("utf-8")) if source is not None else None
     run = Run(exec_plan, Functions.of(catalog), hub, workflow=workflow, parameters=values, recorded=recorded or {},
               where=lambda node: _where(file, lines, node), workers=workers or default_workers(),
-              lookup_batch=lookup_batch, run_id=run_id, jit=jit)
+              lookup_batch=lookup_batch, run_id=run_id, jit=jit, stream=stream)
     hub.run_started(RunInfo(run_id, file, workflow, dict(values), plan.only(workflow), datetime.now(UTC),
                             replay_of, start_from, secrets=run.redactor.values))
     if interrupt is not None:
-        interrupt.attach(run.stop)
+        interrupt.attach(run.stop, run.drain if exec_plan.stream is not None else None)
     started = time.perf_counter()
     keyboard: KeyboardInterrupt | None = None
     with running_in(path.parent):
@@ -135,7 +151,8 @@ def run_workflow(plan: Plan, workflow: str, catalog: EngineCatalog, *, file: str
         run_id=run_id, status=INTERRUPTED if interrupted else "failed" if failures else "succeeded",
         error=failures[0].info if failures else None, states=run.states.snapshot(),
         workflow=workflow, failures=failures, rows=dict(run.rows), kept=dict(run.kept), outputs=dict(run.outputs),
-        warnings=(*hub.warnings, *closing, *run.abandoned.warnings()), seconds=time.perf_counter() - started,
+        warnings=(*hub.warnings, *run.warnings, *closing, *run.abandoned.warnings()),
+        seconds=time.perf_counter() - started, batches=run.batches if exec_plan.stream is not None else None,
     )
     hub.run_finished(result)
     if keyboard is not None:

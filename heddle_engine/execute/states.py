@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
-from heddle_engine.events import ErrorInfo, NodeEvent, NodeState, RunInfo, RunObserver, RunResult
+from heddle_engine.events import BatchEvent, ErrorInfo, NodeEvent, NodeState, RunInfo, RunObserver, RunResult
 
 S = NodeState
 _ALLOWED: dict[NodeState, frozenset[NodeState]] = {
@@ -66,6 +66,14 @@ class Observers:
 
     def run_finished(self, result: RunResult) -> None:
         self._each(lambda o: o.run_finished(result), "run_finished")
+
+    def batch_event(self, event: BatchEvent) -> None:
+        """To the observers that listen to a stream's batches (`batch_event` is optional)."""
+        def call(observer: RunObserver) -> None:
+            listen = getattr(observer, "batch_event", None)
+            if listen is not None:
+                listen(event)
+        self._each(call, "batch_event")
 
     def _each(self, call: Callable[[RunObserver], None], what: str) -> None:
         with self._lock:

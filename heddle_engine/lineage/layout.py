@@ -6,6 +6,7 @@
   plan.json                      the typed plan it ran (`heddle plan --format json`), secrets masked
   events.jsonl                   append-only: node state transitions, outputs recorded, start and end
   outputs/<graph>/<node>.arrow   each stage's output as an Arrow IPC file, one per (graph, node)
+  batches/<n>/<graph>/<node>.arrow  a stream's: each batch's outputs (the stages run once per run stay in outputs/)
 ```
 
 A run folder without a final status in `run.json` belongs to a run that is still going or that crashed.
@@ -25,6 +26,7 @@ RUN_FILE = "run.json"
 PLAN_FILE = "plan.json"
 EVENTS_FILE = "events.jsonl"
 OUTPUTS = "outputs"
+BATCHES = "batches"
 ARROW_SUFFIX = ".arrow"
 DELETING_PREFIX = ".deleting-"  # a run folder being deleted is first renamed to this prefix + its name
 STARTING_PREFIX = ".starting-"  # a run folder is made under this prefix + its name, then renamed into place
@@ -44,5 +46,7 @@ def is_safe_name(name: str) -> bool:
     return _SAFE.fullmatch(name) is not None and ".." not in name
 
 
-def output_path(run_folder: Path, graph: str, node_id: str) -> Path:
-    return run_folder / OUTPUTS / graph / f"{node_id}{ARROW_SUFFIX}"
+def output_path(run_folder: Path, graph: str, node_id: str, batch: int | None = None) -> Path:
+    """Where a stage's output is kept; a stream's batch `batch` has its own folder."""
+    base = run_folder / OUTPUTS if batch is None else run_folder / BATCHES / str(batch)
+    return base / graph / f"{node_id}{ARROW_SUFFIX}"

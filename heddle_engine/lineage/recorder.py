@@ -18,6 +18,10 @@ status, so a final status means everything before it is on disk. Then old runs a
 size limit. A process that dies mid-run leaves every file it completed readable, and the run reads as
 `crashed`.
 
+A stream's batches are numbered segments: from a batch's start, outputs go under `batches/<n>/` (a batch's
+`batch` event in the log names it), and once a committed batch takes the run past the size limit, the
+oldest batches' folders are deleted (their events stay in the log).
+
 The recorder never raises into the executor: what cannot be written (disk full, permissions) is left out,
 the first reason is kept in `problem` for the command to report, and the run's record says it is
 incomplete; the run goes on, and so does the recording of the rest.
@@ -25,6 +29,7 @@ incomplete; the run goes on, and so does the recording of the rest.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -42,7 +47,7 @@ import pyarrow as pa
 
 from heddle.core.config import Secret
 from heddle_engine.catalog import load_catalog
-from heddle_engine.events import ErrorInfo, NodeEvent, NodeState, RunInfo, RunResult
+from heddle_engine.events import BatchEvent, ErrorInfo, NodeEvent, NodeState, RunInfo, RunResult
 from heddle_engine.lineage.errors import BAD_NAME, UNSCRUBBED, WRITE_FAILED, LineageError
 from heddle_engine.lineage.eviction import evict
 from heddle_engine.lineage.files import (
@@ -54,6 +59,7 @@ from heddle_engine.lineage.files import (
     write_table,
 )
 from heddle_engine.lineage.layout import (
+    BATCHES,
     EVENTS_FILE,
     FORMAT,
     OUTPUTS,
@@ -95,6 +101,8 @@ class _Recording:
     writing: dict[Key, int] = field(default_factory=dict)  # outputs of a node handed over and not yet written
     held: dict[Key, list[dict[str, Any]]] = field(default_factory=dict)  # events waiting for a node's output
     reads: dict[Key, tuple[str, ...]] = field(default_factory=dict)  # what each step reads (node ids)
+    batch: int | None = None  # a stream's batch in flight: outputs go to its folder
+    batch_bytes: dict[int, int] = field(default_factory=dict)  # bytes written per batch (the writer thread's)
 
 
 class LineageRecorder:
@@ -144,6 +152,8 @@ class LineageRecorder:
             record["seconds"] = event.seconds
         if event.error is not None:
             record["error"] = _error_json(event.error, active.redactor)
+        if active.batch is not None:
+            record["batch"] = active.batch
         key = (event.graph, event.node_id)
         with active.room:
             if key in active.held or event.state == NodeState.SUCCEEDED:  # logged once its output is written
@@ -170,10 +180,26 @@ class LineageRecorder:
                 active.room.wait()
             active.pending += size
             active.writing[key] = active.writing.get(key, 0) + 1
+            batch = active.batch
         try:
-            active.writer.submit(self._write, active, graph, node_id, table, size)
+            active.writer.submit(self._write, active, graph, node_id, table, size, batch=batch)
         except RuntimeError:  # the run finished meanwhile: its writer takes no more
             self._written(active, key, size)
+
+    def batch_event(self, event: BatchEvent) -> None:
+        active = self._active
+        if active is None:
+            return
+        with active.room:
+            active.batch = event.number if event.state == "started" else None
+        record = {"event": "batch", "batch": event.number, "state": event.state, "rows": event.rows,
+                  "at": event.at.isoformat(), "clock": time.time()}
+        if event.seconds is not None:
+            record["seconds"] = event.seconds
+        self._append(active, record)
+        if event.state == "committed":
+            with contextlib.suppress(RuntimeError):  # RuntimeError: the run finished meanwhile
+                active.writer.submit(self._evict_batches, active)
 
     def flush(self) -> None:
         """Wait until every output handed to the recorder so far is written (and logged)."""
@@ -235,10 +261,11 @@ class LineageRecorder:
                  if n.kind in _CALLS and n.inputs}
         return _Recording(run.run_id, folder, head, log, redactor, time.monotonic(), writer, reads=reads)
 
-    def _write(self, active: _Recording, graph: str, node_id: str, table: pa.Table, size: int) -> None:
+    def _write(self, active: _Recording, graph: str, node_id: str, table: pa.Table, size: int, *,
+               batch: int | None = None) -> None:
         """On the writer thread: one stage output to its file, then to the log."""
         try:
-            path = output_path(active.folder, graph, node_id)
+            path = output_path(active.folder, graph, node_id, batch)
             table, nulled = active.redactor.table(table)
             if nulled:  # never written with a secret in it: written as nulls, and the record says so
                 self._fail(active, LineageError(UNSCRUBBED, f"{', '.join(f'`{c}`' for c in nulled)} of stage "
@@ -246,18 +273,40 @@ class LineageRecorder:
                                                             "and were recorded as nulls"))
             # A handler's stage runs once per failure: its file keeps the rows of every run.
             whole = _concatenated(path, table) if path in active.outputs else table
-            path.parent.mkdir(exist_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True)
             written = write_table(path, whole)
             active.outputs.add(path)
             active.rows += table.num_rows
+            if batch is not None:
+                active.batch_bytes[batch] = active.batch_bytes.get(batch, 0) + written
             active.log.append({
                 "event": "output", "graph": graph, "node": node_id, "rows": table.num_rows, "bytes": written,
                 "schema": schema_json(schema_of(whole.schema)), "clock": time.time(),
+                **({"batch": batch} if batch is not None else {}),
             })
         except Exception as error:  # on the writer thread nobody else would hear of it; the run goes on
             self._fail(active, error)
         finally:
             self._written(active, (graph, node_id), size)
+
+    def _evict_batches(self, active: _Recording) -> None:
+        """On the writer thread, after a committed batch: the oldest batches go while the run's batches
+        take more than the limit (the last batch stays)."""
+        try:
+            while len(active.batch_bytes) > 1 and sum(active.batch_bytes.values()) > self.limit_bytes:
+                oldest = min(active.batch_bytes)
+                folder = active.folder / BATCHES / str(oldest)
+                gone = {p for p in active.outputs if folder in p.parents}
+                active.outputs -= gone
+                for path in gone:
+                    path.unlink(missing_ok=True)
+                for sub in sorted((p for p in folder.glob("**/*") if p.is_dir()), reverse=True):
+                    sub.rmdir()
+                folder.rmdir()
+                del active.batch_bytes[oldest]
+                active.log.append({"event": "batch_evicted", "batch": oldest, "clock": time.time()})
+        except OSError as error:
+            self._fail(active, error)
 
     def _written(self, active: _Recording, key: Key, size: int, *, counted: bool = True) -> None:
         """An output of `key` is written (or given up): log the events it held back, wake who waits."""
@@ -285,6 +334,8 @@ class LineageRecorder:
         for path in sorted(active.outputs):
             sync_file(path)
         for folder in {p.parent for p in active.outputs} | {active.folder / OUTPUTS, active.folder}:
+            if not folder.exists():  # an evicted batch's
+                continue
             sync_folder(folder)
         states = [{"graph": g, "node": n, "state": str(s)} for (g, n), s in result.states.items()]
         write_json(active.folder / RUN_FILE, {

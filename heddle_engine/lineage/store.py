@@ -135,16 +135,27 @@ class LineageStore:
         return LineageError(UNKNOWN_RUN, f"no recorded run has an id starting with `{reference}` "
                                          f"(latest: {recent}; `last` names the latest)")
 
-    def stages(self, run: RunRecord) -> list[StageRecord] | LineageError:
+    def stages(self, run: RunRecord, batch: int | None = None) -> list[StageRecord] | LineageError:
+        """The stages of a run; of a stream's batch `batch` (the stages that run once per run as they ran)."""
         plan = read_json(run.folder / PLAN_FILE)
         if plan is None or not isinstance(plan.get("graphs"), list):
             return LineageError(UNREADABLE, f"run {run.run_id} has no readable plan ({run.folder / PLAN_FILE})")
         events = read_lines(run.folder / EVENTS_FILE)
+        if batch is not None:
+            if not any(e.get("event") == "batch" and e.get("batch") == batch for e in events):
+                numbers = sorted({int(e["batch"]) for e in events if e.get("event") == "batch"})
+                known = f"batches {numbers[0]} to {numbers[-1]}" if numbers else "no batches (it is not a stream)"
+                return LineageError(NO_OUTPUT, f"run {run.run_id} has no batch {batch}: it recorded {known}")
+            once = [e for e in events if "batch" not in e]
+            events = [e for e in events if e.get("batch") == batch]
+            ran = {(e.get("graph"), e.get("node")) for e in events}
         graphs = sorted(plan["graphs"], key=lambda g: g.get("kind") != "workflow")
-        return [_stage(run.folder, graph, node, events) for graph in graphs for node in graph.get("nodes", [])]
+        return [_stage(run.folder, graph, node,
+                       events if batch is None or (graph.get("name"), node.get("id")) in ran else once, batch)
+                for graph in graphs for node in graph.get("nodes", [])]
 
-    def stage(self, run: RunRecord, name: str) -> StageRecord | LineageError:
-        stages = self.stages(run)
+    def stage(self, run: RunRecord, name: str, batch: int | None = None) -> StageRecord | LineageError:
+        stages = self.stages(run, batch)
         if isinstance(stages, LineageError):
             return stages
         chosen = resolve([s.name for s in stages], name, run.workflow)
@@ -255,7 +266,7 @@ def _elapsed(head: Mapping[str, Any], events: list[dict[str, Any]]) -> float | N
 
 
 def _stage(folder: Path, graph: Mapping[str, Any], node: Mapping[str, Any],
-           events: list[dict[str, Any]]) -> StageRecord:
+           events: list[dict[str, Any]], batch: int | None = None) -> StageRecord:
     graph_name, node_id = str(graph.get("name")), str(node.get("id"))
     mine = [e for e in events if e.get("graph") == graph_name and e.get("node") == node_id]
     transitions = [e for e in mine if e.get("event") == "node"]
@@ -263,7 +274,9 @@ def _stage(folder: Path, graph: Mapping[str, Any], node: Mapping[str, Any],
     last = transitions[-1] if transitions else None
     errors = [e["error"] for e in transitions if isinstance(e.get("error"), dict)]
     ended = [e for e in transitions if isinstance(e.get("seconds"), int | float)]
-    path = output_path(folder, graph_name, node_id)
+    path = output_path(folder, graph_name, node_id, batch)
+    if batch is not None and not path.is_file():  # a stage run once per run
+        path = output_path(folder, graph_name, node_id)
     assigned = tuple(a for a, i in (graph.get("assignments") or {}).items() if i == node_id)
     declared = tuple((node.get("output") or {}).get("columns") or ())
     return StageRecord(

@@ -59,10 +59,14 @@ def parse_duration(value: ast.Value) -> float | None:
     if isinstance(value, ast.Number):
         return float(value.value)
     if isinstance(value, ast.Str):
-        match = _DURATION.fullmatch(value.value)
-        if match:
-            return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        return duration_seconds(value.value)
     return None
+
+
+def duration_seconds(text: str) -> float | None:
+    """Seconds, from `"250ms"`, `"30s"`, `"5m"`-style text; None if it is not one."""
+    match = _DURATION.fullmatch(text)
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)] if match else None
 
 
 def check_retry(entry: ast.Entry, owner: str) -> tuple[RetryPolicy | None, list[Diagnostic]]:
