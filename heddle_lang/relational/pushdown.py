@@ -22,6 +22,19 @@ is pushed:
   pushed and keeps exactly the block's rows (no text equality: a padded CHAR column or a
   case-insensitive collation keeps more rows, which the block then drops).
 
+A number compared with a column of another kind (an integer with a float column, a float with an integer
+column or a column of unknown type) is pushed only below 2**53 in magnitude: the block compares such
+pairs as doubles, databases compare them exactly. A float is never compared with a 32-bit float column.
+
+ClickHouse (`clickhouse`) is written for every server from 18.16 on: the step's query is a subquery
+(`SELECT ... FROM (<query>) AS __heddle_src ...`, as old servers have no `WITH name AS (...)`); ordered
+comparisons only on integer columns (it orders NaN as IEEE does, the block as greatest); no boolean
+literal but on a column known to be boolean (old servers have neither the type nor `true`); text compared
+as the block sees the column, `toString(column) = '...'` with the literal escaped for ClickHouse (an Enum,
+UUID or FixedString column reaches the block as that text); `in [...]` never before a pushed limit (an old
+server's `NULL IN (...)` is false, not null, so `!(x | in [...])` keeps null rows there); a column name
+with a backtick or backslash pushes nothing.
+
 Nothing is pushed for a table the block reads with a wildcard (an open schema), joins more than once, or
 that is not the block's first table (`from`) — its projection is still pushed if the block reads it
 plainly. The result is None when nothing at all would change.
@@ -43,6 +56,8 @@ SOURCE = "__heddle_src"
 _COMPARISONS = frozenset({"std.eq", "std.ne", "std.gt", "std.lt", "std.gte", "std.lte"})
 _EQUALITY = frozenset({"std.eq", "std.ne"})
 _NAN_GREATEST = frozenset({"postgres", "sqlite", "duckdb"})
+_SUBQUERY = frozenset({"clickhouse"})  # dialects given the step's query as a subquery, not a WITH
+_EXACT_DOUBLE = 2**53  # integers below it in magnitude are doubles exactly
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,16 +125,18 @@ class _Terms:
         # NaN is greater than every number for PostgreSQL and DuckDB (and SQLite has none); ClickHouse
         # compares it as IEEE does (`nan > 1` is false): only equality is the same there
         self.ordered = dialect in _NAN_GREATEST
+        self.clickhouse = dialect == "clickhouse"
 
-    def _literal(self, expr: dict[str, Any]) -> str | None:
+    def _literal(self, expr: dict[str, Any]) -> tuple[str, Any] | None:
+        """A literal's kind (`Integer`, `Float`, `Boolean`, `String`, `Null`) and value."""
         kind, value = _kind(expr.get("kind"))
         if kind == "Operator" and value["name"] == "std.neg" and len(value["args"]) == 1:
             inner = self._literal(value["args"][0])
-            return inner if inner in ("Integer", "Float") else None
+            return inner if inner is not None and inner[0] in ("Integer", "Float") else None
         if kind != "Literal":
             return None
-        literal, _ = _kind(value)
-        return literal if literal in ("Integer", "Float", "Boolean", "String", "Null") else None
+        literal, content = _kind(value)
+        return (literal, content) if literal in ("Integer", "Float", "Boolean", "String", "Null") else None
 
     def _column(self, expr: dict[str, Any]) -> tuple[bool, pl.DataType | None]:
         kind, value = _kind(expr.get("kind"))
@@ -141,7 +158,12 @@ class _Terms:
             items_kind, items = _kind(args[1].get("kind"))
             if not is_column or items_kind != "Array":
                 return False
-            return all(self._compatible(dtype, self._literal(i), "std.eq") for i in items)
+            literals = [self._literal(i) for i in items]
+            if self.clickhouse:
+                self.exact = False  # an old server's `NULL IN (...)` is false: `!(x | in [...])` keeps nulls
+                if len({literal[0] for literal in literals if literal is not None and literal[0] != "Null"}) > 1:
+                    return False  # text and numbers in one list
+            return all(self._compatible(dtype, literal, "std.eq") for literal in literals)
         if name not in _COMPARISONS or len(args) != 2:
             return False
         left, right = args
@@ -152,18 +174,28 @@ class _Terms:
         literal = self._literal(right) if left_column else self._literal(left)
         return self._compatible(left_type if left_column else right_type, literal, name)
 
-    def _compatible(self, column: pl.DataType | None, literal: str | None, operator: str) -> bool:
+    def _compatible(self, column: pl.DataType | None, literal: tuple[str, Any] | None, operator: str) -> bool:
         """`column OP literal` computed alike; a column of unknown type compares as its literal says (a
         database that holds another type fails on the comparison, as the block would)."""
-        if literal == "Null":
+        if literal is None:
+            return False
+        kind, value = literal
+        if kind == "Null":
             return operator in _EQUALITY
-        if literal in ("Integer", "Float"):
+        if kind in ("Integer", "Float"):
             if not self.ordered and operator not in _EQUALITY and not (column is not None and column.is_integer()):
                 return False
-            return column is None or column.is_integer() or column.is_float()
-        if literal == "Boolean":
+            if column is not None and not (column.is_integer() or column.is_float()):
+                return False
+            if kind == "Float" and column == pl.Float32:
+                return False  # the block compares in 32 bits, a database in 64
+            same_kind = column is not None and (column.is_integer() if kind == "Integer" else column.is_float())
+            return same_kind or abs(float(value)) < _EXACT_DOUBLE
+        if kind == "Boolean":
+            if self.clickhouse:
+                return operator in _EQUALITY and column == pl.Boolean
             return operator in _EQUALITY and column in (None, pl.Boolean)
-        if literal == "String" and operator in _EQUALITY and column in (None, pl.String):
+        if kind == "String" and operator in _EQUALITY and column in (None, pl.String):
             # padded CHAR columns and case-insensitive collations make the database keep more rows:
             # still right (the block filters again), but a limit after it would not be
             self.exact = False
@@ -271,7 +303,52 @@ def push(program: Program, table: str, schema: Schema, dialect: str, query: str)
     if not filters and limit is None and len(columns) == len(schema.columns):
         return None
     pushed = [_remap(term, cids) for term in filters]
+    if dialect == "clickhouse":
+        if any("`" in c.name or "\\" in c.name for c in schema.columns):
+            return None
+        pushed = [_clickhouse_text(term) for term in pushed]
     return _compile([c.name for c in schema.columns], columns, pushed, limit, dialect=dialect, query=query)
+
+
+def _clickhouse_text(term: dict[str, Any]) -> dict[str, Any]:
+    """A pushed term with each comparison of a column with text written as `(toString(column) = '...')`: the
+    column as the block reads it, the literal escaped as ClickHouse reads literals (backslash escapes)."""
+    kind, value = _kind(term.get("kind"))
+    if kind != "Operator":
+        return term
+    name, args = value["name"], value["args"]
+    if name in ("std.and", "std.or", "std.not"):
+        return {**term, "kind": {"Operator": {"name": name, "args": [_clickhouse_text(a) for a in args]}}}
+    if name == "std.array_in":
+        items = _kind(args[1]["kind"])[1]
+        texts = [_text_of(item) for item in items]
+        if None in texts or all(t == "NULL" for t in texts):
+            return term  # numbers (pushable lists are of one kind)
+        return _sstring(args[0], f" IN ({', '.join(t for t in texts if t is not None)}))")
+    if name in _EQUALITY:
+        column, other = (args[0], args[1]) if _kind(args[0]["kind"])[0] == "ColumnRef" else (args[1], args[0])
+        text = _text_of(other)
+        if text is not None and text != "NULL":
+            return _sstring(column, f" {'=' if name == 'std.eq' else '<>'} {text})")
+    return term
+
+
+def _text_of(expr: dict[str, Any]) -> str | None:
+    """A text literal as ClickHouse SQL (`NULL` for null), None for anything else."""
+    kind, value = _kind(expr.get("kind"))
+    literal, content = _kind(value) if kind == "Literal" else ("", None)
+    if literal == "Null":
+        return "NULL"
+    if literal != "String" or not isinstance(content, str):
+        return None
+    escaped = "".join("\\\\" if c == "\\" else "''" if c == "'" else f"\\x{ord(c):02X}" if ord(c) < 32 or c == "\x7f"
+                      else c for c in content)
+    return f"'{escaped}'"
+
+
+def _sstring(column: dict[str, Any], rest: str) -> dict[str, Any]:
+    return {"kind": {"SString": [{"String": "(toString("}, {"Expr": {"expr": column, "format": None}},
+                                 {"String": ")" + rest}]}, "span": None}
 
 
 def _literal(number: int) -> dict[str, Any]:
@@ -308,4 +385,32 @@ def _compile(all_names: list[str], columns: list[str], filters: list[dict[str, A
     if outer.lstrip().upper().startswith("WITH"):
         return None
     inner = query.strip().rstrip(";")
+    if dialect in _SUBQUERY:
+        at = _from_source(outer)
+        if at is None:
+            return None
+        sql = f"{outer[:at]}FROM ({inner}) AS {SOURCE}{outer[at + len('FROM ' + SOURCE):]}"
+        return Pushed(sql, tuple(columns), len(filters), limit_text)
     return Pushed(f"WITH {SOURCE} AS ({inner}) {outer}", tuple(columns), len(filters), limit_text)
+
+
+def _from_source(outer: str) -> int | None:
+    """Where `FROM __heddle_src` starts in prqlc's `SELECT <columns> FROM __heddle_src ...`: the first `FROM`
+    outside quotes (None if it is not that)."""
+    position, quote = 0, ""
+    while position < len(outer):
+        char = outer[position]
+        if quote:
+            if char == "\\":
+                position += 1
+            elif char == quote:
+                quote = ""
+        elif char in "'\"`":
+            quote = char
+        elif outer.startswith(" FROM ", position):
+            start = position + 1
+            end = start + len(f"FROM {SOURCE}")
+            tail = outer[end:end + 1]
+            return start if outer[start:end] == f"FROM {SOURCE}" and not (tail.isalnum() or tail == "_") else None
+        position += 1
+    return None

@@ -3,7 +3,8 @@
 chdb (ClickHouse's engine in the process) serves one folder per process, so every embedded test shares
 `embedded_folder()` and keeps to a database of its own. The server is Debian's `clickhouse-server` (18.16,
 the only one Debian, PyPI or npm offer): `clickhouse-connect` cannot talk to a server that old, so tests of
-the server path speak the native protocol to it (`protocol: "native"`, through `clickhouse-driver`).
+the server path speak the native protocol to it (`protocol: "native"`, through `clickhouse-driver`). The
+server logs every query in `system.query_log` (`received` reads it back).
 """
 
 from __future__ import annotations
@@ -62,12 +63,13 @@ _CONFIG = """<?xml version="1.0"?>
   <default_profile>default</default_profile>
   <default_database>default</default_database>
   <mark_cache_size>268435456</mark_cache_size>
+  <query_log><database>system</database><table>query_log</table><flush_interval_milliseconds>500</flush_interval_milliseconds></query_log>
 </yandex>
 """
 
 _USERS = """<?xml version="1.0"?>
 <yandex>
-  <profiles><default><max_memory_usage>2000000000</max_memory_usage></default></profiles>
+  <profiles><default><max_memory_usage>2000000000</max_memory_usage><log_queries>1</log_queries></default></profiles>
   <users>
     <default><password></password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default>
     <heddle><password>{password}</password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></heddle>
@@ -118,3 +120,17 @@ def _wait_ready(port: int, process: subprocess.Popen[bytes], folder: Path) -> st
         except OSError:
             time.sleep(0.1)
     raise RuntimeError("clickhouse-server did not answer within 30 s")
+
+
+def received(server: Server, containing: str) -> list[str]:
+    """The queries the server received whose text contains `containing`, oldest first (its query log)."""
+    from clickhouse_driver import Client
+
+    client = Client(host="127.0.0.1", port=server.native_port)
+    try:
+        client.execute("SYSTEM FLUSH LOGS")
+        rows = client.execute("SELECT query FROM system.query_log WHERE type = 1 AND position(query, %(text)s) > 0 "
+                              "AND position(query, 'system.query_log') = 0 ORDER BY event_time", {"text": containing})
+    finally:
+        client.disconnect()
+    return [str(row[0]) for row in rows]

@@ -47,9 +47,45 @@ def test_a_column_of_unknown_type_compares_as_its_literal_says() -> None:
     assert "WHERE city > 3" in outer(pushed("from users | filter city > 3"))
 
 
+def clickhouse(block: str, schema: Schema = USERS) -> str:
+    """The outer part of the query pushed to ClickHouse (the step's query as a subquery)."""
+    result = pushed(block, "clickhouse", schema)
+    assert result is not None
+    head, sep, tail = result.sql.partition(f" FROM ({QUERY}) AS __heddle_src")
+    assert sep, result.sql
+    return head + " FROM __heddle_src" + tail
+
+
 def test_clickhouse_orders_nan_otherwise() -> None:
-    text = outer(pushed("from users | filter score > 0.5 && id > 2", dialect="clickhouse"))
+    text = clickhouse("from users | filter score > 0.5 && id > 2")
     assert "score >" not in text and "id > 2" in text
+
+
+def test_clickhouse_gets_a_subquery_and_text_as_the_block_sees_it() -> None:
+    assert clickhouse(r"""from users | filter id > 2 && name == "it's a\\b\n" | select {id} | take 2""") == (
+        "SELECT id, name FROM __heddle_src WHERE id > 2 AND (toString(name) = 'it''s a\\\\b\\x0A')")
+    assert clickhouse('from users | filter (name | in ["a", null]) || !(id | in [1, 2]) | take 3') == (
+        "SELECT id, name, score, city FROM __heddle_src WHERE (toString(name) IN ('a', NULL)) OR NOT id IN (1, 2)")
+    # `true` is unknown to old servers, whose booleans are UInt8: pushed only on a column typed boolean
+    flags = Schema.of({"id": pl.Int64(), "flag": pl.Boolean(), "other": None})
+    assert "flag = true" in clickhouse("from users | filter flag == true", flags)
+    assert "WHERE" not in clickhouse("from users | filter other == true | select {id}", flags)
+    # a limit after exact integer comparisons
+    assert clickhouse("from users | filter id >= 3 | take 5 | select {id}").endswith("WHERE id >= 3 LIMIT 5")
+
+
+def test_clickhouse_refuses_names_it_would_read_otherwise() -> None:
+    odd = Schema.of({"id": pl.Int64(), "a`b": pl.Int64()})
+    assert pushed("from users | filter id > 1 | select {id}", "clickhouse", odd) is None
+
+
+def test_numbers_of_another_kind_only_where_doubles_are_exact() -> None:
+    assert "WHERE score = 3 AND id = 2.5" in outer(pushed("from users | filter score == 3 && id == 2.5"))
+    assert "WHERE" not in outer(pushed("from users | filter id == 9007199254740992.0 | select {id}"))
+    assert "WHERE" not in outer(pushed("from users | filter score > 9007199254740993 | select {id}"))
+    assert "WHERE id = 9007199254740993" in outer(pushed("from users | filter id == 9007199254740993 | select {id}"))
+    single = Schema.of({"id": pl.Int64(), "ratio": pl.Float32(), "note": pl.String()})
+    assert "WHERE" not in outer(pushed("from users | filter ratio == 1.1 | select {id}", schema=single))
 
 
 def test_nothing_to_push() -> None:

@@ -25,7 +25,9 @@ step fetch_risk_profile = <connection=ch_db> ch.query {
 `query`'s `@name`s are bound as data, never put into the SQL's text (see `clickhouse_sql`); as a lookup
 (`join fetch_risk_profile (==user_id)`) it is asked once per batch of distinct keys. Its result columns are
 read from the SQL before running, and from the server when it can be reached; at run time they take the
-types the server reports. `insert` writes its input into a table, created with the input's columns if
+types the server reports. A relational block that alone reads a `query` step sends it its filters, projection
+and limit (`pushdown="clickhouse"`, in SQL every server from 18.16 on runs: see
+`heddle_lang.relational.pushdown`). `insert` writes its input into a table, created with the input's columns if
 `create` and it does not exist, and passes the input on.
 """
 
@@ -218,7 +220,7 @@ def _connection(config: StepConfig[ConnectionConfig], step: str) -> Connection:
 
 @plugin.step(name="query", resource="connection", infer=query_inference("clickhouse"), parameters=config_parameters,
              describe=describe_hook("clickhouse", ask_clickhouse, clickhouse_identity),
-             lookup_batches=lookup_batches("clickhouse"))
+             lookup_batches=lookup_batches("clickhouse"), pushdown="clickhouse")
 def query(config: QueryConfig, **parameters: object) -> Table:
     """Run a SELECT; its result columns are read from the SQL (and the server) before anything runs."""
     return _connection(config, "query").query(config.query, parameters)
