@@ -6,7 +6,7 @@ import argparse
 import logging
 
 from heddle.process import tune_gc
-from heddle_lang import __version__
+from heddle_lang.version import __version__
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -21,12 +21,12 @@ from pygls.exceptions import (
 )
 from pygls.lsp.server import LanguageServer
 
-from heddle_lang import __version__
 from heddle_lang.catalog import Catalog
 from heddle_lang.formatter import format_tree
 from heddle_lang.paths import PathPolicy
 from heddle_lang.semantic import AnalysisCancelled
 from heddle_lang.text import Position
+from heddle_lang.version import __version__
 from heddle_lsp.convert import encoding_of, lsp_diagnostic, whole_document
 from heddle_lsp.host import Change, Document, Host, Snapshot, path_of
 from heddle_lsp.protocol import CLIENT_ERRORS, HeddleProtocol

@@ -145,6 +145,31 @@ def test_version_and_help_from_the_installed_script() -> None:
     assert "--format {text,json}" in helptext.stdout
 
 
+
+@pytest.mark.parametrize("arguments", [["--version"], ["--help"], ["bogus"]])
+def test_version_and_help_import_no_engine(arguments: list[str]) -> None:
+    """Only the command being run is imported: `--version` and `--help` load no engine, Polars or pyarrow."""
+    probe = ("import sys\nfrom heddle.cli.main import main\n"
+             "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+             "heavy = [m for m in ('polars', 'pyarrow', 'numpy', 'heddle_engine', 'heddle.sdk', 'tree_sitter') "
+             "if m in sys.modules]\nprint('loaded:', heavy, file=sys.__stderr__)")
+    done = subprocess.run([sys.executable, "-c", probe, *arguments], check=False, capture_output=True,
+                          text=True)
+    assert "loaded: []" in done.stderr, done.stderr
+    help_text = done.stdout + done.stderr
+    listed = () if arguments == ["--version"] else ("check", "fmt", "plan", "run", "runs", "inspect", "replay")
+    for command in listed:
+        assert command in help_text
+
+
+def test_every_command_summary_is_its_parsers_help() -> None:
+    from heddle.cli.main import build_parser
+
+    for name in ("check", "run", "worker"):
+        full = build_parser(name).format_help()
+        assert full == build_parser(None).format_help(), name
+
+
 def copy_quickstart(folder: Path) -> Path:
     examples = ROOT / "examples"
     for name in ("quickstart.he", "heddle.toml"):

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 
+from heddle.cli.commands import command_summary
 from heddle.cli.compiler import contained_compiler
 from heddle.cli.files import expand, read
 from heddle.cli.project import Catalogs, add_profile_option, analyze_file
@@ -19,7 +20,7 @@ from heddle_lang.syntax import parse
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
-        "check", help="report syntax, layout, name, resource, config and type errors",
+        "check", help=command_summary("check"),
         description="Check Heddle files. Prints `file:line:col: severity: message [CODE]` for each problem; "
                     "exit status 0 when there is no error, 1 when there is, 2 on a usage error.",
     )

@@ -7,6 +7,7 @@ import difflib
 import re
 import sys
 
+from heddle.cli.commands import command_summary
 from heddle.cli.files import STDIN, expand, read
 from heddle.cli.report import line
 from heddle_lang.formatter import format_tree
@@ -15,7 +16,7 @@ from heddle_lang.syntax import parse
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
-        "fmt", help="format files in the canonical layout",
+        "fmt", help=command_summary("fmt"),
         description="Format Heddle files in place. `heddle fmt -` reads stdin and writes stdout. "
                     "Files with syntax errors are left alone and the errors are reported.",
     )

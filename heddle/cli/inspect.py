@@ -13,6 +13,7 @@ import sys
 import polars as pl
 import pyarrow as pa
 
+from heddle.cli.commands import command_summary
 from heddle.cli.runs import add_project_option, columns, describe_run, duration, fail, store_for
 from heddle_engine.lineage import LineageError, LineageStore, RunRecord, StageRecord
 from heddle_engine.lineage.errors import UNREADABLE
@@ -22,7 +23,7 @@ TABLE_ROWS = 20  # rows shown by default as a table (json and csv show every row
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
-        "inspect", help="show a recorded run's stages, or the data at one stage",
+        "inspect", help=command_summary("inspect"),
         description="Show a recorded run: each stage with its state, attempts, rows, time and error. With --stage, "
                     "show the data that stage output instead. RUN is a run id, a unique prefix of one, or `last`.",
     )

@@ -1,41 +1,47 @@
-"""Entry point of the `heddle` command."""
+"""Entry point of the `heddle` command.
+
+Only the module of the command being run is imported (`commands.py`): `heddle --version` and `heddle --help`
+import neither the engine nor Polars nor pyarrow.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
-from heddle.cli import check, fmt, inspect, plan, replay, run, runs, worker
-from heddle.cli.files import UsageError
+from heddle.cli.commands import COMMANDS
 from heddle.process import tune_gc
-from heddle_lang import __version__
+from heddle_lang.version import __version__
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command's parser: `command`'s own arguments in full, every other command by its summary."""
     parser = argparse.ArgumentParser(
         prog="heddle",
         description="Heddle: check, format and run data-pipeline workflows written in .he files.",
     )
     parser.add_argument("--version", action="version", version=f"heddle {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
-    check.add_parser(commands)
-    fmt.add_parser(commands)
-    plan.add_parser(commands)
-    run.add_parser(commands)
-    runs.add_parser(commands)
-    inspect.add_parser(commands)
-    replay.add_parser(commands)
-    worker.add_parser(commands)
+    for name, (module, summary) in COMMANDS.items():
+        if name == command:
+            importlib.import_module(module).add_parser(commands)
+        else:
+            commands.add_parser(name, help=summary, add_help=False)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     tune_gc()
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else argv
+    command = next((a for a in arguments if not a.startswith("-")), None)
+    parser = build_parser(command if command in COMMANDS else None)
+    args = parser.parse_args(arguments)
     if not hasattr(args, "run"):
         parser.print_help(sys.stderr)
         return 2
+    from heddle.cli.files import UsageError
+
     try:
         return int(args.run(args))
     except UsageError as exc:

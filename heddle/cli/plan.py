@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from heddle.cli.commands import command_summary
 from heddle.cli.compiler import contained_compiler
 from heddle.cli.files import UsageError, read
 from heddle.cli.project import Catalogs, add_profile_option, analyze_file
@@ -16,7 +17,7 @@ from heddle_lang.syntax import parse
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
-        "plan", help="print the typed plan (DAG) of a file's workflows",
+        "plan", help=command_summary("plan"),
         description="Check a Heddle file and print its typed plan: every node with its kind, binding, "
                     "resources, handler and output schema. Exit 1 (printing the errors) if the file does not check.",
     )

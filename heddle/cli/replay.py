@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+from heddle.cli.commands import command_summary
 from heddle.cli.compiler import contained_compiler
 from heddle.cli.interrupt import INTERRUPTED_EXIT, run_interruptibly
 from heddle.cli.params import add_param_option, parse_params
@@ -27,7 +28,7 @@ from heddle_lang.syntax import parse
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
-        "replay", help="re-run a recorded run from one stage, on the data recorded upstream of it",
+        "replay", help=command_summary("replay"),
         description="Re-run a recorded run from STAGE on: the file is checked again, STAGE and what is downstream "
                     "of it run, and the stages feeding them are read from the recording (their recorded data "
                     "must still fit the plan's schemas). The run's parameters are reused; --param overrides one. "

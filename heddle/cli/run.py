@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from heddle.cli.commands import command_summary
 from heddle.cli.compiler import contained_compiler
 from heddle.cli.files import UsageError, read
 from heddle.cli.interrupt import INTERRUPTED_EXIT, run_interruptibly
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
-        "run", help="run a workflow",
+        "run", help=command_summary("run"),
         description="Check a Heddle file and run one of its workflows. Relative paths in the file are relative "
                     "to its folder. Exit 0 when the run succeeds, 1 when it fails, 2 when the file does not "
                     "check or the run cannot start, 130 when it is interrupted (Ctrl-C).",

@@ -12,13 +12,14 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from pathlib import Path
 
+from heddle.cli.commands import command_summary
 from heddle_engine.catalog import find_project
 from heddle_engine.lineage import LineageError, LineageStore, RunRecord, project_root
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
-        "runs", help="list the recorded runs of a project",
+        "runs", help=command_summary("runs"),
         description="List the runs recorded under the project's .heddle/runs/, newest first: id, workflow, file, "
                     "status (succeeded, failed, interrupted, running, crashed), start, duration, rows recorded "
                     "(all stages summed) and size on disk. `, incomplete` after a status: part of the run could "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 
+from heddle.cli.commands import command_summary
 from heddle.flight.jit import JitHost
 from heddle.flight.serve import arguments, run, start
 from heddle.sdk.calling import own_plugin
@@ -19,7 +20,7 @@ from heddle.sdk.plugin import Plugin
 def add_parser(commands: argparse._SubParsersAction) -> None:
     template = arguments("")
     parser = commands.add_parser(
-        "worker", help="serve Python steps to engines over Arrow Flight (JIT: runs ship their plugins' source)",
+        "worker", help=command_summary("worker"),
         description="A stateless Python worker: runs the steps of the plugin modules each run ships to it. Listens "
                     "on 127.0.0.1 on a free port unless told otherwise, and prints `heddle worker listening on "
                     "ADDRESS`. A token (HEDDLE_WORKER_TOKEN) is required from every caller when set.",
