@@ -240,7 +240,9 @@ def _summary(workflow: str, report: dict[str, Any]) -> str:
     if report.get("status") == "succeeded":
         handled = sum(1 for s in report.get("stages", []) if s.get("state") == "handled")
         note = f", {handled} failure{'s' if handled != 1 else ''} handled" if handled else ""
-        return (f"`{workflow}` succeeded: {len(stages)} stage{'s' if len(stages) != 1 else ''} in "
+        others = len(report.get("stages", [])) - len(stages)  # the handlers' stages, counted apart
+        handlers = f", {others} handler stage{'s' if others != 1 else ''}" if others else ""
+        return (f"`{workflow}` succeeded: {len(stages)} stage{'s' if len(stages) != 1 else ''}{handlers} in "
                 f"{seconds:.2f} s{note} (run {report.get('run_id')}).")
     error = report.get("error") or {}
     where = f" at stage {error.get('step')} (line {error.get('line')})" if error.get("step") else ""

@@ -222,8 +222,14 @@ def _streams(progress: Progress | JsonProgress, *, json_report: bool) -> Iterato
         sys.stdout, sys.stderr = out, err
 
 
+def counted(count: int, what: str) -> str:
+    return f"{count} {what}{'s' if count != 1 else ''}"
+
+
 def _summary(result: ExecutionResult) -> str:
     stages = sum(1 for (graph, _), _ in result.states.items() if graph == result.workflow)
+    # The handlers' stages print their lines too: the summary counts them apart, so the numbers add up.
+    handler_stages = len(result.states) - stages
     if result.status == "interrupted":
         done = sum(1 for (graph, _), state in result.states.items() if graph == result.workflow and
                    state in ("succeeded", "handled"))
@@ -233,7 +239,8 @@ def _summary(result: ExecutionResult) -> str:
         note = f", {handled} failure{'s' if handled != 1 else ''} handled" if handled else ""
         if result.batches is not None:
             note = f", {result.batches} batch{'es' if result.batches != 1 else ''} committed{note}"
-        return (f"heddle: run {result.run_id} succeeded: {stages} stage{'s' if stages != 1 else ''} in "
+        handlers = f", {counted(handler_stages, 'handler stage')}" if handler_stages else ""
+        return (f"heddle: run {result.run_id} succeeded: {counted(stages, 'stage')}{handlers} in "
                 f"{duration(result.seconds)}{note}")
     kept = ", ".join(f"{key} ({table.num_rows} row{'s' if table.num_rows != 1 else ''})"
                      for key, table in result.kept.items())

@@ -32,7 +32,10 @@ def test_quickstart_runs_and_shows_each_stage(capsys: pytest.CaptureFixture[str]
                line.endswith("1 row failed: order 3 of 22000.0 exceeds the credit limit 20000.0 of cy, sent to "
                              "over_limit") for line in lines)
     assert "order 3 of 22000.0 exceeds the credit limit 20000.0 of cy" in err  # the handler's io.stderr
-    assert lines[-1].startswith("heddle: run ") and " succeeded: 7 stages in " in lines[-1]
+    # Ten stage lines, seven of the workflow and three of its handler, and the summary counts them so.
+    assert sum(line.startswith("heddle: stage ") for line in lines) == 10
+    assert sum(" of handler over_limit " in line for line in lines if line.startswith("heddle: stage ")) == 3
+    assert lines[-1].startswith("heddle: run ") and " succeeded: 7 stages, 3 handler stages in " in lines[-1]
 
 
 def test_lineage_is_recorded_unless_asked_not_to(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -85,7 +85,7 @@ async def test_the_quickstart_runs_with_progress(client: LanguageClient, tmp_pat
     assert isinstance(end, lsp.WorkDoneProgressEnd) and end.message == "succeeded"
     [shown] = await message(client)
     assert shown.type == lsp.MessageType.Info
-    assert shown.message.startswith("Heddle: `Quickstart` succeeded: 7 stages in ")
+    assert shown.message.startswith("Heddle: `Quickstart` succeeded: 7 stages, 3 handler stages in ")
     log = "\n".join(m.message for m in client.log_messages)
     assert f"run {report['run_id']}" in log and "io.print (line 54): rows 2 in, 2 out" in log
     assert "│ 1   ┆ ada " in log  # what io.print printed
