@@ -4,7 +4,9 @@ server-sent events ending in `[DONE]`), answering deterministically from the req
 It answers `audit: <the user message>`; under a JSON schema, an object with one value per property (a
 string names the user message, a number is its length). `fail_first[message] = [429, 503]` answers that
 message with those statuses first (with `Retry-After: retry_after`); a user message containing `REFUSE`
-is answered 400. It counts requests per message and the most it had in flight at once.
+is answered 400, and so is a request longer than `context` tokens (a word is a token here), as a real server
+refuses what exceeds its context window. It counts requests per message and the most it had in flight at
+once.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class State:
         self.fail_first: dict[str, list[int]] = {}
         self.retry_after = "0"
         self.delay = 0.0
+        self.context: int | None = None  # the most prompt tokens a request may have
         self.in_flight = 0
         self.most_in_flight = 0
         self.lock = threading.Lock()
@@ -55,6 +58,10 @@ def _value(schema: Mapping[str, Any], user: str) -> object:
 
 def _tokens(text: str) -> int:
     return len(text.split())
+
+
+def _prompt_tokens(request: Mapping[str, Any]) -> int:
+    return sum(_tokens(m["content"]) for m in request["messages"])
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -88,6 +95,10 @@ class Handler(BaseHTTPRequestHandler):
         if status != 200:
             self._json(status, {"error": {"message": f"scripted {status}", "type": "test"}},
                        {"Retry-After": state.retry_after})
+        elif state.context is not None and _prompt_tokens(request) > state.context:
+            self._json(400, {"error": {"message": f"the request ({_prompt_tokens(request)} tokens) exceeds the "
+                                                  f"available context size ({state.context} tokens)",
+                                       "type": "exceed_context_size_error"}})
         elif "REFUSE" in user:
             self._json(400, {"error": {"message": "this request is refused by the test server",
                                        "type": "invalid_request_error"}})
@@ -98,7 +109,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _completion(self, request: Mapping[str, Any]) -> dict[str, Any]:
         content = answer_text(request)
-        prompt = sum(_tokens(m["content"]) for m in request["messages"])
+        prompt = _prompt_tokens(request)
         finish = "stop"
         limit = request.get("max_tokens")
         if isinstance(limit, int) and _tokens(content) > limit:  # a word is a token here

@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from heddle.core.table import Table
+from heddle.core.table import RowErrors, Table
 from heddle_engine.catalog import load_catalog
 from heddle_engine.loading import load_target
 from heddle_lang.types import Schema
@@ -29,6 +29,13 @@ def test_fraud_contract_and_scores() -> None:
     assert scored.columns == ["user_id", "amount", "fraud_score", "is_fraud"]
     assert scored["fraud_score"].to_list() == pytest.approx([0.24, 0.9, 1.0])
     assert scored["is_fraud"].to_list() == [False, True, True]
+    odd = Table.from_polars(pl.DataFrame({"user_id": [1, None, 3], "amount": [12_000.0, 20_000.0, 5e6]}))
+    with pytest.raises(RowErrors) as failed:
+        fraud.process(fraud.ProcessConfig(), odd)  # type: ignore[attr-defined]
+    assert failed.value.output.to_polars()["user_id"].to_list() == [1]
+    assert failed.value.failed.to_polars()["user_id"].to_list() == [None, 3]
+    assert failed.value.reasons == ["a transaction without user_id cannot be scored",
+                                    "transaction of user 3: amount 5000000.0 exceeds any card limit (1000000.0)"]
 
 
 def test_email_contract_and_checks() -> None:

@@ -10,9 +10,7 @@ never their wording. Figures are printed (`pytest -s`).
 from __future__ import annotations
 
 import os
-import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,51 +22,18 @@ from heddle_engine.modules.fhub import llm
 from heddle_engine.run_folder import running_in
 from tests.engine.clickhouse_servers import free_port
 from tests.engine.conftest import WriteFiles
+from tests.engine.llama_server import llama_server
 from tests.engine.running import run_file
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(
     not os.environ.get("HEDDLE_LLAMA") and not os.environ.get("HEDDLE_LLAMA_SERVER"),
     reason="opt-in: set HEDDLE_LLAMA=1 (builds llama-server once, ~15 min) or HEDDLE_LLAMA_SERVER/_MODEL")
 
 
-def _paths() -> tuple[str, str]:
-    server, model = os.environ.get("HEDDLE_LLAMA_SERVER"), os.environ.get("HEDDLE_LLAMA_MODEL")
-    if server and model:
-        return server, model
-    import sys
-
-    answer = subprocess.run(["bash", str(ROOT / "scripts" / "llama-server.sh"), sys.executable], check=True,
-                            capture_output=True, text=True).stdout.split()
-    found = dict(part.split("=", 1) for part in answer)
-    return found["SERVER"], found["MODEL"]
-
-
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
-    server, model = _paths()
-    port = free_port()
-    log = Path(os.environ.get("TMPDIR", "/tmp")) / f"heddle-llama-{port}.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen([server, "-m", model, "--host", "127.0.0.1", "--port", str(port),
-                                    "--chat-template", "gemma", "-c", "4096", "-t", "2", "--parallel", "2",
-                                    "--no-webui"], stdout=out, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as answer:
-                        if answer.status == 200:
-                            break
-                except OSError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"llama-server did not start: {log.read_text(errors='replace')[-2000:]}")
-                time.sleep(0.25)
-            yield f"http://127.0.0.1:{port}/v1"
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
+    with llama_server(free_port()) as base_url:
+        yield base_url
 
 
 ROWS = pl.DataFrame({"user_id": [1, 2, 3, 4], "amount": [12000.0, 15500.0, 99000.0, 10250.5],

@@ -156,20 +156,24 @@ def test_the_examples_local_profile_moves_the_seed_onto_this_machine(monkeypatch
                                                                       tmp_path: Path) -> None:
     seed = Path(__file__).resolve().parents[2] / "examples" / "seeds" / "fraud_detection.he"
     text = seed.read_text(encoding="utf-8")
-    for name in ("HEDDLE_DEMO_PG_PORT", "HEDDLE_DEMO_CH_PATH", "HEDDLE_DEMO_KAFKA"):
+    for name in ("HEDDLE_DEMO_PG_PORT", "HEDDLE_DEMO_CH_PORT", "HEDDLE_DEMO_CH_PATH", "HEDDLE_DEMO_KAFKA"):
         monkeypatch.delenv(name, raising=False)
     unset = analyze(parse(text), load_catalog(seed, profile="local"))
     assert sorted(d.message.split(": ", 1)[1] for d in unset.diagnostics if d.code == "HE4012") == [
         "`broker` is read from the environment variable HEDDLE_DEMO_KAFKA, which is not set",
-        "`path` is read from the environment variable HEDDLE_DEMO_CH_PATH, which is not set",
+        "`port` is read from the environment variable HEDDLE_DEMO_CH_PORT, which is not set",
         "`port` is read from the environment variable HEDDLE_DEMO_PG_PORT, which is not set"]
     monkeypatch.setenv("HEDDLE_DEMO_PG_PORT", "5433")
+    monkeypatch.setenv("HEDDLE_DEMO_CH_PORT", "9001")
     monkeypatch.setenv("HEDDLE_DEMO_CH_PATH", str(tmp_path / "ch"))
     monkeypatch.setenv("HEDDLE_DEMO_KAFKA", "127.0.0.1:9093")
     analysis = analyze(parse(text), load_catalog(seed, profile="local"))
     assert [d for d in analysis.diagnostics if d.is_error] == []
     assert analysis.resources["pg_db"].config == {"host": "127.0.0.1", "port": 5433, "user": "postgres",
                                                   "database": "postgres"}
-    assert analysis.resources["ch_db"].config == {"host": "ch.internal", "path": str(tmp_path / "ch")}
+    assert analysis.resources["ch_db"].config == {"host": "127.0.0.1", "port": 9001, "protocol": "native"}
     assert analysis.resources["kf_broker"].config == {"broker": "127.0.0.1:9093"}
+    embedded = analyze(parse(text), load_catalog(seed, profile="local-chdb"))
+    assert [d for d in embedded.diagnostics if d.is_error] == []
+    assert embedded.resources["ch_db"].config == {"host": "ch.internal", "path": str(tmp_path / "ch")}
     assert [d for d in analyze(parse(text), load_catalog(seed)).diagnostics if d.is_error] == []  # no profile
