@@ -14,6 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+import polars as pl
 import pyarrow as pa
 
 from heddle_lang.plan import Plan
@@ -93,6 +94,17 @@ class RunResult:
     states: Mapping[tuple[str, str], NodeState] = field(default_factory=dict)  # (graph, node id) -> final state
 
 
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """A node's output not read yet (a reader's lazy scan, `Table.scan`), handed to observers that take scans
+    instead of the table: `rows` it holds; `parquet`, a Parquet file that is the output whole and unchanged
+    (a recorder may keep a copy of the file instead of writing the rows again)."""
+
+    frame: pl.LazyFrame
+    rows: int
+    parquet: str | None = None
+
+
 class RunObserver(Protocol):
     def run_started(self, run: RunInfo) -> None: ...
 
@@ -105,3 +117,6 @@ class RunObserver(Protocol):
 
     # Optional: `batch_event(self, event: BatchEvent) -> None`, the batches of a stream (an observer without
     # it hears node events only).
+    # Optional: `node_scan(self, graph: str, node_id: str, scan: Scan) -> None`: an observer that has it is
+    # handed a reader's lazy output as a `Scan` instead of the table (which would be read for it alone), and
+    # reads it as it likes, off the executor's thread.

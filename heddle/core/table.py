@@ -7,6 +7,10 @@ columns. A subclass without annotations (or `Table` itself) means "not declared"
 Conversions are zero-copy where Arrow and Polars allow: Polars and Arrow share buffers (strings travel as
 Arrow `string_view`, Polars' own layout). pandas is optional and always copies.
 
+A reader may return `Table.scan(lazy_frame)`: a table not read yet. When a relational block reads it, the
+engine runs it as part of the block's own lazy query (the block's projection and filters reach the file);
+anything else that asks for its rows collects it once.
+
 A step that fails on some rows only raises `RowErrors`: its good rows go on, the failed ones go to the
 stage's handler, each with its reason.
 """
@@ -24,7 +28,7 @@ if TYPE_CHECKING:
 
 
 class Table:
-    __slots__ = ("_data",)
+    __slots__ = ("_data", "_parquet", "_pending")
 
     def __init__(self, data: pa.Table | pa.RecordBatch) -> None:
         # Imported here, not with the module: declaring steps (the language server's catalog) needs no
@@ -36,7 +40,9 @@ class Table:
         if not isinstance(data, pa.Table):
             raise TypeError(f"{type(self).__name__} wraps a pyarrow.Table; use from_polars or from_pandas "
                             f"for a {type(data).__name__}")
-        self._data = data
+        self._data: pa.Table | None = data
+        self._pending: pl.LazyFrame | None = None
+        self._parquet: str | None = None
 
     # --- building ----------------------------------------------------------------------------------
 
@@ -51,6 +57,28 @@ class Table:
         return cls(frame.to_arrow(compat_level=pl.CompatLevel.newest()))
 
     @classmethod
+    def scan(cls, query: pl.LazyFrame, *, parquet: str | None = None) -> Self:
+        """A table not read yet: `query` (a lazy scan, say) runs when its rows are first asked for, or as part
+        of the lazy query of the relational block that reads it. `parquet`: the Parquet file `query` reads
+        whole and unchanged (no column dropped or cast), which lineage may keep a copy of instead of the rows."""
+        if not isinstance(query, pl.LazyFrame):
+            raise TypeError(f"Table.scan takes a polars.LazyFrame, not a {type(query).__name__}")
+        table = cls.__new__(cls)
+        table._data = None
+        table._pending = query
+        table._parquet = parquet
+        return table
+
+    def pending_query(self) -> pl.LazyFrame | None:
+        """The lazy query of a table made by `scan` and not collected yet (None once it has its rows)."""
+        return self._pending if self._data is None else None
+
+    @property
+    def parquet_source(self) -> str | None:
+        """The Parquet file a table made by `scan` is, whole and unchanged (when its maker said so)."""
+        return self._parquet
+
+    @classmethod
     def from_pandas(cls, frame: pd.DataFrame) -> Self:
         import pyarrow as pa
 
@@ -60,45 +88,49 @@ class Table:
     # --- reading -----------------------------------------------------------------------------------
 
     def to_arrow(self) -> pa.Table:
+        if self._data is None:
+            assert self._pending is not None
+            self._data = self._pending.collect().to_arrow(compat_level=pl.CompatLevel.newest())
+            self._pending = None
         return self._data
 
     def to_polars(self) -> pl.DataFrame:
-        return cast(pl.DataFrame, pl.from_arrow(self._data, rechunk=False))
+        return cast(pl.DataFrame, pl.from_arrow(self.to_arrow(), rechunk=False))
 
     def to_pandas(self) -> pd.DataFrame:
         _require_pandas("to_pandas")
-        return self._data.to_pandas()
+        return self.to_arrow().to_pandas()
 
     @property
     def num_rows(self) -> int:
-        return int(self._data.num_rows)
+        return int(self.to_arrow().num_rows)
 
     @property
     def num_columns(self) -> int:
-        return int(self._data.num_columns)
+        return int(self.to_arrow().num_columns)
 
     @property
     def column_names(self) -> list[str]:
-        return list(self._data.column_names)
+        return list(self.to_arrow().column_names)
 
     @property
     def schema(self) -> pa.Schema:
-        return self._data.schema
+        return self.to_arrow().schema
 
     def equals(self, other: Table) -> bool:
         """Same columns, types and values, compared as Polars sees them (the class does not matter)."""
         return self.to_polars().equals(other.to_polars())
 
     def __len__(self) -> int:
-        return int(self._data.num_rows)
+        return int(self.to_arrow().num_rows)
 
     def __repr__(self) -> str:
-        columns = ", ".join(f"{f.name}: {f.type}" for f in self._data.schema)
+        columns = ", ".join(f"{f.name}: {f.type}" for f in self.to_arrow().schema)
         return f"{type(self).__name__}({self.num_rows} rows: {columns})"
 
     def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
         """The Arrow PyCapsule stream interface: any Arrow-aware library can read a `Table` directly."""
-        return self._data.__arrow_c_stream__(requested_schema)
+        return self.to_arrow().__arrow_c_stream__(requested_schema)
 
 
 class RowErrors(Exception):  # noqa: N818 - named for what a step reports: errors of rows

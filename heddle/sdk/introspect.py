@@ -6,6 +6,7 @@ import ast
 import functools
 import inspect
 import itertools
+import os
 import re
 import textwrap
 import types
@@ -80,12 +81,14 @@ def attribute_docs(cls: type) -> dict[str, str]:
 
 @functools.lru_cache(maxsize=2048)
 def _attribute_docs(cls: type) -> dict[str, str]:
-    try:
-        source = textwrap.dedent(inspect.getsource(cls))
-        tree = ast.parse(source)
-    except (OSError, TypeError, SyntaxError):
-        return {}
-    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+    node = _classes_of_file(_source_file(cls)).get(cls.__qualname__)
+    if node is None:  # not found by name in its file (made in a function, say): its own source
+        try:
+            tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+        except (OSError, TypeError, SyntaxError):
+            return {}
+        node = tree.body[0] if tree.body and isinstance(tree.body[0], ast.ClassDef) else None
+    body = node.body if node is not None else []
     docs: dict[str, str] = {}
     for current, following in itertools.pairwise(body):
         if (isinstance(current, ast.AnnAssign) and isinstance(current.target, ast.Name)
@@ -93,3 +96,45 @@ def _attribute_docs(cls: type) -> dict[str, str]:
                 and isinstance(following.value.value, str)):
             docs[current.target.id] = inspect.cleandoc(following.value.value)
     return docs
+
+
+def _source_file(cls: type) -> str | None:
+    try:
+        return inspect.getsourcefile(cls)
+    except TypeError:
+        return None
+
+
+def _classes_of_file(path: str | None) -> dict[str, ast.ClassDef]:
+    if path is None:
+        return {}
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return {}
+    return _module_classes(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=256)
+def _module_classes(path: str, mtime_ns: int, size: int) -> dict[str, ast.ClassDef]:
+    """The classes a source file (as of its stamp) defines at module level or nested in classes, by qualified
+    name: the file parsed once for all its classes (`inspect.getsource` parses it again for each class)."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            tree = ast.parse(file.read())
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return {}
+    found: dict[str, ast.ClassDef] = {}
+    nameless: set[str] = set()
+
+    def visit(body: list[ast.stmt], prefix: str) -> None:
+        for statement in body:
+            if isinstance(statement, ast.ClassDef):
+                name = prefix + statement.name
+                if name in found:  # defined twice: which one the class is cannot be told by name
+                    nameless.add(name)
+                found[name] = statement
+                visit(statement.body, name + ".")
+
+    visit(tree.body, "")
+    return {name: node for name, node in found.items() if name not in nameless}

@@ -4,6 +4,10 @@ Python steps take and give Arrow (`heddle.core.Table`); relational blocks and th
 Polars. A `Data` keeps whichever form it was made in and builds the other on first use, sharing the
 buffers (Polars' strings are Arrow `string_view`), so a chain of Python steps never converts at all.
 
+A reader may give a *deferred* table: a lazy Polars scan of its file. The relational block that reads it
+makes it part of its own lazy query, so the block's projection and filters reach the file; anything else
+asked of it (a Python step's input, a recorded output) collects it once.
+
 Contract checks compare column names and types without touching values.
 """
 
@@ -16,24 +20,47 @@ from typing import cast
 import polars as pl
 import pyarrow as pa
 
+from heddle_engine.events import Scan
 from heddle_lang.types import Schema, assignable, dtype_name
 
 NEWEST = pl.CompatLevel.newest()
 
 
 class Data:
-    __slots__ = ("_arrow", "_columns", "_polars")
+    __slots__ = ("_arrow", "_columns", "_lazy", "_lock", "_polars", "_rows", "parquet")
 
-    def __init__(self, *, arrow: pa.Table | None = None, polars: pl.DataFrame | None = None) -> None:
-        if arrow is None and polars is None:
-            raise ValueError("Data needs an Arrow table or a Polars frame")
+    def __init__(self, *, arrow: pa.Table | None = None, polars: pl.DataFrame | None = None,
+                 lazy: pl.LazyFrame | None = None, parquet: str | None = None) -> None:
+        if arrow is None and polars is None and lazy is None:
+            raise ValueError("Data needs an Arrow table, a Polars frame or a lazy frame")
         self._arrow = arrow
         self._polars = polars
+        self._lazy = lazy
+        self.parquet = parquet  # a deferred table's Parquet file, when the scan reads it whole and unchanged
+        self._rows: int | None = None
         self._columns: dict[str, pl.DataType] | None = None
+        self._lock = threading.Lock()
 
     @classmethod
-    def of(cls, value: pa.Table | pl.DataFrame) -> Data:
+    def of(cls, value: pa.Table | pl.DataFrame | pl.LazyFrame) -> Data:
+        if isinstance(value, pl.LazyFrame):
+            return cls(lazy=value)
         return cls(polars=value) if isinstance(value, pl.DataFrame) else cls(arrow=value)
+
+    @property
+    def deferred(self) -> bool:
+        """Is this a lazy scan not collected yet?"""
+        return self._polars is None and self._arrow is None
+
+    def scan(self) -> Scan | None:
+        """A deferred table as a `Scan` for observers (None once collected)."""
+        lazy = self._lazy
+        return Scan(lazy, self.num_rows, self.parquet) if lazy is not None else None
+
+    def materialise(self) -> Data:
+        """Collect a deferred table now (a reader's errors are then its own); the data itself."""
+        self.polars()
+        return self
 
     def arrow(self) -> pa.Table:
         if self._arrow is None:
@@ -43,8 +70,14 @@ class Data:
 
     def polars(self) -> pl.DataFrame:
         if self._polars is None:
-            assert self._arrow is not None
-            self._polars = cast(pl.DataFrame, pl.from_arrow(self._arrow, rechunk=False))
+            if self._arrow is not None:
+                self._polars = cast(pl.DataFrame, pl.from_arrow(self._arrow, rechunk=False))
+            else:
+                with self._lock:  # two readers of a deferred table collect it once
+                    if self._polars is None:
+                        assert self._lazy is not None
+                        self._polars = self._lazy.collect()
+                        self._lazy = None
         return self._polars
 
     def holds(self, table: pa.Table) -> bool:
@@ -55,6 +88,9 @@ class Data:
         """The data as a lazy frame. With `columns` (those a reader uses), Arrow data not yet converted
         converts only those, the others standing as typed nulls the reader never reads (converting text
         columns to Polars costs time in proportion to their size)."""
+        lazy = self._lazy
+        if lazy is not None:
+            return lazy
         if self._polars is not None or columns is None:
             return self.polars().lazy()
         schema = self.columns()
@@ -68,13 +104,25 @@ class Data:
 
     @property
     def num_rows(self) -> int:
-        return self._polars.height if self._polars is not None else int(self._arrow.num_rows)  # type: ignore[union-attr]
+        if self._polars is not None:
+            return self._polars.height
+        if self._arrow is not None:
+            return int(self._arrow.num_rows)
+        with self._lock:
+            if self._polars is not None:
+                return self._polars.height
+            if self._rows is None:  # a deferred scan counts its rows alone (Parquet: from its metadata)
+                assert self._lazy is not None
+                self._rows = int(self._lazy.select(pl.len()).collect().item())
+            return self._rows
 
     def columns(self) -> dict[str, pl.DataType]:
         """Column names and their Polars types (from the schema only)."""
         if self._columns is None:
             if self._polars is not None:
                 self._columns = dict(self._polars.schema)
+            elif self._lazy is not None:
+                self._columns = dict(self._lazy.collect_schema())
             else:
                 assert self._arrow is not None
                 self._columns = {field.name: polars_type(field.type) for field in self._arrow.schema}

@@ -469,7 +469,14 @@ class GraphRun:
             return StepOutput(self._checked(node, partial.output, None), failed, partial)
         if returned is None:  # a sink: its input goes on
             return StepOutput(given if given is not None else Data(polars=pl.DataFrame()))
-        return StepOutput(self._checked(node, returned, given))
+        data = self._checked(node, returned, given)
+        return StepOutput(data if not data.deferred or self._defers(node) else data.materialise())
+
+    def _defers(self, node: Node) -> bool:
+        """May the lazy scan `node` returned stay lazy, to become part of its reader's query? Only when one
+        relational unit reads it (`lower.py`: the scan runs once), and observers that want node outputs take
+        it as a `Scan` (lineage does)."""
+        return node.id in self.lowered.deferred and (not self.run.want_outputs or self.run.observers.take_scans)
 
     def _config(self, node: Node) -> Mapping[str, object]:
         """The node's literal config; a pushed-down database step's with the query the block let it run."""
@@ -493,7 +500,9 @@ class GraphRun:
                                   run_id=self.run.run_id, attempt=attempt_number)
 
     def _checked(self, node: Node, returned: object, given: Data | None) -> Data:
-        if isinstance(returned, Table):
+        if isinstance(returned, Table) and returned.pending_query() is not None:
+            data = Data(lazy=returned.pending_query(), parquet=returned.parquet_source)
+        elif isinstance(returned, Table):
             arrow = returned.to_arrow()
             data = given if given is not None and given.holds(arrow) else Data(arrow=arrow)
         elif isinstance(returned, pa.Table | pl.DataFrame):
@@ -532,7 +541,13 @@ class GraphRun:
         if not node.inputs:
             return None
         source = node.inputs[0]
-        return (computed[source] if source in computed else self._read(source)).polars()
+        data = computed[source] if source in computed else self._read(source)
+        if data.deferred:
+            try:
+                return data.polars()
+            except Exception:  # the reader's file could not be read: no row of it reached the block
+                return None
+        return data.polars()
 
     def _succeeded(self, node: Node, data: Data, attempt_number: int, seconds: float,
                    error: ErrorInfo | None = None) -> None:
@@ -545,7 +560,10 @@ class GraphRun:
             self.run.count(self.name, node.id, output=data.num_rows)
         self.run.states.change(self.name, node.id, S.SUCCEEDED, attempt_number, rows=data.num_rows,
                                seconds=seconds, error=error)
-        if self.run.want_outputs:
+        scan = data.scan() if self.run.want_outputs else None
+        if scan is not None:
+            self.run.observers.node_scan(self.name, node.id, scan)
+        elif self.run.want_outputs:
             self.run.observers.node_output(self.name, node.id, data.arrow())
         if last and node.id == self.lowered.unit(self.lowered.unit_of[node.id]).last:
             self.run.outputs[node.id] = data.arrow()

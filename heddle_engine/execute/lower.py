@@ -18,6 +18,10 @@ A *unit* is what the executor schedules: one plan node, or several.
   place of the columns not fetched.
 - **Streams.** A workflow with a stream source (a step declared `stream=True`) is a stream: `stream` names
   that node. The units downstream of it run once per batch, the others once per run (`stream_units`).
+- **Scans.** A step whose output one relational unit alone reads (a file reader, say) may return a lazy
+  table (`Table.scan`): its scan then becomes part of that unit's lazy query, so the block's projection and
+  filters reach the file (`deferred`; the columns it reads are shown). Read by anything else, it is collected
+  once.
 - **Replay.** Nodes that are not downstream of the node a replay starts from are `recorded` units: their
   outputs come from the recording instead of running them.
 
@@ -37,7 +41,7 @@ from heddle_engine.catalog import EngineCatalog
 from heddle_engine.execute.errors import SetupError
 from heddle_engine.execute.functions import Functions, LoadError
 from heddle_lang.plan import Graph, Node, Plan, duration_text
-from heddle_lang.relational.pushdown import Pushed, push
+from heddle_lang.relational.pushdown import Pushed, columns_read, push
 from heddle_lang.types import Schema
 
 MAX_FUSED = 3  # relational blocks per fused unit (see `_groups`)
@@ -96,6 +100,7 @@ class ExecGraph:
     consumers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # unit id -> units reading it
     placements: Mapping[str, str] = field(default_factory=dict)  # step node id -> the worker it runs in
     pushdowns: Mapping[str, Pushdown] = field(default_factory=dict)  # step node id -> its pushed query
+    deferred: Mapping[str, str] = field(default_factory=dict)  # step node id -> the unit whose query scans it
     _units: dict[str, Unit] = field(init=False, repr=False, compare=False)
     _nodes: dict[str, Node] = field(init=False, repr=False, compare=False)
 
@@ -121,6 +126,7 @@ class ExecGraph:
             "pushdowns": {step: {"consumer": p.consumer, "table": p.table, "query": p.pushed.sql,
                                  "columns": list(p.pushed.columns), "filters": p.pushed.filters,
                                  "limit": p.pushed.limit} for step, p in self.pushdowns.items()},
+            "deferred": dict(self.deferred),
         }
 
 
@@ -186,6 +192,8 @@ class ExecPlan:
                 if pushdown is not None:
                     lines.append(f"      pushdown from {pushdown.consumer}: {pushdown.pushed.describe()}")
                     lines.append(f"      query: {pushdown.pushed.sql}")
+                if node.id in exec_graph.deferred:
+                    lines.append(f"      {_scan_text(exec_graph, node.id)}")
                 if node.id in exec_graph.parameters:
                     lines.append(f"      parameters: {', '.join('@' + p for p in exec_graph.parameters[node.id])}")
                 if node.retry is not None:
@@ -277,7 +285,41 @@ def _lower_graph(graph: Graph, functions: Functions, recorded: set[str], errors:
             consumers[source].append(unit.id)
     return ExecGraph(graph, units, lookups, parameters, unit_of, {k: tuple(v) for k, v in consumers.items()},
                      _placements(graph, functions.catalog),
-                     _pushdowns(graph, nodes, readers, lookups=lookups, recorded=recorded, catalog=functions.catalog))
+                     _pushdowns(graph, nodes, readers, lookups=lookups, recorded=recorded, catalog=functions.catalog),
+                     _deferred(nodes, units, unit_of, consumers, lookups=lookups, recorded=recorded))
+
+
+def _deferred(nodes: Mapping[str, Node], units: Iterable[Unit], unit_of: Mapping[str, str],
+              consumers: Mapping[str, list[str]], *, lookups: Mapping[str, tuple[LookupSource, ...]],
+              recorded: set[str]) -> dict[str, str]:
+    """Steps whose lazy output may become part of the query of the one relational unit that reads it."""
+    first = {u.id: nodes[u.nodes[0]] for u in units}
+    found: dict[str, str] = {}
+    for node in nodes.values():
+        if node.kind not in ("step", "call") or node.id in recorded or node.id in lookups:
+            continue
+        readers = consumers.get(unit_of[node.id], [])
+        if len(readers) == 1 and first[readers[0]].kind == "relational":
+            found[node.id] = readers[0]
+    return found
+
+
+def _scan_text(exec_graph: ExecGraph, step: str) -> str:
+    """Which unit's query scans the step's lazy output, and the columns its blocks read (what is left of the
+    file after projection), when the checker can tell."""
+    unit = exec_graph.unit(exec_graph.deferred[step])
+    read: set[str] = set()
+    for node_id in unit.nodes:
+        node = exec_graph.node(node_id)
+        if node.program is None:
+            return f"scanned inside {unit.id}'s query"
+        for table, source in node.tables.items():
+            if source == step:
+                columns = columns_read(node.program, table)
+                if columns is None:
+                    return f"scanned inside {unit.id}'s query (its projection and filters pushed into the scan)"
+                read |= columns
+    return f"scanned inside {unit.id}'s query, which reads {', '.join(sorted(read)) or 'no column'} of it"
 
 
 def _placements(graph: Graph, catalog: EngineCatalog) -> dict[str, str]:

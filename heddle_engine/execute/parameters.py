@@ -17,13 +17,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import polars as pl
-import sqlglot
-from sqlglot import exp
-from sqlglot.errors import SqlglotError
 
 from heddle_engine.execute.errors import ParameterError
 from heddle_engine.execute.lower import ExecPlan
-from heddle_engine.modules.fhub.sql import sql_type
 from heddle_lang.text import Span
 from heddle_lang.types import dtype_name
 
@@ -144,6 +140,13 @@ def _cast_type(config: Mapping[str, object], name: str) -> pl.DataType | None:
     query = config.get("query")
     if not isinstance(query, str):
         return None
+    # imported here: only a workflow parameter in a query needs SQL read (0.3 s of start-up otherwise)
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import SqlglotError
+
+    from heddle_engine.modules.fhub.sql import sql_type
+
     try:
         tree = sqlglot.parse_one(query, read="postgres")
     except SqlglotError:

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
-from heddle_engine.events import BatchEvent, ErrorInfo, NodeEvent, NodeState, RunInfo, RunObserver, RunResult
+from heddle_engine.events import BatchEvent, ErrorInfo, NodeEvent, NodeState, RunInfo, RunObserver, RunResult, Scan
 
 S = NodeState
 _ALLOWED: dict[NodeState, frozenset[NodeState]] = {
@@ -55,6 +55,11 @@ class Observers:
         """Does any observer want node outputs? (One may say no with `wants_outputs = False`.)"""
         return any(getattr(o, "wants_outputs", True) for o in self._observers)
 
+    @property
+    def take_scans(self) -> bool:
+        """Does every observer that wants node outputs take a lazy output as a `Scan` (`node_scan`)?"""
+        return all(hasattr(o, "node_scan") for o in self._observers if getattr(o, "wants_outputs", True))
+
     def run_started(self, run: RunInfo) -> None:
         self._each(lambda o: o.run_started(run), "run_started")
 
@@ -63,6 +68,14 @@ class Observers:
 
     def node_output(self, graph: str, node_id: str, table: pa.Table) -> None:
         self._each(lambda o: o.node_output(graph, node_id, table), "node_output")
+
+    def node_scan(self, graph: str, node_id: str, scan: Scan) -> None:
+        """To the observers that take scans (the others want no outputs: `take_scans`)."""
+        def call(observer: RunObserver) -> None:
+            take = getattr(observer, "node_scan", None)
+            if take is not None:
+                take(graph, node_id, scan)
+        self._each(call, "node_scan")
 
     def run_finished(self, result: RunResult) -> None:
         self._each(lambda o: o.run_finished(result), "run_finished")

@@ -65,6 +65,20 @@ def write_table(path: Path, table: pa.Table, compression: str | None = COMPRESSI
     return size
 
 
+def copy_file(source: Path, path: Path) -> int:
+    """A copy of `source` at `path` (the kernel copies: no byte passes through Python); its size in bytes."""
+    temporary = _temporary(path)
+    try:
+        shutil.copyfile(source, temporary)
+        size = temporary.stat().st_size
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise
+    return size
+
+
 def plain_layout(table: pa.Table) -> pa.Table:
     """String and binary *view* columns as plain (large) strings and binaries; dictionary columns with one
     dictionary for all their chunks.

@@ -5,7 +5,8 @@
   run.json                       the run: file, workflow, parameters, start; its status once it ends
   plan.json                      the typed plan it ran (`heddle plan --format json`), secrets masked
   events.jsonl                   append-only: node state transitions, outputs recorded, start and end
-  outputs/<graph>/<node>.arrow   each stage's output as an Arrow IPC file, one per (graph, node)
+  outputs/<graph>/<node>.arrow   each stage's output as an Arrow IPC file, one per (graph, node); or
+  outputs/<graph>/<node>.parquet a copy of the Parquet file a reader's output is, whole and unchanged
   batches/<n>/<graph>/<node>.arrow  a stream's: each batch's outputs (the stages run once per run stay in outputs/)
 ```
 
@@ -28,6 +29,7 @@ EVENTS_FILE = "events.jsonl"
 OUTPUTS = "outputs"
 BATCHES = "batches"
 ARROW_SUFFIX = ".arrow"
+PARQUET_SUFFIX = ".parquet"
 DELETING_PREFIX = ".deleting-"  # a run folder being deleted is first renamed to this prefix + its name
 STARTING_PREFIX = ".starting-"  # a run folder is made under this prefix + its name, then renamed into place
 FORMAT = 1  # the version of this layout, in run.json
@@ -46,7 +48,14 @@ def is_safe_name(name: str) -> bool:
     return _SAFE.fullmatch(name) is not None and ".." not in name
 
 
-def output_path(run_folder: Path, graph: str, node_id: str, batch: int | None = None) -> Path:
+def output_path(run_folder: Path, graph: str, node_id: str, batch: int | None = None, *,
+                suffix: str = ARROW_SUFFIX) -> Path:
     """Where a stage's output is kept; a stream's batch `batch` has its own folder."""
     base = run_folder / OUTPUTS if batch is None else run_folder / BATCHES / str(batch)
-    return base / graph / f"{node_id}{ARROW_SUFFIX}"
+    return base / graph / f"{node_id}{suffix}"
+
+
+def recorded_output(run_folder: Path, graph: str, node_id: str, batch: int | None = None) -> Path:
+    """The file a stage's output was recorded in: its Parquet copy if there is one, else its Arrow file."""
+    copy = output_path(run_folder, graph, node_id, batch, suffix=PARQUET_SUFFIX)
+    return copy if copy.is_file() else output_path(run_folder, graph, node_id, batch)

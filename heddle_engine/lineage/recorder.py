@@ -12,6 +12,11 @@ it lacks. A step (Python code, which may kill the process) starts only once the 
 written, so after any crash `heddle replay --from` that step finds its inputs. Outputs waiting for the
 writer are capped (`PENDING_BYTES`): past it, the executor's thread waits for the writer.
 
+A reader's output that a relational block scans lazily (`Table.scan`) comes as a `Scan` (`node_scan`):
+when it is a Parquet file whole and unchanged, a second thread (the copier, so that the small outputs of the
+next stages are not queued behind it) keeps a copy of the file (`<node>.parquet`: a kernel copy, no rows
+decoded or held in memory), else the writer collects the rows on its own thread.
+
 Files are written whole under a temporary name and moved into place; the event log only grows. At the end
 of the run, once the writer is done, the outputs and the log are fsynced before `run.json` gets its final
 status, so a final status means everything before it is on disk. Then old runs are evicted down to the
@@ -43,15 +48,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pyarrow as pa
 
 from heddle.core.config import Secret
 from heddle_engine.catalog import load_catalog
-from heddle_engine.events import BatchEvent, ErrorInfo, NodeEvent, NodeState, RunInfo, RunResult
+from heddle_engine.events import BatchEvent, ErrorInfo, NodeEvent, NodeState, RunInfo, RunResult, Scan
 from heddle_engine.lineage.errors import BAD_NAME, UNSCRUBBED, WRITE_FAILED, LineageError
 from heddle_engine.lineage.eviction import evict
 from heddle_engine.lineage.files import (
     EventLog,
+    copy_file,
     folder_size,
     sync_file,
     sync_folder,
@@ -63,6 +70,7 @@ from heddle_engine.lineage.layout import (
     EVENTS_FILE,
     FORMAT,
     OUTPUTS,
+    PARQUET_SUFFIX,
     PLAN_FILE,
     RUN_FILE,
     STARTING_PREFIX,
@@ -93,6 +101,8 @@ class _Recording:
     redactor: Redactor
     clock: float  # time.monotonic() at the start
     writer: ThreadPoolExecutor
+    copier: ThreadPoolExecutor  # copies of Parquet files (`node_scan`)
+    workflows: frozenset[str] = frozenset()  # the names of the plan's workflow graphs (not handlers)
     rows: int = 0  # written by the writer thread only
     outputs: set[Path] = field(default_factory=set)  # the writer thread's
     pending: int = 0  # bytes handed to the writer and not yet written
@@ -129,6 +139,7 @@ class LineageRecorder:
         with self._lock:
             if self._active is not None:  # a run that never said it finished: its writer ends with its queue
                 self._active.writer.shutdown(wait=False)
+                self._active.copier.shutdown(wait=False)
             self._active, self.problem = None, None
             if not is_safe_name(run.run_id):
                 self.problem = LineageError(BAD_NAME, f"run id `{run.run_id}` cannot name a folder; not recorded")
@@ -186,6 +197,30 @@ class LineageRecorder:
         except RuntimeError:  # the run finished meanwhile: its writer takes no more
             self._written(active, key, size)
 
+    def node_scan(self, graph: str, node_id: str, scan: Scan) -> None:
+        """A reader's output not read yet: on the writer thread, its Parquet file copied when the scan is that
+        file whole (no secret to scrub, not a handler's stage recorded before), else the rows collected there
+        and written like any output. The executor's thread neither reads nor holds the rows for lineage."""
+        active = self._active
+        if active is None:
+            return
+        key = (graph, node_id)
+        if not (is_safe_name(graph) and is_safe_name(node_id)):
+            active.failed = True
+            self.problem = self.problem or LineageError(
+                BAD_NAME, f"stage `{graph}/{node_id}` cannot name a file; its data is not recorded")
+            self._written(active, key, 0, counted=False)
+            return
+        with active.room:
+            active.writing[key] = active.writing.get(key, 0) + 1
+            batch = active.batch
+        copy = self._copies(active, graph, scan, batch)
+        try:  # a copy on a thread of its own: the small outputs of the stages after it are not queued behind it
+            (active.copier if copy else active.writer).submit(self._write_scan, active, graph, node_id, scan,
+                                                              batch=batch, copy=copy)
+        except RuntimeError:  # the run finished meanwhile: its writer takes no more
+            self._written(active, key, 0)
+
     def batch_event(self, event: BatchEvent) -> None:
         active = self._active
         if active is None:
@@ -215,6 +250,7 @@ class LineageRecorder:
         if active is None:
             return
         active.writer.shutdown(wait=True)
+        active.copier.shutdown(wait=True)
         try:
             with active.room:  # succeeded events whose output never came (none, unless an output was refused)
                 held, active.held = [r for records in active.held.values() for r in records], {}
@@ -259,7 +295,10 @@ class LineageRecorder:
         writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="heddle-lineage")
         reads = {(g.name, n.id): tuple(n.inputs) for g in run.plan.graphs for n in g.nodes
                  if n.kind in _CALLS and n.inputs}
-        return _Recording(run.run_id, folder, head, log, redactor, time.monotonic(), writer, reads=reads)
+        copier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="heddle-lineage-copy")
+        workflows = frozenset(g.name for g in run.plan.graphs if g.kind == "workflow")
+        return _Recording(run.run_id, folder, head, log, redactor, time.monotonic(), writer, copier, workflows,
+                          reads=reads)
 
     def _write(self, active: _Recording, graph: str, node_id: str, table: pa.Table, size: int, *,
                batch: int | None = None) -> None:
@@ -275,10 +314,11 @@ class LineageRecorder:
             whole = _concatenated(path, table) if path in active.outputs else table
             path.parent.mkdir(parents=True, exist_ok=True)
             written = write_table(path, whole)
-            active.outputs.add(path)
-            active.rows += table.num_rows
-            if batch is not None:
-                active.batch_bytes[batch] = active.batch_bytes.get(batch, 0) + written
+            with active.room:  # the copier thread adds to these too
+                active.outputs.add(path)
+                active.rows += table.num_rows
+                if batch is not None:
+                    active.batch_bytes[batch] = active.batch_bytes.get(batch, 0) + written
             active.log.append({
                 "event": "output", "graph": graph, "node": node_id, "rows": table.num_rows, "bytes": written,
                 "schema": schema_json(schema_of(whole.schema)), "clock": time.time(),
@@ -288,6 +328,45 @@ class LineageRecorder:
             self._fail(active, error)
         finally:
             self._written(active, (graph, node_id), size)
+
+    @staticmethod
+    def _copies(active: _Recording, graph: str, scan: Scan, batch: int | None) -> bool:
+        """Is the scan recorded as a copy of its Parquet file? Not when its rows may hold a secret to scrub, nor
+        for a stream's batch or a handler's stage (which runs once per failure, its rows added to one file)."""
+        return scan.parquet is not None and batch is None and graph in active.workflows and not active.redactor.secrets
+
+    def _write_scan(self, active: _Recording, graph: str, node_id: str, scan: Scan, *, batch: int | None,
+                    copy: bool) -> None:
+        """On the copier thread a scan's output as a copy of its Parquet file; else, on the writer thread, its
+        rows collected and written as any output."""
+        if not copy:
+            try:
+                table = scan.frame.collect().to_arrow(compat_level=pl.CompatLevel.newest())
+            except Exception as error:  # unreadable now: the record lacks it and says so
+                self._fail(active, error)
+                self._written(active, (graph, node_id), 0)
+                return
+            self._write(active, graph, node_id, table, 0, batch=batch)
+            return
+        try:
+            import pyarrow.parquet as pq
+
+            assert scan.parquet is not None
+            path = output_path(active.folder, graph, node_id, suffix=PARQUET_SUFFIX)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            written = copy_file(Path(scan.parquet), path)
+            schema = pq.read_schema(path)
+            with active.room:
+                active.outputs.add(path)
+                active.rows += scan.rows
+            active.log.append({
+                "event": "output", "graph": graph, "node": node_id, "rows": scan.rows, "bytes": written,
+                "schema": schema_json(schema_of(schema)), "clock": time.time(),
+            })
+        except Exception as error:  # on the writer thread nobody else would hear of it; the run goes on
+            self._fail(active, error)
+        finally:
+            self._written(active, (graph, node_id), 0)
 
     def _evict_batches(self, active: _Recording) -> None:
         """On the writer thread, after a committed batch: the oldest batches go while the run's batches

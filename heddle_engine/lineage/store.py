@@ -30,9 +30,10 @@ from heddle_engine.lineage.files import folder_size, read_json, read_lines
 from heddle_engine.lineage.layout import (
     EVENTS_FILE,
     FINAL_STATUSES,
+    PARQUET_SUFFIX,
     PLAN_FILE,
     RUN_FILE,
-    output_path,
+    recorded_output,
     runs_folder,
 )
 from heddle_engine.lineage.stages import StageName, resolve
@@ -172,7 +173,10 @@ class LineageStore:
 
 
 def read_table(path: Path, limit: int | None = None) -> pa.Table | LineageError:
-    """An Arrow IPC file's table; with `limit`, only the record batches holding its first `limit` rows are read."""
+    """An Arrow IPC file's table (or a recorded Parquet copy's); with `limit`, only the record batches (row
+    groups) holding its first `limit` rows are read."""
+    if path.suffix == PARQUET_SUFFIX:
+        return _read_parquet(path, limit)
     try:
         with pa.memory_map(str(path)) as source:
             reader = pa.ipc.open_file(source)
@@ -187,6 +191,25 @@ def read_table(path: Path, limit: int | None = None) -> pa.Table | LineageError:
                 batches.append(batch)
                 rows += batch.num_rows
             return pa.Table.from_batches(batches, reader.schema).slice(0, limit)
+    except (OSError, pa.ArrowException) as error:
+        return LineageError(UNREADABLE, f"{path}: {error}")
+
+
+def _read_parquet(path: Path, limit: int | None) -> pa.Table | LineageError:
+    import pyarrow.parquet as pq
+
+    try:
+        file = pq.ParquetFile(path)
+        if limit is None:
+            return file.read()
+        groups: list[int] = []
+        rows = 0
+        for index in range(file.num_row_groups):
+            if rows >= limit:
+                break
+            groups.append(index)
+            rows += file.metadata.row_group(index).num_rows
+        return file.read_row_groups(groups).slice(0, limit) if groups else file.schema_arrow.empty_table()
     except (OSError, pa.ArrowException) as error:
         return LineageError(UNREADABLE, f"{path}: {error}")
 
@@ -274,9 +297,9 @@ def _stage(folder: Path, graph: Mapping[str, Any], node: Mapping[str, Any],
     last = transitions[-1] if transitions else None
     errors = [e["error"] for e in transitions if isinstance(e.get("error"), dict)]
     ended = [e for e in transitions if isinstance(e.get("seconds"), int | float)]
-    path = output_path(folder, graph_name, node_id, batch)
+    path = recorded_output(folder, graph_name, node_id, batch)
     if batch is not None and not path.is_file():  # a stage run once per run
-        path = output_path(folder, graph_name, node_id)
+        path = recorded_output(folder, graph_name, node_id)
     assigned = tuple(a for a, i in (graph.get("assignments") or {}).items() if i == node_id)
     declared = tuple((node.get("output") or {}).get("columns") or ())
     return StageRecord(

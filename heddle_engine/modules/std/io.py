@@ -16,7 +16,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Literal, TextIO
+from typing import Annotated, Literal, TextIO, TypeVar
 
 import polars as pl
 
@@ -31,6 +31,7 @@ from heddle_lang.catalog import InferenceError
 from heddle_lang.types import Schema
 
 plugin = Plugin(namespace="io")
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 
 
 # --- printing --------------------------------------------------------------------------------------
@@ -129,30 +130,42 @@ def read_csv(config: ReadCsvConfig) -> Table:
         if bad:
             raise RowErrors(good, Table.from_polars(bad_rows_table(bad)), [row.reason() for row in bad])
         return good
-    frame = pl.read_csv(
+    frame = pl.scan_csv(
         resolve_path(config.path), separator=config.separator, has_header=config.has_header,
         null_values=config.null_values,
         schema_overrides=schema if config.has_header else None,
         new_columns=list(schema) if schema and not config.has_header else None,
     )
-    return Table.from_polars(_conform(frame, config))
+    return _scan(frame, config)
 
 
 @plugin.step(name="read_parquet", infer=reader_schema)
 def read_parquet(config: ReadParquetConfig) -> Table:
     """Read a Parquet file."""
-    return Table.from_polars(_conform(pl.read_parquet(resolve_path(config.path)), config))
+    path = resolve_path(config.path)
+    whole = config.schema is None and config.columns is None
+    return _scan(pl.scan_parquet(path), config, parquet=str(path) if whole else None)
 
 
 @plugin.step(name="read_json", infer=reader_schema)
 def read_json(config: ReadJsonConfig) -> Table:
     """Read a JSON file: an array of objects, or one object per line with `lines: true`."""
     path = resolve_path(config.path)
-    frame = pl.read_ndjson(path) if config.lines else pl.read_json(path)
-    return Table.from_polars(_conform(frame, config))
+    if config.lines:
+        return _scan(pl.scan_ndjson(path), config)
+    return Table.from_polars(_conform(pl.read_json(path), config))
 
 
-def _conform(frame: pl.DataFrame, config: ReadConfig) -> pl.DataFrame:
+def _scan(frame: pl.LazyFrame, config: ReadConfig, *, parquet: str | None = None) -> Table:
+    """The file as a table not read yet (`Table.scan`): a relational block that reads it makes the scan part of
+    its query, so only the columns and rows it keeps are read. Its schema is read now (a missing or malformed
+    file fails here, in this step)."""
+    frame = _conform(frame, config)
+    frame.collect_schema()
+    return Table.scan(frame, parquet=parquet)
+
+
+def _conform(frame: Frame, config: ReadConfig) -> Frame:
     """The frame as the plan typed it: the declared columns, cast to their declared types."""
     schema = polars_schema(config.schema)
     if schema is not None:

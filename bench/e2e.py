@@ -1,0 +1,241 @@
+"""Whole-process benchmark: `heddle run` against the script a user would write by hand.
+
+Run as `python bench/e2e.py [--rows N] [--rounds N]`. Every figure is the median of `--rounds` whole
+processes (after one warm-up round), the commands interleaved round by round so that the machine's load
+falls on all of them alike; ratios are against a baseline measured in the same run. It asserts nothing.
+
+  workflow      read_parquet -> (filter amount > 100 | group customer (aggregate {total, orders}) | sort
+                {-total} | take 100) -> write_csv, on a generated Parquet file (id, customer, amount,
+                country; 1,000 customers), cached under ~/.cache/heddle/bench/
+  baseline      the same as a hand-written Polars lazy script (`scan_parquet` ... `sink_csv`)
+  compared      `heddle run --no-lineage`, `heddle run` (lineage recorded), the same as a DuckDB script
+  start-up      `heddle --version`, `heddle check` and `heddle run --no-lineage` of examples/quickstart.he
+                against `python -c "import polars"`
+
+Peak RSS is each process's own (`wait4`). Results are compared with the Polars script's: the same
+customers in the same order with the same counts, and totals equal to 1e-12 relative (the order in which a
+parallel sum adds its floats changes their last bits from run to run, in the hand-written script too).
+
+The children run without PYTHONDONTWRITEBYTECODE: an installed package has its bytecode compiled, and
+compiling every module anew would be a cost no user pays.
+
+Goals (issue 17): --no-lineage <= 1.1x the Polars script and faster than DuckDB; with lineage <= 1.3x; peak
+RSS <= 1.2x; `heddle --version` <= 0.1 s; check and run of the quickstart <= 1.5x `import polars`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = Path.home() / ".cache" / "heddle" / "bench"
+
+PROGRAM = """import "std/io" io
+
+workflow Top {
+  io.read_parquet { path: "orders.parquet" }
+    | (
+        from input
+        filter amount > 100
+        group {customer} (
+          aggregate {total = sum amount, orders = count this}
+        )
+        sort {-total}
+        take 100
+      )
+    | io.write_csv { path: "out/heddle.csv" }
+}
+"""
+
+POLARS_SCRIPT = """import polars as pl
+
+(
+    pl.scan_parquet("orders.parquet")
+    .filter(pl.col("amount") > 100)
+    .group_by("customer")
+    .agg(total=pl.col("amount").sum(), orders=pl.len())
+    .sort("total", descending=True)
+    .head(100)
+    .sink_csv("out/polars.csv")
+)
+"""
+
+DUCKDB_SCRIPT = """import duckdb
+
+duckdb.sql(
+    "COPY (SELECT customer, sum(amount) AS total, count(*) AS orders FROM 'orders.parquet' "
+    "WHERE amount > 100 GROUP BY customer ORDER BY total DESC LIMIT 100) TO 'out/duckdb.csv' (HEADER)"
+)
+"""
+
+
+@dataclass
+class Figures:
+    seconds: list[float]
+    rss_kb: list[int]
+    inner: list[float]  # the run's own time, as `heddle run` reports it (seconds)
+
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    def rss(self) -> float:
+        return statistics.median(self.rss_kb) / 1024
+
+
+def make_data(rows: int) -> Path:
+    path = CACHE / f"orders-{rows}.parquet"
+    if path.exists():
+        return path
+    import numpy as np
+    import polars as pl
+
+    print(f"generating {rows:,} rows into {path} ...", file=sys.stderr, flush=True)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(17)
+    frame = pl.DataFrame({
+        "id": np.arange(rows, dtype=np.int64),
+        "customer": rng.integers(0, 1000, rows),
+        "amount": rng.uniform(0, 200, rows),
+        "country": rng.choice(np.array(["FR", "US", "DE", "JP"]), rows),
+    }).with_columns(pl.format("c{}", pl.col("customer")).alias("customer"))
+    partial = path.with_suffix(".partial")
+    frame.write_parquet(partial)
+    partial.replace(path)
+    return path
+
+
+def measure(command: list[str], folder: Path, environment: dict[str, str]) -> tuple[float, int, float | None]:
+    """Wall time, peak RSS (KB) of the process itself, and the run time `heddle run` reported."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=folder, env=environment, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    err = process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"`{' '.join(command)}` exited {process.returncode}:\n{err}")
+    return seconds, usage.ru_maxrss, _reported(err)
+
+
+def _reported(stderr: str) -> float | None:
+    for text in stderr.splitlines():
+        if text.startswith("heddle: run ") and " in " in text:
+            value, unit = text.rsplit(" in ", 1)[1].split()
+            return float(value) / (1000 if unit == "ms" else 1)
+    return None
+
+
+def same_result(mine: Path, reference: Path) -> str:
+    with mine.open() as a, reference.open() as b:
+        left, right = list(csv.reader(a)), list(csv.reader(b))
+    if len(left) != len(right) or left[0] != right[0]:
+        return f"different shape: {len(left)} vs {len(right)} lines, header {left[0]} vs {right[0]}"
+    for x, y in zip(left[1:], right[1:], strict=True):
+        if x[0] != y[0] or x[2] != y[2] or abs(float(x[1]) - float(y[1])) > 1e-12 * abs(float(y[1])):
+            return f"rows differ: {x} vs {y}"
+    return "identical"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=10_000_000, help="rows of the Parquet file (10,000,000)")
+    parser.add_argument("--rounds", type=int, default=5, help="measured rounds, after one warm-up (5)")
+    parser.add_argument("--heddle", default=str(Path(sys.executable).parent / "heddle"),
+                        help="the heddle command to measure (the one beside this Python)")
+    parser.add_argument("--no-duckdb", action="store_true", help="leave the DuckDB script out")
+    args = parser.parse_args()
+
+    data = make_data(args.rows)
+    environment = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    python, heddle = sys.executable, args.heddle
+    with tempfile.TemporaryDirectory(prefix="heddle-e2e-") as temp:
+        folder = Path(temp)
+        (folder / "out").mkdir()
+        os.symlink(data, folder / "orders.parquet")
+        (folder / "flow.he").write_text(PROGRAM)
+        (folder / "polars_script.py").write_text(POLARS_SCRIPT)
+        (folder / "duckdb_script.py").write_text(DUCKDB_SCRIPT)
+        quickstart = folder / "quickstart"
+        shutil.copytree(ROOT / "examples", quickstart, ignore=shutil.ignore_patterns("__pycache__", ".heddle"))
+        commands = {
+            "polars script": [python, "polars_script.py"],
+            "heddle run --no-lineage": [heddle, "run", "flow.he", "--no-lineage"],
+            "heddle run (lineage)": [heddle, "run", "flow.he"],
+            "duckdb script": [python, "duckdb_script.py"],
+            "import polars": [python, "-c", "import polars"],
+            "heddle --version": [heddle, "--version"],
+            "heddle check quickstart": [heddle, "check", str(quickstart / "quickstart.he")],
+            "heddle run quickstart": [heddle, "run", str(quickstart / "quickstart.he"), "--no-lineage"],
+        }
+        if args.no_duckdb:
+            del commands["duckdb script"]
+        figures = {name: Figures([], [], []) for name in commands}
+        for round_number in range(args.rounds + 1):
+            for name, command in commands.items():
+                seconds, rss, inner = measure(command, folder, environment)
+                if round_number:  # round 0 warms the page cache and compiles bytecode
+                    figures[name].seconds.append(seconds)
+                    figures[name].rss_kb.append(rss)
+                    if inner is not None:
+                        figures[name].inner.append(inner)
+            print(f"round {round_number}/{args.rounds} done", file=sys.stderr, flush=True)
+        result = same_result(folder / "out" / "heddle.csv", folder / "out" / "polars.csv")
+        duck = same_result(folder / "out" / "duckdb.csv", folder / "out" / "polars.csv") if not args.no_duckdb \
+            else None
+
+    report(args, figures, result, duck)
+
+
+def report(args: argparse.Namespace, figures: dict[str, Figures], result: str, duck: str | None) -> None:
+    base = figures["polars script"]
+    print(f"\nwhole processes, {args.rows:,} rows, median of {args.rounds} rounds")
+    print(f"{'':28} {'time':>9} {'x polars':>9} {'peak RSS':>10} {'x polars':>9}  inside the run")
+    for name in ("polars script", "heddle run --no-lineage", "heddle run (lineage)", "duckdb script"):
+        if name not in figures:
+            continue
+        f = figures[name]
+        inner = f"{statistics.median(f.inner):.3f} s" if f.inner else ""
+        print(f"{name:28} {f.median():8.3f}s {f.median() / base.median():8.2f}x {f.rss():8.0f}MB "
+              f"{f.rss() / base.rss():8.2f}x  {inner}")
+    polars_import = figures["import polars"]
+    print(f"\nstart-up, median of {args.rounds} rounds")
+    for name in ("import polars", "heddle --version", "heddle check quickstart", "heddle run quickstart"):
+        f = figures[name]
+        print(f"{name:28} {f.median():8.3f}s {f.median() / polars_import.median():8.2f}x import polars")
+
+    plain, lineage = figures["heddle run --no-lineage"], figures["heddle run (lineage)"]
+    goals = [
+        ("--no-lineage <= 1.1x the Polars script", plain.median() <= 1.1 * base.median()),
+        ("with lineage <= 1.3x the Polars script", lineage.median() <= 1.3 * base.median()),
+        ("peak RSS (--no-lineage) <= 1.2x the Polars script", plain.rss() <= 1.2 * base.rss()),
+        ("heddle --version <= 0.1 s", figures["heddle --version"].median() <= 0.1),
+        ("heddle check quickstart <= 1.5x import polars",
+         figures["heddle check quickstart"].median() <= 1.5 * polars_import.median()),
+        ("heddle run quickstart <= 1.5x import polars",
+         figures["heddle run quickstart"].median() <= 1.5 * polars_import.median()),
+    ]
+    if "duckdb script" in figures:
+        goals.insert(1, ("--no-lineage faster than the DuckDB script",
+                         plain.median() < figures["duckdb script"].median()))
+    print("\ngoals")
+    for text, met in goals:
+        print(f"  {'met    ' if met else 'not met'}  {text}")
+    print(f"\nresult of heddle run against the Polars script: {result}")
+    if duck is not None:
+        print(f"result of the DuckDB script against the Polars script: {duck}")
+
+
+if __name__ == "__main__":
+    main()
