@@ -8,7 +8,8 @@ Prints medians and minimums, and ratios to the full parse:
 - analysis, warm: the same text again — relational blocks come from the cache keyed by
   (block text, input schemas), which is what an editor sees on every keystroke;
 - analysis after a one-character edit (warm), the language server's case.
-Target: under 300 ms for 10,000 lines (warm).
+Target: under 300 ms for 10,000 lines, warm and after an edit. The cold analysis has no target here: it is
+what a first `heddle check` pays (prqlc for every distinct block), which a persistent cache takes away.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def main() -> None:
     for name, times in rows.items():
         median = statistics.median(times)
         target = ""
-        if name != "parse (baseline)":
+        if name in ("analysis, warm", "analysis after an edit"):
             target = "< 300 ms: " + ("met" if median < 300 else "NOT met")
         print(f"{name:26}{median:10.1f} ms{min(times):9.1f} ms{median / base:10.2f}   {target}")
     info = cache_info()

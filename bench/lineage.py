@@ -20,6 +20,7 @@ ratios against a baseline measured in the same run; it asserts nothing.
 
 from __future__ import annotations
 
+import argparse
 import gc
 import os
 import statistics
@@ -204,4 +205,5 @@ def write_plugin(folder: Path) -> None:
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     main()

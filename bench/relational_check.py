@@ -21,6 +21,7 @@ What each row times:
 
 from __future__ import annotations
 
+import argparse
 import gc
 import statistics
 import sys
@@ -130,4 +131,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     main()
