@@ -12,7 +12,8 @@ falls on all of them alike; ratios are against a baseline measured in the same r
   start-up      `heddle --version`, `heddle check` and `heddle run --no-lineage` of examples/quickstart.he
                 against `python -c "import polars"`
 
-Peak RSS is each process's own (`wait4`). Results are compared with the Polars script's: the same
+Peak RSS is each process's own (`wait4`; this process imports no data library, as a child's figure starts
+from its parent's). Results are compared with the Polars script's: the same
 customers in the same order with the same counts, and totals equal to 1e-12 relative (the order in which a
 parallel sum adds its floats changes their last bits from run to run, in the hand-written script too).
 
@@ -92,24 +93,31 @@ class Figures:
         return statistics.median(self.rss_kb) / 1024
 
 
+GENERATE = """import sys
+import numpy as np
+import polars as pl
+
+rows, target = int(sys.argv[1]), sys.argv[2]
+rng = np.random.default_rng(17)
+pl.DataFrame({
+    "id": np.arange(rows, dtype=np.int64),
+    "customer": rng.integers(0, 1000, rows),
+    "amount": rng.uniform(0, 200, rows),
+    "country": rng.choice(np.array(["FR", "US", "DE", "JP"]), rows),
+}).with_columns(pl.format("c{}", pl.col("customer")).alias("customer")).write_parquet(target)
+"""
+
+
 def make_data(rows: int) -> Path:
+    """The Parquet file, generated once in a process of its own: a child inherits its parent's peak RSS
+    as its own starting figure, so this process stays small."""
     path = CACHE / f"orders-{rows}.parquet"
     if path.exists():
         return path
-    import numpy as np
-    import polars as pl
-
     print(f"generating {rows:,} rows into {path} ...", file=sys.stderr, flush=True)
     CACHE.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(17)
-    frame = pl.DataFrame({
-        "id": np.arange(rows, dtype=np.int64),
-        "customer": rng.integers(0, 1000, rows),
-        "amount": rng.uniform(0, 200, rows),
-        "country": rng.choice(np.array(["FR", "US", "DE", "JP"]), rows),
-    }).with_columns(pl.format("c{}", pl.col("customer")).alias("customer"))
     partial = path.with_suffix(".partial")
-    frame.write_parquet(partial)
+    subprocess.run([sys.executable, "-c", GENERATE, str(rows), str(partial)], check=True)
     partial.replace(path)
     return path
 

@@ -140,7 +140,7 @@ def polars_type(arrow_type: pa.DataType) -> pl.DataType:
     if found is None:
         # An empty table of the schema, not an empty array: Arrow builds no empty array of some types
         # (a dictionary of string views, what Polars' Categorical is).
-        empty = pl.from_arrow(pa.schema([pa.field("c", arrow_type)]).empty_table())
+        empty = pl.from_arrow(pa.Table.from_batches([], pa.schema([pa.field("c", arrow_type)])))
         found = cast(pl.DataFrame, empty).schema["c"]
         with _TYPES_LOCK:
             _TYPES[arrow_type] = found

@@ -474,9 +474,10 @@ class GraphRun:
 
     def _defers(self, node: Node) -> bool:
         """May the lazy scan `node` returned stay lazy, to become part of its reader's query? Only when one
-        relational unit reads it (`lower.py`: the scan runs once), and observers that want node outputs take
-        it as a `Scan` (lineage does)."""
-        return node.id in self.lowered.deferred and (not self.run.want_outputs or self.run.observers.take_scans)
+        relational unit reads it (`lower.py`: the scan runs once; not in a stream, whose batches would scan it
+        again each), and observers that want node outputs take it as a `Scan` (lineage does)."""
+        return (node.id in self.lowered.deferred and self.run.plan.stream is None
+                and (not self.run.want_outputs or self.run.observers.take_scans))
 
     def _config(self, node: Node) -> Mapping[str, object]:
         """The node's literal config; a pushed-down database step's with the query the block let it run."""

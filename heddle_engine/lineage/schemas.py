@@ -13,7 +13,9 @@ from heddle_lang.types import Column, Schema, assignable, dtype_name
 def schema_of(schema: pa.Schema) -> Schema:
     """The columns of an Arrow schema with the Polars dtypes they load as (`None` where Polars has none)."""
     try:
-        loaded = pl.from_arrow(schema.empty_table())
+        # `Table.from_batches`, not `schema.empty_table()`, which imports pandas (a second, on the writer thread,
+        # before the first output is written)
+        loaded = pl.from_arrow(pa.Table.from_batches([], schema))
     except Exception:  # a type Polars cannot load: compare by name only
         return Schema(tuple(Column(name) for name in schema.names))
     assert isinstance(loaded, pl.DataFrame)

@@ -209,7 +209,7 @@ def _read_parquet(path: Path, limit: int | None) -> pa.Table | LineageError:
                 break
             groups.append(index)
             rows += file.metadata.row_group(index).num_rows
-        return file.read_row_groups(groups).slice(0, limit) if groups else file.schema_arrow.empty_table()
+        return file.read_row_groups(groups).slice(0, limit) if groups else pa.Table.from_batches([], file.schema_arrow)
     except (OSError, pa.ArrowException) as error:
         return LineageError(UNREADABLE, f"{path}: {error}")
 

@@ -18,7 +18,7 @@ def cast_to(data: pa.Table, wanted: Mapping[str, pl.DataType | None]) -> Table:
     when none does: no copy)."""
     import pyarrow as pa
 
-    current = pl.from_arrow(pa.schema(data.schema).empty_table()).schema  # type: ignore[union-attr]
+    current = pl.from_arrow(pa.Table.from_batches([], pa.schema(data.schema))).schema  # type: ignore[union-attr]
     casts = [pl.col(name).cast(dtype) for name, dtype in wanted.items()
              if dtype is not None and name in current and current[name] != dtype]
     if not casts:

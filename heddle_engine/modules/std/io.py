@@ -25,7 +25,6 @@ from heddle.core.step import StepConfig
 from heddle.core.table import RowErrors, Table
 from heddle.sdk.plugin import Plugin
 from heddle_engine.modules.declared import declared_schema, polars_schema
-from heddle_engine.modules.std.csv_rows import bad_rows_table, read_checked
 from heddle_engine.run_folder import resolve_path
 from heddle_lang.catalog import InferenceError
 from heddle_lang.types import Schema
@@ -124,6 +123,9 @@ def read_csv(config: ReadCsvConfig) -> Table:
     (its line and text), unless `fill_missing: true` fills missing fields with nulls."""
     schema = polars_schema(config.schema)
     if schema and not config.fill_missing:
+        # pyarrow's CSV reader, imported here: checking a program that reads CSV needs no pyarrow
+        from heddle_engine.modules.std.csv_rows import bad_rows_table, read_checked
+
         frame, bad = read_checked(resolve_path(config.path), schema, separator=config.separator,
                                   has_header=config.has_header, null_values=config.null_values)
         good = Table.from_polars(_conform(frame, config))
