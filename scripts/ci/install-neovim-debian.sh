@@ -44,10 +44,11 @@ dir="$(cd "$dir" && pwd)"
 root="$dir/root"
 wrapper="$dir/bin/nvim"
 
-# The first line of `nvim --version` ("NVIM v0.10.4"), or nothing when the wrapper does not run.
+# The first line of `nvim --version` ("NVIM v0.10.4"), or nothing when the wrapper does not run. Its log
+# (which 0.10 and later open even for --version) goes inside DIR, not into ~/.local/state.
 installed_version() {
   local out
-  [[ -x "$wrapper" ]] && out="$("$wrapper" --version 2>/dev/null)" || return 0
+  [[ -x "$wrapper" ]] && out="$(XDG_STATE_HOME="$dir/state" "$wrapper" --version 2>/dev/null)" || return 0
   echo "${out%%$'\n'*}"
 }
 
