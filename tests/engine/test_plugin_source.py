@@ -62,6 +62,8 @@ def test_fraud_config_fields_keep_their_annotation_default_and_doc() -> None:
     assert [(f.name, f.annotation, f.default, f.doc) for f in fields] == [
         ("threshold", "float", "0.8", "A score at or above it flags the transaction."),
         ("high_amount", "float", "50_000.0", "The amount at which the score reaches 1."),
+        ("max_amount", "float", "1_000_000.0",
+         "An amount above it is a data error, not a transaction to score: the row fails."),
     ]
     process = source.function("process")
     assert process is not None
