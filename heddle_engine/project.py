@@ -10,6 +10,9 @@ that readers and writers may use.
 
 [paths]
 allow = ["/srv/shared", "../exports"]           # folders outside the project (relative: to the project)
+
+[cluster]
+address = "ray://head.internal:10001"           # runs go to this Ray cluster (`heddle run --cluster` overrides)
 ```
 
 `path_policy` is what the checker gets (`heddle_lang.paths`): file paths in configs stay inside the project
@@ -37,6 +40,7 @@ class Project:
     workers: dict[str, WorkerSetting] = field(default_factory=dict)  # import path -> the worker serving it
     jit_workers: tuple[str, ...] = ()  # `[workers] jit`: where runs send the project's Python steps
     allowed: tuple[Path, ...] = ()  # `[paths] allow`: folders outside the project configs may name
+    cluster: str | None = None  # `[cluster] address`: the Ray cluster runs go to (`heddle run --cluster`)
 
 
 def find_project(start: Path) -> Path | None:
@@ -79,9 +83,22 @@ def read_project(root: Path) -> Project:
     jit, problem = jit_workers(data)
     if problem is not None:
         problems[""] = f"{path}: {problem}"
+    cluster, cluster_problem = cluster_address(data.get("cluster"))
+    if cluster_problem is not None:
+        problems[""] = f"{problems[''] + '; ' if '' in problems else ''}{path}: {cluster_problem}"
     if paths_problem:
         problems[""] = f"{problems[''] + '; ' if '' in problems else ''}{paths_problem}"
-    return Project(root, modules, problems, workers, jit, allowed)
+    return Project(root, modules, problems, workers, jit, allowed, cluster)
+
+
+def cluster_address(table: object) -> tuple[str | None, str | None]:
+    """`[cluster] address = "ray://host:port"` (or `"auto"`): the address, and what is wrong with the table."""
+    if table is None:
+        return None, None
+    address = table.get("address") if isinstance(table, dict) and set(table) <= {"address"} else None
+    if not isinstance(address, str) or not address.strip():
+        return None, "`[cluster]` holds `address = \"ray://host:port\"` (or \"auto\": RAY_ADDRESS, else this machine's)"
+    return address.strip(), None
 
 
 def _allowed(root: Path, path: Path, table: object) -> tuple[tuple[Path, ...], str | None]:

@@ -59,6 +59,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--workers", metavar="URL", action="append", default=[],
                         help="run the project's Python steps in these `heddle worker`s (grpc://host:port; repeat or "
                              "separate with commas); default: heddle.toml's [workers] jit")
+    parser.add_argument("--cluster", metavar="ADDRESS",
+                        help="run on a Ray cluster: ray://HOST:PORT, HOST:PORT, or auto (RAY_ADDRESS, else the cluster "
+                             "running on this machine); default: heddle.toml's [cluster] address (needs heddle[ray])")
     parser.add_argument("--no-lineage", action="store_true", help="do not record this run's lineage")
     parser.add_argument("--format", choices=("text", "json"), default="text",
                         help="text: progress on stderr; json: the run's report on stdout")
@@ -141,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
             result = run_interruptibly(lambda interrupt: run_workflow(
                 plan, workflow, catalog, file=source.name, parameters=parameters, observers=observers,
                 source=source.text, jit_workers=jit_workers, run_id=run_id, interrupt=interrupt,
-                stream=StreamLimits(args.max_batches, args.until_idle)),
+                stream=StreamLimits(args.max_batches, args.until_idle), cluster=args.cluster),
                 abandon=abandon, stream=exec_plan.stream is not None)
         except RunRefused as refused:
             for problem in refused.errors:

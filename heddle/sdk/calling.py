@@ -43,6 +43,8 @@ class Callee:
     input_type: type[Table]  # what the input is wrapped in
     takes_parameters: bool  # it accepts `**parameters`
     lookup_batches: bool | Callable[[Mapping[str, object]], bool] = False  # see `Plugin.step`
+    placement: str | None = None  # see `Plugin.step`
+    rowwise: bool = False
 
     def batches(self, config: Mapping[str, object]) -> bool:
         """Does it take a lookup's keys in batches (`Keys` values) with this literal config?"""
@@ -96,11 +98,13 @@ def build_config(target: object, values: Mapping[str, object], resources: Mappin
 def read_step(target: Plugin | ModuleType, module_path: str, name: str, spec: FunctionSpec) -> Callee:
     """The step `name` of a plugin (or the function `name` of a plain module), ready to call."""
     batches: bool | Callable[[Mapping[str, object]], bool] = False
+    placement, rowwise = None, False
     if isinstance(target, Plugin):
         declaration = target.steps.get(name)
         if declaration is None:
             raise LoadError(f"module `{module_path}` declares no step `{name}`")
         function, scope, batches = declaration.function, declaration.scope, declaration.lookup_batches
+        placement, rowwise = declaration.placement, declaration.rowwise
     else:
         function, scope = getattr(target, name, None), None
         if not callable(function):
@@ -120,6 +124,8 @@ def read_step(target: Plugin | ModuleType, module_path: str, name: str, spec: Fu
         input_type=input_type if isinstance(input_type, type) and issubclass(input_type, Table) else Table,
         takes_parameters=takes_parameters,
         lookup_batches=batches,
+        placement=placement,
+        rowwise=rowwise,
     )
 
 

@@ -56,6 +56,11 @@ class StepDeclaration:
     lookup_batches: bool | Callable[[Mapping[str, object]], bool] = False
     pushdown: str | None = None
     stream: bool = False
+    placement: str | None = None  # "driver": runs in the process that runs the workflow
+    rowwise: bool = False  # each output row depends on its input row alone: may run per partition
+
+
+PLACEMENTS = ("driver",)
 
 
 class Plugin:
@@ -96,7 +101,8 @@ class Plugin:
              parameters: Sequence[str] | ParametersHook | None = None, doc: str | None = None,
              describe: DescribeHook | None = None,
              lookup_batches: bool | Callable[[Mapping[str, object]], bool] = False,
-             pushdown: str | None = None, stream: bool = False) -> Callable[[F], F]:
+             pushdown: str | None = None, stream: bool = False, placement: str | None = None,
+             rowwise: bool = False) -> Callable[[F], F]:
         """Register a step `fn(config, input: SomeTable) -> OtherTable` (no input parameter: a source).
 
         `resource="vault"` asks for one resource, injected with `<vault=...>`, of kind `<namespace>.vault`
@@ -117,18 +123,24 @@ class Plugin:
         sent to the database in that query (the engine rewrites `query` before calling the step).
         `stream=True`: a stream source, a generator function without input that yields batches (tables, or
         `heddle.core.Batch`es with a `commit`); its workflow runs batch by batch (see `heddle.core.stream`).
+        `placement="driver"`: on a cluster the step still runs in the process that runs the workflow (it uses
+        that machine's console or files); others run on the cluster. `rowwise=True`: each output row depends on
+        its input row alone (no order, no totals), so on a cluster a large input may be cut into partitions
+        that run side by side.
         """
         _check_not_bare(name, "step")
         if resource is not None and resources is not None:
             raise TypeError("give either `resource=` or `resources=`, not both")
         slots = self._slots(resource, resources)
+        if placement is not None and placement not in PLACEMENTS:
+            raise ValueError(f"a step's placement is one of {', '.join(PLACEMENTS)}, not {placement!r}")
 
         def register(function: F) -> F:
             step_name = _checked_name(name or function.__name__, "step", self.steps)
             self.steps[step_name] = StepDeclaration(
                 step_name, function, slots, infer, bool(passthrough), takes_input,
                 parameters if parameters is not None else (), doc, _enclosing_scope(), describe, lookup_batches,
-                pushdown, bool(stream))
+                pushdown, bool(stream), placement, bool(rowwise))
             return function
 
         return register

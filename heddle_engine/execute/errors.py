@@ -17,6 +17,7 @@ in the error context with its class name.
 | HR2004 | Lookups depend on each other in a cycle. |
 | HR2005 | The run's workers (`--workers`, `[workers] jit`) cannot be reached or cannot import a shipped plugin. |
 | HR2006 | A stream source is used where it cannot run: in a handler, in a worker, or beside another in a workflow. |
+| HR2007 | The run's Ray cluster (`--cluster`) is not installed, cannot be reached, or cannot import a plugin. |
 | HR3001 | A replay starts from a node the workflow does not have. |
 | HR3002 | A replay needs the recorded output of a node that the recording lacks. |
 | HR4001 | A step returned something other than a table. |
@@ -24,6 +25,8 @@ in the error context with its class name.
 | HR4003 | A step's output lacks columns its declared output has, has them with other types, or has extra ones. |
 | HR4004 | A step reported failed rows (`RowErrors`) that do not have its input's columns. |
 | HR4005 | An attempt of a call did not finish within its `timeout`: it was abandoned (a `TimeoutError`). |
+| HR4006 | The cluster process running a unit died: the unit is attempted again (3 times at most, any policy). |
+| HR4007 | The run was interrupted while the unit ran on the cluster: its task was cancelled. |
 """
 
 from __future__ import annotations
@@ -91,3 +94,15 @@ class StepTimeoutError(NodeError, TimeoutError):
     def __init__(self, message: str, stack: str = "") -> None:
         super().__init__(message)
         self.stack = stack
+
+
+class UnitLost(NodeError, ConnectionError):  # noqa: N818 - what happened to the unit
+    """The process running a unit on a cluster died: the unit is attempted again (`retry.attempt`)."""
+
+    code = "HR4006"
+
+
+class UnitCancelled(NodeError):  # noqa: N818 - what happened to the unit
+    """The run was interrupted while the unit ran on a cluster."""
+
+    code = "HR4007"

@@ -37,7 +37,7 @@ from heddle_engine.execute.errors import FailedRowsError, InputContractError, No
 from heddle_engine.execute.failures import error_context, error_info
 from heddle_engine.execute.functions import Callee, Functions
 from heddle_engine.execute.lookups import Lookup, bindings
-from heddle_engine.execute.lower import ExecGraph, ExecPlan, Unit
+from heddle_engine.execute.lower import ExecGraph, ExecPlan, LookupSource, Unit
 from heddle_engine.execute.resources import ResourcePool
 from heddle_engine.execute.result import Failure, RowCount
 from heddle_engine.execute.retry import attempt
@@ -48,6 +48,7 @@ from heddle_engine.execute.timeouts import Abandoned, within
 from heddle_lang.plan import Node
 
 if TYPE_CHECKING:
+    from heddle_engine.cluster.placement import RayPlacement
     from heddle_engine.workers.jit import JitPlacement
     from heddle_engine.workers.remote import RemoteCallee
 
@@ -67,10 +68,11 @@ class Run:
     def __init__(self, plan: ExecPlan, functions: Functions, observers: Observers, *, workflow: str,
                  parameters: Mapping[str, object], recorded: Mapping[str, pa.Table], where: Callable[[Node], str],
                  workers: int, lookup_batch: int, run_id: str = "", jit: JitPlacement | None = None,
-                 stream: StreamLimits | None = None) -> None:
+                 stream: StreamLimits | None = None, cluster: RayPlacement | None = None) -> None:
         self.plan = plan
         self.run_id = run_id
         self.jit = jit
+        self.cluster = cluster
         self.functions = functions
         self.observers = observers
         self.states = States(observers)
@@ -119,6 +121,10 @@ class Run:
         if self.jit is not None and isinstance(callee, Callee):
             return self.jit.callee(module, name, callee.spec) or callee
         return callee
+
+    def on_cluster(self, callee: Callee | RemoteCallee) -> bool:
+        """Is this call placed on the run's cluster? (Not a step that runs on the driver, nor a worker's.)"""
+        return self.cluster is not None and isinstance(callee, Callee) and callee.placement != "driver"
 
     def fail(self, failure: Failure) -> None:
         with self._lock:
@@ -331,9 +337,17 @@ class GraphRun:
         for node in nodes:
             self.run.states.change(self.name, node.id, S.RUNNING, 1)
         started = time.perf_counter()
+        every = self.run.want_outputs or len(nodes) == 1
         try:
-            outputs = relational.run_blocks(nodes, self._read, every=self.run.want_outputs or len(nodes) == 1,
-                                            pads=self._pads)
+            if self.run.cluster is not None:
+                def once(number: int) -> dict[str, Data | None]:
+                    for node in nodes if number > 1 else ():
+                        self.run.states.change(self.name, node.id, S.RUNNING, number)
+                    return self._relational_on_cluster(nodes, every)
+
+                outputs = attempt(None, once, on_retry=self._retrying(nodes, started), stop=self.run.stop)
+            else:
+                outputs = relational.run_blocks(nodes, self._read, every=every, pads=self._pads)
         except Exception as error:
             if len(nodes) > 1:
                 return self._locate_failure(nodes, started)
@@ -347,6 +361,12 @@ class GraphRun:
             else:
                 self._succeeded(node, data, 1, seconds)
         return True
+
+    def _relational_on_cluster(self, nodes: list[Node], every: bool) -> dict[str, Data | None]:
+        assert self.run.cluster is not None
+        inside = {n.id for n in nodes}
+        sources = dict.fromkeys(s for n in nodes for s in n.tables.values() if s not in inside)
+        return self.run.cluster.relational(nodes, {s: self._read(s) for s in sources}, every=every, pads=self._pads)
 
     def _locate_failure(self, nodes: list[Node], started: float) -> bool:
         """A fused query failed: run its blocks one by one to find the one that fails."""
@@ -377,7 +397,7 @@ class GraphRun:
 
         self.run.states.change(self.name, node.id, S.RUNNING, 1)
         try:
-            output = attempt(node.retry, once, on_retry=self._retrying(node, started), stop=self.run.stop)
+            output = attempt(node.retry, once, on_retry=self._retrying([node], started), stop=self.run.stop)
         except Exception as error:
             payload = callee_input.polars() if callee_input is not None else None
             return self._failed(node, error, attempts[0], time.perf_counter() - started, payload)
@@ -393,6 +413,13 @@ class GraphRun:
         started = time.perf_counter()
         attempts = [1]
         self.run.states.change(self.name, node.id, S.RUNNING, 1)
+        if self.run.cluster is not None:
+            try:
+                callee = self.run.callee(cast(str, node.module), cast(str, node.function))
+            except Exception as error:
+                return self._failed(node, error, 1, time.perf_counter() - started, None)
+            if self.run.on_cluster(callee):
+                return self._lookup_on_cluster(node, cast(Callee, callee), sources, free, started)
         try:
             lookup = Lookup(bindings(sources, self._read), self.run.lookup_batch)
         except Exception as error:  # the driver lacks a key column (data of an undeclared schema)
@@ -417,10 +444,39 @@ class GraphRun:
                 lookup.run(call)
 
         try:
-            attempt(node.retry, once, on_retry=self._retrying(node, started), stop=self.run.stop)
+            attempt(node.retry, once, on_retry=self._retrying([node], started), stop=self.run.stop)
         except Exception as error:
             return self._failed(node, error, attempts[0], time.perf_counter() - started, lookup.remaining())
         self._succeeded(node, lookup.result(node.output), attempts[0], time.perf_counter() - started)
+        return True
+
+    def _lookup_on_cluster(self, node: Node, callee: Callee, sources: tuple[LookupSource, ...],
+                           free: Mapping[str, object], started: float) -> bool:
+        """The whole lookup in one host of the cluster, next to its drivers' rows (a retry goes on there from
+        the batch that failed)."""
+        cluster = self.run.cluster
+        assert cluster is not None
+        request = {**self._request(node, callee, free), "output": node.output}
+        keys = {k for source in sources for k in source.keys}
+        batched = len(keys) == 1 and self._batches(node)
+        drivers = dict.fromkeys(source.driver for source in sources)
+        attempts = [1]
+
+        def once(number: int) -> tuple[Data, int]:
+            attempts[0] = number
+            if number > 1:
+                self.run.states.change(self.name, node.id, S.RUNNING, number)
+            return cluster.lookup(f"{self.name}/{node.id}", request, sources, {d: self._read(d) for d in drivers},
+                                  batch=self.run.lookup_batch, batched=batched)
+
+        try:
+            data, bound = attempt(node.retry, once, on_retry=self._retrying([node], started), stop=self.run.stop)
+        except Exception as error:
+            remaining = getattr(error, "payload", None)
+            payload = cast(pl.DataFrame, pl.from_arrow(remaining)) if remaining is not None else None
+            return self._failed(node, error, attempts[0], time.perf_counter() - started, payload)
+        self.run.count(self.name, node.id, input=bound)
+        self._succeeded(node, data, attempts[0], time.perf_counter() - started)
         return True
 
     def _batches(self, node: Node) -> bool:
@@ -430,11 +486,12 @@ class GraphRun:
         except Exception:  # not loadable: reported when it is called
             return False
 
-    def _retrying(self, node: Node, started: float) -> Callable[[int, BaseException, float], None]:
+    def _retrying(self, nodes: list[Node], started: float) -> Callable[[int, BaseException, float], None]:
         def report(next_attempt: int, error: BaseException, wait: float) -> None:
-            info = error_info(error, node, self.run.workflow, next_attempt - 1, self.run.redactor)
-            self.run.states.change(self.name, node.id, S.RETRYING, next_attempt - 1,
-                                   seconds=time.perf_counter() - started, error=info)
+            for node in nodes:
+                info = error_info(error, node, self.run.workflow, next_attempt - 1, self.run.redactor)
+                self.run.states.change(self.name, node.id, S.RETRYING, next_attempt - 1,
+                                       seconds=time.perf_counter() - started, error=info)
         return report
 
     # --- calling a step ---------------------------------------------------------------------------
@@ -455,7 +512,9 @@ class GraphRun:
                 raise InputContractError(f"the input of `{node.label}` does not meet its contract: "
                                          f"{'; '.join(problems)}")
         try:
-            if isinstance(callee, Callee):
+            if isinstance(callee, Callee) and self.run.on_cluster(callee):
+                returned = self._call_on_cluster(node, callee, given, parameters)
+            elif isinstance(callee, Callee):
                 returned = self._call_here(node, callee, given, parameters)
             else:
                 returned = self._call_remote(node, callee, given, parameters, attempt_number)
@@ -490,6 +549,22 @@ class GraphRun:
         self.run.redactor.add_config(config)
         return callee.call(config, callee.input_type(given.arrow()) if given is not None else None, parameters)
 
+    def _request(self, node: Node, callee: Callee, parameters: Mapping[str, object]) -> dict[str, object]:
+        """A call as the cluster's host makes it: the literal config, the resources' configs (`env:` secrets
+        resolved here and registered with the redactor), the version of the module the run shipped."""
+        cluster = self.run.cluster
+        assert cluster is not None and node.module is not None
+        self.run.redactor.add(str(node.config[f.name]) for f in callee.spec.config.fields
+                              if f.secret and node.config.get(f.name) is not None)
+        return {"module": node.module, "step": node.function, "version": cluster.versions.get(node.module, ""),
+                "config": dict(self._config(node)), "parameters": dict(parameters),
+                "resources": self.run.resources.requests(node.resources, cluster.versions)}
+
+    def _call_on_cluster(self, node: Node, callee: Callee, given: Data | None,
+                         parameters: Mapping[str, object]) -> object:
+        assert self.run.cluster is not None
+        return self.run.cluster.call(node.label, self._request(node, callee, parameters), given)
+
     def _call_remote(self, node: Node, callee: RemoteCallee, given: Data | None, parameters: Mapping[str, object],
                      attempt_number: int) -> object:
         """In a worker: the literal config and the resources' configs travel; the worker makes them."""
@@ -501,7 +576,9 @@ class GraphRun:
                                   run_id=self.run.run_id, attempt=attempt_number)
 
     def _checked(self, node: Node, returned: object, given: Data | None) -> Data:
-        if isinstance(returned, Table) and returned.pending_query() is not None:
+        if isinstance(returned, Data):  # placed on a cluster: the table stays there
+            data = returned
+        elif isinstance(returned, Table) and returned.pending_query() is not None:
             data = Data(lazy=returned.pending_query(), parquet=returned.parquet_source)
         elif isinstance(returned, Table):
             arrow = returned.to_arrow()

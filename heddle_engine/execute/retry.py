@@ -3,6 +3,10 @@
 Only the failing node is attempted again; its inputs are not recomputed. An error is retried when the
 policy has attempts left and, if the policy names error classes (`on`), one of them is the error's class
 or a base class of it (by name, `TimeoutError` or `builtins.TimeoutError`).
+
+A unit whose process died on a cluster (`UnitLost`) is attempted again at once, up to `LOST_ATTEMPTS`
+more times, whatever its policy: the failure was the placement's, not the step's. Those attempts are
+numbered like any other (the run's record shows them) but do not use up the policy's.
 """
 
 from __future__ import annotations
@@ -12,9 +16,11 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
+from heddle_engine.execute.errors import UnitLost
 from heddle_lang.plan import RetryPolicy
 
 T = TypeVar("T")
+LOST_ATTEMPTS = 3
 
 
 def retried(policy: RetryPolicy | None, error: BaseException) -> bool:
@@ -42,11 +48,17 @@ def attempt(policy: RetryPolicy | None, run: Callable[[int], T], *,
     """`run(attempt)` until it returns; between failed attempts `on_retry(next attempt, error, seconds)`,
     then a wait (cut short when `stop` is set: the run is ending). The last error propagates."""
     number = 1
+    lost = 0  # attempts lost with their process
     while True:
         try:
             return run(number)
         except Exception as error:
-            allowed = policy.attempts if policy is not None else 1
+            if isinstance(error, UnitLost) and lost < LOST_ATTEMPTS and not stop.is_set():
+                lost += 1
+                on_retry(number + 1, error, 0.0)
+                number += 1
+                continue
+            allowed = (policy.attempts if policy is not None else 1) + lost
             if number >= allowed or not retried(policy, error) or stop.is_set():
                 raise
             assert policy is not None

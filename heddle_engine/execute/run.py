@@ -38,6 +38,7 @@ from heddle_lang.plan import Node, Plan
 from heddle_lang.text import Encoding, LineIndex
 
 if TYPE_CHECKING:
+    from heddle_engine.cluster.placement import RayPlacement
     from heddle_engine.workers.jit import JitPlacement
 
 INTERRUPTED = "interrupted"
@@ -52,6 +53,7 @@ class Interrupt:
         self.calls = 0
         self._stop: threading.Event | None = None
         self._drain: threading.Event | None = None
+        self._cancel: threading.Event | None = None
         self._lock = threading.Lock()
 
     @property
@@ -65,10 +67,12 @@ class Interrupt:
             self.calls += 1
             self._apply()
 
-    def attach(self, stop: threading.Event, drain: threading.Event | None = None) -> None:
-        """The run's stop event (and a stream's drain event): set now if the interrupt came first."""
+    def attach(self, stop: threading.Event, drain: threading.Event | None = None,
+               cancel: threading.Event | None = None) -> None:
+        """The run's stop event (a stream's drain event, a cluster's cancel event, set with stop): set now if
+        the interrupt came first."""
         with self._lock:
-            self._stop, self._drain = stop, drain
+            self._stop, self._drain, self._cancel = stop, drain, cancel
             self._apply()
 
     def _apply(self) -> None:
@@ -76,6 +80,8 @@ class Interrupt:
             self._drain.set()
         if self.calls >= (2 if self._drain is not None else 1) and self._stop is not None:
             self._stop.set()
+            if self._cancel is not None:
+                self._cancel.set()
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -107,14 +113,15 @@ def run_workflow(plan: Plan, workflow: str, catalog: EngineCatalog, *, file: str
                  replay_of: str | None = None, workers: int | None = None,
                  lookup_batch: int = DEFAULT_BATCH, source: str | None = None,
                  jit_workers: Sequence[str] = (), interrupt: Interrupt | None = None,
-                 stream: StreamLimits | None = None) -> ExecutionResult:
+                 stream: StreamLimits | None = None, cluster: str | None = None) -> ExecutionResult:
     """Run `workflow` of `plan` (the checker's typed plan, unchanged). `file`: the `.he` file, whose folder
     relative paths start from; `source`: its text when it is not the file's (an editor's unsaved buffer).
     `jit_workers`: `heddle worker` addresses the project's Python steps run in (default: the project's
     `[workers] jit`); `interrupt`: lets another thread stop the run; `stream`: when a stream run stops by
-    itself (a workflow with a stream source runs batch by batch, `stream.py`). Raises `RunRefused` when the run cannot
-    start; else the run's result (a KeyboardInterrupt in this thread ends the run `interrupted`, tells the
-    observers, and is raised again)."""
+    itself (a workflow with a stream source runs batch by batch, `stream.py`); `cluster`: the address of a
+    Ray cluster to run on (`heddle_engine.cluster`; default: the project's `[cluster] address`, else in this
+    process). Raises `RunRefused` when the run cannot start; else the run's result (a KeyboardInterrupt in
+    this thread ends the run `interrupted`, tells the observers, and is raised again)."""
     path = Path(file)
     source = source if source is not None else _read(path)
     exec_plan, values, problems = prepare(plan, workflow, catalog, parameters=parameters, source=source,
@@ -123,15 +130,17 @@ def run_workflow(plan: Plan, workflow: str, catalog: EngineCatalog, *, file: str
         raise RunRefused(problems)
     run_id = run_id or new_run_id()
     jit = _jit_placement(exec_plan, catalog, jit_workers, run_id)
+    placement = _cluster_placement(exec_plan, catalog, cluster, run_id, path.parent)
     hub = Observers(observers)
     lines = LineIndex(source.encode("utf-8")) if source is not None else None
     run = Run(exec_plan, Functions.of(catalog), hub, workflow=workflow, parameters=values, recorded=recorded or {},
               where=lambda node: _where(file, lines, node), workers=workers or default_workers(),
-              lookup_batch=lookup_batch, run_id=run_id, jit=jit, stream=stream)
+              lookup_batch=lookup_batch, run_id=run_id, jit=jit, stream=stream, cluster=placement)
     hub.run_started(RunInfo(run_id, file, workflow, dict(values), plan.only(workflow), datetime.now(UTC),
                             replay_of, start_from, secrets=run.redactor.values))
     if interrupt is not None:
-        interrupt.attach(run.stop, run.drain if exec_plan.stream is not None else None)
+        interrupt.attach(run.stop, run.drain if exec_plan.stream is not None else None,
+                         placement.cancelled if placement is not None else None)
     started = time.perf_counter()
     keyboard: KeyboardInterrupt | None = None
     with running_in(path.parent):
@@ -145,6 +154,8 @@ def run_workflow(plan: Plan, workflow: str, catalog: EngineCatalog, *, file: str
                 closing.extend(catalog.workers.release(run_id))
             if jit is not None:
                 closing.extend(jit.release(run_id))
+            if placement is not None:
+                closing.extend(placement.close())
     failures = tuple(run.failures)
     interrupted = keyboard is not None or (interrupt is not None and interrupt.requested)
     result = ExecutionResult(
@@ -173,6 +184,22 @@ def _jit_placement(plan: ExecPlan, catalog: EngineCatalog, given: Sequence[str],
         jit.release(run_id)
         raise RunRefused(problems)
     return jit
+
+
+def _cluster_placement(plan: ExecPlan, catalog: EngineCatalog, given: str | None, run_id: str,
+                       folder: Path) -> RayPlacement | None:
+    """The run's place on a Ray cluster, connected, its plugins shipped (`RunRefused` when it cannot be)."""
+    address = given or (catalog.project.cluster if catalog.project is not None else None)
+    if not address:
+        return None
+    from heddle_engine.cluster.placement import RayPlacement  # Ray is loaded by runs on a cluster only
+
+    placement = RayPlacement(address, catalog, run_id, folder)
+    problems = placement.start([n for g in plan.graphs for n in g.graph.nodes])
+    if problems:
+        placement.close()
+        raise RunRefused(problems)
+    return placement
 
 
 def _read(path: Path) -> str | None:

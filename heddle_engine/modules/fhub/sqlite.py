@@ -117,7 +117,7 @@ def sqlite_schema(config: Mapping[str, object], input_schema: Schema | None) -> 
     return Schema(tuple(Column(c.name, _widened(c.dtype)) for c in schema.columns), schema.open)
 
 
-@plugin.step(name="query", resource="connection", infer=sqlite_schema, parameters=config_parameters,
+@plugin.step(name="query", resource="connection", placement="driver", infer=sqlite_schema, parameters=config_parameters,
              describe=describe_hook("sqlite", ask_sqlite, sqlite_identity), lookup_batches=lookup_batches("sqlite"),
              pushdown="sqlite")
 def query(config: QueryConfig, **parameters: object) -> Table:

@@ -41,14 +41,14 @@ class PrintConfig(StepConfig[None]):
     """Show at most this many rows (all by default)."""
 
 
-@plugin.step(name="print", passthrough=True)
+@plugin.step(name="print", placement="driver", passthrough=True)
 def print_table(config: PrintConfig, input: Table) -> Table:
     """Print the table to standard output and pass it on."""
     _show(input, config.rows, sys.stdout)
     return input
 
 
-@plugin.step(name="stderr", passthrough=True)
+@plugin.step(name="stderr", placement="driver", passthrough=True)
 def print_stderr(config: PrintConfig, input: Table) -> Table:
     """Print the table to standard error and pass it on (in a handler: the failed rows and the error)."""
     _show(input, config.rows, sys.stderr)
@@ -117,7 +117,7 @@ def csv_schema(config: Mapping[str, object], input_schema: Schema | None) -> Sch
     return schema
 
 
-@plugin.step(name="read_csv", infer=csv_schema)
+@plugin.step(name="read_csv", placement="driver", infer=csv_schema)
 def read_csv(config: ReadCsvConfig) -> Table:
     """Read a CSV file. Under a declared `schema`, a row with too few or too many fields goes to the handler
     (its line and text), unless `fill_missing: true` fills missing fields with nulls."""
@@ -141,7 +141,7 @@ def read_csv(config: ReadCsvConfig) -> Table:
     return _scan(frame, config)
 
 
-@plugin.step(name="read_parquet", infer=reader_schema)
+@plugin.step(name="read_parquet", placement="driver", infer=reader_schema)
 def read_parquet(config: ReadParquetConfig) -> Table:
     """Read a Parquet file."""
     path = resolve_path(config.path)
@@ -149,7 +149,7 @@ def read_parquet(config: ReadParquetConfig) -> Table:
     return _scan(pl.scan_parquet(path), config, parquet=str(path) if whole else None)
 
 
-@plugin.step(name="read_json", infer=reader_schema)
+@plugin.step(name="read_json", placement="driver", infer=reader_schema)
 def read_json(config: ReadJsonConfig) -> Table:
     """Read a JSON file: an array of objects, or one object per line with `lines: true`."""
     path = resolve_path(config.path)
@@ -198,7 +198,7 @@ class WriteJsonConfig(WriteConfig):
     """Newline-delimited JSON (one object per line) instead of one JSON array."""
 
 
-@plugin.step(name="write_csv", passthrough=True)
+@plugin.step(name="write_csv", placement="driver", passthrough=True)
 def write_csv(config: WriteCsvConfig, input: Table) -> Table:
     """Write the table to a CSV file and pass it on."""
     input.to_polars().write_csv(_target(config.path), separator=config.separator,
@@ -206,14 +206,14 @@ def write_csv(config: WriteCsvConfig, input: Table) -> Table:
     return input
 
 
-@plugin.step(name="write_parquet", passthrough=True)
+@plugin.step(name="write_parquet", placement="driver", passthrough=True)
 def write_parquet(config: WriteParquetConfig, input: Table) -> Table:
     """Write the table to a Parquet file and pass it on."""
     input.to_polars().write_parquet(_target(config.path), compression=config.compression)
     return input
 
 
-@plugin.step(name="write_json", passthrough=True)
+@plugin.step(name="write_json", placement="driver", passthrough=True)
 def write_json(config: WriteJsonConfig, input: Table) -> Table:
     """Write the table to a JSON file (an array of objects, or one per line with `lines: true`) and pass it on."""
     frame = input.to_polars()

@@ -1,0 +1,262 @@
+"""`RayPlacement`: the executor's units placed on a Ray cluster.
+
+- A relational unit is a Ray task over its inputs' object refs (Ray runs it near them); a row-local unit over
+  a partitioned input runs as one task per partition (`partition.py`).
+- A step call happens in the run's host actor (`host.py`) on the node that holds its input: one host per
+  node and run, made on first use, holding the run's resources on that node and the plugin versions the
+  run shipped. A step that declares `placement="driver"` (the console, this machine's files) and a module
+  served by a Flight worker stay where they would run without a cluster.
+- Outputs stay in the object store (`PlacedData`): the driver gets rows and schema only. What it fetches
+  or puts is counted (`traffic`).
+
+A process that dies under a unit (a killed worker, a lost node) is `UnitLost`: the executor attempts the
+unit again (`retry.py`), on a new host. An interrupted run cancels what runs (`UnitCancelled`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from heddle.core.table import RowErrors, Table
+from heddle_engine.catalog import EngineCatalog
+from heddle_engine.cluster import tasks
+from heddle_engine.cluster.data import Frame, PlacedData, Traffic
+from heddle_engine.cluster.host import StepHost
+from heddle_engine.cluster.session import ClusterUnavailable, connect
+from heddle_engine.execute.data import Data
+from heddle_engine.execute.errors import NotATableError, SetupError, UnitCancelled, UnitLost
+from heddle_engine.execute.lookups import LookupSource
+from heddle_engine.workers.jit import shipped
+from heddle_lang.plan import Node
+
+POLL_SECONDS = 0.2
+CLOSE_SECONDS = 30.0
+
+
+class ClusterStepError(Exception):
+    """A unit's work raised on the cluster: its class (and base classes, for `retry on:`), message, trace."""
+
+    def __init__(self, error: Mapping[str, Any], payload: pa.Table | None = None) -> None:
+        super().__init__(error["message"])
+        self.type_name = error["type"]
+        self.stack_trace = error["trace"]
+        self.kinds = tuple(error["kinds"])
+        self.payload = payload  # a lookup's keys not done yet
+
+
+class RayPlacement:
+    def __init__(self, address: str, catalog: EngineCatalog, run_id: str, folder: Path) -> None:
+        self.address = address
+        self.catalog = catalog
+        self.run_id = run_id
+        self.folder = str(folder.resolve())
+        self.traffic = Traffic()
+        self.cancelled = threading.Event()
+        self.versions: dict[str, str] = {}  # import path -> digest of the source shipped
+        self._ray: Any = None
+        self._modules: Any = None  # ref of the shipped sources
+        self._hosts: dict[str, Any] = {}  # node id -> host actor
+        self._lookup_hosts: dict[str, Any] = {}  # lookup key -> the host keeping its progress
+        self._nodes: list[str] = []
+        self._turn = itertools.count()
+        self._lock = threading.Lock()
+        self._remote: dict[str, Any] = {}
+
+    # --- the run ------------------------------------------------------------------------------------
+
+    def start(self, nodes: Sequence[Node]) -> list[SetupError]:
+        """Connect, ship the project's plugin modules the nodes use; the problems that keep the run from
+        starting."""
+        try:
+            self._ray = connect(self.address)
+        except ClusterUnavailable as unavailable:
+            return [unavailable.error]
+        ray = self._ray
+        self._nodes = [n["NodeID"] for n in ray.nodes() if n.get("Alive")]
+        paths = {n.module for n in nodes if n.kind in ("step", "call") and n.module}
+        paths |= {r.module for n in nodes if n.module in paths for r in n.resources}
+        modules = [s for s in (shipped(self.catalog, p) for p in sorted(paths)) if s is not None]
+        self.versions = {m.path: m.digest for m in modules}
+        self._modules = ray.put([m.to_data() for m in modules])
+        self._remote = {
+            "relational": ray.remote(max_retries=0)(tasks.run_relational),
+            "split": ray.remote(max_retries=0)(tasks.split),
+            "concat": ray.remote(max_retries=0)(tasks.concat),
+            "host": ray.remote(max_restarts=0, max_task_retries=0)(StepHost),
+        }
+        if modules:  # a plugin that does not import on the cluster refuses the run before anything runs
+            try:
+                self._host(self._nodes[0] if self._nodes else None)
+            except ClusterStepError as error:
+                return [SetupError("HR2007", f"the Ray cluster at {self.address} cannot take this run's "
+                                             f"plugins: {error}")]
+        return []
+
+    def close(self) -> list[str]:
+        """Close the run's resources on every host and end the hosts; what did not close."""
+        problems: list[str] = []
+        with self._lock:
+            hosts, self._hosts = list(self._hosts.values()), {}
+            self._lookup_hosts.clear()
+        if not hosts:
+            return problems
+        ray = self._ray
+        closing = [host.close.remote() for host in hosts]
+        for host, ref in zip(hosts, closing, strict=True):
+            try:
+                problems.extend(ray.get(ref, timeout=CLOSE_SECONDS))
+            except Exception as error:  # a host that died or hangs: nothing more to close there
+                problems.append(f"a host of the run on the cluster did not close: {type(error).__name__}: {error}")
+            ray.kill(host)
+        return problems
+
+    # --- units --------------------------------------------------------------------------------------
+
+    def relational(self, nodes: Sequence[Node], inputs: Mapping[str, Data], *, every: bool,
+                   pads: Mapping[str, Mapping[str, object]]) -> dict[str, Data | None]:
+        layout, args = self._layout(inputs)
+        refs = self._remote["relational"].options(num_returns=1 + len(nodes)).remote(
+            list(nodes), every, dict(pads), self.folder, layout, *args)
+        meta = self._wait(refs[0], refs, task=True)
+        if "error" in meta:
+            raise ClusterStepError(meta["error"])
+        found: dict[str, Data | None] = {}
+        for node, shape, ref in zip(nodes, meta["outputs"], refs[1:], strict=True):
+            found[node.id] = None if shape is None else PlacedData([ref], [shape[0]], shape[1], self._fetch)
+        return found
+
+    def call(self, label: str, request: dict[str, Any], given: Data | None) -> Data | None:
+        """A step call in a host; None for a sink. Raises `RowErrors` (fetched: the handler's rows),
+        `ClusterStepError`, `UnitLost`, `UnitCancelled`."""
+        table = None
+        node = None
+        if given is not None:
+            parts = self._parts(given)
+            node = self._where(parts)
+            table = parts[0] if len(parts) == 1 else self._remote["concat"].remote(*parts)
+        host = self._host(node)
+        meta_ref, table_ref, extra_ref = host.call.options(num_returns=3).remote(request, table)
+        meta = self._wait(meta_ref, [meta_ref], host=host)
+        if "error" in meta:
+            raise ClusterStepError(meta["error"])
+        if meta.get("sink"):
+            return None
+        if "returned" in meta:
+            raise NotATableError(f"`{label}` returned {meta['returned']}, not a Table")
+        rows, schema = meta["rows"]
+        data = PlacedData([table_ref], [rows], schema, self._fetch)
+        if "reasons" in meta:
+            raise RowErrors(Table(data.arrow()), Table(self._fetch([extra_ref])[0]), meta["reasons"])
+        return data
+
+    def lookup(self, key: str, request: dict[str, Any], sources: Sequence[LookupSource], inputs: Mapping[str, Data],
+               *, batch: int, batched: bool) -> tuple[Data, int]:
+        """A lookup in a host (the same one for every attempt: it keeps the batches done); its output and the
+        number of distinct keys. A failure's `ClusterStepError.payload`: the keys not done yet."""
+        layout, args = self._layout(inputs)
+        with self._lock:
+            host = self._lookup_hosts.get(key)
+        if host is None:
+            host = self._host(self._where(args))
+            with self._lock:
+                self._lookup_hosts[key] = host
+        meta_ref, table_ref, extra_ref = host.lookup.options(num_returns=3).remote(
+            key, request, list(sources), layout, batch, batched, *args)
+        try:
+            meta = self._wait(meta_ref, [meta_ref], host=host)
+        except UnitLost:
+            with self._lock:
+                self._lookup_hosts.pop(key, None)
+            raise
+        if "error" in meta:
+            remaining = self._fetch([extra_ref])[0] if meta.get("keys") is not None else None
+            raise ClusterStepError(meta["error"], remaining)
+        rows, schema = meta["rows"]
+        return PlacedData([table_ref], [rows], schema, self._fetch), int(meta["keys"])
+
+    # --- object refs --------------------------------------------------------------------------------
+
+    def _parts(self, data: Data) -> list[Any]:
+        if isinstance(data, PlacedData):
+            return list(data.parts)
+        table = data.materialise().arrow()
+        self.traffic.count(put=table.nbytes)
+        return [self._ray.put(Frame(table))]
+
+    def _layout(self, inputs: Mapping[str, Data]) -> tuple[list[tuple[str, int]], list[Any]]:
+        layout, args = [], []
+        for node_id, data in inputs.items():
+            parts = self._parts(data)
+            layout.append((node_id, len(parts)))
+            args.extend(parts)
+        return layout, args
+
+    def _fetch(self, refs: list[Any]) -> list[pa.Table]:
+        tables = [frame.table for frame in self._ray.get(refs)]
+        self.traffic.count(fetched=sum(t.nbytes for t in tables))
+        return tables
+
+    def _where(self, refs: Sequence[Any]) -> str | None:
+        """The node holding most of `refs`' bytes (None: anywhere)."""
+        if not refs:
+            return None
+        from ray.experimental import get_object_locations
+
+        sizes: dict[str, int] = {}
+        for location in get_object_locations(list(refs)).values():
+            for node_id in location.get("node_ids") or ():
+                sizes[node_id] = sizes.get(node_id, 0) + int(location.get("object_size") or 0)
+        return max(sizes, key=sizes.__getitem__) if sizes else None
+
+    def _host(self, node_id: str | None) -> Any:
+        """The run's host on `node_id` (any node when None), made on first use."""
+        with self._lock:
+            if node_id is None or node_id not in self._nodes:
+                node_id = self._nodes[next(self._turn) % len(self._nodes)] if self._nodes else ""
+            host = self._hosts.get(node_id)
+        if host is not None:
+            return host
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        options: dict[str, Any] = {"num_cpus": 0, "max_concurrency": 8}
+        if node_id:
+            options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(node_id, soft=True)
+        host = self._remote["host"].options(**options).remote(self.run_id, self.folder, self._modules)
+        _, problems = self._wait(host.ready.remote(), [], host=host)
+        if problems:
+            self._ray.kill(host)
+            raise ClusterStepError({"type": "ImportError", "message": "; ".join(problems), "trace": "",
+                                    "kinds": ["ImportError"]})
+        with self._lock:
+            self._hosts.setdefault(node_id, host)
+            return self._hosts[node_id]
+
+    def _forget(self, host: Any) -> None:
+        with self._lock:
+            for node_id, known in list(self._hosts.items()):
+                if known == host:
+                    del self._hosts[node_id]
+
+    def _wait(self, ref: Any, cancel: Sequence[Any], *, task: bool = False, host: Any = None) -> Any:
+        """The value of `ref`, waiting in short steps so an interrupted run cancels what runs."""
+        ray = self._ray
+        exceptions = ray.exceptions
+        while not ray.wait([ref], timeout=POLL_SECONDS)[0]:
+            if self.cancelled.is_set():
+                for running in cancel:
+                    ray.cancel(running, force=task)
+                raise UnitCancelled("the run was interrupted: its work on the cluster was cancelled")
+        try:
+            return ray.get(ref)
+        except (exceptions.RayActorError, exceptions.WorkerCrashedError, exceptions.NodeDiedError) as error:
+            if host is not None:
+                self._forget(host)
+            raise UnitLost(f"the process running it on the Ray cluster died ({type(error).__name__})") from None
+        except exceptions.TaskCancelledError:
+            raise UnitCancelled("the run was interrupted: its work on the cluster was cancelled") from None
