@@ -12,12 +12,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import polars as pl
-import pyarrow as pa
 
 from heddle_lang.plan import Plan
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 class NodeState(StrEnum):

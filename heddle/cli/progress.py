@@ -21,12 +21,13 @@ import shutil
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Protocol, TextIO
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from heddle_engine.events import BatchEvent, NodeEvent, NodeState, RunInfo, RunResult
 from heddle_lang.plan import Graph, Node
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 S = NodeState
 _MARKS = {S.PENDING: "·", S.RUNNING: "▶", S.RETRYING: "↻", S.SUCCEEDED: "✓", S.FAILED: "✗", S.HANDLED: "↪",

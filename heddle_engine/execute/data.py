@@ -13,15 +13,18 @@ Contract checks compare column names and types without touching values.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Collection, Iterable
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import polars as pl
-import pyarrow as pa
 
 from heddle_engine.events import Scan
 from heddle_lang.types import Schema, assignable, dtype_name
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 NEWEST = pl.CompatLevel.newest()
 
@@ -133,8 +136,17 @@ _TYPES: dict[pa.DataType, pl.DataType] = {}
 _TYPES_LOCK = threading.Lock()
 
 
+def is_arrow_table(value: object) -> bool:
+    """Is `value` a pyarrow table? (Without importing pyarrow: a process that never did holds none; a run
+    whose data never leaves Polars starts without pyarrow and its 0.1-0.3 s of imports.)"""
+    pa = sys.modules.get("pyarrow")
+    return pa is not None and isinstance(value, pa.Table)
+
+
 def polars_type(arrow_type: pa.DataType) -> pl.DataType:
     """The Polars type of an Arrow column type (memoised: an empty column converted once per type)."""
+    import pyarrow as pa
+
     with _TYPES_LOCK:
         found = _TYPES.get(arrow_type)
     if found is None:

@@ -26,13 +26,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 import polars as pl
-import pyarrow as pa
 
 from heddle.core.stream import Batch
 from heddle.core.table import RowErrors, Table
 from heddle_engine.events import ErrorInfo, NodeState
 from heddle_engine.execute import relational
-from heddle_engine.execute.data import Data, extra_columns, missing_or_mistyped
+from heddle_engine.execute.data import Data, extra_columns, is_arrow_table, missing_or_mistyped
 from heddle_engine.execute.errors import FailedRowsError, InputContractError, NotATableError, OutputContractError
 from heddle_engine.execute.failures import error_context, error_info
 from heddle_engine.execute.functions import Callee, Functions
@@ -48,6 +47,8 @@ from heddle_engine.execute.timeouts import Abandoned, within
 from heddle_lang.plan import Node
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from heddle_engine.cluster.placement import RayPlacement
     from heddle_engine.workers.jit import JitPlacement
     from heddle_engine.workers.remote import RemoteCallee
@@ -313,12 +314,12 @@ class GraphRun:
         try:
             data = self._checked(node, given, None)
         except Exception as error:
-            payload = Data.of(given).polars() if isinstance(given, pa.Table | pl.DataFrame) else None
+            payload = Data.of(given).polars() if isinstance(given, pl.DataFrame) or is_arrow_table(given) else None
             return self._failed(node, error, 1, 0.0, payload)
         if batch.failed is None:
             self._succeeded(node, data, 1, 0.0)
             return True
-        failed = Data.of(cast(pa.Table | pl.DataFrame, batch.failed))
+        failed = Data.of(cast("pa.Table | pl.DataFrame", batch.failed))
         error = RowErrors(Table.from_arrow(data.arrow()), Table.from_arrow(failed.arrow()), batch.reasons)
         return self._partly_failed(node, StepOutput(data, failed.polars(), error), 1, 0.0)
 
@@ -583,8 +584,8 @@ class GraphRun:
         elif isinstance(returned, Table):
             arrow = returned.to_arrow()
             data = given if given is not None and given.holds(arrow) else Data(arrow=arrow)
-        elif isinstance(returned, pa.Table | pl.DataFrame):
-            data = Data.of(returned)
+        elif isinstance(returned, pl.DataFrame) or is_arrow_table(returned):
+            data = Data.of(cast(pl.DataFrame, returned))
         else:
             raise NotATableError(f"`{node.label}` returned {type(returned).__name__}, not a Table")
         pushdown = self.lowered.pushdowns.get(node.id)

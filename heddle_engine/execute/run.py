@@ -20,8 +20,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pyarrow as pa
-
 from heddle_engine.catalog import EngineCatalog
 from heddle_engine.events import RunInfo, RunObserver
 from heddle_engine.execute.errors import RunRefused, SetupError
@@ -38,6 +36,8 @@ from heddle_lang.plan import Node, Plan
 from heddle_lang.text import Encoding, LineIndex
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from heddle_engine.cluster.placement import RayPlacement
     from heddle_engine.workers.jit import JitPlacement
 

@@ -20,10 +20,12 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from heddle_engine.events import BatchEvent, ErrorInfo, NodeEvent, NodeState, RunInfo, RunObserver, RunResult, Scan
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 S = NodeState
 _ALLOWED: dict[NodeState, frozenset[NodeState]] = {

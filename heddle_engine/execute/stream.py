@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import polars as pl
-import pyarrow as pa
 
 from heddle.core.stream import Batch
 from heddle.core.table import Table
@@ -35,6 +34,8 @@ from heddle_engine.execute.functions import Callee
 from heddle_engine.execute.result import Failure, RowCount
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from heddle_engine.execute.executor import Run
 
 S = NodeState
@@ -135,6 +136,8 @@ class StreamRun:
         return Batch(table, batch.commit, batch.lag, failed, batch.reasons)
 
     def _table(self, table: object) -> pa.Table | pl.DataFrame:
+        import pyarrow as pa  # here: a run without a stream starts without pyarrow
+
         if isinstance(table, Table):
             table = table.to_arrow()
         if not isinstance(table, pa.Table | pl.DataFrame):
@@ -215,6 +218,8 @@ class StreamRun:
 
 
 def _height(table: object) -> int:
+    import pyarrow as pa
+
     assert isinstance(table, pa.Table | pl.DataFrame)
     return table.num_rows if isinstance(table, pa.Table) else table.height
 
