@@ -1,4 +1,5 @@
-"""`Table`: the data a step receives and returns, an Apache Arrow table.
+"""`Table`: the data a step receives and returns: an Apache Arrow table, or a Polars frame until something
+asks for Arrow (`from_polars`, and the engine's input to a step whose data is in Polars), converted zero-copy.
 
 A subclass declares a contract with class annotations (`id: int`, `amount: pl.Float64`, `tags: list[str]`):
 as a step's input, those columns are required and others may come along; as its output, exactly those
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 
 class Table:
-    __slots__ = ("_data", "_parquet", "_pending")
+    __slots__ = ("_data", "_frame", "_parquet", "_pending")
 
     def __init__(self, data: pa.Table | pa.RecordBatch) -> None:
         # Imported here, not with the module: declaring steps (the language server's catalog) needs no
@@ -41,6 +42,7 @@ class Table:
             raise TypeError(f"{type(self).__name__} wraps a pyarrow.Table; use from_polars or from_pandas "
                             f"for a {type(data).__name__}")
         self._data: pa.Table | None = data
+        self._frame: pl.DataFrame | None = None  # a table made from Polars: converted to Arrow when asked
         self._pending: pl.LazyFrame | None = None
         self._parquet: str | None = None
 
@@ -52,9 +54,18 @@ class Table:
 
     @classmethod
     def from_polars(cls, frame: pl.DataFrame | pl.LazyFrame) -> Self:
+        """A table of a Polars frame (collected if lazy), converted to Arrow (zero-copy) only when asked: a
+        chain of Polars steps never imports pyarrow."""
         if isinstance(frame, pl.LazyFrame):
             frame = frame.collect()
-        return cls(frame.to_arrow(compat_level=pl.CompatLevel.newest()))
+        if not isinstance(frame, pl.DataFrame):
+            raise TypeError(f"from_polars takes a polars.DataFrame or LazyFrame, not a {type(frame).__name__}")
+        table = cls.__new__(cls)
+        table._data = None
+        table._frame = frame
+        table._pending = None
+        table._parquet = None
+        return table
 
     @classmethod
     def scan(cls, query: pl.LazyFrame, *, parquet: str | None = None) -> Self:
@@ -65,13 +76,23 @@ class Table:
             raise TypeError(f"Table.scan takes a polars.LazyFrame, not a {type(query).__name__}")
         table = cls.__new__(cls)
         table._data = None
+        table._frame = None
         table._pending = query
         table._parquet = parquet
         return table
 
     def pending_query(self) -> pl.LazyFrame | None:
         """The lazy query of a table made by `scan` and not collected yet (None once it has its rows)."""
-        return self._pending if self._data is None else None
+        return self._pending if self._data is None and self._frame is None else None
+
+    def held(self) -> pa.Table | pl.DataFrame | pl.LazyFrame:
+        """What the table holds, unconverted: its Arrow table, its Polars frame, or its pending query."""
+        if self._data is not None:
+            return self._data
+        if self._frame is not None:
+            return self._frame
+        assert self._pending is not None
+        return self._pending
 
     @property
     def parquet_source(self) -> str | None:
@@ -89,13 +110,23 @@ class Table:
 
     def to_arrow(self) -> pa.Table:
         if self._data is None:
-            assert self._pending is not None
-            self._data = self._pending.collect().to_arrow(compat_level=pl.CompatLevel.newest())
-            self._pending = None
+            self._data = self._collected().to_arrow(compat_level=pl.CompatLevel.newest())
         return self._data
 
     def to_polars(self) -> pl.DataFrame:
-        return cast(pl.DataFrame, pl.from_arrow(self.to_arrow(), rechunk=False))
+        """The table as a Polars frame of its own (sharing the buffers: changing it in place changes no one
+        else's)."""
+        if self._data is None:
+            return self._collected().clone()
+        return cast(pl.DataFrame, pl.from_arrow(self._data, rechunk=False))
+
+    def _collected(self) -> pl.DataFrame:
+        """The Polars frame of a table made from Polars, or of a pending query (run once)."""
+        if self._frame is None:
+            assert self._pending is not None
+            self._frame = self._pending.collect()
+            self._pending = None
+        return self._frame
 
     def to_pandas(self) -> pd.DataFrame:
         _require_pandas("to_pandas")
@@ -103,14 +134,20 @@ class Table:
 
     @property
     def num_rows(self) -> int:
+        if self._frame is not None:
+            return self._frame.height
         return int(self.to_arrow().num_rows)
 
     @property
     def num_columns(self) -> int:
+        if self._frame is not None:
+            return self._frame.width
         return int(self.to_arrow().num_columns)
 
     @property
     def column_names(self) -> list[str]:
+        if self._frame is not None:
+            return list(self._frame.columns)
         return list(self.to_arrow().column_names)
 
     @property
@@ -122,7 +159,7 @@ class Table:
         return self.to_polars().equals(other.to_polars())
 
     def __len__(self) -> int:
-        return int(self.to_arrow().num_rows)
+        return self.num_rows
 
     def __repr__(self) -> str:
         columns = ", ".join(f"{f.name}: {f.type}" for f in self.to_arrow().schema)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, cast
 
 import polars as pl
@@ -25,6 +25,8 @@ from heddle_lang.types import Schema, assignable, dtype_name
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+    from heddle.core.table import Table
 
 NEWEST = pl.CompatLevel.newest()
 
@@ -83,9 +85,16 @@ class Data:
                         self._lazy = None
         return self._polars
 
-    def holds(self, table: pa.Table) -> bool:
-        """Is `table` this data's own Arrow table (a step returned its input unchanged)?"""
-        return self._arrow is table
+    def holds(self, value: object) -> bool:
+        """Is `value` this data's own Arrow table or Polars frame (a step returned its input unchanged)?"""
+        return value is self._arrow or value is self._polars
+
+    def table(self, kind: type[Table]) -> Table:
+        """The data as a step's input `Table` (of the class it declares): of the Polars frame when there is
+        one and no Arrow table yet (the step converts only if it asks for Arrow), else of the Arrow table."""
+        if self._arrow is None:
+            return kind.from_polars(self.polars())
+        return kind(self._arrow)
 
     def lazy(self, columns: Collection[str] | None = None) -> pl.LazyFrame:
         """The data as a lazy frame. With `columns` (those a reader uses), Arrow data not yet converted
@@ -134,6 +143,23 @@ class Data:
 
 _TYPES: dict[pa.DataType, pl.DataType] = {}
 _TYPES_LOCK = threading.Lock()
+
+
+class ArrowTables(Mapping[str, "pa.Table"]):
+    """Node outputs by node id, each converted to Arrow when first looked up (a run's result: a caller that
+    never looks them up, like `heddle run`, converts nothing)."""
+
+    def __init__(self, data: Mapping[str, Data]) -> None:
+        self._data = dict(data)
+
+    def __getitem__(self, key: str) -> pa.Table:
+        return self._data[key].arrow()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
 
 
 def is_arrow_table(value: object) -> bool:

@@ -95,7 +95,7 @@ class Run:
         self.failures: list[Failure] = []
         self.kept: dict[str, pa.Table] = {}
         self.rows: dict[tuple[str, str], RowCount] = {}
-        self.outputs: dict[str, pa.Table] = {}
+        self.outputs: dict[str, Data] = {}  # the workflow's last outputs (as Arrow in the result, when looked up)
         self._handler_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
         self._lock = threading.Lock()
 
@@ -548,7 +548,7 @@ class GraphRun:
         """In this process: the run's resources injected into the config object the function takes."""
         config = callee.build_config(self._config(node), self.run.resources.injected(node.resources))
         self.run.redactor.add_config(config)
-        return callee.call(config, callee.input_type(given.arrow()) if given is not None else None, parameters)
+        return callee.call(config, given.table(callee.input_type) if given is not None else None, parameters)
 
     def _request(self, node: Node, callee: Callee, parameters: Mapping[str, object]) -> dict[str, object]:
         """A call as the cluster's host makes it: the literal config, the resources' configs (`env:` secrets
@@ -579,11 +579,14 @@ class GraphRun:
     def _checked(self, node: Node, returned: object, given: Data | None) -> Data:
         if isinstance(returned, Data):  # placed on a cluster: the table stays there
             data = returned
-        elif isinstance(returned, Table) and returned.pending_query() is not None:
-            data = Data(lazy=returned.pending_query(), parquet=returned.parquet_source)
         elif isinstance(returned, Table):
-            arrow = returned.to_arrow()
-            data = given if given is not None and given.holds(arrow) else Data(arrow=arrow)
+            held = returned.held()
+            if isinstance(held, pl.LazyFrame):
+                data = Data(lazy=held, parquet=returned.parquet_source)
+            elif given is not None and given.holds(held):
+                data = given
+            else:
+                data = Data.of(held)
         elif isinstance(returned, pl.DataFrame) or is_arrow_table(returned):
             data = Data.of(cast(pl.DataFrame, returned))
         else:
@@ -645,7 +648,7 @@ class GraphRun:
         elif self.run.want_outputs:
             self.run.observers.node_output(self.name, node.id, data.arrow())
         if last and node.id == self.lowered.unit(self.lowered.unit_of[node.id]).last:
-            self.run.outputs[node.id] = data.arrow()
+            self.run.outputs[node.id] = data
 
     def _failed(self, node: Node, error: Exception, attempt_number: int, seconds: float,
                 payload: pl.DataFrame | None) -> bool:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from heddle_engine.catalog import EngineCatalog
 from heddle_engine.events import RunInfo, RunObserver
+from heddle_engine.execute.data import ArrowTables
 from heddle_engine.execute.errors import RunRefused, SetupError
 from heddle_engine.execute.executor import Run
 from heddle_engine.execute.functions import Functions
@@ -161,7 +162,8 @@ def run_workflow(plan: Plan, workflow: str, catalog: EngineCatalog, *, file: str
     result = ExecutionResult(
         run_id=run_id, status=INTERRUPTED if interrupted else "failed" if failures else "succeeded",
         error=failures[0].info if failures else None, states=run.states.snapshot(),
-        workflow=workflow, failures=failures, rows=dict(run.rows), kept=dict(run.kept), outputs=dict(run.outputs),
+        workflow=workflow, failures=failures, rows=dict(run.rows), kept=dict(run.kept),
+        outputs=ArrowTables(run.outputs),
         warnings=(*hub.warnings, *run.warnings, *closing, *run.abandoned.warnings()),
         seconds=time.perf_counter() - started, batches=run.batches if exec_plan.stream is not None else None,
     )

@@ -3,6 +3,8 @@ what the block keeps is read; read by anything else, it is collected once."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -156,3 +158,19 @@ workflow W {
     monkeypatch.chdir(tmp_path)
     assert main(["replay", "last", "--from", "n2"]) == 0, capsys.readouterr().err
     assert pl.read_csv(tmp_path / "out.csv")["a"].to_list() == [7, 8, 9]
+
+
+def test_a_run_whose_data_stays_in_polars_imports_no_pyarrow(tmp_path: Path) -> None:
+    """A reader, a block and a writer: Polars from the file to the file, so the process never loads pyarrow
+    (nor numpy, which it brings), and the CSV is the block's answer."""
+    pl.DataFrame({"a": [1, 2, 3], "b": ["x", "y", "z"]}).write_parquet(tmp_path / "data.parquet")
+    path = program(tmp_path, ONLY_A.replace('io.read_csv { path: "data.csv" }',
+                                            'io.read_parquet { path: "data.parquet" }').replace("295", "2"))
+    probe = ("import sys\nfrom heddle.cli.main import main\ncode = main(sys.argv[1:])\n"
+             "print('loaded:', [m for m in ('pyarrow', 'numpy', 'pandas') if m in sys.modules], file=sys.stderr)\n"
+             "sys.exit(code)")
+    done = subprocess.run([sys.executable, "-c", probe, "run", str(path), "--no-lineage"], check=False,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "loaded: []" in done.stderr
+    assert pl.read_csv(tmp_path / "out.csv")["a"].to_list() == [2, 3]

@@ -67,3 +67,27 @@ def test_pandas_round_trip() -> None:
     frame = Table.from_arrow(ARROW).to_pandas()
     assert list(frame.columns) == ["id", "name"]
     assert Users.from_pandas(frame).to_polars().equals(pl.from_arrow(ARROW))  # type: ignore[arg-type]
+
+
+def test_a_polars_table_converts_to_arrow_only_when_asked_and_hands_out_frames_of_its_own() -> None:
+    frame = pl.DataFrame({"id": [1, 2], "name": ["ada", "bob"]})
+    table = Users.from_polars(frame)
+    assert table.held() is frame and (table.num_rows, table.column_names) == (2, ["id", "name"])
+    mine = table.to_polars()
+    mine.insert_column(0, pl.Series("extra", [0, 0]))  # changed in place: the table's frame is not
+    assert table.to_polars().columns == ["id", "name"]
+    assert table.to_arrow().column_names == ["id", "name"] and table.held() is table.to_arrow()
+
+
+def test_a_scan_runs_once_whatever_asks_for_its_rows() -> None:
+    runs = []
+
+    def counted(frame: pl.DataFrame) -> pl.DataFrame:
+        runs.append(1)
+        return frame
+
+    table = Table.scan(pl.LazyFrame({"id": [1, 2, 3]}).map_batches(counted), parquet=None)
+    assert table.pending_query() is not None
+    assert table.to_polars()["id"].to_list() == [1, 2, 3] and table.num_rows == 3
+    assert table.to_arrow().num_rows == 3 and table.pending_query() is None
+    assert len(runs) == 1
