@@ -244,10 +244,53 @@ def _reads(rq: dict[str, Any], table: str) -> tuple[int, list[dict[str, Any]], l
     if any(not isinstance(n, str) for n in names):
         return None
     used: set[str] = set()
-    everything = _cids(rq)
+    live = _live(rq)
     for ref in refs:
-        used.update(name for (_, cid), name in zip(ref["columns"], names, strict=True) if cid in everything)
+        used.update(name for (_, cid), name in zip(ref["columns"], names, strict=True) if cid in live)
     return prelude, refs, names, used
+
+
+def _live(rq: dict[str, Any]) -> set[int]:
+    """The column ids whose values the block's result depends on: the result's columns, what every
+    transform reads (filters, sorts, takes, joins, groups, every compute), and the columns of a `let`
+    relation that its readers use — a column a relation only passes on, that nobody reads further on, is
+    not live. A pipeline with an `append` or a `loop` (positions matter there) keeps everything it mentions
+    and everything it reads."""
+    tables = {t["id"]: t["relation"] for t in rq.get("tables", ())}
+    refs = _refs(rq)
+    live: set[int] = set()
+    while True:
+        before = len(live)
+        live |= _pipeline_live(rq["relation"], None)
+        for tid, relation in tables.items():
+            needed = {position for ref in refs if ref["source"] == tid
+                      for position, (_, cid) in enumerate(ref["columns"]) if cid in live}
+            live |= _pipeline_live(relation, needed)
+        if len(live) == before:
+            return live
+
+
+def _pipeline_live(relation: dict[str, Any], needed: set[int] | None) -> set[int]:
+    """The ids one relation makes live when its readers use its output columns at positions `needed`
+    (None: all of them)."""
+    kind, transforms = _kind(relation["kind"])
+    if kind != "Pipeline" or not isinstance(transforms, list):
+        return set()
+    steps = [_kind(t) for t in transforms]
+    selects = [value for name, value in steps if name == "Select"]
+    if any(name not in _LIVENESS_KNOWN for name, _ in steps) or not selects or (
+            len(selects[-1]) != len(relation["columns"])):
+        return _cids(transforms) | {cid for ref in _refs(transforms) for _, cid in ref["columns"]}
+    found = {cid for position, cid in enumerate(selects[-1]) if needed is None or position in needed}
+    for name, value in steps:
+        if name == "Join":
+            found |= _cids({key: part for key, part in value.items() if key != "with"})
+        elif name not in ("Select", "From"):
+            found |= _cids({name: value})
+    return found
+
+
+_LIVENESS_KNOWN = frozenset({"From", "Select", "Filter", "Sort", "Take", "Compute", "Aggregate", "Join"})
 
 
 def columns_read(program: Program, table: str) -> frozenset[str] | None:

@@ -107,3 +107,22 @@ def test_columns_read() -> None:
     open_schema = analyze_block("from users | filter score > 1", {"users": Schema.unknown()}, is_source=True)
     assert open_schema.program is not None
     assert columns_read(open_schema.program, "users") is None
+
+
+def test_columns_read_through_let_relations() -> None:
+    """A column a `let` relation only passes on, and nobody reads further on, is not read."""
+    block = ("let cheap = (from users | filter score < 1)\n"
+             "let named = (from users | select {id, name})\n"
+             "from cheap | join named (==id) | aggregate {n = count this, m = max named.name}")
+    analysis = analyze_block(block, {"users": USERS}, is_source=True)
+    assert analysis.program is not None, analysis.diagnostics
+    assert columns_read(analysis.program, "users") == {"id", "score", "name"}
+    counted = analyze_block("let cheap = (from users | filter score < 1)\nfrom cheap | aggregate {n = count this}",
+                            {"users": USERS}, is_source=True)
+    assert counted.program is not None
+    assert columns_read(counted.program, "users") == {"score"}
+    appended = analyze_block("let a = (from users | select {id, city})\nfrom users | select {id, name} | append a",
+                             {"users": USERS}, is_source=True)
+    assert appended.program is not None
+    # `append` stacks by position: its pipeline keeps every column it mentions (here all of `users`)
+    assert columns_read(appended.program, "users") == {"id", "name", "score", "city"}

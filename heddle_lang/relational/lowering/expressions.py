@@ -2,9 +2,9 @@
 
 The rules that differ from Polars' own and are reproduced here:
 
-- Integer `+ - *` and negation fail on overflow (Polars wraps around): computed in 128 bits, then cast
-  back strictly. `%` takes the sign of the dividend; `% 0` fails, as in DuckDB. `/` is a float division
-  (1/0 is inf); `//` is prqlc's `TRUNC(a / b)`, a float.
+- Integer `+ - *` and negation fail on overflow (Polars wraps around; see `checked_integer`). `%` takes
+  the sign of the dividend; `% 0` fails, as in DuckDB. `/` is a float division (1/0 is inf); `//` is
+  prqlc's `TRUNC(a / b)`, a float.
 - `== null` / `!= null` are null tests; comparing a date with a timestamp compares timestamps.
 - f-strings (`CONCAT`) read a null as empty text and write other types as DuckDB casts them to text.
 - `in [a, b]` is SQL's `IN` (a null in, or a null among unmatched values, gives null).
@@ -225,16 +225,21 @@ class Expressions:
     def mod(self, op: rq.Operator) -> pl.Expr:
         (a, da), (b, db) = self.typed(op)
         natural = self.dtype(a % b)
-        zero = checked(b, b == 0, "division by zero (`%`)", db)
+        zero = b if literal_int(op.args[1]) not in (None, 0) else checked(b, b == 0, "division by zero (`%`)", db)
         if natural.is_integer():
-            wide_a, wide_b = a.cast(pl.Int128), zero.cast(pl.Int128)
-            return ((wide_a.abs() % wide_b.abs()) * wide_a.sign()).cast(natural, strict=True)
+            # Polars' `%` takes the divisor's sign: where that is not the dividend's, step back by one
+            # divisor (|result| stays below |divisor|, so nothing overflows)
+            floored = a % zero
+            return pl.when((floored != 0) & ((a < 0) != (zero < 0))).then(floored - zero).otherwise(floored)
         fa = a.cast(pl.Float64) if not da.is_float() else a
         remainder = fa.abs() % zero.abs()
         return pl.when(fa < 0).then(-remainder).otherwise(remainder)
 
     def neg(self, op: rq.Operator) -> pl.Expr:
         (a, da), = self.typed(op)
+        bits = next((n for t, n in _SIGNED_BITS.items() if da == t), None)
+        if bits is not None:  # only the smallest value has no opposite
+            return checked(-a, (a == -(2 ** (bits - 1))).any(), f"integer overflow: a result does not fit in {da}", da)
         if da.is_integer():
             return (pl.lit(0, pl.Int128) - a.cast(pl.Int128)).cast(da, strict=True)
         return -a
@@ -415,34 +420,49 @@ _SIGNED_BITS = {pl.Int8: 8, pl.Int16: 16, pl.Int32: 32, pl.Int64: 64}
 def checked_integer(name: str, a: pl.Expr, b: pl.Expr, result: pl.Expr, *, dtype: pl.DataType,
                     constants: tuple[int | None, int | None]) -> pl.Expr:
     """`result` (a + b, a - b or a * b in `dtype`, wrapping on overflow), failing the query where it
-    overflowed, as DuckDB does. The checks cost a comparison when an operand is a constant, a few
-    bitwise operations for a sum of columns, a product in doubles (with a margin) for a product of
-    columns; other integer types compute in 128 bits."""
+    overflowed, as DuckDB does. The checks cost a comparison or two when an operand is a constant (the
+    range of the other operand that keeps the result in `dtype`), a few bitwise operations for a sum of
+    columns, a product in doubles (with a margin) for a product of columns; other integer types compute
+    in 128 bits."""
     bits = next((n for t, n in _SIGNED_BITS.items() if dtype == t), None)
     if bits is None:
         wide = {"std.add": _add, "std.sub": _sub, "std.mul": _mul}[name](a.cast(pl.Int128), b.cast(pl.Int128))
         return wide.cast(dtype, strict=True)
     high, low = 2 ** (bits - 1) - 1, -(2 ** (bits - 1))
     left, right = constants
-    if name == "std.sub" and right is not None:
-        name, b, right = "std.add", -b, -right
     if name in ("std.add", "std.mul") and left is not None and right is None:
         a, b, left, right = b, a, right, left
-    overflow: pl.Expr
-    if name == "std.add" and right is not None:
-        overflow = a > high - right if right > 0 else a < low - right
+    overflow: pl.Expr | None
+    if name == "std.add" and right is not None:  # a + c
+        overflow = _outside(a, low - right, high - right, low, high)
+    elif name == "std.sub" and right is not None:  # a - c
+        overflow = _outside(a, low + right, high + right, low, high)
+    elif name == "std.sub" and left is not None:  # c - a
+        overflow = _outside(b, left - high, left - low, low, high)
     elif name == "std.add":
         overflow = (a.xor(result) & b.xor(result)) < 0
     elif name == "std.sub":
         overflow = (a.xor(b) & a.xor(result)) < 0
-    elif right in (0, 1):  # a * constant
-        return result
-    elif right == -1:
-        overflow = a == low
+    elif right is not None and right > 0:  # a * c: a within [low / c, high / c], rounded inwards
+        overflow = _outside(a, -(-low // right), high // right, low, high)
+    elif right is not None and right < 0:
+        overflow = _outside(a, -(-high // right), low // right, low, high)
+    elif right is not None:  # a * 0
+        overflow = None
     else:
         margin = float(2 ** (bits - 1)) * (1 - 2.0 ** -30)
         overflow = (a.cast(pl.Float64) * b.cast(pl.Float64)).abs() >= margin
+    if overflow is None:
+        return result
     return checked(result, overflow.any(), "integer overflow: a result does not fit in " + str(dtype), dtype)
+
+
+def _outside(value: pl.Expr, lowest: int, highest: int, low: int, high: int) -> pl.Expr | None:
+    """`value` (of a type holding `low..high`) is outside `lowest..highest`; None when it never is."""
+    terms = ([value < lowest] if lowest > low else []) + ([value > highest] if highest < high else [])
+    if not terms:
+        return None
+    return terms[0] if len(terms) == 1 else terms[0] | terms[1]
 
 
 def _add(a: pl.Expr, b: pl.Expr) -> pl.Expr:
