@@ -59,3 +59,27 @@ def test_negation_and_remainder() -> None:
         for value in VALUES:
             exact = abs(value) % abs(divisor) * (1 if value >= 0 else -1)
             assert _outcome(remainder, value) == exact, (value, divisor)
+
+
+def test_only_the_rows_a_query_keeps_are_computed_and_checked() -> None:
+    """As DuckDB computes a projection after the filters and the limit: an overflow in a row the query
+    drops is no error; in a row it keeps, it is."""
+    from heddle_lang.relational import analyze_block, sql_table_name
+    from heddle_lang.types import Schema
+
+    big = 2**62
+    frame = pl.DataFrame({"id": [1, 2, 3, 4], "a": [1, 2, big, 5]})
+    schema = Schema.of({"id": pl.Int64(), "a": pl.Int64()})
+
+    def run(block: str) -> list[tuple[int, int]] | str:
+        analysis = analyze_block(block, {"t": schema}, is_source=True)
+        assert analysis.program is not None, analysis.diagnostics
+        try:
+            return analysis.program.lazy({sql_table_name("t"): frame.lazy()}).collect().rows()
+        except pl.exceptions.PolarsError as error:
+            return "overflow" if "integer overflow" in str(error) else str(error)
+
+    assert run("from t | derive b = a * 10 | sort id | take 2 | select {id, b}") == [(1, 10), (2, 20)]
+    assert run("from t | derive b = a * 10 | filter id != 3 | select {id, b}") == [(1, 10), (2, 20), (4, 50)]
+    assert run("from t | derive b = a * 10 | sort {-id} | take 2 | select {id, b}") == "overflow"
+    assert run("from t | derive b = a * 10 | sort b | take 1 | select {id, b}") == "overflow"

@@ -4,8 +4,9 @@ Columns live in the frame under their RQ number (`scope.physical`); a pipeline k
 made until an `aggregate` or an `append` replaces them, and `select` only says which of them the
 relation returns (a later `sort` may still read a column that was not selected, as prqlc's SQL does).
 
-- A compute without a window is materialised where it stands, unless it is an aggregation (or holds
-  one): then it is a definition that `aggregate` evaluates per group. A compute with a window sorts the
+- A compute without a window is materialised where it stands — or after the selects, filters, sorts and
+  takes that follow it and do not read it (on the rows they keep) — unless it is an aggregation (or
+  holds one): then it is a definition that `aggregate` evaluates per group. A compute with a window sorts the
   frame by the window's keys first and runs its window functions (`windows.py`).
 - `sort` sorts (nulls last, as DuckDB does); a sort stays in effect through `filter`, `derive`, `select`,
   `take` and `join` and is applied again at the end if the frame's order was lost on the way (a join,
@@ -232,7 +233,8 @@ class Lowering:
         if isinstance(transform, rq.Compute):
             self._compute(state, transform)
             return
-        self._flush(state)
+        if not _passes_pending(state, transform):
+            self._flush(state)
         if isinstance(transform, rq.Select):
             state.visible = list(transform.cids)
         elif isinstance(transform, rq.Filter):
@@ -393,6 +395,23 @@ def _range_per_group(state: _State, names: list[str], keys: Sequence[rq.SortKey]
 
 
 _ROW = "#row"
+
+
+def _passes_pending(state: _State, transform: rq.Transform) -> bool:
+    """`transform` goes before the computes still pending (they are made after it, on the rows it keeps):
+    a select, a filter or sort that does not read them, a `take` (not per group) that does not sort by
+    them. So `derive ... | sort k | take 10` computes 10 rows, and only the rows a query keeps are checked
+    for overflows, as DuckDB does (it computes a projection after the filters and the limit)."""
+    pending = [cid for cid, _ in state.pending]
+    if isinstance(transform, rq.Select):
+        return True
+    if isinstance(transform, rq.Filter):
+        return not any(_references(transform.expr, cid) for cid in pending)
+    if isinstance(transform, rq.Sort):
+        return not {k.cid for k in transform.keys} & set(pending)
+    if isinstance(transform, rq.Take):
+        return not transform.partition and not {k.cid for k in transform.sort} & set(pending)
+    return False
 
 
 def _references(expr: rq.Expr, cid: int) -> bool:
