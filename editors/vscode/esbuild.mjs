@@ -23,7 +23,7 @@ const builds = [
     target: "es2022",
   },
   {
-    entryPoints: ["src/locate.ts", "src/workflows.ts", "webview/dot.ts"],
+    entryPoints: ["src/locate.ts", "src/installing.ts", "src/workflows.ts", "webview/dot.ts"],
     outdir: "out/unit",
     outbase: ".",
     platform: "node",

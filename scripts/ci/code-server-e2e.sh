@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # CI: the VS Code extension in a real VS Code. Installs code-server (with the Node 24 it needs) into
 # CACHE_DIR once, installs the built .vsix into a fresh profile, opens a temporary copy of examples/ in
-# headless Chromium driven by Playwright (editors/vscode/e2e/code-server.mjs), and checks: the error
-# shown while heddle-lsp is missing and the server starting by itself once it is installed; an error's
+# headless Chromium driven by Playwright (editors/vscode/e2e/code-server.mjs), and checks: the notice
+# shown while heddle-lsp is missing, the server starting by itself once it is in the workspace's .venv
+# (the notice gone), and the notice's Install link installing a built wheel into the extension's own
+# environment — offline: pip finds the wheel's dependencies in a folder prepared here —; an error's
 # Problems count, squiggle and message; the code lens; completion of resource keys inside `<`; the plan
 # drawn in its webview (and a file's errors instead); Enter in pipelines; Run and Check File as tasks.
 # Screenshots, VS Code's logs and code-server's go to ARTIFACT_DIR.
@@ -13,6 +15,8 @@
 #               `pip install`, and the extension must start it by itself.
 #   VSIX        the package (default: editors/vscode/heddle.vsix, built by scripts/ci/vscode.sh), whose
 #               node_modules (playwright-core) this script uses too.
+#   HEDDLE_WHEEL the wheel the Install link installs (default: the one in dist/, built by
+#               scripts/ci/wheel.sh). Its dependencies are downloaded once into CACHE_DIR/wheelhouse.
 set -euo pipefail
 
 if [ $# -ne 2 ]; then
@@ -26,13 +30,15 @@ artifacts=$(cd "$2" && pwd)
 extension="$repo/editors/vscode"
 server=$(realpath -m "${HEDDLE_LSP:-$repo/.venv/bin/heddle-lsp}")
 vsix=$(realpath -m "${VSIX:-$extension/heddle.vsix}")
+wheel=${HEDDLE_WHEEL:-$(ls -t "$repo"/dist/heddle_lang-*.whl 2>/dev/null | head -n 1)}
+wheel=$(realpath -m "${wheel:-$repo/dist/heddle_lang-VERSION.whl}")
 node_version=24
 code_server_version=4.139.1
 start=$SECONDS
 
-for needed in "$server" "$vsix" "$extension/node_modules/playwright-core/package.json"; do
+for needed in "$server" "$vsix" "$extension/node_modules/playwright-core/package.json" "$wheel"; do
   if [ ! -e "$needed" ]; then
-    echo "missing $needed: create the repository's .venv and run scripts/ci/vscode.sh first" >&2
+    echo "missing $needed: create the repository's .venv, run scripts/ci/vscode.sh and scripts/ci/wheel.sh first" >&2
     exit 1
   fi
 done
@@ -93,6 +99,11 @@ if [ ! -x "$code_server" ] || [[ "$(version_line)" != "$code_server_version "* ]
     --nodedir="$node_dir" "code-server@$code_server_version" >"$cache/code-server-install.log" 2>&1 ||
     { tail -n 40 "$cache/code-server-install.log" >&2; exit 1; }
 fi
+# The wheel's dependencies, for pip inside code-server to install from without an index.
+wheelhouse="$cache/wheelhouse"
+python3 -m pip download -q --disable-pip-version-check --dest "$wheelhouse" "$wheel" >"$cache/wheelhouse.log" 2>&1 ||
+  { tail -n 20 "$cache/wheelhouse.log" >&2; exit 1; }
+rm -f "$wheelhouse"/heddle_lang-*
 installed=$SECONDS
 echo "   ready after $((installed - start)) s ($(node --version), code-server $(version_line))"
 
@@ -120,6 +131,15 @@ cat >"$scratch/user/User/settings.json" <<'EOF'
   "task.problemMatchers.neverPrompt": true
 }
 EOF
+# Machine-scoped settings apply from the machine's settings file in code-server (a remote window): the
+# Python that Install creates the extension's environment with, by its full path.
+install_python=$(python3 -c 'import sys; print(sys.executable)')
+mkdir -p "$scratch/user/Machine"
+cat >"$scratch/user/Machine/settings.json" <<EOF
+{
+  "heddle.install.python": "$install_python"
+}
+EOF
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cat >"$scratch/config.yaml" <<EOF
 bind-addr: 127.0.0.1:$port
@@ -144,7 +164,7 @@ for dir in "${path_dirs[@]}"; do
     clean_path="${clean_path:+$clean_path:}$dir"
   fi
 done
-PATH="$clean_path" "$code_server" "${common[@]}" --disable-workspace-trust --disable-getting-started-override \
+PATH="$clean_path" PIP_NO_INDEX=1 PIP_FIND_LINKS="$wheelhouse" "$code_server" "${common[@]}" --disable-workspace-trust --disable-getting-started-override \
   "$workspace" >"$artifacts/code-server.log" 2>&1 &
 code_server_pid=$!
 for _ in $(seq 1 120); do
@@ -156,5 +176,5 @@ done
 curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null || { tail -n 40 "$artifacts/code-server.log" >&2; exit 1; }
 
 echo "== Playwright: diagnostics, completion, code lens, plan"
-HEDDLE_LSP=$server node "$extension/e2e/code-server.mjs" "http://127.0.0.1:$port/?folder=$workspace" "$workspace" "$artifacts"
+HEDDLE_LSP=$server HEDDLE_WHEEL=$wheel USER_DATA_DIR="$scratch/user" INSTALL_PYTHON=$install_python node "$extension/e2e/code-server.mjs" "http://127.0.0.1:$port/?folder=$workspace" "$workspace" "$artifacts"
 echo "== code-server e2e passed: install $((installed - start)) s, run $((SECONDS - installed)) s; screenshots in $artifacts"

@@ -3,7 +3,7 @@
 // Usage: node e2e/code-server.mjs URL WORKSPACE ARTIFACT_DIR
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
 import { chromium } from "playwright-core";
@@ -19,7 +19,38 @@ if (SERVER === undefined) {
   console.error("HEDDLE_LSP must name the heddle-lsp to install into the workspace's .venv");
   process.exit(2);
 }
+// A built heddle_lang wheel for the Install flow, and the user data folder, whose global storage holds the
+// environment the extension installs it into. pip finds the wheel's dependencies in a local folder
+// (PIP_NO_INDEX, PIP_FIND_LINKS, set by scripts/ci/code-server-e2e.sh): nothing is downloaded.
+const WHEEL = process.env.HEDDLE_WHEEL;
+const USER_DATA = process.env.USER_DATA_DIR;
+const PYTHON = process.env.INSTALL_PYTHON; // the heddle.install.python setting
+if (WHEEL === undefined || USER_DATA === undefined || PYTHON === undefined) {
+  console.error("HEDDLE_WHEEL must name a heddle_lang wheel, USER_DATA_DIR code-server's --user-data-dir and " +
+    "INSTALL_PYTHON the heddle.install.python setting");
+  process.exit(2);
+}
+
+/** Resolves with the first file under `folder` whose text contains `needle` (polling), else undefined. */
+async function fileWith(folder, needle) {
+  const deadline = Date.now() + LONG;
+  for (;;) {
+    const files = existsSync(folder) ? readdirSync(folder, { recursive: true }).map((f) => path.join(folder, f)) : [];
+    const found = files.find((file) => {
+      try {
+        return readFileSync(file, "utf8").includes(needle);
+      } catch {
+        return false; // a folder, or a file gone since
+      }
+    });
+    if (found !== undefined || Date.now() > deadline) {
+      return found;
+    }
+    await page.waitForTimeout(500);
+  }
+}
 const LONG = 90_000; // the first analysis imports Polars and prqlc: allow for a slow, shared machine
+const INSTALL = 600_000; // a virtual environment and pip installing the wheel with Polars, Arrow, ...
 
 // An example with one error: `io.prnt` is no function of std/io.
 const broken = readFileSync(path.join(workspace, "quickstart.he"), "utf8").replace("| io.print", "| io.prnt");
@@ -70,6 +101,8 @@ async function goTo(line, column) {
   const input = page.locator(".quick-input-widget input");
   await input.waitFor({ state: "visible" });
   await input.fill(`:${line}:${column}`);
+  // Enter before the row for this line is listed goes nowhere: wait for it.
+  await page.locator(".quick-input-list .monaco-list-row", { hasText: `line ${line}` }).first().waitFor();
   await page.keyboard.press("Enter");
   await input.waitFor({ state: "hidden" });
 }
@@ -108,23 +141,55 @@ try {
     await page.locator(".monaco-workbench").waitFor({ timeout: LONG });
   });
 
-  await step("without heddle-lsp: an error that says how to fix it, with its buttons", async () => {
+  const notice = page.locator(".notification-toast", { hasText: "was not found" });
+  const noticeLink = (name) => notice.first().getByRole("link", { name, exact: true });
+
+  await step("without heddle-lsp: a notice that says how to fix it, with its links", async () => {
     await openFile("broken.he");
-    const toast = page.locator(".notification-toast", { hasText: "was not found" });
-    await toast.first().waitFor({ timeout: LONG });
-    for (const button of ["Open Settings", "Installation Help"]) {
-      await toast.first().locator(".monaco-button", { hasText: button }).first().waitFor();
+    await notice.first().waitFor({ timeout: LONG });
+    for (const link of ["Install", "Open Settings", "Installation Help"]) {
+      await noticeLink(link).waitFor();
     }
-    console.log(`     ${(await toast.first().locator(".notification-list-item-message").textContent())?.trim()}`);
+    console.log(`     ${(await notice.first().locator(".notification-list-item-message").textContent())?.trim()}`);
     await page.screenshot({ path: path.join(artifacts, "missing-server.png") });
   });
 
-  await step("heddle-lsp installed into .venv: the server starts by itself", async () => {
+  const venv = path.join(workspace, ".venv");
+  await step("heddle-lsp installed into .venv: the server starts by itself, and the notice goes away", async () => {
     // As `pip install` of Heddle into the workspace's .venv would leave it.
-    const bin = path.join(workspace, ".venv", "bin");
+    const bin = path.join(venv, "bin");
     mkdirSync(bin, { recursive: true });
     symlinkSync(path.join(path.dirname(SERVER), "heddle"), path.join(bin, "heddle"));
     symlinkSync(SERVER, path.join(bin, "heddle-lsp"));
+    await notice.first().waitFor({ state: "detached", timeout: LONG });
+  });
+
+  await step("without .venv again, after a restart: the notice is back", async () => {
+    rmSync(venv, { recursive: true, force: true });
+    await runCommand("Heddle: Restart Language Server");
+    await noticeLink("Install").waitFor({ timeout: LONG });
+  });
+
+  const ownServer = path.join(USER_DATA, "User", "globalStorage", "heddle.heddle", "server-env", "bin", "heddle-lsp");
+  await step("Install: a wheel into the extension's own environment, offline; the server starts, the notice goes", async () => {
+    await noticeLink("Install").click();
+    const input = page.locator(".quick-input-widget input");
+    await page.locator(".quick-input-list .monaco-list-row", { hasText: "A wheel or a folder" }).first().click();
+    await input.fill("/nowhere/heddle_lang.whl");
+    await page.locator(".quick-input-widget", { hasText: "there is no file or folder at this path" }).waitFor();
+    await input.fill(WHEEL);
+    await page.keyboard.press("Enter");
+    await page.locator(".notification-toast", { hasText: "installing the language server" }).first().waitFor();
+    await page.screenshot({ path: path.join(artifacts, "installing.png") });
+    await page.locator(".notification-toast", { hasText: "installing the language server" }).first()
+      .waitFor({ state: "detached", timeout: INSTALL });
+    await notice.first().waitFor({ state: "detached", timeout: LONG });
+    assert.ok(existsSync(ownServer), `no heddle-lsp at ${ownServer}`);
+    // The Heddle output channel's log says which Python made the environment: the setting's.
+    const log = await fileWith(path.join(USER_DATA, "logs"), `$ ${PYTHON} -m venv `);
+    assert.ok(log !== undefined, `no log says the environment was made with ${PYTHON}`);
+    const failed = page.locator(".notification-toast", { hasText: "installing the language server failed" });
+    assert.equal(await failed.count(), 0, "the installation reported a failure");
   });
 
   await step("broken.he: one error in the Problems count", async () => {
@@ -221,7 +286,7 @@ try {
   await step("Run (code lens): `heddle run` as a task, or the server runs it without it", async () => {
     await openFile("quickstart.he");
     await page.locator(".codelens-decoration a", { hasText: "Run" }).first().click();
-    const cli = path.join(path.dirname(SERVER), "heddle");
+    const cli = path.join(path.dirname(ownServer), "heddle"); // the installed wheel's
     if (spawnSync(cli, ["run", "--help"]).status === 0) {
       const output = page.locator(".terminal-wrapper .xterm-rows", { hasText: "succeeded" });
       await output.first().waitFor({ timeout: LONG });

@@ -11,6 +11,7 @@ import {
 } from "vscode-languageclient/node";
 
 import { forgetRunSupport } from "./cli";
+import { installServer, ownEnvironment } from "./install";
 import { type Found, isFound, locateCli, locateServer, type Lookup, processEnvironment } from "./locate";
 
 /** Commands the server advertises that the extension implements itself (the server's code lens names them). */
@@ -19,11 +20,16 @@ export const CLIENT_COMMANDS: ReadonlySet<string> = new Set(["heddle.runWorkflow
 /** How long a virtual environment must be still before the extension looks for heddle-lsp in it again. */
 const RETRY_AFTER_MS = 1_000;
 
-// Notifications show text as written (no Markdown): quotes, not backticks.
-const HELP = "Install Heddle (the Python distribution heddle-lang, not yet on the package index) where VS Code can " +
-  "find it: run \"python3 -m venv .venv && .venv/bin/pip install PATH\" in the workspace, PATH being a clone of " +
-  "Heddle's repository or a heddle_lang wheel built from it, or put heddle-lsp on PATH, or set the heddle.server.path " +
-  "setting.";
+// Notifications show text as written, but for links: quotes, not backticks.
+const HELP = "Install installs Heddle (the Python distribution heddle-lang) into an environment of the extension's " +
+  "own; or run \"python3 -m venv .venv && .venv/bin/pip install PATH\" in the workspace, PATH being a clone of " +
+  "Heddle's repository or a heddle_lang wheel built from it, and the server starts by itself.";
+
+/** A `command:` link for a notification's text. */
+function commandLink(title: string, command: string, args: unknown[] = []): string {
+  const query = args.length > 0 ? `?${encodeURIComponent(JSON.stringify(args))}` : "";
+  return `[${title}](command:${command}${query})`;
+}
 
 /**
  * `heddle.runWorkflow` and `heddle.planWorkflow` are the extension's own commands (a task and a picture of
@@ -57,6 +63,8 @@ export class HeddleServer implements vscode.Disposable {
   private server: Found | undefined;
   private starting: Promise<void> | undefined;
   private retry: NodeJS.Timeout | undefined;
+  /** Closes the notice that heddle-lsp is missing, while it is up. */
+  private closeNotice: (() => void) | undefined;
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
@@ -86,7 +94,7 @@ export class HeddleServer implements vscode.Disposable {
         clearTimeout(this.retry);
         this.retry = setTimeout(() => void this.start({ quiet: true }), RETRY_AFTER_MS);
       }
-    }), { dispose: () => clearTimeout(this.retry) });
+    }), { dispose: () => clearTimeout(this.retry) }, { dispose: () => this.closeNotice?.() });
   }
 
   /** The running client, if any. */
@@ -105,6 +113,16 @@ export class HeddleServer implements vscode.Disposable {
       this.starting = undefined;
     });
     return this.starting;
+  }
+
+  /** Installs Heddle into the extension's own environment (asking from where), then starts the server. */
+  async install(): Promise<void> {
+    this.closeNotice?.();
+    if (await installServer(this.context, (message) => this.log(message))) {
+      await this.restart();
+    } else if (this.client === undefined) {
+      await this.start();
+    }
   }
 
   async restart(): Promise<void> {
@@ -148,7 +166,7 @@ export class HeddleServer implements vscode.Disposable {
 
   private locate(): { path?: string; lookup: Lookup } {
     const setting = vscode.workspace.getConfiguration("heddle").get<string>("server.path", "");
-    const lookup = locateServer(setting, folders(), processEnvironment());
+    const lookup = locateServer(setting, folders(), processEnvironment(), ownEnvironment(this.context));
     return { path: isFound(lookup) ? lookup.path : undefined, lookup };
   }
 
@@ -164,7 +182,7 @@ export class HeddleServer implements vscode.Disposable {
     if (!isFound(lookup)) {
       if (!quiet) {
         this.log(`heddle-lsp not found; looked at: ${lookup.looked.join(", ")}`);
-        void this.reportMissing(lookup.badSetting);
+        this.reportMissing(lookup.badSetting);
       }
       return;
     }
@@ -198,6 +216,7 @@ export class HeddleServer implements vscode.Disposable {
     this.client = client;
     try {
       await client.start();
+      this.closeNotice?.();
       this.log(`heddle-lsp ${client.initializeResult?.serverInfo?.version ?? ""} is running`);
     } catch (error) {
       this.client = undefined;
@@ -212,17 +231,38 @@ export class HeddleServer implements vscode.Disposable {
     }
   }
 
-  private async reportMissing(badSetting: string | undefined): Promise<void> {
-    const message = badSetting !== undefined
-      ? `Heddle: the heddle.server.path setting names ${badSetting}, which is not an executable file. Fix the setting or clear it.`
-      : `Heddle: the language server heddle-lsp was not found. ${HELP}`;
-    const choice = await vscode.window.showErrorMessage(message, "Open Settings", "Installation Help");
-    if (choice === "Open Settings") {
-      await vscode.commands.executeCommand("workbench.action.openSettings", "heddle.server.path");
-    } else if (choice === "Installation Help") {
-      // The extension's own page (its README, Requirements first), offline.
-      await vscode.commands.executeCommand("extension.open", this.context.extension.id);
+  /**
+   * The notice that heddle-lsp is missing, with links to act. A notification with progress, because an
+   * extension can close only those: it goes away as soon as a server runs, wherever that came from.
+   */
+  private reportMissing(badSetting: string | undefined): void {
+    if (this.closeNotice !== undefined) {
+      return;
     }
+    const settings = commandLink("Open Settings", "workbench.action.openSettings", ["heddle.server.path"]);
+    // The extension's own page (its README, Requirements first), offline.
+    const help = commandLink("Installation Help", "extension.open", [this.context.extension.id]);
+    const message = badSetting !== undefined
+      ? `the heddle.server.path setting names ${badSetting}, which is not an executable file: ${settings} to fix ` +
+        `it or clear it. ${help}`
+      : `the language server heddle-lsp was not found: waiting for it. ${commandLink("Install", "heddle.installServer")}` +
+        ` · ${settings} · ${help}. ${HELP}`;
+    let close: () => void = () => undefined;
+    const closed = new Promise<void>((resolve) => {
+      close = resolve;
+    });
+    this.closeNotice = close;
+    void closed.then(() => {
+      this.closeNotice = undefined;
+    });
+    void vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: "Heddle", cancellable: true },
+      (progress, token) => {
+        progress.report({ message });
+        token.onCancellationRequested(close);
+        return closed;
+      },
+    );
   }
 }
 

@@ -31,6 +31,7 @@ export function registerCommands(server: HeddleServer, plans: PlanPanels): vscod
       await server.restart();
     }),
     vscode.commands.registerCommand("heddle.showOutput", () => server.output.show()),
+    vscode.commands.registerCommand("heddle.installServer", () => server.install()),
   ];
 }
 

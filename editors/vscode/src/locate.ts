@@ -8,7 +8,7 @@ export type Platform = NodeJS.Platform;
 /** Where an executable was found, and why there: shown in the output channel. */
 export interface Found {
   readonly path: string;
-  readonly origin: "setting" | "virtual environment" | "PATH" | "beside the server";
+  readonly origin: "setting" | "virtual environment" | "PATH" | "beside the server" | "extension's own environment";
 }
 
 /** Every place that was looked at, for an error message that says what to fix. */
@@ -107,11 +107,17 @@ export function onPath(name: string, env: Environment): string | undefined {
   return undefined;
 }
 
+/** The executable `name` inside the virtual environment `venv` (`bin/`, or `Scripts\` on Windows). */
+export function inEnvironment(venv: string, name: string, platform: Platform): string {
+  return pathApi(platform).join(venv, platform === "win32" ? "Scripts" : "bin", executableName(name, platform));
+}
+
 /**
  * The language server: the `heddle.server.path` setting if set (a bare name is looked up on `PATH`),
- * else the workspace's virtual environment, else `PATH`.
+ * else the workspace's virtual environment, else `PATH`, else the environment the extension installed
+ * Heddle into (`own`, when given).
  */
-export function locateServer(setting: string, folders: readonly string[], env: Environment): Lookup {
+export function locateServer(setting: string, folders: readonly string[], env: Environment, own?: string): Lookup {
   if (setting.trim() !== "") {
     const expanded = expandSetting(setting, folders, env);
     const api = pathApi(env.platform);
@@ -127,7 +133,11 @@ export function locateServer(setting: string, folders: readonly string[], env: E
   if (fromPath !== undefined) {
     return { path: fromPath, origin: "PATH" };
   }
-  return { looked: [...candidates, `heddle-lsp on PATH`] };
+  const installed = own !== undefined ? inEnvironment(own, "heddle-lsp", env.platform) : undefined;
+  if (installed !== undefined && env.executable(installed)) {
+    return { path: installed, origin: "extension's own environment" };
+  }
+  return { looked: [...candidates, `heddle-lsp on PATH`, ...(installed !== undefined ? [installed] : [])] };
 }
 
 /**

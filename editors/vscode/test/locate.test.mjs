@@ -59,6 +59,16 @@ describe("locateServer", () => {
     assert.deepEqual(found.looked, ["/work/p/.venv/bin/heddle-lsp", "/work/p/venv/bin/heddle-lsp", "heddle-lsp on PATH"]);
     assert.equal(found.badSetting, undefined);
   });
+
+  test("last, the environment the extension installed Heddle into", () => {
+    const own = "/home/ada/.vscode/globalStorage/heddle.heddle/server-env";
+    const env = environment([`${own}/bin/heddle-lsp`]);
+    assert.deepEqual(locateServer("", ["/work/p"], env, own), { path: `${own}/bin/heddle-lsp`, origin: "extension's own environment" });
+    const alsoOnPath = environment([`${own}/bin/heddle-lsp`, "/usr/bin/heddle-lsp"]);
+    assert.deepEqual(locateServer("", ["/work/p"], alsoOnPath, own), { path: "/usr/bin/heddle-lsp", origin: "PATH" });
+    assert.deepEqual(locateServer("", ["/work/p"], environment([]), own).looked,
+      ["/work/p/.venv/bin/heddle-lsp", "/work/p/venv/bin/heddle-lsp", "heddle-lsp on PATH", `${own}/bin/heddle-lsp`]);
+  });
 });
 
 describe("locateCli", () => {
