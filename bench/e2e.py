@@ -9,6 +9,8 @@ falls on all of them alike; ratios are against a baseline measured in the same r
                 country; 1,000 customers), cached under ~/.cache/heddle/bench/
   baseline      the same as a hand-written Polars lazy script (`scan_parquet` ... `sink_csv`)
   compared      `heddle run --no-lineage`, `heddle run` (lineage recorded), the same as a DuckDB script
+  100 steps     a workflow of 100 one-row Python steps, with and without lineage (what recording costs
+                per stage, measured inside the run as `heddle run` reports it, and whole)
   start-up      `heddle --version`, `heddle check` and `heddle run --no-lineage` of examples/quickstart.he
                 against `python -c "import polars"`
 
@@ -21,7 +23,8 @@ The children run without PYTHONDONTWRITEBYTECODE: an installed package has its b
 compiling every module anew would be a cost no user pays.
 
 Goals (issue 17): --no-lineage <= 1.1x the Polars script and faster than DuckDB; with lineage <= 1.3x; peak
-RSS <= 1.2x; `heddle --version` <= 0.1 s; check and run of the quickstart <= 1.5x `import polars`.
+RSS <= 1.2x; 100 one-row steps with lineage <= 3x without; `heddle --version` <= 0.1 s; check and run of the
+quickstart <= 1.5x `import polars`.
 """
 
 from __future__ import annotations
@@ -78,6 +81,32 @@ duckdb.sql(
     "WHERE amount > 100 GROUP BY customer ORDER BY total DESC LIMIT 100) TO 'out/duckdb.csv' (HEADER)"
 )
 """
+
+
+TINY_PLUGIN = """from heddle.core.step import StepConfig
+from heddle.core.table import Table
+from heddle.sdk.plugin import Plugin
+
+plugin = Plugin(namespace="tiny")
+
+
+class Config(StepConfig[None]):
+    pass
+
+
+@plugin.step(name="bump")
+def bump(config: Config, input: Table) -> Table:
+    \"\"\"Add one to `n`.\"\"\"
+    frame = input.to_polars()
+    return Table.from_polars(frame.with_columns(frame["n"] + 1))
+"""
+
+TINY_STEPS = 100
+
+
+def tiny_program() -> str:
+    steps = "".join("    | tiny.bump\n" for _ in range(TINY_STEPS))
+    return f'import "local/tiny" tiny\n\nworkflow Tiny {{\n  [{{ n: 0 }}]\n{steps}}}\n'
 
 
 @dataclass
@@ -175,6 +204,11 @@ def main() -> None:
         (folder / "flow.he").write_text(PROGRAM)
         (folder / "polars_script.py").write_text(POLARS_SCRIPT)
         (folder / "duckdb_script.py").write_text(DUCKDB_SCRIPT)
+        tiny = folder / "tiny"
+        (tiny / "plugins").mkdir(parents=True)
+        (tiny / "plugins" / "tiny.py").write_text(TINY_PLUGIN)
+        (tiny / "heddle.toml").write_text('[modules]\n"local/tiny" = "plugins.tiny:plugin"\n')
+        (tiny / "tiny.he").write_text(tiny_program())
         quickstart = folder / "quickstart"
         shutil.copytree(ROOT / "examples", quickstart, ignore=shutil.ignore_patterns("__pycache__", ".heddle"))
         commands = {
@@ -182,6 +216,8 @@ def main() -> None:
             "heddle run --no-lineage": [heddle, "run", "flow.he", "--no-lineage"],
             "heddle run (lineage)": [heddle, "run", "flow.he"],
             "duckdb script": [python, "duckdb_script.py"],
+            "100 steps --no-lineage": [heddle, "run", str(tiny / "tiny.he"), "--no-lineage"],
+            "100 steps (lineage)": [heddle, "run", str(tiny / "tiny.he")],
             "import polars": [python, "-c", "import polars"],
             "heddle --version": [heddle, "--version"],
             "heddle check quickstart": [heddle, "check", str(quickstart / "quickstart.he")],
@@ -217,6 +253,12 @@ def report(args: argparse.Namespace, figures: dict[str, Figures], result: str, d
         inner = f"{statistics.median(f.inner):.3f} s" if f.inner else ""
         print(f"{name:28} {f.median():8.3f}s {f.median() / base.median():8.2f}x {f.rss():8.0f}MB "
               f"{f.rss() / base.rss():8.2f}x  {inner}")
+    steps, recorded = figures["100 steps --no-lineage"], figures["100 steps (lineage)"]
+    print(f"\n{TINY_STEPS} one-row Python steps, median of {args.rounds} rounds")
+    for name, f in (("--no-lineage", steps), ("lineage", recorded)):
+        inner = statistics.median(f.inner) if f.inner else float("nan")
+        print(f"{name:28} {f.median():8.3f}s {f.median() / steps.median():8.2f}x  inside the run {inner:.3f} s "
+              f"{inner / statistics.median(steps.inner):.2f}x" if steps.inner else "")
     polars_import = figures["import polars"]
     print(f"\nstart-up, median of {args.rounds} rounds")
     for name in ("import polars", "heddle --version", "heddle check quickstart", "heddle run quickstart"):
@@ -228,6 +270,9 @@ def report(args: argparse.Namespace, figures: dict[str, Figures], result: str, d
         ("--no-lineage <= 1.1x the Polars script", plain.median() <= 1.1 * base.median()),
         ("with lineage <= 1.3x the Polars script", lineage.median() <= 1.3 * base.median()),
         ("peak RSS (--no-lineage) <= 1.2x the Polars script", plain.rss() <= 1.2 * base.rss()),
+        (f"{TINY_STEPS} one-row steps with lineage <= 3x without (inside the run)",
+         bool(steps.inner and recorded.inner)
+         and statistics.median(recorded.inner) <= 3 * statistics.median(steps.inner)),
         ("heddle --version <= 0.1 s", figures["heddle --version"].median() <= 0.1),
         ("heddle check quickstart <= 1.5x import polars",
          figures["heddle check quickstart"].median() <= 1.5 * polars_import.median()),
