@@ -270,5 +270,6 @@ def _report(result: ExecutionResult, plan: Plan) -> dict[str, Any]:
                                              "line": error.line, "attempt": error.attempt},
         "kept_rows": {key: table.num_rows for key, table in result.kept.items()},
         "stages": stages, "warnings": list(result.warnings),
+        "cluster": dict(result.cluster) if result.cluster is not None else None,
     }
 

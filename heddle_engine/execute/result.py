@@ -56,6 +56,7 @@ class ExecutionResult(RunResult):
     warnings: tuple[str, ...] = ()
     seconds: float = 0.0
     batches: int | None = None  # a stream's batches (the last one uncommitted when the run failed)
+    cluster: Mapping[str, object] | None = None  # on a cluster: its address, bytes the driver fetched and put
 
     @property
     def message(self) -> str | None:

@@ -166,7 +166,9 @@ def run_workflow(plan: Plan, workflow: str, catalog: EngineCatalog, *, file: str
         outputs=ArrowTables(run.outputs),
         warnings=(*hub.warnings, *run.warnings, *closing, *run.abandoned.warnings()),
         seconds=time.perf_counter() - started, batches=run.batches if exec_plan.stream is not None else None,
-    )
+        cluster=None if placement is None else {"address": placement.address,
+                                                "fetched_bytes": placement.traffic.fetched,
+                                                "put_bytes": placement.traffic.put})
     hub.run_finished(result)
     if keyboard is not None:
         raise keyboard
