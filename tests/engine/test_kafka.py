@@ -4,9 +4,11 @@ every message accounted for; poison messages; a graceful stop; retry_queue."""
 from __future__ import annotations
 
 import json
+import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -162,3 +164,40 @@ def test_the_broker_answers_quickly() -> None:
     with kafka_broker() as address:
         create_topics(address, "t")
     assert time.monotonic() - started < 30
+
+
+def test_sigkill_at_random_points_loses_nothing_and_duplicates_only_a_redelivered_batch(
+        project: Path, broker: str) -> None:
+    total, batch = 20_000, 700
+    produce_json(broker, "tx", [{"id": i, "amount": 20.0} for i in range(1, total + 1)])
+    chance = random.Random(11)
+    kills = 0
+    for _ in range(3):  # killed after a random number of committed batches, at a random moment after it
+        child = subprocess.Popen([sys.executable, "-m", "heddle.cli.main", "run", "live.he", "--no-lineage",
+                                  "--progress", "jsonl"], cwd=project, stderr=subprocess.PIPE, text=True)
+        assert child.stderr is not None
+        watchdog = threading.Timer(120, child.kill)  # a child that never commits fails the test, not hangs it
+        watchdog.start()
+        wanted, seen = chance.randint(1, 2), 0
+        lines = []
+        for line in child.stderr:
+            lines.append(line)
+            if '"state": "committed"' in line:
+                seen += 1
+                if seen == wanted:
+                    break
+        watchdog.cancel()
+        assert seen == wanted, "".join(lines[-20:])
+        time.sleep(chance.uniform(0.0, 0.3))
+        child.kill()
+        child.wait(30)
+        kills += 1
+    result = run_file(project / "live.he", stream=_limits(idle=3.0))
+    assert result.status == "succeeded", result.message
+    out = _ids(read_all(broker, "out"))
+    dlq = [json.loads(v)["id"] for v in read_all(broker, "dlq")]
+    delivered = out + dlq
+    assert set(delivered) == set(range(1, total + 1))  # no input message is missing
+    duplicates = len(delivered) - total
+    assert 0 <= duplicates <= kills * batch  # at most the batch in flight at each kill, delivered again
+    assert all(i % 7 == 0 for i in dlq)

@@ -15,6 +15,7 @@ with a `heddle-attempt` header, so that a consumer of that topic can feed them b
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -36,6 +37,10 @@ from heddle_lang.semantic.retry import duration_seconds
 from heddle_lang.types import Schema
 
 plugin = Plugin(namespace="kafka")
+# librdkafka's own log (a broker that cannot be reached, retried by itself) goes to this logger, not to stderr:
+# a run's failures are the errors its calls raise.
+LOG = logging.getLogger("heddle.kafka")
+LOG.addHandler(logging.NullHandler())
 JOIN_SECONDS = 30.0  # a consumer waits this long for its partitions before it reports being idle
 
 MESSAGE_COLUMNS = Schema.of({
@@ -72,7 +77,7 @@ class Connection(Settings[ConnectionConfig]):
         with self._lock:
             if self._producer is None:
                 self._producer = Producer({**self.client_settings(), "enable.idempotence": True, "linger.ms": 5,
-                                           "error_cb": _transient})
+                                           "error_cb": _transient, "logger": LOG})
             return self._producer
 
     def close(self) -> None:
@@ -159,7 +164,7 @@ def consume(config: ConsumeConfig) -> Iterator[Batch]:
         "session.timeout.ms": 6000, "heartbeat.interval.ms": 1000,
         "queued.max.messages.kbytes": 16384,  # what librdkafka prefetches: memory stays bounded
         "statistics.interval.ms": 0,
-        "error_cb": _transient,
+        "error_cb": _transient, "logger": LOG,
     })
     payload = polars_schema(config.schema) if config.value == "json" else None
     assigned = threading.Event()
