@@ -8,9 +8,10 @@ kept for the result).
 
 A node that fails (after its retries) goes to its stage's `? handler`, else to the workflow's. The
 handler runs at once, in the failing worker's thread, on the error-context table; then the node is
-`handled` and everything downstream of it is `skipped`, while other branches go on. Without a handler,
-or when the handler itself fails, the run fails: no further unit starts, the failed rows are kept in
-the result, and the units that were not run are `skipped`.
+`handled` and everything downstream of it is `skipped`, while other branches go on. When a stage's own
+handler fails, the failure goes up to the workflow's handler (the original rows, both errors in
+`error_msg`). Without a handler, or when the last handler fails too, the run fails: no further unit
+starts, the failed rows are kept in the result, and the units that were not run are `skipped`.
 """
 
 from __future__ import annotations
@@ -140,13 +141,15 @@ class Run:
         with self._lock:
             self.rows[(graph, node)] = dataclasses.replace(self.rows.get((graph, node), RowCount()), **counts)
 
-    def handle(self, handler: str, table: pl.DataFrame, handling: Failure, chain: tuple[str, ...]) -> bool:
-        """Run `handler` on an error-context table (one failure at a time per handler); did it succeed?"""
+    def handle(self, handler: str, table: pl.DataFrame, handling: Failure, chain: tuple[str, ...],
+               captured: list[Failure] | None = None) -> bool:
+        """Run `handler` on an error-context table (one failure at a time per handler); did it succeed?
+        `captured`: the handler's own unhandled failure goes there instead of failing the run (it goes up)."""
         lowered = self.plan.handlers[handler]
         with self._handler_locks[handler]:
             self.states.pending(handler, [n.id for n in lowered.graph.nodes])
             sub = GraphRun(self, lowered, pool=None, context=Data(polars=table), handling=handling,
-                           chain=(*chain, handler))
+                           chain=(*chain, handler), captured=captured)
             return sub.execute()
 
 
@@ -156,7 +159,7 @@ class GraphRun:
     def __init__(self, run: Run, lowered: ExecGraph, *, pool: ThreadPoolExecutor | None, context: Data | None = None,
                  handling: Failure | None = None, chain: tuple[str, ...] = (),
                  supplied: Mapping[str, Batch] | None = None, done: Mapping[str, Data] | None = None,
-                 done_units: frozenset[str] = frozenset()) -> None:
+                 done_units: frozenset[str] = frozenset(), captured: list[Failure] | None = None) -> None:
         """`supplied`: units whose output is given (a stream's batch: a table the unit's node checks as its
         output); `done_units`: units that do not run (computed for an earlier batch, or not part of this
         pass), `done` the outputs of their nodes."""
@@ -171,6 +174,7 @@ class GraphRun:
         self.handling = handling
         self.chain = chain
         self.supplied = supplied or {}
+        self.captured = captured
         self.values: dict[str, Data] = dict(done or {})
         self.waiting = {u.id: len(u.inputs) for u in lowered.units}
         self.readers_left = {u.id: len(lowered.consumers.get(u.id, ())) for u in lowered.units}
@@ -674,12 +678,38 @@ class GraphRun:
         failure = Failure(self.name, node.id, info, self.run.where(node), self.handling)
         handler = node.handler or self.graph.handler
         usable = handler is not None and handler not in self.chain and handler in self.run.plan.handlers
-        if usable and self.run.handle(cast(str, handler), table, failure, self.chain):
-            return True
+        outer = self.graph.handler if node.handler is not None and handler == node.handler else None
+        goes_up = outer is not None and outer != handler and outer not in self.chain and outer in self.run.plan.handlers
+        if usable:
+            captured: list[Failure] | None = [] if goes_up else None
+            if self.run.handle(cast(str, handler), table, failure, self.chain, captured):
+                return True
+            if captured:  # the step's handler failed: its failure goes up to the workflow's handler (spec §10)
+                return self._up(cast(str, outer), node, info, payload, reasons=reasons, below=captured[0])
+        if self.captured is not None and not usable:  # a handler's failure, for the handler above to take
+            self.clean = False
+            self.captured.append(failure)
+            return False
         self.clean = False
         self.run.keep(f"{self.name}/{node.id}", table)
         if not usable:  # else the handler's own failure failed the run, naming this one
             self.run.fail(failure)
+        return False
+
+    def _up(self, outer: str, node: Node, info: ErrorInfo, payload: pl.DataFrame | None, *,
+            reasons: list[str] | None, below: Failure) -> bool:
+        """The workflow's handler gets the original payload, its error message saying both errors; when it
+        fails too, the run fails naming all three."""
+        also = (f"; handler `{below.graph}` failed too: stage `{below.info.step}` ({below.where}): "
+                f"{below.info.type}: {below.info.message}")
+        messages = [r + also for r in reasons] if reasons is not None else None
+        combined = dataclasses.replace(info, message=info.message + also)
+        table = error_context(combined, payload, messages)
+        failure = Failure(self.name, node.id, combined, self.run.where(node), self.handling)
+        if self.run.handle(outer, table, failure, self.chain):
+            return True
+        self.clean = False
+        self.run.keep(f"{self.name}/{node.id}", table)
         return False
 
 

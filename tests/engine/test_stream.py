@@ -286,3 +286,43 @@ def test_a_streams_batches_are_recorded_as_segments_and_the_oldest_evicted(proje
     assert evicted.returncode != 0 and "no data" in evicted.stderr
     missing = inspect("--batch", "9")
     assert missing.returncode != 0 and "has no batch 9: it recorded batches 1 to 3" in missing.stderr
+
+
+HIERARCHY = '''import "test/t" t
+
+handler to_dlq {
+  *
+    | t.sink { log: "dlq.jsonl", fail_on: OUTER }
+}
+
+handler step_trap {
+  *
+    | t.sink { log: "step.jsonl", fail_on: 1 }
+}
+
+workflow Finite ? to_dlq {
+  [{ id: 1, amount: 1.0 }, { id: 2, amount: 2.0 }, { id: 3, amount: 3.0 }]
+    | t.odd_fail ? step_trap
+    | t.sink
+}
+'''
+
+
+def test_a_failing_step_handler_goes_up_to_the_workflow_handler_with_both_errors(project: Path) -> None:
+    (project / "h.he").write_text(HIERARCHY.replace("OUTER", "-1"))
+    recorder = Batches()
+    result = run_file(project / "h.he", observers=[recorder])
+    assert result.status == "succeeded", result.message
+    assert _log(project, "step.jsonl") == []  # the step's handler failed on row 1
+    assert [r["sink"] for r in _log(project, "dlq.jsonl")] == [[1, 3]]  # the original payload, upstairs
+    assert _log(project)[-1] == {"sink": [2]}
+
+
+def test_when_the_workflow_handler_fails_too_the_run_fails_saying_so(project: Path) -> None:
+    (project / "h.he").write_text(HIERARCHY.replace("OUTER", "3"))
+    result = run_file(project / "h.he")
+    assert result.status == "failed"
+    message = result.message or ""
+    assert "the sink refuses 3" in message and "handler `step_trap` failed too" in message
+    assert "the sink refuses 1" in message
+    assert result.kept  # the failed rows are kept in the result, not lost
