@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from heddle.cli.commands import command_summary
@@ -11,6 +12,8 @@ from heddle.cli.files import UsageError, read
 from heddle.cli.project import Catalogs, add_profile_option, analyze_file
 from heddle.cli.report import line
 from heddle_engine.catalog import EngineCatalog
+from heddle_engine.execute.functions import Functions
+from heddle_engine.execute.lower import ExecPlan
 from heddle_lang.plan import Plan
 from heddle_lang.syntax import parse
 
@@ -27,6 +30,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--stage", choices=("typed", "exec"), default="typed",
                         help="typed: the checker's plan; exec: the execution DAG the engine runs (fused relational "
                              "blocks, lookups, parameters), as text or json")
+    parser.add_argument("--cluster", metavar="ADDRESS",
+                        help="with --stage exec: where a Ray cluster runs each unit, and which run per partition "
+                             "(nothing connects to the cluster)")
     add_profile_option(parser)
     parser.set_defaults(run=run)
 
@@ -67,17 +73,36 @@ def run(args: argparse.Namespace) -> int:
 def _exec(plan: Plan, args: argparse.Namespace, name: str, catalog: EngineCatalog) -> int:
     """The execution DAG of each workflow (the lowering `heddle run` executes)."""
     from heddle_engine.execute import lower
-    from heddle_engine.execute.functions import Functions
 
     if args.format not in ("text", "json"):
         raise UsageError("--stage exec prints text or json")
     functions = Functions.of(catalog)
     lowered = [lower(plan.only(g.name), g.name, functions) for g in plan.workflows]
+    notes = [_cluster_notes(p, functions) if args.cluster else {} for p in lowered]
     if args.format == "json":
-        sys.stdout.write("[" + ",\n".join(p.to_json() for p in lowered) + "]\n")
+        sys.stdout.write("[" + ",\n".join(_with_cluster(p.to_json(), n) for p, n in zip(lowered, notes, strict=True))
+                         + "]\n")
     else:
-        sys.stdout.write("\n".join(p.explain().rstrip("\n") for p in lowered) + "\n")
+        sys.stdout.write("\n".join(p.explain(n).rstrip("\n") for p, n in zip(lowered, notes, strict=True)) + "\n")
     for exec_plan in lowered:
         for error in exec_plan.errors:
             print(f"{name}: error: {error.message} [{error.code}]", file=sys.stderr)
     return 1 if any(p.errors for p in lowered) else 0
+
+
+def _cluster_notes(plan: ExecPlan, functions: Functions) -> dict[tuple[str, str], str]:
+    from heddle_engine.cluster.partition import placements
+
+    return placements(plan, functions)
+
+
+def _with_cluster(text: str, notes: dict[tuple[str, str], str]) -> str:
+    """The JSON of an execution DAG with `cluster`: graph → unit → where a cluster runs it."""
+    if not notes:
+        return text
+    data = json.loads(text)
+    cluster: dict[str, dict[str, str]] = {}
+    for (graph, unit), note in notes.items():
+        cluster.setdefault(graph, {})[unit] = note.removeprefix("cluster: ")
+    data["cluster"] = cluster
+    return json.dumps(data, indent=2)

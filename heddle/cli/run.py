@@ -40,6 +40,7 @@ from heddle_lang.syntax import parse
 
 if TYPE_CHECKING:
     from heddle_engine.catalog import EngineCatalog
+    from heddle_engine.cluster.partition import Partitioning
     from heddle_engine.execute import ExecutionResult
     from heddle_engine.lineage.recorder import LineageRecorder
 
@@ -62,6 +63,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--cluster", metavar="ADDRESS",
                         help="run on a Ray cluster: ray://HOST:PORT, HOST:PORT, or auto (RAY_ADDRESS, else the cluster "
                              "running on this machine); default: heddle.toml's [cluster] address (needs heddle[ray])")
+    parser.add_argument("--partitions", metavar="N", type=int, default=0,
+                        help="on a cluster: cut a large input of a row-local stage into N partitions (default: the "
+                             "cluster's processors)")
+    parser.add_argument("--partition-rows", metavar="ROWS", type=int, default=1_000_000,
+                        help="on a cluster: inputs from this many rows are cut into partitions (default 1000000)")
     parser.add_argument("--no-lineage", action="store_true", help="do not record this run's lineage")
     parser.add_argument("--format", choices=("text", "json"), default="text",
                         help="text: progress on stderr; json: the run's report on stdout")
@@ -144,7 +150,8 @@ def run(args: argparse.Namespace) -> int:
             result = run_interruptibly(lambda interrupt: run_workflow(
                 plan, workflow, catalog, file=source.name, parameters=parameters, observers=observers,
                 source=source.text, jit_workers=jit_workers, run_id=run_id, interrupt=interrupt,
-                stream=StreamLimits(args.max_batches, args.until_idle), cluster=args.cluster),
+                stream=StreamLimits(args.max_batches, args.until_idle), cluster=args.cluster,
+                partitioning=_partitioning(args)),
                 abandon=abandon, stream=exec_plan.stream is not None)
         except RunRefused as refused:
             for problem in refused.errors:
@@ -164,6 +171,14 @@ def run(args: argparse.Namespace) -> int:
         incomplete = "; its lineage is incomplete (see the warning above)" if problem is not None else ""
         print(_summary(result) + incomplete, file=real_err)
     return 0 if result.status == "succeeded" else INTERRUPTED_EXIT if result.status == INTERRUPTED else 1
+
+
+def _partitioning(args: argparse.Namespace) -> Partitioning:
+    from heddle_engine.cluster.partition import Partitioning
+
+    if args.partitions < 0 or args.partition_rows < 1:
+        raise UsageError("--partitions is 0 (the cluster's processors) or more; --partition-rows is 1 or more")
+    return Partitioning(args.partitions, args.partition_rows)
 
 
 def _workers(given: list[str]) -> list[str]:

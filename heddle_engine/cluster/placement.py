@@ -28,6 +28,7 @@ from heddle_engine.catalog import EngineCatalog
 from heddle_engine.cluster import tasks
 from heddle_engine.cluster.data import Frame, PlacedData, Traffic
 from heddle_engine.cluster.host import StepHost
+from heddle_engine.cluster.partition import Partitioning, row_local
 from heddle_engine.cluster.session import ClusterUnavailable, connect
 from heddle_engine.execute.data import Data
 from heddle_engine.execute.errors import NotATableError, SetupError, UnitCancelled, UnitLost
@@ -51,13 +52,16 @@ class ClusterStepError(Exception):
 
 
 class RayPlacement:
-    def __init__(self, address: str, catalog: EngineCatalog, run_id: str, folder: Path) -> None:
+    def __init__(self, address: str, catalog: EngineCatalog, run_id: str, folder: Path,
+                 partitioning: Partitioning | None = None) -> None:
         self.address = address
+        self.partitioning = partitioning or Partitioning(0)
         self.catalog = catalog
         self.run_id = run_id
         self.folder = str(folder.resolve())
         self.traffic = Traffic()
         self.cancelled = threading.Event()
+        self.partitions: dict[str, int] = {}  # node id -> partitions it ran in
         self.versions: dict[str, str] = {}  # import path -> digest of the source shipped
         self._ray: Any = None
         self._modules: Any = None  # ref of the shipped sources
@@ -79,6 +83,9 @@ class RayPlacement:
             return [unavailable.error]
         ray = self._ray
         self._nodes = [n["NodeID"] for n in ray.nodes() if n.get("Alive")]
+        if self.partitioning.count <= 0:  # as many partitions as the cluster has processors
+            cpus = int(ray.cluster_resources().get("CPU", 1))
+            self.partitioning = Partitioning(max(1, cpus), self.partitioning.rows)
         paths = {n.module for n in nodes if n.kind in ("step", "call") and n.module}
         paths |= {r.module for n in nodes if n.module in paths for r in n.resources}
         modules = [s for s in (shipped(self.catalog, p) for p in sorted(paths)) if s is not None]
@@ -120,6 +127,11 @@ class RayPlacement:
 
     def relational(self, nodes: Sequence[Node], inputs: Mapping[str, Data], *, every: bool,
                    pads: Mapping[str, Mapping[str, object]]) -> dict[str, Data | None]:
+        if len(inputs) == 1 and row_local(nodes):
+            ((source, data),) = inputs.items()
+            parts = self._partitions(data)
+            if len(parts) > 1:
+                return self._relational_parts(nodes, source, parts, every=every, pads=pads)
         layout, args = self._layout(inputs)
         refs = self._remote["relational"].options(num_returns=1 + len(nodes)).remote(
             list(nodes), every, dict(pads), self.folder, layout, *args)
@@ -131,9 +143,50 @@ class RayPlacement:
             found[node.id] = None if shape is None else PlacedData([ref], [shape[0]], shape[1], self._fetch)
         return found
 
-    def call(self, label: str, request: dict[str, Any], given: Data | None) -> Data | None:
-        """A step call in a host; None for a sink. Raises `RowErrors` (fetched: the handler's rows),
+    def _relational_parts(self, nodes: Sequence[Node], source: str, parts: list[tuple[Any, int]], *, every: bool,
+                          pads: Mapping[str, Mapping[str, object]]) -> dict[str, Data | None]:
+        """A row-local unit, one task per partition of its input; its outputs keep the partitions."""
+        for node in nodes:
+            self.partitions[node.id] = len(parts)
+        runs = [self._remote["relational"].options(num_returns=1 + len(nodes)).remote(
+            list(nodes), every, dict(pads), self.folder, [(source, 1)], part) for part, _ in parts]
+        metas = [self._wait(refs[0], refs, task=True) for refs in runs]
+        for meta in metas:
+            if "error" in meta:
+                raise ClusterStepError(meta["error"])
+        found: dict[str, Data | None] = {}
+        for index, node in enumerate(nodes):
+            shapes = [meta["outputs"][index] for meta in metas]
+            if shapes[0] is None:
+                found[node.id] = None
+                continue
+            found[node.id] = PlacedData([refs[1 + index] for refs in runs], [shape[0] for shape in shapes],
+                                        shapes[0][1], self._fetch)
+        return found
+
+    def _partitions(self, data: Data) -> list[tuple[Any, int]]:
+        """The partitions of `data` (ref, rows): those it has, else a large table cut into
+        `partitioning.count` in a task (nothing moves through the driver), else the one it is."""
+        if isinstance(data, PlacedData) and data.partitioned:
+            return list(zip(data.parts, data.counts, strict=True))
+        count, rows = self.partitioning.count, data.num_rows
+        (whole,) = self._parts(data)
+        if count <= 1 or rows < self.partitioning.rows:
+            return [(whole, rows)]
+        refs = self._remote["split"].options(num_returns=1 + count).remote(whole, count)
+        counts = self._wait(refs[0], refs, task=True)
+        return list(zip(refs[1:], counts, strict=True))
+
+    def call(self, node: Node, request: dict[str, Any], given: Data | None, *, rowwise: bool = False
+             ) -> Data | None:
+        """A step call in a host (a `rowwise` step over a large input: one call per partition, each in the host
+        of the node holding it); None for a sink. Raises `RowErrors` (fetched: the handler's rows),
         `ClusterStepError`, `UnitLost`, `UnitCancelled`."""
+        if rowwise and given is not None:
+            parts = self._partitions(given)
+            if len(parts) > 1:
+                self.partitions[node.id] = len(parts)
+                return self._call_parts(node.label, request, parts)
         table = None
         node = None
         if given is not None:
@@ -148,11 +201,34 @@ class RayPlacement:
         if meta.get("sink"):
             return None
         if "returned" in meta:
-            raise NotATableError(f"`{label}` returned {meta['returned']}, not a Table")
+            raise NotATableError(f"`{node.label}` returned {meta['returned']}, not a Table")
         rows, schema = meta["rows"]
         data = PlacedData([table_ref], [rows], schema, self._fetch)
         if "reasons" in meta:
             raise RowErrors(Table(data.arrow()), Table(self._fetch([extra_ref])[0]), meta["reasons"])
+        return data
+
+    def _call_parts(self, label: str, request: dict[str, Any], parts: list[tuple[Any, int]]) -> Data | None:
+        calls = []
+        for part, _ in parts:
+            host = self._host(self._where([part]))
+            calls.append((host, host.call.options(num_returns=3).remote(request, part)))
+        metas = [self._wait(refs[0], [refs[0]], host=host) for host, refs in calls]
+        for meta in metas:
+            if "error" in meta:
+                raise ClusterStepError(meta["error"])
+            if "returned" in meta:
+                raise NotATableError(f"`{label}` returned {meta['returned']}, not a Table")
+        if all(meta.get("sink") for meta in metas):
+            return None
+        if any(meta.get("sink") for meta in metas):
+            raise NotATableError(f"`{label}` returned a table for some partitions and nothing for others")
+        data = PlacedData([refs[1] for _, refs in calls], [meta["rows"][0] for meta in metas], metas[0]["rows"][1],
+                          self._fetch)
+        if any("reasons" in meta for meta in metas):  # the failed rows of every partition, together
+            failed = [refs[2] for (_, refs), meta in zip(calls, metas, strict=True) if "reasons" in meta]
+            reasons = [r for meta in metas for r in meta.get("reasons", ())]
+            raise RowErrors(Table(data.arrow()), Table(pa.concat_tables(self._fetch(failed))), reasons)
         return data
 
     def lookup(self, key: str, request: dict[str, Any], sources: Sequence[LookupSource], inputs: Mapping[str, Data],

@@ -568,7 +568,8 @@ class GraphRun:
     def _call_on_cluster(self, node: Node, callee: Callee, given: Data | None,
                          parameters: Mapping[str, object]) -> object:
         assert self.run.cluster is not None
-        return self.run.cluster.call(node.label, self._request(node, callee, parameters), given)
+        return self.run.cluster.call(node, self._request(node, callee, parameters), given,
+                                     rowwise=callee.rowwise)
 
     def _call_remote(self, node: Node, callee: RemoteCallee, given: Data | None, parameters: Mapping[str, object],
                      attempt_number: int) -> object:

@@ -164,8 +164,11 @@ class ExecPlan:
                     found.setdefault(name, []).append((graph.graph.name, node_id))
         return found
 
-    def explain(self) -> str:
+    def explain(self, notes: Mapping[tuple[str, str], str] | None = None) -> str:
+        """The DAG as text; `notes`: a line more under some units, by (graph, unit id) — where a cluster runs
+        them (`heddle plan --stage exec --cluster`)."""
         lines: list[str] = []
+        notes = notes or {}
         for exec_graph in self.graphs:
             graph = exec_graph.graph
             guard = f" ? {graph.handler}" if graph.handler else ""
@@ -177,6 +180,8 @@ class ExecPlan:
                 if unit.kind == "fused":
                     lines.append(f"  {unit.id} [fused: {len(nodes)} relational blocks, one lazy query]{inputs}")
                     lines.extend(f"      {n.id} {n.label}  (line {n.line})" for n in nodes)
+                    if (graph.name, unit.id) in notes:
+                        lines.append(f"      {notes[(graph.name, unit.id)]}")
                     continue
                 node = nodes[0]
                 kind = node.kind if unit.kind == "node" else f"{unit.kind} {node.kind}"
@@ -200,6 +205,8 @@ class ExecPlan:
                     lines.append(f"      retry: {node.retry.attempts} attempts, {node.retry.backoff} backoff")
                 if node.timeout is not None:
                     lines.append(f"      timeout: {duration_text(node.timeout)} an attempt")
+                if (graph.name, unit.id) in notes:
+                    lines.append(f"      {notes[(graph.name, unit.id)]}")
             lines.append("")
         return "\n".join(lines)
 

@@ -39,6 +39,7 @@ from heddle_lang.text import Encoding, LineIndex
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from heddle_engine.cluster.partition import Partitioning
     from heddle_engine.cluster.placement import RayPlacement
     from heddle_engine.workers.jit import JitPlacement
 
@@ -114,15 +115,17 @@ def run_workflow(plan: Plan, workflow: str, catalog: EngineCatalog, *, file: str
                  replay_of: str | None = None, workers: int | None = None,
                  lookup_batch: int = DEFAULT_BATCH, source: str | None = None,
                  jit_workers: Sequence[str] = (), interrupt: Interrupt | None = None,
-                 stream: StreamLimits | None = None, cluster: str | None = None) -> ExecutionResult:
+                 stream: StreamLimits | None = None, cluster: str | None = None,
+                 partitioning: Partitioning | None = None) -> ExecutionResult:
     """Run `workflow` of `plan` (the checker's typed plan, unchanged). `file`: the `.he` file, whose folder
     relative paths start from; `source`: its text when it is not the file's (an editor's unsaved buffer).
     `jit_workers`: `heddle worker` addresses the project's Python steps run in (default: the project's
     `[workers] jit`); `interrupt`: lets another thread stop the run; `stream`: when a stream run stops by
     itself (a workflow with a stream source runs batch by batch, `stream.py`); `cluster`: the address of a
     Ray cluster to run on (`heddle_engine.cluster`; default: the project's `[cluster] address`, else in this
-    process). Raises `RunRefused` when the run cannot start; else the run's result (a KeyboardInterrupt in
-    this thread ends the run `interrupted`, tells the observers, and is raised again)."""
+    process); `partitioning`: how large inputs of row-local units are cut there. Raises `RunRefused` when
+    the run cannot start; else the run's result (a KeyboardInterrupt in this thread ends the run
+    `interrupted`, tells the observers, and is raised again)."""
     path = Path(file)
     source = source if source is not None else _read(path)
     exec_plan, values, problems = prepare(plan, workflow, catalog, parameters=parameters, source=source,
@@ -131,7 +134,8 @@ def run_workflow(plan: Plan, workflow: str, catalog: EngineCatalog, *, file: str
         raise RunRefused(problems)
     run_id = run_id or new_run_id()
     jit = _jit_placement(exec_plan, catalog, jit_workers, run_id)
-    placement = _cluster_placement(exec_plan, catalog, cluster, run_id, path.parent)
+    placement = _cluster_placement(exec_plan, catalog, cluster, run_id, folder=path.parent,
+                                   partitioning=partitioning)
     hub = Observers(observers)
     lines = LineIndex(source.encode("utf-8")) if source is not None else None
     run = Run(exec_plan, Functions.of(catalog), hub, workflow=workflow, parameters=values, recorded=recorded or {},
@@ -168,7 +172,8 @@ def run_workflow(plan: Plan, workflow: str, catalog: EngineCatalog, *, file: str
         seconds=time.perf_counter() - started, batches=run.batches if exec_plan.stream is not None else None,
         cluster=None if placement is None else {"address": placement.address,
                                                 "fetched_bytes": placement.traffic.fetched,
-                                                "put_bytes": placement.traffic.put})
+                                                "put_bytes": placement.traffic.put,
+                                                "partitions": dict(placement.partitions)})
     hub.run_finished(result)
     if keyboard is not None:
         raise keyboard
@@ -190,15 +195,15 @@ def _jit_placement(plan: ExecPlan, catalog: EngineCatalog, given: Sequence[str],
     return jit
 
 
-def _cluster_placement(plan: ExecPlan, catalog: EngineCatalog, given: str | None, run_id: str,
-                       folder: Path) -> RayPlacement | None:
+def _cluster_placement(plan: ExecPlan, catalog: EngineCatalog, given: str | None, run_id: str, *, folder: Path,
+                       partitioning: Partitioning | None) -> RayPlacement | None:
     """The run's place on a Ray cluster, connected, its plugins shipped (`RunRefused` when it cannot be)."""
     address = given or (catalog.project.cluster if catalog.project is not None else None)
     if not address:
         return None
     from heddle_engine.cluster.placement import RayPlacement  # Ray is loaded by runs on a cluster only
 
-    placement = RayPlacement(address, catalog, run_id, folder)
+    placement = RayPlacement(address, catalog, run_id, folder, partitioning)
     problems = placement.start([n for g in plan.graphs for n in g.graph.nodes])
     if problems:
         placement.close()
