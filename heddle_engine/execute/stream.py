@@ -148,7 +148,7 @@ class StreamRun:
 
     def _loop(self, batches: Iterator[object], kept: dict[str, Data]) -> None:
         run, limits = self.run, self.limits
-        idle_since = time.monotonic()
+        idle_since: float | None = None  # when the source started giving empty batches
         while not run.stop.is_set() and not run.drain.is_set():
             try:
                 batch = self._next(batches)
@@ -159,12 +159,13 @@ class StreamRun:
                 return  # the source ended
             rows = _height(batch.table) + (_height(batch.failed) if batch.failed is not None else 0)
             if rows == 0:
+                idle_since = time.monotonic() if idle_since is None else idle_since
                 if limits.until_idle is not None and time.monotonic() - idle_since >= limits.until_idle:
                     return
                 continue
+            idle_since = None
             if not self._run_batch(batch, rows, kept):
                 return
-            idle_since = time.monotonic()
             if limits.max_batches is not None and self.batches >= limits.max_batches:
                 return
 
