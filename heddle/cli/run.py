@@ -62,7 +62,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                              "separate with commas); default: heddle.toml's [workers] jit")
     parser.add_argument("--cluster", metavar="ADDRESS",
                         help="run on a Ray cluster: ray://HOST:PORT, HOST:PORT, or auto (RAY_ADDRESS, else the cluster "
-                             "running on this machine); default: heddle.toml's [cluster] address (needs heddle[ray])")
+                             "running on this machine); default: heddle.toml's [cluster] address "
+                             "(needs heddle-lang[ray])")
     parser.add_argument("--partitions", metavar="N", type=int, default=0,
                         help="on a cluster: cut a large input of a row-local stage into N partitions (default: the "
                              "cluster's processors)")

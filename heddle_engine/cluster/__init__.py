@@ -1,6 +1,6 @@
 """Running the execution DAG on a Ray cluster (`heddle run --cluster ADDRESS`): a placement, not a second executor.
 
-    session.py    connecting to a cluster (Ray is an optional extra: `heddle[ray]`)
+    session.py    connecting to a cluster (Ray is an optional extra: `heddle-lang[ray]`)
     placement.py  `RayPlacement`: where the executor's units run — relational units as Ray tasks, step calls in
                   one host actor per cluster node and run; tables stay in Ray's object store as object refs
     host.py       the host actor: the run's shipped plugin versions, its resources, step calls and lookups

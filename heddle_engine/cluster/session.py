@@ -2,7 +2,7 @@
 
 ADDRESS is what Ray takes: `ray://HOST:PORT` (Ray Client), `HOST:PORT` (the cluster's GCS, from a machine
 of the cluster), or `auto` (the cluster `RAY_ADDRESS` names, else the one running on this machine). Ray is
-an optional extra (`pip install 'heddle[ray]'`); without it, a run that asks for a cluster is refused with
+an optional extra (`pip install 'heddle-lang[ray]'`); without it, a run that asks for a cluster is refused with
 that advice. A process connects once and keeps the connection for its next runs on the same address.
 """
 
@@ -15,7 +15,7 @@ from types import ModuleType
 
 from heddle_engine.execute.errors import SetupError
 
-MISSING = "running on a Ray cluster needs Ray, which is not installed: pip install 'heddle[ray]'"
+MISSING = "running on a Ray cluster needs Ray, which is not installed: pip install 'heddle-lang[ray]'"
 _lock = threading.Lock()
 _connected: list[str] = []  # the address this process is connected to
 

@@ -33,7 +33,7 @@ def need_ray() -> None:
     if importlib.util.find_spec("ray") is None:
         if os.environ.get("HEDDLE_REQUIRE_RAY"):
             raise RuntimeError("HEDDLE_REQUIRE_RAY is set but Ray is not installed")
-        pytest.skip("Ray is not installed (pip install 'heddle[ray]')")
+        pytest.skip("Ray is not installed (pip install 'heddle-lang[ray]')")
 
 
 def free_port() -> int:

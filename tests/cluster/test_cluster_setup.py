@@ -21,7 +21,7 @@ def test_without_ray_the_run_is_refused_with_the_extra_to_install(tmp_path: Path
     status = main(["run", str(tmp_path / "main.he"), "--no-lineage", "--cluster", "auto"])
     err = capsys.readouterr().err
     assert status == 2
-    assert "pip install 'heddle[ray]'" in err and "[HR2007]" in err
+    assert "pip install 'heddle-lang[ray]'" in err and "[HR2007]" in err
     assert not (tmp_path / ".heddle").exists()
 
 
