@@ -288,14 +288,9 @@ class Lowering:
             raise UnsupportedError("`take` with a computed range", take.span,
                                    "write the range with numbers: `take 5..10`")
         if take.partition:
-            names = [state.phys[c][0] for c in take.partition if len(state.phys.get(c, ())) == 1]
-            if end is not None and end >= start >= 1 and take.sort and len(names) == len(take.partition) \
-                    and not {k.cid for k in take.sort} & set(take.partition):
-                state.frame = _range_per_group(state, names, take.sort, start, end)
-                state.sort, state.ordered = (), False
-                return
             if take.sort:
                 self._sort(state, take.sort)
+            names = [state.phys[c][0] for c in take.partition if len(state.phys.get(c, ())) == 1]
             if start == 1 and end is not None and len(names) == len(take.partition):
                 # the first rows of each group, in the frame's (sorted) order
                 if end == 1:
@@ -367,34 +362,6 @@ class Lowering:
         state.frame = pl.concat([top, bottom], how="vertical_relaxed")
         state.phys = {cid: state.phys[cid] for cid in state.visible}
         state.sort, state.ordered = (), False
-
-
-def _range_per_group(state: _State, names: list[str], keys: Sequence[rq.SortKey], start: int,
-                     end: int) -> pl.LazyFrame:
-    """Rows `start` to `end` of each group (`names`) in the order of `keys` — the rows a stable sort then
-    numbering per group keeps — without sorting the frame: the positions of the top `end` rows per group
-    but not of the top `start - 1`, ranked by each key's nullness (nulls last either way), the key, then
-    the position (ties keep the earlier row); then the rows at those positions."""
-    exprs = Expressions(state.scope())
-    by: list[pl.Expr] = []
-    reverse: list[bool] = []
-    for key in keys:
-        value = exprs.lower(rq.ColumnRef(key.cid))
-        by += [value.is_null(), value]
-        reverse += [True, not key.descending]
-    by.append(pl.col(_ROW))
-    reverse.append(True)
-    numbered = state.frame.with_row_index(_ROW)
-    top = pl.col(_ROW).top_k_by(by, k=end, reverse=reverse)
-    if start > 1:
-        top = top.implode().list.set_difference(pl.col(_ROW).top_k_by(by, k=start - 1, reverse=reverse).implode())
-        kept = numbered.group_by(names).agg(top.first().alias(_ROW))
-    else:
-        kept = numbered.group_by(names).agg(top)
-    return numbered.join(kept.select(pl.col(_ROW).explode()), on=_ROW, how="semi").drop(_ROW)
-
-
-_ROW = "#row"
 
 
 def _passes_pending(state: _State, transform: rq.Transform) -> bool:
