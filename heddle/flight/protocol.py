@@ -11,6 +11,10 @@ is UTF-8 JSON except the data, which is Arrow record batches.
 - A structured error is a Flight error whose extra info is JSON `{"heddle": 1, "kind", "type", "message",
   "stack_trace"}`: kind `step` (the step raised: every input row failed), `rows` (above), `request` (a
   malformed descriptor or config: the worker keeps serving), `unauthenticated`.
+- Same host (`shared.py`): the request may name an `input_file` (the input rows, instead of the stream)
+  and an `output_file`; a worker that wrote its output there sends the output schema, no batch, and the
+  metadata `{"output_file": <the same name>, "rows", "input_columns"}` (output columns that are input
+  columns unchanged are not in the file: output position → input position).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ ACTIONS: dict[str, str] = {
     "release": "the end of a run: close its resources, drop module versions no run uses",
     "infer": "run a step's inference hook on a config and an input schema",
     "parameters": "the @name parameters a step's config refers to",
+    "share": "same host: check that the worker sees the engine's exchange folder (tables then go as files)",
     "shutdown": "stop serving",
 }
 
@@ -79,6 +84,8 @@ class StepRequest:
     attempt: int = 1
     version: str = ""  # JIT: the digest of the module source to run ("" = the module as the worker has it)
     takes_input: bool = True
+    input_file: str = ""  # same host: the input rows are this Arrow IPC file, not the stream (`shared.py`)
+    output_file: str = ""  # same host: where the worker may write its output rows as an Arrow IPC file
 
     def to_bytes(self) -> bytes:
         data: dict[str, Any] = {
@@ -92,6 +99,10 @@ class StepRequest:
             data["parameters"] = base64.b64encode(self.parameters).decode("ascii")
         if self.version:
             data["version"] = self.version
+        if self.input_file:
+            data["input_file"] = self.input_file
+        if self.output_file:
+            data["output_file"] = self.output_file
         return json.dumps(data, default=str).encode("utf-8")
 
     @staticmethod
@@ -109,7 +120,8 @@ class StepRequest:
             return StepRequest(_text(data, "module", allow_empty=True), _text(data, "step"),
                                _mapping(data, "config"), resources, parameters,
                                str(data.get("run_id", "")), attempt, str(data.get("version", "")),
-                               bool(data.get("takes_input", True)))
+                               bool(data.get("takes_input", True)), _optional_text(data, "input_file"),
+                               _optional_text(data, "output_file"))
         except (KeyError, TypeError, ValueError) as error:
             if isinstance(error, ProtocolError):
                 raise
@@ -160,6 +172,13 @@ def failed_rows_metadata(rows: list[int], reasons: list[str]) -> bytes:
 
 
 RETURNED_NONE = json.dumps({"returned": "none"}).encode("utf-8")
+
+
+def output_file_metadata(name: str, rows: int, unchanged: Mapping[int, int]) -> bytes:
+    """The output went to the file `name`: `rows` rows; the output positions of `unchanged` are the input
+    columns at the positions they map to (not in the file)."""
+    return json.dumps({"output_file": name, "rows": rows,
+                       "input_columns": {str(k): v for k, v in unchanged.items()}}).encode("utf-8")
 
 
 def read_metadata(raw: bytes) -> dict[str, Any]:
@@ -254,6 +273,13 @@ def _text(data: Mapping[str, Any], key: str, *, allow_empty: bool = False) -> st
     value = data.get(key)
     if not isinstance(value, str) or (not value and not allow_empty):
         raise ProtocolError(f"`{key}` must be a non-empty string, not {value!r}")
+    return value
+
+
+def _optional_text(data: Mapping[str, Any], key: str) -> str:
+    value = data.get(key, "")
+    if not isinstance(value, str):
+        raise ProtocolError(f"`{key}` must be a string, not {value!r}")
     return value
 
 

@@ -32,6 +32,16 @@ from heddle.core.table import RowErrors
 from heddle.flight import protocol as wire
 from heddle.flight.protocol import Failure, ProtocolError, StepRequest
 from heddle.flight.rows import locate_rows, output_table
+from heddle.flight.shared import (
+    SHARE_ACTION,
+    SHARED_FILE_ERROR,
+    SHARED_MIN_BYTES,
+    SharedFileError,
+    SharedFolders,
+    map_table,
+    unchanged_columns,
+    write_table,
+)
 from heddle.sdk.calling import Callee, LoadError, read_initializer, read_step
 from heddle.sdk.plugin import Plugin
 from heddle.sdk.spec import module_spec
@@ -152,6 +162,7 @@ class WorkerServer(flight.FlightServerBase):
         self.language = language
         self.address: wire.Address | None = None  # where clients reach it (set by whoever announces it)
         self.resources = _RunResources()
+        self.shared = SharedFolders()  # same-host engines' exchange folders (`shared.py`)
         self._callees: dict[tuple[str, str, str], Callee] = {}
         self._specs: dict[tuple[str, str], ModuleSpec] = {}
         self._lock = threading.Lock()
@@ -172,6 +183,12 @@ class WorkerServer(flight.FlightServerBase):
         self.resources.touch(request.run_id)
         try:
             given = reader.read_all()
+            if request.input_file:
+                given = map_table(self.shared.path(request.input_file))
+            if request.output_file:  # refused before the step runs, not after
+                self.shared.path(request.output_file)
+        except SharedFileError as error:
+            raise _error(Failure("request", SHARED_FILE_ERROR, f"the input rows cannot be read: {error}")) from None
         except (pa.ArrowException, OSError) as error:
             raise _error(Failure("request", "ProtocolError", f"the input rows cannot be read: {error}")) from None
         try:
@@ -194,18 +211,32 @@ class WorkerServer(flight.FlightServerBase):
             raise _error(Failure("step", type(error).__name__, str(error) or type(error).__name__,
                                  _stack_trace(error))) from None
         else:
-            self._write_output(writer, returned, request.step, given.schema)
+            self._write_output(writer, returned, request, given)
 
-    def _write_output(self, writer: flight.MetadataRecordBatchWriter, returned: object, step: str,
-                      given: pa.Schema) -> None:
+    def _write_output(self, writer: flight.MetadataRecordBatchWriter, returned: object, request: StepRequest,
+                      given: pa.Table) -> None:
         if returned is None:  # a sink: the engine passes its input on
-            writer.begin(given)
+            writer.begin(given.schema)
             writer.write_metadata(wire.RETURNED_NONE)
             return
         table = output_table(returned)
         if table is None:
-            raise _error(Failure("step", "NotATableError", f"`{step}` returned {type(returned).__name__}, "
+            raise _error(Failure("step", "NotATableError", f"`{request.step}` returned {type(returned).__name__}, "
                                  "not a Table"))
+        if request.output_file and table.nbytes >= SHARED_MIN_BYTES:
+            unchanged = unchanged_columns(table, given) if request.takes_input else {}
+            try:
+                write_table(self.shared.path(request.output_file),
+                            table.select([i for i in range(table.num_columns) if i not in unchanged]))
+            except SharedFileError as error:
+                raise _error(Failure("request", SHARED_FILE_ERROR, f"the output rows cannot be written: {error}")
+                             ) from None
+            except (pa.ArrowException, OSError) as error:
+                raise _error(Failure("request", "ProtocolError", f"the output rows cannot be written: {error}")
+                             ) from None
+            writer.begin(table.schema)
+            writer.write_metadata(wire.output_file_metadata(request.output_file, table.num_rows, unchanged))
+            return
         writer.begin(table.schema)
         for batch in table.to_batches(max_chunksize=wire.ROWS_PER_BATCH):
             writer.write_batch(batch)
@@ -305,6 +336,11 @@ class WorkerServer(flight.FlightServerBase):
             return {"problems": self._release(str(data["run_id"]))}
         if kind in ("infer", "parameters"):
             return self._hook(kind, data)
+        if kind == SHARE_ACTION:
+            try:
+                return {"probe": self.shared.accept(str(data["directory"]), str(data["probe"]))}
+            except SharedFileError as error:
+                raise ProtocolError(str(error)) from None
         if kind == "shutdown":
             threading.Thread(target=self.shutdown, daemon=True).start()  # not from inside a call
             return {"status": "stopping"}

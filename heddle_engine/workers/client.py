@@ -9,8 +9,11 @@ fails and is retried per its policy like any other failure.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
+import os
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +23,19 @@ from pyarrow import flight
 
 from heddle.flight import protocol as wire
 from heddle.flight.protocol import Failure, StepRequest
+from heddle.flight.shared import (
+    SHARE_ACTION,
+    SHARED_FILE_ERROR,
+    SHARED_MIN_BYTES,
+    ExchangeFolder,
+    SharedFileError,
+    assemble,
+    map_table,
+    remove,
+    write_table,
+)
+
+FILES_ENV = "HEDDLE_WORKER_FILES"  # "0": never exchange tables as files with a worker on this machine
 
 
 class WorkerError(Exception):
@@ -31,7 +47,12 @@ class WorkerUnavailableError(WorkerError, ConnectionError):
 
 
 class WorkerRefusedError(WorkerError):
-    """The worker answered that the request is malformed or not allowed (token, config, unknown step)."""
+    """The worker answered that the request is malformed or not allowed (token, config, unknown step).
+    `type_name`: the type of the worker's structured error, when it sent one."""
+
+    def __init__(self, message: str, type_name: str = "") -> None:
+        super().__init__(message)
+        self.type_name = type_name
 
 
 class RemoteStepError(WorkerError):
@@ -57,16 +78,30 @@ class Exchanged:
 class WorkerClient:
     """A connection to one worker (made on first use)."""
 
-    def __init__(self, address: str, *, token: str | None = None, ca: bytes | None = None) -> None:
+    def __init__(self, address: str, *, token: str | None = None, ca: bytes | None = None,
+                 same_host: bool = False) -> None:
         self.address = address
         self._token = token
         self._ca = ca
         self._client: flight.FlightClient | None = None
+        # tables as files (`heddle.flight.shared`): offered to a worker on this machine, once
+        self._files_offered = not same_host or os.environ.get(FILES_ENV, "1") == "0"
+        self._files: ExchangeFolder | None = None
+        self._files_lock = threading.Lock()
 
     def close(self) -> None:
         client, self._client = self._client, None
         if client is not None:
             client.close()
+        with self._files_lock:
+            files, self._files = self._files, None
+        if files is not None:
+            files.close()
+
+    @property
+    def exchanges_files(self) -> bool:
+        """The worker reads and writes this engine's exchange files (it answered the `share` probe)."""
+        return self._files is not None
 
     def _connected(self) -> flight.FlightClient:
         if self._client is None:
@@ -101,13 +136,66 @@ class WorkerClient:
 
     # --- step calls ----------------------------------------------------------------------------------
 
+    def _exchange_folder(self) -> ExchangeFolder | None:
+        """The folder of this engine's exchange files, if the worker sees it (asked on first use)."""
+        with self._files_lock:
+            if self._files_offered:
+                return self._files
+            folder = ExchangeFolder()
+            try:
+                probe, content = folder.probe()
+                answer = self.action(SHARE_ACTION, {"directory": str(folder.path), "probe": probe.name},
+                                     timeout=10.0)
+                remove(probe)
+            except WorkerUnavailableError:
+                folder.close()
+                return None  # asked again on the next call (the call itself reports the worker gone)
+            except (WorkerError, OSError, pa.ArrowException):
+                answer = {}
+            self._files_offered = True
+            if answer.get("probe") == content:
+                self._files = folder
+            else:  # another machine's file system, or a worker that does not know the action
+                folder.close()
+            return self._files
+
     def exchange(self, request: StepRequest, table: pa.Table | None) -> Exchanged:
+        try:
+            return self._exchange_with_files(request, table)
+        except WorkerRefusedError as error:
+            if error.type_name != SHARED_FILE_ERROR or not self.exchanges_files:
+                raise
+        # a worker started again at the same address has not accepted the folder yet: offer it again
+        with self._files_lock:
+            files, self._files, self._files_offered = self._files, None, False
+        if files is not None:
+            files.close()
+        return self._exchange_with_files(request, table)
+
+    def _exchange_with_files(self, request: StepRequest, table: pa.Table | None) -> Exchanged:
+        files = self._exchange_folder()
+        if files is None:
+            return self._exchange(request, table, None)
+        given = output = None
+        try:
+            output = files.name("out")
+            if table is not None and table.nbytes >= SHARED_MIN_BYTES:
+                given = files.name("in")
+                write_table(given, table)
+            request = dataclasses.replace(request, input_file=str(given) if given is not None else "",
+                                          output_file=str(output))
+            return self._exchange(request, table, output)
+        finally:
+            remove(given)
+            remove(output)
+
+    def _exchange(self, request: StepRequest, table: pa.Table | None, output: os.PathLike[str] | None) -> Exchanged:
         descriptor = flight.FlightDescriptor.for_command(request.to_bytes())
         try:
             writer, reader = self._connected().do_exchange(descriptor, self._options(None))
         except (flight.FlightError, pa.ArrowException, OSError) as error:
             raise _mapped(error, self.address) from None
-        _send(writer, table)
+        _send(writer, None if request.input_file else table)  # named a file: the rows are there
         batches: list[pa.RecordBatch] = []
         metadata: dict[str, Any] = {}
         try:
@@ -131,7 +219,25 @@ class WorkerClient:
             _close(writer)
         if metadata.get("returned") == "none":
             return Exchanged(None)
+        if "output_file" in metadata:
+            return Exchanged(self._output_file(reader, metadata, output, table))
         return Exchanged(_table(reader, batches))
+
+    def _output_file(self, reader: flight.FlightStreamReader, metadata: dict[str, Any],
+                     output: os.PathLike[str] | None, given: pa.Table | None) -> pa.Table:
+        """The output rows the worker wrote to the file this call named (mapped, the file then removed), with
+        the input columns it returned unchanged taken from `given`."""
+        if output is None or metadata.get("output_file") != os.fspath(output):
+            raise WorkerRefusedError(f"the worker at {self.address} broke the protocol: it answered with a file "
+                                     "this call did not name")
+        try:
+            written = map_table(output)  # type: ignore[arg-type]
+            named = metadata.get("input_columns") or {}
+            unchanged = {int(k): int(v) for k, v in named.items()}
+            return assemble(reader.schema, written, given, unchanged, int(metadata.get("rows", -1)))
+        except (OSError, pa.ArrowException, SharedFileError, AttributeError, TypeError, ValueError) as error:
+            raise WorkerRefusedError(f"the worker at {self.address} answered with an output file that does not "
+                                     f"fit its answer: {error}") from None
 
 
 def _send(writer: flight.FlightStreamWriter, table: pa.Table | None) -> None:
@@ -165,7 +271,7 @@ def _mapped(error: Exception, address: str) -> WorkerError:
     if failure is not None:
         if failure.kind in ("step", "rows"):
             return RemoteStepError(failure)
-        return WorkerRefusedError(f"the worker at {address} refused the call: {failure.message}")
+        return WorkerRefusedError(f"the worker at {address} refused the call: {failure.message}", failure.type)
     if isinstance(error, flight.FlightUnauthenticatedError | flight.FlightUnauthorizedError):
         return WorkerRefusedError(f"the worker at {address} refused the call: its token is missing or wrong")
     if isinstance(error, flight.FlightTimedOutError):

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from heddle.flight.protocol import parse_address
 from heddle_engine.workers.client import WorkerClient, WorkerError
 from heddle_engine.workers.process import WorkerProcess
 from heddle_engine.workers.settings import ENV_PREFIX, WorkerSetting
@@ -54,7 +55,7 @@ class Endpoint:
             if self._client is None or self._client.address != address:
                 if self._client is not None:
                     self._client.close()
-                self._client = WorkerClient(address, token=self._token(), ca=self._ca())
+                self._client = WorkerClient(address, token=self._token(), ca=self._ca(), same_host=_loopback(address))
             return self._client
 
     def close(self) -> None:
@@ -86,6 +87,15 @@ class Endpoint:
             return path.read_bytes()
         except OSError as error:
             raise WorkerError(f"the worker's certificate {path} cannot be read: {error}") from None
+
+
+def _loopback(address: str) -> bool:
+    """A plain (not TLS) address on this machine: the worker may see the engine's exchange files."""
+    try:
+        parsed = parse_address(address)
+    except ValueError:
+        return False
+    return not parsed.tls and (parsed.host in ("localhost", "[::1]") or parsed.host.startswith("127."))
 
 
 class Workers:
