@@ -2,8 +2,9 @@
 
 A unit runs per partition when its work is row-local — each output row depends on its input row alone —
 and its input is large (at least `Partitioning.rows`, or already partitioned by the unit before it):
-- a relational unit whose blocks read one table and only filter, derive (no window, no aggregate function)
-  and select;
+- a relational unit whose blocks only filter, derive (no window, no aggregate function), select, and join
+  other tables to their first (inner or left: each row of the first finds its matches alone) — the first
+  table is cut, the joined ones go whole to every partition (a broadcast: they should be the small side);
 - a step its plugin declares `rowwise=True`.
 Partitions stay partitions from one row-local unit to the next (no data moves between them); a unit that
 is not row-local (an aggregation, a sort, a take, a join, a lookup, any other step) reads all partitions at
@@ -38,19 +39,22 @@ class Partitioning:
 
 
 def row_local(nodes: Iterable[Node]) -> bool:
-    """Do these relational blocks (one unit, in order) each keep their rows apart, reading one table?"""
-    found = False
+    """Do these relational blocks (one unit, in order) each keep the rows of their first table apart (the
+    previous block's output, after the first block)?"""
+    found: Node | None = None
     for node in nodes:
-        found = True
-        if node.kind != "relational" or node.program is None or len(node.tables) != 1:
+        if node.kind != "relational" or node.program is None or not node.tables:
             return False
+        if found is not None and next(iter(node.tables.values())) != found.id:
+            return False
+        found = node
         try:
             query = rq.parse(node.program.rq)
         except rq.RqFormatError:
             return False
         if not _local_query(query):
             return False
-    return found
+    return found is not None
 
 
 def _local_query(query: rq.Query) -> bool:
@@ -61,9 +65,13 @@ def _local_query(query: rq.Query) -> bool:
 
 def _local_relation(relation: rq.Relation) -> bool:
     pipeline = relation.kind
-    if not isinstance(pipeline, rq.Pipeline):
+    if not isinstance(pipeline, rq.Pipeline) or not pipeline.transforms:
         return False
+    start = pipeline.transforms[0]
     for transform in pipeline.transforms:
+        if (isinstance(transform, rq.Join) and transform.side in ("inner", "left") and isinstance(start, rq.From)
+                and transform.table.source != start.table.source and _local_expr(transform.condition)):
+            continue
         if isinstance(transform, rq.From | rq.Select):
             continue
         if isinstance(transform, rq.Filter) and _local_expr(transform.expr):

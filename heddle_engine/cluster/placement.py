@@ -127,11 +127,12 @@ class RayPlacement:
 
     def relational(self, nodes: Sequence[Node], inputs: Mapping[str, Data], *, every: bool,
                    pads: Mapping[str, Mapping[str, object]]) -> dict[str, Data | None]:
-        if len(inputs) == 1 and row_local(nodes):
-            ((source, data),) = inputs.items()
-            parts = self._partitions(data)
+        driver = next(iter(nodes[0].tables.values()), None)
+        if driver in inputs and row_local(nodes):
+            parts = self._partitions(inputs[driver])
             if len(parts) > 1:
-                return self._relational_parts(nodes, source, parts, every=every, pads=pads)
+                others = {k: v for k, v in inputs.items() if k != driver}
+                return self._relational_parts(nodes, driver, parts, others, every=every, pads=pads)
         layout, args = self._layout(inputs)
         refs = self._remote["relational"].options(num_returns=1 + len(nodes)).remote(
             list(nodes), every, dict(pads), self.folder, layout, *args)
@@ -143,13 +144,16 @@ class RayPlacement:
             found[node.id] = None if shape is None else PlacedData([ref], [shape[0]], shape[1], self._fetch)
         return found
 
-    def _relational_parts(self, nodes: Sequence[Node], source: str, parts: list[tuple[Any, int]], *, every: bool,
-                          pads: Mapping[str, Mapping[str, object]]) -> dict[str, Data | None]:
-        """A row-local unit, one task per partition of its input; its outputs keep the partitions."""
+    def _relational_parts(self, nodes: Sequence[Node], source: str, parts: list[tuple[Any, int]],
+                          others: Mapping[str, Data], *, every: bool, pads: Mapping[str, Mapping[str, object]]
+                          ) -> dict[str, Data | None]:
+        """A row-local unit, one task per partition of its first table (the tables it joins go whole to each);
+        its outputs keep the partitions."""
         for node in nodes:
             self.partitions[node.id] = len(parts)
+        layout, args = self._layout(others)
         runs = [self._remote["relational"].options(num_returns=1 + len(nodes)).remote(
-            list(nodes), every, dict(pads), self.folder, [(source, 1)], part) for part, _ in parts]
+            list(nodes), every, dict(pads), self.folder, [(source, 1), *layout], part, *args) for part, _ in parts]
         metas = [self._wait(refs[0], refs, task=True) for refs in runs]
         for meta in metas:
             if "error" in meta:

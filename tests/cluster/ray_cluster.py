@@ -83,6 +83,27 @@ def _ports() -> list[str]:
 @contextlib.contextmanager
 def ray_cluster(*, cpus: int = 2, store_bytes: int = 100 * 1024 * 1024) -> Iterator[RayCluster]:
     need_ray()
+    for tries_left in reversed(range(3)):  # a port chosen free may be taken before Ray binds it: start again
+        cluster = _start(cpus, store_bytes)
+        try:
+            _wait_ready(cluster)
+            break
+        except RuntimeError:
+            _stop(cluster.process)
+            shutil.rmtree(cluster.folder, ignore_errors=True)
+            if not tries_left:
+                raise
+    try:
+        yield cluster
+    finally:
+        from heddle_engine.cluster.session import disconnect
+
+        disconnect()
+        _stop(cluster.process)
+        shutil.rmtree(cluster.folder, ignore_errors=True)
+
+
+def _start(cpus: int, store_bytes: int) -> RayCluster:
     folder = Path(tempfile.mkdtemp(prefix="r", dir="/tmp"))  # Ray's socket paths must stay short
     port, client = free_port(), free_port()
     log = folder / "head.log"
@@ -94,16 +115,7 @@ def ray_cluster(*, cpus: int = 2, store_bytes: int = 100 * 1024 * 1024) -> Itera
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=environment(folder),
                                    start_new_session=True)
-    cluster = RayCluster(f"127.0.0.1:{port}", f"ray://127.0.0.1:{client}", process, folder, log)
-    try:
-        _wait_ready(cluster)
-        yield cluster
-    finally:
-        from heddle_engine.cluster.session import disconnect
-
-        disconnect()
-        _stop(process)
-        shutil.rmtree(folder, ignore_errors=True)
+    return RayCluster(f"127.0.0.1:{port}", f"ray://127.0.0.1:{client}", process, folder, log)
 
 
 def _wait_ready(cluster: RayCluster) -> None:

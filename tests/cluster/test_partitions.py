@@ -1,7 +1,7 @@
-"""Data parallelism on the cluster: a large input of row-local stages (filter/derive/select blocks, a step
-declared `rowwise`) runs per partition, partitions flow from one such stage to the next, and what is not
-row-local (an aggregation, a sort) reads them all — with the same tables as in process. The plan says which
-stage may run per partition."""
+"""Data parallelism on the cluster: a large input of row-local stages (filter/derive/select blocks, a join of
+a small table broadcast to every partition, a step declared `rowwise`) runs per partition, partitions flow
+from one such stage to the next, and what is not row-local (an aggregation, a sort) reads them all — with the
+same tables as in process. The plan says which stage may run per partition."""
 
 from __future__ import annotations
 
@@ -46,12 +46,12 @@ class Scored(Rows):
 
 @plugin.step(name="score", rowwise=True)
 def score(input: Rows) -> Scored:
-    """Scores each row; a row whose id ends in 7 fails (it goes to the handler)."""
+    """Scores each row; a row whose id ends in 6 fails (it goes to the handler)."""
     frame = input.to_polars()
-    bad = frame.filter(pl.col("id") % 10 == 7)
-    good = frame.filter(pl.col("id") % 10 != 7).with_columns(score=pl.col("id") * 3)
+    bad = frame.filter(pl.col("id") % 10 == 6)
+    good = frame.filter(pl.col("id") % 10 != 6).with_columns(score=pl.col("id") * 3)
     if bad.height:
-        raise RowErrors(Scored.from_polars(good), Table.from_polars(bad), "ends in 7")
+        raise RowErrors(Scored.from_polars(good), Table.from_polars(bad), "ends in 6")
     return Scored.from_polars(good)
 '''
 
@@ -65,8 +65,11 @@ handler failed {
 }
 
 workflow Parts {
+  [{ k: 0, name: "zero" }, { k: 1, name: "one" }, { k: 3, name: "three" }, { k: 4, name: "four" }]
+  > names
+
   part.make { rows: 1000 }
-    | (from input filter k != 3 derive {twice = id * 2})
+    | (from input filter k != 3 derive {twice = id * 2} join side:inner names (==k))
     | (from input select {id, k})
     | part.score ? failed
     | (from input group {k} (aggregate {n = count this, total = sum score}) sort {k})
@@ -119,6 +122,7 @@ def test_the_plan_shows_which_stages_may_run_per_partition(tmp_path: Path,
     lines = out.splitlines()
     placed = [line.strip() for line in lines if line.strip().startswith("cluster:")]
     assert placed == [
+        "cluster: on the driver (rows written in the program)",
         "cluster: one task (a source)",
         "cluster: per partition of a large input (row-local)",
         "cluster: per partition (a rowwise step)",
