@@ -128,11 +128,22 @@ class RayPlacement:
     def relational(self, nodes: Sequence[Node], inputs: Mapping[str, Data], *, every: bool,
                    pads: Mapping[str, Mapping[str, object]]) -> dict[str, Data | None]:
         driver = next(iter(nodes[0].tables.values()), None)
-        if driver in inputs and row_local(nodes):
+        local = next((k for k in range(len(nodes), 0, -1) if row_local(nodes[:k])), 0)
+        if driver in inputs and local:
             parts = self._partitions(inputs[driver])
-            if len(parts) > 1:
-                others = {k: v for k, v in inputs.items() if k != driver}
-                return self._relational_parts(nodes, driver, parts, others, every=every, pads=pads)
+            if len(parts) > 1:  # the row-local blocks per partition, the rest (fused after them) over all
+                head, tail = nodes[:local], nodes[local:]
+                read = {s for n in head for s in n.tables.values()}
+                others = {k: v for k, v in inputs.items() if k != driver and k in read}
+                inside = {n.id for n in tail}
+                wanted = dict.fromkeys(s for n in tail for s in n.tables.values() if s not in inside)
+                earlier = any(s in {n.id for n in head[:-1]} for s in wanted)
+                found = self._relational_parts(head, driver, parts, others, every=every or earlier, pads=pads)
+                if not tail:
+                    return found
+                given = {s: inputs[s] if s in inputs else found[s] for s in wanted}
+                return {**found, **self.relational(tail, {k: v for k, v in given.items() if v is not None},
+                                                   every=every, pads=pads)}
         layout, args = self._layout(inputs)
         refs = self._remote["relational"].options(num_returns=1 + len(nodes)).remote(
             list(nodes), every, dict(pads), self.folder, layout, *args)
