@@ -13,6 +13,9 @@ allow = ["/srv/shared", "../exports"]           # folders outside the project (r
 
 [cluster]
 address = "ray://head.internal:10001"           # runs go to this Ray cluster (`heddle run --cluster` overrides)
+
+[profiles.local.cluster]
+address = "auto"                                # ... or, with the profile `local` in force, this one
 ```
 
 `path_policy` is what the checker gets (`heddle_lang.paths`): file paths in configs stay inside the project
@@ -41,6 +44,7 @@ class Project:
     jit_workers: tuple[str, ...] = ()  # `[workers] jit`: where runs send the project's Python steps
     allowed: tuple[Path, ...] = ()  # `[paths] allow`: folders outside the project configs may name
     cluster: str | None = None  # `[cluster] address`: the Ray cluster runs go to (`heddle run --cluster`)
+    profile_clusters: dict[str, str] = field(default_factory=dict)  # `[profiles.NAME.cluster] address`
 
 
 def find_project(start: Path) -> Path | None:
@@ -84,11 +88,18 @@ def read_project(root: Path) -> Project:
     if problem is not None:
         problems[""] = f"{path}: {problem}"
     cluster, cluster_problem = cluster_address(data.get("cluster"))
+    profile_clusters: dict[str, str] = {}
+    profiles = data.get("profiles")
+    for name, profile in profiles.items() if isinstance(profiles, dict) else ():
+        found, problem = cluster_address(profile.get("cluster") if isinstance(profile, dict) else None)
+        if found is not None:
+            profile_clusters[name] = found
+        cluster_problem = cluster_problem or (f"profile `{name}`: {problem}" if problem else None)
     if cluster_problem is not None:
         problems[""] = f"{problems[''] + '; ' if '' in problems else ''}{path}: {cluster_problem}"
     if paths_problem:
         problems[""] = f"{problems[''] + '; ' if '' in problems else ''}{paths_problem}"
-    return Project(root, modules, problems, workers, jit, allowed, cluster)
+    return Project(root, modules, problems, workers, jit, allowed, cluster, profile_clusters)
 
 
 def cluster_address(table: object) -> tuple[str | None, str | None]:

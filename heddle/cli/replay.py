@@ -39,6 +39,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--from", dest="start", metavar="STAGE", required=True,
                         help="a node id (n3), a label (io.print) or an assigned name of the workflow")
     add_param_option(parser, "a workflow parameter (`@NAME` in a step's config); repeat for several")
+    parser.add_argument("--cluster", metavar="ADDRESS",
+                        help="replay on a Ray cluster (as `heddle run --cluster`); default: heddle.toml's "
+                             "[cluster] address")
     add_project_option(parser)
     add_profile_option(parser)
     parser.set_defaults(run=run)
@@ -87,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
         result = run_interruptibly(lambda interrupt: run_workflow(
             analysis.plan.only(record.workflow), record.workflow, catalog, file=name, parameters=parameters,
             observers=(Progress(sys.stderr, live=False), recorder), recorded=inputs.recorded,
-            start_from=inputs.start.node_id, replay_of=record.run_id, run_id=run_id, interrupt=interrupt),
+            start_from=inputs.start.node_id, replay_of=record.run_id, run_id=run_id, interrupt=interrupt,
+            cluster=args.cluster),
             abandon=abandon)
     except RunRefused as refused:
         for error in refused.errors:

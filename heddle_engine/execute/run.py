@@ -198,7 +198,8 @@ def _jit_placement(plan: ExecPlan, catalog: EngineCatalog, given: Sequence[str],
 def _cluster_placement(plan: ExecPlan, catalog: EngineCatalog, given: str | None, run_id: str, *, folder: Path,
                        partitioning: Partitioning | None) -> RayPlacement | None:
     """The run's place on a Ray cluster, connected, its plugins shipped (`RunRefused` when it cannot be)."""
-    address = given or (catalog.project.cluster if catalog.project is not None else None)
+    project, active = catalog.project, catalog.profiles.active
+    address = given or (project.profile_clusters.get(active or "") or project.cluster if project is not None else None)
     if not address:
         return None
     from heddle_engine.cluster.placement import RayPlacement  # Ray is loaded by runs on a cluster only

@@ -31,3 +31,16 @@ def test_cluster_address_is_read_from_heddle_toml(tmp_path: Path) -> None:
     (tmp_path / "heddle.toml").write_text('[cluster]\nhost = "x"\n', encoding="utf-8")
     project = read_project(tmp_path)
     assert project.cluster is None and "`[cluster]` holds `address" in project.problems[""]
+
+
+def test_a_profile_names_its_own_cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "heddle.toml").write_text('[profiles.near.cluster]\naddress = "auto"\n', encoding="utf-8")
+    assert read_project(tmp_path).profile_clusters == {"near": "auto"}
+    (tmp_path / "main.he").write_text(PROGRAM, encoding="utf-8")
+    (tmp_path / "a.csv").write_text("x\n1\n", encoding="utf-8")
+    monkeypatch.setitem(sys.modules, "ray", None)  # a run that goes to a cluster is refused before connecting
+    assert main(["run", str(tmp_path / "main.he"), "--no-lineage"]) == 0  # in process
+    capsys.readouterr()
+    assert main(["run", str(tmp_path / "main.he"), "--no-lineage", "--profile", "near"]) == 2  # on its cluster
+    assert "[HR2007]" in capsys.readouterr().err
