@@ -225,7 +225,7 @@ def latency(folder: Path, broker: str, seconds: float) -> list[float]:
     path.write_text(path.read_text().replace('max_wait: "200ms"', 'max_wait: "100ms"').replace('start: "earliest"',
                                                                                               'start: "latest"'))
     child = subprocess.Popen([sys.executable, "-m", "heddle.cli.main", "run", str(path), "--no-lineage",
-                              "--until-idle", "2s", "--progress", "jsonl"], cwd=folder,
+                              "--until-idle", "12s", "--progress", "jsonl"], cwd=folder,
                              stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     assert child.stderr is not None
     times: list[float] = []

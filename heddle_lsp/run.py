@@ -3,7 +3,8 @@
 The child reads the editor's text on stdin as if it were the document's file (`--stdin-filename`: the file's
 folder, project and lineage apply, saved or not), writes one JSON line per node event on stderr
 (`--progress jsonl`) and its report on stdout (`--format json`). The server turns the events into work-done
-progress as they arrive (cancelling it kills the child) and the report into a message and the log.
+progress as they arrive (cancelling it kills the child; a stream's is stopped gracefully, its batch in flight
+committed) and the report into a message and the log.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ HEDDLE = (sys.executable, "-m", "heddle.cli.main")
 _ENDED = {"succeeded", "failed", "skipped"}  # a stage of the workflow counts once, when it ends
 _LINE_LIMIT = 1 << 24  # a workflow may print long lines (wide tables): read them whole
 _MESSAGE_LINES = 3  # of a run that could not start, the lines its message quotes
+STOP_SECONDS = 30.0  # a stream stopped from the editor has this long to finish its batch in flight
 _LOG_LINES = 5000  # of what the workflow prints, the last lines the log shows
 _ROW_WORDS = (("input", "in"), ("output", "out"), ("failed", "failed"))
 
@@ -109,7 +111,7 @@ class _Progress:
             cancelled.add_done_callback(lambda future: on_cancel() if future.cancelled() else None)
         return progress
 
-    def report(self, message: str, percentage: int) -> None:
+    def report(self, message: str, percentage: int | None) -> None:
         if self.token is not None:
             self.ls.work_done_progress.report(self.token, lsp.WorkDoneProgressReport(
                 message=message, percentage=percentage))
@@ -128,10 +130,15 @@ class _Child:
 
     process: asyncio.subprocess.Process | None = None
     cancelled: bool = False
+    stream: bool = False  # it reported a batch: a stream, whose cancel is a graceful stop
 
     def cancel(self) -> None:
         self.cancelled = True
-        if self.process is not None:
+        if self.process is None:
+            return
+        if self.stream:
+            _stop(self.process)
+        else:
             _kill(self.process)
 
 
@@ -171,6 +178,10 @@ async def _watch(ls: HeddleServer, snapshot: Snapshot, workflow: str, progress: 
             event = _event(line)
             if event is None:
                 output.append(line)
+            elif event["event"] == "batch":
+                child.stream = True
+                if event.get("state") == "committed":
+                    progress.report(f"batch {event.get('batch')} committed ({event.get('rows')} rows)", None)
             elif event["event"] == "node" and event.get("state") != "pending":
                 progress.report(*stages.message(event))
 
@@ -196,6 +207,12 @@ async def _watch(ls: HeddleServer, snapshot: Snapshot, workflow: str, progress: 
         _show(ls, lsp.MessageType.Error, f"Heddle: `{workflow}` did not run: {' '.join(reasons)}")
         _log(ls, output, f"heddle: `{workflow}` in {name} did not run (exit status {process.returncode})")
         return None
+    if child.cancelled and child.stream:
+        progress.end("stopped")
+        _show(ls, lsp.MessageType.Info, f"Heddle: the stream `{workflow}` stopped after its batch in flight: "
+                                        f"{_summary(workflow, result)}")
+        _log(ls, output, _text(name, result))
+        return result
     progress.end(str(result.get("status")))
     succeeded = result.get("status") == "succeeded"
     _show(ls, lsp.MessageType.Info if succeeded else lsp.MessageType.Error, f"Heddle: {_summary(workflow, result)}")
@@ -211,7 +228,7 @@ def _event(line: str) -> dict[str, Any] | None:
         event = json.loads(line)
     except ValueError:
         return None
-    return event if isinstance(event, dict) and event.get("event") in ("run", "node") else None
+    return event if isinstance(event, dict) and event.get("event") in ("run", "node", "batch") else None
 
 
 def _report(stdout: bytes) -> dict[str, Any] | None:
@@ -220,6 +237,19 @@ def _report(stdout: bytes) -> dict[str, Any] | None:
     except ValueError:
         return None
     return report if isinstance(report, dict) and "status" in report else None
+
+
+def _stop(process: asyncio.subprocess.Process) -> None:
+    """A stream stops gracefully: SIGTERM to `heddle run` (its batch in flight finishes and is committed), a kill
+    when it has not ended `STOP_SECONDS` later."""
+    if process.returncode is not None:
+        return
+    if sys.platform == "win32":
+        _kill(process)
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(process.pid, signal.SIGTERM)
+    asyncio.get_running_loop().call_later(STOP_SECONDS, _kill, process)
 
 
 def _kill(process: asyncio.subprocess.Process) -> None:

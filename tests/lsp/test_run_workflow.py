@@ -175,3 +175,54 @@ def alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+STREAM_PLUGIN = '''
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+
+from heddle.core.stream import Batch
+from heddle.core.table import Table
+from heddle.sdk.plugin import Plugin
+
+plugin = Plugin(namespace="ticks")
+LOG = Path(__file__).parent / "commits.txt"
+
+
+@plugin.step(name="forever", stream=True)
+def forever(config: dict) -> Iterator[Table]:
+    number = 0
+    while True:
+        number += 1
+        time.sleep(0.05)
+        yield Batch(Table.from_polars(pl.DataFrame({"n": [number]})),
+                    commit=lambda n=number: LOG.open("a").write(f"{n}\\n"))
+'''
+
+
+@pytest.mark.asyncio
+async def test_cancelling_a_stream_stops_it_after_its_batch_in_flight(client: LanguageClient, tmp_path: Path) -> None:
+    (tmp_path / "heddle.toml").write_text('[modules]\n"local/ticks" = "ticks:plugin"\n', encoding="utf-8")
+    (tmp_path / "ticks.py").write_text(STREAM_PLUGIN, encoding="utf-8")
+    path = tmp_path / "live.he"
+    uri = open_file(client, path, 'import "local/ticks" t\n\nworkflow Live {\n  t.forever\n}\n')
+    client.progress_reports["run-2"] = []
+    running = asyncio.ensure_future(run(client, uri, "Live", token="run-2"))
+    commits = tmp_path / "commits.txt"
+    for _ in range(GUARD * 100):
+        if (commits.is_file() and len(commits.read_text().split()) >= 3) or running.done():
+            break
+        await asyncio.sleep(0.01)
+    assert not running.done(), running.result()
+    client.window_work_done_progress_cancel(lsp.WorkDoneProgressCancelParams(token="run-2"))
+    report = await asyncio.wait_for(running, GUARD)
+    assert isinstance(report, dict) and report["status"] == "succeeded"  # drained, not killed
+    assert report["batches"] == len(commits.read_text().split())  # every batch it ran was committed
+    shown = [m.message for m in await message(client)]
+    assert any("stopped after its batch in flight" in m for m in shown), shown
+    values = client.progress_reports["run-2"]
+    assert isinstance(values[-1], lsp.WorkDoneProgressEnd) and values[-1].message == "stopped"
+    assert any(isinstance(v, lsp.WorkDoneProgressReport) and "committed" in (v.message or "") for v in values)

@@ -164,7 +164,7 @@ def consume(config: ConsumeConfig) -> Iterator[Batch]:
         "enable.auto.commit": False, "enable.auto.offset.store": False,
         "auto.offset.reset": config.start,
         "session.timeout.ms": 6000, "heartbeat.interval.ms": 1000,
-        "queued.max.messages.kbytes": 16384,  # what librdkafka prefetches: memory stays bounded
+        "queued.max.messages.kbytes": 2048,  # what librdkafka prefetches per partition: memory stays bounded
         "statistics.interval.ms": 0,
         "error_cb": _transient, "logger": LOG,
     })
