@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, cast
 
 import polars as pl
 
+from heddle.core.context import RunContext, enter_run, leave_run
 from heddle.core.stream import Batch
 from heddle.core.table import RowErrors, Table
 from heddle_engine.events import ErrorInfo, NodeState
@@ -70,9 +71,10 @@ class Run:
     def __init__(self, plan: ExecPlan, functions: Functions, observers: Observers, *, workflow: str,
                  parameters: Mapping[str, object], recorded: Mapping[str, pa.Table], where: Callable[[Node], str],
                  workers: int, lookup_batch: int, run_id: str = "", jit: JitPlacement | None = None,
-                 stream: StreamLimits | None = None, cluster: RayPlacement | None = None) -> None:
+                 stream: StreamLimits | None = None, cluster: RayPlacement | None = None, project: str = "") -> None:
         self.plan = plan
         self.run_id = run_id
+        self.project = project
         self.jit = jit
         self.cluster = cluster
         self.functions = functions
@@ -101,6 +103,13 @@ class Run:
         self._lock = threading.Lock()
 
     def execute(self) -> None:
+        entered = enter_run(RunContext(self.run_id, self.workflow, self.project))
+        try:
+            self._execute()
+        finally:
+            leave_run(entered)
+
+    def _execute(self) -> None:
         # the calling thread works too: the pool adds the others
         with ThreadPoolExecutor(max_workers=max(1, self.workers - 1), thread_name_prefix="heddle") as pool:
             try:

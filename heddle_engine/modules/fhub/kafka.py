@@ -24,6 +24,7 @@ from typing import Annotated, Any, Literal
 
 import polars as pl
 
+from heddle.core.context import current_run
 from heddle.core.resource import ResourceConfig, Secret
 from heddle.core.step import StepConfig
 from heddle.core.stream import Batch
@@ -117,7 +118,7 @@ class ConsumeConfig(StepConfig[ConnectionConfig]):
     topics: list[str] | None = None
     """Several topics to read (instead of `topic`)."""
     group_id: str | None = None
-    """The consumer group whose committed offsets the run starts from (default: `heddle.` and the topics)."""
+    """The consumer group whose committed offsets the run starts from (default: `heddle.<project>.<workflow>`)."""
     start: Literal["earliest", "latest"] = "latest"
     """Where a new consumer group starts reading."""
     schema: dict[str, str] | None = None
@@ -160,7 +161,7 @@ def consume(config: ConsumeConfig) -> Iterator[Batch]:
     wait = duration_seconds(config.max_wait) or 1.0
     consumer = Consumer({
         **_connection(config).client_settings(),
-        "group.id": config.group_id or f"heddle.{'.'.join(topics)}",
+        "group.id": config.group_id or _group(topics),
         "enable.auto.commit": False, "enable.auto.offset.store": False,
         "auto.offset.reset": config.start,
         "session.timeout.ms": 6000, "heartbeat.interval.ms": 1000,
@@ -180,6 +181,12 @@ def consume(config: ConsumeConfig) -> Iterator[Batch]:
             yield _batch(consumer, messages, payload, config)
     finally:
         consumer.close()
+
+
+def _group(topics: list[str]) -> str:
+    """The default consumer group: `heddle.<project>.<workflow>` (the run's), else `heddle.<topics>`."""
+    run = current_run()
+    return f"heddle.{run.project}.{run.workflow}" if run is not None else f"heddle.{'.'.join(topics)}"
 
 
 def _batch(consumer: Any, messages: list[Any], payload: dict[str, pl.DataType] | None,
@@ -207,8 +214,16 @@ def _batch(consumer: Any, messages: list[Any], payload: dict[str, pl.DataType] |
     positions = [TopicPartition(topic, partition, offset) for (topic, partition), offset in ends.items()]
 
     def commit() -> None:
-        if positions:
+        try:
             consumer.commit(offsets=positions, asynchronous=False)
+        except KafkaException as error:
+            problem = error.args[0] if error.args else None
+            if problem is None or not hasattr(problem, "fatal") or problem.fatal():
+                raise
+            # The broker went away or the group rebalanced: the batch is done, its offsets are not recorded.
+            # The next batch's commit records them too (an offset covers all before it); if none comes, the
+            # batch is delivered again: at-least-once either way.
+            LOG.warning("kafka.consume: offsets not committed (%s); the next batch's commit covers them", problem)
 
     return Batch(Table.from_polars(decoded.rows), commit=commit if positions else None,
                  lag=_lag(consumer, positions), failed=Table.from_polars(decoded.failed)
