@@ -42,7 +42,7 @@ from tests.engine.llm_server import llm_server  # noqa: E402
 from tests.engine.postgres_server import postgres_available, postgres_server  # noqa: E402
 
 SEED = ROOT / "examples" / "seeds" / "fraud_detection.he"
-GROUP = "heddle.live_transactions"  # kafka.consume's group when the step names none
+GROUP = "heddle.examples.FraudDetection"  # kafka.consume's group when the step names none: heddle.<project>.<workflow>
 CONTEXT = 1024  # tokens of the LLM's context window
 PASTED = " ".join(["Flat 4, 17 Rue de la Paix, 75002 Paris, France, second floor, ring twice;"] * 120)
 USERS = [(1, "FR"), (2, "US"), (3, "DE"), (4, "BR"), (5, "JP"), (6, PASTED), (7, "NG"), (8, "IN")]
