@@ -102,6 +102,17 @@ _TABLE = [
          "A warning of the editor: the module could not be imported in its environment, so its functions were "
          "read from the plugin's source, their types unchecked (`heddle check` and `heddle run` need the import).",
          "import \"ml/score\" ml (No module named 'sklearn')"),
+    Code("HE3018", "library-not-found",
+         "A `.he` library cannot be read: no such file, not UTF-8, outside the project, or a text with no file.",
+         'import "./shared/platfrom.he" platform'),
+    Code("HE3019", "import-cycle", "`.he` libraries import each other in a cycle; the import closing it is refused.",
+         'a.he: import "./b.he" b, b.he: import "./a.he" a'),
+    Code("HE3020", "library-has-errors",
+         "The imported library has errors, reported in its own file; this says so once, at the import.",
+         'import "./shared/platform.he" platform'),
+    Code("HE3021", "private-library-name",
+         "A library's name starting with `_` is private to its file, and its workflows are never imported.",
+         "<connection=platform._staging_db>"),
     # --- HE4xxx: resources and configuration ----------------------------------------------------
     Code("HE4001", "unknown-resource-key", "The function accepts no resource under this key.",
          "<conection=pg_db> pg.query"),

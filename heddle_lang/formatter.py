@@ -240,8 +240,9 @@ class _Printer:
                 first = False
 
     def trap(self, node: ts.Node) -> None:
-        for child in self.children(node, self.level + 1):
-            self.token(child, space=True)
+        # `? on_fail`, `? platform.on_fail`: a space after `?` only.
+        for i, child in enumerate(self.children(node, self.level + 1)):
+            self.token(child, space=i <= 1)
 
     # --- pipelines ------------------------------------------------------------------------------
 

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from heddle.cli.project import read_text
 from heddle_engine.catalog import EngineCatalog, load_catalog
 from heddle_engine.project import path_policy
 from heddle_lang.check import check_tree
 from heddle_lang.diagnostics import Diagnostic
-from heddle_lang.semantic import analyze
+from heddle_lang.semantic.workspace import Workspace
 from heddle_lang.syntax import SyntaxTree, parse
 from heddle_lang.text import Encoding
 from tests.annotations import expectations
@@ -37,7 +38,9 @@ def diagnostics(path: Path, tree: SyntaxTree, editor: EngineCatalog) -> list[Dia
     if path.parent.name in TEXT_ONLY:
         return check_tree(tree)
     catalog = editor if path.parent.name == "editor" else CATALOG
-    return list(analyze(tree, catalog, paths=path_policy(path, catalog.project)).diagnostics)
+    # A workspace reads the `.he` libraries a case imports from the disk (`libraries/`).
+    workspace = Workspace(catalog, read_text, lambda file: path_policy(Path(file), catalog.project))
+    return list(workspace.analyze(path.resolve().as_posix(), tree).diagnostics)
 
 
 @pytest.mark.parametrize("path", CASE_FILES, ids=lambda p: str(p.relative_to(CASES)))

@@ -132,7 +132,12 @@ module.exports = grammar({
 
     assignment: $ => seq('>', field('name', $.identifier)),
 
-    trap: $ => seq('?', field('handler', $.identifier)),
+    // `? on_fail`, or a library's handler: `? platform.on_fail` (`handler` is then the library's alias).
+    trap: $ => seq('?', field('handler', $.identifier), optional($._member)),
+
+    // `.name` after the alias of a `.he` library (`import "./platform.he" platform`): a name it declares.
+    // After the alias, not before the name, so that `<key=res` missing its `>` recovers as it did.
+    _member: $ => seq('.', field('member', $.identifier)),
 
     // `*` in a handler: the error context (message, stack trace and failing rows).
     error_context: _ => '*',
@@ -164,6 +169,7 @@ module.exports = grammar({
       field('key', $.identifier),
       '=',
       field('value', $.identifier),
+      optional($._member),
     ),
 
     relational_block: $ => seq('(', optional(field('query', $.prql)), ')'),

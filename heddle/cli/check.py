@@ -6,16 +6,20 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Iterable
 
 from heddle.cli.commands import command_summary
 from heddle.cli.compiler import contained_compiler
 from heddle.cli.files import expand, read
-from heddle.cli.project import Catalogs, add_profile_option, analyze_file
+from heddle.cli.project import Catalogs, add_profile_option, analyze_file, file_key
 from heddle.cli.report import as_json, line, summary
 from heddle_engine.profiles import ProfileProblem, declared_resources, project_problems
-from heddle_lang.diagnostics import Severity
+from heddle_lang.diagnostics import Diagnostic, Severity
 from heddle_lang.relational.compile import PrqlCompiler
+from heddle_lang.semantic.libraries import Library
+from heddle_lang.semantic.model import Analysis
 from heddle_lang.syntax import parse
+from heddle_lang.syntax.tree import SyntaxTree
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -41,18 +45,34 @@ def _check(names: list[str], args: argparse.Namespace, compiler: PrqlCompiler) -
     catalogs = Catalogs(args.profile)
     records = []
     errors = warnings = 0
-    for name in names:
-        source = read(name)
-        tree = parse(source.text)
-        found = ([source.encoding_error] if source.encoding_error is not None  # not the file's text: no more
-                 else analyze_file(tree, catalogs.for_file(source.path), source.path, compiler=compiler).diagnostics)
+    checked: set[str] = set()  # files reported, a library reached through an import included
+
+    def report(name: str, tree: SyntaxTree, found: Iterable[Diagnostic]) -> None:
+        nonlocal errors, warnings
         for diagnostic in found:
             errors += diagnostic.severity is Severity.ERROR
             warnings += diagnostic.severity is Severity.WARNING
             if args.format == "json":
-                records.append(as_json(source.name, tree.lines, diagnostic))
+                records.append(as_json(name, tree.lines, diagnostic))
             else:
-                print(line(source.name, tree.lines, diagnostic))
+                print(line(name, tree.lines, diagnostic))
+
+    for name in names:
+        source = read(name)
+        key = file_key(source.path)
+        if key in checked:
+            continue
+        checked.add(key)
+        tree = parse(source.text)
+        if source.encoding_error is not None:  # not the file's text: no more
+            report(source.name, tree, [source.encoding_error])
+            continue
+        analysis = analyze_file(tree, catalogs, source.path, compiler=compiler)
+        report(source.name, tree, analysis.diagnostics)
+        for library in _reached(analysis):
+            if library.file not in checked:
+                checked.add(library.file)
+                report(os.path.relpath(library.file), library.analysis.tree, library.analysis.diagnostics)
     for name, problem in _profile_problems(catalogs):
         warnings += problem.severity == "warning"
         if args.format == "json":
@@ -67,6 +87,18 @@ def _check(names: list[str], args: argparse.Namespace, compiler: PrqlCompiler) -
     elif errors or warnings:
         print(summary(errors, warnings, len(names)), file=sys.stderr)
     return 1 if errors else 0
+
+
+def _reached(analysis: Analysis) -> list[Library]:
+    """The libraries `analysis` imports, directly or through others, each once."""
+    found: dict[str, Library] = {}
+    pending = [lib for lib in analysis.libraries.values() if lib is not None]
+    while pending:
+        library = pending.pop()
+        if library.file not in found:
+            found[library.file] = library
+            pending.extend(lib for lib in library.analysis.libraries.values() if lib is not None)
+    return sorted(found.values(), key=lambda lib: lib.file)
 
 
 def _profile_problems(catalogs: Catalogs) -> list[tuple[str, ProfileProblem]]:

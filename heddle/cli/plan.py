@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         tree = parse(source.text)
         catalogs = Catalogs(args.profile)
         catalog = catalogs.for_file(source.path)
-        analysis = analyze_file(tree, catalog, source.path, compiler=compiler)
+        analysis = analyze_file(tree, catalogs, source.path, compiler=compiler)
     errors = [d for d in analysis.diagnostics if d.is_error]
     if errors:
         for diagnostic in errors:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import argparse
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from heddle.cli.files import UsageError
 from heddle_engine.catalog import EngineCatalog, find_project, load_catalog
 from heddle_engine.project import path_policy
 from heddle_engine.run_folder import running_in
+from heddle_lang.check import decode
 from heddle_lang.paths import PathPolicy
 from heddle_lang.relational.compile import PrqlCompiler, compile_prql
-from heddle_lang.semantic import analyze
 from heddle_lang.semantic.model import Analysis
+from heddle_lang.semantic.workspace import Workspace
 from heddle_lang.syntax.tree import SyntaxTree
 
 
@@ -23,6 +25,7 @@ class Catalogs:
     def __init__(self, profile: str | None = None) -> None:
         self.profile = profile
         self._by_root: dict[Path | None, EngineCatalog] = {}
+        self._workspaces: dict[Path | None, Workspace] = {}
 
     def for_file(self, path: Path | None) -> EngineCatalog:
         start = (path.parent if path is not None else Path.cwd()).resolve()
@@ -33,6 +36,16 @@ class Catalogs:
                 raise UsageError(catalog.profile_error)
             self._by_root[root] = catalog
         return self._by_root[root]
+
+    def workspace(self, path: Path | None, compiler: PrqlCompiler) -> Workspace:
+        """The files of `path`'s project, read from the disk: each library is analysed once per command."""
+        catalog = self.for_file(path)
+        root = catalog.project.root if catalog.project is not None else None
+        if root not in self._workspaces:
+            def paths(file: str) -> PathPolicy:
+                return path_policy(Path(file), catalog.project)
+            self._workspaces[root] = Workspace(catalog, read_text, paths, compiler=compiler, folder=file_folder)
+        return self._workspaces[root]
 
     @property
     def catalogs(self) -> dict[Path | None, EngineCatalog]:
@@ -48,9 +61,29 @@ def paths_of(path: Path | None, catalog: EngineCatalog) -> PathPolicy:
     """Where the file paths in the configs of `path` may point (its project's policy)."""
     return path_policy(path, catalog.project)
 
-def analyze_file(tree: SyntaxTree, catalog: EngineCatalog, path: Path | None, *,
+def file_key(path: Path | None) -> str:
+    """The absolute POSIX name a workspace knows a file by (standard input: `<stdin>` in the current folder)."""
+    return (path if path is not None else Path.cwd() / "<stdin>").resolve().as_posix()
+
+
+def file_folder(file: str) -> AbstractContextManager[None]:
+    """Relative paths of `file`'s configs start from its folder (as when it runs)."""
+    return running_in(Path(file).parent)
+
+
+def read_text(file: str) -> str | None:
+    """A library's text, None when it is not a readable UTF-8 file."""
+    try:
+        data = Path(file).read_bytes()
+    except OSError:
+        return None
+    decoded = decode(data)
+    return decoded.text if decoded.error is None else None
+
+
+def analyze_file(tree: SyntaxTree, catalogs: Catalogs, path: Path | None, *,
                  compiler: PrqlCompiler = compile_prql) -> Analysis:
-    """`analyze`, with relative paths (an embedded database a query step is described against) starting from the
-    file's folder, as they do when it runs. `compiler`: the commands pass their contained one (`cli/compiler.py`)."""
-    with running_in(path.parent if path is not None else Path.cwd()):
-        return analyze(tree, catalog, paths=paths_of(path, catalog), compiler=compiler)
+    """`analyze`, with the `.he` libraries it imports read from the disk and relative paths (an embedded database
+    a query step is described against) starting from the file's folder, as they do when it runs. `compiler`: the
+    commands pass their contained one (`cli/compiler.py`)."""
+    return catalogs.workspace(path, compiler).analyze(file_key(path), tree)

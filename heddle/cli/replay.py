@@ -65,8 +65,9 @@ def run(args: argparse.Namespace) -> int:
     decoded = decode(path.read_bytes())
     with contained_compiler() as compiler:  # it boots while the catalog loads
         tree = parse(decoded.text)
-        catalog = Catalogs(args.profile).for_file(path)
-        analysis = analyze_file(tree, catalog, path, compiler=compiler)
+        catalogs = Catalogs(args.profile)
+        catalog = catalogs.for_file(path)
+        analysis = analyze_file(tree, catalogs, path, compiler=compiler)
     errors = [decoded.error] if decoded.error is not None else [d for d in analysis.diagnostics if d.is_error]
     if errors:
         for diagnostic in errors:

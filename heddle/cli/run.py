@@ -116,8 +116,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     with contained_compiler() as compiler:  # it boots while the catalog loads
         tree = parse(source.text)
-        catalog = Catalogs(args.profile).for_file(source.path)
-        analysis = analyze_file(tree, catalog, source.path, compiler=compiler)
+        catalogs = Catalogs(args.profile)
+        catalog = catalogs.for_file(source.path)
+        analysis = analyze_file(tree, catalogs, source.path, compiler=compiler)
     errors = [d for d in analysis.diagnostics if d.is_error]
     if errors:
         for diagnostic in errors:

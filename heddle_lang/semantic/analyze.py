@@ -13,6 +13,7 @@ from heddle_lang.relational.compile import PrqlCompiler, compile_prql
 from heddle_lang.semantic.context import Context
 from heddle_lang.semantic.declarations import check_resource, check_step, collect_declarations, collect_imports
 from heddle_lang.semantic.flow import GraphBuilder, check_trap
+from heddle_lang.semantic.libraries import Exports, LibraryLoader, is_private
 from heddle_lang.semantic.model import Analysis, Definition, EffectiveConfig
 from heddle_lang.syntax.tree import SyntaxTree
 from heddle_lang.text import Span
@@ -23,21 +24,23 @@ class AnalysisCancelled(Exception):  # noqa: N818 - named for what happened, lik
 
 
 def analyze(tree: SyntaxTree, catalog: Catalog, cancelled: Callable[[], bool] | None = None, *,
-            paths: PathPolicy | None = None, compiler: PrqlCompiler = compile_prql) -> Analysis:
+            paths: PathPolicy | None = None, compiler: PrqlCompiler = compile_prql, file: str | None = None,
+            libraries: LibraryLoader | None = None) -> Analysis:
     """Syntax, layout, names, resources, configuration and types of `tree`, and its typed plan.
 
     `cancelled` is asked between the phases and between graphs: when it answers True the analysis stops
     with `AnalysisCancelled` (an editor's next keystroke makes this one useless). `paths`: where the file
     paths of configs may point (HE4011); None leaves them unchecked (a text with no file). `compiler`
     compiles the relational blocks' PRQL: in this process by default; a long-lived caller passes one that
-    contains a crash of prqlc in another process (`relational.compile`)."""
+    contains a crash of prqlc in another process (`relational.compile`). `file`: the document's file (absolute,
+    POSIX), where the `.he` libraries it imports are found, read by `libraries` (`semantic.libraries`)."""
 
     def checkpoint() -> None:
         if cancelled is not None and cancelled():
             raise AnalysisCancelled
 
     checkpoint()
-    ctx = Context(tree, catalog, paths=paths, compiler=compiler)
+    ctx = Context(tree, catalog, paths=paths, compiler=compiler, file=file, loader=libraries)
     module = tree.ast
     checkpoint()
     collect_imports(ctx, module)
@@ -56,6 +59,7 @@ def analyze(tree: SyntaxTree, catalog: Catalog, cancelled: Callable[[], bool] | 
         checkpoint()
         guard = check_trap(ctx, workflow.trap) if workflow.trap is not None else None
         graphs.append(GraphBuilder(ctx, workflow.name.text, "workflow", workflow.pipelines).build(guard))
+    graphs.extend(ctx.library_graphs.values())
     _unused(ctx)
     checkpoint()
     diagnostics = sort_diagnostics([*check_tree(tree), *ctx.diagnostics])
@@ -65,16 +69,25 @@ def analyze(tree: SyntaxTree, catalog: Catalog, cancelled: Callable[[], bool] | 
                  for name, info in ctx.resources.items() if info.spec is not None}
     return Analysis(tree, tuple(diagnostics), Plan(tuple(graphs)), definitions, tuple(ctx.uses),
                     tuple(ctx.bindings), tuple(ctx.stage_types), {a: m for a, (_, m) in ctx.modules.items()},
-                    resources)
+                    resources, dict(ctx.libraries), _exports(ctx), file)
+
+
+def _exports(ctx: Context) -> Exports:
+    return Exports(ctx.file or "", dict(ctx.definitions), dict(ctx.resources), dict(ctx.steps))
 
 
 def _unused(ctx: Context) -> None:
-    """HE3012: declarations and assignments nothing reads (workflows are entry points)."""
+    """HE3012: declarations and assignments nothing reads (workflows are entry points). A file without workflows is
+    a library: its public resources, steps and handlers are there for the files that import it."""
     read = {u.target for u in ctx.uses if u.target is not None}
+    library = not ctx.workflows
     # An import whose module is missing is already an error: its uses could not be resolved.
     broken = {alias for alias, (_, spec) in ctx.modules.items() if spec is None}
+    broken.update(alias for alias, library in ctx.libraries.items() if library is None)
     for definition in (*ctx.aliases.values(), *ctx.definitions.values(), *ctx.local_definitions):
         if definition.kind == "workflow" or definition in read:
+            continue
+        if library and definition.kind in ("resource", "step", "handler") and not is_private(definition.name):
             continue
         if definition.kind == "import" and definition.name in broken:
             continue

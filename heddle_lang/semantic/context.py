@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from heddle_lang.catalog import Catalog, FunctionSpec, ModuleSpec, ProfileValue, ResourceSpec
 from heddle_lang.diagnostics import Diagnostic
 from heddle_lang.paths import PathPolicy
-from heddle_lang.plan import ResourceUse, RetryPolicy
+from heddle_lang.plan import Graph, ResourceUse, RetryPolicy
 from heddle_lang.relational.compile import PrqlCompiler, compile_prql
+from heddle_lang.semantic.libraries import Library, LibraryLoader
 from heddle_lang.semantic.model import Binding, Definition, StageType, Use
 from heddle_lang.syntax import ast
 from heddle_lang.syntax.tree import SyntaxTree
@@ -43,8 +44,12 @@ class Context:
     catalog: Catalog
     paths: PathPolicy | None = None  # where file paths in configs may point; None: not checked
     compiler: PrqlCompiler = compile_prql
+    file: str | None = None  # the document's file: absolute, POSIX
+    loader: LibraryLoader | None = None  # reads the `.he` libraries it imports
     diagnostics: list[Diagnostic] = field(default_factory=list)
     modules: dict[str, tuple[str, ModuleSpec | None]] = field(default_factory=dict)  # alias -> (path, module)
+    libraries: dict[str, Library | None] = field(default_factory=dict)  # alias -> `.he` library (None: broken)
+    library_graphs: dict[str, Graph] = field(default_factory=dict)  # handlers of libraries, by qualified name
     aliases: dict[str, Definition] = field(default_factory=dict)  # import aliases
     definitions: dict[str, Definition] = field(default_factory=dict)  # resources, steps, handlers, workflows
     steps: dict[str, StepInfo] = field(default_factory=dict)

@@ -8,7 +8,9 @@ from heddle_lang.catalog import FunctionSpec, ModuleSpec
 from heddle_lang.diagnostics import Diagnostic, Fix, Related, Severity, TextEdit
 from heddle_lang.paths import outside_message
 from heddle_lang.plan import ResourceUse, RetryPolicy
+from heddle_lang.semantic import library_use
 from heddle_lang.semantic.context import Context, ResourceInfo, StepInfo
+from heddle_lang.semantic.libraries import is_library_path
 from heddle_lang.semantic.model import Binding, Definition
 from heddle_lang.semantic.profiles import apply_profiles
 from heddle_lang.semantic.retry import RETRY_KEY, check_retry
@@ -33,6 +35,11 @@ def collect_imports(ctx: Context, module: ast.Module) -> None:
             ctx.report(Diagnostic("HE3002", decl.alias.span, f"the alias `{alias}` is already used by an import",
                                   related=(Related(previous.span, "first used here"),)))
             continue
+        ctx.aliases[alias] = Definition(alias, "import", decl.alias.span, decl.span, detail=path, doc=decl.doc,
+                                        file=ctx.file)
+        if is_library_path(path):
+            library_use.import_library(ctx, decl, alias)
+            continue
         spec = ctx.catalog.module(path)
         if spec is None:
             ctx.report(_unknown_import(ctx, decl.path))
@@ -41,7 +48,6 @@ def collect_imports(ctx: Context, module: ast.Module) -> None:
                                   "environment, so its functions were read from its source, their types unchecked: "
                                   f"{spec.import_error}", Severity.WARNING))
         ctx.modules[alias] = (path, spec)
-        ctx.aliases[alias] = Definition(alias, "import", decl.alias.span, decl.span, detail=path, doc=decl.doc)
 
 
 def _unknown_import(ctx: Context, path: ast.Str) -> Diagnostic:
@@ -69,7 +75,8 @@ def collect_declarations(ctx: Context, module: ast.Module) -> None:
                                   related=(Related(previous.span, "first declared here"),)))
             continue
         detail = decl.call.qualified if isinstance(decl, ast.StepDecl | ast.ResourceDecl) and decl.call else ""
-        ctx.definitions[name] = Definition(name, kind, decl.name.span, decl.span, detail=detail, doc=decl.doc)
+        ctx.definitions[name] = Definition(name, kind, decl.name.span, decl.span, detail=detail, doc=decl.doc,
+                                           file=ctx.file)
         if isinstance(decl, ast.StepDecl):
             ctx.steps[name] = StepInfo(decl)
         elif isinstance(decl, ast.ResourceDecl):
@@ -85,8 +92,18 @@ def resolve_member(ctx: Context, call: ast.Call, want: str) -> Binding | None:
     if call.module is None or call.function is None:
         return None
     alias = call.module.text
+    if alias in ctx.libraries:
+        definition = library_use.member(ctx, call.module, call.function, None)
+        if definition is not None:
+            what = "resource" if want == "resource" else "step"
+            ctx.report(Diagnostic("HE3016", Span(call.module.span.start, call.function.span.end),
+                                  f"`{call.qualified}` is a {definition.kind} of a library, not a {what} "
+                                  "constructor: " + ("inject it with `<key=" + call.qualified + ">`"
+                                                     if definition.kind == "resource" else
+                                                     "use it in a pipeline as `| " + call.qualified + "`")))
+        return None
     if alias not in ctx.modules:
-        best = closest(alias, ctx.modules)
+        best = closest(alias, [*ctx.modules, *ctx.libraries])
         fixes = (Fix(f"replace with `{best}`", (TextEdit(call.module.span, best),)),) if best else ()
         message = f"no import is aliased `{alias}`" + (f"; did you mean `{best}`?" if best else "")
         ctx.report(Diagnostic("HE3003", call.module.span, message, fixes=fixes))
@@ -205,6 +222,19 @@ def check_step(ctx: Context, info: StepInfo) -> None:
     info.config, info.retry, info.timeout = resolved.config, resolved.retry, resolved.timeout
 
 
+def _library_resource(ctx: Context, name: ast.Name, kind: str, qualified: str, key: str) -> ResourceUse | None:
+    """`<key=alias.name>`: a resource a library declares, renamed into this plan."""
+    info = library_use.resource(ctx, name)
+    if info is None:
+        return None
+    if info.kind is not None and info.kind != kind:
+        ctx.report(Diagnostic("HE4002", name.whole, f"`{qualified}` needs a `{kind}` resource for `{key}`, but "
+                              f"`{name.qualified}` is a `{info.kind}`"))
+        return None
+    return ResourceUse(key, name.qualified, info.kind or kind, info.module_path or "",
+                       info.spec.name if info.spec else "", info.config)
+
+
 def _check_injections(ctx: Context, call: ast.Call, function: FunctionSpec, where: Span) -> list[ResourceUse]:
     uses: list[ResourceUse] = []
     seen: dict[str, ast.Binding] = {}
@@ -230,6 +260,11 @@ def _check_injections(ctx: Context, call: ast.Call, function: FunctionSpec, wher
             ctx.report(Diagnostic("HE4001", binding.key.span, message, fixes=fixes))
             continue
         if binding.resource is None:
+            continue
+        if binding.resource.qualifier is not None:
+            shared = _library_resource(ctx, binding.resource, slot.kind, qualified, key)
+            if shared is not None:
+                uses.append(shared)
             continue
         name = binding.resource.text
         info = ctx.resources.get(name)

@@ -16,6 +16,7 @@ from heddle_lang.catalog import FunctionSpec, InferenceError
 from heddle_lang.diagnostics import Diagnostic, Related, Severity
 from heddle_lang.plan import Graph, Node, ResourceUse, RetryPolicy
 from heddle_lang.relational import analyze_block, referenced_tables
+from heddle_lang.semantic import library_use
 from heddle_lang.semantic.context import Context
 from heddle_lang.semantic.declarations import check_call
 from heddle_lang.semantic.inference import infer
@@ -120,6 +121,8 @@ class GraphBuilder:
             return _Flow(node.id, node.output)
         if isinstance(value, ast.Reference):
             return self.reference(value, flow, stage.is_source, handler)
+        if isinstance(value, ast.Call) and value.module is not None and value.module.text in self.ctx.libraries:
+            return self.library_step(value, flow, stage.is_source, handler)
         if isinstance(value, ast.Call):
             resolved = check_call(self.ctx, value, f"`{value.qualified}`")
             if resolved is None:
@@ -182,6 +185,30 @@ class GraphBuilder:
         self.ctx.report(Diagnostic("HE3005", ref.span, f"`{name}` is not a step or an assignment"
                                    + (f"; did you mean `{best}`?" if best else "")))
         return _Flow()
+
+    def library_step(self, call: ast.Call, flow: _Flow, is_source: bool, handler: str | None) -> _Flow:
+        """`| platform.enrich`: a step a library declares, run as it declared it."""
+        if call.function is None:
+            return _Flow()
+        found = library_use.step(self.ctx, call)
+        if found is None:
+            return _Flow()
+        name, info = found
+        if info.function is None or info.module_path is None:
+            return _Flow()
+        if is_source:
+            if name not in self.step_nodes:
+                made = self.call(call.span, name, info.module_path, info.function, config=info.config,
+                                 resources=info.resources, retry=info.retry, timeout=info.timeout, flow=_Flow(),
+                                 is_source=True, handler=handler, step=name)
+                if made.node is None:
+                    return made
+                self.step_nodes[name] = (made.node, made.schema or Schema.unknown())
+            node, schema = self.step_nodes[name]
+            return _Flow(node, schema)
+        return self.call(call.span, name, info.module_path, info.function, config=info.config,
+                         resources=info.resources, retry=info.retry, timeout=info.timeout, flow=flow,
+                         is_source=False, handler=handler, step=name)
 
     def step_node(self, name: str, span: Span, handler: str | None) -> tuple[str, Schema]:
         """The one node of this graph that runs step `name` as a source (shared by all its readers)."""
@@ -386,6 +413,8 @@ def _merge(a: pl.DataType | None, b: pl.DataType) -> pl.DataType | None:
 
 def check_trap(ctx: Context, trap: ast.Name) -> str | None:
     """`? name`: the handler it names, or None (reported)."""
+    if trap.qualifier is not None:
+        return library_use.handler(ctx, trap)
     name = trap.text
     definition = ctx.definitions.get(name)
     ctx.use(trap, definition)

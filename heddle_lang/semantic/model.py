@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from heddle_lang.catalog import FunctionSpec, ModuleSpec, ProfileValue, ResourceSpec
 from heddle_lang.diagnostics import Diagnostic
 from heddle_lang.plan import Plan
+from heddle_lang.semantic.libraries import Exports, Library
 from heddle_lang.syntax.tree import SyntaxTree
 from heddle_lang.text import Span
 from heddle_lang.types import Schema
@@ -24,6 +25,7 @@ class Definition:
     detail: str = ""  # e.g. the function a step binds: "pg.query"
     doc: str | None = None
     scope: str | None = None  # the workflow or handler of an assignment
+    file: str | None = None  # the file that declares it (a library's, for a name read through an import)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +78,9 @@ class Analysis:
     stage_types: tuple[StageType, ...] = ()
     imports: Mapping[str, ModuleSpec | None] = field(default_factory=dict)
     resources: Mapping[str, EffectiveConfig] = field(default_factory=dict)  # by resource name
+    libraries: Mapping[str, Library | None] = field(default_factory=dict)  # `.he` imports by alias (None: broken)
+    exports: Exports | None = None  # what the document offers the files that import it
+    file: str | None = None
 
     @property
     def has_errors(self) -> bool:

@@ -14,8 +14,21 @@ from heddle_lang.text import Span, split_lines
 
 @dataclass(frozen=True, slots=True)
 class Name:
+    """An identifier. `qualifier` is the library alias before it (`platform.on_fail`) where a name may have one:
+    the resource of an injection and the handler of a trap."""
+
     text: str
     span: Span = field(compare=False)
+    qualifier: Name | None = None
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.qualifier.text}.{self.text}" if self.qualifier is not None else self.text
+
+    @property
+    def whole(self) -> Span:
+        """The name with its qualifier."""
+        return Span(self.qualifier.span.start, self.span.end) if self.qualifier is not None else self.span
 
 
 # --- config values -------------------------------------------------------------------------------

@@ -29,8 +29,9 @@ def _field(name: str) -> int:
 
 
 # Field lookups by id: lowering runs on every analysis, and name lookups cost a string compare each.
-_KEY, _VALUE, _NAME, _MODULE, _PATH, _ALIAS, _TRAP, _HANDLER, _BODY, _QUERY = (
-    _field(n) for n in ("key", "value", "name", "module", "path", "alias", "trap", "handler", "body", "query"))
+_KEY, _VALUE, _NAME, _MODULE, _PATH, _ALIAS, _TRAP, _HANDLER, _BODY, _QUERY, _MEMBER = (
+    _field(n) for n in ("key", "value", "name", "module", "path", "alias", "trap", "handler", "body", "query",
+                        "member"))
 
 
 def _span(node: ts.Node) -> Span:
@@ -50,6 +51,16 @@ def _name(node: ts.Node | None) -> ast.Name | None:
     if node is None or not _present(node) or node.type != "identifier":
         return None
     return ast.Name(_text(node), _span(node))
+
+
+def _qualified(node: ts.Node, field_id: int) -> ast.Name | None:
+    """The name in `field_id` of a binding or a trap; `alias.member` is the member, qualified by the alias."""
+    name = _name(node.child_by_field_id(field_id))
+    member = node.child_by_field_id(_MEMBER)
+    if member is None or name is None:
+        return name
+    found = _name(member)
+    return ast.Name(found.text, found.span, name) if found is not None else None
 
 
 def decode_string(node: ts.Node) -> str:
@@ -144,7 +155,7 @@ def lower_call(node: ts.Node) -> ast.Call:
                     continue
                 key = _name(b.child_by_field_id(_KEY))
                 if key is not None:
-                    bindings.append(ast.Binding(key, _name(b.child_by_field_id(_VALUE)), _span(b)))
+                    bindings.append(ast.Binding(key, _qualified(b, _VALUE), _span(b)))
             injections.append(ast.Injection(tuple(bindings), seen_function, _span(child)))
         elif kind == "dict":
             config = lower_dict(child)
@@ -177,7 +188,7 @@ def _lower_stage(node: ts.Node, is_source: bool) -> ast.Stage:
     trap = node.child_by_field_id(_TRAP)
     return ast.Stage(
         _lower_stage_value(node.child_by_field_id(_VALUE)),
-        _name(trap.child_by_field_id(_HANDLER)) if trap is not None else None,
+        _qualified(trap, _HANDLER) if trap is not None else None,
         is_source,
         _span(node),
     )
@@ -223,7 +234,7 @@ def lower_declaration(node: ts.Node, doc: str | None) -> ast.Declaration | None:
         return ast.HandlerDecl(name, _lower_block(node.child_by_field_id(_BODY)), span, doc)
     if kind == "workflow_declaration":
         trap = node.child_by_field_id(_TRAP)
-        handler = _name(trap.child_by_field_id(_HANDLER)) if trap is not None else None
+        handler = _qualified(trap, _HANDLER) if trap is not None else None
         return ast.WorkflowDecl(name, handler, _lower_block(node.child_by_field_id(_BODY)), span, doc)
     return None
 

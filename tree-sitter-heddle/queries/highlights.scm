@@ -51,6 +51,10 @@
 (binding
   value: (identifier) @constant)
 
+; A library's resource: `<connection=platform.pg_db>` (`value` is then the library's alias).
+(binding
+  member: (identifier) @constant)
+
 ; Pipelines
 ; ---------
 
@@ -64,6 +68,10 @@
 ; `? handler` on a workflow, a source or a stage.
 (trap
   handler: (identifier) @label)
+
+; A library's handler: `? platform.on_fail` (`handler` is then the library's alias).
+(trap
+  member: (identifier) @label)
 
 ; `*` in a handler: the error context.
 (error_context) @variable.builtin
