@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types as lsp
 
 from heddle_lang.diagnostics import Diagnostic, Tag, TextEdit
+from heddle_lang.ide.across import Place
 from heddle_lang.ide.results import (
     CodeAction,
     CodeLens,
@@ -175,12 +176,23 @@ def lsp_symbol(lines: LineIndex, symbol: Symbol, encoding: Encoding) -> lsp.Docu
     )
 
 
-def lsp_workspace_symbol(snapshot: Snapshot, symbol: Symbol, encoding: Encoding) -> lsp.WorkspaceSymbol:
+def lsp_workspace_symbol(uri: str, lines: LineIndex, symbol: Symbol, encoding: Encoding) -> lsp.WorkspaceSymbol:
     return lsp.WorkspaceSymbol(
         name=symbol.name, kind=_SYMBOL_KINDS.get(symbol.kind, lsp.SymbolKind.Object),
         container_name=symbol.detail or None,
-        location=lsp.Location(uri=snapshot.uri, range=lsp_range(snapshot.tree.lines, symbol.selection, encoding)),
+        location=lsp.Location(uri=uri, range=lsp_range(lines, symbol.selection, encoding)),
     )
+
+
+def lsp_place(uri: str, place: Place, encoding: Encoding) -> lsp.Location:
+    """A place in another file (a library, an importer): `uri` is its file's."""
+    return lsp.Location(uri=uri, range=lsp_range(place.analysis.tree.lines, place.span, encoding))
+
+
+def files_edit(groups: Sequence[tuple[str, LineIndex, Sequence[TextEdit]]], encoding: Encoding) -> lsp.WorkspaceEdit:
+    """Edits in several files: (uri, its lines, its edits)."""
+    return lsp.WorkspaceEdit(changes={uri: [lsp_text_edit(lines, e, encoding) for e in edits]
+                                      for uri, lines, edits in groups})
 
 
 def lsp_folding(folding: Folding) -> lsp.FoldingRange:

@@ -11,7 +11,8 @@ from typing import Any
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcInvalidParams
 
-from heddle_lang.ide import actions, completion, hover, inlay, lens, navigation, ranges, symbols, tokens
+from heddle_lang.ide import across, actions, completion, hover, inlay, lens, navigation, ranges, symbols, tokens
+from heddle_lang.semantic.libraries import reached
 from heddle_lsp import convert
 from heddle_lsp.host import Snapshot
 from heddle_lsp.run import WorkflowRuns
@@ -57,6 +58,10 @@ async def on_definition(ls: HeddleServer, params: lsp.DefinitionParams) -> list[
     if found is None:
         return None
     snapshot, offset = found
+    target = across.target_at(snapshot.analysis, offset)
+    if target is not None and across.elsewhere(snapshot.analysis, target):
+        place = across.definition_place(snapshot.analysis, target)
+        return [convert.lsp_place(ls.uri_of(target.file, snapshot.uri), place, ls.host.encoding)] if place else []
     return [convert.lsp_location(snapshot, loc, ls.host.encoding)
             for loc in navigation.definition(snapshot.analysis, offset)]
 
@@ -67,6 +72,10 @@ async def on_references(ls: HeddleServer, params: lsp.ReferenceParams) -> list[l
     if found is None:
         return None
     snapshot, offset = found
+    target = across.target_at(snapshot.analysis, offset)
+    if target is not None and (across.elsewhere(snapshot.analysis, target) or across.shared(target)):
+        places = across.references(await ls.related(snapshot, target), target, params.context.include_declaration)
+        return [convert.lsp_place(ls.uri_of(p.analysis.file, snapshot.uri), p, ls.host.encoding) for p in places]
     found_locations = navigation.references(snapshot.analysis, offset, params.context.include_declaration)
     return [convert.lsp_location(snapshot, loc, ls.host.encoding) for loc in found_locations]
 
@@ -100,6 +109,13 @@ async def on_rename(ls: HeddleServer, params: lsp.RenameParams) -> lsp.Workspace
     if found is None:
         return None
     snapshot, offset = found
+    target = across.target_at(snapshot.analysis, offset)
+    if target is not None and (across.elsewhere(snapshot.analysis, target) or across.shared(target)):
+        groups = across.rename(await ls.related(snapshot, target), target, params.new_name)
+        if isinstance(groups, str):
+            raise JsonRpcInvalidParams(groups)
+        return convert.files_edit([(ls.uri_of(analysis.file, snapshot.uri), analysis.tree.lines, edits)
+                                   for analysis, edits in groups], ls.host.encoding)
     edits = navigation.rename(snapshot.analysis, offset, params.new_name)
     if isinstance(edits, str):
         raise JsonRpcInvalidParams(edits)
@@ -119,9 +135,13 @@ async def on_document_symbols(ls: HeddleServer, params: lsp.DocumentSymbolParams
 @server.feature(lsp.WORKSPACE_SYMBOL)
 async def on_workspace_symbols(ls: HeddleServer, params: lsp.WorkspaceSymbolParams) -> list[lsp.WorkspaceSymbol]:
     snapshots = [s for uri in list(ls.host.documents) if (s := await ls.snapshot(uri)) is not None]
-    by_uri = {s.uri: s for s in snapshots}
-    found = symbols.workspace_symbols(((s.uri, s.analysis) for s in snapshots), params.query)
-    return [convert.lsp_workspace_symbol(by_uri[uri], symbol, ls.host.encoding) for uri, symbol in found]
+    analyses = {s.uri: s.analysis for s in snapshots}
+    for snapshot in snapshots:  # the libraries the open documents read, open or not
+        for library in reached(snapshot.analysis):
+            analyses.setdefault(ls.uri_of(library.file, snapshot.uri), library.analysis)
+    found = symbols.workspace_symbols(analyses.items(), params.query)
+    return [convert.lsp_workspace_symbol(uri, analyses[uri].tree.lines, symbol, ls.host.encoding)
+            for uri, symbol in found]
 
 
 @server.feature(lsp.TEXT_DOCUMENT_FOLDING_RANGE)

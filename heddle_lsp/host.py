@@ -23,11 +23,14 @@ from pathlib import Path
 
 from heddle.process import QuietCollector
 from heddle_engine.compiler_process import CompilerProcess
+from heddle_engine.library_files import file_folder, file_key, read_text
 from heddle_engine.run_folder import running_in
 from heddle_lang.catalog import Catalog
 from heddle_lang.paths import PathPolicy
 from heddle_lang.relational.compile import PrqlCompiler
 from heddle_lang.semantic import Analysis, analyze
+from heddle_lang.semantic.libraries import reached
+from heddle_lang.semantic.workspace import Workspace
 from heddle_lang.syntax import SyntaxTree, parse
 from heddle_lang.text import Encoding, Position
 
@@ -64,6 +67,7 @@ class Document:
     stale: threading.Event = field(default_factory=threading.Event)  # set: `pending` is no longer wanted
     publish: asyncio.Task[None] | None = None  # the debounced diagnostics of `version`
     analysis_seconds: float = 0.0  # how long the last analysis of this document took
+    reached: frozenset[str] = frozenset()  # the library files its last analysis read, directly or not
     changed_at: float = 0.0  # time.monotonic() of the last change
     change_gap: float = float("inf")  # seconds between the last two changes: small while the user types
 
@@ -79,6 +83,10 @@ class Host:
     collector: QuietCollector = field(default_factory=QuietCollector)
     # Relational blocks compile in a process of their own: a block that crashes prqlc costs one diagnostic.
     compiler: PrqlCompiler = field(default_factory=CompilerProcess)
+    # `.he` files as the disk has them (None: unreadable), for the libraries that are not open; dropped when the
+    # client says a file changed.
+    disk: dict[str, str | None] = field(default_factory=dict)
+    workspaces: dict[int, tuple[Catalog, Workspace]] = field(default_factory=dict)  # by id of the catalog
 
     # --- document sync ----------------------------------------------------------------------------
 
@@ -113,6 +121,38 @@ class Host:
         if document is not None and document.publish is not None:
             document.publish.cancel()
 
+    # --- libraries --------------------------------------------------------------------------------
+
+    def read(self, file: str) -> str | None:
+        """A `.he` file's text: the open document's, else the disk's (read once until it changes)."""
+        for document in list(self.documents.values()):
+            if document.path is not None and file_key(document.path) == file:
+                return document.tree.text
+        if file not in self.disk:
+            self.disk[file] = read_text(file)
+        return self.disk[file]
+
+    def file_changed(self, file: str) -> None:
+        """The client says `file` changed on disk (or was created or deleted)."""
+        self.disk.pop(file, None)
+
+    def importers(self, file: str) -> list[str]:
+        """The open documents whose last analysis read the library `file`."""
+        return [uri for uri, document in self.documents.items() if file in document.reached]
+
+    def workspace(self, catalog: Catalog) -> Workspace:
+        entry = self.workspaces.get(id(catalog))
+        if entry is None or entry[0] is not catalog:
+
+            def paths(file: str) -> PathPolicy:
+                policy = self.paths_for(Path(file), catalog)
+                assert policy is not None  # a saved file has one
+                return policy
+
+            entry = self.workspaces[id(catalog)] = (catalog, Workspace(
+                catalog, self.read, paths, compiler=self.compiler, folder=file_folder))
+        return entry[1]
+
     # --- snapshots --------------------------------------------------------------------------------
 
     def snapshot(self, uri: str) -> asyncio.Future[Snapshot] | None:
@@ -127,13 +167,18 @@ class Host:
             folder = document.path.parent if document.path is not None else Path.cwd()
             stale = document.stale = threading.Event()
 
+            workspace = self.workspace(catalog) if paths is not None and document.path is not None else None
+
             def run() -> Snapshot:
                 started = time.perf_counter()
                 with self.collector.during(), running_in(folder):  # relative paths start from the file's folder
-                    snapshot = Snapshot(uri, version, analyze(tree, catalog, stale.is_set, paths=paths,
-                                                              compiler=self.compiler))
+                    if workspace is not None and document.path is not None:
+                        analysis = workspace.analyze(file_key(document.path), tree, stale.is_set)
+                    else:
+                        analysis = analyze(tree, catalog, stale.is_set, paths=paths, compiler=self.compiler)
                 document.analysis_seconds = time.perf_counter() - started
-                return snapshot
+                document.reached = frozenset(library.file for library in reached(analysis))
+                return Snapshot(uri, version, analysis)
 
             document.pending = loop.run_in_executor(self.executor, run)
             document.pending.add_done_callback(_retrieve)

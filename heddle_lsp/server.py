@@ -21,10 +21,13 @@ from pygls.exceptions import (
 )
 from pygls.lsp.server import LanguageServer
 
+from heddle_engine.library_files import file_key, he_files
 from heddle_lang.catalog import Catalog
 from heddle_lang.formatter import format_tree
+from heddle_lang.ide import across
 from heddle_lang.paths import PathPolicy
-from heddle_lang.semantic import AnalysisCancelled
+from heddle_lang.semantic import Analysis, AnalysisCancelled
+from heddle_lang.semantic.model import Definition
 from heddle_lang.text import Position
 from heddle_lang.version import __version__
 from heddle_lsp.convert import encoding_of, lsp_diagnostic, whole_document
@@ -135,6 +138,53 @@ class HeddleServer(LanguageServer):
         if self.pull_diagnostics and workspace and workspace.diagnostics and workspace.diagnostics.refresh_support:
             self.workspace_diagnostic_refresh(None)
 
+    def recheck_importers(self, file: str | None) -> None:
+        """Analyse again the open documents that read the library `file` (it was edited, saved, closed)."""
+        if file is None:
+            return
+        for uri in self.host.importers(file):
+            document = self.host.documents[uri]
+            document.pending = None
+            self.schedule_diagnostics(uri)
+
+    def uri_of(self, file: str | None, fallback: str) -> str:
+        """The URI the client knows `file` by (an open document's, else the file's)."""
+        if file is None:
+            return fallback
+        for uri, document in self.host.documents.items():
+            if document.path is not None and file_key(document.path) == file:
+                return uri
+        return Path(file).as_uri()
+
+    async def related(self, snapshot: Snapshot, target: Definition) -> list[Analysis]:
+        """The analyses that may name `target`: the document's, the file declaring it, and — a resource, step or
+        handler others may import — the project's files importing that file, open or not (read from the disk)."""
+        from heddle_engine.catalog import EngineCatalog
+
+        analysis = snapshot.analysis
+        found = [analysis]
+        home = across.definition_place(analysis, target)
+        if home is not None and home.analysis is not analysis:
+            found.append(home.analysis)
+        document = self.host.documents.get(snapshot.uri)
+        if not across.shared(target) or document is None or document.path is None:
+            return found
+        file = target.file or file_key(document.path)
+        catalog = self.catalog_for(document.path)
+        root = catalog.project.root if isinstance(catalog, EngineCatalog) and catalog.project else document.path.parent
+        workspace = self.host.workspace(catalog)
+
+        def importers() -> list[Analysis]:
+            out = []
+            for path in he_files(root):
+                key = file_key(path)
+                if key not in (file, analysis.file) and file in workspace.imports(key):
+                    out.append(workspace.analyze(key))
+            return out
+
+        found.extend(await asyncio.get_running_loop().run_in_executor(self.host.executor, importers))
+        return found
+
     def catalog_paths(self, uri: str) -> list[str]:
         """Every import path the document's project can resolve (for completion inside `import "`)."""
         document = self.host.documents.get(uri)
@@ -234,7 +284,8 @@ async def initialized(ls: HeddleServer, params: lsp.InitializedParams) -> None:
     registration = lsp.Registration(
         id="heddle-watch", method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,
         register_options=lsp.DidChangeWatchedFilesRegistrationOptions(watchers=[
-            lsp.FileSystemWatcher(glob_pattern="**/heddle.toml"), lsp.FileSystemWatcher(glob_pattern="**/*.py")]))
+            lsp.FileSystemWatcher(glob_pattern="**/heddle.toml"), lsp.FileSystemWatcher(glob_pattern="**/*.py"),
+            lsp.FileSystemWatcher(glob_pattern="**/*.he")]))
     try:
         await ls.client_register_capability_async(lsp.RegistrationParams(registrations=[registration]))
     except Exception as error:  # a client that offers the capability but refuses it: serve without watching
@@ -243,9 +294,17 @@ async def initialized(ls: HeddleServer, params: lsp.InitializedParams) -> None:
 
 @server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
 def watched_files_changed(ls: HeddleServer, params: lsp.DidChangeWatchedFilesParams) -> None:
-    """`heddle.toml` or a plugin changed: load the project's catalog again and re-check open documents."""
+    """`heddle.toml` or a plugin changed: load the project's catalog again and re-check open documents. A `.he`
+    file changed: what imports it is checked again."""
     from heddle_engine.describe import DESCRIBER
 
+    libraries = [path_of(change.uri) for change in params.changes if change.uri.endswith(".he")]
+    if len(libraries) == len(params.changes):
+        for path in libraries:
+            if path is not None:
+                ls.host.file_changed(file_key(path))
+                ls.recheck_importers(file_key(path))
+        return
     ls.forget_catalogs()
     DESCRIBER.forget()  # a profile may point the resources elsewhere
     ls.recheck_documents()
@@ -267,13 +326,18 @@ def did_change(ls: HeddleServer, params: lsp.DidChangeTextDocumentParams) -> Non
             changes.append(Change(change.text, _position(start), _position(end)))
         else:
             changes.append(Change(change.text))
-    ls.host.change(params.text_document.uri, params.text_document.version, changes)
+    document = ls.host.change(params.text_document.uri, params.text_document.version, changes)
     ls.schedule_diagnostics(params.text_document.uri)
+    if document is not None and document.path is not None:
+        ls.recheck_importers(file_key(document.path))
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
 def did_close(ls: HeddleServer, params: lsp.DidCloseTextDocumentParams) -> None:
     ls.host.close(params.text_document.uri)
+    path = path_of(params.text_document.uri)
+    if path is not None:  # its importers now read the disk's text
+        ls.recheck_importers(file_key(path))
     ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[]))
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from heddle.cli.project import read_text
 from heddle_engine.catalog import EngineCatalog, load_catalog
+from heddle_engine.library_files import read_text
 from heddle_engine.project import path_policy
 from heddle_lang.check import check_tree
 from heddle_lang.diagnostics import Diagnostic

@@ -16,8 +16,7 @@ from heddle.cli.report import as_json, line, summary
 from heddle_engine.profiles import ProfileProblem, declared_resources, project_problems
 from heddle_lang.diagnostics import Diagnostic, Severity
 from heddle_lang.relational.compile import PrqlCompiler
-from heddle_lang.semantic.libraries import Library
-from heddle_lang.semantic.model import Analysis
+from heddle_lang.semantic.libraries import reached
 from heddle_lang.syntax import parse
 from heddle_lang.syntax.tree import SyntaxTree
 
@@ -69,7 +68,7 @@ def _check(names: list[str], args: argparse.Namespace, compiler: PrqlCompiler) -
             continue
         analysis = analyze_file(tree, catalogs, source.path, compiler=compiler)
         report(source.name, tree, analysis.diagnostics)
-        for library in _reached(analysis):
+        for library in reached(analysis):
             if library.file not in checked:
                 checked.add(library.file)
                 report(os.path.relpath(library.file), library.analysis.tree, library.analysis.diagnostics)
@@ -87,18 +86,6 @@ def _check(names: list[str], args: argparse.Namespace, compiler: PrqlCompiler) -
     elif errors or warnings:
         print(summary(errors, warnings, len(names)), file=sys.stderr)
     return 1 if errors else 0
-
-
-def _reached(analysis: Analysis) -> list[Library]:
-    """The libraries `analysis` imports, directly or through others, each once."""
-    found: dict[str, Library] = {}
-    pending = [lib for lib in analysis.libraries.values() if lib is not None]
-    while pending:
-        library = pending.pop()
-        if library.file not in found:
-            found[library.file] = library
-            pending.extend(lib for lib in library.analysis.libraries.values() if lib is not None)
-    return sorted(found.values(), key=lambda lib: lib.file)
 
 
 def _profile_problems(catalogs: Catalogs) -> list[tuple[str, ProfileProblem]]:

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from heddle_engine.library_files import he_files
 from heddle_lang.check import decode
 from heddle_lang.diagnostics import Diagnostic
 
 SUFFIX = ".he"
-_SKIP_DIRS = {".git", ".heddle", ".venv", "venv", "node_modules", "__pycache__"}
 STDIN = "-"
 
 
@@ -37,11 +37,7 @@ def expand(paths: list[str]) -> Iterator[str]:
             continue
         path = Path(raw)
         if path.is_dir():
-            found = sorted(
-                p for p in path.rglob(f"*{SUFFIX}")
-                if p.is_file() and not any(part in _SKIP_DIRS for part in p.relative_to(path).parts)
-            )
-            yield from (str(p) for p in found)
+            yield from (str(p) for p in he_files(path))
         elif path.is_file():
             yield raw
         else:

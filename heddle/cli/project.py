@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from contextlib import AbstractContextManager
 from pathlib import Path
 
 from heddle.cli.files import UsageError
 from heddle_engine.catalog import EngineCatalog, find_project, load_catalog
+from heddle_engine.library_files import file_folder, file_key, read_text
 from heddle_engine.project import path_policy
-from heddle_engine.run_folder import running_in
-from heddle_lang.check import decode
 from heddle_lang.paths import PathPolicy
 from heddle_lang.relational.compile import PrqlCompiler, compile_prql
 from heddle_lang.semantic.model import Analysis
@@ -60,26 +58,6 @@ def add_profile_option(parser: argparse.ArgumentParser) -> None:
 def paths_of(path: Path | None, catalog: EngineCatalog) -> PathPolicy:
     """Where the file paths in the configs of `path` may point (its project's policy)."""
     return path_policy(path, catalog.project)
-
-def file_key(path: Path | None) -> str:
-    """The absolute POSIX name a workspace knows a file by (standard input: `<stdin>` in the current folder)."""
-    return (path if path is not None else Path.cwd() / "<stdin>").resolve().as_posix()
-
-
-def file_folder(file: str) -> AbstractContextManager[None]:
-    """Relative paths of `file`'s configs start from its folder (as when it runs)."""
-    return running_in(Path(file).parent)
-
-
-def read_text(file: str) -> str | None:
-    """A library's text, None when it is not a readable UTF-8 file."""
-    try:
-        data = Path(file).read_bytes()
-    except OSError:
-        return None
-    decoded = decode(data)
-    return decoded.text if decoded.error is None else None
-
 
 def analyze_file(tree: SyntaxTree, catalogs: Catalogs, path: Path | None, *,
                  compiler: PrqlCompiler = compile_prql) -> Analysis:

@@ -26,7 +26,8 @@ from heddle_lang.ide.schemas import (
     member,
 )
 from heddle_lang.naming import suggest_alias
-from heddle_lang.semantic.model import Analysis
+from heddle_lang.semantic.libraries import Library, is_private
+from heddle_lang.semantic.model import Analysis, Definition
 from heddle_lang.semantic.timeout import with_call_keys
 from heddle_lang.text import Span
 from heddle_lang.types import ConfigSchema, Field
@@ -187,7 +188,28 @@ class _Document:
             items.append(CompletionItem(alias, "module", module.path, module.doc, sort_text=f"2{alias}"))
         return items
 
+    def library_aliases(self, kind: str) -> list[CompletionItem]:
+        """Aliases of `.he` libraries that offer a public `kind` ("resource", "step", "handler")."""
+        return [CompletionItem(alias, "module", library.file.rsplit("/", 1)[-1], sort_text=f"2{alias}")
+                for alias, library in self.analysis.libraries.items()
+                if library is not None and _library_members(library, kind)]
+
+    def library_members(self, library: Library, alias_index: int) -> list[CompletionItem]:
+        """`platform.`: the library's handlers after `?`, its resources in an injection, else its steps."""
+        before = self.token(self.cursor.significant_before(alias_index))
+        if before is not None and before.is_punct("?"):
+            kind = "handler"
+        elif before is not None and before.is_punct("=") and self.cursor.injection_open(alias_index) >= 0:
+            kind = "resource"
+        else:
+            kind = "step"
+        return [CompletionItem(d.name, kind, f"{kind} = {d.detail}" if d.detail else kind, d.doc or "")
+                for d in _library_members(library, kind)]
+
     def members(self, alias: str, alias_index: int) -> list[CompletionItem]:
+        library = self.analysis.libraries.get(alias)
+        if library is not None:
+            return self.library_members(library, alias_index)
         module = self.analysis.imports.get(alias)
         if module is None:
             return []
@@ -214,7 +236,7 @@ class _Document:
 
     def handlers(self) -> list[CompletionItem]:
         return [CompletionItem(d.name, "handler", "handler", d.doc or "") for d in self.analysis.definitions
-                if d.kind == "handler"]
+                if d.kind == "handler"] + self.library_aliases("handler")
 
     def steps_and_assignments(self) -> list[CompletionItem]:
         items = []
@@ -238,13 +260,12 @@ class _Document:
         cursor = self.cursor
         at_line_start = not cursor.line_prefix(self.word.start).strip()
         if p1.is_punct("|"):
-            return self.steps_and_assignments() + self.aliases("pipeline")
+            return self.steps_and_assignments() + self.aliases("pipeline") + self.library_aliases("step")
         if p1.is_punct(">"):
             # After an injection, a function comes; after an assignment's `>`, a new name.
             return self.aliases("pipeline") if cursor.injection_open(self.i - 1) >= 0 else []
         if at_line_start:
-            items = self.steps_and_assignments() + self.aliases("pipeline")
-            return items
+            return self.steps_and_assignments() + self.aliases("pipeline") + self.library_aliases("step")
         return []
 
     def opener_kind(self, index: int) -> str:
@@ -359,7 +380,7 @@ class _Document:
             if slot is None:
                 return []
             return [CompletionItem(name, "resource", kind, doc)
-                    for name, kind, doc in self.resources() if kind == slot.kind]
+                    for name, kind, doc in self.resources() if kind == slot.kind] + self.library_aliases("resource")
         return []
 
     def injected_function(self, opener: int) -> FunctionSpec | None:
@@ -396,6 +417,11 @@ class _Document:
             if isinstance(spec, ResourceSpec):
                 out.append((decl.name.text, spec.kind, decl.doc or ""))
         return out
+
+
+def _library_members(library: Library, kind: str) -> list[Definition]:
+    exports = library.exports
+    return [d for name, d in sorted(exports.definitions.items()) if d.kind == kind and not is_private(name)]
 
 
 def _function_item(alias: str, name: str, spec: FunctionSpec, module: ModuleSpec) -> CompletionItem:

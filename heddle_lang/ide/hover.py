@@ -13,6 +13,7 @@ from heddle_lang.ide.describe import (
     schema_table,
     slot_summary,
 )
+from heddle_lang.ide.occurrences import occurrence_at
 from heddle_lang.ide.results import Hover
 from heddle_lang.ide.schemas import (
     block_at,
@@ -22,6 +23,7 @@ from heddle_lang.ide.schemas import (
     output_at,
     stage_type,
 )
+from heddle_lang.semantic.libraries import library_of, relative_name
 from heddle_lang.semantic.model import Analysis, Definition
 from heddle_lang.semantic.timeout import with_call_keys
 from heddle_lang.syntax import ast
@@ -43,11 +45,29 @@ def hover(analysis: Analysis, offset: int) -> Hover | None:
     token = next((t for t in cursor.tokens if t.start <= offset < t.end), None)
     if token is not None and token.kind == "comment":
         return None
+    shared = _library_hover(analysis, offset)
+    if shared is not None:
+        return shared
     block = block_at(analysis, cursor, offset)
     if block is not None and offset < block.span.end:
         hovering = _Hovering(analysis, cursor, offset)
         return block_hover(analysis, block, offset, hovering.describe)
     return _Hovering(analysis, cursor, offset).document()
+
+
+def _library_hover(analysis: Analysis, offset: int) -> Hover | None:
+    """A name declared in a library (`platform.pg_db`): described as its own file describes it."""
+    occurrence = occurrence_at(analysis, offset)
+    target = occurrence.target if occurrence is not None and occurrence.span.start <= offset else None
+    if occurrence is None or target is None or target.file is None or target.file == analysis.file:
+        return None
+    library = library_of(analysis, target.file)
+    if library is None:
+        return None
+    home = library.analysis
+    described = _Hovering(home, Cursor(home.tree.data, target.span.start), target.span.start).describe(target)
+    where = f"from `{relative_name(target.file, analysis.file)}`"
+    return Hover("\n\n".join(p for p in (*described, where) if p), occurrence.span)
 
 
 class _Hovering:

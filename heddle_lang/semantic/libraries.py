@@ -87,3 +87,20 @@ def relative_name(file: str, importer: str | None) -> str:
     if importer is None:
         return file
     return posixpath.relpath(file, posixpath.dirname(importer))
+
+
+def reached(analysis: Analysis) -> list[Library]:
+    """The libraries `analysis` imports, directly or through others, each once, by file."""
+    found: dict[str, Library] = {}
+    pending = [lib for lib in analysis.libraries.values() if lib is not None]
+    while pending:
+        library = pending.pop()
+        if library.file not in found:
+            found[library.file] = library
+            pending.extend(lib for lib in library.analysis.libraries.values() if lib is not None)
+    return sorted(found.values(), key=lambda lib: lib.file)
+
+
+def library_of(analysis: Analysis, file: str) -> Library | None:
+    """The library `file` as `analysis` read it (directly or through another library)."""
+    return next((library for library in reached(analysis) if library.file == file), None)
