@@ -131,6 +131,7 @@ class HeddleServer(LanguageServer):
 
     def recheck_documents(self) -> None:
         """Analyse every open document again (what the catalog or a database says has changed)."""
+        self.host.workspaces.clear()  # the libraries' analyses too
         for uri, document in self.host.documents.items():
             document.pending = None
             self.schedule_diagnostics(uri)
