@@ -8,13 +8,15 @@ from heddle_lang.catalog import NO_PROFILES, Catalog
 from heddle_lang.check import check_tree
 from heddle_lang.diagnostics import Diagnostic, Fix, Severity, Tag, TextEdit, sort_diagnostics
 from heddle_lang.paths import PathPolicy
-from heddle_lang.plan import Plan
+from heddle_lang.plan import Graph, Plan
 from heddle_lang.relational.compile import PrqlCompiler, compile_prql
 from heddle_lang.semantic.context import Context
 from heddle_lang.semantic.declarations import check_resource, check_step, collect_declarations, collect_imports
 from heddle_lang.semantic.flow import GraphBuilder, check_trap
 from heddle_lang.semantic.libraries import Exports, LibraryLoader, is_private
 from heddle_lang.semantic.model import Analysis, Definition, EffectiveConfig
+from heddle_lang.semantic.reuse import GraphResult, Marks, Reusable, environment, record, replay
+from heddle_lang.syntax import ast
 from heddle_lang.syntax.tree import SyntaxTree
 from heddle_lang.text import Span
 
@@ -25,7 +27,7 @@ class AnalysisCancelled(Exception):  # noqa: N818 - named for what happened, lik
 
 def analyze(tree: SyntaxTree, catalog: Catalog, cancelled: Callable[[], bool] | None = None, *,
             paths: PathPolicy | None = None, compiler: PrqlCompiler = compile_prql, file: str | None = None,
-            libraries: LibraryLoader | None = None) -> Analysis:
+            libraries: LibraryLoader | None = None, previous: Analysis | None = None) -> Analysis:
     """Syntax, layout, names, resources, configuration and types of `tree`, and its typed plan.
 
     `cancelled` is asked between the phases and between graphs: when it answers True the analysis stops
@@ -33,7 +35,9 @@ def analyze(tree: SyntaxTree, catalog: Catalog, cancelled: Callable[[], bool] | 
     paths of configs may point (HE4011); None leaves them unchecked (a text with no file). `compiler`
     compiles the relational blocks' PRQL: in this process by default; a long-lived caller passes one that
     contains a crash of prqlc in another process (`relational.compile`). `file`: the document's file (absolute,
-    POSIX), where the `.he` libraries it imports are found, read by `libraries` (`semantic.libraries`)."""
+    POSIX), where the `.he` libraries it imports are found, read by `libraries` (`semantic.libraries`).
+    `previous`: the analysis of the text before an edit, whose workflows and handlers are reused where neither
+    their text nor what they read changed (`semantic.reuse`)."""
 
     def checkpoint() -> None:
         if cancelled is not None and cancelled():
@@ -50,15 +54,26 @@ def analyze(tree: SyntaxTree, catalog: Catalog, cancelled: Callable[[], bool] | 
     for step in ctx.steps.values():
         check_step(ctx, step)
     graphs = []
-    for handler in ctx.handlers.values():
-        assert handler.name is not None
+    around = environment(ctx)
+    earlier = previous.reusable if previous is not None else None
+    if earlier is not None and not earlier.usable(catalog, around):
+        earlier = None
+    texts: dict[str, bytes] = {}
+    kept: dict[bytes, GraphResult] = {}
+    for decl in (*ctx.handlers.values(), *ctx.workflows.values()):
         checkpoint()
-        graphs.append(GraphBuilder(ctx, handler.name.text, "handler", handler.pipelines).build(None))
-    for workflow in ctx.workflows.values():
-        assert workflow.name is not None
-        checkpoint()
-        guard = check_trap(ctx, workflow.trap) if workflow.trap is not None else None
-        graphs.append(GraphBuilder(ctx, workflow.name.text, "workflow", workflow.pipelines).build(guard))
+        key = tree.data[decl.span.start:decl.span.end]
+        found = earlier.lookup(ctx, key, texts) if earlier is not None else None
+        if found is not None:
+            graphs.append(replay(ctx, found, decl.span))
+            kept[key] = found
+            continue
+        marks = Marks.of(ctx)
+        graph = _build(ctx, decl)
+        graphs.append(graph)
+        result = record(ctx, decl.span, marks, graph)
+        if result is not None:
+            kept[key] = result
     graphs.extend(ctx.library_graphs.values())
     _unused(ctx)
     checkpoint()
@@ -69,7 +84,15 @@ def analyze(tree: SyntaxTree, catalog: Catalog, cancelled: Callable[[], bool] | 
                  for name, info in ctx.resources.items() if info.spec is not None}
     return Analysis(tree, tuple(diagnostics), Plan(tuple(graphs)), definitions, tuple(ctx.uses),
                     tuple(ctx.bindings), tuple(ctx.stage_types), {a: m for a, (_, m) in ctx.modules.items()},
-                    resources, dict(ctx.libraries), _exports(ctx), file)
+                    resources, dict(ctx.libraries), _exports(ctx), file, Reusable(catalog, around, kept))
+
+
+def _build(ctx: Context, decl: ast.HandlerDecl | ast.WorkflowDecl) -> Graph:
+    assert decl.name is not None
+    if isinstance(decl, ast.HandlerDecl):
+        return GraphBuilder(ctx, decl.name.text, "handler", decl.pipelines).build(None)
+    guard = check_trap(ctx, decl.trap) if decl.trap is not None else None
+    return GraphBuilder(ctx, decl.name.text, "workflow", decl.pipelines).build(guard)
 
 
 def _exports(ctx: Context) -> Exports:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from heddle_lang.catalog import FunctionSpec, ModuleSpec, ProfileValue, ResourceSpec
 from heddle_lang.diagnostics import Diagnostic
@@ -12,6 +13,9 @@ from heddle_lang.semantic.libraries import Exports, Library
 from heddle_lang.syntax.tree import SyntaxTree
 from heddle_lang.text import Span
 from heddle_lang.types import Schema
+
+if TYPE_CHECKING:
+    from heddle_lang.semantic.reuse import Reusable
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +85,7 @@ class Analysis:
     libraries: Mapping[str, Library | None] = field(default_factory=dict)  # `.he` imports by alias (None: broken)
     exports: Exports | None = None  # what the document offers the files that import it
     file: str | None = None
+    reusable: Reusable | None = field(default=None, compare=False)  # for the analysis of the next version
 
     @property
     def has_errors(self) -> bool:

@@ -54,17 +54,18 @@ class Workspace:
                 cancelled: Callable[[], bool] | None = None) -> Analysis:
         """The analysis of `file` (its `tree` when the caller holds it: an editor's, edited incrementally). The
         text `read` gives is analysed once, whether it is checked itself or imported."""
-        parsed = self._parse(file)
+        parsed = self._parse(file, tree)
         if parsed is not None and (tree is None or tree.text == parsed.text):
             found = self.load(None, file, cancelled)
             assert isinstance(found, Library)
             return found.analysis
         return self._analyze(file, tree if tree is not None else parse(""), cancelled)
 
-    def _analyze(self, file: str, tree: SyntaxTree, cancelled: Callable[[], bool] | None = None) -> Analysis:
+    def _analyze(self, file: str, tree: SyntaxTree, cancelled: Callable[[], bool] | None = None,
+                 previous: Analysis | None = None) -> Analysis:
         with self.folder(file) if self.folder is not None else nullcontext():
             return analyze(tree, self.catalog, cancelled, paths=self.paths_for(file), compiler=self.compiler,
-                           file=file, libraries=self)
+                           file=file, libraries=self, previous=previous)
 
     def imports(self, file: str) -> tuple[str, ...]:
         """The library files `file` imports (its current text)."""
@@ -93,13 +94,16 @@ class Workspace:
         cached = self._libraries.get(file)
         if cached is not None and cached[0] == version:
             return cached[1]
-        library = Library(file, self._analyze(file, parsed.tree, cancelled))
+        # The analysis of the file's previous version lends what its edit did not touch (`semantic.reuse`).
+        previous = cached[1].analysis if cached is not None else None
+        library = Library(file, self._analyze(file, parsed.tree, cancelled, previous))
         self._libraries[file] = (version, library)
         return library
 
     # --- versions and the import graph -------------------------------------------------------------
 
-    def _parse(self, file: str) -> _Parsed | None:
+    def _parse(self, file: str, tree: SyntaxTree | None = None) -> _Parsed | None:
+        """`file` as `read` gives it, parsed once per text (`tree`: the caller's tree of that text, if it is)."""
         text = self.read(file)
         if text is None:
             self._parsed.pop(file, None)
@@ -107,7 +111,7 @@ class Workspace:
         cached = self._parsed.get(file)
         if cached is not None and cached.text == text:
             return cached
-        tree = parse(text)
+        tree = tree if tree is not None and tree.text == text else parse(text)
         policy = self.paths_for(file)
         imports = tuple(library_file(d.path.value, policy) for d in tree.ast.imports
                         if d.path is not None and is_library_path(d.path.value))

@@ -1,0 +1,197 @@
+"""Reusing a workflow's or handler's analysis from the previous version of a document.
+
+A workflow or handler reads its own text, the names and kinds of everything declared, the libraries
+imported, and the declarations it names: the steps it runs (with the resources they inject and the
+imports they call), the imports it calls. When none of that changed since the last analysis, its graph,
+diagnostics, uses and stage types are those of last time, shifted by as many bytes as the declaration
+moved: an edit costs the declarations it touches, not the file. What the analysis made of names declared
+elsewhere (a use of a step) is tied again to the current declarations by name.
+
+A result that points outside its declaration in a way that cannot be tied again (a diagnostic's related
+place in another declaration, a fix editing elsewhere) is not kept: that declaration is analysed every time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from heddle_lang.diagnostics import Diagnostic, Fix, Related, TextEdit
+from heddle_lang.plan import Graph
+from heddle_lang.semantic.model import Binding, Definition, StageType, Use
+from heddle_lang.text import Span
+
+if TYPE_CHECKING:
+    from heddle_lang.catalog import Catalog
+    from heddle_lang.semantic.context import Context
+
+
+@dataclass(frozen=True)
+class GraphResult:
+    """What building one workflow's or handler's graph added to the analysis, as it was at `span`."""
+
+    span: Span  # the declaration's
+    line: int  # the 0-based line it starts on
+    graph: Graph
+    diagnostics: tuple[Diagnostic, ...]
+    uses: tuple[Use, ...]
+    local_definitions: tuple[Definition, ...]
+    stage_types: tuple[StageType, ...]
+    bindings: tuple[Binding, ...]
+    library_graphs: tuple[tuple[str, Graph], ...]  # library handlers it brought into the plan
+    depends: tuple[tuple[str, bytes], ...]  # the declarations it read, by name, and their text
+
+
+@dataclass(frozen=True)
+class Reusable:
+    """The graphs of one analysis, by the text of their declaration, and what they were built against."""
+
+    catalog: Catalog
+    environment: tuple[object, ...]
+    results: dict[bytes, GraphResult]
+
+    def usable(self, catalog: Catalog, environment: tuple[object, ...]) -> bool:
+        """Whether its results were made against this catalog and these names."""
+        return catalog is self.catalog and environment == self.environment
+
+    def lookup(self, ctx: Context, key: bytes, texts: dict[str, bytes]) -> GraphResult | None:
+        """The result for the declaration whose text is `key`, if what it read is unchanged (`texts`: a memo)."""
+        found = self.results.get(key)
+        if found is None:
+            return None
+        for name, text in found.depends:
+            if name not in texts:
+                texts[name] = text_of(ctx, name)
+            if texts[name] != text:
+                return None
+        return found
+
+
+def environment(ctx: Context) -> tuple[object, ...]:
+    """What every workflow and handler reads: the names declared and imported, and the libraries."""
+    names = tuple((d.name, d.kind) for d in ctx.definitions.values())
+    libraries = tuple((alias, id(library)) for alias, library in ctx.libraries.items())
+    return (ctx.file, ctx.paths, names, tuple(ctx.aliases), libraries)
+
+
+def text_of(ctx: Context, name: str) -> bytes:
+    """The text of the declaration or import named `name` (empty: none)."""
+    definition = ctx.definitions.get(name) or ctx.aliases.get(name)
+    if definition is None:
+        return b""
+    return ctx.tree.data[definition.declaration.start:definition.declaration.end]
+
+
+def _dependencies(ctx: Context, uses: tuple[Use, ...]) -> tuple[tuple[str, bytes], ...]:
+    """The declarations a graph read: what its uses name (the imports it calls among them), and the resources and
+    imports of the steps it runs."""
+    names: set[str] = set()
+    pending = [u.target.name for u in uses
+               if u.target is not None and u.target.kind in ("step", "resource", "import")
+               and (u.target.file is None or u.target.file == ctx.file)]
+    while pending:
+        name = pending.pop()
+        if name in names:
+            continue
+        names.add(name)
+        info = ctx.steps.get(name)
+        decl = info.decl if info is not None else (ctx.resources[name].decl if name in ctx.resources else None)
+        if decl is not None and decl.call is not None:
+            if decl.call.module is not None:
+                pending.append(decl.call.module.text)
+            pending.extend(b.resource.text for b in decl.call.bindings
+                           if b.resource is not None and b.resource.qualifier is None)
+    return tuple(sorted((name, text_of(ctx, name)) for name in names))
+
+
+@dataclass(frozen=True, slots=True)
+class Marks:
+    """How much of each result list of the context existed before a graph was built."""
+
+    diagnostics: int
+    uses: int
+    local_definitions: int
+    stage_types: int
+    bindings: int
+    library_graphs: frozenset[str]
+
+    @staticmethod
+    def of(ctx: Context) -> Marks:
+        return Marks(len(ctx.diagnostics), len(ctx.uses), len(ctx.local_definitions), len(ctx.stage_types),
+                     len(ctx.bindings), frozenset(ctx.library_graphs))
+
+
+def record(ctx: Context, span: Span, marks: Marks, graph: Graph) -> GraphResult | None:
+    """What the graph of the declaration at `span` added since `marks`, if it can be reused later."""
+    diagnostics = tuple(ctx.diagnostics[marks.diagnostics:])
+    uses = tuple(ctx.uses[marks.uses:])
+    local = tuple(ctx.local_definitions[marks.local_definitions:])
+    if not all(_inside(d, span) for d in diagnostics):
+        return None
+    for use in uses:
+        target = use.target
+        if target is None or target in local or (target.file is not None and target.file != ctx.file):
+            continue
+        if ctx.definitions.get(target.name) is not target and ctx.aliases.get(target.name) is not target:
+            return None
+    added = tuple((name, g) for name, g in ctx.library_graphs.items() if name not in marks.library_graphs)
+    bindings = tuple(ctx.bindings[marks.bindings:])
+    return GraphResult(span, ctx.tree.lines.line_of(span.start), graph, diagnostics, uses, local,
+                       tuple(ctx.stage_types[marks.stage_types:]),
+                       bindings, added, _dependencies(ctx, uses))
+
+
+def _inside(diagnostic: Diagnostic, span: Span) -> bool:
+    spans = [diagnostic.span, *(r.span for r in diagnostic.related),
+             *(e.span for f in diagnostic.fixes for e in f.edits)]
+    return all(span.start <= s.start and s.end <= span.end for s in spans)
+
+
+def replay(ctx: Context, result: GraphResult, span: Span) -> Graph:
+    """Add `result` to `ctx` as if its declaration, now at `span`, had been analysed again; its graph."""
+    delta = span.start - result.span.start
+    lines = ctx.tree.lines.line_of(span.start) - result.line  # its text is the same: so are its line breaks
+    for name, graph in result.library_graphs:
+        ctx.library_graphs.setdefault(name, graph)
+    if delta == 0 and lines == 0:
+        ctx.diagnostics.extend(result.diagnostics)
+        ctx.local_definitions.extend(result.local_definitions)
+        ctx.stage_types.extend(result.stage_types)
+        ctx.bindings.extend(result.bindings)
+        ctx.uses.extend(Use(u.name, u.span, _current(ctx, u.target, {})) for u in result.uses)
+        return result.graph
+    moved = {id(d): replace(d, span=_shift(d.span, delta), declaration=_shift(d.declaration, delta))
+             for d in result.local_definitions}
+    ctx.diagnostics.extend(_shifted_diagnostic(d, delta) for d in result.diagnostics)
+    ctx.local_definitions.extend(moved.values())
+    ctx.stage_types.extend(replace(s, span=_shift(s.span, delta)) for s in result.stage_types)
+    ctx.bindings.extend(replace(b, span=_shift(b.span, delta)) for b in result.bindings)
+    ctx.uses.extend(Use(u.name, _shift(u.span, delta), _current(ctx, u.target, moved)) for u in result.uses)
+    nodes = tuple(replace(n, span=_shift(n.span, delta), line=n.line + lines) for n in result.graph.nodes)
+    return replace(result.graph, nodes=nodes)
+
+
+def _current(ctx: Context, target: Definition | None, moved: dict[int, Definition]) -> Definition | None:
+    """The definition a reused use names now: its moved assignment, or the declaration of that name."""
+    if target is None:
+        return None
+    if id(target) in moved:
+        return moved[id(target)]
+    if target.file is not None and target.file != ctx.file:
+        return target  # a library's: the same library (its identity is part of the environment)
+    if target.kind == "import":
+        return ctx.aliases.get(target.name)
+    if target.kind == "assignment":
+        return target  # unmoved (delta 0)
+    return ctx.definitions.get(target.name)
+
+
+def _shift(span: Span, delta: int) -> Span:
+    return Span(span.start + delta, span.end + delta)
+
+
+def _shifted_diagnostic(diagnostic: Diagnostic, delta: int) -> Diagnostic:
+    return replace(diagnostic, span=_shift(diagnostic.span, delta),
+                   related=tuple(Related(_shift(r.span, delta), r.message) for r in diagnostic.related),
+                   fixes=tuple(Fix(f.title, tuple(TextEdit(_shift(e.span, delta), e.new_text) for e in f.edits),
+                                   f.preferred) for f in diagnostic.fixes))

@@ -1,0 +1,114 @@
+"""Incremental analysis is fresh analysis: random edits across a library and two files importing it, each
+file analysed after every step through one long-lived `Workspace` (reusing what the edit did not touch, as the
+language server does) and through a new one (nothing kept), with the same diagnostics, plan and uses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from heddle_engine.catalog import load_catalog
+from heddle_engine.project import path_policy
+from heddle_lang.paths import PathPolicy
+from heddle_lang.semantic.model import Analysis
+from heddle_lang.semantic.workspace import Workspace
+from heddle_lang.syntax import SyntaxTree, parse
+
+EXAMPLES = Path(__file__).parent.parent.parent / "examples"
+CATALOG = load_catalog(EXAMPLES)
+FOLDER = (EXAMPLES / "incremental").resolve().as_posix()  # never written: the texts live in memory
+
+LIBRARY = """import "std/io" io
+
+step report = io.stderr
+
+step shout = io.print
+
+handler alert {
+  *
+    | report
+}
+"""
+
+APP = """import "std/io" io
+import "./platform.he" platform
+
+step show = io.print
+
+workflow Main ? platform.alert {
+  [
+    { id: 1, amount: 10.5 },
+    { id: 2, amount: 20.0 },
+  ]
+    > rows
+  rows
+    | (from input filter amount > 15)
+    | show
+  rows
+    | platform.report ? platform.alert
+}
+
+workflow Second {
+  [
+    { id: 3 },
+  ]
+    | platform.shout
+    | io.print
+}
+"""
+
+OTHER = """import "std/io" io
+import "./platform.he" platform
+
+workflow Other ? platform.alert {
+  [
+    { name: "ada" },
+  ]
+    | (select {name})
+    | platform.shout
+}
+"""
+
+FILES = {f"{FOLDER}/platform.he": LIBRARY, f"{FOLDER}/app.he": APP, f"{FOLDER}/other.he": OTHER}
+SNIPPETS = [" ", "x", "\n", "_", "r", "report", "platform.", "| io.print\n", "{", "}", "(", ")", "> rows\n", "?",
+            "alert", "show", "\n  rows\n    | show\n", "workflow W {\n  rows\n}\n", "step extra = io.print\n"]
+
+
+def paths(file: str) -> PathPolicy:
+    return path_policy(Path(file), CATALOG.project)
+
+
+def summary(analysis: Analysis) -> tuple[object, ...]:
+    uses = tuple((u.name, u.span, None if u.target is None else (u.target.name, u.target.kind, u.target.span,
+                                                                  u.target.file)) for u in analysis.uses)
+    stages = tuple((s.span, str(s.schema), s.label) for s in analysis.stage_types)
+    return analysis.diagnostics, analysis.plan.explain(), uses, stages
+
+
+edit = st.tuples(st.sampled_from(sorted(FILES)), st.floats(0, 1), st.integers(0, 6),
+                 st.sampled_from(SNIPPETS))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(edit, min_size=1, max_size=8))
+def test_random_edits_analyse_as_a_fresh_analysis_does(edits: list[tuple[str, float, int, str]]) -> None:
+    texts = dict(FILES)
+    trees: dict[str, SyntaxTree] = {file: parse(text) for file, text in texts.items()}
+    kept = Workspace(CATALOG, texts.get, paths)
+    for file in texts:
+        kept.analyze(file, trees[file])
+    for file, where, removed, inserted in edits:
+        tree = trees[file]
+        start = int(where * len(tree.data))
+        while 0 < start < len(tree.data) and (tree.data[start] & 0xC0) == 0x80:  # a character boundary
+            start -= 1
+        end = min(len(tree.data), start + removed)
+        while end < len(tree.data) and (tree.data[end] & 0xC0) == 0x80:
+            end += 1
+        trees[file] = tree.edit(start, end, inserted)
+        texts[file] = trees[file].text
+        fresh = Workspace(CATALOG, texts.get, paths)
+        for each, text in texts.items():
+            assert summary(kept.analyze(each, trees[each])) == summary(fresh.analyze(each, parse(text)))
