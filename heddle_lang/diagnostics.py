@@ -8,7 +8,7 @@ rendering it (compiler lines, JSON, LSP) happens at the edges with the document'
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import IntEnum, StrEnum
 
 from heddle_lang.codes import CODES
@@ -71,6 +71,20 @@ class Diagnostic:
     @property
     def is_error(self) -> bool:
         return self.severity is Severity.ERROR
+
+
+def shifted(diagnostic: Diagnostic, delta: int) -> Diagnostic:
+    """`diagnostic` about the same text moved by `delta` bytes (its related places and fixes too)."""
+    if delta == 0:
+        return diagnostic
+
+    def move(span: Span) -> Span:
+        return Span(span.start + delta, span.end + delta)
+
+    return replace(diagnostic, span=move(diagnostic.span),
+                   related=tuple(Related(move(r.span), r.message) for r in diagnostic.related),
+                   fixes=tuple(Fix(f.title, tuple(TextEdit(move(e.span), e.new_text) for e in f.edits), f.preferred)
+                               for f in diagnostic.fixes))
 
 
 def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:

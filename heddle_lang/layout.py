@@ -9,9 +9,10 @@ and statements that do not start their own line. `heddle fmt` fixes every one of
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from heddle_lang.diagnostics import Diagnostic, Fix, TextEdit
+from heddle_lang.diagnostics import Diagnostic, Fix, TextEdit, shifted
 from heddle_lang.formatter import format_declaration
 from heddle_lang.naming import suggest_alias
 from heddle_lang.syntax.lower import MAX_NESTING, decode_string
@@ -24,6 +25,11 @@ if TYPE_CHECKING:
     from heddle_lang.syntax.tree import SyntaxTree
 
 STEP = 2  # spaces per indentation level
+_BLOCKS = frozenset({"resource_declaration", "step_declaration", "handler_declaration", "workflow_declaration"})
+# A declaration's layout diagnostics (relative to its start) by its text and where its first line starts: an edit
+# checks the declarations it changed, whatever moved. Bounded; cleared when full.
+_REMEMBERED: dict[tuple[str, int, bool, bytes], tuple[Diagnostic, ...]] = {}
+_REMEMBER_AT_MOST = 100_000
 _TAB_INDENT = re.compile(rb"^[ \t]*\t[ \t]*(?=[^ \t\r\n])", re.MULTILINE)
 
 
@@ -128,19 +134,39 @@ class _Layout:
             kind = node.type
             if kind == "import_declaration":
                 self.import_alias(node, aliases)
-            elif kind in ("resource_declaration", "step_declaration"):
-                call = node.child_by_field_name("value")
-                config = call.child_by_field_name("config") if call is not None else None
-                if config is not None:
-                    self.declaration_block(node, config)
-            elif kind in ("handler_declaration", "workflow_declaration"):
-                body = node.child_by_field_name("body")
-                if body is not None and self.declaration_block(node, body):
-                    for child in body.named_children:
-                        if child.type == "pipeline":
-                            self.pipeline(child, STEP)
+            elif kind in _BLOCKS:
+                self.remembered(node, self.declaration)
             elif kind == "pipeline":
                 self.pipeline(node, self.column(node))
+
+    def declaration(self, node: ts.Node) -> None:
+        """The block of a resource, step, handler or workflow declaration, and what is inside it."""
+        if node.type in ("resource_declaration", "step_declaration"):
+            call = node.child_by_field_name("value")
+            config = call.child_by_field_name("config") if call is not None else None
+            if config is not None:
+                self.declaration_block(node, config)
+            return
+        body = node.child_by_field_name("body")
+        if body is not None and self.declaration_block(node, body):
+            for child in body.named_children:
+                if child.type == "pipeline":
+                    self.pipeline(child, STEP)
+
+    def remembered(self, node: ts.Node, check: Callable[[ts.Node], None]) -> None:
+        """`check(node)`, or what it found last time for the same text at the same column, moved to `node`: the
+        rules inside a declaration read nothing but its text and where its first line starts."""
+        key = (node.type, self.column(node), self.starts_line(node), self.data[node.start_byte:node.end_byte])
+        found = _REMEMBERED.get(key)
+        if found is None:
+            mark = len(self.out)
+            check(node)
+            found = tuple(shifted(d, -node.start_byte) for d in self.out[mark:])
+            del self.out[mark:]
+            if len(_REMEMBERED) >= _REMEMBER_AT_MOST:
+                _REMEMBERED.clear()
+            _REMEMBERED[key] = found
+        self.out.extend(shifted(d, node.start_byte) for d in found)
 
     def import_alias(self, node: ts.Node, taken: set[str]) -> None:
         if node.child_by_field_name("alias") is not None:
@@ -260,6 +286,11 @@ def _what(node: ts.Node) -> str:
         "workflow_declaration": "workflow",
         "pipeline": "pipeline",
     }.get(node.type, "declaration")
+
+
+def forget() -> None:
+    """Drop the layout diagnostics remembered per declaration (the next check computes every one)."""
+    _REMEMBERED.clear()
 
 
 def layout_diagnostics(tree: SyntaxTree) -> list[Diagnostic]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from heddle_lang.diagnostics import Diagnostic, Fix, Related, TextEdit
+from heddle_lang.diagnostics import Diagnostic, shifted
 from heddle_lang.plan import Graph
 from heddle_lang.semantic.model import Binding, Definition, StageType, Use
 from heddle_lang.text import Span
@@ -162,7 +162,7 @@ def replay(ctx: Context, result: GraphResult, span: Span) -> Graph:
         return result.graph
     moved = {id(d): replace(d, span=_shift(d.span, delta), declaration=_shift(d.declaration, delta))
              for d in result.local_definitions}
-    ctx.diagnostics.extend(_shifted_diagnostic(d, delta) for d in result.diagnostics)
+    ctx.diagnostics.extend(shifted(d, delta) for d in result.diagnostics)
     ctx.local_definitions.extend(moved.values())
     ctx.stage_types.extend(replace(s, span=_shift(s.span, delta)) for s in result.stage_types)
     ctx.bindings.extend(replace(b, span=_shift(b.span, delta)) for b in result.bindings)
@@ -188,10 +188,3 @@ def _current(ctx: Context, target: Definition | None, moved: dict[int, Definitio
 
 def _shift(span: Span, delta: int) -> Span:
     return Span(span.start + delta, span.end + delta)
-
-
-def _shifted_diagnostic(diagnostic: Diagnostic, delta: int) -> Diagnostic:
-    return replace(diagnostic, span=_shift(diagnostic.span, delta),
-                   related=tuple(Related(_shift(r.span, delta), r.message) for r in diagnostic.related),
-                   fixes=tuple(Fix(f.title, tuple(TextEdit(_shift(e.span, delta), e.new_text) for e in f.edits),
-                                   f.preferred) for f in diagnostic.fixes))

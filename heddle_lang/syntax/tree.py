@@ -40,7 +40,7 @@ class SyntaxTree:
     def __init__(self, data: bytes, cst: ts.Tree, lowered: Lowered | None = None) -> None:
         self.data = data
         self.cst = cst
-        # Before `ast`: what the previous version lowered (its unchanged, unmoved declarations are reused);
+        # Before `ast`: what the previous version lowered (its unchanged declarations are reused, moved);
         # after: what this version lowered, for the next one.
         self._lowered = lowered
 
