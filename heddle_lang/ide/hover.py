@@ -66,6 +66,9 @@ def _library_hover(analysis: Analysis, offset: int) -> Hover | None:
         return None
     home = library.analysis
     described = _Hovering(home, Cursor(home.tree.data, target.span.start), target.span.start).describe(target)
+    if target.kind == "handler":  # the workflows guarded by it are this file's
+        users = _Hovering(analysis, Cursor(analysis.tree.data, offset), offset).guarded(target)
+        described[1] = f"**handler**: receives `*`, the error context, from {users}"
     where = f"from `{relative_name(target.file, analysis.file)}`"
     return Hover("\n\n".join(p for p in (*described, where) if p), occurrence.span)
 

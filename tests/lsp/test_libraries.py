@@ -135,6 +135,10 @@ async def test_hover_completion_and_workspace_symbols(client: LanguageClient, pr
     assert "step report = io.stderr" in hover.contents.value
     assert "Where failures are written." in hover.contents.value
     assert "from `shared/platform.he`" in hover.contents.value
+    handler = await client.text_document_hover_async(lsp.HoverParams(
+        text_document=lsp.TextDocumentIdentifier(uri=app), position=at(APP, "platform.alert_on_fail", 10)))
+    assert handler is not None and isinstance(handler.contents, lsp.MarkupContent)
+    assert "receives `*`, the error context, from `Main`" in handler.contents.value
     typing = APP.replace("    | io.print\n", "    | io.print ? platform.\n")
     client.text_document_did_change(lsp.DidChangeTextDocumentParams(
         text_document=lsp.VersionedTextDocumentIdentifier(uri=app, version=2),
