@@ -129,15 +129,15 @@ class Timing:
 
 def run_once(file: Path, cluster: str | None, partitions: int = 0) -> tuple[float, dict[str, float], Any]:
     from heddle.cli.compiler import contained_compiler
-    from heddle.cli.project import analyze_file
-    from heddle_engine.catalog import load_catalog
+    from heddle.cli.project import Catalogs, analyze_file
     from heddle_engine.cluster.partition import Partitioning
     from heddle_engine.execute import run_workflow
     from heddle_lang.syntax import parse
 
     with contained_compiler() as compiler:
-        catalog = load_catalog(file.parent)
-        analysis = analyze_file(parse(file.read_text()), catalog, file, compiler=compiler)
+        catalogs = Catalogs()
+        catalog = catalogs.for_file(file)
+        analysis = analyze_file(parse(file.read_text()), catalogs, file, compiler=compiler)
     assert not [d for d in analysis.diagnostics if d.is_error], analysis.diagnostics
     workflow = analysis.plan.workflows[0].name
     timing = Timing()

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from heddle.cli.main import main
-from heddle.cli.project import analyze_file
-from heddle_engine.catalog import load_catalog
+from heddle.cli.project import Catalogs, analyze_file
 from heddle_engine.execute import INTERRUPTED, Interrupt, run_workflow
 from heddle_engine.loading import forget_project_modules
 from heddle_lang.syntax import parse
@@ -80,8 +79,9 @@ def test_runs_inspect_and_replay_read_a_cluster_run(tmp_path: Path, cluster: Ray
 
 def test_an_interrupted_cluster_run_ends_at_once_and_stops_its_work(tmp_path: Path, cluster: RayCluster) -> None:
     file = _project(tmp_path, 600.0)
-    catalog = load_catalog(tmp_path)
-    analysis = analyze_file(parse(file.read_text(encoding="utf-8")), catalog, file)
+    catalogs = Catalogs()
+    catalog = catalogs.for_file(file)
+    analysis = analyze_file(parse(file.read_text(encoding="utf-8")), catalogs, file)
     interrupt = Interrupt()
     results = []
     runner = threading.Thread(target=lambda: results.append(run_workflow(
