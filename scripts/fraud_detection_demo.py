@@ -123,11 +123,12 @@ def started(folder: Path, args: argparse.Namespace, say: Any) -> Iterator[Server
             from tests.engine.llama_server import llama_server
 
             say("starting llama-server (built first if needed: about 15 minutes, once) ...")
-            servers.llm = stack.enter_context(llama_server(free_port(), context=CONTEXT, parallel=1, predict=64))
-            servers.described.append(f"llama.cpp llama-server (gemma3 270M) at {servers.llm}, {CONTEXT} tokens")
+            servers.llm = stack.enter_context(llama_server(free_port(), context=4 * CONTEXT, parallel=4, predict=64))
+            servers.described.append(f"llama.cpp llama-server (gemma3 270M) at {servers.llm}, {CONTEXT} tokens a "
+                                     "request")
         else:
             servers.llm, state = stack.enter_context(llm_server())
-            state.context = CONTEXT // 4  # the stand-in counts words, about four per token of a text
+            state.context = CONTEXT // 2  # the stand-in counts words; this text has about two tokens a word
             servers.described.append(f"an OpenAI-compatible stand-in at {servers.llm}, {state.context} words")
         for line in servers.described:
             say(f"started {line}")

@@ -32,11 +32,12 @@ def llama_paths() -> tuple[str, str]:
 def llama_server(port: int, *, context: int = 4096, parallel: int = 2,
                  predict: int | None = None) -> Iterator[str]:
     """The base URL (`http://127.0.0.1:PORT/v1`) of a llama-server on `port`, `context` tokens shared by
-    `parallel` slots, answers of at most `predict` tokens; stopped on exit."""
+    `parallel` slots (a longer request is refused: 400), answers of at most `predict` tokens; stopped on exit."""
     server, model = llama_paths()
     log = Path(tempfile.gettempdir()) / f"heddle-llama-{port}.log"
-    command = [server, "-m", model, "--host", "127.0.0.1", "--port", str(port), "--chat-template", "gemma",
-               "-c", str(context), "-t", "2", "--parallel", str(parallel), "--no-webui"]
+    # the model's own chat template: the server's built-in `gemma` one drops the messages (3 prompt tokens)
+    command = [server, "-m", model, "--host", "127.0.0.1", "--port", str(port), "-c", str(context), "-t", "2",
+               "--parallel", str(parallel), "--no-webui"]
     if predict is not None:
         command += ["--n-predict", str(predict)]
     with log.open("wb") as out:
