@@ -39,7 +39,8 @@ from pyarrow import ipc
 SHARE_ACTION = "share"
 SHARED_FILE_ERROR = "SharedFileError"  # the type of a worker's refusal of a file (the engine offers its folder again)
 SHARED_MIN_BYTES = 1 << 20  # smaller tables go on the wire: a file costs more than it saves
-_NAME = re.compile(r"^(?:in|out|probe)-[0-9a-f]{32}\.arrow$")
+_NAME = re.compile(r"^(?:(?:in|out)-[0-9a-f]{32}\.arrow|probe-[0-9a-f]{32}\.txt)$")
+_PROBE_BYTES = 64  # a probe file holds a short text
 _OPEN_FLAGS = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -147,12 +148,18 @@ class SharedFolders:
         folder = _private_folder(Path(directory))
         path = self._file(folder, probe)
         try:
-            content = map_table(path).column(0)[0].as_py()
-        except (OSError, pa.ArrowException, IndexError, KeyError) as error:
+            descriptor = os.open(path, os.O_RDONLY | _OPEN_FLAGS)
+            try:
+                if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+                    raise SharedFileError(f"{path} is not a plain file")
+                content = os.read(descriptor, _PROBE_BYTES).decode("utf-8")
+            finally:
+                os.close(descriptor)
+        except (OSError, UnicodeDecodeError) as error:
             raise SharedFileError(f"the probe file {path} cannot be read: {error}") from None
         with self._lock:
             self._folders.add(folder)
-        return str(content)
+        return content
 
     def path(self, given: str) -> Path:
         """A file the engine named: directly inside an accepted folder, by a name of the engine's pattern."""
@@ -181,9 +188,11 @@ class ExchangeFolder:
         return self.path / f"{kind}-{secrets.token_hex(16)}.arrow"
 
     def probe(self) -> tuple[Path, str]:
-        """A probe file and the content a worker that sees it must answer."""
-        path, content = self.name("probe"), secrets.token_hex(16)
-        write_table(path, pa.table({"probe": [content]}))
+        """A probe file and the text a worker that sees it must answer."""
+        path, content = self.path / f"probe-{secrets.token_hex(16)}.txt", secrets.token_hex(16)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _OPEN_FLAGS, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(content.encode("ascii"))
         return path, content
 
     def close(self) -> None:
