@@ -31,6 +31,7 @@ import shutil
 import stat
 import tempfile
 import threading
+import weakref
 from pathlib import Path
 
 import pyarrow as pa
@@ -183,6 +184,8 @@ class ExchangeFolder:
     def __init__(self) -> None:
         base = Path("/dev/shm") if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
         self.path = Path(tempfile.mkdtemp(prefix="heddle-exchange-", dir=base))
+        # removed also when the client is dropped unclosed, or at the interpreter's exit
+        self._finalizer = weakref.finalize(self, shutil.rmtree, self.path, True)
 
     def name(self, kind: str) -> Path:
         return self.path / f"{kind}-{secrets.token_hex(16)}.arrow"
@@ -196,7 +199,7 @@ class ExchangeFolder:
         return path, content
 
     def close(self) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)
+        self._finalizer()
 
 
 def remove(path: Path | None) -> None:
