@@ -58,6 +58,7 @@ class RunInfo:
     started_at: datetime
     replay_of: str | None = None  # the run this one replays, if any
     replay_from: str | None = None  # the node id the replay starts from
+    replay_batch: int | None = None  # the stream's batch the replay runs again
     # The secret values the run has resolved so far (`env:` values among them), longest first: an observer
     # that keeps data scrubs them from it. Read it again for each output: it grows during the run.
     secrets: Callable[[], tuple[str, ...]] | None = field(default=None, compare=False)

@@ -1,8 +1,9 @@
-"""`heddle replay RUN --from STAGE`: run a recorded workflow again from one stage, on its recorded inputs.
+"""`heddle replay RUN [--batch N] --from STAGE`: run a recorded workflow (a stream's batch N) again from one
+stage, on its recorded inputs.
 
 The file is read and checked again (it may have been fixed since); the stage and everything downstream of
 it run on the new plan, every stage feeding them is read from the recording. The replay is a run of its
-own, recorded like any other, that names the run it replays.
+own, recorded like any other, that names the run (and batch) it replays.
 """
 
 from __future__ import annotations
@@ -31,13 +32,17 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "replay", help=command_summary("replay"),
         description="Re-run a recorded run from STAGE on: the file is checked again, STAGE and what is downstream "
                     "of it run, and the stages feeding them are read from the recording (their recorded data "
-                    "must still fit the plan's schemas). The run's parameters are reused; --param overrides one. "
+                    "must still fit the plan's schemas). A stream's run is replayed one batch at a time (--batch "
+                    "N, from a stage downstream of its source), as a finite run of that batch. "
+                    "The run's parameters are reused; --param overrides one. "
                     "Exit 0 when the replay succeeds, 1 when it fails, 2 when it cannot start, 130 when it is "
                     "interrupted (Ctrl-C).",
     )
     parser.add_argument("reference", metavar="RUN", help="a run id, a unique prefix of one, or `last`")
     parser.add_argument("--from", dest="start", metavar="STAGE", required=True,
                         help="a node id (n3), a label (io.print) or an assigned name of the workflow")
+    parser.add_argument("--batch", metavar="N", type=_batch,
+                        help="a stream's batch N (`heddle inspect RUN --batch N` shows it)")
     add_param_option(parser, "a workflow parameter (`@NAME` in a step's config); repeat for several")
     parser.add_argument("--cluster", metavar="ADDRESS",
                         help="replay on a Ray cluster (as `heddle run --cluster`); default: heddle.toml's "
@@ -74,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
             print(line(name, tree.lines, diagnostic), file=sys.stderr)
         print(f"{name}: cannot replay run {record.run_id}: the file does not check", file=sys.stderr)
         return 2
-    inputs = replay_inputs(store, record, analysis.plan, args.start, catalog)
+    inputs = replay_inputs(store, record, analysis.plan, args.start, catalog, batch=args.batch)
     if isinstance(inputs, LineageError):
         return fail(inputs)
     limit = read_limit(store.root)
@@ -91,7 +96,8 @@ def run(args: argparse.Namespace) -> int:
         result = run_interruptibly(lambda interrupt: run_workflow(
             analysis.plan.only(record.workflow), record.workflow, catalog, file=name, parameters=parameters,
             observers=(Progress(sys.stderr, live=False), recorder), recorded=inputs.recorded,
-            start_from=inputs.start.node_id, replay_of=record.run_id, run_id=run_id, interrupt=interrupt,
+            start_from=inputs.start.node_id, replay_of=record.run_id, replay_batch=args.batch, run_id=run_id,
+            interrupt=interrupt,
             cluster=args.cluster),
             abandon=abandon)
     except RunRefused as refused:
@@ -103,9 +109,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"heddle: warning: {warning}", file=sys.stderr)
     outcome = result.status if result.error is None else f"{result.status}: {result.error.type}: " \
                                                           f"{result.error.message} (line {result.error.line})"
-    print(f"heddle: run {result.run_id}, a replay of {record.run_id} from {inputs.start.describe()}, {outcome}",
-          file=sys.stderr)
+    batch = f" batch {args.batch}" if args.batch is not None else ""
+    print(f"heddle: run {result.run_id}, a replay of {record.run_id}{batch} from {inputs.start.describe()}, "
+          f"{outcome}", file=sys.stderr)
     return 0 if result.status == "succeeded" else INTERRUPTED_EXIT if result.status == INTERRUPTED else 1
+
+
+def _batch(text: str) -> int:
+    if not text.isdigit() or int(text) == 0:
+        raise argparse.ArgumentTypeError(f"expected a batch number (1 or more), not {text!r}")
+    return int(text)
 
 
 def _shown(path: Path) -> str:

@@ -71,7 +71,8 @@ def describe_run(run: RunRecord) -> str:
     text = (f"run {run.run_id}: {run.workflow} in {run.file}, {run.status}, started {when(run.started_at)}, "
             f"took {duration(run.seconds)}")
     if run.replay_of:
-        text += f" (a replay of {run.replay_of} from {run.replay_from})"
+        batch = f" batch {run.replay_batch}" if run.replay_batch is not None else ""
+        text += f" (a replay of {run.replay_of}{batch} from {run.replay_from})"
     return text
 
 

@@ -112,7 +112,7 @@ def prepare(plan: Plan, workflow: str, catalog: EngineCatalog, *, parameters: Ma
 def run_workflow(plan: Plan, workflow: str, catalog: EngineCatalog, *, file: str, parameters: Mapping[str, str],
                  observers: Sequence[RunObserver] = (), run_id: str | None = None,
                  recorded: Mapping[str, pa.Table] | None = None, start_from: str | None = None,
-                 replay_of: str | None = None, workers: int | None = None,
+                 replay_of: str | None = None, replay_batch: int | None = None, workers: int | None = None,
                  lookup_batch: int = DEFAULT_BATCH, source: str | None = None,
                  jit_workers: Sequence[str] = (), interrupt: Interrupt | None = None,
                  stream: StreamLimits | None = None, cluster: str | None = None,
@@ -143,7 +143,7 @@ def run_workflow(plan: Plan, workflow: str, catalog: EngineCatalog, *, file: str
               lookup_batch=lookup_batch, run_id=run_id, jit=jit, stream=stream, cluster=placement,
               project=(catalog.project.root if catalog.project is not None else path.resolve().parent).name)
     hub.run_started(RunInfo(run_id, file, workflow, dict(values), plan.only(workflow), datetime.now(UTC),
-                            replay_of, start_from, secrets=run.redactor.values))
+                            replay_of, start_from, replay_batch, secrets=run.redactor.values))
     if interrupt is not None:
         interrupt.attach(run.stop, run.drain if exec_plan.stream is not None else None,
                          placement.cancelled if placement is not None else None)

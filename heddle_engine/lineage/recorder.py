@@ -282,7 +282,7 @@ class LineageRecorder:
             "format": FORMAT, "id": run.run_id, "file": run.file, "path": str(Path(run.file).resolve()),
             "workflow": run.workflow, "parameters": redactor.value({k: _plain(v) for k, v in parameters.items()}),
             "started_at": run.started_at.isoformat(), "started": time.time(),
-            "replay_of": run.replay_of, "replay_from": run.replay_from,
+            "replay_of": run.replay_of, "replay_from": run.replay_from, "replay_batch": run.replay_batch,
             "pid": os.getpid(), "host": socket.gethostname(),
         }
         write_json(staging / RUN_FILE, {**head, "status": "running"})  # first: whose folder this is

@@ -6,6 +6,10 @@ recorded run. Which stages those are is the executor's business (a step joined a
 what drives it does), so it is asked: its lowering of the replay marks them `recorded`. Data is matched to
 the new plan by node id, after checking that the node is still the same stage (its label) and that the
 recorded columns still fit the schema the plan now gives it.
+
+A stream run is replayed one batch at a time (`batch`): its batch's recorded data is read as `heddle inspect
+--batch` reads it (the stages that run once per run as they ran), and the replay is a finite run of that
+batch from a stage downstream of the stream source, which it never reads again.
 """
 
 from __future__ import annotations
@@ -30,9 +34,10 @@ class ReplayInputs:
     recorded: dict[str, pa.Table]  # node id -> recorded output, for every stage the replayed ones read
 
 
-def replay_inputs(store: LineageStore, run: RunRecord, plan: Plan, stage: str,
-                  catalog: EngineCatalog) -> ReplayInputs | LineageError:
-    """Check that `run` can be replayed from `stage` on `plan` (the file's plan now) and gather its data."""
+def replay_inputs(store: LineageStore, run: RunRecord, plan: Plan, stage: str, catalog: EngineCatalog, *,
+                  batch: int | None = None) -> ReplayInputs | LineageError:
+    """Check that `run` (its batch `batch`, a stream's) can be replayed from `stage` on `plan` (the file's
+    plan now) and gather its data."""
     graph = plan.graph(run.workflow)
     if graph is None or graph.kind != "workflow":
         known = ", ".join(f"`{g.name}`" for g in plan.workflows) or "none"
@@ -44,11 +49,24 @@ def replay_inputs(store: LineageStore, run: RunRecord, plan: Plan, stage: str,
     if start.graph != graph.name:
         return LineageError(REPLAY_STAGE, f"{start.describe()} is a stage of handler `{start.graph}`: a replay "
                                           f"starts from a stage of workflow `{graph.name}`")
-    recorded_stages = store.stages(run)
+    batches = store.batches(run)
+    if batch is None and batches.numbers:
+        return LineageError(REPLAY_STAGE, f"run {run.run_id} is a stream: replay one of its batches with "
+                                          f"--batch N (it recorded {batches.describe()})")
+    if batch is not None and batch in batches.evicted:
+        return LineageError(REPLAY_STAGE, f"the data of batch {batch} of run {run.run_id} was deleted under the "
+                                          "project's [lineage] limit: it cannot be replayed")
+    recorded_stages = store.stages(run, batch)
     if isinstance(recorded_stages, LineageError):
         return recorded_stages
     by_id = {s.name.node_id: s for s in recorded_stages if s.name.graph == graph.name}
-    needed = read_by_replay(lower(plan, graph.name, Functions(catalog), start_from=start.node_id).workflow)
+    lowered = lower(plan, graph.name, Functions(catalog), start_from=start.node_id)
+    if lowered.stream is not None:
+        source = next(n for n in graph.nodes if n.id == lowered.stream)
+        return LineageError(REPLAY_STAGE, f"{start.describe()} would read the stream `{source.label}` again: a "
+                                          "replay starts downstream of the stream source, whose recorded batch "
+                                          "it reads")
+    needed = read_by_replay(lowered.workflow)
     tables: dict[str, pa.Table] = {}
     for node in (n for n in graph.nodes if n.id in needed):
         table = _recorded(store, run, by_id.get(node.id), node, start)

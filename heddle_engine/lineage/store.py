@@ -58,6 +58,7 @@ class RunRecord:
     parameters: Mapping[str, object] = field(default_factory=dict)
     replay_of: str | None = None
     replay_from: str | None = None
+    replay_batch: int | None = None  # the stream's batch a replay re-ran
     error: Mapping[str, Any] | None = None
     incomplete: str | None = None  # why the recording stopped part way, when it did
 
@@ -66,7 +67,8 @@ class RunRecord:
             "id": self.run_id, "workflow": self.workflow, "file": self.file, "path": self.path,
             "status": self.status, "started": self.started_at.isoformat() if self.started_at else None,
             "seconds": self.seconds, "rows": self.rows, "bytes": self.size, "parameters": dict(self.parameters),
-            "replay_of": self.replay_of, "replay_from": self.replay_from, "error": self.error,
+            "replay_of": self.replay_of, "replay_from": self.replay_from, "replay_batch": self.replay_batch,
+            "error": self.error,
             "incomplete": self.incomplete, "folder": str(self.folder),
         }
 
@@ -98,6 +100,24 @@ class StageRecord:
             "from_recording": self.from_recording,
             "schema": list(self.schema) if self.schema is not None else list(self.declared),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedBatches:
+    """The batches a stream run recorded, and those whose data went under the `[lineage] limit`."""
+
+    numbers: tuple[int, ...]
+    evicted: frozenset[int]
+
+    def describe(self) -> str:
+        numbers = self.numbers
+        return f"batches {numbers[0]} to {numbers[-1]}" if numbers else "no batches (it is not a stream)"
+
+
+def _batches(events: list[dict[str, Any]]) -> RecordedBatches:
+    numbers = sorted({int(e["batch"]) for e in events if e.get("event") == "batch"})
+    evicted = frozenset(int(e["batch"]) for e in events if e.get("event") == "batch_evicted")
+    return RecordedBatches(tuple(numbers), evicted)
 
 
 class LineageStore:
@@ -143,10 +163,10 @@ class LineageStore:
             return LineageError(UNREADABLE, f"run {run.run_id} has no readable plan ({run.folder / PLAN_FILE})")
         events = read_lines(run.folder / EVENTS_FILE)
         if batch is not None:
-            if not any(e.get("event") == "batch" and e.get("batch") == batch for e in events):
-                numbers = sorted({int(e["batch"]) for e in events if e.get("event") == "batch"})
-                known = f"batches {numbers[0]} to {numbers[-1]}" if numbers else "no batches (it is not a stream)"
-                return LineageError(NO_OUTPUT, f"run {run.run_id} has no batch {batch}: it recorded {known}")
+            recorded = _batches(events)
+            if batch not in recorded.numbers:
+                return LineageError(NO_OUTPUT, f"run {run.run_id} has no batch {batch}: it recorded "
+                                               f"{recorded.describe()}")
             once = [e for e in events if "batch" not in e]
             events = [e for e in events if e.get("batch") == batch]
             ran = {(e.get("graph"), e.get("node")) for e in events}
@@ -154,6 +174,10 @@ class LineageStore:
         return [_stage(run.folder, graph, node,
                        events if batch is None or (graph.get("name"), node.get("id")) in ran else once, batch)
                 for graph in graphs for node in graph.get("nodes", [])]
+
+    def batches(self, run: RunRecord) -> RecordedBatches:
+        """A stream's recorded batches (none: the run is not a stream)."""
+        return _batches(read_lines(run.folder / EVENTS_FILE))
 
     def stage(self, run: RunRecord, name: str, batch: int | None = None) -> StageRecord | LineageError:
         stages = self.stages(run, batch)
@@ -237,7 +261,9 @@ def read_run(folder: Path) -> RunRecord:
         file=str(head.get("file") or "?"), path=head.get("path"), started_at=started_at, started=float(started),
         seconds=float(seconds) if isinstance(seconds, int | float) else None, rows=int(rows or 0),
         size=int(size or 0), parameters=head.get("parameters") or {}, replay_of=head.get("replay_of"),
-        replay_from=head.get("replay_from"), error=error if isinstance(error, dict) else None,
+        replay_from=head.get("replay_from"),
+        replay_batch=head["replay_batch"] if isinstance(head.get("replay_batch"), int) else None,
+        error=error if isinstance(error, dict) else None,
         incomplete=head.get("incomplete"),
     )
 

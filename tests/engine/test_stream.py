@@ -326,3 +326,62 @@ def test_when_the_workflow_handler_fails_too_the_run_fails_saying_so(project: Pa
     assert "the sink refuses 3" in message and "handler `step_trap` failed too" in message
     assert "the sink refuses 1" in message
     assert result.kept  # the failed rows are kept in the result, not lost
+
+
+def _heddle(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "heddle.cli.main", *args], check=False, cwd=project,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_a_failed_batch_is_replayed_from_a_stage_once_the_file_is_fixed(project: Path) -> None:
+    flow = FLOW.replace("workflow Live ? to_dlq {", "workflow Live {").replace(
+        "    | t.sink\n}", '    | t.sink { fail_on: 10 }\n}')
+    (project / "live.he").write_text(flow)
+    failed = _heddle(project, "run", "live.he")
+    assert failed.returncode == 1 and "the sink refuses 10" in failed.stderr
+    assert [r["commit"] for r in _log(project) if "commit" in r] == [0, 1]  # batch 3 is not committed
+    run_id = json.loads(_heddle(project, "inspect", "last", "--format", "json").stdout)["run"]["id"]
+    (project / "live.he").write_text(flow.replace(" { fail_on: 10 }", ""))  # the fix
+    (project / "log.jsonl").unlink()
+    (project / "dlq.jsonl").unlink()
+
+    done = _heddle(project, "replay", run_id, "--batch", "3", "--from", "t.sink")
+    assert done.returncode == 0, done.stderr
+    assert f"a replay of {run_id} batch 3 from " in done.stderr and done.stderr.rstrip().endswith("succeeded")
+    # batch 3's rows, read from the recording: the source is neither opened nor committed, the filter and
+    # the step before the sink do not run again (their DLQ stays empty)
+    assert _log(project) == [{"sink": [8, 10]}]
+    assert _log(project, "dlq.jsonl") == []
+    replay = json.loads(_heddle(project, "inspect", "last", "--format", "json").stdout)
+    assert (replay["run"]["replay_of"], replay["run"]["replay_batch"]) == (run_id, 3)
+    states = {s["label"]: (s["state"], s["from_recording"]) for s in replay["stages"] if s["graph"] == "Live"}
+    assert states["t.ticks"] == ("skipped", False) and states["t.sink"] == ("succeeded", False)
+    assert states["(from input join tiers (==id))"] == ("succeeded", True)
+    assert "a replay of " + run_id + " batch 3 from" in _heddle(project, "inspect", "last").stdout
+
+    # the reference table, run once per run, is replayed too: its recorded output and batch 2's rows
+    again = _heddle(project, "replay", run_id, "--batch", "2", "--from", "t.reference")
+    assert again.returncode == 0, again.stderr
+    assert _log(project)[1:] == [{"reference": True}, {"sink": [4, 6]}]
+
+
+def test_a_stream_replay_is_refused_without_a_batch_it_can_read(project: Path) -> None:
+    (project / "heddle.toml").write_text('[modules]\n"test/t" = "plug:plugin"\n\n[lineage]\nlimit = "3KiB"\n')
+    assert _heddle(project, "run", "live.he").returncode == 0
+    run_id = json.loads(_heddle(project, "inspect", "last", "--format", "json").stdout)["run"]["id"]
+    ran = _log(project)
+
+    def refused(*args: str) -> str:
+        done = _heddle(project, "replay", run_id, *args)
+        assert done.returncode == 2, done.stderr
+        return done.stderr
+
+    assert "is a stream: replay one of its batches with --batch N (it recorded batches 1 to 3)" in refused(
+        "--from", "t.sink")
+    assert "has no batch 9: it recorded batches 1 to 3" in refused("--batch", "9", "--from", "t.sink")
+    assert "would read the stream `t.ticks` again: a replay starts downstream of the stream source" in refused(
+        "--batch", "3", "--from", "t.ticks")
+    assert "batch 1 of run " + run_id + " was deleted under the project's [lineage] limit" in refused(
+        "--batch", "1", "--from", "t.sink")
+    assert "expected a batch number (1 or more)" in refused("--batch", "0", "--from", "t.sink")
+    assert _log(project) == ran  # no refused replay ran anything: the source was not opened
