@@ -24,7 +24,6 @@ import threading
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -39,6 +38,8 @@ from heddle_engine.project import Project, find_project, read_project
 from heddle_lang.catalog import NO_PROFILES, ModuleSpec, Profiles
 
 if TYPE_CHECKING:
+    from importlib import metadata
+
     from heddle_engine.plugin_source import ModuleSource
     from heddle_engine.workers.endpoints import Workers
 
@@ -208,6 +209,8 @@ class EngineCatalog:
         if self._entry_points is None:
             found: dict[str, metadata.EntryPoint] = {}
             if self._use_entry_points:
+                from importlib import metadata  # 20 ms to load: only when a path is no built-in or project module
+
                 for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
                     found.setdefault(entry_point.name, entry_point)
             self._entry_points = found

@@ -6,8 +6,8 @@ import ast
 import functools
 import inspect
 import itertools
+import linecache
 import os
-import re
 import textwrap
 import types
 import typing
@@ -40,7 +40,9 @@ def unwrap(annotation: object) -> object:
 
 def function_location(function: Callable[..., object]) -> SourceLocation | None:
     """The file and 1-based line of the `def` (not of its first decorator), with the range of the
-    function's name on it when the source can be read."""
+    function's name on it when the source can be read: the first line from the code's first line on (a
+    decorator's) that defines the function's name (read from the file's lines, cached: every command loads
+    the same built-in modules, and parsing each function's source cost more than the rest of its spec)."""
     function = inspect.unwrap(function)
     try:
         path = inspect.getsourcefile(function) or inspect.getfile(function)
@@ -48,18 +50,27 @@ def function_location(function: Callable[..., object]) -> SourceLocation | None:
         return None
     code = getattr(function, "__code__", None)
     line = code.co_firstlineno if code is not None else 1
-    try:
-        lines, start = inspect.getsourcelines(function)
-        tree = ast.parse(textwrap.dedent("".join(lines)))
-        node = tree.body[0]
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            line = start + node.lineno - 1
-            found = re.search(rf"\bdef\s+({re.escape(node.name)})\b", lines[node.lineno - 1])
-            if found is not None:
-                return SourceLocation(path, line, found.start(1), found.end(1))
-    except (OSError, TypeError, SyntaxError, IndexError):
-        pass
+    name = getattr(function, "__name__", "")
+    if code is not None and name.isidentifier():
+        lines = linecache.getlines(path)
+        for number in range(line, len(lines) + 1):
+            column = _defined_at(lines[number - 1], name)
+            if column is not None:
+                return SourceLocation(path, number, column, column + len(name))
     return SourceLocation(path, line)
+
+
+def _defined_at(text: str, name: str) -> int | None:
+    """The column of `name` on a line `def name` or `async def name`, else None."""
+    words = text.split(None, 3)
+    if words[:1] == ["async"]:
+        words = words[1:]
+    if len(words) < 2 or words[0] != "def" or not words[1].startswith(name):
+        return None
+    after = words[1][len(name):len(name) + 1]
+    if after.isalnum() or after == "_":
+        return None
+    return text.index(name, text.index("def") + 3)
 
 
 def module_location(module: ModuleType) -> SourceLocation | None:

@@ -236,7 +236,7 @@ class GraphBuilder:
         if input_schema is not None:
             self.contract(span, label, function, input_schema)
         output = self.described(span, label, function, config, resources)
-        if output is not None and function.infer is not None:
+        if output is not None and function.infer is not None and any(c.dtype is None for c in output.columns):
             offline = infer(function.infer, config, input_schema)  # what the text says fills what the server left
             output = _merged(output, offline) if isinstance(offline, Schema) else output
         if output is None:

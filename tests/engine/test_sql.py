@@ -5,7 +5,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from heddle_engine.modules.fhub.sql import config_parameters, query_inference, query_schema, sql_parameters
+from heddle_engine.modules.fhub.sql import query_inference, query_schema
+from heddle_engine.modules.fhub.sql_parameters import config_parameters, sql_parameters
 from heddle_lang.catalog import InferenceError
 from heddle_lang.types import Column, Schema
 

@@ -48,8 +48,9 @@ from heddle_engine.modules.fhub.clickhouse_sql import create_table_sql, polars_t
 from heddle_engine.modules.fhub.describing import ask_clickhouse, clickhouse_identity, describe_hook
 from heddle_engine.modules.fhub.results import cast_to
 from heddle_engine.modules.fhub.settings import Settings
-from heddle_engine.modules.fhub.sql import config_parameters, query_inference, sql_parameters
+from heddle_engine.modules.fhub.sql import query_inference
 from heddle_engine.modules.fhub.sql_batch import batch_of, lookup_batches, rewritten
+from heddle_engine.modules.fhub.sql_parameters import config_parameters, sql_parameters
 from heddle_engine.run_folder import resolve_path
 
 __all__ = ["Connection", "ConnectionConfig", "InsertConfig", "QueryConfig", "plugin", "sql_parameters"]

@@ -18,7 +18,8 @@ import polars as pl
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from heddle_engine.modules.fhub.sql import parameter_spans, sql_type
+from heddle_engine.modules.fhub.sql import sql_type
+from heddle_engine.modules.fhub.sql_parameters import parameter_spans
 
 PARAMETERS_TABLE = "_heddle_parameters"
 _TIME_ZONE = re.compile(r"'([^']+)'\s*\)\s*$")

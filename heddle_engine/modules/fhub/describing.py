@@ -17,7 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from heddle_engine.describe import DESCRIBER, QueryRefused
-from heddle_engine.modules.fhub.sql import parameter_spans
+from heddle_engine.modules.fhub.sql_parameters import parameter_spans
 from heddle_engine.run_folder import resolve_path
 from heddle_lang.catalog import DescribeHook
 from heddle_lang.types import Column, Schema

@@ -26,14 +26,9 @@ from heddle.sdk.plugin import Plugin
 from heddle_engine.modules.fhub.describing import ask_postgres, describe_hook
 from heddle_engine.modules.fhub.results import cast_to
 from heddle_engine.modules.fhub.settings import Settings
-from heddle_engine.modules.fhub.sql import (
-    config_parameters,
-    parameter_spans,
-    query_inference,
-    query_schema,
-    sql_parameters,
-)
+from heddle_engine.modules.fhub.sql import query_inference, query_schema
 from heddle_engine.modules.fhub.sql_batch import batch_of, lookup_batches, rewritten
+from heddle_engine.modules.fhub.sql_parameters import config_parameters, parameter_spans, sql_parameters
 from heddle_lang.types import Schema
 
 if TYPE_CHECKING:

@@ -1,5 +1,5 @@
-"""Typing a SQL query offline (no database): its result columns, their types where the text says, and its
-`@name` parameters. Shared by the PostgreSQL and ClickHouse connectors.
+"""Typing a SQL query offline (no database): its result columns and their types where the text says (its
+`@name` parameters are `sql_parameters.py`'s). Shared by the SQL connectors.
 
 Names: an alias, a column (`t.col` → `col`); PostgreSQL also names a bare function call after the function
 and folds unquoted names to lower case, as the server does. Types: a `CAST`, a literal, `count(*)`;
@@ -8,20 +8,17 @@ anything else is known only when the query runs (dtype `None`). `SELECT *` is an
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import polars as pl
 import sqlglot
-from sqlglot import TokenType, exp
-from sqlglot.errors import ParseError, SqlglotError, TokenError
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
 
 from heddle_lang.catalog import InferenceError
 from heddle_lang.types import Column, Schema
 
-_FALLBACK_PARAMETER = re.compile(r"(?<![@\w])@([A-Za-z_]\w*)")
-_IDENTIFIER = re.compile(r"^[A-Za-z_]\w*$")
 Node = Any  # a sqlglot expression (its base class moved between versions)
 
 T = exp.DataType.Type
@@ -39,35 +36,6 @@ _TYPE_NAMES: dict[str, pl.DataType] = {
 # by enum member; a member this sqlglot version lacks is skipped
 _TYPES: dict[object, pl.DataType] = {getattr(T, n): d for n, d in _TYPE_NAMES.items() if hasattr(T, n)}
 _LISTS = {getattr(T, n) for n in ("ARRAY", "LIST") if hasattr(T, n)}
-
-
-def sql_parameters(query: str) -> list[str]:
-    """The `@name` parameters of a query, in order of first use (not those inside strings or comments)."""
-    return list(dict.fromkeys(name for _, _, name in parameter_spans(query)))
-
-
-def parameter_spans(query: str) -> list[tuple[int, int, str]]:
-    """Each `@name` of a query outside strings and comments: (start, end, name), `query[start:end]` being
-    `@name`, in order."""
-    try:
-        tokens = sqlglot.Dialect.get_or_raise("postgres").tokenize(query)
-    except SqlglotError:
-        return [(m.start(), m.end(), m.group(1)) for m in _FALLBACK_PARAMETER.finditer(query)]
-    spans: list[tuple[int, int, str]] = []
-    for before, at, name in zip([None, *tokens], tokens, [*tokens[1:], None], strict=False):
-        if at.token_type != TokenType.PARAMETER or name is None or name.start != at.end + 1:
-            continue
-        if before is not None and before.end + 1 == at.start and before.text.endswith("@"):
-            continue  # `@@session_variable`
-        if _IDENTIFIER.match(name.text):
-            spans.append((at.start, name.end + 1, name.text))
-    return spans
-
-
-def config_parameters(config: Mapping[str, object]) -> list[str]:
-    """The parameters of a step whose config holds a `query`."""
-    query = config.get("query")
-    return sql_parameters(query) if isinstance(query, str) else []
 
 
 def query_schema(query: str, dialect: str) -> Schema:

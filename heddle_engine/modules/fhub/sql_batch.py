@@ -12,13 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-import sqlglot
-from sqlglot import exp
-from sqlglot.errors import SqlglotError
-
-from heddle_engine.modules.fhub.sql import parameter_spans
-
-_COMBINING = (exp.AggFunc, exp.Window)
+from heddle_engine.modules.fhub.sql_parameters import parameter_spans
 
 
 def batchable(query: str, dialect: str) -> str | None:
@@ -26,6 +20,10 @@ def batchable(query: str, dialect: str) -> str | None:
     names = {name for _, _, name in parameter_spans(query)}
     if len(names) != 1:
         return None
+    import sqlglot  # 0.1-0.2 s to load: only when a lookup runs, not when a program is checked
+    from sqlglot import exp
+    from sqlglot.errors import SqlglotError
+
     try:
         statements = [s for s in sqlglot.parse(query, read=dialect) if s is not None]
     except SqlglotError:
@@ -35,7 +33,7 @@ def batchable(query: str, dialect: str) -> str | None:
     select = statements[0]
     if any(select.args.get(k) for k in ("group", "having", "distinct", "limit", "offset", "qualify", "with")):
         return None
-    if any(e.find(*_COMBINING) for e in select.expressions):
+    if any(e.find(exp.AggFunc, exp.Window) for e in select.expressions):
         return None
     where = select.args.get("where")
     parameters = list(select.find_all(exp.Parameter))

@@ -42,8 +42,8 @@ from heddle.core.step import StepConfig
 from heddle.core.table import Table
 from heddle.sdk.plugin import Plugin
 from heddle_engine.modules.fhub.describing import ask_sqlite, describe_hook, sqlite_identity
-from heddle_engine.modules.fhub.sql import config_parameters, query_schema
 from heddle_engine.modules.fhub.sql_batch import batch_of, lookup_batches, rewritten
+from heddle_engine.modules.fhub.sql_parameters import config_parameters
 from heddle_engine.run_folder import resolve_path
 from heddle_lang.types import Column, Schema
 
@@ -113,6 +113,8 @@ def sqlite_schema(config: Mapping[str, object], input_schema: Schema | None) -> 
     query = config.get("query")
     if not isinstance(query, str):
         return Schema.unknown()  # a missing or mistyped `query` is reported as a config error
+    from heddle_engine.modules.fhub.sql import query_schema  # sqlglot: asked only when SQLite left a type unknown
+
     schema = query_schema(query, "sqlite")
     return Schema(tuple(Column(c.name, _widened(c.dtype)) for c in schema.columns), schema.open)
 
