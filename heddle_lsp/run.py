@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import signal
 import sys
 import uuid
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 HEDDLE = (sys.executable, "-m", "heddle.cli.main")
 _ENDED = {"succeeded", "failed", "skipped"}  # a stage of the workflow counts once, when it ends
+_LONE_SURROGATE = re.compile("[\\ud800-\\udfff]")  # an editor's text may hold one; no file can
 _LINE_LIMIT = 1 << 24  # a workflow may print long lines (wide tables): read them whole
 _MESSAGE_LINES = 3  # of a run that could not start, the lines its message quotes
 STOP_SECONDS = 30.0  # a stream stopped from the editor has this long to finish its batch in flight
@@ -58,6 +60,15 @@ class WorkflowRuns:
         key = (snapshot.uri, workflow)
         if key in self.running:
             _show(ls, lsp.MessageType.Info, f"Heddle: `{workflow}` is already running.")
+            return None
+        text = _editor_text(snapshot)
+        surrogate = _LONE_SURROGATE.search(text)
+        if surrogate is not None:  # the child reads UTF-8, which has no encoding for it: refused, not replaced
+            at = surrogate.start()
+            line, column = text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
+            _show(ls, lsp.MessageType.Error, f"Heddle: `{workflow}` was not run: line {line}, column {column} holds "
+                                             f"a lone surrogate (U+{ord(surrogate.group()):04X}), which UTF-8 "
+                                             "cannot encode.")
             return None
         self.running.add(key)
         try:
@@ -218,6 +229,15 @@ async def _watch(ls: HeddleServer, snapshot: Snapshot, workflow: str, progress: 
     _show(ls, lsp.MessageType.Info if succeeded else lsp.MessageType.Error, f"Heddle: {_summary(workflow, result)}")
     _log(ls, output, _text(name, result))
     return result
+
+
+def _editor_text(snapshot: Snapshot) -> str:
+    """The document's text as the editor sent it: `tree.text` shows a lone surrogate as U+FFFD, which a run
+    must not take for what the user wrote."""
+    try:
+        return snapshot.tree.data.decode("utf-8", errors="surrogatepass")
+    except UnicodeDecodeError:
+        return snapshot.tree.text
 
 
 def _event(line: str) -> dict[str, Any] | None:

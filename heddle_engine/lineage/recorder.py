@@ -179,11 +179,7 @@ class LineageRecorder:
         if active is None:
             return
         key = (graph, node_id)
-        if not (is_safe_name(graph) and is_safe_name(node_id)):
-            active.failed = True
-            self.problem = self.problem or LineageError(
-                BAD_NAME, f"stage `{graph}/{node_id}` cannot name a file; its data is not recorded")
-            self._written(active, key, 0, counted=False)
+        if self._refused_name(active, key):
             return
         size = table.nbytes
         with active.room:
@@ -205,11 +201,7 @@ class LineageRecorder:
         if active is None:
             return
         key = (graph, node_id)
-        if not (is_safe_name(graph) and is_safe_name(node_id)):
-            active.failed = True
-            self.problem = self.problem or LineageError(
-                BAD_NAME, f"stage `{graph}/{node_id}` cannot name a file; its data is not recorded")
-            self._written(active, key, 0, counted=False)
+        if self._refused_name(active, key):
             return
         with active.room:
             active.writing[key] = active.writing.get(key, 0) + 1
@@ -263,6 +255,17 @@ class LineageRecorder:
             active.log.close()
 
     # --- the work ----------------------------------------------------------------------------------
+
+    def _refused_name(self, active: _Recording, key: Key) -> bool:
+        """True (and the run's lineage marked failed) when a stage's graph or node name cannot name a file."""
+        graph, node_id = key
+        if is_safe_name(graph) and is_safe_name(node_id):
+            return False
+        active.failed = True
+        self.problem = self.problem or LineageError(
+            BAD_NAME, f"stage `{graph}/{node_id}` cannot name a file; its data is not recorded")
+        self._written(active, key, 0, counted=False)
+        return True
 
     def _start(self, run: RunInfo) -> _Recording:
         catalog = self._catalog if self._catalog is not None else load_catalog(self.project_root)

@@ -132,6 +132,19 @@ async def test_a_file_with_errors_is_not_run(client: LanguageClient, tmp_path: P
 
 
 @pytest.mark.asyncio
+async def test_a_text_with_a_lone_surrogate_is_not_run(client: LanguageClient, tmp_path: Path) -> None:
+    path = quickstart(tmp_path)
+    text = "// a pasted half of a pair: \ud83d\n" + path.read_text(encoding="utf-8")  # no UTF-8 file can hold it
+    uri = open_file(client, path, text)
+    assert await run(client, uri, "Quickstart") is None
+    [shown] = await message(client)
+    assert shown.type == lsp.MessageType.Error
+    assert shown.message == ("Heddle: `Quickstart` was not run: line 1, column 29 holds a lone surrogate (U+D83D), "
+                             "which UTF-8 cannot encode.")
+    assert not client.progress_reports
+
+
+@pytest.mark.asyncio
 async def test_cancelling_the_progress_kills_the_run(client: LanguageClient, tmp_path: Path) -> None:
     project = tmp_path / "slow"
     shutil.copytree(SLOW, project, ignore=shutil.ignore_patterns("__pycache__"))
