@@ -9,7 +9,6 @@ and statements that do not start their own line. `heddle fmt` fixes every one of
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from heddle_lang.diagnostics import Diagnostic, Fix, TextEdit, shifted
@@ -26,9 +25,9 @@ if TYPE_CHECKING:
 
 STEP = 2  # spaces per indentation level
 _BLOCKS = frozenset({"resource_declaration", "step_declaration", "handler_declaration", "workflow_declaration"})
-# A declaration's layout diagnostics (relative to its start) by its text and where its first line starts: an edit
+# A declaration's layout diagnostics (relative to its start) by its text and what precedes it on its line: an edit
 # checks the declarations it changed, whatever moved. Bounded; cleared when full.
-_REMEMBERED: dict[tuple[str, int, bool, bytes], tuple[Diagnostic, ...]] = {}
+_REMEMBERED: dict[tuple[str, bytes, bytes], tuple[Diagnostic, ...]] = {}
 _REMEMBER_AT_MOST = 100_000
 _TAB_INDENT = re.compile(rb"^[ \t]*\t[ \t]*(?=[^ \t\r\n])", re.MULTILINE)
 
@@ -127,17 +126,27 @@ class _Layout:
         for node in self.tree.root.children:
             if node.type == "comment" or node.is_error or self.tree.row(node) in broken:
                 continue
-            self.on_new_line(node, "HE2009", f"each {_what(node)} must start its own line", 0)
-            self.indentation(node, 0, f"a top-level {_what(node)}")
+            kind = node.type
+            if kind in _BLOCKS and not node.has_error:
+                self.remembered(node)
+                continue
+            self.top_level(node)
             if node.has_error:
                 continue
-            kind = node.type
             if kind == "import_declaration":
                 self.import_alias(node, aliases)
-            elif kind in _BLOCKS:
-                self.remembered(node, self.declaration)
             elif kind == "pipeline":
                 self.pipeline(node, self.column(node))
+
+    def top_level(self, node: ts.Node) -> None:
+        """A top-level node starts its line, unindented."""
+        self.on_new_line(node, "HE2009", f"each {_what(node)} must start its own line", 0)
+        self.indentation(node, 0, f"a top-level {_what(node)}")
+
+    def whole(self, node: ts.Node) -> None:
+        """The rules of a declaration: where it starts, and its block."""
+        self.top_level(node)
+        self.declaration(node)
 
     def declaration(self, node: ts.Node) -> None:
         """The block of a resource, step, handler or workflow declaration, and what is inside it."""
@@ -153,14 +162,16 @@ class _Layout:
                 if child.type == "pipeline":
                     self.pipeline(child, STEP)
 
-    def remembered(self, node: ts.Node, check: Callable[[ts.Node], None]) -> None:
-        """`check(node)`, or what it found last time for the same text at the same column, moved to `node`: the
-        rules inside a declaration read nothing but its text and where its first line starts."""
-        key = (node.type, self.column(node), self.starts_line(node), self.data[node.start_byte:node.end_byte])
+    def remembered(self, node: ts.Node) -> None:
+        """`whole(node)`, or what it found last time for the same text after the same start of its line, moved to
+        `node`: the rules of a declaration read nothing but its text and what precedes it on its first line."""
+        start = node.start_byte
+        line_start = self.lines.line_starts[self.lines.line_of(start)]
+        key = (node.type, self.data[line_start:start], self.data[start:node.end_byte])
         found = _REMEMBERED.get(key)
         if found is None:
             mark = len(self.out)
-            check(node)
+            self.whole(node)
             found = tuple(shifted(d, -node.start_byte) for d in self.out[mark:])
             del self.out[mark:]
             if len(_REMEMBERED) >= _REMEMBER_AT_MOST:

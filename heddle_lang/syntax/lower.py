@@ -7,10 +7,11 @@ exists for any text and the IDE keeps working while the user types.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from heddle_lang.syntax import ast
+from heddle_lang.syntax.moving import moved
 from heddle_lang.syntax.tree import LANGUAGE
 from heddle_lang.text import Span, split_lines
 
@@ -18,9 +19,6 @@ if TYPE_CHECKING:
     import tree_sitter as ts
 
     from heddle_lang.syntax.tree import SyntaxTree
-
-_T = TypeVar("_T")
-
 
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 
@@ -245,7 +243,8 @@ def lower_declaration(node: ts.Node, doc: str | None) -> ast.Declaration | None:
 @dataclass(frozen=True, slots=True)
 class Lowered:
     """A tree's lowered declarations by their text, for the next version of the text to reuse: a declaration
-    whose bytes (and documentation) did not change lowers to the same AST, moved by as many bytes as it moved."""
+    whose bytes (and documentation) did not change lowers to the same AST, moved by as many bytes as it moved.
+    Only declarations without syntax errors are kept: their AST is a function of their text alone."""
 
     declarations: Mapping[bytes, tuple[int, str | None, ast.Declaration]]  # text -> (start, doc, AST)
 
@@ -278,33 +277,11 @@ def lower(tree: SyntaxTree, previous: Lowered | None = None) -> tuple[ast.Module
         reused = previous.declarations.get(text) if previous is not None and not child.has_error else None
         declaration: ast.Declaration | None
         if reused is not None and reused[1] == doc:
-            declaration = _moved(reused[2], child.start_byte - reused[0])
+            declaration = moved(reused[2], child.start_byte - reused[0])
         else:
             declaration = lower_declaration(child, doc)
         if declaration is not None:
             declarations.append(declaration)
-            kept[text] = (child.start_byte, doc, declaration)
+            if not child.has_error:  # what the parser recovered from may depend on the text around it
+                kept[text] = (child.start_byte, doc, declaration)
     return ast.Module(tuple(declarations), tuple(stray)), Lowered(kept)
-
-
-_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
-def _moved(value: _T, delta: int) -> _T:
-    """An AST value (a node, a tuple of them, a scalar) with every span moved by `delta` bytes."""
-    if delta == 0:
-        return value
-    if isinstance(value, Span):
-        return Span(value.start + delta, value.end + delta)  # type: ignore[return-value]
-    if isinstance(value, tuple):
-        return tuple(_moved(v, delta) for v in value)  # type: ignore[return-value]
-    cls = type(value)
-    names = _FIELDS.get(cls)
-    if names is None:
-        if not hasattr(cls, "__dataclass_fields__"):
-            return value  # str, int, float, bool, None
-        names = _FIELDS[cls] = tuple(f.name for f in fields(cls))
-    moved = object.__new__(cls)
-    for name in names:  # frozen, slotted dataclasses: set as their own __init__ does
-        object.__setattr__(moved, name, _moved(getattr(value, name), delta))
-    return moved

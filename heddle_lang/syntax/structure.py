@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from heddle_lang.diagnostics import Diagnostic, Fix, Severity, TextEdit
+from heddle_lang.diagnostics import Diagnostic, Fix, Severity, TextEdit, shifted
 from heddle_lang.syntax import ast
 from heddle_lang.syntax.lower import MAX_NESTING
 
@@ -37,24 +37,6 @@ def _pipeline_names(pipeline: ast.Pipeline) -> Iterator[ast.Name | None]:
             yield step.value.name
         elif isinstance(step.value, ast.Call):
             yield from _call_names(step.value)
-
-
-def _names(module: ast.Module) -> Iterator[ast.Name | None]:
-    for pipeline in module.stray_pipelines:
-        yield from _pipeline_names(pipeline)
-    for declaration in module.declarations:
-        if isinstance(declaration, ast.Import):
-            yield declaration.alias
-            continue
-        yield declaration.name
-        if isinstance(declaration, ast.ResourceDecl | ast.StepDecl):
-            if declaration.call is not None:
-                yield from _call_names(declaration.call)
-            continue
-        if isinstance(declaration, ast.WorkflowDecl):
-            yield declaration.trap
-        for pipeline in declaration.pipelines:
-            yield from _pipeline_names(pipeline)
 
 
 def _values(value: ast.Value | None) -> Iterator[ast.Value]:
@@ -121,17 +103,64 @@ def _pipeline_checks(pipeline: ast.Pipeline, in_handler: bool) -> Iterator[Diagn
 
 def structure_diagnostics(tree: SyntaxTree) -> Iterator[Diagnostic]:
     module = tree.ast
-    for name in _names(module):
-        if name is not None and name.text in KEYWORDS:
-            yield Diagnostic("HE1013", name.span, f"`{name.text}` is a keyword and cannot be used as a name")
     for pipeline in module.stray_pipelines:
+        for name in _pipeline_names(pipeline):
+            yield from _keyword(name)
         yield Diagnostic("HE1005", pipeline.span,
                          "a pipeline cannot stand at top level: put it inside a `workflow` (or a `handler`)")
         yield from _pipeline_checks(pipeline, in_handler=False)
+    lowered = tree.lowered.declarations
+    data = tree.data
     for declaration in module.declarations:
-        if isinstance(declaration, ast.ResourceDecl | ast.StepDecl) and declaration.call is not None:
+        start = declaration.span.start
+        text = data[start:declaration.span.end]
+        entry = lowered.get(text)
+        if entry is None or entry[2] is not declaration:  # not determined by its text alone: checked each time
+            yield from _declaration_checks(declaration)
+            continue
+        key = (type(declaration), text)
+        found = _REMEMBERED.get(key)
+        if found is None:
+            found = tuple(shifted(d, -start) for d in _declaration_checks(declaration))
+            if len(_REMEMBERED) >= _REMEMBER_AT_MOST:
+                _REMEMBERED.clear()
+            _REMEMBERED[key] = found
+        for diagnostic in found:
+            yield shifted(diagnostic, start)
+
+
+# A declaration's diagnostics (relative to its start) by its text: an edit checks the declarations it changed,
+# whatever moved. Bounded; cleared when full.
+_REMEMBERED: dict[tuple[type, bytes], tuple[Diagnostic, ...]] = {}
+_REMEMBER_AT_MOST = 100_000
+
+
+def forget() -> None:
+    """Drop the diagnostics remembered per declaration (the next check computes every one)."""
+    _REMEMBERED.clear()
+
+
+def _declaration_checks(declaration: ast.Declaration) -> Iterator[Diagnostic]:
+    if isinstance(declaration, ast.Import):
+        yield from _keyword(declaration.alias)
+        return
+    yield from _keyword(declaration.name)
+    if isinstance(declaration, ast.ResourceDecl | ast.StepDecl):
+        if declaration.call is not None:
+            for name in _call_names(declaration.call):
+                yield from _keyword(name)
             yield from _call_checks(declaration.call)
-        elif isinstance(declaration, ast.HandlerDecl | ast.WorkflowDecl):
-            in_handler = isinstance(declaration, ast.HandlerDecl)
-            for pipeline in declaration.pipelines:
-                yield from _pipeline_checks(pipeline, in_handler)
+        return
+    if isinstance(declaration, ast.WorkflowDecl):
+        yield from _keyword(declaration.trap)
+    for pipeline in declaration.pipelines:
+        for name in _pipeline_names(pipeline):
+            yield from _keyword(name)
+    in_handler = isinstance(declaration, ast.HandlerDecl)
+    for pipeline in declaration.pipelines:
+        yield from _pipeline_checks(pipeline, in_handler)
+
+
+def _keyword(name: ast.Name | None) -> Iterator[Diagnostic]:
+    if name is not None and name.text in KEYWORDS:
+        yield Diagnostic("HE1013", name.span, f"`{name.text}` is a keyword and cannot be used as a name")

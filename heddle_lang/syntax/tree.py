@@ -72,6 +72,14 @@ class SyntaxTree:
         return module
 
     @property
+    def lowered(self) -> Lowered:
+        """This version's declarations by their text (`syntax.lower.Lowered`): those a declaration's text alone
+        determines, whose results other passes may remember by that text."""
+        self.ast  # noqa: B018 - lowering fills it
+        assert self._lowered is not None
+        return self._lowered
+
+    @property
     def has_errors(self) -> bool:
         return any(d.is_error for d in self.diagnostics)
 

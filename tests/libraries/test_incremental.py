@@ -15,7 +15,7 @@ from heddle_lang import layout
 from heddle_lang.paths import PathPolicy
 from heddle_lang.semantic.model import Analysis
 from heddle_lang.semantic.workspace import Workspace
-from heddle_lang.syntax import SyntaxTree, parse
+from heddle_lang.syntax import SyntaxTree, parse, structure
 
 EXAMPLES = Path(__file__).parent.parent.parent / "examples"
 CATALOG = load_catalog(EXAMPLES)
@@ -112,7 +112,8 @@ def test_random_edits_analyse_as_a_fresh_analysis_does(edits: list[tuple[str, fl
         trees[file] = tree.edit(start, end, inserted)
         texts[file] = trees[file].text
         kept_results = {each: summary(kept.analyze(each, trees[each])) for each in texts}
-        layout.forget()  # the layout of each declaration computed again, not remembered
+        layout.forget()  # the layout and structure of each declaration computed again, not remembered
+        structure.forget()
         fresh = Workspace(CATALOG, texts.get, paths)
         for each, text in texts.items():
             assert kept_results[each] == summary(fresh.analyze(each, parse(text)))

@@ -1,0 +1,75 @@
+"""Moving an AST value by a number of bytes: the same nodes, every span shifted.
+
+An edit moves every declaration after it, and lowering reuses those declarations moved (`lower.Lowered`), so
+this runs on half a document per keystroke on average: it is allocation-bound, and each node class gets a
+mover of its own, written once from its fields' declared types (a span is rebuilt, a string or a flag is
+shared, a node or a tuple of nodes is moved in turn), instead of one generic walk that inspects every value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import fields, is_dataclass
+from typing import Any, TypeVar
+
+from heddle_lang.text import Span
+
+_T = TypeVar("_T")
+
+_new = object.__new__
+_set_start = Span.__dict__["start"].__set__  # slots: a frozen dataclass's fields are set as its __init__ does
+_set_end = Span.__dict__["end"].__set__
+# Field types that hold no span: shared by the moved node as they are.
+_PLAIN = frozenset({"str", "str | None", "bool", "int", "float", "int | float", "tuple[str, ...]"})
+_MOVERS: dict[type, Callable[[Any, int], Any]] = {}
+
+
+def moved(value: _T, delta: int) -> _T:
+    """`value` (an AST node, a tuple of them, or None) with every span moved by `delta` bytes."""
+    if delta == 0 or value is None:
+        return value
+    return _move(value, delta)  # type: ignore[no-any-return]
+
+
+def moved_span(span: Span, delta: int) -> Span:
+    out = _new(Span)
+    _set_start(out, span.start + delta)
+    _set_end(out, span.end + delta)
+    return out
+
+
+def _move(value: Any, delta: int) -> Any:
+    cls = type(value)
+    if cls is tuple:
+        return tuple([_move(item, delta) for item in value])
+    mover = _MOVERS.get(cls)
+    if mover is None:
+        mover = _MOVERS[cls] = _mover(cls)
+    return mover(value, delta)
+
+
+def _mover(cls: type) -> Callable[[Any, int], Any]:
+    """The mover of one node class: a function that builds the moved node field by field."""
+    if cls is Span:
+        return moved_span
+    if not is_dataclass(cls):
+        raise TypeError(f"{cls.__name__} is not an AST value")  # a bug in the AST's field types
+    env: dict[str, Any] = {"new": _new, "cls": cls, "span": moved_span, "move": _move}
+    body = ["def mover(value, delta):", "    out = new(cls)"]
+    for index, field in enumerate(fields(cls)):
+        setter = env[f"set{index}"] = cls.__dict__[field.name].__set__
+        assert setter is not None
+        get = f"value.{field.name}"
+        if field.type in _PLAIN:
+            body.append(f"    set{index}(out, {get})")
+        elif field.type == "Span":
+            body.append(f"    set{index}(out, span({get}, delta))")
+        elif field.type == "Span | None":
+            body.append(f"    item = {get}")
+            body.append(f"    set{index}(out, None if item is None else span(item, delta))")
+        else:  # a node, a union of nodes, a tuple of them, or None
+            body.append(f"    item = {get}")
+            body.append(f"    set{index}(out, None if item is None else move(item, delta))")
+    body.append("    return out")
+    exec("\n".join(body), env)  # generated from the class's own field list, as dataclasses does
+    return env["mover"]  # type: ignore[no-any-return]
