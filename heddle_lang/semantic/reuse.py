@@ -17,8 +17,9 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from heddle_lang.diagnostics import Diagnostic, shifted
-from heddle_lang.plan import Graph
+from heddle_lang.plan import Graph, Node
 from heddle_lang.semantic.model import Binding, Definition, StageType, Use
+from heddle_lang.syntax.moving import moved_span, relocator
 from heddle_lang.text import Span
 
 if TYPE_CHECKING:
@@ -160,15 +161,28 @@ def replay(ctx: Context, result: GraphResult, span: Span) -> Graph:
         ctx.bindings.extend(result.bindings)
         ctx.uses.extend(Use(u.name, u.span, _current(ctx, u.target, {})) for u in result.uses)
         return result.graph
-    moved = {id(d): replace(d, span=_shift(d.span, delta), declaration=_shift(d.declaration, delta))
-             for d in result.local_definitions}
+    moved = {id(d): _definition(d, delta, lines) for d in result.local_definitions}
     ctx.diagnostics.extend(shifted(d, delta) for d in result.diagnostics)
     ctx.local_definitions.extend(moved.values())
-    ctx.stage_types.extend(replace(s, span=_shift(s.span, delta)) for s in result.stage_types)
-    ctx.bindings.extend(replace(b, span=_shift(b.span, delta)) for b in result.bindings)
-    ctx.uses.extend(Use(u.name, _shift(u.span, delta), _current(ctx, u.target, moved)) for u in result.uses)
-    nodes = tuple(replace(n, span=_shift(n.span, delta), line=n.line + lines) for n in result.graph.nodes)
+    ctx.stage_types.extend(_stage_type(s, delta, lines) for s in result.stage_types)
+    ctx.bindings.extend(_binding(b, delta, lines) for b in result.bindings)
+    ctx.uses.extend(_use(u, delta, _current(ctx, u.target, moved)) for u in result.uses)
+    nodes = tuple([_node(n, delta, lines) for n in result.graph.nodes])
     return replace(result.graph, nodes=nodes)
+
+
+# Copies with their places moved: a replayed graph moves all of these, so they are made without `replace`'s checks.
+_definition = relocator(Definition, ("span", "declaration"))
+_stage_type = relocator(StageType, ("span",))
+_binding = relocator(Binding, ("span",))
+_node = relocator(Node, ("span",), ("line",))
+_moved_use = relocator(Use, ("span",))
+
+
+def _use(use: Use, delta: int, target: Definition | None) -> Use:
+    if target is use.target:
+        return _moved_use(use, delta, 0)
+    return Use(use.name, moved_span(use.span, delta), target)
 
 
 def _current(ctx: Context, target: Definition | None, moved: dict[int, Definition]) -> Definition | None:
@@ -184,7 +198,3 @@ def _current(ctx: Context, target: Definition | None, moved: dict[int, Definitio
     if target.kind == "assignment":
         return target  # unmoved (delta 0)
     return ctx.definitions.get(target.name)
-
-
-def _shift(span: Span, delta: int) -> Span:
-    return Span(span.start + delta, span.end + delta)

@@ -73,3 +73,22 @@ def _mover(cls: type) -> Callable[[Any, int], Any]:
     body.append("    return out")
     exec("\n".join(body), env)  # generated from the class's own field list, as dataclasses does
     return env["mover"]  # type: ignore[no-any-return]
+
+
+def relocator(cls: type[_T], spans: tuple[str, ...], lines: tuple[str, ...] = ()) -> Callable[[_T, int, int], _T]:
+    """A function `(value, delta, rows)`: a copy of `value` (a slotted dataclass) with its `spans` fields moved by
+    `delta` bytes and its `lines` fields (line numbers) by `rows`, every other field shared."""
+    env: dict[str, Any] = {"new": _new, "cls": cls, "span": moved_span}
+    body = ["def relocate(value, delta, rows):", "    out = new(cls)"]
+    for index, field in enumerate(fields(cls)):  # type: ignore[arg-type]
+        env[f"set{index}"] = cls.__dict__[field.name].__set__
+        get = f"value.{field.name}"
+        if field.name in spans:
+            body.append(f"    set{index}(out, span({get}, delta))")
+        elif field.name in lines:
+            body.append(f"    set{index}(out, {get} + rows)")
+        else:
+            body.append(f"    set{index}(out, {get})")
+    body.append("    return out")
+    exec("\n".join(body), env)
+    return env["relocate"]  # type: ignore[no-any-return]
