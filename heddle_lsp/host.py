@@ -22,12 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from heddle.process import QuietCollector
+from heddle_engine.block_store import block_store
 from heddle_engine.compiler_process import CompilerProcess
 from heddle_engine.library_files import file_folder, file_key, read_text
 from heddle_engine.run_folder import running_in
 from heddle_lang.catalog import Catalog
 from heddle_lang.paths import PathPolicy
 from heddle_lang.relational.compile import PrqlCompiler
+from heddle_lang.relational.stored import stored_in
 from heddle_lang.semantic import Analysis, analyze
 from heddle_lang.semantic.libraries import reached
 from heddle_lang.semantic.workspace import Workspace
@@ -169,13 +171,19 @@ class Host:
 
             workspace = self.workspace(catalog) if paths is not None and document.path is not None else None
 
+            store = block_store(document.path) if document.path is not None else None
+
             def run() -> Snapshot:
                 started = time.perf_counter()
-                with self.collector.during(), running_in(folder):  # relative paths start from the file's folder
+                # Relative paths start from the file's folder; blocks typed by an earlier process are read from
+                # the project's cache, and those typed now are added to it.
+                with self.collector.during(), running_in(folder), stored_in(store):
                     if workspace is not None and document.path is not None:
                         analysis = workspace.analyze(file_key(document.path), tree, stale.is_set)
                     else:
                         analysis = analyze(tree, catalog, stale.is_set, paths=paths, compiler=self.compiler)
+                if store is not None:
+                    store.flush()
                 document.analysis_seconds = time.perf_counter() - started
                 document.reached = frozenset(library.file for library in reached(analysis))
                 return Snapshot(uri, version, analysis)

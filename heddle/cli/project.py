@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from heddle.cli.files import UsageError
+from heddle_engine.block_store import block_store
 from heddle_engine.catalog import EngineCatalog, find_project, load_catalog
 from heddle_engine.library_files import file_folder, file_key, read_text
 from heddle_engine.project import path_policy
@@ -63,5 +64,13 @@ def analyze_file(tree: SyntaxTree, catalogs: Catalogs, path: Path | None, *,
                  compiler: PrqlCompiler = compile_prql) -> Analysis:
     """`analyze`, with the `.he` libraries it imports read from the disk and relative paths (an embedded database
     a query step is described against) starting from the file's folder, as they do when it runs. `compiler`: the
-    commands pass their contained one (`cli/compiler.py`)."""
-    return catalogs.workspace(path, compiler).analyze(file_key(path), tree)
+    commands pass their contained one (`cli/compiler.py`). Relational blocks typed by an earlier command are read
+    from the project's cache (`heddle_engine.block_store`), and those typed now are added to it."""
+    from heddle_lang.relational.stored import stored_in  # Polars and prqlc: imported by the analysis anyway
+
+    store = block_store(path)
+    with stored_in(store):
+        analysis = catalogs.workspace(path, compiler).analyze(file_key(path), tree)
+    if store is not None:
+        store.flush()
+    return analysis

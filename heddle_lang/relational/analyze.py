@@ -15,7 +15,7 @@ from functools import lru_cache
 import polars as pl
 
 from heddle_lang.diagnostics import Severity
-from heddle_lang.relational import rq
+from heddle_lang.relational import rq, stored
 from heddle_lang.relational.cache import CacheInfo, LruCache
 from heddle_lang.relational.compile import PrqlCompiler, compile_prql
 from heddle_lang.relational.edits import Edit
@@ -79,7 +79,7 @@ def analyze_block(
         hash(key)
     except TypeError:  # an unhashable schema: analyse without the cache
         return _safe_analyze(request)
-    return _CACHE.get_or_compute(key, lambda: _safe_analyze(request))
+    return _CACHE.get_or_compute(key, lambda: _stored_or_analyzed(request, key))
 
 
 @lru_cache(maxsize=4096)
@@ -106,6 +106,22 @@ def _key(request: _Request) -> Hashable:
 def _internal_error(query: str, error: Exception) -> BlockAnalysis:
     message = f"internal error while analysing the relational block ({type(error).__name__}: {error})"
     return BlockAnalysis(None, None, (BlockDiagnostic("HE9001", 0, len(query), message),), (), query)
+
+
+def _stored_or_analyzed(request: _Request, key: Hashable) -> BlockAnalysis:
+    """The answer the caller's store holds for `key` (`stored`), else a new one, handed to the store."""
+    store = stored.current_store()
+    if store is None:
+        return _safe_analyze(request)
+    digest = stored.block_key(key)
+    record = store.get(digest)
+    found = stored.from_record(record) if record is not None else None
+    if found is not None:
+        return found
+    result = _safe_analyze(request)
+    if stored.keeps(result):
+        store.put(digest, stored.to_record(result))
+    return result
 
 
 def _safe_analyze(request: _Request) -> BlockAnalysis:

@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
+from heddle_engine import block_store
 from heddle_lang.catalog import ModuleSpec, StaticCatalog
+from heddle_lang.relational import cache_clear
+from heddle_lang.relational.compile import Compiled, compile_prql
 from heddle_lang.semantic import AnalysisCancelled, analyze
 from heddle_lang.syntax import parse
 from heddle_lang.text import Position
@@ -83,3 +87,46 @@ async def test_incremental_edits_count_lines_as_lsp_does(brk: str) -> None:
     lines = snapshot.tree.lines
     assert [(d.code, lines.position(d.span.start)) for d in snapshot.analysis.diagnostics] == [
         ("HE3001", Position(0, 7))]
+
+
+BLOCKS = """import "std/io" io
+
+workflow W {
+  [
+    { id: 1, amount: 2.5 },
+  ]
+    | (from input filter amount > 1 select {id})
+    | io.print
+}
+"""
+
+
+@pytest.mark.asyncio
+async def test_a_new_server_types_the_blocks_of_an_unchanged_file_from_the_disk_cache(tmp_path: Path,
+                                                                                     monkeypatch: pytest.MonkeyPatch,
+                                                                                     ) -> None:
+    (tmp_path / "heddle.toml").write_text("[modules]\n", encoding="utf-8")
+    uri = (tmp_path / "main.he").as_uri()
+    compiled: list[str] = []
+
+    def compiler(text: str) -> Compiled:
+        compiled.append(text)
+        return compile_prql(text)
+
+    cache_clear()
+    first = Host(lambda _path: StaticCatalog({}), compiler=compiler)
+    first.open(uri, BLOCKS, 1)
+    before = await first.snapshot(uri)  # type: ignore[misc]
+    assert compiled and list((tmp_path / ".heddle" / "cache").glob("relational-*.jsonl"))
+
+    def refuse(text: str) -> Compiled:
+        raise AssertionError("compiled although the disk cache holds the block")
+
+    # A new process: nothing in memory, the records read from the disk.
+    cache_clear()
+    monkeypatch.setattr(block_store, "_STORES", {})
+    second = Host(lambda _path: StaticCatalog({}), compiler=refuse)
+    second.open(uri, BLOCKS, 1)
+    after = await second.snapshot(uri)  # type: ignore[misc]
+    assert after.analysis.diagnostics == before.analysis.diagnostics
+    assert after.analysis.plan.explain() == before.analysis.plan.explain()
