@@ -45,6 +45,7 @@ class Callee:
     lookup_batches: bool | Callable[[Mapping[str, object]], bool] = False  # see `Plugin.step`
     placement: str | None = None  # see `Plugin.step`
     rowwise: bool = False
+    sink: bool = False  # see `Plugin.step`
 
     def batches(self, config: Mapping[str, object]) -> bool:
         """Does it take a lookup's keys in batches (`Keys` values) with this literal config?"""
@@ -98,13 +99,13 @@ def build_config(target: object, values: Mapping[str, object], resources: Mappin
 def read_step(target: Plugin | ModuleType, module_path: str, name: str, spec: FunctionSpec) -> Callee:
     """The step `name` of a plugin (or the function `name` of a plain module), ready to call."""
     batches: bool | Callable[[Mapping[str, object]], bool] = False
-    placement, rowwise = None, False
+    placement, rowwise, sink = None, False, False
     if isinstance(target, Plugin):
         declaration = target.steps.get(name)
         if declaration is None:
             raise LoadError(f"module `{module_path}` declares no step `{name}`")
         function, scope, batches = declaration.function, declaration.scope, declaration.lookup_batches
-        placement, rowwise = declaration.placement, declaration.rowwise
+        placement, rowwise, sink = declaration.placement, declaration.rowwise, declaration.sink
     else:
         function, scope = getattr(target, name, None), None
         if not callable(function):
@@ -126,6 +127,7 @@ def read_step(target: Plugin | ModuleType, module_path: str, name: str, spec: Fu
         lookup_batches=batches,
         placement=placement,
         rowwise=rowwise,
+        sink=sink,
     )
 
 

@@ -58,6 +58,7 @@ class StepDeclaration:
     stream: bool = False
     placement: str | None = None  # "driver": runs in the process that runs the workflow
     rowwise: bool = False  # each output row depends on its input row alone: may run per partition
+    sink: bool = False  # writes a table not read yet without collecting it (see `Plugin.step`)
 
 
 PLACEMENTS = ("driver",)
@@ -102,7 +103,7 @@ class Plugin:
              describe: DescribeHook | None = None,
              lookup_batches: bool | Callable[[Mapping[str, object]], bool] = False,
              pushdown: str | None = None, stream: bool = False, placement: str | None = None,
-             rowwise: bool = False) -> Callable[[F], F]:
+             rowwise: bool = False, sink: bool = False) -> Callable[[F], F]:
         """Register a step `fn(config, input: SomeTable) -> OtherTable` (no input parameter: a source).
 
         `resource="vault"` asks for one resource, injected with `<vault=...>`, of kind `<namespace>.vault`
@@ -127,6 +128,10 @@ class Plugin:
         that machine's console or files); others run on the cluster. `rowwise=True`: each output row depends on
         its input row alone (no order, no totals), so on a cluster a large input may be cut into partitions
         that run side by side.
+        `sink=True`: the step writes its input somewhere and, given a table not read yet
+        (`input.pending_query()` is a lazy query), writes it as the query streams (`sink_parquet`, ...) without
+        collecting it, then returns the table as written (a `Table.scan` of it). The engine then gives it the
+        lazy query of the relational blocks before it, so a workflow larger than memory runs.
         """
         _check_not_bare(name, "step")
         if resource is not None and resources is not None:
@@ -140,7 +145,7 @@ class Plugin:
             self.steps[step_name] = StepDeclaration(
                 step_name, function, slots, infer, bool(passthrough), takes_input,
                 parameters if parameters is not None else (), doc, _enclosing_scope(), describe, lookup_batches,
-                pushdown, bool(stream), placement, bool(rowwise))
+                pushdown, bool(stream), placement, bool(rowwise), bool(sink))
             return function
 
         return register

@@ -69,8 +69,7 @@ class Data:
 
     def arrow(self) -> pa.Table:
         if self._arrow is None:
-            assert self._polars is not None
-            self._arrow = self._polars.to_arrow(compat_level=NEWEST)
+            self._arrow = self.polars().to_arrow(compat_level=NEWEST)
         return self._arrow
 
     def polars(self) -> pl.DataFrame:
@@ -91,7 +90,11 @@ class Data:
 
     def table(self, kind: type[Table]) -> Table:
         """The data as a step's input `Table` (of the class it declares): of the Polars frame when there is
-        one and no Arrow table yet (the step converts only if it asks for Arrow), else of the Arrow table."""
+        one and no Arrow table yet (the step converts only if it asks for Arrow), else of the Arrow table; a
+        deferred table as a table not read yet (`Table.scan`: a writer given it streams it to its file)."""
+        lazy = self._lazy
+        if lazy is not None and self.deferred:
+            return kind.scan(lazy, parquet=self.parquet)
         if self._arrow is None:
             return kind.from_polars(self.polars())
         return kind(self._arrow)

@@ -194,6 +194,7 @@ class GraphRun:
         self.skipping: set[str] = set()
         self.clean = True  # no unhandled failure in this graph
         self.queue: list[Unit] = []
+        self._written: dict[str, Data] = {}  # a sink's output, written by the unit before it (`_write_through`)
         self._lock = threading.Lock()
         self._all_done = threading.Condition(self._lock)
 
@@ -307,6 +308,8 @@ class GraphRun:
             assert self.context is not None
             context = self.context
             return self._simple(first, lambda: context)
+        if first.id in self._written:  # the relational unit before it streamed its query into the file
+            return self._simple(first, lambda: self._written.pop(first.id))
         return self._step(first)
 
     def _recorded(self, unit: Unit) -> bool:
@@ -351,6 +354,9 @@ class GraphRun:
         for node in nodes:
             self.run.states.change(self.name, node.id, S.RUNNING, 1)
         started = time.perf_counter()
+        writer = self._sink(unit)
+        if writer is not None and self._write_through(nodes, writer, started):
+            return True
         every = self.run.want_outputs or len(nodes) == 1
         try:
             if self.run.cluster is not None:
@@ -374,6 +380,34 @@ class GraphRun:
                 self.run.count(self.name, node.id, input=self._input_rows(node))
             else:
                 self._succeeded(node, data, 1, seconds)
+        return True
+
+    def _sink(self, unit: Unit) -> Node | None:
+        """The writer this unit's lazy query streams into, when this run lets it (no node output is recorded,
+        no cluster, not a stream's batch)."""
+        writer = self.lowered.sink_of(unit.id)
+        if writer is None or self.run.want_outputs or self.run.cluster is not None or self.run.plan.stream is not None:
+            return None
+        return self.lowered.node(writer)
+
+    def _write_through(self, nodes: list[Node], writer: Node, started: float) -> bool:
+        """The blocks' lazy query given to the writer, which streams it into its file: readers, blocks and writer
+        run as one plan and the result is never collected. The last block's output is the table as written
+        (its rows counted from the file). False when anything failed (the writer left no file): the unit then
+        runs as any other, so a failure is the failing block's or the writer's own, with its rows."""
+        try:
+            query = relational.lazy_blocks(nodes, self._read, self._pads)[nodes[-1].id]
+            output = self._call(writer, Data(lazy=query), {}, 1)
+        except Exception:
+            return False
+        if output.error is not None:
+            return False
+        seconds = time.perf_counter() - started
+        for node in nodes[:-1]:
+            self.run.states.change(self.name, node.id, S.SUCCEEDED, 1, seconds=seconds)
+            self.run.count(self.name, node.id, input=self._input_rows(node))
+        self._written[writer.id] = output.data
+        self._succeeded(nodes[-1], output.data, 1, seconds)
         return True
 
     def _relational_on_cluster(self, nodes: list[Node], every: bool) -> dict[str, Data | None]:
@@ -543,7 +577,8 @@ class GraphRun:
         if returned is None:  # a sink: its input goes on
             return StepOutput(given if given is not None else Data(polars=pl.DataFrame()))
         data = self._checked(node, returned, given)
-        return StepOutput(data if not data.deferred or self._defers(node) else data.materialise())
+        kept_lazy = self._defers(node) or node.id in self.lowered.sinks  # a sink's file is read again only if asked
+        return StepOutput(data if not data.deferred or kept_lazy else data.materialise())
 
     def _defers(self, node: Node) -> bool:
         """May the lazy scan `node` returned stay lazy, to become part of its reader's query? Only when one

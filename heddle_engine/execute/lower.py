@@ -22,6 +22,11 @@ A *unit* is what the executor schedules: one plan node, or several.
   table (`Table.scan`): its scan then becomes part of that unit's lazy query, so the block's projection and
   filters reach the file (`deferred`; the columns it reads are shown). Read by anything else, it is collected
   once.
+- **Sinks.** A writer (a step declared `sink=True`, such as `io.write_parquet`) whose input is a relational
+  unit's result that nothing else reads is that unit's sink (`sinks`): unless the run records node outputs,
+  the unit gives the writer its lazy query instead of collecting it, so readers, blocks and writer are one
+  Polars plan run by the streaming engine and the rows are written as they stream, never held in memory.
+  `heddle plan --stage exec` says so, and names for every unit what holds its rows in memory, if anything.
 - **Replay.** Nodes that are not downstream of the node a replay starts from are `recorded` units: their
   outputs come from the recording instead of running them.
 
@@ -39,7 +44,7 @@ from typing import Any
 
 from heddle_engine.catalog import EngineCatalog
 from heddle_engine.execute.errors import SetupError
-from heddle_engine.execute.functions import Functions, LoadError
+from heddle_engine.execute.functions import Callee, Functions, LoadError
 from heddle_lang.plan import Graph, Node, Plan, duration_text
 from heddle_lang.relational.pushdown import Pushed, columns_read, push
 from heddle_lang.types import Schema
@@ -101,6 +106,7 @@ class ExecGraph:
     placements: Mapping[str, str] = field(default_factory=dict)  # step node id -> the worker it runs in
     pushdowns: Mapping[str, Pushdown] = field(default_factory=dict)  # step node id -> its pushed query
     deferred: Mapping[str, str] = field(default_factory=dict)  # step node id -> the unit whose query scans it
+    sinks: Mapping[str, str] = field(default_factory=dict)  # writer node id -> the unit whose query it writes
     _units: dict[str, Unit] = field(init=False, repr=False, compare=False)
     _nodes: dict[str, Node] = field(init=False, repr=False, compare=False)
 
@@ -127,7 +133,12 @@ class ExecGraph:
                                  "columns": list(p.pushed.columns), "filters": p.pushed.filters,
                                  "limit": p.pushed.limit} for step, p in self.pushdowns.items()},
             "deferred": dict(self.deferred),
+            "sinks": dict(self.sinks),
         }
+
+    def sink_of(self, unit_id: str) -> str | None:
+        """The writer that writes the relational unit's lazy query as it streams, if it has one."""
+        return next((writer for writer, unit in self.sinks.items() if unit == unit_id), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +191,7 @@ class ExecPlan:
                 if unit.kind == "fused":
                     lines.append(f"  {unit.id} [fused: {len(nodes)} relational blocks, one lazy query]{inputs}")
                     lines.extend(f"      {n.id} {n.label}  (line {n.line})" for n in nodes)
+                    lines.append(f"      {_memory_text(exec_graph, unit)}")
                     if (graph.name, unit.id) in notes:
                         lines.append(f"      {notes[(graph.name, unit.id)]}")
                     continue
@@ -199,6 +211,11 @@ class ExecPlan:
                     lines.append(f"      query: {pushdown.pushed.sql}")
                 if node.id in exec_graph.deferred:
                     lines.append(f"      {_scan_text(exec_graph, node.id)}")
+                elif node.kind == "relational":
+                    lines.append(f"      {_memory_text(exec_graph, unit)}")
+                if node.id in exec_graph.sinks:
+                    lines.append(f"      a sink: writes {exec_graph.sinks[node.id]}'s lazy query as it streams "
+                                 "(not when node outputs are recorded: lineage collects them)")
                 if node.id in exec_graph.parameters:
                     lines.append(f"      parameters: {', '.join('@' + p for p in exec_graph.parameters[node.id])}")
                 if node.retry is not None:
@@ -290,10 +307,12 @@ def _lower_graph(graph: Graph, functions: Functions, recorded: set[str], errors:
     for unit in units:
         for source in unit.inputs:
             consumers[source].append(unit.id)
+    placements = _placements(graph, functions.catalog)
     return ExecGraph(graph, units, lookups, parameters, unit_of, {k: tuple(v) for k, v in consumers.items()},
-                     _placements(graph, functions.catalog),
+                     placements,
                      _pushdowns(graph, nodes, readers, lookups=lookups, recorded=recorded, catalog=functions.catalog),
-                     _deferred(nodes, units, unit_of, consumers, lookups=lookups, recorded=recorded))
+                     _deferred(nodes, units, unit_of, consumers, lookups=lookups, recorded=recorded),
+                     _sinks(nodes, units, unit_of, consumers, functions, recorded=recorded, placements=placements))
 
 
 def _deferred(nodes: Mapping[str, Node], units: Iterable[Unit], unit_of: Mapping[str, str],
@@ -308,6 +327,31 @@ def _deferred(nodes: Mapping[str, Node], units: Iterable[Unit], unit_of: Mapping
         readers = consumers.get(unit_of[node.id], [])
         if len(readers) == 1 and first[readers[0]].kind == "relational":
             found[node.id] = readers[0]
+    return found
+
+
+def _sinks(nodes: Mapping[str, Node], units: Iterable[Unit], unit_of: Mapping[str, str],
+           consumers: Mapping[str, list[str]], functions: Functions, *, recorded: set[str],
+           placements: Mapping[str, str]) -> dict[str, str]:
+    """Writers that may write the lazy query of the relational unit before them: the unit's last node is the
+    writer's input and nothing else reads it; the writer runs here, once (no retry, no timeout: a query that
+    streams into a file is not cut short or run again half-way)."""
+    by_id = {u.id: u for u in units}
+    found: dict[str, str] = {}
+    for node in nodes.values():
+        if (node.kind not in ("step", "call") or node.id in recorded or node.id in placements or len(node.inputs) != 1
+                or node.retry is not None or node.timeout is not None or node.module is None or node.function is None):
+            continue
+        source = by_id[unit_of[node.inputs[0]]]
+        if (source.kind not in ("node", "fused") or nodes[source.last].kind != "relational"
+                or source.last != node.inputs[0] or consumers.get(source.id) != [unit_of[node.id]]):
+            continue
+        try:
+            callee = functions.step(node.module, node.function)
+        except LoadError:
+            continue  # reported when it runs
+        if isinstance(callee, Callee) and callee.sink:
+            found[node.id] = source.id
     return found
 
 
@@ -327,6 +371,20 @@ def _scan_text(exec_graph: ExecGraph, step: str) -> str:
                     return f"scanned inside {unit.id}'s query (its projection and filters pushed into the scan)"
                 read |= columns
     return f"scanned inside {unit.id}'s query, which reads {', '.join(sorted(read)) or 'no column'} of it"
+
+
+def _memory_text(exec_graph: ExecGraph, unit: Unit) -> str:
+    """Where a relational unit's result goes: streamed into a sink's file, or collected into memory, and
+    which stage makes it so (a larger-than-memory workflow completes only along sinks)."""
+    writer = exec_graph.sink_of(unit.id)
+    if writer is not None:
+        return (f"streams into `{exec_graph.node(writer).label}` (Polars' streaming engine): its result is "
+                "never all in memory")
+    readers = [exec_graph.node(exec_graph.unit(r).nodes[0]) for r in exec_graph.consumers.get(unit.id, ())]
+    if not readers:
+        return "collected into memory: it is the workflow's result"
+    named = ", ".join(f"`{r.label}` (line {r.line})" for r in readers)
+    return f"collected into memory for {named}: the stage that materialises it"
 
 
 def _placements(graph: Graph, catalog: EngineCatalog) -> dict[str, str]:

@@ -59,10 +59,9 @@ def _outside(read: Callable[[str], Data], pads: Pads, node_id: str, columns: fro
     return frame
 
 
-def run_blocks(nodes: Sequence[Node], read: Callable[[str], Data], *, every: bool,
-               pads: Pads | None = None) -> dict[str, Data | None]:
-    """Run the blocks of a unit as one query. The last block's output always; the others' when `every`
-    (else None). `read(node id)` gives the tables from outside the unit."""
+def lazy_blocks(nodes: Sequence[Node], read: Callable[[str], Data], pads: Pads | None = None
+                ) -> dict[str, pl.LazyFrame]:
+    """The blocks of a unit as lazy queries, each reading the one before it; nothing runs yet."""
     lazies: dict[str, pl.LazyFrame] = {}
 
     def frame_of(node_id: str, columns: frozenset[str] | None) -> pl.LazyFrame:
@@ -70,6 +69,14 @@ def run_blocks(nodes: Sequence[Node], read: Callable[[str], Data], *, every: boo
 
     for node in nodes:
         lazies[node.id] = lazy_query(node, frame_of)
+    return lazies
+
+
+def run_blocks(nodes: Sequence[Node], read: Callable[[str], Data], *, every: bool,
+               pads: Pads | None = None) -> dict[str, Data | None]:
+    """Run the blocks of a unit as one query. The last block's output always; the others' when `every`
+    (else None). `read(node id)` gives the tables from outside the unit."""
+    lazies = lazy_blocks(nodes, read, pads)
     wanted = [n.id for n in nodes] if every else [nodes[-1].id]
     try:
         frames = pl.collect_all([lazies[i] for i in wanted]) if len(wanted) > 1 else [lazies[wanted[0]].collect()]

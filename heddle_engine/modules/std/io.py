@@ -1,8 +1,11 @@
-"""`std/io`: read and write files (CSV, Parquet, JSON) and print tables.
+"""`std/io`: read and write files (CSV, Parquet, Arrow IPC, JSON) and print tables.
 
 Readers are sources: their output is unknown unless the config declares it with `schema` (column types as
 Polars spells them, e.g. `{ id: "Int64", name: "String" }`) or names the `columns` to keep. Writers and
-printers are sinks that pass their input through, so a pipeline may go on after them.
+printers are sinks that pass their input through, so a pipeline may go on after them. Readers are lazy scans
+(a relational block reading one scans only the columns and rows it keeps); a writer given the lazy query of
+the blocks before it writes it as it streams (`sink_csv`, `sink_parquet`, `sink_ipc`, `sink_ndjson`), never
+holding it in memory, into a file beside the target that is renamed into place once whole.
 
 A relative `path` is relative to the folder of the `.he` file being run (not to the current directory).
 `read_json` reads one JSON array, or JSON lines with `lines: true`; `write_json` writes either way.
@@ -13,8 +16,9 @@ goes to the stage's handler with its line and text, unless `fill_missing: true` 
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Literal, TextIO, TypeVar
 
@@ -87,6 +91,10 @@ class ReadParquetConfig(ReadConfig):
     pass
 
 
+class ReadIpcConfig(ReadConfig):
+    pass
+
+
 class ReadJsonConfig(ReadConfig):
     lines: bool = False
     """Newline-delimited JSON (one object per line) instead of one JSON array."""
@@ -149,6 +157,12 @@ def read_parquet(config: ReadParquetConfig) -> Table:
     return _scan(pl.scan_parquet(path), config, parquet=str(path) if whole else None)
 
 
+@plugin.step(name="read_ipc", placement="driver", infer=reader_schema)
+def read_ipc(config: ReadIpcConfig) -> Table:
+    """Read an Arrow IPC file (Feather v2), memory-mapped."""
+    return _scan(pl.scan_ipc(resolve_path(config.path)), config)
+
+
 @plugin.step(name="read_json", placement="driver", infer=reader_schema)
 def read_json(config: ReadJsonConfig) -> Table:
     """Read a JSON file: an array of objects, or one object per line with `lines: true`."""
@@ -193,34 +207,69 @@ class WriteParquetConfig(WriteConfig):
     compression: Literal["zstd", "snappy", "gzip", "lz4", "uncompressed"] = "zstd"
 
 
+class WriteIpcConfig(WriteConfig):
+    compression: Literal["zstd", "lz4", "uncompressed"] = "uncompressed"
+
+
 class WriteJsonConfig(WriteConfig):
     lines: bool = False
     """Newline-delimited JSON (one object per line) instead of one JSON array."""
 
 
-@plugin.step(name="write_csv", placement="driver", passthrough=True)
+@plugin.step(name="write_csv", placement="driver", passthrough=True, sink=True)
 def write_csv(config: WriteCsvConfig, input: Table) -> Table:
     """Write the table to a CSV file and pass it on."""
-    input.to_polars().write_csv(_target(config.path), separator=config.separator,
-                                include_header=config.include_header)
-    return input
+    target = _target(config.path)
+    query = input.pending_query()
+    if query is None:
+        input.to_polars().write_csv(target, separator=config.separator, include_header=config.include_header)
+        return input
+    schema = query.collect_schema()
+    _sunk(target, lambda path: query.sink_csv(path, separator=config.separator,
+                                              include_header=config.include_header))
+    return Table.scan(pl.scan_csv(target, separator=config.separator, has_header=config.include_header,
+                                  schema=schema))
 
 
-@plugin.step(name="write_parquet", placement="driver", passthrough=True)
+@plugin.step(name="write_parquet", placement="driver", passthrough=True, sink=True)
 def write_parquet(config: WriteParquetConfig, input: Table) -> Table:
     """Write the table to a Parquet file and pass it on."""
-    input.to_polars().write_parquet(_target(config.path), compression=config.compression)
-    return input
+    target = _target(config.path)
+    query = input.pending_query()
+    if query is None:
+        input.to_polars().write_parquet(target, compression=config.compression)
+        return input
+    _sunk(target, lambda path: query.sink_parquet(path, compression=config.compression))
+    return Table.scan(pl.scan_parquet(target), parquet=str(target))
 
 
-@plugin.step(name="write_json", placement="driver", passthrough=True)
+@plugin.step(name="write_ipc", placement="driver", passthrough=True, sink=True)
+def write_ipc(config: WriteIpcConfig, input: Table) -> Table:
+    """Write the table to an Arrow IPC file (Feather v2) and pass it on."""
+    target = _target(config.path)
+    compression = None if config.compression == "uncompressed" else config.compression
+    query = input.pending_query()
+    if query is None:
+        input.to_polars().write_ipc(target, compression=compression or "uncompressed")
+        return input
+    _sunk(target, lambda path: query.sink_ipc(path, compression=compression))
+    return Table.scan(pl.scan_ipc(target))
+
+
+@plugin.step(name="write_json", placement="driver", passthrough=True, sink=True)
 def write_json(config: WriteJsonConfig, input: Table) -> Table:
     """Write the table to a JSON file (an array of objects, or one per line with `lines: true`) and pass it on."""
+    target = _target(config.path)
+    query = input.pending_query()
+    if query is not None and config.lines:
+        schema = query.collect_schema()
+        _sunk(target, query.sink_ndjson)
+        return Table.scan(pl.scan_ndjson(target, schema=schema))
     frame = input.to_polars()
     if config.lines:
-        frame.write_ndjson(_target(config.path))
+        frame.write_ndjson(target)
     else:
-        frame.write_json(_target(config.path))
+        frame.write_json(target)
     return input
 
 
@@ -228,3 +277,15 @@ def _target(path: str) -> Path:
     target = resolve_path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     return target
+
+
+def _sunk(target: Path, sink: Callable[[Path], object]) -> None:
+    """Write a streaming query's rows beside `target`, then put the file in its place: a query that fails
+    half-way (its data, the disk) leaves no half-written file, and an existing one is replaced whole."""
+    partial = target.with_name(f".{target.stem}.{os.getpid()}.partial{target.suffix}")
+    try:
+        sink(partial)
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise

@@ -1,0 +1,223 @@
+"""Writers as sinks: the relational blocks before a writer stream into its file as one Polars plan (readers,
+blocks, writer), never collected; the files are the same as when the result is collected, a failure is
+still the failing stage's own, and a workflow larger than the memory it may use completes."""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from heddle_engine.catalog import load_catalog
+from heddle_engine.events import NodeState
+from heddle_engine.execute import lower
+from heddle_engine.execute.functions import Functions
+from tests.engine.running import Recorder, checked_plan, run_file
+
+
+def program(folder: Path, text: str) -> Path:
+    path = folder / "flow.he"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def orders(folder: Path, rows: int = 1000) -> None:
+    pl.DataFrame({
+        "id": range(rows),
+        "customer": [f"c{i % 17}" for i in range(rows)],
+        "amount": [(i * 7919 % 1009) / 4 for i in range(rows)],
+        "when": pl.date_range(pl.date(2020, 1, 1), pl.date(2020, 1, 1) + pl.duration(days=rows - 1), eager=True),
+        "note": [None if i % 5 == 0 else ("" if i % 7 == 0 else f'say "hi", {i}') for i in range(rows)],
+    }).write_parquet(folder / "orders.parquet")
+
+
+def events_only() -> Recorder:
+    """A recorder of events that wants no node outputs: the sinks stay on."""
+    recorder = Recorder()
+    recorder.wants_outputs = False  # type: ignore[attr-defined]
+    return recorder
+
+
+WRITERS = {
+    "csv": ('io.write_csv { path: "out/result.csv" }', "result.csv"),
+    "parquet": ('io.write_parquet { path: "out/result.parquet" }', "result.parquet"),
+    "ipc": ('io.write_ipc { path: "out/result.arrow" }', "result.arrow"),
+    "ndjson": ('io.write_json { path: "out/result.jsonl", lines: true }', "result.jsonl"),
+}
+
+
+def flow(writer: str) -> str:
+    return f"""\
+        import "std/io" io
+
+        workflow W {{
+          io.read_parquet {{
+            path: "orders.parquet"
+            schema: {{ id: "Int64", customer: "String", amount: "Float64", when: "Date", note: "String" }}
+          }}
+            | (from input filter amount > 20 derive {{double = amount * 2}})
+            | (from input select {{id, customer, double, when, note}} sort {{customer, id}})
+            | {writer}
+        }}
+        """
+
+
+@pytest.mark.parametrize("kind", list(WRITERS))
+def test_a_sink_writes_the_same_file_as_a_collected_result(tmp_path: Path, kind: str) -> None:
+    writer, name = WRITERS[kind]
+    orders(tmp_path)
+    path = program(tmp_path, flow(writer))
+    lowered = lower(checked_plan(path), "W", Functions.of(load_catalog(path)))
+    assert lowered.workflow.sinks == {"n4": "n2+n3"}
+
+    streamed = run_file(path)  # no observer wants node outputs: the blocks stream into the file
+    assert streamed.status == "succeeded", streamed.failures
+    first = (tmp_path / "out" / name).read_bytes()
+    (tmp_path / "out" / name).unlink()
+    recorder = Recorder()  # an observer of node outputs: the result is collected, then written
+    collected = run_file(path, observers=[recorder])
+    assert collected.status == "succeeded", collected.failures
+    assert recorder.outputs[("W", "n3")].num_rows == 920
+    if kind in ("csv", "ndjson"):
+        assert first == (tmp_path / "out" / name).read_bytes()
+    else:
+        reread = pl.read_parquet if kind == "parquet" else pl.read_ipc
+        assert reread(tmp_path / "out" / name).equals(reread(first))
+    for key in (("W", "n3"), ("W", "n4")):
+        assert streamed.rows[key].output == collected.rows[key].output == 920
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [name]  # no partial file left
+
+
+def test_the_written_table_reads_back_as_the_result_of_the_run(tmp_path: Path) -> None:
+    orders(tmp_path)
+    path = program(tmp_path, flow(WRITERS["csv"][0]))
+    result = run_file(path)
+    expected = (pl.read_parquet(tmp_path / "orders.parquet").filter(pl.col("amount") > 20)
+                .select("id", "customer", (pl.col("amount") * 2).alias("double"), "when", "note")
+                .sort("customer", "id"))
+    assert pl.from_arrow(result.outputs["n4"]).equals(expected)  # type: ignore[union-attr]
+
+
+def test_a_block_that_fails_in_the_stream_fails_as_itself_and_leaves_no_file(tmp_path: Path) -> None:
+    # `b` is an integer in the first 200 rows, then text: the scan fails when the block reads `b`
+    pl.DataFrame({"a": range(300), "b": [str(i) for i in range(200)] + ["oops"] * 100}).write_csv(
+        tmp_path / "data.csv")
+    path = program(tmp_path, """\
+        import "std/io" io
+
+        workflow W {
+          io.read_csv { path: "data.csv" }
+            | (from input filter a >= 0 select {a, b})
+            | io.write_parquet { path: "out/result.parquet" }
+        }
+        """)
+    recorder = events_only()
+    result = run_file(path, observers=[recorder])
+    assert result.status == "failed"
+    assert result.failures[0].node == "n2" and "oops" in str(result.error)
+    assert recorder.states("W", "n3") == [NodeState.PENDING, NodeState.SKIPPED]
+    assert not (tmp_path / "out" / "result.parquet").exists()
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_writer_that_cannot_write_fails_as_itself(tmp_path: Path) -> None:
+    orders(tmp_path)
+    (tmp_path / "out" / "result.csv").mkdir(parents=True)  # a folder where the file should go
+    path = program(tmp_path, flow(WRITERS["csv"][0]))
+    recorder = events_only()
+    result = run_file(path, observers=[recorder])
+    assert result.status == "failed"
+    assert result.failures[0].node == "n4"
+    assert recorder.states("W", "n3")[-1] == NodeState.SUCCEEDED
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["result.csv"]  # the folder, nothing beside it
+
+
+def test_the_plan_names_what_streams_and_what_materialises(tmp_path: Path) -> None:
+    orders(tmp_path)
+    (tmp_path / "plugins").mkdir()
+    (tmp_path / "plugins" / "keep.py").write_text(textwrap.dedent("""\
+        from heddle.core.table import Table
+        from heddle.sdk.plugin import Plugin
+
+        plugin = Plugin(namespace="keep")
+
+
+        @plugin.step(name="all")
+        def keep_all(input: Table) -> Table:
+            return input
+        """), encoding="utf-8")
+    (tmp_path / "heddle.toml").write_text('[modules]\n"local/keep" = "plugins.keep:plugin"\n', encoding="utf-8")
+    path = program(tmp_path, """\
+        import "std/io" io
+        import "local/keep" keep
+
+        workflow W {
+          io.read_parquet { path: "orders.parquet" }
+            | (from input filter amount > 20)
+            | keep.all
+            | (from input select {id})
+            | io.write_parquet { path: "out/ids.parquet", retry: { attempts: 2 } }
+        }
+        """)
+    lowered = lower(checked_plan(path), "W", Functions.of(load_catalog(path)))
+    text = lowered.explain()
+    assert lowered.workflow.sinks == {}  # a writer that may be retried is given a collected table
+    assert "n2 [relational] (from input filter amount > 20) <- n1  (line 6)\n      collected into memory for " \
+           "`keep.all` (line 7): the stage that materialises it" in text
+    assert "collected into memory for `io.write_parquet` (line 9)" in text
+    path = program(tmp_path, path.read_text().replace(", retry: { attempts: 2 }", "").replace("    | keep.all\n", ""))
+    text = lower(checked_plan(path), "W", Functions.of(load_catalog(path))).explain()
+    assert "streams into `io.write_parquet` (Polars' streaming engine): its result is never all in memory" in text
+    assert "a sink: writes n2+n3's lazy query as it streams" in text
+
+
+# --- larger than memory -------------------------------------------------------------------------------
+
+ROWS = 24_000_000  # three 8-byte columns: 576 MB in memory (the file: a few MB)
+CAP = 320 * 2**20  # what the process may allocate (RLIMIT_DATA)
+
+BIG = """\
+    import "std/io" io
+
+    workflow Big {
+      io.read_parquet { path: "big.parquet" }
+        | (from input filter amount > 10 derive {total = amount + k})
+        | io.write_parquet { path: "out/big.parquet" }
+    }
+    """
+
+
+def _capped() -> None:
+    resource.setrlimit(resource.RLIMIT_DATA, (CAP, CAP))
+
+
+def _capped_run(folder: Path, code: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", code, *args], cwd=folder, preexec_fn=_capped,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_a_workflow_larger_than_its_memory_streams_through(tmp_path: Path) -> None:
+    (pl.LazyFrame().select(pl.int_range(0, ROWS, dtype=pl.Int64).alias("id"))
+     .with_columns(amount=(pl.col("id") * 7919 % 1009).cast(pl.Float64), k=pl.col("id") % 1000)
+     .sink_parquet(tmp_path / "big.parquet"))
+    program(tmp_path, BIG)
+    # the control: collecting the same query does not fit under the cap
+    collect = ("import polars as pl; pl.scan_parquet('big.parquet').filter(pl.col('amount') > 10)"
+               ".with_columns(total=pl.col('amount') + pl.col('k')).collect()")
+    assert _capped_run(tmp_path, collect).returncode != 0
+
+    run = _capped_run(tmp_path, "import sys; from heddle.cli.main import main; sys.exit(main(sys.argv[1:]))",
+                      "run", "flow.he", "--no-lineage")
+    assert run.returncode == 0, run.stderr[-2000:]
+    written = pl.scan_parquet(tmp_path / "out" / "big.parquet")
+    expected = (pl.scan_parquet(tmp_path / "big.parquet").filter(pl.col("amount") > 10)
+                .with_columns(total=pl.col("amount") + pl.col("k")))
+    summary = [pl.len(), pl.col("id").sum().alias("ids"), pl.col("total").sum(), pl.col("id").min().alias("first"),
+               pl.col("id").max().alias("last")]
+    assert written.select(summary).collect().equals(expected.select(summary).collect())
+    assert written.collect_schema() == expected.collect_schema()
