@@ -197,7 +197,7 @@ def _capped() -> None:
 
 
 def _capped_run(folder: Path, code: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", code, *args], cwd=folder, preexec_fn=_capped,
+    return subprocess.run([sys.executable, "-c", code, *args], check=False, cwd=folder, preexec_fn=_capped,
                           capture_output=True, text=True, timeout=300)
 
 
