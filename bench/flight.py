@@ -8,10 +8,11 @@ in the same run and asserts nothing. Targets are printed beside them.
                  the identity node's time through the executor (`run_workflow`), in process, in a Python
                  worker (`plugin.serve()`, started from heddle.toml) and in the Node SDK's worker. GB/s of
                  table = table size / node time; on the wire it is twice that (the table goes there and
-                 back). Target ≥ 1 GB/s (Python). The Python worker runs twice: `python` as an engine
+                 back). Target ≥ 1 GB/s (Python). Each worker runs twice: `python`/`node` as an engine
                  runs it on this machine (the tables go as Arrow IPC files in a private folder,
-                 `heddle/flight/shared.py`), `python-wire` with that switched off (HEDDLE_WORKER_FILES=0):
-                 every byte on loopback gRPC, as for a worker on another machine.
+                 `heddle/flight/shared.py`, `sdk/node/src/shared.ts`), `python-wire`/`node-wire` with that
+                 switched off (HEDDLE_WORKER_FILES=0): every byte on loopback gRPC, as for a worker on
+                 another machine.
   per call       `--calls` (default 200) calls of the identity step on a 1-row table through the remote
                  placement (`RemoteCallee.call_remote`), against calling the function in process.
                  Target ≤ 2 ms per call.
@@ -100,7 +101,7 @@ def main() -> None:
     parser.add_argument("--megabytes", type=int, default=1024, help="size of the table (default 1024: 1 GiB)")
     parser.add_argument("--calls", type=int, default=200, help="1-row calls for the per-call overhead")
     parser.add_argument("--rounds", type=int, default=3, help="runs of the identity workflow per placement")
-    parser.add_argument("--child", choices=("local", "python", "python-wire", "node", "bare"),
+    parser.add_argument("--child", choices=("local", "python", "python-wire", "node", "node-wire", "bare"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -112,7 +113,7 @@ def main() -> None:
 def report(args: argparse.Namespace) -> None:
     modes = ["bare", "local", "python", "python-wire"]
     if shutil.which("node") and NODE_EXAMPLE.is_file():
-        modes.append("node")
+        modes += ["node", "node-wire"]
     table_bytes = args.megabytes * 1024 * 1024 // ROW_BYTES * ROW_BYTES
     results: dict[str, dict[str, Any]] = {}
     for mode in modes:
@@ -139,8 +140,9 @@ def report(args: argparse.Namespace) -> None:
               f"({2 * rate:.2f} GB/s on the wire; target ≥ 1 GB/s)   bare Flight / worker time "
               f"{bare['seconds'] / found['seconds']:.2f}x")
     if "node" in results:
-        ratio = results["python-wire"]["seconds"] / results["node"]["seconds"]
-        print(f"  Node worker throughput / Python worker's on the wire (the Node worker takes no files): {ratio:.2f}x")
+        files = results["python"]["seconds"] / results["node"]["seconds"]
+        wire = results["python-wire"]["seconds"] / results["node-wire"]["seconds"]
+        print(f"  Node worker throughput / Python worker's: {files:.2f}x with files, {wire:.2f}x on the wire")
     print(f"per call, 1-row table, median of {args.calls} calls")
     print(f"  in process         {local['call_ms']:9.3f} ms")
     for mode in modes[1:]:
@@ -161,7 +163,7 @@ def child(mode: str, megabytes: int, calls: int, rounds: int) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT))
     if mode == "bare":
         return bare(megabytes, calls, rounds)
-    if mode == "python-wire":
+    if mode.endswith("-wire"):
         from heddle_engine.workers.client import FILES_ENV
 
         os.environ[FILES_ENV] = "0"
@@ -180,7 +182,8 @@ def child(mode: str, megabytes: int, calls: int, rounds: int) -> dict[str, Any]:
     worker = {"local": '"benchflight:plugin"',
               "python": f'{{ command = ["{sys.executable}", "benchflight.py"] }}',
               "python-wire": f'{{ command = ["{sys.executable}", "benchflight.py"] }}',
-              "node": f'{{ command = ["node", "{NODE_EXAMPLE}"] }}'}[mode]
+              "node": f'{{ command = ["node", "{NODE_EXAMPLE}"] }}',
+              "node-wire": f'{{ command = ["node", "{NODE_EXAMPLE}"] }}'}[mode]
     (folder / "heddle.toml").write_text(f'[modules]\n"bench/local" = "benchflight:plugin"\n"bench/x" = {worker}\n',
                                         encoding="utf-8")
     text = (f'import "bench/local" b\nimport "bench/x" x\n\nworkflow Identity {{\n  b.make {{ rows: {rows} }}\n'
@@ -235,7 +238,7 @@ def child(mode: str, megabytes: int, calls: int, rounds: int) -> dict[str, Any]:
     workers = catalog.workers
     if workers is not None:
         endpoint = workers.endpoint("bench/x")
-        assert endpoint.client().exchanges_files == (mode == "python"), "files were (not) exchanged"
+        assert endpoint.client().exchanges_files == (mode in ("python", "node")), "files were (not) exchanged"
         process = endpoint.process
         if process is not None and process.pid is not None:
             worker_peak = _peak_rss(process.pid)

@@ -11,7 +11,7 @@ the structured errors, failed rows and sinks travel on Flight exactly as for a r
 - The engine offers it once per worker with the action `share` (`{"directory", "probe"}`): the worker
   checks that the folder is its own user's and private (mode 0700, not a link), reads the probe file and
   answers its content. Only when the content matches does the engine send files: a worker on another
-  machine, in another container, or one that does not know the action (the Node worker) keeps plain Flight.
+  machine, in another container, or one that does not know the action keeps plain Flight.
 - A worker (`SharedFolders`) reads and writes only plain files directly in a folder it accepted, by names
   of the engine's pattern, never following a link; it creates an output file only if it does not exist.
 - Columns the worker returns unchanged (the very buffers of an input column: a passthrough step's input

@@ -12,6 +12,7 @@ export const ACTIONS: Record<string, string> = {
   release: "the end of a run: close its resources",
   infer: "run a step's inference hook (not offered by this SDK)",
   parameters: "the @name parameters a step's config refers to",
+  share: "same host: check that the worker sees the engine's exchange folder (tables then go as files)",
   shutdown: "stop serving",
 };
 
@@ -44,6 +45,8 @@ export interface StepRequest {
   attempt: number;
   version: string;
   takesInput: boolean;
+  inputFile: string; // same host: the input rows are this Arrow IPC file, not the stream
+  outputFile: string; // same host: where the output rows may be written as an Arrow IPC file
 }
 
 export function parseStepRequest(raw: Uint8Array | undefined): StepRequest {
@@ -66,7 +69,15 @@ export function parseStepRequest(raw: Uint8Array | undefined): StepRequest {
     attempt,
     version: String(data.version ?? ""),
     takesInput: data.takes_input !== false,
+    inputFile: optionalText(data, "input_file"),
+    outputFile: optionalText(data, "output_file"),
   };
+}
+
+function optionalText(data: Record<string, unknown>, key: string): string {
+  const value = data[key] ?? "";
+  if (typeof value !== "string") throw new ProtocolError(`\`${key}\` must be a string, not ${JSON.stringify(value)}`);
+  return value;
 }
 
 function resourceRequest(value: unknown): ResourceRequest {

@@ -4,7 +4,8 @@
 // record batches, the output leaves as record batches. A step that fails on some rows sends its good rows,
 // then a metadata message with the failed rows' positions and reasons, then a structured error; a step
 // that throws is a structured error with its class, message and stack. Every call is independent: a
-// malformed request is an error answer, and the worker keeps serving.
+// malformed request is an error answer, and the worker keeps serving. A worker on the engine's machine may
+// take and give the tables as Arrow IPC files instead (`shared.ts`).
 
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -12,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { Table } from "apache-arrow";
+import { decodeFlightData, encodeFlightData, encodeFlightDataTransient } from "./flightdata.js";
 import { flightMessages, type FlightData, IpcCollector } from "./ipc.js";
 import { type Plugin, RowErrors, type Step, type StepContext } from "./plugin.js";
 import {
@@ -32,6 +34,7 @@ import {
   ProtocolError,
   type StepRequest,
 } from "./protocol.js";
+import { byteSize, readTable, SHARE_ACTION, SHARED_FILE_ERROR, SHARED_MIN_BYTES, SharedFileError, SharedFolders, unchangedColumns, withoutColumns, writeTable } from "./shared.js";
 import { checkedConfig } from "./types.js";
 
 const PROTO = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "proto", "flight.proto");
@@ -55,14 +58,25 @@ type ServerCall = grpc.ServerDuplexStream<FlightData, FlightData>;
 
 let serviceDefinition: grpc.ServiceDefinition | undefined;
 
-/** The FlightService definition this SDK serves (loaded once from proto/flight.proto). */
+/** The FlightService definition this SDK serves (loaded once from proto/flight.proto; DoExchange's FlightData
+ * is encoded and decoded by `flightdata.ts`, which copies no body). */
 export function flightService(): grpc.ServiceDefinition {
   if (serviceDefinition === undefined) {
     const loaded = protoLoader.loadSync(PROTO, { keepCase: true, longs: String, enums: String, defaults: true });
     const root = grpc.loadPackageDefinition(loaded) as unknown as {
       arrow: { flight: { protocol: { FlightService: grpc.ServiceClientConstructor } } };
     };
-    serviceDefinition = root.arrow.flight.protocol.FlightService.service;
+    const service = root.arrow.flight.protocol.FlightService.service;
+    serviceDefinition = {
+      ...service,
+      DoExchange: {
+        ...service.DoExchange,
+        requestSerialize: encodeFlightData,
+        requestDeserialize: decodeFlightData,
+        responseSerialize: encodeFlightDataTransient,
+        responseDeserialize: decodeFlightData,
+      },
+    };
   }
   return serviceDefinition;
 }
@@ -87,6 +101,7 @@ export async function serve(plugin: Plugin, options: ServeOptions = {}): Promise
   }
   const worker = new Worker(plugin, token, options.path ?? plugin.namespace);
   const server = new grpc.Server(limits());
+  widenWindows(server);
   server.addService(flightService(), worker.handlers(() => void shutdown()));
   const credentials = tls !== undefined
     ? grpc.ServerCredentials.createSsl(null, [{ private_key: tls.key, cert_chain: tls.cert }])
@@ -94,6 +109,7 @@ export async function serve(plugin: Plugin, options: ServeOptions = {}): Promise
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${address.host}:${address.port}`, credentials, (error, bound) => (error ? reject(error) : resolve(bound)));
   });
+  widenSessions(server);
   const listening: Address = { scheme: tls !== undefined ? "grpc+tls" : address.scheme, host: address.host, port };
   const text = formatAddress(listening);
   let stopped = false;
@@ -115,6 +131,7 @@ export async function serve(plugin: Plugin, options: ServeOptions = {}): Promise
 
 class Worker {
   private readonly made = new Map<string, Map<string, unknown>>();
+  private readonly shared = new SharedFolders(); // same-host engines' exchange folders
 
   constructor(readonly plugin: Plugin, readonly token: string | undefined, readonly path: string) {}
 
@@ -176,9 +193,11 @@ class Worker {
     }
     let given: Table;
     try {
-      given = collector.table() ?? new Table();
+      given = request.inputFile ? readTable(this.shared.path(request.inputFile)) : (collector.table() ?? new Table());
+      if (request.outputFile) this.shared.path(request.outputFile); // refused before the step runs, not after
     } catch (error) {
-      return fail(call, { kind: "request", type: "ProtocolError", message: `the input is not readable Arrow: ${(error as Error).message}` });
+      const type = error instanceof SharedFileError ? SHARED_FILE_ERROR : "ProtocolError";
+      return fail(call, { kind: "request", type, message: `the input rows cannot be read: ${(error as Error).message}` });
     }
     let context: StepContext;
     try {
@@ -207,7 +226,24 @@ class Worker {
     if (!(returned instanceof Table)) {
       return fail(call, { kind: "step", type: "NotATableError", message: `\`${request.step}\` returned ${typeof returned}, not an apache-arrow Table` });
     }
+    if (request.outputFile && byteSize(returned) >= SHARED_MIN_BYTES) return this.answerWithFile(call, request, returned, given);
     await send(call, flightMessages(returned));
+    call.end();
+  }
+
+  /** The output in the file the request named (without the input columns it returns unchanged), its schema
+   * and where it is on the stream. */
+  private async answerWithFile(call: ServerCall, request: StepRequest, output: Table, given: Table): Promise<void> {
+    const unchanged = request.takesInput ? unchangedColumns(output, given) : new Map<number, number>();
+    try {
+      writeTable(this.shared.path(request.outputFile), withoutColumns(output, unchanged));
+    } catch (error) {
+      const type = error instanceof SharedFileError ? SHARED_FILE_ERROR : "ProtocolError";
+      return fail(call, { kind: "request", type, message: `the output rows cannot be written: ${(error as Error).message}` });
+    }
+    await send(call, flightMessages(new Table(output.schema)));
+    const metadata = { output_file: request.outputFile, rows: output.numRows, input_columns: Object.fromEntries(unchanged) };
+    await write(call, { app_metadata: Buffer.from(JSON.stringify(metadata)) });
     call.end();
   }
 
@@ -293,6 +329,12 @@ class Worker {
         if (step === undefined) throw new ProtocolError(`no step \`${String(body.function)}\``);
         return { parameters: step.options.parameters ?? [] };
       }
+      case SHARE_ACTION:
+        try {
+          return { probe: this.shared.accept(String(body.directory ?? ""), String(body.probe ?? "")) };
+        } catch (error) {
+          throw new ProtocolError((error as Error).message);
+        }
       case "shutdown":
         setImmediate(shutdown);
         return { status: "stopping" };
@@ -335,6 +377,31 @@ function write(call: ServerCall, message: FlightData): Promise<void> {
     if (call.write(message)) resolve();
     else call.once("drain", () => resolve());
   });
+}
+
+/** HTTP/2 flow control window of a worker's connections and streams (bytes a peer may send unanswered).
+ * HTTP/2's default, 64 KiB, has an engine sending megabyte record batches wait for a window update every
+ * 64 KiB; grpc-js takes no option for it on a server, so it is set on the HTTP/2 server grpc-js makes (its
+ * settings before binding, each connection's window as it opens). Where grpc-js no longer has these
+ * fields, the windows stay HTTP/2's: slower, never wrong. */
+export const FLOW_CONTROL_WINDOW = 16 << 20;
+
+interface Http2Internals {
+  commonServerOptions?: { settings?: Record<string, unknown> };
+  http2Servers?: Map<{ on: (event: "session", listener: (session: { setLocalWindowSize?: (size: number) => void }) => void) => void }, unknown>;
+}
+
+function widenWindows(server: grpc.Server): void {
+  const internals = server as unknown as Http2Internals;
+  if (internals.commonServerOptions !== undefined) {
+    internals.commonServerOptions.settings = { ...internals.commonServerOptions.settings, initialWindowSize: FLOW_CONTROL_WINDOW };
+  }
+}
+
+function widenSessions(server: grpc.Server): void {
+  for (const http2Server of (server as unknown as Http2Internals).http2Servers?.keys() ?? []) {
+    http2Server.on("session", (session) => session.setLocalWindowSize?.(FLOW_CONTROL_WINDOW));
+  }
 }
 
 function limits(): grpc.ChannelOptions {

@@ -2,15 +2,19 @@
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { connect } from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
-import { type Table, tableFromArrays, tableFromIPC } from "apache-arrow";
+import { Dictionary, Int32, Table, tableFromArrays, tableFromIPC, tableToIPC, Utf8, vectorFromArray } from "apache-arrow";
 import { plugin as scorePlugin } from "../examples/score.js";
-import { flightMessages, type FlightData, IpcCollector } from "../src/ipc.js";
+import { decodeFlightData, encodeFlightData } from "../src/flightdata.js";
+import { flightMessages, type FlightData, IpcCollector, ROWS_PER_BATCH } from "../src/ipc.js";
 import { flightClient, Plugin, type RunningWorker, tableOf } from "../src/index.js";
+import { FLOW_CONTROL_WINDOW } from "../src/server.js";
 
 interface Answer {
   table: Table | null;
@@ -51,10 +55,11 @@ function exchange(client: Client, request: Record<string, unknown> | Buffer, tab
   });
 }
 
-function action(client: Client, type: string, body: unknown = {}, token?: string): Promise<Record<string, unknown>> {
+function action(client: Client, type: string, body: unknown = {}, token?: string, milliseconds?: number): Promise<Record<string, unknown>> {
   const metadata = new grpc.Metadata();
   if (token !== undefined) metadata.set("authorization", `Bearer ${token}`);
-  const call = client.DoAction({ type, body: Buffer.from(JSON.stringify(body)) }, metadata) as grpc.ClientReadableStream<{ body: Buffer }>;
+  const options = milliseconds !== undefined ? { deadline: Date.now() + milliseconds } : {};
+  const call = client.DoAction({ type, body: Buffer.from(JSON.stringify(body)) }, metadata, options) as grpc.ClientReadableStream<{ body: Buffer }>;
   return new Promise((resolve, reject) => {
     const answers: Record<string, unknown>[] = [];
     call.on("data", (result: { body: Buffer }) => answers.push(JSON.parse(Buffer.from(result.body).toString())));
@@ -206,4 +211,160 @@ test("TLS: a client that trusts the certificate is served, a plain-text one is n
     await worker.close();
     rmSync(folder, { recursive: true, force: true });
   }
+});
+
+// --- the wire: FlightData by hand, tables cut into messages -------------------------------------------
+
+test("FlightData encodes and decodes by its field numbers; a body may be written in pieces", () => {
+  const message = { flight_descriptor: { type: "CMD", cmd: Buffer.from("{}") }, data_header: Buffer.from([1, 2, 3]),
+    app_metadata: Buffer.from("m"), data_body: [Buffer.from([4, 5]), Buffer.alloc(300, 6)] };
+  const raw = encodeFlightData(message);
+  const back = decodeFlightData(raw);
+  assert.equal(back.flight_descriptor?.type, 2);
+  assert.equal(Buffer.from(back.flight_descriptor?.cmd ?? []).toString(), "{}");
+  assert.deepEqual([...(back.data_header ?? [])], [1, 2, 3]);
+  assert.equal(Buffer.from(back.app_metadata ?? []).toString(), "m");
+  assert.deepEqual(Buffer.from(back.data_body as Uint8Array), Buffer.concat([Buffer.from([4, 5]), Buffer.alloc(300, 6)]));
+  assert.equal((back.data_body as Uint8Array).buffer, raw.buffer); // a view, not a copy
+  // a field this SDK does not know (number 4, a varint) is skipped; a message cut short is an error
+  assert.deepEqual([...(decodeFlightData(Buffer.concat([Buffer.from([0x20, 0x96, 0x01]), raw])).data_header ?? [])], [1, 2, 3]);
+  assert.throws(() => decodeFlightData(raw.subarray(0, raw.byteLength - 1)), /cut short/);
+});
+
+test("a table goes through the messages whole: batches cut to the wire's size, dictionaries, nulls", () => {
+  const rows = ROWS_PER_BATCH * 2 + 5;
+  const id = vectorFromArray(new Int32Array(rows).map((_, i) => i));
+  const name = vectorFromArray(Array.from({ length: rows }, (_, i) => (i % 7 === 0 ? null : `n${i % 3}`)), new Utf8());
+  const kind = vectorFromArray(Array.from({ length: rows }, (_, i) => ["a", "b"][i % 2]), new Dictionary(new Utf8(), new Int32()));
+  // plain columns: the schema, then three batches; a dictionary column: the schema, its dictionary, one batch
+  for (const [given, messages] of [[new Table({ id, name }), 4], [new Table({ id, kind }), 3]] as const) {
+    const sent = [...flightMessages(given)];
+    assert.equal(sent.length, messages);
+    const collector = new IpcCollector();
+    for (const message of sent) collector.add(decodeFlightData(encodeFlightData(message)));
+    const back = collector.table();
+    assert.equal(back?.numRows, rows);
+    assert.deepEqual(back?.toArray().map((row) => JSON.stringify(row)), given.toArray().map((row) => JSON.stringify(row)));
+  }
+});
+
+// --- the worker as served --------------------------------------------------------------------------
+
+test("a worker binds 127.0.0.1 on a free port by default, widens HTTP/2's windows, and stops on `shutdown`", async () => {
+  const saved = process.env.HEDDLE_WORKER_ADDRESS;
+  delete process.env.HEDDLE_WORKER_ADDRESS;
+  let stopped = false;
+  const worker = await scorePlugin.serve({ quiet: true, argv: [] });
+  const close = worker.close;
+  try {
+    assert.match(worker.address, /^grpc:\/\/127\.0\.0\.1:\d+$/);
+    const session = connect(`http://127.0.0.1:${worker.port}`);
+    const settings = await new Promise<{ initialWindowSize?: number }>((resolve) => session.once("remoteSettings", resolve));
+    session.close();
+    assert.equal(settings.initialWindowSize, FLOW_CONTROL_WINDOW);
+    const client = flightClient(worker.address);
+    assert.deepEqual(await action(client, "shutdown"), { status: "stopping" });
+    client.close();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const again = flightClient(worker.address);
+    await assert.rejects(action(again, "health", {}, undefined, 2000));
+    again.close();
+    stopped = true;
+  } finally {
+    if (saved !== undefined) process.env.HEDDLE_WORKER_ADDRESS = saved;
+    if (!stopped) await close();
+  }
+});
+
+// --- same host: tables as files ------------------------------------------------------------------------
+
+describe("same host: tables as files", () => {
+  let worker: RunningWorker;
+  let client: Client;
+  let folder: string;
+  const name = (kind: string) => join(folder, `${kind}-${randomBytes(16).toString("hex")}.arrow`);
+  const large = (rows: number) => tableFromArrays({ id: new BigInt64Array(rows).map((_, i) => BigInt(i)), amount: new Float64Array(rows).map((_, i) => i / 2) });
+  const inputFile = (table: Table) => {
+    const path = name("in");
+    writeFileSync(path, tableToIPC(table, "file"), { mode: 0o600 });
+    return path;
+  };
+
+  before(async () => {
+    worker = await scorePlugin.serve({ quiet: true, argv: [], address: "grpc://127.0.0.1:0", path: "shop/score" });
+    client = flightClient(worker.address);
+    folder = mkdtempSync(join(tmpdir(), "heddle-exchange-")); // mode 0700
+  });
+  after(async () => {
+    client.close();
+    await worker.close();
+    rmSync(folder, { recursive: true, force: true });
+  });
+
+  test("`share` answers the probe of a private folder of the worker's user, and of nothing else", async () => {
+    const probe = `probe-${randomBytes(16).toString("hex")}.txt`;
+    writeFileSync(join(folder, probe), "the probe's text", { mode: 0o600 });
+    assert.deepEqual(await action(client, "share", { directory: folder, probe }), { probe: "the probe's text" });
+    const open = mkdtempSync(join(tmpdir(), "heddle-open-"));
+    const link = `${folder}-link`;
+    try {
+      chmodSync(open, 0o755);
+      writeFileSync(join(open, probe), "x");
+      symlinkSync(folder, link);
+      await assert.rejects(action(client, "share", { directory: open, probe }), /may be read by other users/);
+      await assert.rejects(action(client, "share", { directory: link, probe }), /is not a folder/);
+      await assert.rejects(action(client, "share", { directory: folder, probe: "../probe.txt" }), /not the name of a shared file/);
+    } finally {
+      rmSync(open, { recursive: true, force: true });
+      rmSync(link, { force: true });
+    }
+  });
+
+  test("a large output goes to the file named; the input columns returned unchanged are named, not written", async () => {
+    const given = large(100_000);
+    const output = name("out");
+    const answer = await exchange(client, { module: "shop/score", step: "identity", input_file: inputFile(given), output_file: output }, new Table());
+    assert.equal(answer.error, null);
+    assert.deepEqual(answer.metadata, [{ output_file: output, rows: 100_000, input_columns: { 0: 0, 1: 1 } }]);
+    assert.deepEqual(answer.table?.schema.fields.map((f) => `${f.name}:${f.type}`), ["id:Int64", "amount:Float64"]);
+    assert.equal(answer.table?.numRows, 0);
+    assert.equal(tableFromIPC(readFileSync(output)).numCols, 0);
+
+    const scored = name("out");
+    const computed = await exchange(client, { module: "shop/score", step: "score", config: { factor: 3 }, input_file: inputFile(given), output_file: scored }, new Table());
+    assert.equal(computed.error, null);
+    assert.deepEqual(computed.metadata, [{ output_file: scored, rows: 100_000, input_columns: {} }]);
+    const written = tableFromIPC(readFileSync(scored));
+    assert.deepEqual(written.schema.fields.map((f) => f.name), ["id", "amount", "score"]);
+    assert.equal(written.getChild("score")?.get(99_999), 99_999 * 1.5);
+  });
+
+  test("a small output, failed rows and errors are answered on the stream", async () => {
+    const given = large(100_000);
+    const output = name("out");
+    const total = await exchange(client, { module: "shop/score", step: "total", input_file: inputFile(given), output_file: output }, new Table());
+    assert.deepEqual(total.metadata, []);
+    assert.equal(total.table?.getChild("total")?.get(0), given.getChild("amount")?.toArray().reduce((a: number, b: number) => a + b, 0));
+    assert.equal(existsSync(output), false);
+    const negative = tableFromArrays({ id: new BigInt64Array([1n, 2n]), amount: new Float64Array([1, -1]) });
+    const failed = await exchange(client, { module: "shop/score", step: "score", input_file: inputFile(negative), output_file: name("out") }, new Table());
+    assert.deepEqual(failed.metadata, [{ failed_rows: [1], reasons: ["order 2: negative amount"] }]);
+    assert.equal(failed.table?.numRows, 1);
+    assert.equal(failed.error?.structured?.kind, "rows");
+  });
+
+  test("a file outside the folders the worker accepted is refused before the step runs", async () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), "heddle-elsewhere-"));
+    try {
+      const path = join(elsewhere, `in-${randomBytes(16).toString("hex")}.arrow`);
+      writeFileSync(path, tableToIPC(large(10), "file"), { mode: 0o600 });
+      for (const request of [{ input_file: path }, { input_file: inputFile(large(10)), output_file: join(elsewhere, "out.arrow") }, { input_file: join(folder, "in-x.arrow") }]) {
+        const answer = await exchange(client, { module: "shop/score", step: "identity", ...request }, new Table());
+        assert.equal(answer.error?.structured?.kind, "request", JSON.stringify(request));
+        assert.equal(answer.error?.structured?.type, "SharedFileError", JSON.stringify(request));
+      }
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
 });
