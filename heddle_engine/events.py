@@ -123,3 +123,6 @@ class RunObserver(Protocol):
     # Optional: `node_scan(self, graph: str, node_id: str, scan: Scan) -> None`: an observer that has it is
     # handed a reader's lazy output as a `Scan` instead of the table (which would be read for it alone), and
     # reads it as it likes, off the executor's thread.
+    # Optional: `node_frame(self, graph: str, node_id: str, frame: polars.DataFrame) -> None`: an observer that
+    # has it is handed an output that is in Polars as the Polars frame (read-only); the others get it as Arrow,
+    # so a run whose data stays in Polars and whose observers all take frames never loads pyarrow.

@@ -62,6 +62,10 @@ class Data:
         lazy = self._lazy
         return Scan(lazy, self.num_rows, self.parquet) if lazy is not None else None
 
+    def frame(self) -> pl.DataFrame | None:
+        """The Polars frame, when the data is one not converted to Arrow yet (None otherwise)."""
+        return self._polars if self._arrow is None else None
+
     def materialise(self) -> Data:
         """Collect a deferred table now (a reader's errors are then its own); the data itself."""
         self.polars()

@@ -695,7 +695,11 @@ class GraphRun:
         if scan is not None:
             self.run.observers.node_scan(self.name, node.id, scan)
         elif self.run.want_outputs:
-            self.run.observers.node_output(self.name, node.id, data.arrow())
+            frame = data.frame()
+            if frame is not None:  # as Polars, to the observers that take it so (lineage: written without pyarrow)
+                self.run.observers.node_frame(self.name, node.id, frame)
+            else:
+                self.run.observers.node_output(self.name, node.id, data.arrow())
         if last and node.id == self.lowered.unit(self.lowered.unit_of[node.id]).last:
             self.run.outputs[node.id] = data
 

@@ -22,6 +22,8 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+import polars as pl
+
 from heddle_engine.events import BatchEvent, ErrorInfo, NodeEvent, NodeState, RunInfo, RunObserver, RunResult, Scan
 
 if TYPE_CHECKING:
@@ -70,6 +72,23 @@ class Observers:
 
     def node_output(self, graph: str, node_id: str, table: pa.Table) -> None:
         self._each(lambda o: o.node_output(graph, node_id, table), "node_output")
+
+    def node_frame(self, graph: str, node_id: str, frame: pl.DataFrame) -> None:
+        """A Polars output: as the frame to the observers that take frames (`node_frame`), as Arrow (converted
+        once) to the others that want outputs."""
+        arrow: list[pa.Table] = []
+
+        def call(observer: RunObserver) -> None:
+            if not getattr(observer, "wants_outputs", True):
+                return
+            take = getattr(observer, "node_frame", None)
+            if take is not None:
+                take(graph, node_id, frame)
+                return
+            if not arrow:
+                arrow.append(frame.to_arrow(compat_level=pl.CompatLevel.newest()))
+            observer.node_output(graph, node_id, arrow[0])
+        self._each(call, "node_frame")
 
     def node_scan(self, graph: str, node_id: str, scan: Scan) -> None:
         """To the observers that take scans (the others want no outputs: `take_scans`)."""

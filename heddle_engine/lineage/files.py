@@ -14,11 +14,13 @@ import shutil
 import threading
 import uuid
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from heddle_engine.lineage.layout import DELETING_PREFIX
+
+if TYPE_CHECKING:
+    import polars as pl
+    import pyarrow as pa
 
 COMPRESSION = "lz4"  # of recorded outputs: as fast to write as uncompressed here, a fraction of the size
 
@@ -50,12 +52,31 @@ def write_json(path: Path, value: Any, *, durable: bool = False) -> None:
 
 def write_table(path: Path, table: pa.Table, compression: str | None = COMPRESSION) -> int:
     """Write `table` as an Arrow IPC file (record batches compressed with `compression`); its size in bytes."""
+    import pyarrow as pa
+
     table = plain_layout(table)
     temporary = _temporary(path)
     try:
         with pa.OSFile(str(temporary), "wb") as sink, \
                 pa.ipc.new_file(sink, table.schema, options=pa.ipc.IpcWriteOptions(compression=compression)) as writer:
             writer.write_table(table)
+        size = temporary.stat().st_size
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise
+    return size
+
+
+def write_frame(path: Path, frame: pl.DataFrame, compression: str = COMPRESSION) -> int:
+    """Write a Polars frame as `write_table` writes a table, without pyarrow (the same file: Arrow IPC, plain
+    string and binary layouts — Polars' oldest compatibility level —, compressed); its size in bytes."""
+    import polars as pl
+
+    temporary = _temporary(path)
+    try:
+        frame.write_ipc(temporary, compression=compression, compat_level=pl.CompatLevel.oldest())  # type: ignore[arg-type]
         size = temporary.stat().st_size
         os.replace(temporary, path)
     except BaseException:
@@ -87,6 +108,8 @@ def plain_layout(table: pa.Table) -> pa.Table:
     writer writes those buffers whole for every batch: a filtered stage's file can be several times the
     size of its data. Plain layouts hold only their own bytes, and every Arrow reader knows them.
     """
+    import pyarrow as pa
+
     plain = {pa.string_view(): pa.large_string(), pa.binary_view(): pa.large_binary()}
     if any(pa.types.is_dictionary(field.type) for field in table.schema) and any(
             column.num_chunks > 1 for column in table.columns):

@@ -38,6 +38,7 @@ import contextlib
 import json
 import os
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -46,10 +47,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
-import pyarrow as pa
 
 from heddle.core.config import Secret
 from heddle_engine.catalog import load_catalog
@@ -62,6 +62,7 @@ from heddle_engine.lineage.files import (
     folder_size,
     sync_file,
     sync_folder,
+    write_frame,
     write_json,
     write_table,
 )
@@ -79,10 +80,13 @@ from heddle_engine.lineage.layout import (
     runs_folder,
 )
 from heddle_engine.lineage.redact import Redactor, redact_plan
-from heddle_engine.lineage.schemas import schema_json, schema_of
+from heddle_engine.lineage.schemas import frame_schema, schema_json, schema_of
 from heddle_engine.lineage.settings import DEFAULT_LIMIT
 from heddle_engine.lineage.store import LineageStore, read_table
 from heddle_lang.catalog import Catalog
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 PENDING_BYTES = 256 << 20  # outputs handed to the writer and not yet written, at most (one larger one may wait)
 _CALLS = frozenset({"step", "call"})  # nodes that run Python code: they start once their inputs are written
@@ -146,7 +150,7 @@ class LineageRecorder:
                 return
             try:
                 self._active = self._start(run)
-            except (OSError, pa.ArrowException) as error:
+            except _write_errors() as error:
                 self.problem = self._problem(error)
 
     def node_event(self, event: NodeEvent) -> None:
@@ -190,6 +194,32 @@ class LineageRecorder:
             batch = active.batch
         try:
             active.writer.submit(self._write, active, graph, node_id, table, size, batch=batch)
+        except RuntimeError:  # the run finished meanwhile: its writer takes no more
+            self._written(active, key, size)
+
+    def node_frame(self, graph: str, node_id: str, frame: pl.DataFrame) -> None:
+        """An output in Polars: written by Polars on the writer thread (no pyarrow loaded for it), unless its
+        rows need Arrow's kernels (a secret to scrub) or join an earlier file (a stream's batch, a handler's
+        stage): then as Arrow, like any output."""
+        active = self._active
+        if active is None:
+            return
+        key = (graph, node_id)
+        with active.room:
+            plain = not active.redactor.secrets and active.batch is None and graph in active.workflows
+        if not plain:
+            self.node_output(graph, node_id, frame.to_arrow(compat_level=pl.CompatLevel.newest()))
+            return
+        if self._refused_name(active, key):
+            return
+        size = frame.estimated_size()
+        with active.room:
+            while active.pending and active.pending + size > PENDING_BYTES:
+                active.room.wait()
+            active.pending += size
+            active.writing[key] = active.writing.get(key, 0) + 1
+        try:
+            active.writer.submit(self._write_frame, active, graph, node_id, frame, size)
         except RuntimeError:  # the run finished meanwhile: its writer takes no more
             self._written(active, key, size)
 
@@ -249,7 +279,7 @@ class LineageRecorder:
             for record in held:
                 self._append(active, record)
             self._finish(active, result)
-        except (OSError, pa.ArrowException) as error:
+        except _write_errors() as error:
             self._fail(active, error)
         finally:
             active.log.close()
@@ -332,6 +362,28 @@ class LineageRecorder:
         finally:
             self._written(active, (graph, node_id), size)
 
+    def _write_frame(self, active: _Recording, graph: str, node_id: str, frame: pl.DataFrame, size: int) -> None:
+        """On the writer thread: a Polars output to its file (the same Arrow IPC file `_write` writes), then to
+        the log; an output written before under that name gets the rows added, as `_write` does."""
+        path = output_path(active.folder, graph, node_id, None)
+        if path in active.outputs:
+            self._write(active, graph, node_id, frame.to_arrow(compat_level=pl.CompatLevel.newest()), size)
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            written = write_frame(path, frame)
+            with active.room:
+                active.outputs.add(path)
+                active.rows += frame.height
+            active.log.append({
+                "event": "output", "graph": graph, "node": node_id, "rows": frame.height, "bytes": written,
+                "schema": schema_json(frame_schema(frame.schema)), "clock": time.time(),
+            })
+        except Exception as error:  # on the writer thread nobody else would hear of it; the run goes on
+            self._fail(active, error)
+        finally:
+            self._written(active, (graph, node_id), size)
+
     @staticmethod
     def _copies(active: _Recording, graph: str, scan: Scan, batch: int | None) -> bool:
         """Is the scan recorded as a copy of its Parquet file? Not when its rows may hold a secret to scrub, nor
@@ -352,19 +404,17 @@ class LineageRecorder:
             self._write(active, graph, node_id, table, 0, batch=batch)
             return
         try:
-            import pyarrow.parquet as pq
-
             assert scan.parquet is not None
             path = output_path(active.folder, graph, node_id, suffix=PARQUET_SUFFIX)
             path.parent.mkdir(parents=True, exist_ok=True)
             written = copy_file(Path(scan.parquet), path)
-            schema = pq.read_schema(path)
+            schema = frame_schema(scan.frame.collect_schema())  # the file's, read whole and unchanged
             with active.room:
                 active.outputs.add(path)
                 active.rows += scan.rows
             active.log.append({
                 "event": "output", "graph": graph, "node": node_id, "rows": scan.rows, "bytes": written,
-                "schema": schema_json(schema_of(schema)), "clock": time.time(),
+                "schema": schema_json(schema), "clock": time.time(),
             })
         except Exception as error:  # on the writer thread nobody else would hear of it; the run goes on
             self._fail(active, error)
@@ -474,7 +524,16 @@ def _plain(value: object) -> object:
     return str(value)
 
 
+def _write_errors() -> tuple[type[BaseException], ...]:
+    """What writing a record may raise: OS errors, and Arrow's once pyarrow is loaded (a run whose data stays
+    in Polars records it without pyarrow)."""
+    pa = sys.modules.get("pyarrow")
+    return (OSError, pa.ArrowException) if pa is not None else (OSError,)
+
+
 def _concatenated(path: Path, table: pa.Table) -> pa.Table:
+    import pyarrow as pa
+
     earlier = read_table(path)
     if isinstance(earlier, LineageError):
         return table

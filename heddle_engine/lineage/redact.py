@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Mapping
-
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from heddle.core.config import Secret
 from heddle_engine.execute.secrets import MASK, longest_first, scrub
-from heddle_engine.lineage.scrub import scrub_column
 from heddle_lang.catalog import Catalog
 from heddle_lang.plan import Node, Plan, ResourceUse
 from heddle_lang.types import ConfigSchema, ValueType
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 class Redactor:
@@ -73,6 +74,8 @@ class Redactor:
         nulled: list[str] = []
         if not secrets:
             return table, nulled
+        from heddle_engine.lineage.scrub import scrub_column  # pyarrow's kernels: only with a secret to scrub
+
         for index, column in enumerate(table.columns):
             scrubbed, failed = scrub_column(column, secrets)
             if failed:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
-import pyarrow as pa
 
 from heddle_lang.types import Column, Schema, assignable, dtype_name
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def schema_of(schema: pa.Schema) -> Schema:
     """The columns of an Arrow schema with the Polars dtypes they load as (`None` where Polars has none)."""
+    import pyarrow as pa
+
     try:
         # `Table.from_batches`, not `schema.empty_table()`, which imports pandas (a second, on the writer thread,
         # before the first output is written)
@@ -20,6 +25,11 @@ def schema_of(schema: pa.Schema) -> Schema:
         return Schema(tuple(Column(name) for name in schema.names))
     assert isinstance(loaded, pl.DataFrame)
     return Schema(tuple(Column(name, dtype) for name, dtype in loaded.schema.items()))
+
+
+def frame_schema(schema: Mapping[str, pl.DataType]) -> Schema:
+    """The columns of a Polars schema (a frame's, a scan's)."""
+    return Schema(tuple(Column(name, dtype) for name, dtype in schema.items()))
 
 
 def schema_json(schema: Schema) -> list[dict[str, Any]]:

@@ -14,9 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from heddle_engine.lineage.errors import (
     AMBIGUOUS_RUN,
@@ -38,6 +36,9 @@ from heddle_engine.lineage.layout import (
 )
 from heddle_engine.lineage.stages import StageName, resolve
 from heddle_lang.suggest import listing
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 LAST = "last"
 
@@ -199,6 +200,8 @@ class LineageStore:
 def read_table(path: Path, limit: int | None = None) -> pa.Table | LineageError:
     """An Arrow IPC file's table (or a recorded Parquet copy's); with `limit`, only the record batches (row
     groups) holding its first `limit` rows are read."""
+    import pyarrow as pa
+
     if path.suffix == PARQUET_SUFFIX:
         return _read_parquet(path, limit)
     try:
@@ -220,6 +223,7 @@ def read_table(path: Path, limit: int | None = None) -> pa.Table | LineageError:
 
 
 def _read_parquet(path: Path, limit: int | None) -> pa.Table | LineageError:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
