@@ -1,6 +1,7 @@
 """Incremental analysis is fresh analysis: random edits across a library and two files importing it, each
 file analysed after every step through one long-lived `Workspace` (reusing what the edit did not touch, as the
-language server does) and through a new one (nothing kept), with the same diagnostics, plan and uses."""
+language server does, its relational blocks read from the records a disk cache would keep) and through a new one
+(nothing kept), with the same diagnostics, plan and uses."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from hypothesis import strategies as st
 
 from heddle_engine.catalog import load_catalog
 from heddle_engine.project import path_policy
-from heddle_lang import layout
+from heddle_lang import layout, relational
 from heddle_lang.paths import PathPolicy
+from heddle_lang.relational.stored import stored_in
 from heddle_lang.semantic.model import Analysis
 from heddle_lang.semantic.workspace import Workspace
 from heddle_lang.syntax import SyntaxTree, parse, structure
@@ -75,7 +77,19 @@ workflow Other ? platform.alert {
 FILES = {f"{FOLDER}/platform.he": LIBRARY, f"{FOLDER}/app.he": APP, f"{FOLDER}/other.he": OTHER}
 SNIPPETS = [" ", "x", "\n", "\t", "  ", "}\n", " {", "\n  ", "| ", "_", "r", "report", "platform.",
             "| io.print\n", "{", "}", "(", ")", "> rows\n", "?", "alert", "show", "\n  rows\n    | show\n",
-            "workflow W {\n  rows\n}\n", "step extra = io.print\n"]
+            "workflow W {\n  rows\n}\n", "step extra = io.print\n", " filter amount > 1", "select {id} ", "amount",
+            "join show (==id) "]
+
+
+class RecordStore:
+    def __init__(self) -> None:
+        self.records: dict[str, str] = {}
+
+    def get(self, key: str) -> str | None:
+        return self.records.get(key)
+
+    def put(self, key: str, record: str) -> None:
+        self.records[key] = record
 
 
 def paths(file: str) -> PathPolicy:
@@ -99,8 +113,10 @@ def test_random_edits_analyse_as_a_fresh_analysis_does(edits: list[tuple[str, fl
     texts = dict(FILES)
     trees: dict[str, SyntaxTree] = {file: parse(text) for file, text in texts.items()}
     kept = Workspace(CATALOG, texts.get, paths)
-    for file in texts:
-        kept.analyze(file, trees[file])
+    store = RecordStore()  # what a disk cache keeps between processes
+    with stored_in(store):
+        for file in texts:
+            kept.analyze(file, trees[file])
     for file, where, removed, inserted in edits:
         tree = trees[file]
         start = int(where * len(tree.data))
@@ -111,9 +127,12 @@ def test_random_edits_analyse_as_a_fresh_analysis_does(edits: list[tuple[str, fl
             end += 1
         trees[file] = tree.edit(start, end, inserted)
         texts[file] = trees[file].text
-        kept_results = {each: summary(kept.analyze(each, trees[each])) for each in texts}
+        relational.cache_clear()  # the kept analyses' blocks come from the store's records where it has them
+        with stored_in(store):
+            kept_results = {each: summary(kept.analyze(each, trees[each])) for each in texts}
         layout.forget()  # the layout and structure of each declaration computed again, not remembered
         structure.forget()
+        relational.cache_clear()  # and every block typed anew
         fresh = Workspace(CATALOG, texts.get, paths)
         for each, text in texts.items():
             assert kept_results[each] == summary(fresh.analyze(each, parse(text)))
