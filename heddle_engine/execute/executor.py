@@ -581,10 +581,10 @@ class GraphRun:
         return StepOutput(data if not data.deferred or kept_lazy else data.materialise())
 
     def _defers(self, node: Node) -> bool:
-        """May the lazy scan `node` returned stay lazy, to become part of its reader's query? Only when one
-        relational unit reads it (`lower.py`: the scan runs once; not in a stream, whose batches would scan it
-        again each), and observers that want node outputs take it as a `Scan` (lineage does)."""
-        return (node.id in self.lowered.deferred and self.run.plan.stream is None
+        """May the lazy scan `node` returned stay lazy, to become part of its readers' queries? Only when
+        relational units alone read it (`lower.py`: `deferred`, `shared`; not in a stream, whose batches would
+        scan it again each), and observers that want node outputs take it as a `Scan` (lineage does)."""
+        return ((node.id in self.lowered.deferred or node.id in self.lowered.shared) and self.run.plan.stream is None
                 and (not self.run.want_outputs or self.run.observers.take_scans))
 
     def _config(self, node: Node) -> Mapping[str, object]:

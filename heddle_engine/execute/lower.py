@@ -20,8 +20,9 @@ A *unit* is what the executor schedules: one plan node, or several.
   that node. The units downstream of it run once per batch, the others once per run (`stream_units`).
 - **Scans.** A step whose output one relational unit alone reads (a file reader, say) may return a lazy
   table (`Table.scan`): its scan then becomes part of that unit's lazy query, so the block's projection and
-  filters reach the file (`deferred`; the columns it reads are shown). Read by anything else, it is collected
-  once.
+  filters reach the file (`deferred`; the columns it reads are shown). Read by several relational units and
+  nothing else, it stays a scan too (`shared`): each unit's query scans the file for what it reads, instead
+  of the whole file being collected into memory for them. Read by anything else, it is collected once.
 - **Sinks.** A writer (a step declared `sink=True`, such as `io.write_parquet`) whose input is a relational
   unit's result that nothing else reads is that unit's sink (`sinks`): unless the run records node outputs,
   the unit gives the writer its lazy query instead of collecting it, so readers, blocks and writer are one
@@ -107,6 +108,7 @@ class ExecGraph:
     pushdowns: Mapping[str, Pushdown] = field(default_factory=dict)  # step node id -> its pushed query
     deferred: Mapping[str, str] = field(default_factory=dict)  # step node id -> the unit whose query scans it
     sinks: Mapping[str, str] = field(default_factory=dict)  # writer node id -> the unit whose query it writes
+    shared: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # step node id -> the units that scan it
     _units: dict[str, Unit] = field(init=False, repr=False, compare=False)
     _nodes: dict[str, Node] = field(init=False, repr=False, compare=False)
 
@@ -134,6 +136,7 @@ class ExecGraph:
                                  "limit": p.pushed.limit} for step, p in self.pushdowns.items()},
             "deferred": dict(self.deferred),
             "sinks": dict(self.sinks),
+            "shared": {step: list(units) for step, units in self.shared.items()},
         }
 
     def sink_of(self, unit_id: str) -> str | None:
@@ -211,6 +214,9 @@ class ExecPlan:
                     lines.append(f"      query: {pushdown.pushed.sql}")
                 if node.id in exec_graph.deferred:
                     lines.append(f"      {_scan_text(exec_graph, node.id)}")
+                elif node.id in exec_graph.shared:
+                    lines.append(f"      scanned inside the queries of {', '.join(exec_graph.shared[node.id])}, "
+                                 "each reading what it needs of it (not collected into memory)")
                 elif node.kind == "relational":
                     lines.append(f"      {_memory_text(exec_graph, unit)}")
                 if node.id in exec_graph.sinks:
@@ -308,26 +314,34 @@ def _lower_graph(graph: Graph, functions: Functions, recorded: set[str], errors:
         for source in unit.inputs:
             consumers[source].append(unit.id)
     placements = _placements(graph, functions.catalog)
+    deferred, shared = _deferred(nodes, units, unit_of, consumers, lookups=lookups, recorded=recorded)
     return ExecGraph(graph, units, lookups, parameters, unit_of, {k: tuple(v) for k, v in consumers.items()},
                      placements,
                      _pushdowns(graph, nodes, readers, lookups=lookups, recorded=recorded, catalog=functions.catalog),
-                     _deferred(nodes, units, unit_of, consumers, lookups=lookups, recorded=recorded),
-                     _sinks(nodes, units, unit_of, consumers, functions, recorded=recorded, placements=placements))
+                     deferred=deferred, shared=shared,
+                     sinks=_sinks(nodes, units, unit_of, consumers, functions, recorded=recorded,
+                                  placements=placements))
 
 
 def _deferred(nodes: Mapping[str, Node], units: Iterable[Unit], unit_of: Mapping[str, str],
               consumers: Mapping[str, list[str]], *, lookups: Mapping[str, tuple[LookupSource, ...]],
-              recorded: set[str]) -> dict[str, str]:
-    """Steps whose lazy output may become part of the query of the one relational unit that reads it."""
+              recorded: set[str]) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+    """Steps whose lazy output may become part of the query of the one relational unit that reads it, and
+    those read by several relational units and nothing else (each unit's query scans it)."""
     first = {u.id: nodes[u.nodes[0]] for u in units}
     found: dict[str, str] = {}
+    shared: dict[str, tuple[str, ...]] = {}
     for node in nodes.values():
         if node.kind not in ("step", "call") or node.id in recorded or node.id in lookups:
             continue
         readers = consumers.get(unit_of[node.id], [])
-        if len(readers) == 1 and first[readers[0]].kind == "relational":
+        if not readers or any(first[r].kind != "relational" for r in readers):
+            continue
+        if len(readers) == 1:
             found[node.id] = readers[0]
-    return found
+        else:
+            shared[node.id] = tuple(readers)
+    return found, shared
 
 
 def _sinks(nodes: Mapping[str, Node], units: Iterable[Unit], unit_of: Mapping[str, str],

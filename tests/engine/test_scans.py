@@ -174,3 +174,37 @@ def test_a_run_whose_data_stays_in_polars_imports_no_pyarrow(tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr
     assert "loaded: []" in done.stderr
     assert pl.read_csv(tmp_path / "out.csv")["a"].to_list() == [2, 3]
+
+
+TWO_READERS = """import "std/io" io
+
+workflow W {
+  io.read_csv { path: "data.csv" }
+  > rows
+
+  rows
+    | (from input filter a >= 295 select {a})
+    | io.write_csv { path: "high.csv" }
+
+  rows
+    | (from input filter a < 3 select {a})
+    | io.write_csv { path: "low.csv" }
+}
+"""
+
+
+def test_a_file_read_by_two_blocks_is_scanned_by_each_never_collected_whole(tmp_path: Path) -> None:
+    write_csv(tmp_path)  # read whole, the file fails: each block reads only `a`
+    path = program(tmp_path, TWO_READERS)
+    lowered = lower(checked_plan(path), "W", Functions.of(load_catalog(path)))
+    assert lowered.workflow.deferred == {}
+    assert lowered.workflow.shared == {"n1": ("n2", "n4")}
+    assert "scanned inside the queries of n2, n4, each reading what it needs of it" in lowered.explain()
+    recorder = LineageRecorder(tmp_path)
+    for observers in ((), (recorder,)):  # lineage takes the reader's output as a scan: the file, not its rows
+        result = run_file(path, observers=observers)
+        assert result.status == "succeeded", result.failures
+        assert pl.read_csv(tmp_path / "high.csv")["a"].to_list() == [295, 296, 297, 298, 299]
+        assert pl.read_csv(tmp_path / "low.csv")["a"].to_list() == [0, 1, 2]
+        assert result.rows[("W", "n1")].output == ROWS
+    assert recorder.problem is not None  # the whole file does not read: its record says so, the run went on
