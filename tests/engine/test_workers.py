@@ -335,3 +335,50 @@ def test_heddle_run_starts_a_commands_worker_once_and_stops_it(write_files: Writ
     started = [line.split()[1] for line in done.stderr.splitlines() if line.startswith("worker ")]
     assert len(started) == 1  # checking, running and recording the lineage share it
     assert not os.path.exists(f"/proc/{started[0]}")  # stopped when the run ended
+
+
+@pytest.fixture
+def silent_address() -> Iterator[str]:
+    """An address that accepts connections and never says a word (a hung worker, a firewall's black hole)."""
+    import socket
+
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    try:
+        yield f"grpc://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        server.close()
+
+
+def test_heddle_check_and_plan_on_a_worker_that_never_answers_give_one_error_in_bounded_time(
+        write_files: WriteFiles, silent_address: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from heddle.cli.main import main
+    from heddle_engine.workers import endpoints
+
+    monkeypatch.setattr(endpoints, "DESCRIBE_SECONDS", 1.0)  # the bound (10 s as shipped), shortened for the test
+    path = project(write_files, "shop.score", f'"shop/score" = {{ worker = "{silent_address}" }}')
+    for command in ("check", "plan"):
+        assert main([command, str(path)]) == 1
+        out, err = capsys.readouterr()
+        errors = [line for line in (out + err).splitlines() if "[HE3001]" in line]
+        assert len(errors) == 1, out + err
+        assert "shop/score" in errors[0] and silent_address in errors[0] and "did not answer in time" in errors[0]
+        assert f"{path}:2:8: error:" in errors[0]  # at the import
+
+
+def test_heddle_check_and_plan_read_a_running_workers_describe(write_files: WriteFiles,
+                                                               running_worker: tuple[str, Path],
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from heddle.cli.main import main
+
+    address, _ = running_worker
+    path = project(write_files, "shop.score { factor: 3.0 }", f'"shop/score" = {{ worker = "{address}" }}')
+    assert main(["check", str(path)]) == 0
+    capsys.readouterr()
+    assert main(["plan", str(path)]) == 0
+    assert "{id: Int64, amount: Float64, score: Float64}" in capsys.readouterr().out
+    path.write_text(path.read_text(encoding="utf-8").replace("factor: 3.0", "factor: \"high\""), encoding="utf-8")
+    assert main(["check", str(path)]) == 1
+    assert "factor" in capsys.readouterr().out  # the worker's config spec checks the literal
