@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 import weakref
-from importlib import metadata
 from types import ModuleType
 from typing import TYPE_CHECKING
 
@@ -78,6 +77,8 @@ class Functions:
                 return own_plugin(load_target(target, project.root))
             if path in BUILTIN_MODULES:
                 return own_plugin(load_target(BUILTIN_MODULES[path]))
+            from importlib import metadata  # 20 ms to load: only for a path that is no project or built-in module
+
             for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
                 if entry_point.name == path:
                     return own_plugin(entry_point.load())

@@ -19,8 +19,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from heddle.flight.protocol import parse_address
-
 ENV_PREFIX = "env:"
 
 
@@ -57,6 +55,8 @@ def worker_setting(path: str, table: Mapping[str, object]) -> WorkerSetting | st
         address = table["worker"]
         if not isinstance(address, str):
             return f"the module `{path}`: `worker` is an address such as \"grpc://127.0.0.1:8815\""
+        from heddle.flight.protocol import parse_address  # the worker protocol: loaded for a project with workers
+
         try:
             parse_address(address)
         except ValueError as error:
@@ -80,6 +80,8 @@ def jit_workers(data: Mapping[str, object]) -> tuple[tuple[str, ...], str | None
         found = [found]
     if not isinstance(found, list) or not all(isinstance(a, str) for a in found):
         return (), "`[workers] jit` is a list of addresses such as \"grpc://127.0.0.1:8815\""
+    from heddle.flight.protocol import parse_address
+
     for address in found:
         try:
             parse_address(address)
