@@ -88,7 +88,9 @@ CLIENT_CAPABILITIES: Message = {
     "textDocument": {
         "synchronization": {"dynamicRegistration": False, "didSave": False},
         "publishDiagnostics": {"versionSupport": True, "relatedInformation": True},
-        "completion": {"completionItem": {"snippetSupport": True, "documentationFormat": ["markdown"]}},
+        # As VS Code: an item's documentation is asked for (`completionItem/resolve`) when the item is shown.
+        "completion": {"completionItem": {"snippetSupport": True, "documentationFormat": ["markdown"],
+                                          "resolveSupport": {"properties": ["documentation", "detail"]}}},
         "hover": {"contentFormat": ["markdown", "plaintext"]},
     },
     "window": {"workDoneProgress": False},

@@ -145,15 +145,19 @@ _COMPLETION_KINDS = {
 }
 
 
-def lsp_completion(lines: LineIndex, item: CompletionItem, encoding: Encoding) -> lsp.CompletionItem:
+def lsp_completion(lines: LineIndex, item: CompletionItem, encoding: Encoding,
+                   later: dict[str, object] | None = None) -> lsp.CompletionItem:
+    """`later`: the documentation is left for `completionItem/resolve`, which gets `later` back as the item's data."""
     text = item.insert_text if item.insert_text is not None else item.label
     edit = lsp.TextEdit(range=lsp_range(lines, item.replace, encoding), new_text=text) if item.replace else None
+    lazy = later is not None and bool(item.documentation)
     return lsp.CompletionItem(
         label=item.label,
         kind=_COMPLETION_KINDS.get(item.kind, lsp.CompletionItemKind.Text),
         detail=item.detail or None,
         documentation=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=item.documentation)
-        if item.documentation else None,
+        if item.documentation and not lazy else None,
+        data=later if lazy else None,
         insert_text=None if edit else text,
         text_edit=edit,
         insert_text_format=lsp.InsertTextFormat.Snippet if item.snippet else lsp.InsertTextFormat.PlainText,

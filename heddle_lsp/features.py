@@ -39,17 +39,52 @@ async def on_hover(ls: HeddleServer, params: lsp.HoverParams) -> lsp.Hover | Non
     return convert.lsp_hover(snapshot.tree.lines, result, ls.host.encoding) if result else None
 
 
-@server.feature(lsp.TEXT_DOCUMENT_COMPLETION, lsp.CompletionOptions(trigger_characters=["<", "=", ".", "?", "|", "{",
-                                                                                         " ", '"', ",", "(", "/"]))
+@server.feature(lsp.TEXT_DOCUMENT_COMPLETION, lsp.CompletionOptions(
+    trigger_characters=["<", "=", ".", "?", "|", "{", " ", '"', ",", "(", "/"], resolve_provider=True))
 async def on_completion(ls: HeddleServer, params: lsp.CompletionParams) -> lsp.CompletionList | None:
-    found = await _at(ls, params.text_document.uri, params.position)
+    """The items at the position. A client that resolves documentation lazily gets none in the list (after `| ` in
+    a large file, the schema tables of a thousand steps): `completionItem/resolve` adds the one it shows."""
+    uri = params.text_document.uri
+    found = await _at(ls, uri, params.position)
     if found is None:
         return None
     snapshot, offset = found
-    paths = ls.catalog_paths(params.text_document.uri)
+    paths = ls.catalog_paths(uri)
     items = completion.complete(snapshot.analysis, offset, paths)
+    lines, encoding = snapshot.tree.lines, ls.host.encoding
+    if not _resolves_documentation(ls):
+        return lsp.CompletionList(is_incomplete=False, items=[
+            convert.lsp_completion(lines, item, encoding) for item in items])
     return lsp.CompletionList(is_incomplete=False, items=[
-        convert.lsp_completion(snapshot.tree.lines, item, ls.host.encoding) for item in items])
+        convert.lsp_completion(lines, item, encoding, later={"uri": uri, "version": snapshot.version,
+                                                            "offset": offset, "index": index})
+        for index, item in enumerate(items)])
+
+
+@server.feature(lsp.COMPLETION_ITEM_RESOLVE)
+async def on_completion_resolve(ls: HeddleServer, item: lsp.CompletionItem) -> lsp.CompletionItem:
+    """The documentation of an item `on_completion` left out, computed again from the same snapshot."""
+    data = item.data
+    if item.documentation is not None or not isinstance(data, dict) or not isinstance(data.get("uri"), str):
+        return item
+    snapshot = await ls.snapshot(data["uri"])
+    offset, index = data.get("offset"), data.get("index")
+    if snapshot is None or snapshot.version != data.get("version") or not isinstance(offset, int) \
+            or not isinstance(index, int):
+        return item  # the document changed since: the client asks for completions again
+    items = completion.complete(snapshot.analysis, offset, ls.catalog_paths(data["uri"]))
+    if 0 <= index < len(items) and items[index].label == item.label and items[index].documentation:
+        item.documentation = lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=items[index].documentation)
+    return item
+
+
+def _resolves_documentation(ls: HeddleServer) -> bool:
+    """Whether the client asks `completionItem/resolve` for an item's documentation when it shows it."""
+    text_document = ls.client_capabilities.text_document
+    completion_capability = text_document.completion if text_document is not None else None
+    item = completion_capability.completion_item if completion_capability is not None else None
+    support = item.resolve_support if item is not None else None
+    return support is not None and "documentation" in support.properties
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DEFINITION)

@@ -135,3 +135,22 @@ async def test_inlay_hints_code_lens_and_plan_command(client: LanguageClient) ->
         command="heddle.planWorkflow", arguments=[URI, "FraudDetection"]))
     assert isinstance(plan, str) and "workflow FraudDetection ? alert_on_fail" in plan
     # heddle.runWorkflow runs the workflow: tests/lsp/test_run_workflow.py, in a temporary folder.
+
+
+@pytest.mark.asyncio
+async def test_completion_documentation_comes_with_the_items_or_when_resolved(client: LanguageClient) -> None:
+    # VS Code resolves documentation lazily: the list leaves it out (a thousand steps' schema tables in a large
+    # file), `completionItem/resolve` adds the shown item's. Neovim's preset resolves other properties only.
+    open_text(client, FRAUD)
+    result = await client.text_document_completion_async(lsp.CompletionParams(
+        text_document=doc(), position=at(FRAUD, "| generate_audit", 2)))
+    assert isinstance(result, lsp.CompletionList)
+    item = next(i for i in result.items if i.label == "fetch_user_data")
+    capabilities = client.capabilities
+    assert capabilities is not None and capabilities.text_document is not None
+    completion = capabilities.text_document.completion
+    support = completion.completion_item.resolve_support if completion and completion.completion_item else None
+    if support is not None and "documentation" in support.properties:
+        assert item.documentation is None and item.data is not None
+        item = await client.completion_item_resolve_async(item)
+    assert isinstance(item.documentation, lsp.MarkupContent) and "country" in item.documentation.value
