@@ -6,31 +6,28 @@ and its input is large (at least `Partitioning.rows`, or already partitioned by 
   other tables to their first (inner or left: each row of the first finds its matches alone) — the first
   table is cut, the joined ones go whole to every partition (a broadcast: they should be the small side);
 - a step its plugin declares `rowwise=True`.
-Partitions stay partitions from one row-local unit to the next (no data moves between them); a unit that
-is not row-local (an aggregation, a sort, a take, a join, a lookup, any other step) reads all partitions at
-once, put together in the task that runs it — never on the driver. Aggregations run in one task over the
-partitions (not in two phases yet: see the benchmark's notes).
+Partitions stay partitions from one row-local unit to the next (no data moves between them). A block that
+aggregates them runs in two phases where that is exact (`heddle_lang.relational.lowering.phases`: counts,
+sums and averages of integers, min/max of other than floats, all/any): the row-local blocks before it and its
+partial aggregate per partition, the partials combined in one task. A unit that is not row-local (another
+aggregation, a sort, a take, a join, a lookup, any other step) reads all partitions at once, put together in
+the task that runs it — never on the driver. The plan (`heddle plan --stage exec --cluster`) says which, and
+why an aggregation stays in one phase.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from heddle_engine.execute.functions import Callee, Functions, LoadError
 from heddle_engine.execute.lower import ExecGraph, ExecPlan
+from heddle_engine.execute.relational import split_of
 from heddle_lang.plan import Node
 from heddle_lang.relational import rq
+from heddle_lang.relational.lowering.phases import TwoPhases, local_transform, root_table
 
 DEFAULT_ROWS = 1_000_000
-
-# operators that read other rows than their own (aggregates, ranks, offsets)
-_ACROSS_ROWS = frozenset({
-    "std.sum", "std.count", "std.count_distinct", "std.average", "std.min", "std.max", "std.stddev",
-    "std.median", "std.any", "std.every", "std.concat_array", "std.row_number", "std.rank", "std.rank_dense",
-    "std.rank_percent", "std.lag", "std.lead", "std.first", "std.last", "std.nth_value",
-})
-
 
 @dataclass(frozen=True, slots=True)
 class Partitioning:
@@ -40,12 +37,18 @@ class Partitioning:
 
 def row_local(nodes: Iterable[Node]) -> bool:
     """Do these relational blocks (one unit, in order) each keep the rows of their first table apart (the
-    previous block's output, after the first block)?"""
+    previous block's output, after the first block)? The tables they join must not be partitioned too (the
+    unit's first table, or an earlier block's output)."""
     found: Node | None = None
+    partitioned: set[str] = set()
     for node in nodes:
         if node.kind != "relational" or node.program is None or not node.tables:
             return False
-        if found is not None and next(iter(node.tables.values())) != found.id:
+        first, *others = node.tables.values()
+        if found is not None and first != found.id:
+            return False
+        partitioned |= {first, node.id}
+        if any(source in partitioned for source in others):
             return False
         found = node
         try:
@@ -57,42 +60,27 @@ def row_local(nodes: Iterable[Node]) -> bool:
     return found is not None
 
 
+def aggregating(nodes: Sequence[Node], local: int) -> Node | None:
+    """The block after the unit's `local` row-local ones, if it reads their partitions first and no other
+    partitioned table: the one that may aggregate them in two phases."""
+    if local >= len(nodes) or not nodes[local].tables:
+        return None
+    node, head = nodes[local], nodes[:local]
+    driver = next(iter(nodes[0].tables.values()))
+    first, *others = node.tables.values()
+    if first != (head[-1].id if head else driver) or any(s == driver or s in {n.id for n in head} for s in others):
+        return None
+    return node
+
+
 def _local_query(query: rq.Query) -> bool:
-    """The block's relation and every table it declares (the prelude's `let`s) are row-local pipelines."""
-    return all(isinstance(r.kind, rq.Extern) or _local_relation(r) for _, r in query.tables) and \
-        _local_relation(query.relation)
-
-
-def _local_relation(relation: rq.Relation) -> bool:
-    pipeline = relation.kind
+    """The block's relation keeps the rows of the table it reads first one by one."""
+    pipeline = query.relation.kind
     if not isinstance(pipeline, rq.Pipeline) or not pipeline.transforms:
         return False
     start = pipeline.transforms[0]
-    for transform in pipeline.transforms:
-        if (isinstance(transform, rq.Join) and transform.side in ("inner", "left") and isinstance(start, rq.From)
-                and transform.table.source != start.table.source and _local_expr(transform.condition)):
-            continue
-        if isinstance(transform, rq.From | rq.Select):
-            continue
-        if isinstance(transform, rq.Filter) and _local_expr(transform.expr):
-            continue
-        if (isinstance(transform, rq.Compute) and transform.window is None and not transform.is_aggregation
-                and _local_expr(transform.expr)):
-            continue
-        return False
-    return True
-
-
-def _local_expr(expr: object) -> bool:
-    if isinstance(expr, rq.Operator):
-        return expr.name not in _ACROSS_ROWS and all(_local_expr(a) for a in expr.args)
-    if isinstance(expr, rq.Case):
-        return all(_local_expr(c) and _local_expr(v) for c, v in expr.cases)
-    if isinstance(expr, rq.Array):
-        return all(_local_expr(item) for item in expr.items)
-    if isinstance(expr, rq.SString):
-        return False  # SQL text: what it reads is not known
-    return isinstance(expr, rq.ColumnRef | rq.Lit | rq.Param)
+    driver = root_table(query, start.table.source) if isinstance(start, rq.From) else None
+    return driver is not None and all(local_transform(t, query, driver) for t in pipeline.transforms[1:])
 
 
 def placements(plan: ExecPlan, functions: Functions) -> dict[tuple[str, str], str]:
@@ -108,8 +96,7 @@ def _placement(graph: ExecGraph, unit_id: str, functions: Functions) -> str:
     if unit.kind == "recorded":
         return "from the recording (on the driver)"
     if first.kind == "relational":
-        return ("per partition of a large input (row-local)" if row_local(nodes)
-                else "one task over all partitions (not row-local)")
+        return _relational_placement(graph, nodes)
     if first.kind == "dataframe":
         return "on the driver (rows written in the program)"
     if first.kind == "error_context":
@@ -123,7 +110,24 @@ def _placement(graph: ExecGraph, unit_id: str, functions: Functions) -> str:
     if callee.placement == "driver":
         return 'on the driver (placement="driver")'
     if unit.kind == "lookup":
-        return "in the run's host next to the joining rows (a lookup, all partitions)"
+        return ("a lookup in the run's host, given the distinct keys of each partition of its driver; its table "
+                "goes once to every partition that joins it")
     if not first.inputs:
         return "one task (a source)"
     return "per partition (a rowwise step)" if callee.rowwise else "in the run's host, all partitions (a step)"
+
+
+def _relational_placement(graph: ExecGraph, nodes: list[Node]) -> str:
+    local = next((k for k in range(len(nodes), 0, -1) if row_local(nodes[:k])), 0)
+    if local == len(nodes):
+        return "per partition of a large input (row-local)"
+    node = aggregating(nodes, local)
+    if node is None:
+        return "one task over all partitions (not row-local)"
+    split = split_of(node, lambda source: graph.node(source).output.to_polars())
+    if isinstance(split, TwoPhases):
+        where = "per partition of a large input (row-local), then" if local else "per partition of a large input:"
+        return f"{where} the aggregation in two phases (partial per partition, combined in one task)"
+    if split == "it does not aggregate":
+        return "one task over all partitions (not row-local)"
+    return f"one task over all partitions (not in two phases: {split})"

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pyarrow as pa
 
 from heddle.core.table import RowErrors, Table
@@ -28,13 +29,15 @@ from heddle_engine.catalog import EngineCatalog
 from heddle_engine.cluster import tasks
 from heddle_engine.cluster.data import Frame, PlacedData, Traffic
 from heddle_engine.cluster.host import StepHost
-from heddle_engine.cluster.partition import Partitioning, row_local
+from heddle_engine.cluster.partition import Partitioning, aggregating, row_local
 from heddle_engine.cluster.session import ClusterUnavailable, connect
+from heddle_engine.execute import relational
 from heddle_engine.execute.data import Data
 from heddle_engine.execute.errors import NotATableError, SetupError, UnitCancelled, UnitLost
 from heddle_engine.execute.lookups import LookupSource
 from heddle_engine.workers.jit import shipped
 from heddle_lang.plan import Node
+from heddle_lang.relational.lowering.phases import TwoPhases
 
 POLL_SECONDS = 0.2
 CLOSE_SECONDS = 30.0
@@ -62,6 +65,7 @@ class RayPlacement:
         self.traffic = Traffic()
         self.cancelled = threading.Event()
         self.partitions: dict[str, int] = {}  # node id -> partitions it ran in
+        self.two_phases: set[str] = set()  # node ids whose aggregation ran in two phases
         self.versions: dict[str, str] = {}  # import path -> digest of the source shipped
         self._ray: Any = None
         self._modules: Any = None  # ref of the shipped sources
@@ -95,6 +99,7 @@ class RayPlacement:
             "relational": ray.remote(max_retries=0)(tasks.run_relational),
             "split": ray.remote(max_retries=0)(tasks.split),
             "concat": ray.remote(max_retries=0)(tasks.concat),
+            "keys": ray.remote(max_retries=0)(tasks.distinct_keys),
             "host": ray.remote(max_restarts=0, max_task_retries=0)(StepHost),
         }
         if modules:  # a plugin that does not import on the cluster refuses the run before anything runs
@@ -129,8 +134,11 @@ class RayPlacement:
                    pads: Mapping[str, Mapping[str, object]]) -> dict[str, Data | None]:
         driver = next(iter(nodes[0].tables.values()), None)
         local = next((k for k in range(len(nodes), 0, -1) if row_local(nodes[:k])), 0)
-        if driver in inputs and local:
+        split = self._split(nodes, local, inputs, pads)
+        if driver in inputs and (local or split is not None):
             parts = self._partitions(inputs[driver])
+            if len(parts) > 1 and split is not None:
+                return self._two_phases(nodes, local, split, inputs, parts, every=every, pads=pads)
             if len(parts) > 1:  # the row-local blocks per partition, the rest (fused after them) over all
                 head, tail = nodes[:local], nodes[local:]
                 read = {s for n in head for s in n.tables.values()}
@@ -144,9 +152,18 @@ class RayPlacement:
                 given = {s: inputs[s] if s in inputs else found[s] for s in wanted}
                 return {**found, **self.relational(tail, {k: v for k, v in given.items() if v is not None},
                                                    every=every, pads=pads)}
+        return self._relational_task(nodes, inputs, every=every, pads=pads)
+
+    def _relational_task(self, nodes: Sequence[Node], inputs: Mapping[str, Data], *, every: bool,
+                         pads: Mapping[str, Mapping[str, object]], phase: tasks.Phase | None = None,
+                         partials: Sequence[Any] = ()) -> dict[str, Data | None]:
+        """Blocks in one task over all the partitions of their inputs (phase two of an aggregation: the
+        `partials` of every partition too)."""
         layout, args = self._layout(inputs)
+        if partials:
+            layout, args = [*layout, (tasks.PARTIALS, len(partials))], [*args, *partials]
         refs = self._remote["relational"].options(num_returns=1 + len(nodes)).remote(
-            list(nodes), every, dict(pads), self.folder, layout, *args)
+            list(nodes), every, dict(pads), self.folder, phase, layout, *args)
         meta = self._wait(refs[0], refs, task=True)
         if "error" in meta:
             raise ClusterStepError(meta["error"])
@@ -155,16 +172,63 @@ class RayPlacement:
             found[node.id] = None if shape is None else PlacedData([ref], [shape[0]], shape[1], self._fetch)
         return found
 
+    def _split(self, nodes: Sequence[Node], local: int, inputs: Mapping[str, Data],
+               pads: Mapping[str, Mapping[str, object]]) -> TwoPhases | None:
+        """How the block after the row-local ones aggregates in two phases over their partitions, if it can."""
+        node = aggregating(nodes, local)
+        if node is None:
+            return None
+        head = nodes[:local]
+
+        def outside(source: str) -> dict[str, pl.DataType]:
+            return {**inputs[source].columns(), **pads.get(source, {})}  # type: ignore[dict-item]
+
+        planned = relational.output_columns(head, outside) if head else {}
+        found = relational.split_of(node, lambda s: planned[s] if s in planned else outside(s))
+        return found if isinstance(found, TwoPhases) else None
+
+    def _two_phases(self, nodes: Sequence[Node], local: int, split: TwoPhases, inputs: Mapping[str, Data],
+                    parts: list[tuple[Any, int]], *, every: bool, pads: Mapping[str, Mapping[str, object]]
+                    ) -> dict[str, Data | None]:
+        """The row-local blocks and the partial aggregate of the block after them per partition; the partials
+        combined, and the blocks after, in one task."""
+        driver = next(iter(nodes[0].tables.values()))
+        head, rest = nodes[:local + 1], nodes[local:]
+        aggregating = rest[0]
+        read = {s for n in head for s in n.tables.values()}
+        others = {k: v for k, v in inputs.items() if k != driver and k in read}
+        inside = {n.id for n in rest}
+        wanted = dict.fromkeys(s for n in rest for s in n.tables.values() if s not in inside)
+        source = next(iter(aggregating.tables.values()))
+        if not any(source in n.tables.values() for n in rest[1:]):
+            wanted.pop(source, None)  # the aggregating block reads its partials instead
+        earlier = any(s in {n.id for n in head[:-1]} for s in wanted)
+
+        def outside(node_id: str) -> dict[str, pl.DataType]:
+            return {**inputs[node_id].columns(), **pads.get(node_id, {})}  # type: ignore[dict-item]
+
+        schema = relational.output_columns(head[:-1], outside)[source] if local else inputs[driver].columns()
+        found = self._relational_parts(head, driver, parts, others, every=every or earlier, pads=pads,
+                                       phase=tasks.Phase(split))
+        partials = found.pop(aggregating.id)
+        assert isinstance(partials, PlacedData)
+        self.two_phases.add(aggregating.id)
+        given = {s: inputs[s] if s in inputs else found[s] for s in wanted}
+        combined = self._relational_task(rest, {k: v for k, v in given.items() if v is not None}, every=every,
+                                         pads=pads, phase=tasks.Phase(split, dict(schema)), partials=partials.parts)
+        return {**found, **combined}
+
     def _relational_parts(self, nodes: Sequence[Node], source: str, parts: list[tuple[Any, int]],
-                          others: Mapping[str, Data], *, every: bool, pads: Mapping[str, Mapping[str, object]]
-                          ) -> dict[str, Data | None]:
+                          others: Mapping[str, Data], *, every: bool, pads: Mapping[str, Mapping[str, object]],
+                          phase: tasks.Phase | None = None) -> dict[str, Data | None]:
         """A row-local unit, one task per partition of its first table (the tables it joins go whole to each);
-        its outputs keep the partitions."""
+        its outputs keep the partitions. With `phase`, the last block's output is its partial aggregate."""
         for node in nodes:
             self.partitions[node.id] = len(parts)
-        layout, args = self._layout(others)
+        layout, args = self._layout(others)  # each table put once, its refs given to every partition's task
         runs = [self._remote["relational"].options(num_returns=1 + len(nodes)).remote(
-            list(nodes), every, dict(pads), self.folder, [(source, 1), *layout], part, *args) for part, _ in parts]
+            list(nodes), every, dict(pads), self.folder, phase, [(source, 1), *layout], part, *args)
+            for part, _ in parts]
         metas = [self._wait(refs[0], refs, task=True) for refs in runs]
         for meta in metas:
             if "error" in meta:
@@ -249,8 +313,17 @@ class RayPlacement:
     def lookup(self, key: str, request: dict[str, Any], sources: Sequence[LookupSource], inputs: Mapping[str, Data],
                *, batch: int, batched: bool) -> tuple[Data, int]:
         """A lookup in a host (the same one for every attempt: it keeps the batches done); its output and the
-        number of distinct keys. A failure's `ClusterStepError.payload`: the keys not done yet."""
-        layout, args = self._layout(inputs)
+        number of distinct keys. A failure's `ClusterStepError.payload`: the keys not done yet. A partitioned
+        driver sends the host only its distinct keys, taken per partition in a task where the partition is."""
+        layout, args = [], []
+        for node_id, data in inputs.items():
+            parts = self._parts(data)
+            if len(parts) > 1:
+                columns = sorted({k for source in sources if source.driver == node_id for k in source.keys})
+                parts = [self._remote["keys"].remote(part, columns) for part in parts]
+                self.partitions[key.rpartition("/")[2]] = len(parts)
+            layout.append((node_id, len(parts)))
+            args.extend(parts)
         with self._lock:
             host = self._lookup_hosts.get(key)
         if host is None:

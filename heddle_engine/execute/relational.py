@@ -6,6 +6,10 @@ A fused unit runs its blocks as one lazy query: each block's SQL reads the previ
 result, and one `collect` runs the whole chain (Polars optimises across the blocks). The intermediate
 results are collected too — in the same pass, sharing the common work — only when an observer wants
 node outputs.
+
+On a cluster, a block that aggregates may run in two phases (`heddle_lang.relational.lowering.phases`):
+`run_blocks(..., partial=...)` ends a unit's row-local blocks with the aggregating block's partial aggregate
+(per partition), `run_combined` combines the partials of every partition and runs the blocks after it.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ import polars as pl
 
 from heddle_engine.execute.data import Data
 from heddle_lang.plan import Node
-from heddle_lang.relational import sql_table_name
-from heddle_lang.relational.lowering import refusal_message
+from heddle_lang.relational import rq, sql_table_name
+from heddle_lang.relational.lowering import named, refusal_message
+from heddle_lang.relational.lowering.phases import TwoPhases, combined_query, partial_query, two_phases
 from heddle_lang.relational.pushdown import columns_read
 
 
@@ -59,24 +64,103 @@ def _outside(read: Callable[[str], Data], pads: Pads, node_id: str, columns: fro
     return frame
 
 
-def lazy_blocks(nodes: Sequence[Node], read: Callable[[str], Data], pads: Pads | None = None
-                ) -> dict[str, pl.LazyFrame]:
-    """The blocks of a unit as lazy queries, each reading the one before it; nothing runs yet."""
+def lazy_blocks(nodes: Sequence[Node], read: Callable[[str], Data], pads: Pads | None = None,
+                partial: TwoPhases | None = None) -> dict[str, pl.LazyFrame]:
+    """The blocks of a unit as lazy queries, each reading the one before it; nothing runs yet. With `partial`,
+    the last block is only aggregated in part (phase one of `partial`): its query gives its partial aggregate."""
     lazies: dict[str, pl.LazyFrame] = {}
 
     def frame_of(node_id: str, columns: frozenset[str] | None) -> pl.LazyFrame:
         return lazies[node_id] if node_id in lazies else _outside(read, pads or {}, node_id, columns)
 
-    for node in nodes:
+    for node in nodes[:-1] if partial is not None else nodes:
         lazies[node.id] = lazy_query(node, frame_of)
+    if partial is not None:
+        last = nodes[-1]
+        lazies[last.id] = partial_query(_query(last), partial, _frames(last, frame_of))
     return lazies
 
 
 def run_blocks(nodes: Sequence[Node], read: Callable[[str], Data], *, every: bool,
-               pads: Pads | None = None) -> dict[str, Data | None]:
+               pads: Pads | None = None, partial: TwoPhases | None = None) -> dict[str, Data | None]:
     """Run the blocks of a unit as one query. The last block's output always; the others' when `every`
-    (else None). `read(node id)` gives the tables from outside the unit."""
-    lazies = lazy_blocks(nodes, read, pads)
+    (else None). `read(node id)` gives the tables from outside the unit. With `partial`, the last block's
+    output is its partial aggregate (`lazy_blocks`)."""
+    return _collect(nodes, lazy_blocks(nodes, read, pads, partial), every)
+
+
+def run_combined(nodes: Sequence[Node], read: Callable[[str], Data], split: TwoPhases, partials: Data,
+                 driver: Mapping[str, pl.DataType], *, every: bool, pads: Pads | None = None) -> dict[str, Data | None]:
+    """Phase two of `split`, the first block's aggregation: `partials` (every partition's, stacked) combined,
+    then the first block's rest and the blocks after it as one query. `driver` is the schema of the table the
+    partials were made from."""
+    lazies: dict[str, pl.LazyFrame] = {}
+
+    def frame_of(node_id: str, columns: frozenset[str] | None) -> pl.LazyFrame:
+        return lazies[node_id] if node_id in lazies else _outside(read, pads or {}, node_id, columns)
+
+    first = nodes[0]
+    source = next(iter(first.tables.values()))
+    empty = Data(polars=pl.DataFrame(schema=dict(driver)))  # its types, as phase one read them
+
+    def first_frame(node_id: str, columns: frozenset[str] | None) -> pl.LazyFrame:
+        if node_id == source:
+            return _outside(lambda _: empty, pads or {}, node_id, columns)
+        return frame_of(node_id, columns)
+
+    query = _query(first)
+    lowering, state = combined_query(query, split, _frames(first, first_frame), partials.lazy())
+    lazies[first.id] = named(query, lowering.finish(state, query.relation.columns), first.program.unnamed
+                             if first.program is not None else ())
+    for node in nodes[1:]:
+        lazies[node.id] = lazy_query(node, frame_of)
+    return _collect(nodes, lazies, every)
+
+
+def split_of(node: Node, columns: Callable[[str], Mapping[str, pl.DataType]]) -> TwoPhases | str:
+    """Can `node` aggregate in two phases, its first table cut into partitions? Its split, or why not.
+    `columns(node id)` gives the schema of each table it reads."""
+    if node.program is None or not node.tables:
+        return "it has no compiled query"
+    first, *others = node.tables.items()
+    if any(source == first[1] for _, source in others):
+        return "it reads its first table twice"
+    frames = {sql_table_name(name): pl.LazyFrame(schema=dict(columns(source))) for name, source in node.tables.items()}
+    try:
+        split = two_phases(_query(node), frames)
+    except Exception as error:  # a query the lowering refuses: it runs (and fails) in one phase
+        return f"its aggregation cannot be planned ({type(error).__name__})"
+    if isinstance(split, TwoPhases) and split.driver != sql_table_name(first[0]):
+        return "it does not aggregate the rows of its first table"
+    return split
+
+
+def output_columns(nodes: Sequence[Node], columns: Callable[[str], Mapping[str, pl.DataType]]
+                   ) -> dict[str, dict[str, pl.DataType]]:
+    """The schema of each block's output, planned on empty frames (`columns(node id)`: a table from outside)."""
+    schemas: dict[str, dict[str, pl.DataType]] = {}
+
+    def frame_of(node_id: str, _: frozenset[str] | None) -> pl.LazyFrame:
+        return pl.LazyFrame(schema=dict(schemas[node_id] if node_id in schemas else columns(node_id)))
+
+    for node in nodes:
+        schemas[node.id] = dict(lazy_query(node, frame_of).collect_schema())
+    return schemas
+
+
+def _query(node: Node) -> rq.Query:
+    if node.program is None:
+        raise QueryError(f"the relational block on line {node.line} has no compiled query")
+    return rq.parse(node.program.rq)
+
+
+def _frames(node: Node, frame_of: Callable[[str, frozenset[str] | None], pl.LazyFrame]) -> dict[str, pl.LazyFrame]:
+    assert node.program is not None
+    return {sql_table_name(name): frame_of(source, columns_read(node.program, name))
+            for name, source in node.tables.items()}
+
+
+def _collect(nodes: Sequence[Node], lazies: Mapping[str, pl.LazyFrame], every: bool) -> dict[str, Data | None]:
     wanted = [n.id for n in nodes] if every else [nodes[-1].id]
     try:
         frames = pl.collect_all([lazies[i] for i in wanted]) if len(wanted) > 1 else [lazies[wanted[0]].collect()]

@@ -174,7 +174,8 @@ def run_workflow(plan: Plan, workflow: str, catalog: EngineCatalog, *, file: str
         cluster=None if placement is None else {"address": placement.address,
                                                 "fetched_bytes": placement.traffic.fetched,
                                                 "put_bytes": placement.traffic.put,
-                                                "partitions": dict(placement.partitions)})
+                                                "partitions": dict(placement.partitions),
+                                                "two_phases": sorted(placement.two_phases)})
     hub.run_finished(result)
     if keyboard is not None:
         raise keyboard

@@ -53,6 +53,54 @@ def score(input: Rows) -> Scored:
     if bad.height:
         raise RowErrors(Scored.from_polars(good), Table.from_polars(bad), "ends in 6")
     return Scored.from_polars(good)
+
+
+class Facts(Table):
+    id: int
+    k: int
+    v: int
+    f: float
+    s: str
+    b: bool
+
+
+@plugin.step(name="facts")
+def facts(config: Make) -> Facts:
+    """Keys, values, texts and flags with nulls among them."""
+    ids = pl.int_range(0, config.rows, eager=True)
+    frame = pl.DataFrame({"id": ids}).with_columns(
+        k=pl.when(pl.col("id") % 11 == 0).then(None).otherwise(pl.col("id") % 4),
+        v=pl.when(pl.col("id") % 7 == 0).then(None).otherwise(pl.col("id") * 1_000_003 - 40_000),
+        f=pl.col("id") / 7,
+        s=pl.when(pl.col("id") % 5 == 0).then(None).otherwise(pl.format("t{}", pl.col("id") % 13)),
+        b=pl.when(pl.col("id") % 3 == 0).then(None).otherwise(pl.col("id") % 9 != 1))
+    return Facts.from_polars(frame)
+
+
+class Widen(StepConfig[None]):
+    by: int
+
+
+class Widened(Facts):
+    x: int
+
+
+@plugin.step(name="widen", rowwise=True)
+def widen(config: Widen, input: Facts) -> Widened:
+    return Widened.from_polars(input.to_polars().with_columns(x=pl.col("id") + config.by))
+
+
+class Label(Table):
+    k: int
+    label: str
+
+
+@plugin.step(name="label", parameters=["k"], lookup_batches=True)
+def label(**parameters: object) -> Label:
+    """The label of each key it is asked for (joined by key: a lookup, one call per batch of keys)."""
+    keys = list(parameters["k"])  # type: ignore[call-overload]
+    print(f"labelling {len(keys)} keys")
+    return Label.from_polars(pl.DataFrame({"k": pl.Series(keys, dtype=pl.Int64), "label": [f"L{k}" for k in keys]}))
 '''
 
 PROGRAM = '''import "std/io" io
@@ -78,11 +126,75 @@ workflow Parts {
 '''
 
 
-def _project(folder: Path) -> Path:
+AGGREGATES = '''import "std/io" io
+import "t/part" part
+
+step labels = part.label {
+}
+
+workflow Aggregates {
+  part.facts { rows: 1000 }
+  > facts
+
+  facts
+    | (from input group {k} (aggregate {n = count this, total = sum v, low = min v, high = max s,
+                                        mean = average v, every = all b, some = any b}) sort {k})
+    | io.write_csv { path: "out/groups.csv" }
+
+  facts
+    | (from input filter v > 2000000000 aggregate {n = count this, total = sum v, low = min v, mean = average v,
+                                                   every = all b, some = any b})
+    | io.write_csv { path: "out/none.csv" }
+
+  facts
+    | (from input filter id < 0 group {k} (aggregate {n = count this}))
+    | io.write_csv { path: "out/no_groups.csv" }
+
+  facts
+    | (from input derive {w = v * 2} filter k != 2)
+    | (from input group {k} (aggregate {n = count this, total = sum w}) filter n > 100 derive {half = total // 2}
+       sort {-k})
+    | io.write_csv { path: "out/having.csv" }
+
+  facts
+    | (from input group {k} (aggregate {total = sum f}) sort {k})
+    | io.write_csv { path: "out/floats.csv" }
+
+  facts
+    | (from input derive {x = id * 2})
+  > doubled
+
+  facts
+    | (from input derive {x = id * 3})
+  > tripled
+
+  tripled
+    | (from input append (from doubled) sort {id, x})
+    | io.write_csv { path: "out/appended.csv" }
+
+  facts
+    | part.widen { by: 1 }
+  > w1
+
+  facts
+    | (from input filter id % 2 == 0)
+    | (from input join side:left labels (==k) select {id, k, label})
+    | (from input sort {id})
+    | io.write_csv { path: "out/labelled.csv" }
+
+  facts
+    | part.widen { by: 2 }
+    | (from input append (from w1) group {k} (aggregate {n = count this, total = sum x, low = min s}) sort {k})
+    | io.write_csv { path: "out/appended_steps.csv" }
+}
+'''
+
+
+def _project(folder: Path, program: str = PROGRAM) -> Path:
     folder.mkdir()
     (folder / "heddle.toml").write_text('[modules]\n"t/part" = "part:plugin"\n', encoding="utf-8")
     (folder / "part.py").write_text(PLUGIN, encoding="utf-8")
-    (folder / "main.he").write_text(PROGRAM, encoding="utf-8")
+    (folder / "main.he").write_text(program, encoding="utf-8")
     return folder / "main.he"
 
 
@@ -105,9 +217,41 @@ def test_row_local_stages_run_per_partition_with_the_tables_of_a_local_run(
         assert pl.read_csv(ray.parent / "out" / name).equals(pl.read_csv(local.parent / "out" / name)), name
     labels = {s["node"]: s["label"] for s in report["stages"]}
     partitioned = {labels[node]: parts for node, parts in report["cluster"]["partitions"].items()}
-    assert sorted(partitioned.values()) == [3, 3, 3]  # the two blocks (fused: one unit) and the rowwise step
+    # the two blocks (fused: one unit), the rowwise step and the aggregation's first phase
+    assert sorted(partitioned.values()) == [3, 3, 3, 3]
     assert "part.score" in partitioned
-    assert not any("aggregate" in label for label in partitioned)
+    (aggregated,) = [labels[node] for node in report["cluster"]["two_phases"]]
+    assert "aggregate" in aggregated
+
+
+def test_aggregations_in_two_phases_give_the_tables_of_a_local_run(
+        tmp_path: Path, cluster: RayCluster, capsys: pytest.CaptureFixture[str]) -> None:
+    """Nulls in keys and values, no rows at all, no groups, a filter on the aggregates, floats (left to one
+    phase); and `append` of a table without a `select`."""
+    local, ray, whole = (_project(tmp_path / name, AGGREGATES) for name in ("local", "ray", "whole"))
+    assert _run(local) == 0
+    assert _run(whole, "--cluster", cluster.address) == 0  # no input large enough to cut
+    capsys.readouterr()
+    assert _run(ray, "--cluster", cluster.address, "--partitions", "3", "--partition-rows", "10",
+                "--format", "json") == 0
+    report = json.loads(capsys.readouterr().out)
+    written = sorted(p.name for p in (local.parent / "out").iterdir())
+    assert written == ["appended.csv", "appended_steps.csv", "floats.csv", "groups.csv", "having.csv", "labelled.csv",
+                       "no_groups.csv", "none.csv"]
+    for name in written:
+        assert (ray.parent / "out" / name).read_bytes() == (local.parent / "out" / name).read_bytes(), name
+        assert (whole.parent / "out" / name).read_bytes() == (local.parent / "out" / name).read_bytes(), name
+    assert pl.read_csv(local.parent / "out" / "none.csv").to_dicts() == [
+        {"n": 0, "total": 0, "low": None, "mean": None, "every": True, "some": False}]
+    labels = {s["node"]: s["label"] for s in report["stages"]}
+    partitioned = {labels[node]: parts for node, parts in report["cluster"]["partitions"].items()}
+    assert partitioned["labels"] == 3  # the lookup's keys, taken per partition
+    assert partitioned["(from input join side:left labels (==k...)"] == 3  # the join, the lookup's table broadcast
+    two = sorted(labels[node] for node in report["cluster"]["two_phases"])
+    assert len(two) == 4 and not any("sum f" in label for label in two)  # floats: one aggregation
+    appended = pl.read_csv(ray.parent / "out" / "appended.csv")
+    assert appended.height == 2000 and appended.select("id", "f", "x").null_count().sum_horizontal().item() == 0
+    assert pl.read_csv(ray.parent / "out" / "appended_steps.csv").select(pl.sum("n")).item() == 2000
 
 
 def test_the_plan_shows_which_stages_may_run_per_partition(tmp_path: Path,
@@ -126,7 +270,8 @@ def test_the_plan_shows_which_stages_may_run_per_partition(tmp_path: Path,
         "cluster: one task (a source)",
         "cluster: per partition of a large input (row-local)",
         "cluster: per partition (a rowwise step)",
-        "cluster: one task over all partitions (not row-local)",
+        "cluster: per partition of a large input: the aggregation in two phases (partial per partition, "
+        "combined in one task)",
         "cluster: on the driver (placement=\"driver\")",
         "cluster: on the driver (the failure's rows)",
         "cluster: one task over all partitions (not row-local)",

@@ -1,5 +1,6 @@
 """Every run case of `tests/run_cases/` on a Ray cluster gives what it gives in process: the same tables
-written, the same printed output, the same exit status and messages."""
+written, the same printed output, the same exit status and messages — and so does every input cut into
+partitions of a row (row-local stages per partition, aggregations in two phases, lookups' keys per partition)."""
 
 from __future__ import annotations
 
@@ -15,13 +16,15 @@ from tests.cluster.ray_cluster import RayCluster
 from tests.run_cases.test_run_cases import CASES, expected, produced, same
 
 
+@pytest.mark.parametrize("cut", [(), ("--partitions", "3", "--partition-rows", "1")], ids=["whole", "partitioned"])
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
-def test_case_on_ray(case: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], cluster: RayCluster) -> None:
+def test_case_on_ray(case: Path, cut: tuple[str, ...], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                     cluster: RayCluster) -> None:
     work = tmp_path / case.name
     shutil.copytree(case, work, ignore=shutil.ignore_patterns("expected", "case.toml", "__pycache__", ".heddle",
                                                                 "out"))
     spec = tomllib.loads((case / "case.toml").read_text(encoding="utf-8")) if (case / "case.toml").is_file() else {}
-    argv = ["run", str(work / "main.he"), "--no-lineage", "--cluster", cluster.address]
+    argv = ["run", str(work / "main.he"), "--no-lineage", "--cluster", cluster.address, *cut]
     argv += [f"--param={name}={value}" for name, value in spec.get("params", {}).items()]
     argv += ["--workflow", spec["workflow"]] if "workflow" in spec else []
     try:

@@ -18,7 +18,7 @@ import polars as pl
 
 from heddle_lang.relational import rq
 from heddle_lang.relational.lowering.errors import UnsupportedError, refusal_message
-from heddle_lang.relational.lowering.frames import Lowering
+from heddle_lang.relational.lowering.frames import Lowered, Lowering
 
 __all__ = ["UnsupportedError", "lazy_query", "output_names", "refusal_message"]
 
@@ -50,7 +50,11 @@ def output_names(columns: Sequence[rq.RelColumn], wildcard_names: Sequence[Seque
 
 def lazy_query(query: rq.Query, inputs: Mapping[str, pl.LazyFrame], unnamed: Sequence[str] = ()) -> pl.LazyFrame:
     """The block's result: `inputs` maps each table the RQ reads (`__heddle_<name>`) to its frame."""
-    lowered = Lowering(query, inputs).relation(query.relation)
+    return named(query, Lowering(query, inputs).relation(query.relation), unnamed)
+
+
+def named(query: rq.Query, lowered: Lowered, unnamed: Sequence[str]) -> pl.LazyFrame:
+    """The main relation's frame with the block's column names, in output order."""
     expanded = [[lowered.originals.get(n, n) for n in names] for names in lowered.columns]
     names = output_names(query.relation.columns, expanded, unnamed)
     physical = [n for names_ in lowered.columns for n in names_]

@@ -68,7 +68,7 @@ class Lowered:
 
 
 @dataclass
-class _State:
+class State:
     frame: pl.LazyFrame
     phys: dict[int, list[str]]  # cid -> frame columns (several for a wildcard)
     originals: dict[str, str]
@@ -146,13 +146,13 @@ class Lowering:
                              strict=False)
         return Lowered(frame, [[n] for n in names])
 
-    def _instance(self, ref: rq.TableRef) -> _State:
+    def _instance(self, ref: rq.TableRef) -> State:
         """Table `ref.source` with its columns renamed for this reference's cids."""
         lowered = self.table(ref.source)
         if len(ref.columns) != len(lowered.columns):
             raise UnsupportedError("a table reference whose columns prqlc did not list", None)
         selects: list[pl.Expr] = []
-        state = _State(pl.LazyFrame(), {}, {})
+        state = State(pl.LazyFrame(), {}, {})
         self.instances += 1
         for (column, cid), sources in zip(ref.columns, lowered.columns, strict=True):
             names = []
@@ -172,14 +172,23 @@ class Lowering:
     # --- pipelines -------------------------------------------------------------------------------
 
     def pipeline(self, transforms: Sequence[rq.Transform], columns: Sequence[rq.RelColumn]) -> Lowered:
+        state = self.begin(transforms)
+        for transform in transforms[1:]:
+            self.transform(state, transform)
+        return self.finish(state, columns)
+
+    def begin(self, transforms: Sequence[rq.Transform]) -> State:
+        """The state of a pipeline after its `from`."""
         first = transforms[0] if transforms else None
         if not isinstance(first, rq.From):
             raise UnsupportedError("a pipeline that does not start with `from`")
         state = self._instance(first.table)
         state.visible = [cid for _, cid in first.table.columns]
-        for transform in transforms[1:]:
-            self.transform(state, transform)
-        self._flush(state)
+        return state
+
+    def finish(self, state: State, columns: Sequence[rq.RelColumn]) -> Lowered:
+        """The relation a pipeline's state makes, once its transforms are applied."""
+        self.flush(state)
         if state.sort and not state.ordered:
             self._sort(state, state.sort)
         outputs: list[list[str]] = []
@@ -202,7 +211,7 @@ class Lowering:
         result.frame = state.frame.select(selects)
         return result
 
-    def _materialize(self, state: _State, cid: int) -> str:
+    def _materialize(self, state: State, cid: int) -> str:
         """A definition that is output as a column (an aggregate outside `aggregate` is an error)."""
         definition = state.definitions.get(cid)
         if definition is None:
@@ -212,7 +221,7 @@ class Lowering:
         state.phys[cid] = [physical(cid)]
         return physical(cid)
 
-    def _flush(self, state: _State) -> None:
+    def flush(self, state: State) -> None:
         if not state.pending:
             return
         scope = state.scope()
@@ -222,19 +231,19 @@ class Lowering:
             state.phys[cid] = [physical(cid)]
         state.pending = []
 
-    def _sort(self, state: _State, keys: Sequence[rq.SortKey]) -> None:
+    def _sort(self, state: State, keys: Sequence[rq.SortKey]) -> None:
         scope = state.scope()
         exprs = Expressions(scope)
         by = [exprs.lower(rq.ColumnRef(k.cid)) for k in keys]
         state.frame = state.frame.sort(by, descending=[k.descending for k in keys], nulls_last=True,
                                        maintain_order=True)
 
-    def transform(self, state: _State, transform: rq.Transform) -> None:
+    def transform(self, state: State, transform: rq.Transform) -> None:
         if isinstance(transform, rq.Compute):
             self._compute(state, transform)
             return
         if not _passes_pending(state, transform):
-            self._flush(state)
+            self.flush(state)
         if isinstance(transform, rq.Select):
             state.visible = list(transform.cids)
         elif isinstance(transform, rq.Filter):
@@ -254,18 +263,18 @@ class Lowering:
             raise UnsupportedError("`loop` (recursive queries)", None,
                               "the engine runs no recursive query; compute the steps in a Python step")
 
-    def _compute(self, state: _State, compute: rq.Compute) -> None:
+    def _compute(self, state: State, compute: rq.Compute) -> None:
         if compute.window is not None:
-            self._flush(state)
+            self.flush(state)
             self._window(state, compute)
         elif compute.is_aggregation or contains_aggregate(compute.expr):
             state.definitions[compute.cid] = compute.expr
         else:
             if any(_references(compute.expr, cid) for cid, _ in state.pending):
-                self._flush(state)
+                self.flush(state)
             state.pending.append((compute.cid, compute.expr))
 
-    def _window(self, state: _State, compute: rq.Compute) -> None:
+    def _window(self, state: State, compute: rq.Compute) -> None:
         window = compute.window
         assert window is not None
         if window.sort:
@@ -281,7 +290,7 @@ class Lowering:
         state.frame = frame.with_columns(expr.alias(physical(compute.cid))).drop(temps, strict=False)
         state.phys[compute.cid] = [physical(compute.cid)]
 
-    def _take(self, state: _State, take: rq.Take) -> None:
+    def _take(self, state: State, take: rq.Take) -> None:
         start = 1 if take.start is None else literal_int(take.start)
         end = None if take.end is None else literal_int(take.end)
         if start is None or (take.end is not None and end is None):
@@ -312,7 +321,7 @@ class Lowering:
         length = None if end is None else max(end - offset, 0)
         state.frame = state.frame.slice(offset, length)
 
-    def _aggregate(self, state: _State, aggregation: rq.Aggregate) -> None:
+    def _aggregate(self, state: State, aggregation: rq.Aggregate) -> None:
         scope = state.scope()
         plain = Expressions(scope)
         keys = [plain.lower(rq.ColumnRef(c)).alias(physical(c)) for c in aggregation.partition]
@@ -323,16 +332,10 @@ class Lowering:
             definition = state.definitions.get(cid)
             source = definition if definition is not None else rq.ColumnRef(cid)
             values.append(functions.lower(source).alias(physical(cid)))
-        if keys:
-            state.frame = state.frame.group_by(keys).agg(values)
-        else:
-            state.frame = state.frame.select(values)
-        state.phys = {cid: [physical(cid)] for cid in [*aggregation.partition, *aggregation.compute]}
-        state.origin, state.wildcard = {}, set()
-        state.visible = [*aggregation.partition, *aggregation.compute]
-        state.sort, state.ordered = (), False
+        state.frame = state.frame.group_by(keys).agg(values) if keys else state.frame.select(values)
+        aggregated(state, aggregation)
 
-    def _join(self, state: _State, transform: rq.Join) -> None:
+    def _join(self, state: State, transform: rq.Join) -> None:
         right = self._instance(transform.table)
         right_cids = set(right.phys)
         left_cids = set(state.phys) | set(state.definitions)
@@ -348,7 +351,7 @@ class Lowering:
         state.wildcard.update(right.wildcard)
         state.ordered = False
 
-    def _append(self, state: _State, transform: rq.Append) -> None:
+    def _append(self, state: State, transform: rq.Append) -> None:
         bottom_state = self._instance(transform.table)
         frame, phys = bottom_state.frame, bottom_state.phys
         top_names = [name for cid in state.visible
@@ -364,7 +367,15 @@ class Lowering:
         state.sort, state.ordered = (), False
 
 
-def _passes_pending(state: _State, transform: rq.Transform) -> bool:
+def aggregated(state: State, aggregation: rq.Aggregate) -> None:
+    """The state after `aggregation`, whose frame holds its keys and values under their cids."""
+    state.phys = {cid: [physical(cid)] for cid in [*aggregation.partition, *aggregation.compute]}
+    state.origin, state.wildcard = {}, set()
+    state.visible = [*aggregation.partition, *aggregation.compute]
+    state.sort, state.ordered = (), False
+
+
+def _passes_pending(state: State, transform: rq.Transform) -> bool:
     """`transform` goes before the computes still pending (they are made after it, on the rows it keeps):
     a select, a filter or sort that does not read them, a `take` (not per group) that does not sort by
     them. So `derive ... | sort k | take 10` computes 10 rows, and only the rows a query keeps are checked
