@@ -83,6 +83,8 @@ class _Layout:
         self.out.append(Diagnostic(code, Span(node.start_byte, node.end_byte), message, fixes=(fix,)))
 
     def tabs(self) -> None:
+        if b"\t" not in self.data:  # the usual case, found at memchr's speed
+            return
         frozen: set[int] | None = None
         # Indentation with a tab in it, on a line that has something after it.
         for match in _TAB_INDENT.finditer(self.data):

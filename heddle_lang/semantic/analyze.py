@@ -102,13 +102,14 @@ def _exports(ctx: Context) -> Exports:
 def _unused(ctx: Context) -> None:
     """HE3012: declarations and assignments nothing reads (workflows are entry points). A file without workflows is
     a library: its public resources, steps and handlers are there for the files that import it."""
-    read = {u.target for u in ctx.uses if u.target is not None}
+    # By identity: a use's target is the very definition object (a dataclass's hash would hash all its fields).
+    read = {id(u.target) for u in ctx.uses if u.target is not None}
     library = not ctx.workflows
     # An import whose module is missing is already an error: its uses could not be resolved.
     broken = {alias for alias, (_, spec) in ctx.modules.items() if spec is None}
     broken.update(alias for alias, library in ctx.libraries.items() if library is None)
     for definition in (*ctx.aliases.values(), *ctx.definitions.values(), *ctx.local_definitions):
-        if definition.kind == "workflow" or definition in read:
+        if definition.kind == "workflow" or id(definition) in read:
             continue
         if library and definition.kind in ("resource", "step", "handler") and not is_private(definition.name):
             continue
