@@ -15,6 +15,7 @@ Frames, for the row at position i of n (bounds relative to i, None unbounded):
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 import polars as pl
 
@@ -71,11 +72,22 @@ def _rolling(value: pl.Expr, how: str, width: int) -> pl.Expr:
     return value.fill_null(0).rolling_sum(width, min_samples=1)
 
 
+class Reducer(Protocol):
+    """The frame of each row: how many rows it holds, and reductions of a value over it."""
+
+    whole: bool  # every row of the partition
+
+    def rows(self) -> pl.Expr: ...
+
+    def reduce(self, value: pl.Expr, how: str) -> pl.Expr: ...
+
+
 class Frame:
     """The frame `start..end` of each row (see the module's table)."""
 
     def __init__(self, start: int | None, end: int | None) -> None:
         self.start, self.end = start, end
+        self.whole = start is None and end is None
 
     def rows(self) -> pl.Expr:
         """How many rows the frame holds."""
@@ -113,7 +125,7 @@ class Frame:
         )
 
 
-def _extreme(value: pl.Expr, dtype: pl.DataType, how: str, frame: Frame) -> pl.Expr:
+def _extreme(value: pl.Expr, dtype: pl.DataType, how: str, frame: Reducer) -> pl.Expr:
     if not dtype.is_float():
         return frame.reduce(value, how)
     nans = frame.reduce(value.is_nan().cast(pl.Int64), "sum")
@@ -124,11 +136,11 @@ def _extreme(value: pl.Expr, dtype: pl.DataType, how: str, frame: Frame) -> pl.E
     return pl.when((values > 0) & (nans == values)).then(pl.lit(float("nan"))).otherwise(clean)
 
 
-def framed_aggregate(name: str, value: pl.Expr, dtype: pl.DataType, frame: Frame, op: rq.Operator) -> pl.Expr:
+def framed_aggregate(name: str, value: pl.Expr, dtype: pl.DataType, frame: Reducer, op: rq.Operator) -> pl.Expr:
     """Aggregate function `name` of `value` over `frame` (no COALESCE: no values give null)."""
     if name == "std.count":
         return frame.rows()
-    if frame.start is None and frame.end is None:
+    if frame.whole:
         return _whole_aggregate(name, value, dtype)
     values = frame.reduce(value, "count")
     if name == "std.sum":
@@ -147,7 +159,7 @@ def framed_aggregate(name: str, value: pl.Expr, dtype: pl.DataType, frame: Frame
     if name in ("std.all", "std.any"):
         reduced = frame.reduce(value.cast(pl.Int8), "min" if name == "std.all" else "max")
         return pl.when(values > 0).then(reduced.cast(pl.Boolean))
-    if name == "std.stddev" and frame.start is not None and frame.end is not None:
+    if name == "std.stddev" and isinstance(frame, Frame) and frame.start is not None and frame.end is not None:
         return frame.reduce(value.cast(pl.Float64), "std")
     raise UnsupportedError(f"`{name.removeprefix('std.')}` over a running or sliding window frame", op.span,
                       "use it over a whole partition (`window` without `rows`/`range`, or `group`)")

@@ -11,7 +11,7 @@ Before a windowed compute the frame is sorted by the window's keys (nulls last, 
 every function below reads its partition in order: `over(partition)` keeps the frame's order.
 Aggregates skip nulls and give null over a frame without values (no COALESCE in windows); `count` counts
 the frame's rows. Range frames with bounds (`range:-2..2`) pair each row with the rows whose key lies in
-the range (a join); a null key there is refused at run time.
+the range (`ranges.py`); rows with a null key are each other's frame.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from heddle_lang.relational import rq
 from heddle_lang.relational.lowering.aggregates import AGGREGATES
 from heddle_lang.relational.lowering.errors import UnsupportedError
 from heddle_lang.relational.lowering.expressions import Expressions, literal_int
+from heddle_lang.relational.lowering.ranges import RangeStage
 from heddle_lang.relational.lowering.scope import Scope
 from heddle_lang.relational.lowering.sliding import Frame, framed_aggregate
 
@@ -133,8 +134,8 @@ class WindowFunctions:
     def _range(self, name: str, value: pl.Expr, dtype: pl.DataType, bounds: tuple[int | None, int | None],
                op: rq.Operator) -> pl.Expr:
         """A frame of the rows whose sort key lies within `start..end` of the current row's, in its
-        partition: each row is paired with those rows (a join), then aggregated. Rows with a null key
-        are peers of each other: their frame is the partition's null-key rows."""
+        partition (`ranges.py`). Rows with a null key are peers of each other: their frame is the
+        partition's null-key rows."""
         if len(self.keys) != 1:
             raise UnsupportedError("a `range` frame over several sort keys", op.span, "sort the window by one number")
         key = self.keys[0]
@@ -146,37 +147,6 @@ class WindowFunctions:
         if self.window.sort[0].descending:  # `range:-2..0` descending looks at greater keys
             start, end = (None if end is None else -end), (None if start is None else -start)
         result = self._temp()
-        partition = list(self.partition)
-
-        def stage(frame: pl.LazyFrame) -> pl.LazyFrame:
-            index, group = f"{result}.i", f"{result}.g"
-            frame = frame.with_row_index(index).with_columns(
-                (pl.col(index).first().over(partition) if partition else pl.lit(0, pl.UInt32)).alias(group))
-            left = frame.select(pl.col(index), pl.col(group), key.alias("k"))
-            right = frame.select(pl.col(group).alias("g2"), key.alias("k2"), value.alias("v"))
-            conditions = [pl.col(group) == pl.col("g2")]
-            if start is not None:
-                conditions.append(pl.col("k2") >= _offset(pl.col("k"), start, key_type))
-            if end is not None:
-                conditions.append(pl.col("k2") <= _offset(pl.col("k"), end, key_type))
-            keyed = left.filter(pl.col("k").is_not_null()).join_where(
-                right.filter(pl.col("k2").is_not_null()), *conditions)
-            nulls = left.filter(pl.col("k").is_null()).join(
-                right.filter(pl.col("k2").is_null()), left_on=group, right_on="g2", how="inner", coalesce=False)
-            pairs = pl.concat([keyed.select(index, "v"), nulls.select(index, "v")])
-            aggregated = pairs.group_by(index).agg(
-                framed_aggregate(name, pl.col("v"), dtype, Frame(None, None), op).alias(result))
-            joined = frame.join(aggregated, on=index, how="left")
-            if name == "std.count":
-                joined = joined.with_columns(pl.col(result).fill_null(0))
-            return joined.drop(index, group)
-
-        self.stages.append(stage)
+        self.stages.append(RangeStage(result, name=name, value=value, dtype=dtype, key=key, key_type=key_type,
+                                      partition=list(self.partition), bounds=(start, end), op=op))
         return pl.col(result)
-
-
-def _offset(key: pl.Expr, offset: int, dtype: pl.DataType) -> pl.Expr:
-    """`key + offset`, failing (as SQL does) when an integer key's bound leaves its type."""
-    if dtype.is_integer():
-        return (key.cast(pl.Int128) + offset).cast(dtype, strict=True)
-    return key + offset
