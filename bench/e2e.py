@@ -22,9 +22,10 @@ parallel sum adds its floats changes their last bits from run to run, in the han
 The children run without PYTHONDONTWRITEBYTECODE: an installed package has its bytecode compiled, and
 compiling every module anew would be a cost no user pays.
 
-Goals (issue 17): --no-lineage <= 1.1x the Polars script and faster than DuckDB; with lineage <= 1.3x; peak
-RSS <= 1.2x; 100 one-row steps with lineage <= 3x without; `heddle --version` <= 0.1 s; check and run of the
-quickstart <= 1.5x `import polars`.
+Goals (issue 17): --no-lineage <= 1.1x the Polars script (<= 1.02x at 100M rows and more, start-up amortised)
+and faster than DuckDB; with lineage <= 1.3x; peak RSS <= 1.2x; 100 one-row steps with lineage <= 3x without;
+`heddle --version` <= 0.1 s; check and run of the quickstart <= 1.5x `import polars`. `--workflow-only` measures
+the workflow's commands alone (`--rows 100000000 --workflow-only`: the 100M figure).
 """
 
 from __future__ import annotations
@@ -192,6 +193,8 @@ def main() -> None:
     parser.add_argument("--heddle", default=str(Path(sys.executable).parent / "heddle"),
                         help="the heddle command to measure (the one beside this Python)")
     parser.add_argument("--no-duckdb", action="store_true", help="leave the DuckDB script out")
+    parser.add_argument("--workflow-only", action="store_true",
+                        help="only the workflow's four commands (for large --rows: start-up is measured at 10M)")
     args = parser.parse_args()
 
     data = make_data(args.rows)
@@ -225,6 +228,10 @@ def main() -> None:
         }
         if args.no_duckdb:
             del commands["duckdb script"]
+        if args.workflow_only:
+            for name in ("100 steps --no-lineage", "100 steps (lineage)", "import polars", "heddle --version",
+                         "heddle check quickstart", "heddle run quickstart"):
+                del commands[name]
         figures = {name: Figures([], [], []) for name in commands}
         for round_number in range(args.rounds + 1):
             for name, command in commands.items():
@@ -242,6 +249,18 @@ def main() -> None:
     report(args, figures, result, duck)
 
 
+def workflow_goals(args: argparse.Namespace, figures: dict[str, Figures], base: Figures, plain: Figures,
+                   lineage: Figures) -> list[tuple[str, bool]]:
+    """The workflow's goals: at 100M rows and more, start-up amortised, the issue asks 1.02x."""
+    ratio = 1.02 if args.rows >= 100_000_000 else 1.1
+    goals = [(f"--no-lineage <= {ratio}x the Polars script", plain.median() <= ratio * base.median())]
+    if "duckdb script" in figures:
+        goals.append(("--no-lineage faster than the DuckDB script", plain.median() < figures["duckdb script"].median()))
+    goals += [("with lineage <= 1.3x the Polars script", lineage.median() <= 1.3 * base.median()),
+              ("peak RSS (--no-lineage) <= 1.2x the Polars script", plain.rss() <= 1.2 * base.rss())]
+    return goals
+
+
 def report(args: argparse.Namespace, figures: dict[str, Figures], result: str, duck: str | None) -> None:
     base = figures["polars script"]
     print(f"\nwhole processes, {args.rows:,} rows, median of {args.rounds} rounds")
@@ -253,6 +272,13 @@ def report(args: argparse.Namespace, figures: dict[str, Figures], result: str, d
         inner = f"{statistics.median(f.inner):.3f} s" if f.inner else ""
         print(f"{name:28} {f.median():8.3f}s {f.median() / base.median():8.2f}x {f.rss():8.0f}MB "
               f"{f.rss() / base.rss():8.2f}x  {inner}")
+    plain, lineage = figures["heddle run --no-lineage"], figures["heddle run (lineage)"]
+    if args.workflow_only:
+        print("\ngoals")
+        for text, met in workflow_goals(args, figures, base, plain, lineage):
+            print(f"  {'met    ' if met else 'not met'}  {text}")
+        print(f"\nresult of heddle run against the Polars script: {result}")
+        return
     steps, recorded = figures["100 steps --no-lineage"], figures["100 steps (lineage)"]
     print(f"\n{TINY_STEPS} one-row Python steps, median of {args.rounds} rounds")
     for name, f in (("--no-lineage", steps), ("lineage", recorded)):
@@ -265,11 +291,8 @@ def report(args: argparse.Namespace, figures: dict[str, Figures], result: str, d
         f = figures[name]
         print(f"{name:28} {f.median():8.3f}s {f.median() / polars_import.median():8.2f}x import polars")
 
-    plain, lineage = figures["heddle run --no-lineage"], figures["heddle run (lineage)"]
     goals = [
-        ("--no-lineage <= 1.1x the Polars script", plain.median() <= 1.1 * base.median()),
-        ("with lineage <= 1.3x the Polars script", lineage.median() <= 1.3 * base.median()),
-        ("peak RSS (--no-lineage) <= 1.2x the Polars script", plain.rss() <= 1.2 * base.rss()),
+        *workflow_goals(args, figures, base, plain, lineage),
         (f"{TINY_STEPS} one-row steps with lineage <= 3x without (inside the run)",
          bool(steps.inner and recorded.inner)
          and statistics.median(recorded.inner) <= 3 * statistics.median(steps.inner)),
@@ -279,9 +302,6 @@ def report(args: argparse.Namespace, figures: dict[str, Figures], result: str, d
         ("heddle run quickstart <= 1.5x import polars",
          figures["heddle run quickstart"].median() <= 1.5 * polars_import.median()),
     ]
-    if "duckdb script" in figures:
-        goals.insert(1, ("--no-lineage faster than the DuckDB script",
-                         plain.median() < figures["duckdb script"].median()))
     print("\ngoals")
     for text, met in goals:
         print(f"  {'met    ' if met else 'not met'}  {text}")

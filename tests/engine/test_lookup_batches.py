@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import random
 import sqlite3
 
 import polars as pl
 import pytest
 
 from heddle_engine.modules.fhub import sqlite
-from heddle_engine.modules.fhub.sql_batch import batchable, rewritten
+from heddle_engine.modules.fhub.sql_batch import batchable, parsed_batchable, plainly_batchable, rewritten
 from tests.engine.conftest import WriteFiles
 from tests.engine.running import run_file
 
@@ -112,3 +113,52 @@ workflow Spent {
     assert result.status == "succeeded", result.message
     assert len(asked) == 2
     assert pl.read_csv(root / "out.csv").to_dicts() == [{"user_id": 1, "spent": 6.5}, {"user_id": 2, "spent": 1.0}]
+
+
+PIECES = ["SELECT", "FROM", "WHERE", "AND", "OR", "AS", "*", ",", ".", "=", "<>", ">", "@k", "@j", "id", "t", "u",
+          "name", "1", "2.5", "'a''b'", "count", "(", ")", "DISTINCT", "LIMIT", "GROUP", "BY", "NOT", "FINAL", "-",
+          "ORDER", "IN", "IS", "NULL", "@@v", ";", "JOIN", "ON"]
+
+
+def _plain_shape(rng: random.Random) -> str:
+    """Mostly the plainest form, sometimes with a piece that leaves it."""
+    columns = rng.choice(["*", "id", "t.id", "id AS k", "id, name", "t.id AS key, name"])
+    table = rng.choice(["t", "t u", "t AS u"])
+    conditions = [rng.choice(["id = @k", "t.id = @k", "name = 'x'", "n > 1", "a <> b", "id = @k", "u.id = @k"])
+                  for _ in range(rng.randint(1, 3))]
+    query = f"SELECT {columns} FROM {table} WHERE {' AND '.join(conditions)}"
+    if rng.random() < 0.5:
+        words = query.split(" ")
+        words.insert(rng.randrange(len(words) + 1), rng.choice(PIECES))
+        query = " ".join(words)
+    return query
+
+
+@pytest.mark.parametrize("dialect", ["postgres", "sqlite", "clickhouse"])
+def test_the_plain_form_answers_as_the_parser_does(dialect: str) -> None:
+    """`plainly_batchable` reads a query without sqlglot: where it answers, sqlglot's reading answers the same."""
+    rng = random.Random(17)
+    answered = 0
+    for _ in range(1500):
+        query = _plain_shape(rng) if rng.random() < 0.7 else " ".join(rng.choice(PIECES) for _ in range(9))
+        plain = plainly_batchable(query)
+        if plain is not None:
+            answered += 1
+            assert parsed_batchable(query, dialect, plain) == plain, query
+    assert answered > 300  # the plain form is the common one
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
+def test_the_plain_form_is_untyped_by_its_text(dialect: str) -> None:
+    """A query of the plain form gets no column type from its text (sqlite.query skips sqlglot for it)."""
+    from heddle_engine.modules.fhub.sql import query_schema
+    from heddle_engine.modules.fhub.sql_batch import plain_parameters
+
+    rng = random.Random(5)
+    seen = 0
+    for _ in range(400):
+        query = _plain_shape(rng)
+        if plain_parameters(query) is not None:
+            seen += 1
+            assert all(c.dtype is None for c in query_schema(query, dialect).columns), query
+    assert seen > 100

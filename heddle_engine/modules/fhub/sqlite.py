@@ -42,7 +42,7 @@ from heddle.core.step import StepConfig
 from heddle.core.table import Table
 from heddle.sdk.plugin import Plugin
 from heddle_engine.modules.fhub.describing import ask_sqlite, describe_hook, sqlite_identity
-from heddle_engine.modules.fhub.sql_batch import batch_of, lookup_batches, rewritten
+from heddle_engine.modules.fhub.sql_batch import batch_of, lookup_batches, plain_parameters, rewritten
 from heddle_engine.modules.fhub.sql_parameters import config_parameters
 from heddle_engine.run_folder import resolve_path
 from heddle_lang.types import Column, Schema
@@ -134,7 +134,8 @@ def query(config: QueryConfig, **parameters: object) -> Table:
         sql = rewritten(sql, name, lambda: f"IN (SELECT value FROM json_each(@{name}))")
         parameters = {**parameters, name: json.dumps([_sqlite_value(k) for k in keys], default=str)}
     names, rows = database.query(sql, parameters)
-    declared = sqlite_schema(config.to_dict(), None)
+    # the types the text gives (a CAST, a literal): none in the plainest form, read without sqlglot
+    declared = Schema.unknown() if plain_parameters(config.query) is not None else sqlite_schema(config.to_dict(), None)
     columns = []
     for position, name in enumerate(names):
         column = declared.get(name)
