@@ -10,12 +10,22 @@ from heddle_lang.diagnostics import Diagnostic, Fix, Severity, Tag, TextEdit, so
 from heddle_lang.paths import PathPolicy
 from heddle_lang.plan import Graph, Plan
 from heddle_lang.relational.compile import PrqlCompiler, compile_prql
-from heddle_lang.semantic.context import Context
+from heddle_lang.semantic.context import Context, ResourceInfo, StepInfo
 from heddle_lang.semantic.declarations import check_resource, check_step, collect_declarations, collect_imports
 from heddle_lang.semantic.flow import GraphBuilder, check_trap
 from heddle_lang.semantic.libraries import Exports, LibraryLoader, is_private
 from heddle_lang.semantic.model import Analysis, Definition, EffectiveConfig
-from heddle_lang.semantic.reuse import GraphResult, Marks, Reusable, environment, record, replay
+from heddle_lang.semantic.reuse import (
+    CheckResult,
+    GraphResult,
+    Marks,
+    Reusable,
+    environment,
+    record,
+    record_check,
+    replay,
+    replay_check,
+)
 from heddle_lang.syntax import ast
 from heddle_lang.syntax.tree import SyntaxTree
 from heddle_lang.text import Span
@@ -49,16 +59,17 @@ def analyze(tree: SyntaxTree, catalog: Catalog, cancelled: Callable[[], bool] | 
     checkpoint()
     collect_imports(ctx, module)
     collect_declarations(ctx, module)
-    for resource in ctx.resources.values():
-        check_resource(ctx, resource)
-    for step in ctx.steps.values():
-        check_step(ctx, step)
-    graphs = []
     around = environment(ctx)
     earlier = previous.reusable if previous is not None else None
     if earlier is not None and not earlier.usable(catalog, around):
         earlier = None
-    texts: dict[str, bytes] = {}
+    texts: dict[str, bytes] = {}  # the declarations' texts, as the lookups read them
+    checks: dict[tuple[str, bytes], CheckResult] = {}
+    for resource in ctx.resources.values():
+        _check(ctx, resource, earlier, texts, checks)
+    for step in ctx.steps.values():
+        _check(ctx, step, earlier, texts, checks)
+    graphs = []
     kept: dict[bytes, GraphResult] = {}
     for decl in (*ctx.handlers.values(), *ctx.workflows.values()):
         checkpoint()
@@ -84,7 +95,27 @@ def analyze(tree: SyntaxTree, catalog: Catalog, cancelled: Callable[[], bool] | 
                  for name, info in ctx.resources.items() if info.spec is not None}
     return Analysis(tree, tuple(diagnostics), Plan(tuple(graphs)), definitions, tuple(ctx.uses),
                     tuple(ctx.bindings), tuple(ctx.stage_types), {a: m for a, (_, m) in ctx.modules.items()},
-                    resources, dict(ctx.libraries), _exports(ctx), file, Reusable(catalog, around, kept))
+                    resources, dict(ctx.libraries), _exports(ctx), file, Reusable(catalog, around, kept, checks))
+
+
+def _check(ctx: Context, info: ResourceInfo | StepInfo, earlier: Reusable | None, texts: dict[str, bytes],
+           kept: dict[tuple[str, bytes], CheckResult]) -> None:
+    """Check a resource or step declaration, or replay its check of the previous version (`semantic.reuse`)."""
+    span = info.decl.span
+    key = ("resource" if isinstance(info, ResourceInfo) else "step", ctx.tree.data[span.start:span.end])
+    found = earlier.lookup_check(ctx, key, texts) if earlier is not None else None
+    if found is not None:
+        replay_check(ctx, found, span, info)
+        kept[key] = found
+        return
+    marks = Marks.of(ctx)
+    if isinstance(info, ResourceInfo):
+        check_resource(ctx, info)
+    else:
+        check_step(ctx, info)
+    result = record_check(ctx, span, marks, info)
+    if result is not None:
+        kept[key] = result
 
 
 def _build(ctx: Context, decl: ast.HandlerDecl | ast.WorkflowDecl) -> Graph:

@@ -1,4 +1,5 @@
-"""Reusing a workflow's or handler's analysis from the previous version of a document.
+"""Reusing a workflow's or handler's analysis, and the check of a resource or step declaration, from the previous
+version of a document.
 
 A workflow or handler reads its own text, the names and kinds of everything declared, the libraries
 imported, and the declarations it names: the steps it runs (with the resources they inject and the
@@ -7,13 +8,17 @@ diagnostics, uses and stage types are those of last time, shifted by as many byt
 moved: an edit costs the declarations it touches, not the file. What the analysis made of names declared
 elsewhere (a use of a step) is tied again to the current declarations by name.
 
+A resource or step declaration reads its text, the import it calls and the resources it injects: its check
+(diagnostics, uses, bindings, and what it resolved: the fields of its `ResourceInfo` or `StepInfo`) is kept the same
+way, unless a diagnostic of it reads every resource declared (a suggestion, the candidates to inject).
+
 A result that points outside its declaration in a way that cannot be tied again (a diagnostic's related
 place in another declaration, a fix editing elsewhere) is not kept: that declaration is analysed every time.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING
 
 from heddle_lang.diagnostics import Diagnostic, shifted
@@ -24,7 +29,7 @@ from heddle_lang.text import Span
 
 if TYPE_CHECKING:
     from heddle_lang.catalog import Catalog
-    from heddle_lang.semantic.context import Context
+    from heddle_lang.semantic.context import Context, ResourceInfo, StepInfo
 
 
 @dataclass(frozen=True)
@@ -44,12 +49,31 @@ class GraphResult:
 
 
 @dataclass(frozen=True)
+class CheckResult:
+    """What checking one resource or step declaration added to the analysis, as it was at `span`, and what it
+    resolved (the fields of its `ResourceInfo` or `StepInfo`)."""
+
+    span: Span
+    diagnostics: tuple[Diagnostic, ...]
+    uses: tuple[Use, ...]
+    bindings: tuple[Binding, ...]
+    resolved: tuple[tuple[str, object], ...]
+    depends: tuple[tuple[str, bytes], ...]
+
+
+# Diagnostics that read every resource declared (suggestions, candidates), not only those the declaration names.
+_READ_ALL = frozenset({"HE3014", "HE4003"})
+
+
+@dataclass(frozen=True)
 class Reusable:
-    """The graphs of one analysis, by the text of their declaration, and what they were built against."""
+    """The graphs and the checked declarations of one analysis, by the text of their declaration, and what they
+    were made against."""
 
     catalog: Catalog
     environment: tuple[object, ...]
     results: dict[bytes, GraphResult]
+    checks: dict[tuple[str, bytes], CheckResult]
 
     def usable(self, catalog: Catalog, environment: tuple[object, ...]) -> bool:
         """Whether its results were made against this catalog and these names."""
@@ -58,14 +82,21 @@ class Reusable:
     def lookup(self, ctx: Context, key: bytes, texts: dict[str, bytes]) -> GraphResult | None:
         """The result for the declaration whose text is `key`, if what it read is unchanged (`texts`: a memo)."""
         found = self.results.get(key)
-        if found is None:
-            return None
-        for name, text in found.depends:
-            if name not in texts:
-                texts[name] = text_of(ctx, name)
-            if texts[name] != text:
-                return None
-        return found
+        return found if found is not None and _unchanged(ctx, found.depends, texts) else None
+
+    def lookup_check(self, ctx: Context, key: tuple[str, bytes], texts: dict[str, bytes]) -> CheckResult | None:
+        """The check of the declaration of kind and text `key`, if what it read is unchanged."""
+        found = self.checks.get(key)
+        return found if found is not None and _unchanged(ctx, found.depends, texts) else None
+
+
+def _unchanged(ctx: Context, depends: tuple[tuple[str, bytes], ...], texts: dict[str, bytes]) -> bool:
+    for name, text in depends:
+        if name not in texts:
+            texts[name] = text_of(ctx, name)
+        if texts[name] != text:
+            return False
+    return True
 
 
 def environment(ctx: Context) -> tuple[object, ...]:
@@ -127,19 +158,49 @@ def record(ctx: Context, span: Span, marks: Marks, graph: Graph) -> GraphResult 
     diagnostics = tuple(ctx.diagnostics[marks.diagnostics:])
     uses = tuple(ctx.uses[marks.uses:])
     local = tuple(ctx.local_definitions[marks.local_definitions:])
-    if not all(_inside(d, span) for d in diagnostics):
+    if not _tied_again(ctx, span, diagnostics, uses, local):
         return None
-    for use in uses:
-        target = use.target
-        if target is None or target in local or (target.file is not None and target.file != ctx.file):
-            continue
-        if ctx.definitions.get(target.name) is not target and ctx.aliases.get(target.name) is not target:
-            return None
     added = tuple((name, g) for name, g in ctx.library_graphs.items() if name not in marks.library_graphs)
     bindings = tuple(ctx.bindings[marks.bindings:])
     return GraphResult(span, ctx.tree.lines.line_of(span.start), graph, diagnostics, uses, local,
                        tuple(ctx.stage_types[marks.stage_types:]),
                        bindings, added, _dependencies(ctx, uses))
+
+
+def record_check(ctx: Context, span: Span, marks: Marks, info: ResourceInfo | StepInfo) -> CheckResult | None:
+    """What checking the declaration at `span` (`info`'s) added since `marks`, if it can be reused later."""
+    diagnostics = tuple(ctx.diagnostics[marks.diagnostics:])
+    uses = tuple(ctx.uses[marks.uses:])
+    if any(d.code in _READ_ALL for d in diagnostics) or not _tied_again(ctx, span, diagnostics, uses, ()):
+        return None
+    resolved = tuple((f.name, getattr(info, f.name)) for f in fields(info) if f.name != "decl")
+    return CheckResult(span, diagnostics, uses, tuple(ctx.bindings[marks.bindings:]), resolved,
+                       _dependencies(ctx, uses))
+
+
+def replay_check(ctx: Context, result: CheckResult, span: Span, info: ResourceInfo | StepInfo) -> None:
+    """Add `result` to `ctx` as if the declaration, now at `span`, had been checked again; resolve `info` so."""
+    delta = span.start - result.span.start
+    ctx.diagnostics.extend(shifted(d, delta) for d in result.diagnostics)
+    ctx.bindings.extend(_binding(b, delta, 0) for b in result.bindings)
+    ctx.uses.extend(_use(u, delta, _current(ctx, u.target, {})) for u in result.uses)
+    for name, value in result.resolved:
+        setattr(info, name, dict(value) if isinstance(value, dict) else value)  # its own, as a check makes it
+
+
+def _tied_again(ctx: Context, span: Span, diagnostics: tuple[Diagnostic, ...], uses: tuple[Use, ...],
+                local: tuple[Definition, ...]) -> bool:
+    """Whether a result can be moved and tied to the declarations of a later version: it points nowhere outside
+    its declaration, and names only current declarations (or its own assignments, or another file's)."""
+    if not all(_inside(d, span) for d in diagnostics):
+        return False
+    for use in uses:
+        target = use.target
+        if target is None or target in local or (target.file is not None and target.file != ctx.file):
+            continue
+        if ctx.definitions.get(target.name) is not target and ctx.aliases.get(target.name) is not target:
+            return False
+    return True
 
 
 def _inside(diagnostic: Diagnostic, span: Span) -> bool:
@@ -180,6 +241,8 @@ _moved_use = relocator(Use, ("span",))
 
 
 def _use(use: Use, delta: int, target: Definition | None) -> Use:
+    if delta == 0 and target is use.target:
+        return use
     if target is use.target:
         return _moved_use(use, delta, 0)
     return Use(use.name, moved_span(use.span, delta), target)

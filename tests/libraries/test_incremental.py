@@ -37,8 +37,17 @@ handler alert {
 
 APP = """import "std/io" io
 import "./platform.he" platform
+import "fhub/kafka" kafka
+
+resource broker = kafka.connection {
+  broker: "localhost:9092"
+}
 
 step show = io.print
+
+step publish = <broker=broker> kafka.produce {
+  topic: "out"
+}
 
 workflow Main ? platform.alert {
   [
@@ -60,6 +69,13 @@ workflow Second {
     | platform.shout
     | io.print
 }
+
+workflow Third {
+  [
+    { id: 4 },
+  ]
+    | publish
+}
 """
 
 OTHER = """import "std/io" io
@@ -78,7 +94,8 @@ FILES = {f"{FOLDER}/platform.he": LIBRARY, f"{FOLDER}/app.he": APP, f"{FOLDER}/o
 SNIPPETS = [" ", "x", "\n", "\t", "  ", "}\n", " {", "\n  ", "| ", "_", "r", "report", "platform.",
             "| io.print\n", "{", "}", "(", ")", "> rows\n", "?", "alert", "show", "\n  rows\n    | show\n",
             "workflow W {\n  rows\n}\n", "step extra = io.print\n", " filter amount > 1", "select {id} ", "amount",
-            "join show (==id) "]
+            "join show (==id) ",
+            "<broker=broker> ", "broker", "kafka.", " topic: \"t\"\n", "resource r = kafka.connection {}\n"]
 
 
 class RecordStore:
