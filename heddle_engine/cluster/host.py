@@ -4,7 +4,9 @@ It holds what must outlive one call: the plugin versions the run shipped (import
 namespaces of their own, as a `heddle worker` does: an edited plugin runs in its new version in the next
 run, on the same cluster), the run's resources made on this node (connections: made once, closed when
 the run ends), and a lookup's progress (a retry of the lookup goes on from the batch that failed).
-Calls are independent: a step that raises is an error answer, and the host goes on.
+Calls are independent: a step that raises is an error answer, and the host goes on. A call that overruns its
+`timeout` is ended with the host: the driver asks where it is (`stack`) and kills the host; a lookup's calls
+are timed here, call by call, as in process.
 
 Each method answers `(meta, table, extra)`: `meta` small (rows, schema, or the error), `table` the output,
 `extra` the failed rows of `RowErrors` or the keys a failed lookup had not done yet.
@@ -31,6 +33,7 @@ from heddle.sdk.spec import module_spec
 from heddle_engine.cluster.data import Frame
 from heddle_engine.cluster.tasks import Meta, error_meta, inputs_of, table_meta
 from heddle_engine.execute.lookups import Lookup, LookupSource, bindings
+from heddle_engine.execute.timeouts import Abandoned, stack_of, within
 from heddle_engine.run_folder import running_in
 
 Answer = tuple[Meta, Frame | None, Frame | None]
@@ -63,6 +66,8 @@ class StepHost:
         self._order: list[str] = []
         self._callees: dict[tuple[str, str, str], Callee] = {}
         self._lookups: dict[str, Lookup] = {}
+        self._running: dict[object, int] = {}  # a call's id -> the thread running it
+        self._abandoned = Abandoned()  # a lookup's calls that overran their timeout (the driver ends the host)
         self._lock = threading.Lock()
         self._making = threading.Lock()
 
@@ -76,7 +81,10 @@ class StepHost:
 
     def call(self, request: Mapping[str, Any], frame: Frame | None) -> Answer:
         table = frame.table if frame is not None else None
+        call = request.get("call")
         try:
+            with self._lock:
+                self._running[call] = threading.get_ident()
             callee = self._callee(request)
             with running_in(self.folder):
                 resources = {r.key: self._resource(r) for r in request["resources"]}
@@ -91,6 +99,9 @@ class StepHost:
                     Frame(output), Frame(partial.failed.to_arrow()))
         except Exception as error:  # the step's failure (or its resource's): the run decides what follows
             return error_meta(error), None, None
+        finally:
+            with self._lock:
+                self._running.pop(call, None)
         if returned is None:  # a sink: its input goes on
             return {"sink": True}, None, None
         output = output_table(returned)
@@ -116,10 +127,13 @@ class StepHost:
         def call(binding: Mapping[str, object]) -> Any:
             from heddle_engine.execute.data import Data
 
-            with running_in(self.folder):
-                resources = {r.key: self._resource(r) for r in request["resources"]}
-                config = callee.build_config(request["config"], resources)
-                returned = callee.call(config, None, {**request["parameters"], **binding})
+            def once() -> object:
+                with running_in(self.folder):
+                    resources = {r.key: self._resource(r) for r in request["resources"]}
+                    config = callee.build_config(request["config"], resources)
+                    return callee.call(config, None, {**request["parameters"], **binding})
+
+            returned = within(request.get("timeout"), once, request.get("label", callee.label), self._abandoned)
             output = output_table(returned)
             if output is None:
                 raise TypeError(f"`{callee.label}` returned {type(returned).__name__}, not a Table")
@@ -129,11 +143,19 @@ class StepHost:
             lookup.run_batched(call) if batched else lookup.run(call)
         except Exception as error:
             remaining = lookup.remaining().to_arrow(compat_level=pl.CompatLevel.newest())
-            return {**error_meta(error), "keys": lookup.keys.height}, None, Frame(remaining)
+            overran = bool(self._abandoned.running())  # a call still runs: the driver ends this host
+            return {**error_meta(error), "keys": lookup.keys.height, "overran": overran}, None, Frame(remaining)
         with self._lock:
             self._lookups.pop(key, None)
         output = lookup.result(request["output"]).arrow()
         return {"rows": table_meta(output), "keys": lookup.keys.height}, Frame(output), None
+
+    def stack(self, call: str) -> str:
+        """Where the call `call` (the id its request carries) is now: what its timeout reports before the driver
+        ends this process."""
+        with self._lock:
+            thread = self._running.get(call)
+        return stack_of(thread) if thread is not None else ""
 
     def close(self) -> list[str]:
         """The run ended: close its resources (last made first); what failed to close."""

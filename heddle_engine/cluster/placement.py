@@ -10,13 +10,19 @@
   or puts is counted (`traffic`).
 
 A process that dies under a unit (a killed worker, a lost node) is `UnitLost`: the executor attempts the
-unit again (`retry.py`), on a new host. An interrupted run cancels what runs (`UnitCancelled`).
+unit again (`retry.py`), on a new host. An interrupted run cancels what runs (`UnitCancelled`). A step call that
+overruns its `timeout` is stopped: Ray cannot interrupt a running call of an actor, so its host is ended (a call
+of another stage running in that host at that moment is lost with it, and attempted again) and the attempt
+fails with `StepTimeoutError`, where the call was when its time ran out as its stack; a lookup's calls are timed
+in the host, and a host left running an overrunning one is ended the same way.
 """
 
 from __future__ import annotations
 
 import itertools
 import threading
+import time
+import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,14 +39,15 @@ from heddle_engine.cluster.partition import Partitioning, aggregating, row_local
 from heddle_engine.cluster.session import ClusterUnavailable, connect
 from heddle_engine.execute import relational
 from heddle_engine.execute.data import Data
-from heddle_engine.execute.errors import NotATableError, SetupError, UnitCancelled, UnitLost
+from heddle_engine.execute.errors import NotATableError, SetupError, StepTimeoutError, UnitCancelled, UnitLost
 from heddle_engine.execute.lookups import LookupSource
 from heddle_engine.workers.jit import shipped
-from heddle_lang.plan import Node
+from heddle_lang.plan import Node, duration_text
 from heddle_lang.relational.lowering.phases import TwoPhases
 
 POLL_SECONDS = 0.2
 CLOSE_SECONDS = 30.0
+STACK_SECONDS = 5.0  # how long an overrunning call's host has to say where the call is
 
 
 class ClusterStepError(Exception):
@@ -52,6 +59,10 @@ class ClusterStepError(Exception):
         self.stack_trace = error["trace"]
         self.kinds = tuple(error["kinds"])
         self.payload = payload  # a lookup's keys not done yet
+
+
+class _Overran(Exception):  # noqa: N818 - a call past its deadline
+    pass
 
 
 class RayPlacement:
@@ -256,43 +267,39 @@ class RayPlacement:
         counts = self._wait(refs[0], refs, task=True)
         return list(zip(refs[1:], counts, strict=True))
 
-    def call(self, node: Node, request: dict[str, Any], given: Data | None, *, rowwise: bool = False
-             ) -> Data | None:
+    def call(self, node: Node, request: dict[str, Any], given: Data | None, *, rowwise: bool = False,
+             timeout: float | None = None) -> Data | None:
         """A step call in a host (a `rowwise` step over a large input: one call per partition, each in the host
         of the node holding it); None for a sink. Raises `RowErrors` (fetched: the handler's rows),
-        `ClusterStepError`, `UnitLost`, `UnitCancelled`."""
+        `ClusterStepError`, `UnitLost`, `UnitCancelled`, and `StepTimeoutError` when the call overruns
+        `timeout` (seconds): its host is ended, which stops it."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         if rowwise and given is not None:
             parts = self._partitions(given)
             if len(parts) > 1:
                 self.partitions[node.id] = len(parts)
-                return self._call_parts(node.label, request, parts)
-        table = None
-        node = None
-        if given is not None:
-            parts = self._parts(given)
-            node = self._where(parts)
-            table = parts[0] if len(parts) == 1 else self._remote["concat"].remote(*parts)
-        host = self._host(node)
-        meta_ref, table_ref, extra_ref = host.call.options(num_returns=3).remote(request, table)
-        meta = self._wait(meta_ref, [meta_ref], host=host)
-        if "error" in meta:
-            raise ClusterStepError(meta["error"])
-        if meta.get("sink"):
-            return None
-        if "returned" in meta:
-            raise NotATableError(f"`{node.label}` returned {meta['returned']}, not a Table")
-        rows, schema = meta["rows"]
-        data = PlacedData([table_ref], [rows], schema, self._fetch)
-        if "reasons" in meta:
-            raise RowErrors(Table(data.arrow()), Table(self._fetch([extra_ref])[0]), meta["reasons"])
-        return data
+                return self._call_parts(node.label, request, [(part, self._where([part])) for part, _ in parts],
+                                        deadline, timeout)
+        if given is None:
+            return self._call_parts(node.label, request, [(None, None)], deadline, timeout)
+        parts = self._parts(given)  # put together in a task, in the host of the node holding most of them
+        whole = parts[0] if len(parts) == 1 else self._remote["concat"].remote(*parts)
+        return self._call_parts(node.label, request, [(whole, self._where(parts))], deadline, timeout)
 
-    def _call_parts(self, label: str, request: dict[str, Any], parts: list[tuple[Any, int]]) -> Data | None:
+    def _call_parts(self, label: str, request: dict[str, Any], parts: Sequence[tuple[Any, str | None]],
+                    deadline: float | None, timeout: float | None) -> Data | None:
+        """The call once per input part (a ref, or None for a source), each in the host on the node given."""
         calls = []
-        for part, _ in parts:
-            host = self._host(self._where([part]))
-            calls.append((host, host.call.options(num_returns=3).remote(request, part)))
-        metas = [self._wait(refs[0], [refs[0]], host=host) for host, refs in calls]
+        for part, where in parts:
+            host = self._host(where)
+            call = {**request, "call": uuid.uuid4().hex}
+            calls.append((host, call["call"], host.call.options(num_returns=3).remote(call, part)))
+        metas = []
+        for index, (host, _, refs) in enumerate(calls):
+            try:
+                metas.append(self._wait(refs[0], [refs[0]], host=host, deadline=deadline))
+            except _Overran:
+                raise self._overran(label, timeout or 0.0, calls[index:]) from None
         for meta in metas:
             if "error" in meta:
                 raise ClusterStepError(meta["error"])
@@ -302,13 +309,39 @@ class RayPlacement:
             return None
         if any(meta.get("sink") for meta in metas):
             raise NotATableError(f"`{label}` returned a table for some partitions and nothing for others")
-        data = PlacedData([refs[1] for _, refs in calls], [meta["rows"][0] for meta in metas], metas[0]["rows"][1],
-                          self._fetch)
+        data = PlacedData([refs[1] for _, _, refs in calls], [meta["rows"][0] for meta in metas],
+                          metas[0]["rows"][1], self._fetch)
         if any("reasons" in meta for meta in metas):  # the failed rows of every partition, together
-            failed = [refs[2] for (_, refs), meta in zip(calls, metas, strict=True) if "reasons" in meta]
+            failed = [refs[2] for (_, _, refs), meta in zip(calls, metas, strict=True) if "reasons" in meta]
             reasons = [r for meta in metas for r in meta.get("reasons", ())]
             raise RowErrors(Table(data.arrow()), Table(pa.concat_tables(self._fetch(failed))), reasons)
         return data
+
+    def _overran(self, label: str, seconds: float, calls: Sequence[tuple[Any, str, Any]]) -> StepTimeoutError:
+        """Calls that overran their timeout, stopped: where the first is (its host says), then the hosts still
+        running one ended (their other calls, if any, are lost and attempted again: `UnitLost`)."""
+        ray = self._ray
+        host, call, _ = calls[0]
+        try:
+            stack = ray.get(host.stack.remote(call), timeout=STACK_SECONDS)
+        except Exception:  # a host that does not answer: no stack
+            stack = ""
+        for host, _, refs in calls:
+            if not ray.wait([refs[0]], timeout=0)[0]:
+                self._end(host)
+        text = ("The call was here when its timeout ran out on the cluster (most recent call last):\n"
+                + stack.partition("\n")[2]) if stack else ""
+        return StepTimeoutError(f"`{label}` did not finish within its timeout of {duration_text(seconds)}; the "
+                                "attempt was stopped on the cluster (its host process ended)", stack=text)
+
+    def _end(self, host: Any) -> None:
+        """End a host of the run (a call there overran its timeout); the next call makes another."""
+        self._forget(host)
+        with self._lock:
+            for key, known in list(self._lookup_hosts.items()):
+                if known == host:
+                    del self._lookup_hosts[key]
+        self._ray.kill(host)
 
     def lookup(self, key: str, request: dict[str, Any], sources: Sequence[LookupSource], inputs: Mapping[str, Data],
                *, batch: int, batched: bool) -> tuple[Data, int]:
@@ -340,6 +373,8 @@ class RayPlacement:
             raise
         if "error" in meta:
             remaining = self._fetch([extra_ref])[0] if meta.get("keys") is not None else None
+            if meta.get("overran"):  # a call overran its timeout and still runs there: end it with its host
+                self._end(host)
             raise ClusterStepError(meta["error"], remaining)
         rows, schema = meta["rows"]
         return PlacedData([table_ref], [rows], schema, self._fetch), int(meta["keys"])
@@ -407,8 +442,10 @@ class RayPlacement:
                 if known == host:
                     del self._hosts[node_id]
 
-    def _wait(self, ref: Any, cancel: Sequence[Any], *, task: bool = False, host: Any = None) -> Any:
-        """The value of `ref`, waiting in short steps so an interrupted run cancels what runs."""
+    def _wait(self, ref: Any, cancel: Sequence[Any], *, task: bool = False, host: Any = None,
+              deadline: float | None = None) -> Any:
+        """The value of `ref`, waiting in short steps so an interrupted run cancels what runs (`_Overran` past
+        `deadline`, a `time.monotonic()`)."""
         ray = self._ray
         exceptions = ray.exceptions
         while not ray.wait([ref], timeout=POLL_SECONDS)[0]:
@@ -416,6 +453,8 @@ class RayPlacement:
                 for running in cancel:
                     ray.cancel(running, force=task)
                 raise UnitCancelled("the run was interrupted: its work on the cluster was cancelled")
+            if deadline is not None and time.monotonic() >= deadline:
+                raise _Overran
         try:
             return ray.get(ref)
         except (exceptions.RayActorError, exceptions.WorkerCrashedError, exceptions.NodeDiedError) as error:

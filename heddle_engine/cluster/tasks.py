@@ -43,7 +43,7 @@ def error_meta(error: BaseException) -> Meta:
     """An exception as data: its class (and base classes, for a retry policy's `on:`), message and trace."""
     classes = type(error).__mro__
     kinds = [c.__name__ for c in classes] + [f"{c.__module__}.{c.__qualname__}" for c in classes]
-    trace = "".join(traceback.format_exception(error))
+    trace = getattr(error, "stack", "") or "".join(traceback.format_exception(error))  # a timeout: where it hung
     return {"error": {"type": type(error).__name__, "message": str(error) or type(error).__name__,
                       "trace": trace, "kinds": kinds}}
 

@@ -504,7 +504,8 @@ class GraphRun:
         the batch that failed)."""
         cluster = self.run.cluster
         assert cluster is not None
-        request = {**self._request(node, callee, free), "output": node.output}
+        request = {**self._request(node, callee, free), "output": node.output, "timeout": node.timeout,
+                   "label": node.label}
         keys = {k for source in sources for k in source.keys}
         batched = len(keys) == 1 and self._batches(node)
         drivers = dict.fromkeys(source.driver for source in sources)
@@ -546,9 +547,21 @@ class GraphRun:
 
     def _call(self, node: Node, given: Data | None, parameters: Mapping[str, object], attempt_number: int
               ) -> StepOutput:
-        """One call of a node's function, given at most its `timeout` (`timeouts.py`)."""
+        """One call of a node's function, given at most its `timeout` (`timeouts.py`; on a cluster, the placement
+        stops a call that overruns it)."""
+        if node.timeout is not None and self._placed(node):
+            return self._call_now(node, given, parameters, attempt_number)
         return within(node.timeout, lambda: self._call_now(node, given, parameters, attempt_number), node.label,
                       self.run.abandoned)
+
+    def _placed(self, node: Node) -> bool:
+        """Is `node`'s call made on the run's cluster?"""
+        if self.run.cluster is None:
+            return False
+        try:
+            return self.run.on_cluster(self.run.callee(cast(str, node.module), cast(str, node.function)))
+        except Exception:  # not loadable: reported when it is called
+            return False
 
     def _call_now(self, node: Node, given: Data | None, parameters: Mapping[str, object], attempt_number: int
                   ) -> StepOutput:
@@ -613,7 +626,7 @@ class GraphRun:
                          parameters: Mapping[str, object]) -> object:
         assert self.run.cluster is not None
         return self.run.cluster.call(node, self._request(node, callee, parameters), given,
-                                     rowwise=callee.rowwise)
+                                     rowwise=callee.rowwise, timeout=node.timeout)
 
     def _call_remote(self, node: Node, callee: RemoteCallee, given: Data | None, parameters: Mapping[str, object],
                      attempt_number: int) -> object:

@@ -11,6 +11,10 @@ waits for it at most that long. When the call overruns:
   the process exits without waiting for it. The run's warnings name every call still running at its end.
 
 Without a timeout the call runs on the worker's own thread, as before: no thread is started.
+
+On a Ray cluster a step call is not abandoned but stopped: the driver waits for it at most its timeout, then
+ends the host process running it (`cluster/placement.py`), with the same `StepTimeoutError` and the stack
+the host reports for the call (`stack_of`).
 """
 
 from __future__ import annotations
@@ -80,7 +84,7 @@ def within(seconds: float | None, call: Callable[[], T], label: str, abandoned: 
     if not done.wait(seconds):
         abandoned.add(label, thread)
         raise StepTimeoutError(f"`{label}` did not finish within its timeout of {duration_text(seconds)}; the "
-                               "attempt was abandoned (its late result is discarded)", stack=_stack_of(thread))
+                               "attempt was abandoned (its late result is discarded)", stack=stack_of(thread.ident))
     ok, value = outcome[0]
     if ok:
         return value  # type: ignore[return-value]
@@ -88,9 +92,10 @@ def within(seconds: float | None, call: Callable[[], T], label: str, abandoned: 
     raise value
 
 
-def _stack_of(thread: threading.Thread) -> str:
-    """Where `thread` is now, as a traceback reads (most recent call last), from the step's own frames on."""
-    frame = sys._current_frames().get(thread.ident or -1)
+def stack_of(thread: int | None) -> str:
+    """Where the thread `thread` (its ident) is now, as a traceback reads (most recent call last), from the
+    step's own frames on."""
+    frame = sys._current_frames().get(thread or -1)
     if frame is None:
         return ""
     frames = traceback.extract_stack(frame)
