@@ -600,6 +600,7 @@ def bench_cli(folder: Path, lines: int, plan: EditPlan, runs: int) -> Row:
 class DiskCacheResult:
     rows: list[Row]  # `heddle check` without and with the disk cache, then the server's first diagnostics
     baseline: Row
+    memory: dict[str, list[tuple[float, float]]]  # the server's (VmRSS, VmHWM) after its first diagnostics
 
 
 def bench_disk_cache(lines: int, text: str, runs: int) -> DiskCacheResult:
@@ -619,12 +620,14 @@ def bench_disk_cache(lines: int, text: str, runs: int) -> DiskCacheResult:
                Row("  CPU time of the check, disk cache warm", warm_cpu)]
         first = {"off": Row("server: didOpen → first diagnostics, HEDDLE_CACHE=off"),
                  "on": Row("server: didOpen → first diagnostics, disk cache warm")}
+        memory: dict[str, list[tuple[float, float]]] = {"off": [], "on": []}
         for _ in range(runs):
             for mode, env in (("off", off), ("on", on)):
                 with server(cwd=folder, env=env) as lsp:
                     lsp.initialize(folder)
                     first[mode].samples_ms.append(open_document(lsp, path.as_uri(), text))
-    return DiskCacheResult([cold, warm, *cpu, first["off"], first["on"]], cold)
+                    memory[mode].append(lsp.memory_mb())
+    return DiskCacheResult([cold, warm, *cpu, first["off"], first["on"]], cold, memory)
 
 
 def bench_cold_start(runs: int, env: Mapping[str, str] | None = None) -> tuple[Row, Row]:
@@ -774,6 +777,12 @@ def main() -> None:
                    [result.server_row, fresh, kept, cli[lines]], baseline=fresh)
         print_rows("an unchanged file checked again by a new process: the disk cache of relational blocks",
                    cached[lines].rows, baseline=cached[lines].baseline)
+        for mode, label in (("off", "HEDDLE_CACHE=off"), ("on", "disk cache warm")):
+            if cached[lines].memory[mode]:
+                median = (statistics.median(m[0] for m in cached[lines].memory[mode]),
+                          statistics.median(m[1] for m in cached[lines].memory[mode]))
+                print(format_memory(f"after the first diagnostics, {label}", median,
+                                    TARGET_RSS_MB.get(lines)))
         print_rows("a held key: bursts of changes", [result.burst_row], baseline=fresh)
         print(f"  versions inside bursts that were analysed and published anyway: {len(result.published_in_bursts)} "
               f"of {len(result.burst_row.samples_ms) * (BURST_EDITS - 1)}")
