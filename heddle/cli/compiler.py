@@ -11,9 +11,9 @@ from heddle_engine.compiler_process import CompilerProcess
 
 @contextlib.contextmanager
 def contained_compiler() -> Iterator[CompilerProcess]:
-    """A compiler process, started at once (it boots while the command reads and parses its files)."""
+    """A compiler process, started when a block is first compiled: a block whose analysis the project's cache
+    holds (`.heddle/cache/`) needs none, and a process booting beside the command costs it a core's time."""
     compiler = CompilerProcess()
-    compiler.start()
     try:
         yield compiler
     finally:

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         print(line(source.name, parse(source.text).lines, source.encoding_error), file=sys.stderr)
         print(f"{source.name}: no plan: the file is not UTF-8", file=sys.stderr)
         return 1
-    with contained_compiler() as compiler:  # it boots while the catalog loads
+    with contained_compiler() as compiler:
         tree = parse(source.text)
         catalogs = Catalogs(args.profile)
         catalog = catalogs.for_file(source.path)

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         return fail(LineageError(UNREADABLE, f"run {record.run_id} ran {record.file}, which is no longer there"))
     name = _shown(path)
     decoded = decode(path.read_bytes())
-    with contained_compiler() as compiler:  # it boots while the catalog loads
+    with contained_compiler() as compiler:
         tree = parse(decoded.text)
         catalogs = Catalogs(args.profile)
         catalog = catalogs.for_file(path)
