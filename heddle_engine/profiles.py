@@ -118,16 +118,19 @@ def project_problems(root: Path, profiles: Profiles, declared: Iterable[str]) ->
 
 
 def declared_resources(root: Path) -> set[str]:
-    """The names of the resources the project's `.he` files declare."""
+    """The names of the resources the project's `.he` files declare (read from their syntax trees: nothing is
+    lowered or analysed, so a large file costs its parse)."""
     from heddle_lang.syntax import parse
+    from heddle_lang.syntax.lower import declared_names
 
     names: set[str] = set()
     for path in _he_files(root):
         try:
-            tree = parse(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue
-        names.update(d.name.text for d in tree.ast.resources if d.name is not None)
+        if "resource" in text:
+            names.update(declared_names(parse(text), "resource_declaration"))
     return names
 
 

@@ -240,6 +240,18 @@ def lower_declaration(node: ts.Node, doc: str | None) -> ast.Declaration | None:
     return None
 
 
+def declared_names(tree: SyntaxTree, kind: str) -> list[str]:
+    """The names of the top-level declarations of grammar type `kind` ("resource_declaration", ...), as the AST
+    has them, read from the CST alone (no declaration is lowered)."""
+    names = []
+    for child in tree.root.children:
+        if child.type == kind:
+            name = _name(child.child_by_field_id(_NAME))
+            if name is not None:
+                names.append(name.text)
+    return names
+
+
 @dataclass(frozen=True, slots=True)
 class Lowered:
     """A tree's lowered declarations by their text, for the next version of the text to reuse: a declaration

@@ -76,3 +76,17 @@ def test_broken_text_still_lowers() -> None:
     module = parse("step s = pg. {\n  query: \"x\"\n}\nworkflow { a | }\n").ast
     (step,) = module.steps
     assert step.call is not None and step.call.function is None and step.call.module is not None
+
+
+def test_declared_names_are_the_asts_without_lowering() -> None:
+    from heddle_lang.syntax.lower import declared_names
+
+    texts = [p.read_text(encoding="utf-8") for p in sorted(EXAMPLES.rglob("*.he"))]
+    texts += ["resource a = x.y {\n", "resource = x.y {}\nresource b = x.y {}\n", "resource resource = x.y\n",
+              "step s = x.y\nresource c = <k=v> x.y { a: 1 }\nworkflow W {\n  s\n}\n", "resource \u00e9 = x.y\n"]
+    for text in texts:
+        tree = parse(text)
+        assert declared_names(tree, "resource_declaration") == [d.name.text for d in tree.ast.resources
+                                                                if d.name is not None], text
+        assert declared_names(tree, "step_declaration") == [d.name.text for d in tree.ast.steps
+                                                            if d.name is not None], text
