@@ -7,6 +7,7 @@ import neither the engine nor Polars nor pyarrow.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import sys
 
@@ -32,6 +33,16 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command's exit status. As the process's command (`argv` None), everything alive when it is done is
+    left out of the collection the interpreter runs at exit (`gc.freeze`): 0.03-0.05 s of a `heddle run`
+    spent scanning objects that exiting frees anyway (files and runs are closed before the command returns)."""
+    code = _main(argv)
+    if argv is None:
+        gc.freeze()
+    return code
+
+
+def _main(argv: list[str] | None) -> int:
     tune_gc()
     arguments = sys.argv[1:] if argv is None else argv
     command = next((a for a in arguments if not a.startswith("-")), None)
