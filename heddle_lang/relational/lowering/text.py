@@ -103,7 +103,20 @@ def like(value: pl.Expr, parts: list[pl.Expr | str]) -> pl.Expr:
             return value.str.contains(inner, literal=True) if inner else pl.when(value.is_not_null()).then(True)
         return value.str.contains(like_regex(pattern))
     exprs = [pl.lit(p) if isinstance(p, str) else p.fill_null("") for p in parts]
-    return value.str.contains(like_regex_expr(pl.concat_str(exprs)))
+    regex = like_regex_expr(pl.concat_str(exprs))
+    shape = tuple(p if isinstance(p, str) else None for p in parts)
+    search = {("%", None, "%"): "contains", (None, "%"): "starts_with", ("%", None): "ends_with"}.get(shape)
+    if search is None:
+        return value.str.contains(regex)
+    # `text.contains column` and its kin: where the column's text holds no wildcard, a plain search
+    # instead of a regex compiled per row (the other rows' regex: a constant where it is not needed)
+    text = next(e for p, e in zip(parts, exprs, strict=True) if not isinstance(p, str))
+    plain = ~text.str.contains("[%_]")
+    if search == "contains":
+        found = value.str.contains(text, literal=True)
+    else:
+        found = value.str.starts_with(text) if search == "starts_with" else value.str.ends_with(text)
+    return pl.when(plain).then(found).otherwise(value.str.contains(pl.when(plain).then(pl.lit("^$")).otherwise(regex)))
 
 
 # --- other functions -------------------------------------------------------------------------------
