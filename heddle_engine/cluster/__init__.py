@@ -5,6 +5,7 @@
                   one host actor per cluster node and run; tables stay in Ray's object store as object refs
     host.py       the host actor: the run's shipped plugin versions, its resources, step calls and lookups
     tasks.py      what runs in a Ray task: relational units, whole or per partition, and partition plumbing
+    output.py     what a plugin prints or logs on the cluster, sent back with its call's answer
     data.py       `PlacedData`: a node's output held in the object store (one ref per partition)
     partition.py  which units may run per partition (row-local work) and how aggregations combine
 

@@ -31,6 +31,7 @@ from heddle.sdk.calling import Callee, LoadError, own_plugin, read_initializer, 
 from heddle.sdk.plugin import Plugin
 from heddle.sdk.spec import module_spec
 from heddle_engine.cluster.data import Frame
+from heddle_engine.cluster.output import captured, install, packed
 from heddle_engine.cluster.tasks import Meta, error_meta, inputs_of, table_meta
 from heddle_engine.execute.lookups import Lookup, LookupSource, bindings
 from heddle_engine.execute.timeouts import Abandoned, stack_of, within
@@ -57,6 +58,7 @@ def own_module(path: str) -> Plugin | ModuleType:
 
 class StepHost:
     def __init__(self, run_id: str, folder: str, modules: Sequence[Mapping[str, Any]]) -> None:
+        install()  # a call's prints and logs go back with its answer
         self.run_id = run_id
         self.folder = Path(folder)
         self.jit = JitHost(own_module)
@@ -80,6 +82,12 @@ class StepHost:
     # --- calls --------------------------------------------------------------------------------------
 
     def call(self, request: Mapping[str, Any], frame: Frame | None) -> Answer:
+        """A step call; its answer's meta carries what it wrote (`output.py`)."""
+        with captured() as writes:
+            meta, table, extra = self._call(request, frame)
+        return _with_output(meta, writes), table, extra
+
+    def _call(self, request: Mapping[str, Any], frame: Frame | None) -> Answer:
         table = frame.table if frame is not None else None
         call = request.get("call")
         try:
@@ -111,7 +119,14 @@ class StepHost:
 
     def lookup(self, key: str, request: Mapping[str, Any], sources: Sequence[LookupSource],  # noqa: PLR0917
                layout: Sequence[tuple[str, int]], batch: int, batched: bool, *frames: Frame) -> Answer:
-        """A step joined by key, once per batch of distinct keys of the drivers; resumed by a retry of `key`."""
+        """A step joined by key, once per batch of distinct keys of the drivers; resumed by a retry of `key`. Its
+        answer's meta carries what the calls wrote."""
+        with captured() as writes:
+            meta, table, extra = self._lookup(key, request, sources, layout, batch, batched, *frames)
+        return _with_output(meta, writes), table, extra
+
+    def _lookup(self, key: str, request: Mapping[str, Any], sources: Sequence[LookupSource],  # noqa: PLR0917
+                layout: Sequence[tuple[str, int]], batch: int, batched: bool, *frames: Frame) -> Answer:
         try:
             callee = self._callee(request)
             with self._lock:
@@ -201,3 +216,7 @@ class StepHost:
             self._resources[request.name] = made
             self._order.append(request.name)
             return made
+
+
+def _with_output(meta: Meta, writes: Sequence[tuple[str, str]]) -> Meta:
+    return {**meta, "output": packed(writes)} if writes else meta

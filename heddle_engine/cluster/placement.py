@@ -35,6 +35,7 @@ from heddle_engine.catalog import EngineCatalog
 from heddle_engine.cluster import tasks
 from heddle_engine.cluster.data import Frame, PlacedData, Traffic
 from heddle_engine.cluster.host import StepHost
+from heddle_engine.cluster.output import echo
 from heddle_engine.cluster.partition import Partitioning, aggregating, row_local
 from heddle_engine.cluster.session import ClusterUnavailable, connect
 from heddle_engine.execute import relational
@@ -300,6 +301,7 @@ class RayPlacement:
                 metas.append(self._wait(refs[0], [refs[0]], host=host, deadline=deadline))
             except _Overran:
                 raise self._overran(label, timeout or 0.0, calls[index:]) from None
+            echo(metas[-1].get("output"))
         for meta in metas:
             if "error" in meta:
                 raise ClusterStepError(meta["error"])
@@ -371,6 +373,7 @@ class RayPlacement:
             with self._lock:
                 self._lookup_hosts.pop(key, None)
             raise
+        echo(meta.get("output"))
         if "error" in meta:
             remaining = self._fetch([extra_ref])[0] if meta.get("keys") is not None else None
             if meta.get("overran"):  # a call overran its timeout and still runs there: end it with its host

@@ -18,7 +18,9 @@ from heddle_lang.syntax import parse
 from tests.cluster.ray_cluster import RayCluster
 
 PLUGIN = '''
+import logging
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -38,6 +40,14 @@ class Wait(StepConfig[None]):
 def wait(config: Wait, input: Table) -> Table:
     Path(config.marker).write_text(str(os.getpid()))
     time.sleep(config.seconds)
+    return input
+
+
+@plugin.step(name="talk", passthrough=True)
+def talk(input: Table) -> Table:
+    print(f"talking about {input.num_rows} rows")
+    print("a word on stderr", file=sys.stderr)
+    logging.getLogger("slow.talk").warning("a warning logged")
     return input
 '''
 
@@ -115,3 +125,20 @@ def _alive(pid: int) -> bool:
         return False
     status = Path(f"/proc/{pid}/status")
     return status.exists() and "zombie" not in status.read_text()
+
+
+def test_what_a_step_prints_or_logs_on_the_cluster_is_written_by_the_driver(
+        tmp_path: Path, cluster: RayCluster, capsys: pytest.CaptureFixture[str]) -> None:
+    file = _project(tmp_path, 0.0)
+    file.write_text(file.read_text(encoding="utf-8").replace("| slow.wait", "| slow.talk\n    | slow.wait"),
+                    encoding="utf-8")
+    try:
+        assert main(["run", str(file), "--no-lineage", "--cluster", cluster.address]) == 0
+        out, err = capsys.readouterr()
+        assert out.count("talking about 2 rows\n") == 1
+        assert err.count("a word on stderr\n") == 1 and err.count("a warning logged\n") == 1
+        assert main(["run", str(file), "--no-lineage", "--cluster", cluster.address]) == 0  # the next run: its own
+        out, err = capsys.readouterr()
+        assert out.count("talking about 2 rows\n") == 1 and err.count("a word on stderr\n") == 1
+    finally:
+        forget_project_modules(tmp_path)
