@@ -5,6 +5,9 @@ statistics off and a short temporary folder of its own; stopped by SIGTERM to th
 stop`, which would end every Ray process on the machine). The driver (the test process) is told to stay on
 loopback too (`heddle_engine.cluster.session` does it for a loopback address). Without Ray the tests skip,
 unless HEDDLE_REQUIRE_RAY is set (CI installs Ray: there a missing install fails).
+
+`two_nodes()`: a cluster of two nodes on this machine (`ray.cluster_utils.Cluster`, both on 127.0.0.1), its
+processes ended by `Cluster.shutdown` (those it started, by their process ids).
 """
 
 from __future__ import annotations
@@ -141,3 +144,37 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def two_nodes(*, cpus: int = 1, store_bytes: int = 100 * 1024 * 1024) -> Iterator[str]:
+    """Two Ray nodes on loopback, `cpus` processors and `store_bytes` of object store each: the GCS address."""
+    need_ray()
+    folder = Path(tempfile.mkdtemp(prefix="r", dir="/tmp"))
+    (folder / "ray").mkdir()  # where Ray writes the address of the cluster it started
+    saved = {name: os.environ.get(name) for name in ("RAY_TMPDIR", "RAY_USAGE_STATS_ENABLED",
+                                                     "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER")}
+    os.environ.update({"RAY_TMPDIR": str(folder), "RAY_USAGE_STATS_ENABLED": "0",
+                       "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"})
+    from ray.cluster_utils import Cluster
+
+    node = {"num_cpus": cpus, "node_ip_address": "127.0.0.1", "object_store_memory": store_bytes}
+    cluster = None
+    try:
+        cluster = Cluster(initialize_head=True, head_node_args={**node, "temp_dir": str(folder),
+                                                                "include_dashboard": False})
+        cluster.add_node(**node)
+        cluster.wait_for_nodes(timeout=START_SECONDS)
+        yield cluster.address
+    finally:
+        from heddle_engine.cluster.session import disconnect
+
+        disconnect()
+        if cluster is not None:
+            cluster.shutdown()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        shutil.rmtree(folder, ignore_errors=True)

@@ -277,3 +277,22 @@ def test_the_plan_shows_which_stages_may_run_per_partition(tmp_path: Path,
         "cluster: one task over all partitions (not row-local)",
         "cluster: on the driver (placement=\"driver\")",
     ]
+
+
+def test_two_nodes_on_loopback_run_partitions_with_the_tables_of_a_local_run(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Two Ray nodes on this machine (both on 127.0.0.1): partitions, two-phase aggregations and lookups spread
+    over them give what one process gives."""
+    from tests.cluster.ray_cluster import two_nodes
+
+    local, ray = _project(tmp_path / "local", AGGREGATES), _project(tmp_path / "ray", AGGREGATES)
+    assert _run(local) == 0
+    with two_nodes() as address:
+        import ray as ray_module
+
+        assert _run(ray, "--cluster", address, "--partitions", "4", "--partition-rows", "10") == 0
+        alive = [n["NodeManagerAddress"] for n in ray_module.nodes() if n.get("Alive")]
+    capsys.readouterr()
+    assert alive == ["127.0.0.1", "127.0.0.1"]
+    for path in sorted((local.parent / "out").iterdir()):
+        assert (ray.parent / "out" / path.name).read_bytes() == path.read_bytes(), path.name
