@@ -14,15 +14,31 @@ export type { FlightData, FlightDescriptor } from "./flightdata.js";
 const CONTINUATION = 0xffffffff;
 export const ROWS_PER_BATCH = 65_536; // record batches a table is cut into on the wire (as the engine does)
 
-/** Collects the IPC messages of an exchange as they arrive and reads them as one table. */
+/** Collects the IPC messages of an exchange as they arrive and reads them as one table. A message that is
+ * not Arrow is kept as the reason `table()` throws (the peer gets an error answer; the worker goes on). */
 export class IpcCollector {
   private readonly parts: Uint8Array[] = [];
   private read: Table | null | undefined;
+  private broken: Error | undefined;
 
   add(data: FlightData): void {
+    if (this.broken !== undefined) return;
+    try {
+      this.collect(data);
+    } catch (error) {
+      this.broken = error instanceof Error ? error : new Error(String(error));
+      this.parts.length = 0;
+    }
+  }
+
+  private collect(data: FlightData): void {
     const header = data.data_header;
     if (header === undefined || header.length === 0) return; // metadata only
-    const bodyLength = Number(Message.decode(header).bodyLength);
+    const message = Message.decode(header);
+    if (!message.isSchema() && !message.isRecordBatch() && !message.isDictionaryBatch()) {
+      throw new TypeError("a message's header is not an Arrow schema, record batch or dictionary");
+    }
+    const bodyLength = Number(message.bodyLength);
     const padded = Math.ceil(header.length / 8) * 8;
     const framed = Buffer.alloc(8 + padded);
     framed.writeUInt32LE(CONTINUATION, 0);
@@ -48,6 +64,7 @@ export class IpcCollector {
 
   /** The table the messages make (null when the peer sent no schema). */
   table(): Table | null {
+    if (this.broken !== undefined) throw this.broken;
     if (this.read === undefined) {
       const end = Buffer.alloc(8);
       end.writeUInt32LE(CONTINUATION, 0);

@@ -176,6 +176,7 @@ class Worker {
         });
         call.on("end", resolve);
         call.on("error", reject);
+        call.on("close", () => reject(new Error("closed"))); // ended by gRPC (a message that is not FlightData)
       });
     } catch {
       return; // the engine went away

@@ -13,7 +13,7 @@ import { Dictionary, Int32, Table, tableFromArrays, tableFromIPC, tableToIPC, Ut
 import { plugin as scorePlugin } from "../examples/score.js";
 import { decodeFlightData, encodeFlightData } from "../src/flightdata.js";
 import { flightMessages, type FlightData, IpcCollector, ROWS_PER_BATCH } from "../src/ipc.js";
-import { flightClient, Plugin, type RunningWorker, tableOf } from "../src/index.js";
+import { flightClient, flightService, Plugin, type RunningWorker, tableOf } from "../src/index.js";
 import { FLOW_CONTROL_WINDOW } from "../src/server.js";
 
 interface Answer {
@@ -127,6 +127,28 @@ describe("a served plugin", () => {
       assert.equal(answer.error?.structured?.kind, "request", JSON.stringify(request));
     }
     await assert.rejects(action(client, "no-such-action"));
+    // record batches that are not Arrow: an error answer, not a crash
+    const garbled = client.DoExchange(new grpc.Metadata()) as grpc.ClientDuplexStream<FlightData, FlightData>;
+    const refused = await new Promise<grpc.ServiceError>((resolve) => {
+      garbled.on("data", () => undefined);
+      garbled.on("error", resolve);
+      garbled.on("end", () => resolve(new Error("answered") as grpc.ServiceError));
+      garbled.write({ flight_descriptor: { type: "CMD", cmd: Buffer.from(JSON.stringify({ step: "identity" })) }, data_header: Buffer.from("not a flatbuffer"), data_body: Buffer.alloc(64) });
+      garbled.end();
+    });
+    assert.match(String(refused.metadata.get("grpc-status-details-bin")[0]), /"kind":"request".*the input rows cannot be read/);
+    // bytes that are not FlightData at all: gRPC's error answer
+    const raw = new (grpc.makeGenericClientConstructor({ ...flightService(), DoExchange: { ...flightService().DoExchange, requestSerialize: (bytes: Buffer) => bytes } }, "Raw"))(
+      `127.0.0.1:${worker.port}`, grpc.credentials.createInsecure());
+    const rawCall = (raw as unknown as Client).DoExchange() as grpc.ClientDuplexStream<Buffer, FlightData>;
+    const internal = await new Promise<grpc.ServiceError>((resolve) => {
+      rawCall.on("data", () => undefined);
+      rawCall.on("error", resolve);
+      rawCall.write(Buffer.from([0xff, 0xff, 0xff]));
+      rawCall.end();
+    });
+    raw.close();
+    assert.equal(internal.code, grpc.status.INTERNAL);
     assert.equal((await action(client, "health")).status, "ok");
   });
 });
