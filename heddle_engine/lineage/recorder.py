@@ -408,6 +408,7 @@ class LineageRecorder:
             path = output_path(active.folder, graph, node_id, suffix=PARQUET_SUFFIX)
             path.parent.mkdir(parents=True, exist_ok=True)
             written = copy_file(Path(scan.parquet), path)
+            sync_file(path)  # on the copier's thread, while the run goes on: the fsyncs at the end find it on disk
             schema = frame_schema(scan.frame.collect_schema())  # the file's, read whole and unchanged
             with active.room:
                 active.outputs.add(path)

@@ -32,7 +32,7 @@ def orders(folder: Path, rows: int = 1000) -> None:
         "customer": [f"c{i % 17}" for i in range(rows)],
         "amount": [(i * 7919 % 1009) / 4 for i in range(rows)],
         "when": pl.date_range(pl.date(2020, 1, 1), pl.date(2020, 1, 1) + pl.duration(days=rows - 1), eager=True),
-        "note": [None if i % 5 == 0 else ("" if i % 7 == 0 else f'say "hi", {i}') for i in range(rows)],
+        "note": [None if i % 5 == 0 else ("" if i % 7 == 0 else f'say "hi",\n{i}') for i in range(rows)],
     }).write_parquet(folder / "orders.parquet")
 
 
