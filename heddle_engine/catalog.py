@@ -28,6 +28,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
+from heddle.sdk.config_schema import reading_docs
 from heddle.sdk.plugin import Plugin
 from heddle.sdk.spec import module_spec
 from heddle_engine.loading import find_module_file, load_target
@@ -61,8 +62,11 @@ class _Sourced:
 class EngineCatalog:
     def __init__(self, project: Project | None = None, *, entry_points: bool = True,
                  plugins: PluginProcess | None = None, profiles: Profiles = NO_PROFILES,
-                 profile_error: str | None = None) -> None:
+                 profile_error: str | None = None, docs: bool = True) -> None:
+        """`docs`: read the docstrings of config keys (hovers and completions show them; `heddle check` and
+        `heddle run` do not, and skip reading plugins' sources for them)."""
         self.project = project
+        self.docs = docs
         self.plugins = plugins
         self.profiles = profiles  # the resource profiles of heddle.toml, the active one chosen
         self.profile_error = profile_error  # the profile asked for does not exist, or [profiles] is malformed
@@ -201,7 +205,8 @@ class EngineCatalog:
             target = load()
             if not isinstance(target, Plugin | ModuleType):
                 raise TypeError(f"`{path}` names a {type(target).__name__}, not a Plugin or a Python module")
-            return module_spec(target, path)
+            with reading_docs(self.docs):
+                return module_spec(target, path)
         except (Exception, SystemExit) as error:  # a plugin is user code: its failure is data
             return _describe(error, self.root)
 
@@ -217,13 +222,14 @@ class EngineCatalog:
         return self._entry_points
 
 
-def load_catalog(start: Path, *, isolated: bool = False, profile: str | None = None) -> EngineCatalog:
+def load_catalog(start: Path, *, isolated: bool = False, profile: str | None = None,
+                 docs: bool = True) -> EngineCatalog:
     """The catalog of the project `start` (a file or a folder) belongs to; built-ins only outside a project.
 
     `isolated`: plugins are imported in a separate process (the language server's choice), not in this one,
     and read from their sources when that process cannot import them. `profile`: the resource profile in
     force (else `HEDDLE_PROFILE`'s); one that does not exist leaves none in force, and says so in
-    `profile_error`.
+    `profile_error`. `docs`: see `EngineCatalog`.
     """
     root = find_project(start)
     plugins = PluginProcess(root) if isolated else None
@@ -232,7 +238,7 @@ def load_catalog(start: Path, *, isolated: bool = False, profile: str | None = N
     except ProfileError as error:
         profiles, problem = NO_PROFILES, str(error)
     return EngineCatalog(read_project(root) if root is not None else None, plugins=plugins, profiles=profiles,
-                         profile_error=problem)
+                         profile_error=problem, docs=docs)
 
 
 def _stamp(file: Path) -> tuple[int, int] | None:

@@ -30,7 +30,7 @@ class Catalogs:
         start = (path.parent if path is not None else Path.cwd()).resolve()
         root = find_project(start)
         if root not in self._by_root:
-            catalog = load_catalog(start, profile=self.profile)
+            catalog = load_catalog(start, profile=self.profile, docs=False)  # no command here shows a key's doc
             if catalog.profile_error is not None:
                 raise UsageError(catalog.profile_error)
             self._by_root[root] = catalog

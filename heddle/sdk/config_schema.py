@@ -7,17 +7,33 @@ dataclass, or a plain mapping / `Any` (any keys).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import enum
 import inspect
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 from heddle.core.config import _MISSING, Config, admits_none, config_fields, is_file_path, is_secret
 from heddle.sdk.introspect import attribute_docs, type_hints
 from heddle_lang.types import ANY, ConfigSchema, Field, ValueType
+
+_READ_DOCS: contextvars.ContextVar[bool] = contextvars.ContextVar("heddle_config_docs", default=True)
+
+
+@contextlib.contextmanager
+def reading_docs(read: bool) -> Iterator[None]:
+    """Inside, `config_schema` reads the docstrings of config keys only if `read`: they are read from the
+    class's source file, which a command that only checks or runs never shows (editors do)."""
+    token = _READ_DOCS.set(read)
+    try:
+        yield
+    finally:
+        _READ_DOCS.reset(token)
+
 
 _SIMPLE: dict[object, str] = {str: "str", int: "int", float: "float", bool: "bool"}
 _SEQUENCES = (list, tuple, set, frozenset, Sequence, typing.Sequence, typing.List)  # noqa: UP006
@@ -38,7 +54,7 @@ def config_schema(annotation: object, _seen: frozenset[type] = frozenset()) -> C
     if annotation in _seen:
         return ConfigSchema(open=True)  # a recursive config: its inner levels are not checked
     seen = _seen | {annotation}
-    docs = _docs(annotation)
+    docs = _docs(annotation) if _READ_DOCS.get() else {}
     fields = []
     for name, hint, required, default in _keys(annotation):
         value_type = value_type_of(hint, seen)
