@@ -245,3 +245,48 @@ def test_a_broker_restart_mid_run_is_survived_and_the_run_reconnects(write_files
 
 
 GUARD = 120  # seconds: a child that hangs fails the test instead of hanging it
+
+
+SLOW = '''
+import time
+from pathlib import Path
+
+from heddle.core.table import Table
+from heddle.sdk.plugin import Plugin
+
+plugin = Plugin(namespace="slow")
+SEEN = Path(__file__).parent / "slow.seen"
+
+
+@plugin.step(name="first_batch_slow", passthrough=True)
+def first_batch_slow(config: dict, input: Table) -> Table:
+    """The first batch holding id 1 takes 9 s: longer than the consumer's max.poll.interval.ms in the test
+    (once: were it delivered again, it would go quickly, and show as duplicates)."""
+    if 1 in input.to_polars()["id"].to_list() and not SEEN.exists():
+        SEEN.touch()
+        time.sleep(9)
+    return input
+'''
+
+
+def test_a_batch_longer_than_the_poll_interval_keeps_its_partitions_and_is_not_delivered_again(
+        write_files: WriteFiles, broker: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from heddle_engine.modules.fhub import kafka
+
+    monkeypatch.setattr(kafka, "MAX_POLL_INTERVAL_MS", 6000)  # librdkafka's least (the session timeout)
+    flow = FLOW.replace('import "local/fraud" fraud', 'import "local/slow" slow').replace(
+        "max_rows: 700", "max_rows: 50").replace("fraud.score ? to_dlq", "slow.first_batch_slow")
+    root = write_files({"heddle.toml": '[modules]\n"local/slow" = "slow:plugin"\n', "slow.py": SLOW,
+                        "live.he": flow.replace("BROKER", broker)})
+    produce_json(broker, "tx", [{"id": i, "amount": 20.0} for i in range(1, 201)])
+    result = run_file(root / "live.he", stream=_limits(idle=3.0))
+    assert result.status == "succeeded", result.message
+    assert not result.warnings
+    out = _ids(read_all(broker, "out", expect=200))
+    assert sorted(out) == list(range(1, 201))  # each message once: the slow batch was not delivered again
+    from confluent_kafka import Consumer, TopicPartition
+
+    group = Consumer({"bootstrap.servers": broker, "group.id": f"heddle.{root.name}.Live"})
+    committed = group.committed([TopicPartition("tx", 0), TopicPartition("tx", 1)], timeout=10)
+    group.close()
+    assert sum(max(p.offset, 0) for p in committed) == 200  # and its commit was accepted

@@ -6,7 +6,8 @@ plus the fields of its JSON value (`value: "raw"`: the value's bytes as `value`)
 `schema` to have them checked before running; without it they are known only when messages arrive (an
 open schema). A message whose value does not decode, or does not match the schema, is a failed row with its
 raw `value`, for the step's handler. A batch's offsets are committed only once the engine says the batch
-is done.
+is done. While a batch is in flight, however long it takes, a keeper thread tells librdkafka that the
+application is alive (`_Keeper`), so the consumer keeps its partitions and the batch is not delivered again.
 
 `produce` sends each row (the JSON of the row, or one column) and waits until the broker confirmed every
 message; rows it could not deliver are failed rows. `retry_queue` produces failed rows to a retry topic
@@ -43,6 +44,11 @@ plugin = Plugin(namespace="kafka")
 LOG = logging.getLogger("heddle.kafka")
 LOG.addHandler(logging.NullHandler())
 JOIN_SECONDS = 30.0  # a consumer waits this long for its partitions before it reports being idle
+# librdkafka's max.poll.interval.ms: a consumer that does not poll for this long leaves its group, which hands
+# its partitions (and the batch in flight) to another member. The keeper polls every KEEPALIVE_SECONDS while a
+# batch is in flight, so the limit is never reached however long a batch takes.
+MAX_POLL_INTERVAL_MS = 300_000
+KEEPALIVE_SECONDS = 1.0
 
 MESSAGE_COLUMNS = Schema.of({
     "key": pl.Binary(), "topic": pl.String(), "partition": pl.Int32(), "offset": pl.Int64(),
@@ -164,13 +170,14 @@ def consume(config: ConsumeConfig) -> Iterator[Batch]:
         "group.id": config.group_id or _group(topics),
         "enable.auto.commit": False, "enable.auto.offset.store": False,
         "auto.offset.reset": config.start,
-        "session.timeout.ms": 6000, "heartbeat.interval.ms": 1000,
+        "session.timeout.ms": 6000, "heartbeat.interval.ms": 1000, "max.poll.interval.ms": MAX_POLL_INTERVAL_MS,
         "queued.max.messages.kbytes": 2048,  # what librdkafka prefetches per partition: memory stays bounded
         "statistics.interval.ms": 0,
         "error_cb": _transient, "logger": LOG,
     })
     payload = polars_schema(config.schema) if config.value == "json" else None
     assigned = threading.Event()
+    keeper = _Keeper(consumer)
     try:
         consumer.subscribe(topics, on_assign=lambda *_: assigned.set())
         joining = time.monotonic()
@@ -178,9 +185,53 @@ def consume(config: ConsumeConfig) -> Iterator[Batch]:
             messages = consumer.consume(config.max_rows, wait)
             if not messages and not assigned.is_set() and time.monotonic() - joining < JOIN_SECONDS:
                 continue  # still joining the group: not idle yet (`--until-idle`)
-            yield _batch(consumer, messages, payload, config)
+            batch = _batch(consumer, messages, payload, config, keeper)
+            keeper.hold()
+            try:
+                yield batch  # the engine runs the batch (and calls its commit) while this generator waits here
+            finally:
+                keeper.release()
     finally:
+        keeper.close()
         consumer.close()
+
+
+class _Keeper:
+    """Polls the consumer for no message every KEEPALIVE_SECONDS while a batch is in flight: librdkafka counts
+    it as the application polling, so max.poll.interval.ms never expires during a long batch, the consumer
+    stays in its group with its partitions, and the batch's commit is accepted (instead of the batch going to
+    another member, or to this one again, after a rebalance). One thread per consumer; `lock` keeps its polls
+    and the batch's commit from overlapping, and `release` returns only once no poll of its is running."""
+
+    def __init__(self, consumer: Any) -> None:
+        self._consumer = consumer
+        self.lock = threading.Lock()
+        self._in_flight = False
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="heddle-kafka-keeper", daemon=True)
+        self._thread.start()
+
+    def hold(self) -> None:
+        with self.lock:
+            self._in_flight = True
+
+    def release(self) -> None:
+        with self.lock:
+            self._in_flight = False
+
+    def close(self) -> None:
+        self._closed.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._closed.wait(KEEPALIVE_SECONDS):
+            with self.lock:
+                if not self._in_flight:
+                    continue
+                try:
+                    self._consumer.consume(0, 0)  # takes no message; resets librdkafka's poll timer
+                except Exception:  # a fatal error: the next batch's consume raises it again
+                    continue
 
 
 def _group(topics: list[str]) -> str:
@@ -190,7 +241,7 @@ def _group(topics: list[str]) -> str:
 
 
 def _batch(consumer: Any, messages: list[Any], payload: dict[str, pl.DataType] | None,
-           config: ConsumeConfig) -> Batch:
+           config: ConsumeConfig, keeper: _Keeper) -> Batch:
     from confluent_kafka import KafkaException, TopicPartition
 
     real = []
@@ -215,7 +266,8 @@ def _batch(consumer: Any, messages: list[Any], payload: dict[str, pl.DataType] |
 
     def commit() -> None:
         try:
-            consumer.commit(offsets=positions, asynchronous=False)
+            with keeper.lock:
+                consumer.commit(offsets=positions, asynchronous=False)
         except KafkaException as error:
             problem = error.args[0] if error.args else None
             if problem is None or not hasattr(problem, "fatal") or problem.fatal():
