@@ -194,7 +194,7 @@ class Worker {
     }
     let given: Table;
     try {
-      given = request.inputFile ? readTable(this.shared.path(request.inputFile)) : (collector.table() ?? new Table());
+      given = request.inputFile ? await readTable(this.shared.path(request.inputFile)) : (collector.table() ?? new Table());
       if (request.outputFile) this.shared.path(request.outputFile); // refused before the step runs, not after
     } catch (error) {
       const type = error instanceof SharedFileError ? SHARED_FILE_ERROR : "ProtocolError";

@@ -20,6 +20,8 @@ const NAME = /^(?:(?:in|out)-[0-9a-f]{32}\.arrow|probe-[0-9a-f]{32}\.txt)$/;
 const PROBE_BYTES = 64;
 const NO_FOLLOW = constants.O_NOFOLLOW ?? 0;
 const READ_CHUNK = 1 << 30; // one read(2) moves at most ~2 GiB
+const LARGE_INPUT = 64 << 20; // an input this large is waited for to be collected before the next is read
+const COLLECT_WAIT_MS = 100; // at most (a step may keep its input: then the next call reads beside it)
 
 export class SharedFileError extends Error {
   override name = SHARED_FILE_ERROR;
@@ -84,8 +86,16 @@ function fileIn(folder: string, name: string): string {
   return `${folder}/${name}`;
 }
 
-/** The Arrow IPC file at `path`, read into one buffer that its columns use in place. */
-export function readTable(path: string): Table {
+// The previous large input, gone once the garbage collector freed it.
+const collected = new FinalizationRegistry<() => void>((done) => done());
+let previousInput: Promise<void> | undefined;
+
+/** The Arrow IPC file at `path`, read into one buffer that its columns use in place.
+ *
+ * The previous call's input is garbage by now, but V8 frees it only when it collects, which the new
+ * buffer's allocation sets going: the file is read once the old input is gone (or after COLLECT_WAIT_MS),
+ * into pages not touched before, so back-to-back large calls hold one input in memory, not two. */
+export async function readTable(path: string): Promise<Table> {
   const fd = openSync(path, constants.O_RDONLY | NO_FOLLOW);
   try {
     const found = fstatSync(fd);
@@ -94,10 +104,18 @@ export function readTable(path: string): Table {
       throw new RangeError(`the input file holds ${found.size} bytes, more than a Node buffer takes (${bufferConstants.MAX_LENGTH})`);
     }
     const bytes = Buffer.allocUnsafe(found.size); // memory of its own: the file's 8-byte alignment holds
+    if (previousInput !== undefined && found.size >= LARGE_INPUT) {
+      await Promise.race([previousInput, new Promise((resolve) => setTimeout(resolve, COLLECT_WAIT_MS))]);
+    }
     for (let at = 0; at < found.size;) {
       const read = readSync(fd, bytes, at, Math.min(found.size - at, READ_CHUNK), at);
       if (read === 0) throw new RangeError(`the input file ended at ${at} of ${found.size} bytes`);
       at += read;
+    }
+    if (found.size >= LARGE_INPUT) {
+      let done = (): void => undefined;
+      previousInput = new Promise<void>((resolve) => (done = resolve));
+      collected.register(bytes.buffer, done);
     }
     return tableFromIPC(bytes);
   } finally {
