@@ -239,8 +239,8 @@ def test_aggregations_in_two_phases_give_the_tables_of_a_local_run(
     assert written == ["appended.csv", "appended_steps.csv", "floats.csv", "groups.csv", "having.csv", "labelled.csv",
                        "no_groups.csv", "none.csv"]
     for name in written:
-        assert (ray.parent / "out" / name).read_bytes() == (local.parent / "out" / name).read_bytes(), name
-        assert (whole.parent / "out" / name).read_bytes() == (local.parent / "out" / name).read_bytes(), name
+        _same(ray.parent / "out" / name, local.parent / "out" / name)
+        _same(whole.parent / "out" / name, local.parent / "out" / name)
     assert pl.read_csv(local.parent / "out" / "none.csv").to_dicts() == [
         {"n": 0, "total": 0, "low": None, "mean": None, "every": True, "some": False}]
     labels = {s["node"]: s["label"] for s in report["stages"]}
@@ -295,4 +295,16 @@ def test_two_nodes_on_loopback_run_partitions_with_the_tables_of_a_local_run(
     capsys.readouterr()
     assert alive == ["127.0.0.1", "127.0.0.1"]
     for path in sorted((local.parent / "out").iterdir()):
-        assert (ray.parent / "out" / path.name).read_bytes() == path.read_bytes(), path.name
+        _same(ray.parent / "out" / path.name, path)
+
+
+def _same(got: Path, want: Path) -> None:
+    """The same file, byte for byte — but a sum of floats, which Polars adds in an order that depends on its
+    threads (a process of 1 thread and one of 2 differ in the last bits, on the cluster as in process): the
+    same within 1e-12 (`floats.csv`, which stays in one aggregation: two phases would be no more exact)."""
+    if got.name != "floats.csv":
+        assert got.read_bytes() == want.read_bytes(), got.name
+        return
+    from polars.testing import assert_frame_equal
+
+    assert_frame_equal(pl.read_csv(got), pl.read_csv(want), check_exact=False, rel_tol=1e-12, abs_tol=0.0)
