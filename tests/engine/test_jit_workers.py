@@ -153,3 +153,21 @@ def test_heddle_run_takes_workers_from_the_command_line(write_files: WriteFiles,
                            address], check=False, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert set(pl.read_csv(path.parent / "out.csv")["pid"]) == {pid}
+
+
+def test_the_projects_workers_table_sends_its_runs_python_steps_there(write_files: WriteFiles,
+                                                                    worker: tuple[str, int]) -> None:
+    """`[workers] jit = [...]` in heddle.toml: what `--workers` says, for every run of the project."""
+    from heddle_engine.catalog import load_catalog
+
+    address, pid = worker
+    path = write_project(write_files, "v1")
+    toml = path.parent / "heddle.toml"
+    toml.write_text(toml.read_text(encoding="utf-8") + f'\n[workers]\njit = ["{address}"]\n', encoding="utf-8")
+    forget_project_modules(path.parent)
+    result = run_file(path)
+    assert result.status == "succeeded"
+    assert set(next(iter(result.outputs.values())).column("pid").to_pylist()) == {pid}
+    toml.write_text('[workers]\njit = ["http://x:1"]\n', encoding="utf-8")
+    problems = load_catalog(path).problems
+    assert len(problems) == 1 and "http://x:1" in problems[0]
