@@ -1,33 +1,31 @@
 """Cluster benchmark: the same workflows in process and on a Ray cluster on this machine (`--cluster`).
 
-Run as `nice python bench/cluster.py` (`--help` for sizes). It starts its own loopback Ray cluster (2 CPUs, a
-1.5 GB object store; stopped at the end), prints figures — each the median of `--rounds` runs — and ratios
-measured in the same run, and asserts nothing.
+Run as `nice python bench/cluster.py` (`--help` for sizes). It starts its own Ray cluster of two nodes on
+127.0.0.1 (`ray.cluster_utils.Cluster`: 1 CPU and 768 MB of object store each; stopped at the end), prints
+figures — each the median of `--rounds` runs — and ratios measured in the same run, and asserts nothing.
 
   per unit       `--units` units (steps of a plugin and relational blocks, alternating, so nothing fuses) on
                  100 rows: the executor's time (`run_workflow`) and the whole command (`heddle run`, a process
                  of its own, connecting to the cluster) on Ray and in process. Per-unit overhead = (Ray -
                  in process) / units.
-  partitioned    a filter → lookup (a join of a 100-row table, broadcast to every partition) → aggregate on
-                 `--rows` (default 10M) generated rows, with 1, 2 and 4 partitions, against the in-process
-                 executor: the whole run and the partitioned unit's time; the bytes that went through the
-                 driver (fetched from and put into the object store).
-  model          this machine gives Ray 2 processors on one node (a second node cannot join on loopback here:
-                 Ray binds its GCS to 127.0.0.1 and gives a joining node the machine's other address), so
-                 scaling past 2 partitions cannot show. From the measured per-partition cost c (the
-                 partitioned unit's time x partitions / rows), the split's time s and the per-unit overhead
-                 o, the time on N nodes of 2 processors is modelled as c·rows / min(p, 2N) (split and
-                 overhead left out: printed beside it) next to the measured figures.
+  partitioned    a filter → lookup (a join of a 100-row table, broadcast to every partition) → aggregate
+                 (integers: in two phases, a partial aggregate per partition combined once) on `--rows`
+                 (default 10M) generated rows, with 1, 2 and 4 partitions, against the in-process executor: the
+                 whole run and the time of the unit (the filter/join block fused with the aggregation); the
+                 bytes that went through the driver (fetched from and put into the object store).
+  model          this machine has 2 cores, which the two nodes share, so scaling past 2 partitions cannot show.
+                 From the per-row cost c of the unit with 1 partition, the time on N nodes of 2 processors is
+                 modelled as c·rows / min(p, 2N) (the split and per-unit overhead left out).
 
-What this machine shows (2 cores shared by several engineers; `nice python bench/cluster.py`, 2026-12-06):
-per-unit overhead on Ray ≈ 16 ms (in process ≈ 6 ms a unit); `heddle run --cluster` ≈ 3.8x the in-process
-command on a small workflow (connecting, and each job's fresh Ray workers importing Polars and the engine).
-On 10M rows, 1 partition: the run 2.55x in process, its filter/join unit 0.66x; 2 partitions 4.2x, 4
-partitions 3.6x. Partitioning cannot pay here: Polars already uses both cores in one task, and cutting the
-fused filter/join/aggregate query materialises the joined rows and writes them to the object store between
-the per-partition tasks and the aggregation (which runs in one task: aggregations are not split in two phases
-yet, so their partial results cannot stay small). The model above is the per-partition cost the
-1-partition run measures, divided over the processors more nodes would bring; it leaves out that transfer.
+What this machine shows (`nice .venv/bin/python bench/cluster.py`, 2026-12-06, 2 shared cores at a load of 10-14
+from other engineers' work; two runs, each of medians of 3): per-unit overhead on Ray 57-159 ms (in process
+about 1 ms a unit); `heddle run --cluster` 11-16x the in-process command on a small workflow (connecting, and
+each job's fresh Ray workers importing Polars and the engine). On 10M rows the unit of the filter/join block and
+the aggregation: 1 partition (one task) 1.1-1.3x in process; 2 partitions 3.0-5.1x; 4 partitions 1.5-1.7x, the
+aggregation in two phases (its partials are 100 rows a partition: what moves between the phases is small).
+Partitioning cannot pay on 2 cores that two nodes share, with Polars already using both in one task: the split
+copies the table into its slices, and each partition is a task to schedule. The model above divides the cost
+one partition measures over the processors more nodes would bring; it leaves out the split and the transfers.
 No intermediate went through the driver (0 bytes fetched, 0 put).
 """
 
@@ -64,13 +62,13 @@ class Make(StepConfig[None]):
 class Facts(Table):
     id: int
     k: int
-    v: float
+    v: int
 
 
 @plugin.step(name="make")
 def make(config: Make) -> Facts:
     ids = pl.int_range(0, config.rows, eager=True)
-    return Facts.from_polars(pl.DataFrame({"id": ids, "k": ids % 100, "v": (ids * 7919 % 1000) / 1000.0}))
+    return Facts.from_polars(pl.DataFrame({"id": ids, "k": ids % 100, "v": ids * 7919 % 1000}))
 
 
 class Names(Table):
@@ -95,8 +93,8 @@ workflow Partitioned {
   > names
 
   b.make { rows: ROWS }
-    | (from input filter v > 0.2 join side:inner names (==k) derive {w = v * 2})
-    | (from input group {name} (aggregate {n = count this, total = sum w}) sort {name})
+    | (from input filter v > 200 join side:inner names (==k) derive {w = v * 2})
+    | (from input group {name} (aggregate {n = count this, total = sum w, top = max w}) sort {name})
 }
 '''
 
@@ -165,7 +163,7 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    from tests.cluster.ray_cluster import ray_cluster
+    from tests.cluster.ray_cluster import two_nodes
 
     folder = Path(tempfile.mkdtemp(prefix="heddle-bench-cluster-"))
     (folder / "heddle.toml").write_text('[modules]\n"b/cluster" = "benchcluster:plugin"\n', encoding="utf-8")
@@ -174,10 +172,11 @@ def main() -> None:
     units.write_text(units_program(args.units), encoding="utf-8")
     partitioned = folder / "partitioned.he"
     partitioned.write_text(PARTITIONED.replace("ROWS", str(args.rows)), encoding="utf-8")
-    with ray_cluster(cpus=2, store_bytes=1536 * 1024 * 1024) as cluster:
-        print(f"cluster: {cluster.address} (1 node, 2 CPUs, 1.5 GB object store); {args.rounds} rounds, medians")
-        per_unit(units, cluster.address, args)
-        partitions(partitioned, cluster.address, args)
+    with two_nodes(cpus=1, store_bytes=768 * 1024 * 1024) as address:
+        print(f"cluster: {address} (2 nodes on 127.0.0.1, 1 CPU and 768 MB of object store each); {args.rounds} "
+              "rounds, medians")
+        per_unit(units, address, args)
+        partitions(partitioned, address, args)
 
 
 def per_unit(file: Path, address: str, args: argparse.Namespace) -> None:
@@ -203,12 +202,14 @@ def partitions(file: Path, address: str, args: argparse.Namespace) -> None:
         unit = median([max((s for n, s in r[1].items() if n == "n3"), default=0.0) for r in runs])
         figures[name] = (median([r[0] for r in runs]), unit, runs[-1][2])
     base, base_unit, _ = figures["in process"]
-    print(f"\npartitioned filter -> lookup -> aggregate on {args.rows:,} rows (n3: the filter/join block)")
+    print(f"\npartitioned filter -> lookup -> aggregate on {args.rows:,} rows (n3: the unit of the filter/join "
+          "block and the aggregation, in two phases when partitioned)")
     for name, (seconds, unit, result) in figures.items():
         moved = ""
         if result.cluster is not None:
             moved = (f"   through the driver: fetched {result.cluster['fetched_bytes']:,} B, "
-                     f"put {result.cluster['put_bytes']:,} B; partitions {result.cluster['partitions']}")
+                     f"put {result.cluster['put_bytes']:,} B; partitions {result.cluster['partitions']}, "
+                     f"two phases {result.cluster['two_phases']}")
         print(f"  {name:18} run {seconds:6.2f} s ({seconds / base:4.2f}x)   filter/join unit {unit:5.2f} s "
               f"({unit / base_unit if base_unit else 0:4.2f}x){moved}")
     one = figures["Ray, 1 partition"][1]
