@@ -26,9 +26,9 @@ its stdin/stdout, and prints n, p50 and p95 for:
 - a library edit: a 1,000-line file importing a `.he` library, both open; a one-character edit of the library
   → the importer's publishDiagnostics (the importer is checked again against the edited library).
 Documents get URIs under examples/ that do not exist on disk: the server takes the text from didOpen
-and finds heddle.toml from the URI's folder. The generated files' databases do not exist: every `heddle check`
-and server runs with `HEDDLE_DESCRIBE=off` (the command would wait for each to time out). Targets are printed next
-to the figures; nothing asserts.
+and finds heddle.toml from the URI's folder. The generated files' databases do not exist: every check (in this
+process, `heddle check`, the servers) runs with `HEDDLE_DESCRIBE=off` (it would wait for each to time out). Targets
+are printed next to the figures; nothing asserts.
 """
 
 from __future__ import annotations
@@ -742,6 +742,7 @@ def main() -> None:
     args = parser.parse_args()
     sizes = tuple(int(n) for n in args.sizes.split(","))
     tune_gc()  # as the server and the `heddle` command run
+    os.environ.update(QUIET)  # the in-process checks too: they would wait for each database to time out
 
     debounce = debounce_ms()
     print(f"heddle-lsp over stdio: {sys.executable} -m heddle_lsp (Python {platform.python_version()}, "
