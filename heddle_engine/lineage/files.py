@@ -8,6 +8,7 @@ last line cut short. `durable=True` also fsyncs the file before the move and the
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import shutil
@@ -84,6 +85,15 @@ def write_frame(path: Path, frame: pl.DataFrame, compression: str = COMPRESSION)
             temporary.unlink()
         raise
     return size
+
+
+def frame_bytes(frame: pl.DataFrame, compression: str = COMPRESSION) -> bytes:
+    """The Arrow IPC file `write_frame` writes, as bytes (an output recorded inline in the event log)."""
+    import polars as pl
+
+    buffer = io.BytesIO()
+    frame.write_ipc(buffer, compression=compression, compat_level=pl.CompatLevel.oldest())  # type: ignore[arg-type]
+    return buffer.getvalue()
 
 
 def copy_file(source: Path, path: Path) -> int:

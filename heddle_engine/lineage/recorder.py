@@ -10,7 +10,9 @@ then logs it. A stage's file therefore exists, complete, before the log mentions
 `succeeded` is held back until its file is written: the record never says a stage succeeded whose data
 it lacks. A step (Python code, which may kill the process) starts only once the outputs it reads are
 written, so after any crash `heddle replay --from` that step finds its inputs. Outputs waiting for the
-writer are capped (`PENDING_BYTES`): past it, the executor's thread waits for the writer.
+writer are capped (`PENDING_BYTES`): past it, the executor's thread waits for the writer. A workflow stage's
+small output in Polars (`layout.INLINE_BYTES`) is recorded inline in its `output` event instead, on the
+executor's thread: one append, no file, no hand-off (a chain of one-row steps records at the log's pace).
 
 A reader's output that a relational block scans lazily (`Table.scan`) comes as a `Scan` (`node_scan`):
 when it is a Parquet file whole and unchanged, a second thread (the copier, so that the small outputs of the
@@ -34,6 +36,7 @@ incomplete; the run goes on, and so does the recording of the rest.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -60,6 +63,7 @@ from heddle_engine.lineage.files import (
     EventLog,
     copy_file,
     folder_size,
+    frame_bytes,
     sync_file,
     sync_folder,
     write_frame,
@@ -70,6 +74,7 @@ from heddle_engine.lineage.layout import (
     BATCHES,
     EVENTS_FILE,
     FORMAT,
+    INLINE_BYTES,
     OUTPUTS,
     PARQUET_SUFFIX,
     PLAN_FILE,
@@ -213,6 +218,11 @@ class LineageRecorder:
         if self._refused_name(active, key):
             return
         size = frame.estimated_size()
+        if size <= INLINE_BYTES:  # one append to the log, here: no file to make, no hand-off to the writer
+            with active.room:
+                active.writing[key] = active.writing.get(key, 0) + 1
+            self._write_inline(active, graph, node_id, frame)
+            return
         with active.room:
             while active.pending and active.pending + size > PENDING_BYTES:
                 active.room.wait()
@@ -361,6 +371,23 @@ class LineageRecorder:
             self._fail(active, error)
         finally:
             self._written(active, (graph, node_id), size)
+
+    def _write_inline(self, active: _Recording, graph: str, node_id: str, frame: pl.DataFrame) -> None:
+        """A small Polars output in its `output` event (the Arrow IPC file's bytes, base64), on the caller's
+        thread: a chain of one-row steps records each output with one append instead of a file each."""
+        try:
+            data = frame_bytes(frame)
+            with active.room:
+                active.rows += frame.height
+            active.log.append({
+                "event": "output", "graph": graph, "node": node_id, "rows": frame.height, "bytes": len(data),
+                "schema": schema_json(frame_schema(frame.schema)), "clock": time.time(),
+                "inline": base64.b64encode(data).decode("ascii"),
+            })
+        except Exception as error:  # the run goes on; the record says what it lacks
+            self._fail(active, error)
+        finally:
+            self._written(active, (graph, node_id), 0)
 
     def _write_frame(self, active: _Recording, graph: str, node_id: str, frame: pl.DataFrame, size: int) -> None:
         """On the writer thread: a Polars output to its file (the same Arrow IPC file `_write` writes), then to

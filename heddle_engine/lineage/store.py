@@ -8,6 +8,7 @@ writes it lives on this machine, and `crashed` otherwise.
 
 from __future__ import annotations
 
+import base64
 import os
 import socket
 from collections.abc import Mapping
@@ -84,7 +85,7 @@ class StageRecord:
     rows: int | None
     seconds: float | None
     error: Mapping[str, Any] | None
-    output: Path | None  # the recorded data, when there is some
+    output: Path | bytes | None  # the recorded data, when there is some: its file, or its bytes (inline)
     schema: tuple[Mapping[str, str], ...] | None  # the recorded data's columns (name, type)
     declared: tuple[Mapping[str, str], ...] = ()  # the plan's columns for this stage
 
@@ -197,15 +198,16 @@ class LineageStore:
         return read_table(stage.output, limit)
 
 
-def read_table(path: Path, limit: int | None = None) -> pa.Table | LineageError:
-    """An Arrow IPC file's table (or a recorded Parquet copy's); with `limit`, only the record batches (row
-    groups) holding its first `limit` rows are read."""
+def read_table(path: Path | bytes, limit: int | None = None) -> pa.Table | LineageError:
+    """An Arrow IPC file's table (or a recorded Parquet copy's, or an inline output's bytes); with `limit`, only
+    the record batches (row groups) holding its first `limit` rows are read."""
     import pyarrow as pa
 
-    if path.suffix == PARQUET_SUFFIX:
+    if isinstance(path, Path) and path.suffix == PARQUET_SUFFIX:
         return _read_parquet(path, limit)
+    where = path if isinstance(path, Path) else "an inline output"
     try:
-        with pa.memory_map(str(path)) as source:
+        with pa.BufferReader(path) if isinstance(path, bytes) else pa.memory_map(str(path)) as source:
             reader = pa.ipc.open_file(source)
             if limit is None:
                 return reader.read_all()
@@ -219,7 +221,7 @@ def read_table(path: Path, limit: int | None = None) -> pa.Table | LineageError:
                 rows += batch.num_rows
             return pa.Table.from_batches(batches, reader.schema).slice(0, limit)
     except (OSError, pa.ArrowException) as error:
-        return LineageError(UNREADABLE, f"{path}: {error}")
+        return LineageError(UNREADABLE, f"{where}: {error}")
 
 
 def _read_parquet(path: Path, limit: int | None) -> pa.Table | LineageError:
@@ -240,6 +242,14 @@ def _read_parquet(path: Path, limit: int | None) -> pa.Table | LineageError:
         return file.read_row_groups(groups).slice(0, limit) if groups else pa.Table.from_batches([], file.schema_arrow)
     except (OSError, pa.ArrowException) as error:
         return LineageError(UNREADABLE, f"{path}: {error}")
+
+
+def _inline(event: Mapping[str, Any]) -> bytes | None:
+    """An `output` event's inline data (`layout.INLINE_BYTES`); None when it does not decode."""
+    try:
+        return base64.b64decode(str(event["inline"]), validate=True)
+    except (ValueError, TypeError):
+        return None
 
 
 def read_run(folder: Path) -> RunRecord:
@@ -340,7 +350,8 @@ def _stage(folder: Path, graph: Mapping[str, Any], node: Mapping[str, Any],
         rows=sum(int(e.get("rows") or 0) for e in outputs) if outputs else None,
         seconds=float(ended[-1]["seconds"]) if ended else None,
         error=errors[-1] if errors else None,
-        output=path if outputs and path.is_file() else None,
+        output=_inline(outputs[-1]) if outputs and "inline" in outputs[-1] else (
+            path if outputs and path.is_file() else None),
         schema=tuple(outputs[-1].get("schema") or ()) if outputs else None,
         declared=declared,
     )
