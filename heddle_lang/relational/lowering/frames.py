@@ -231,12 +231,15 @@ class Lowering:
             state.phys[cid] = [physical(cid)]
         state.pending = []
 
-    def _sort(self, state: State, keys: Sequence[rq.SortKey]) -> None:
+    def _sort(self, state: State, keys: Sequence[rq.SortKey], first: str | None = None) -> None:
+        """Sort the frame by `keys` (by column `first` before them, when given)."""
         scope = state.scope()
         exprs = Expressions(scope)
         by = [exprs.lower(rq.ColumnRef(k.cid)) for k in keys]
-        state.frame = state.frame.sort(by, descending=[k.descending for k in keys], nulls_last=True,
-                                       maintain_order=True)
+        descending = [k.descending for k in keys]
+        if first is not None:
+            by, descending = [pl.col(first), *by], [False, *descending]
+        state.frame = state.frame.sort(by, descending=descending, nulls_last=True, maintain_order=True)
 
     def transform(self, state: State, transform: rq.Transform) -> None:
         if isinstance(transform, rq.Compute):
@@ -277,16 +280,24 @@ class Lowering:
     def _window(self, state: State, compute: rq.Compute) -> None:
         window = compute.window
         assert window is not None
-        if window.sort:
-            self._sort(state, window.sort)
-            state.ordered = state.sort == window.sort
         scope = state.scope()
         hook = WindowFunctions(scope, window, prefix=f"#w{compute.cid}")
         expr = Expressions(scope, functions=hook).lower(compute.expr)
+        run = hook.segments.run
+        if window.partition and hook.segments.used:
+            # each partition a run of rows (numbered by its first row), in the window's order
+            index = f"{run}.i"
+            state.frame = state.frame.with_row_index(index).with_columns(
+                pl.col(index).first().over(hook.partition).alias(run)).drop(index)
+            self._sort(state, window.sort, first=run)
+            state.ordered = False
+        elif window.sort:
+            self._sort(state, window.sort)
+            state.ordered = state.sort == window.sort
         frame = state.frame
         for stage in hook.stages:
             frame = stage(frame)
-        temps = [f"#w{compute.cid}.{i}" for i in range(1, hook.count + 1)]
+        temps = [f"#w{compute.cid}.{i}" for i in range(1, hook.count + 1)] + [run]
         state.frame = frame.with_columns(expr.alias(physical(compute.cid))).drop(temps, strict=False)
         state.phys[compute.cid] = [physical(compute.cid)]
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import polars as pl
 
 from heddle_lang.relational import rq
+from heddle_lang.relational.lowering.segments import Segments
 from heddle_lang.relational.lowering.sliding import Frame, framed_aggregate
 
 SEARCHED = frozenset({"std.count", "std.sum", "std.average"})
@@ -50,7 +51,8 @@ class _Positions:
 
         return pl.when(self.hi > self.lo).then(before(self.hi) - before(self.lo)).otherwise(zero)
 
-    def reduce(self, value: pl.Expr, how: str) -> pl.Expr:
+    def reduce(self, value: pl.Expr, how: str, *, exact: bool = False) -> pl.Expr:
+        del exact  # differences of prefix sums whatever the type (floats: see the class)
         if how == "count":
             return self._total(value.is_not_null().cast(pl.Int64), pl.lit(0, pl.Int64))
         if not self.floats:
@@ -83,7 +85,7 @@ class RangeStage:
             (pl.col(index).first().over(self.partition) if self.partition else pl.lit(0, pl.UInt32)).alias(group)
         ).cache()  # one execution: the aggregates join back by row number
         aggregated = self._searched(frame, index, group) if self.name in SEARCHED else self._paired(frame, index, group)
-        return frame.join(aggregated, on=index, how="left").drop(index, group)
+        return frame.join(aggregated, on=index, how="left", maintain_order="left").drop(index, group)
 
     def _searched(self, frame: pl.LazyFrame, index: str, group: str) -> pl.LazyFrame:
         by = ["g"] if self.partition else []
@@ -133,5 +135,6 @@ class RangeStage:
         nulls = left.filter(pl.col("k").is_null()).join(
             right.filter(pl.col("k2").is_null()), left_on=group, right_on="g2", how="inner", coalesce=False)
         pairs = pl.concat([keyed.select(index, "v"), nulls.select(index, "v")])
+        whole = Frame(None, None, Segments([], ""))
         return pairs.group_by(index).agg(
-            framed_aggregate(self.name, pl.col("v"), self.dtype, Frame(None, None), self.op).alias(self.result))
+            framed_aggregate(self.name, pl.col("v"), self.dtype, whole, self.op).alias(self.result))

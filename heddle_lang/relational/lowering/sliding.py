@@ -7,7 +7,8 @@ frame without values is null; `count` counts the frame's rows. Integer sums are 
 sums) and fail if they do not fit. Floating point minimum and maximum treat NaN as the greatest value,
 as DuckDB does (Polars' running maximum skips NaN).
 
-Frames, for the row at position i of n (bounds relative to i, None unbounded):
+The rows of a partition are a run of the frame (`segments.py`). Frames, for the row at position i of
+the n of its run (bounds relative to i, None unbounded):
   (None, None)  the whole partition          (None, b)  rows 0 .. i+b (a running reduction, shifted)
   (a, None)     rows i+a .. n-1 (reversed)    (a, b)     rows i+a .. i+b (rolling windows of b-a+1 rows)
 """
@@ -22,12 +23,9 @@ import polars as pl
 from heddle_lang.relational import rq
 from heddle_lang.relational.lowering.aggregates import mean_of, sum_of
 from heddle_lang.relational.lowering.errors import UnsupportedError
+from heddle_lang.relational.lowering.segments import Segments
 
 Reduce = Callable[[pl.Expr, str], pl.Expr]
-
-
-def position() -> pl.Expr:
-    return pl.int_range(pl.len(), dtype=pl.Int64)
 
 
 def _empty(how: str) -> pl.Expr:
@@ -44,22 +42,6 @@ def _whole(value: pl.Expr, how: str) -> pl.Expr:
     return value.min() if how == "min" else value.max()
 
 
-def _running(value: pl.Expr, how: str) -> pl.Expr:
-    """The reduction of the rows up to this one."""
-    if how == "sum":
-        return value.fill_null(0).cum_sum()
-    if how == "count":
-        return value.is_not_null().cast(pl.Int64).cum_sum()
-    running = value.cum_min() if how == "min" else value.cum_max()
-    return running.forward_fill()
-
-
-def _at(series: pl.Expr, offset: int, before: pl.Expr, after: pl.Expr) -> pl.Expr:
-    """`series` at this row + `offset`: `before` when that is before the first row, `after` past the last."""
-    target = position() + offset
-    return pl.when(target < 0).then(before).when(target > pl.len() - 1).then(after).otherwise(series.shift(-offset))
-
-
 def _rolling(value: pl.Expr, how: str, width: int) -> pl.Expr:
     if how == "std":
         return value.rolling_std(width, min_samples=2)
@@ -72,63 +54,95 @@ def _rolling(value: pl.Expr, how: str, width: int) -> pl.Expr:
     return value.fill_null(0).rolling_sum(width, min_samples=1)
 
 
+_SHIFTED = 16  # min/max over a frame of at most this many rows: compared across shifted columns
+
+
 class Reducer(Protocol):
     """The frame of each row: how many rows it holds, and reductions of a value over it."""
 
-    whole: bool  # every row of the partition
-
     def rows(self) -> pl.Expr: ...
 
-    def reduce(self, value: pl.Expr, how: str) -> pl.Expr: ...
+    def reduce(self, value: pl.Expr, how: str, *, exact: bool = False) -> pl.Expr:
+        """`how` (sum, count, min, max, std) of `value` over the frame; `exact`: `value` is an integer."""
+        ...
 
 
 class Frame:
-    """The frame `start..end` of each row (see the module's table)."""
+    """The frame `start..end` of each row (see the module's table), in the runs of `segments`."""
 
-    def __init__(self, start: int | None, end: int | None) -> None:
-        self.start, self.end = start, end
+    def __init__(self, start: int | None, end: int | None, segments: Segments) -> None:
+        self.start, self.end, self.segments = start, end, segments
         self.whole = start is None and end is None
+
+    def _running(self, value: pl.Expr, how: str, *, reverse: bool = False, exact: bool = False) -> pl.Expr:
+        """The reduction of the rows up to this one (from this one to the last, `reverse`). Integer
+        sums (`exact`) and counts are differences of the frame's running sums; other reductions run per
+        partition (Polars: group by group)."""
+        counted = self.segments.running_sum(value.is_not_null().cast(pl.Int64), reverse=reverse)
+        if how == "count":
+            return counted
+        if how == "sum":
+            if exact:
+                return self.segments.running_sum(value.fill_null(0), reverse=reverse)
+            return self.segments.over(value.fill_null(0).cum_sum(reverse=reverse))
+        over = self.segments.over
+        running = over(value.cum_min(reverse=reverse) if how == "min" else value.cum_max(reverse=reverse))
+        # a null row holds the reduction so far: filled from the row before (after), within the run
+        return pl.when(counted > 0).then(running.backward_fill() if reverse else running.forward_fill())
+
+    def _at(self, series: pl.Expr, offset: int, before: pl.Expr, after: pl.Expr) -> pl.Expr:
+        """`series` at this row + `offset`: `before` when that is before the run's first row, `after` past
+        its last."""
+        target = self.segments.position() + offset
+        return (pl.when(target < 0).then(before).when(target > self.segments.length() - 1).then(after)
+                .otherwise(series.shift(-offset)))
 
     def rows(self) -> pl.Expr:
         """How many rows the frame holds."""
-        n = pl.len().cast(pl.Int64)
-        lo = pl.lit(0, pl.Int64) if self.start is None else pl.max_horizontal(position() + self.start, pl.lit(0))
-        hi = n - 1 if self.end is None else pl.min_horizontal(position() + self.end, n - 1)
+        n, position = self.segments.length(), self.segments.position()
+        lo = pl.lit(0, pl.Int64) if self.start is None else pl.max_horizontal(position + self.start, pl.lit(0))
+        hi = n - 1 if self.end is None else pl.min_horizontal(position + self.end, n - 1)
         return pl.max_horizontal(hi - lo + 1, pl.lit(0, pl.Int64))
 
-    def reduce(self, value: pl.Expr, how: str) -> pl.Expr:
-        start, end = self.start, self.end
+    def reduce(self, value: pl.Expr, how: str, *, exact: bool = False) -> pl.Expr:
+        start, end, segments = self.start, self.end, self.segments
         if start is None and end is None:
-            return _whole(value, how)
+            return segments.over(_whole(value, how))
         if start is None:
             assert end is not None
-            running = _running(value, how)
-            return _at(running, end, _empty(how), running.last())
+            running = self._running(value, how, exact=exact)
+            return self._at(running, end, _empty(how), segments.last(running))
         if end is None:
-            suffix = _running(value.reverse(), how).reverse()
-            return _at(suffix, start, suffix.first(), _empty(how))
+            suffix = self._running(value, how, reverse=True, exact=exact)
+            return self._at(suffix, start, segments.first(suffix), _empty(how))
         if start > end:
             return _empty(how)
         if how in ("sum", "count"):  # exact: differences of prefix sums
-            prefix = _running(value, how)
+            prefix = self._running(value, how, exact=exact)
             zero = pl.lit(0, pl.Int64) if how == "count" else pl.lit(0)
-            last = prefix.last()
-            return _at(prefix, end, zero, last) - _at(prefix, start - 1, zero, last)
+            last = segments.last(prefix)
+            return self._at(prefix, end, zero, last) - self._at(prefix, start - 1, zero, last)
         width = end - start + 1
-        trailing = _rolling(value, how, width)
-        leading = _rolling(value.reverse(), how, width).reverse()
+        if how in ("min", "max") and width <= _SHIFTED:  # the frame's rows side by side
+            shifted = [segments.shift(value, -offset) for offset in range(start, end + 1)]
+            return pl.min_horizontal(shifted) if how == "min" else pl.max_horizontal(shifted)
+        trailing = segments.over(_rolling(value, how, width))
+        # where the frame is cut by the run's end: the rows from its start to the end (a suffix)
+        leading = (segments.over(_rolling(value.reverse(), how, width).reverse()) if how == "std"
+                   else self._running(value, how, reverse=True))
+        position, n = segments.position(), segments.length()
         return (
             pl.when(self.rows() <= 0).then(pl.lit(None))
-            .when(position() + end <= pl.len() - 1).then(trailing.shift(-end))
-            .when(position() + start >= 0).then(leading.shift(-start))
-            .otherwise(_whole(value, how))
+            .when(position + end <= n - 1).then(trailing.shift(-end))
+            .when(position + start >= 0).then(leading.shift(-start))
+            .otherwise(segments.over(_whole(value, how)))
         )
 
 
 def _extreme(value: pl.Expr, dtype: pl.DataType, how: str, frame: Reducer) -> pl.Expr:
     if not dtype.is_float():
         return frame.reduce(value, how)
-    nans = frame.reduce(value.is_nan().cast(pl.Int64), "sum")
+    nans = frame.reduce(value.is_nan().cast(pl.Int64), "sum", exact=True)
     clean = frame.reduce(value.fill_nan(None), how)
     if how == "max":
         return pl.when(nans > 0).then(pl.lit(float("nan"))).otherwise(clean)
@@ -140,20 +154,21 @@ def framed_aggregate(name: str, value: pl.Expr, dtype: pl.DataType, frame: Reduc
     """Aggregate function `name` of `value` over `frame` (no COALESCE: no values give null)."""
     if name == "std.count":
         return frame.rows()
-    if frame.whole:
-        return _whole_aggregate(name, value, dtype)
+    if isinstance(frame, Frame) and frame.whole:
+        return frame.segments.over(_whole_aggregate(name, value, dtype))
     values = frame.reduce(value, "count")
     if name == "std.sum":
         if dtype.is_integer():
-            total = frame.reduce(value.cast(pl.Int128), "sum").cast(pl.Int64, strict=True)
+            total = frame.reduce(value.cast(pl.Int128), "sum", exact=True).cast(pl.Int64, strict=True)
         elif dtype == pl.Boolean:
-            total = frame.reduce(value.cast(pl.Int64), "sum")
+            total = frame.reduce(value.cast(pl.Int64), "sum", exact=True)
         else:
             total = frame.reduce(value, "sum")
         return pl.when(values > 0).then(total)
     if name == "std.average":
         exact = value.cast(pl.Int128) if dtype.is_integer() else value.cast(pl.Float64)
-        return pl.when(values > 0).then(frame.reduce(exact, "sum").cast(pl.Float64) / values)
+        total = frame.reduce(exact, "sum", exact=dtype.is_integer())
+        return pl.when(values > 0).then(total.cast(pl.Float64) / values)
     if name in ("std.min", "std.max"):
         return _extreme(value, dtype, "min" if name == "std.min" else "max", frame)
     if name in ("std.all", "std.any"):

@@ -7,8 +7,9 @@ default frame is the whole partition without `sort`, and with `sort` every row u
 its peers (rows with the same sort keys). So `last x` in a sorted window is the last value among the
 current row's peers, and `sum x` in a `window rows:-2..0` sums the two rows before and the current one.
 
-Before a windowed compute the frame is sorted by the window's keys (nulls last, as DuckDB orders), so
-every function below reads its partition in order: `over(partition)` keeps the frame's order.
+Before a windowed compute the frame is sorted by the window's keys (nulls last, as DuckDB orders), and
+when a function reads its partition in order, by the partition first: each partition is then a run of
+rows (`segments.py`) and every function below is computed on the whole frame.
 Aggregates skip nulls and give null over a frame without values (no COALESCE in windows); `count` counts
 the frame's rows. Range frames with bounds (`range:-2..2`) pair each row with the rows whose key lies in
 the range (`ranges.py`); rows with a null key are each other's frame.
@@ -16,8 +17,6 @@ the range (`ranges.py`); rows with a null key are each other's frame.
 
 from __future__ import annotations
 
-import functools
-import operator
 from collections.abc import Callable
 
 import polars as pl
@@ -28,6 +27,7 @@ from heddle_lang.relational.lowering.errors import UnsupportedError
 from heddle_lang.relational.lowering.expressions import Expressions, literal_int
 from heddle_lang.relational.lowering.ranges import RangeStage
 from heddle_lang.relational.lowering.scope import Scope
+from heddle_lang.relational.lowering.segments import Segments
 from heddle_lang.relational.lowering.sliding import Frame, framed_aggregate
 
 Stage = Callable[[pl.LazyFrame], pl.LazyFrame]
@@ -56,6 +56,7 @@ class WindowFunctions:
         self.stages: list[Stage] = []
         self.partition = [scope.col(c) for c in window.partition]
         self.keys = [scope.col(s.cid) for s in window.sort]
+        self.segments = Segments(self.partition, f"{prefix}.run")
         self.count = 0
 
     # --- plumbing --------------------------------------------------------------------------------
@@ -69,10 +70,6 @@ class WindowFunctions:
         self.stages.append(lambda frame: frame.with_columns(expr.alias(name)))
         return pl.col(name)
 
-    def over(self, expr: pl.Expr, *extra: pl.Expr) -> pl.Expr:
-        groups = [*self.partition, *extra]
-        return expr.over(groups) if groups else expr
-
     def __call__(self, op: rq.Operator) -> pl.Expr | None:
         if op.name not in WINDOW_ONLY and op.name not in AGGREGATES:
             return None
@@ -83,33 +80,26 @@ class WindowFunctions:
 
     # --- lag, lead, first, last, ranks -----------------------------------------------------------
 
-    def _new_peer(self) -> pl.Expr:
-        first = pl.int_range(pl.len()) == 0
-        if not self.keys:
-            return first
-        changed = [k.ne_missing(k.shift(1)) for k in self.keys]
-        return functools.reduce(operator.or_, changed, first)
-
     def window_only(self, op: rq.Operator, exprs: Expressions) -> pl.Expr:
-        name = op.name
+        name, segments = op.name, self.segments
         if name == "std.row_number":
-            return self.over(pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
+            return segments.position() + 1
         if name == "std.rank":
-            position = pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
-            return self.over(pl.when(self._new_peer()).then(position).otherwise(None).forward_fill())
+            return pl.when(segments.new_peer(self.keys)).then(segments.position() + 1).forward_fill()
         if name == "std.rank_dense":
-            return self.over(self._new_peer().cast(pl.Int64).cum_sum())
+            peers = segments.new_peer(self.keys).cast(pl.Int64).cum_sum()
+            return peers - segments.first(peers) + 1
         if name in ("std.lag", "std.lead"):
             offset = literal_int(op.args[0])
             if offset is None:
                 raise UnsupportedError(f"`{name.removeprefix('std.')}` with a computed offset", op.span)
             value = exprs.lower(op.args[1])
-            return self.over(value.shift(offset if name == "std.lag" else -offset))
+            return segments.shift(value, offset if name == "std.lag" else -offset)
         value = exprs.lower(op.args[-1])
         if name == "std.first":
-            return self.over(value.first())
+            return segments.first(value)
         # std.last: the default frame ends with the current row's last peer
-        return self.over(value.last(), *self.keys)
+        return value.gather(segments.peers_end(self.keys))
 
     # --- aggregates over a frame -----------------------------------------------------------------
 
@@ -126,10 +116,10 @@ class WindowFunctions:
         if kind == "range" and (start, end) != (None, None):
             if start is None and end == 0 and self.keys:
                 # up to the current row's last peer: the running value at the last peer
-                running = self._column(self.over(framed_aggregate(name, value, dtype, Frame(None, 0), op)))
-                return self._column(self.over(running.last(), *self.keys))
+                running = self._column(framed_aggregate(name, value, dtype, Frame(None, 0, self.segments), op))
+                return self._column(running.gather(self.segments.peers_end(self.keys)))
             return self._range(name, value, dtype, (start, end), op)
-        return self._column(self.over(framed_aggregate(name, value, dtype, Frame(start, end), op)))
+        return self._column(framed_aggregate(name, value, dtype, Frame(start, end, self.segments), op))
 
     def _range(self, name: str, value: pl.Expr, dtype: pl.DataType, bounds: tuple[int | None, int | None],
                op: rq.Operator) -> pl.Expr:

@@ -1,0 +1,91 @@
+"""A window's partitions as runs of consecutive rows, so that its functions are computed on the whole
+frame rather than group by group.
+
+A partitioned window sorts the frame by a group number first (the first row number of each partition,
+`group`), then by the window's keys: every partition is a run of rows. The position of a row in its run,
+the run's first and last row, and shifts that stay inside the run are then plain column operations; a
+simple aggregation or running reduction is `expr.over(group)` (which Polars computes in one pass over
+the groups). Polars evaluates an arbitrary expression `over` a partition group by group, which costs
+per group: with millions of small partitions, seconds instead of milliseconds. Without a partition the
+frame is one run.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+
+import polars as pl
+
+
+class Segments:
+    """The partitions of a window (none: one run over the whole frame). `run` names the group number
+    column the frame is sorted by first when a function reads the runs (`used`)."""
+
+    def __init__(self, partition: list[pl.Expr], run: str) -> None:
+        self.partition, self.run = partition, run
+        self.used = False
+        self.index = pl.int_range(pl.len(), dtype=pl.Int64)
+
+    def _bounds(self) -> tuple[pl.Expr, pl.Expr]:
+        """The first row of the row's run, and the row after its last."""
+        self.used = True
+        if not self.partition:
+            return pl.lit(0, pl.Int64), pl.len().cast(pl.Int64)
+        column = pl.col(self.run)
+        first = column.ne_missing(column.shift(1)) | (self.index == 0)
+        last = column.ne_missing(column.shift(-1)) | (self.index == pl.len() - 1)
+        return pl.when(first).then(self.index).forward_fill(), pl.when(last).then(self.index + 1).backward_fill()
+
+    def over(self, expr: pl.Expr) -> pl.Expr:
+        """`expr` (an aggregation, or an operation Polars runs per group in one pass) per partition."""
+        return expr.over(self.partition) if self.partition else expr
+
+    def running_sum(self, value: pl.Expr, *, reverse: bool = False) -> pl.Expr:
+        """The running sum of integer `value` (no nulls) in the run, up to this row (from it, `reverse`):
+        the frame's running sum less its value before the run (exact for integers only)."""
+        total = value.cum_sum(reverse=reverse)
+        if not self.partition:
+            return total
+        start, end = self._bounds()
+        return total - (total - value).gather(end - 1 if reverse else start)
+
+    def position(self) -> pl.Expr:
+        """The row's position in its run, from 0."""
+        start, _ = self._bounds()
+        return self.index - start if self.partition else self.index
+
+    def length(self) -> pl.Expr:
+        """The number of rows of the row's run."""
+        start, end = self._bounds()
+        return end - start
+
+    def first(self, expr: pl.Expr) -> pl.Expr:
+        """`expr` at the first row of the run."""
+        start, _ = self._bounds()
+        return expr.gather(start) if self.partition else expr.first()
+
+    def last(self, expr: pl.Expr) -> pl.Expr:
+        """`expr` at the last row of the run."""
+        _, end = self._bounds()
+        return expr.gather(end - 1) if self.partition else expr.last()
+
+    def shift(self, expr: pl.Expr, by: int) -> pl.Expr:
+        """`expr` `by` rows before (after, when negative) in the run; null outside it."""
+        target = self.position() - by
+        return pl.when((target >= 0) & (target < self.length())).then(expr.shift(by))
+
+    def peers_end(self, keys: list[pl.Expr]) -> pl.Expr:
+        """The position (in the frame) of the last row of the row's peers: its run's rows with its keys."""
+        self.used = True
+        following = pl.lit(False) if not keys else functools.reduce(
+            operator.or_, [k.ne_missing(k.shift(-1)) for k in keys])
+        if self.partition:
+            following = following | pl.col(self.run).ne_missing(pl.col(self.run).shift(-1))
+        last = following | (self.index == pl.len() - 1)
+        return pl.when(last).then(self.index).backward_fill()
+
+    def new_peer(self, keys: list[pl.Expr]) -> pl.Expr:
+        """The row is the first of its peers."""
+        first = self.position() == 0
+        return functools.reduce(operator.or_, [k.ne_missing(k.shift(1)) for k in keys], first)
