@@ -332,3 +332,32 @@ def test_a_batch_longer_than_the_poll_interval_keeps_its_partitions_and_is_not_d
     assert sorted(out) == list(range(1, 201))  # each message once: the slow batch was not delivered again
     committed = _committed(broker, f"heddle.{root.name}.Live")
     assert sum(max(p.offset, 0) for p in committed) == 200  # and its commit was accepted
+
+
+def test_a_new_group_starting_at_latest_reads_only_what_comes_after_it_joined(project: Path, broker: str) -> None:
+    # Each message is sent on its own: tansu 0.6 answers a `latest` offset request with the base offset of the
+    # last record batch plus one, not the log's end (5 messages sent in one batch leave a new `latest` group at
+    # offset 1, so it reads 4 of them); Kafka answers the log's end. One message per batch makes both the same.
+    for i in range(1, 6):
+        produce_json(broker, "tx", [{"id": i, "amount": 20.0}])
+    (project / "live.he").write_text((project / "live.he").read_text().replace('start: "earliest"', 'start: "latest"'))
+    done: list[Any] = []
+    runner = threading.Thread(target=lambda: done.append(run_file(project / "live.he", stream=_limits(idle=3.0))))
+    runner.start()
+    sent, seen = 100, []
+    deadline = time.monotonic() + GUARD
+    try:  # one message every 0.2 s until the run shows one in its output: it joined the group meanwhile
+        while not seen and time.monotonic() < deadline:
+            for _ in range(10):
+                produce_json(broker, "tx", [{"id": sent, "amount": 20.0}])
+                sent += 1
+                time.sleep(0.2)
+            seen = read_all(broker, "out", idle=0.5)
+    finally:
+        runner.join(GUARD)
+    assert done and done[0].status == "succeeded", done
+    out = _ids(read_all(broker, "out"))
+    dlq = [json.loads(v)["id"] for v in read_all(broker, "dlq")]
+    # nothing sent before the group joined, then every message from where it started: none lost, none twice
+    assert min(out + dlq) >= 100
+    assert sorted(out + dlq) == list(range(min(out + dlq), sent))
