@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from heddle.cli.main import main
-from heddle.cli.progress import AboveProgress, JsonProgress
-from heddle_engine.events import RunInfo
+from heddle.cli.progress import AboveProgress, JsonProgress, Progress
+from heddle_engine.events import BatchEvent, RunInfo
 from heddle_engine.loading import forget_project_modules
 from heddle_lang.plan import Plan
 
@@ -237,6 +237,19 @@ def test_json_progress_events_start_a_line_of_their_own() -> None:
     printed.write(" and the rest\n")
     assert stream.getvalue().splitlines() == [
         "half a line", '{"event": "run", "run_id": "r1", "workflow": "W", "stages": 0}', " and the rest"]
+
+
+def test_a_streams_progress_on_a_terminal_shows_batches_rows_per_second_and_lag() -> None:
+    stream = io.StringIO()
+    progress = Progress(stream, live=True)
+    progress.run_started(RunInfo("r1", "f.he", "W", {}, Plan(()), datetime.now(UTC)))
+    at = datetime.now(UTC)
+    progress.batch_event(BatchEvent(1, "started", at, 1000, lag=2500))
+    progress.batch_event(BatchEvent(1, "committed", at, 1000, 0.5, lag=2500))
+    progress.batch_event(BatchEvent(2, "started", at, 1500, lag=1000))
+    progress.batch_event(BatchEvent(2, "committed", at, 1500, 0.5, lag=1000))
+    last = stream.getvalue().split("\x1b[2K")[-1].split("\n")[0]
+    assert last.startswith("stream: batch 2, 2 committed, 2,500 rows, ") and last.endswith(" rows/s, lag 1,000")
 
 
 def test_a_file_that_is_not_utf8_is_reported_at_its_first_bad_byte_and_never_rewritten(

@@ -361,3 +361,45 @@ def test_a_new_group_starting_at_latest_reads_only_what_comes_after_it_joined(pr
     # nothing sent before the group joined, then every message from where it started: none lost, none twice
     assert min(out + dlq) >= 100
     assert sorted(out + dlq) == list(range(min(out + dlq), sent))
+
+
+BIG = '''
+import polars as pl
+
+from heddle.core.table import Table
+from heddle.sdk.plugin import Plugin
+
+plugin = Plugin(namespace="big")
+
+
+@plugin.step(name="rows")
+def rows(config: dict) -> Table:
+    """Row 1's message is larger than a producer sends (librdkafka's message.max.bytes, 1 MB)."""
+    return Table.from_polars(pl.DataFrame({"id": [1, 2, 3], "blob": ["x" * 2_000_000, "small", "small"]}))
+'''
+
+
+def test_a_row_whose_message_cannot_be_sent_fails_alone_to_the_handler(write_files: WriteFiles, broker: str) -> None:
+    root = write_files({"heddle.toml": '[modules]\n"local/big" = "big:plugin"\n', "big.py": BIG, "big.he": f'''
+import "fhub/kafka" kafka
+import "local/big" big
+
+resource kf = kafka.connection {{
+  broker: "{broker}"
+}}
+
+handler to_dlq {{
+  *
+    | <broker=kf> kafka.produce {{ topic: "dlq", value_column: "error_msg" }}
+}}
+
+workflow Big ? to_dlq {{
+  big.rows
+    | <broker=kf> kafka.produce {{ topic: "out" }}
+}}
+'''})
+    result = run_file(root / "big.he")
+    assert result.status == "succeeded", result.message
+    assert sorted(_ids(read_all(broker, "out", expect=2))) == [2, 3]  # delivered, and confirmed
+    dlq = read_all(broker, "dlq", expect=1)
+    assert len(dlq) == 1 and b"not delivered to `out`" in dlq[0] and b"too large" in dlq[0]

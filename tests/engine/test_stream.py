@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from tests.engine.running import Recorder, checked_plan, run_file
 
 PLUGIN = '''
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -66,6 +69,7 @@ def ticks(config: TicksConfig) -> Iterator[Tick]:
 class LogConfig(StepConfig[None]):
     log: str = "log.jsonl"
     fail_on: int = -1
+    sleep: float = 0.0
 
 
 @plugin.step(name="sink", passthrough=True)
@@ -73,6 +77,9 @@ def sink(config: LogConfig, input: Table) -> Table:
     ids = input.to_polars()["id"].to_list()
     if config.fail_on in ids:
         raise RuntimeError(f"the sink refuses {config.fail_on}")
+    if config.sleep:
+        note(config.log, sinking=sorted(ids))
+        time.sleep(config.sleep)
     note(config.log, sink=sorted(ids))
     return input
 
@@ -385,3 +392,35 @@ def test_a_stream_replay_is_refused_without_a_batch_it_can_read(project: Path) -
         "--batch", "1", "--from", "t.sink")
     assert "expected a batch number (1 or more)" in refused("--batch", "0", "--from", "t.sink")
     assert _log(project) == ran  # no refused replay ran anything: the source was not opened
+
+
+def test_heddle_run_on_a_stream_drains_at_the_first_signal_and_quits_at_the_second(project: Path) -> None:
+    flow = FLOW.replace("    | t.sink\n}", "    | t.sink { sleep: SLEEP }\n}")
+    (project / "live.he").write_text(flow.replace("SLEEP", "1.5"))
+    first = subprocess.Popen([sys.executable, "-m", "heddle.cli.main", "run", "live.he", "--no-lineage"], cwd=project,
+                             stderr=subprocess.PIPE, text=True)
+    _wait_for(project, "sinking")
+    first.send_signal(signal.SIGTERM)  # the batch in flight finishes and is committed, then the run ends
+    _, err = first.communicate(timeout=120)
+    assert first.returncode == 0, err
+    assert [r["commit"] for r in _log(project) if "commit" in r] == [0]
+    assert _log(project)[-1] == {"closed": True}
+    (project / "log.jsonl").unlink()
+
+    (project / "live.he").write_text(flow.replace("SLEEP", "600"))
+    second = subprocess.Popen([sys.executable, "-m", "heddle.cli.main", "run", "live.he", "--no-lineage"],
+                              cwd=project, stderr=subprocess.PIPE, text=True)
+    _wait_for(project, "sinking")
+    second.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    second.send_signal(signal.SIGTERM)  # at once, the batch in flight (its sink asleep) left uncommitted
+    _, err = second.communicate(timeout=60)
+    assert second.returncode == 130, err
+    assert not any("commit" in r for r in _log(project))
+
+
+def _wait_for(project: Path, key: str) -> None:
+    deadline = time.monotonic() + 60
+    while not any(key in r for r in _log(project)):
+        assert time.monotonic() < deadline, f"no {key} in the log within 60 s"
+        time.sleep(0.05)

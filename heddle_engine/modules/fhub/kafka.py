@@ -332,6 +332,8 @@ def produce(config: ProduceConfig, input: Table) -> Delivered:
 
 def _send(connection: Connection, topic: str, frame: pl.DataFrame, values: list[bytes], *,
           keys: list[bytes | None], headers: list[list[tuple[str, str]]]) -> Delivered:
+    from confluent_kafka import KafkaException
+
     producer = connection.producer()
     partitions: list[int | None] = [None] * frame.height
     offsets: list[int | None] = [None] * frame.height
@@ -352,6 +354,10 @@ def _send(connection: Connection, topic: str, frame: pl.DataFrame, values: list[
                 break
             except BufferError:  # the client's queue is full: let it deliver some
                 producer.poll(0.1)
+            except KafkaException as error:  # this message cannot be sent (too large, say): its row fails
+                problem = error.args[0] if error.args else error
+                errors[row] = problem.str() if hasattr(problem, "str") else str(problem)
+                break
         producer.poll(0)
     left = producer.flush(60)
     for row in range(frame.height):
