@@ -239,6 +239,13 @@ class Lowering:
         descending = [k.descending for k in keys]
         if first is not None:
             by, descending = [pl.col(first), *by], [False, *descending]
+        if len(by) > 1 or scope.dtype(by[0]) == pl.String:
+            # ties broken by row number: the stable order, which Polars sorts faster (up to 3 times on one
+            # text column with many ties) than when asked to keep the order of ties
+            index = "#sort.i"
+            frame = state.frame.with_row_index(index)
+            state.frame = frame.sort([*by, pl.col(index)], descending=[*descending, False], nulls_last=True).drop(index)
+            return
         state.frame = state.frame.sort(by, descending=descending, nulls_last=True, maintain_order=True)
 
     def transform(self, state: State, transform: rq.Transform) -> None:
