@@ -7,7 +7,10 @@ loopback too (`heddle_engine.cluster.session` does it for a loopback address). W
 unless HEDDLE_REQUIRE_RAY is set (CI installs Ray: there a missing install fails).
 
 `two_nodes()`: a cluster of two nodes on this machine (`ray.cluster_utils.Cluster`, both on 127.0.0.1), its
-processes ended by `Cluster.shutdown` (those it started, by their process ids).
+processes ended by `Cluster.shutdown` (those it started, by their process ids). Not a second `ray start
+--address=127.0.0.1:PORT --node-ip-address=127.0.0.1`: with Ray 2.60 that node's raylet asks for the GCS at the
+machine's other address ("Failed to connect to GCS at address <other address>:PORT", then "Failed to get
+cluster ID from GCS server: TimedOut") and never joins.
 """
 
 from __future__ import annotations
