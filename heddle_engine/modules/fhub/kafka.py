@@ -252,17 +252,16 @@ def _batch(consumer: Any, messages: list[Any], payload: dict[str, pl.DataType] |
         elif error.fatal():
             raise KafkaException(error)
         # else: a partition's end, a broker that went away — librdkafka reconnects by itself
-    frame = codec.message_frame([m.key() for m in real], [m.topic() for m in real], [m.partition() for m in real],
-                                [m.offset() for m in real], [m.timestamp()[1] for m in real])
+    topics, partitions, offsets = [m.topic() for m in real], [m.partition() for m in real], [m.offset() for m in real]
+    frame = codec.message_frame([m.key() for m in real], topics, partitions, offsets,
+                                [m.timestamp()[1] for m in real])
     if config.headers:
         frame = frame.with_columns(pl.Series("headers", [[{"key": k, "value": v} for k, v in m.headers() or ()]
                                                           for m in real], dtype=codec.HEADERS_TYPE))
     decoded = codec.decode(frame, [m.value() for m in real], payload, raw=config.value == "raw")
-    ends: dict[tuple[str, int], int] = {}
-    for message in real:
-        key = (message.topic(), message.partition())
-        ends[key] = max(ends.get(key, -1), message.offset() + 1)
-    positions = [TopicPartition(topic, partition, offset) for (topic, partition), offset in ends.items()]
+    # a partition's messages come in offset order: its last one in the batch is its greatest
+    last = dict(zip(zip(topics, partitions, strict=True), offsets, strict=True))
+    positions = [TopicPartition(topic, partition, offset + 1) for (topic, partition), offset in last.items()]
 
     def commit() -> None:
         try:
