@@ -130,4 +130,4 @@ def _relational_placement(graph: ExecGraph, nodes: list[Node]) -> str:
         return f"{where} the aggregation in two phases (partial per partition, combined in one task)"
     if split == "it does not aggregate":
         return "one task over all partitions (not row-local)"
-    return f"one task over all partitions (not in two phases: {split})"
+    return f"one task over all partitions, one aggregation: {split}"

@@ -106,5 +106,5 @@ def test_the_corpus_holds_queries_in_two_phases_and_refused_ones(data: dict[str,
         "`count_distinct` does not combine exactly from partial results")
     assert verdicts["aggregate/aggregate_stddev"] == "`stddev` does not combine exactly from partial results"
     assert verdicts["aggregate/aggregate_all_rows"] == (
-        "`sum` of floats is not exact in two phases (the order of the rows changes it)")
+        "`sum` of floats changes with the order of the rows (not exact in two phases)")
     assert sum(isinstance(v, TwoPhases) for v in verdicts.values()) >= 10

@@ -263,7 +263,7 @@ def _exact(op: rq.Operator, plain: Expressions) -> str | None:
     if name in ("all", "any"):
         return None
     if dtype.is_float():
-        return f"`{name}` of floats is not exact in two phases (the order of the rows changes it)"
+        return f"`{name}` of floats changes with the order of the rows (not exact in two phases)"
     if name == "sum" and (dtype.is_integer() or dtype.is_decimal() or dtype == pl.Boolean):
         return None
     if name == "average" and dtype.is_integer():
