@@ -6,16 +6,14 @@ import argparse
 import json
 import sys
 
+from heddle.cli.checked import check_source
 from heddle.cli.commands import command_summary
-from heddle.cli.compiler import contained_compiler
 from heddle.cli.files import UsageError, read
-from heddle.cli.project import Catalogs, add_profile_option, analyze_file
-from heddle.cli.report import line
+from heddle.cli.project import add_profile_option
 from heddle_engine.catalog import EngineCatalog
 from heddle_engine.execute.functions import Functions
 from heddle_engine.execute.lower import ExecPlan
 from heddle_lang.plan import Plan
-from heddle_lang.syntax import parse
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -39,22 +37,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     source = read(args.path)
-    if source.encoding_error is not None:
-        print(line(source.name, parse(source.text).lines, source.encoding_error), file=sys.stderr)
-        print(f"{source.name}: no plan: the file is not UTF-8", file=sys.stderr)
+    checked = check_source(source, args.profile, refused="no plan")
+    if checked is None:
         return 1
-    with contained_compiler() as compiler:
-        tree = parse(source.text)
-        catalogs = Catalogs(args.profile)
-        catalog = catalogs.for_file(source.path)
-        analysis = analyze_file(tree, catalogs, source.path, compiler=compiler)
-    errors = [d for d in analysis.diagnostics if d.is_error]
-    if errors:
-        for diagnostic in errors:
-            print(line(source.name, tree.lines, diagnostic), file=sys.stderr)
-        print(f"{source.name}: no plan: the file does not check", file=sys.stderr)
-        return 1
-    plan = analysis.plan
+    plan, catalog = checked.analysis.plan, checked.catalog
     if args.workflow is not None:
         if all(g.name != args.workflow for g in plan.workflows):
             known = ", ".join(g.name for g in plan.workflows) or "none"

@@ -27,16 +27,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from heddle.cli.checked import check_source
 from heddle.cli.commands import command_summary
-from heddle.cli.compiler import contained_compiler
 from heddle.cli.files import UsageError, read
 from heddle.cli.interrupt import INTERRUPTED_EXIT, run_interruptibly
 from heddle.cli.params import add_param_option, parse_params
 from heddle.cli.progress import AboveProgress, JsonProgress, Progress, duration
-from heddle.cli.project import Catalogs, add_profile_option, analyze_file
-from heddle.cli.report import line, problem_line
+from heddle.cli.project import add_profile_option
+from heddle.cli.report import problem_line
 from heddle_lang.plan import Plan
-from heddle_lang.syntax import parse
 
 if TYPE_CHECKING:
     from heddle_engine.catalog import EngineCatalog
@@ -110,21 +109,10 @@ def run(args: argparse.Namespace) -> int:
 
     source = read(args.path, stdin_filename=args.stdin_filename)
     parameters = parse_params(args.param)
-    if source.encoding_error is not None:
-        print(line(source.name, parse(source.text).lines, source.encoding_error), file=sys.stderr)
-        print(f"{source.name}: not run: the file is not UTF-8", file=sys.stderr)
+    checked = check_source(source, args.profile, refused="not run")
+    if checked is None:
         return 2
-    with contained_compiler() as compiler:
-        tree = parse(source.text)
-        catalogs = Catalogs(args.profile)
-        catalog = catalogs.for_file(source.path)
-        analysis = analyze_file(tree, catalogs, source.path, compiler=compiler)
-    errors = [d for d in analysis.diagnostics if d.is_error]
-    if errors:
-        for diagnostic in errors:
-            print(line(source.name, tree.lines, diagnostic), file=sys.stderr)
-        print(f"{source.name}: not run: the file does not check", file=sys.stderr)
-        return 2
+    tree, catalog, analysis = checked.tree, checked.catalog, checked.analysis
     workflow = _workflow(analysis.plan, args.workflow, source.name)
     plan = analysis.plan.only(workflow)
     exec_plan, _, problems = prepare(plan, workflow, catalog, parameters=parameters, source=source.text)
