@@ -18,6 +18,8 @@ relation returns (a later `sort` may still read a column that was not selected, 
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -231,14 +233,13 @@ class Lowering:
             state.phys[cid] = [physical(cid)]
         state.pending = []
 
-    def _sort(self, state: State, keys: Sequence[rq.SortKey], first: str | None = None) -> None:
-        """Sort the frame by `keys` (by column `first` before them, when given)."""
+    def _sort(self, state: State, keys: Sequence[rq.SortKey], first: Sequence[pl.Expr] = ()) -> None:
+        """Sort the frame by `keys` (by `first` before them)."""
         scope = state.scope()
         exprs = Expressions(scope)
         by = [exprs.lower(rq.ColumnRef(k.cid)) for k in keys]
         descending = [k.descending for k in keys]
-        if first is not None:
-            by, descending = [pl.col(first), *by], [False, *descending]
+        by, descending = [*first, *by], [False] * len(first) + descending
         if len(by) > 1 or scope.dtype(by[0]) == pl.String:
             # ties broken by row number: the stable order, which Polars sorts faster (up to 3 times on one
             # text column with many ties) than when asked to keep the order of ties
@@ -292,11 +293,18 @@ class Lowering:
         expr = Expressions(scope, functions=hook).lower(compute.expr)
         run = hook.segments.run
         if window.partition and hook.segments.used:
-            # each partition a run of rows (numbered by its first row), in the window's order
-            index = f"{run}.i"
-            state.frame = state.frame.with_row_index(index).with_columns(
-                pl.col(index).first().over(hook.partition).alias(run)).drop(index)
-            self._sort(state, window.sort, first=run)
+            # each partition a run of rows, in the window's order: sorted by the partition's keys, or
+            # by partition numbers (its first row) where a key is a float (grouped as Polars groups
+            # NaN and -0.0)
+            if any(scope.dtype(p).is_float() for p in hook.partition):
+                index = f"{run}.i"
+                state.frame = state.frame.with_row_index(index).with_columns(
+                    pl.col(index).first().over(hook.partition).alias(run)).drop(index)
+                self._sort(state, window.sort, first=[pl.col(run)])
+            else:
+                self._sort(state, window.sort, first=hook.partition)
+                starts = functools.reduce(operator.or_, [p.ne_missing(p.shift(1)) for p in hook.partition])
+                state.frame = state.frame.with_columns(starts.cast(pl.UInt32).cum_sum().alias(run))
             state.ordered = False
         elif window.sort:
             self._sort(state, window.sort)
