@@ -254,8 +254,8 @@ def _live(rq: dict[str, Any]) -> set[int]:
     """The column ids whose values the block's result depends on: the result's columns, what every
     transform reads (filters, sorts, takes, joins, groups, every compute), and the columns of a `let`
     relation that its readers use — a column a relation only passes on, that nobody reads further on, is
-    not live. A pipeline with an `append` or a `loop` (positions matter there) keeps everything it mentions
-    and everything it reads."""
+    not live. An `append` stacks by position: every column its pipeline selects, and every column of the
+    relation it appends, are live. A pipeline with a `loop` keeps everything it mentions and reads."""
     tables = {t["id"]: t["relation"] for t in rq.get("tables", ())}
     refs = _refs(rq)
     live: set[int] = set()
@@ -282,15 +282,19 @@ def _pipeline_live(relation: dict[str, Any], needed: set[int] | None) -> set[int
             len(selects[-1]) != len(relation["columns"])):
         return _cids(transforms) | {cid for ref in _refs(transforms) for _, cid in ref["columns"]}
     found = {cid for position, cid in enumerate(selects[-1]) if needed is None or position in needed}
+    if any(name == "Append" for name, _ in steps):
+        found |= {cid for select in selects for cid in select}
     for name, value in steps:
-        if name == "Join":
+        if name == "Append":
+            found |= {cid for _, cid in value["columns"]}
+        elif name == "Join":
             found |= _cids({key: part for key, part in value.items() if key != "with"})
         elif name not in ("Select", "From"):
             found |= _cids({name: value})
     return found
 
 
-_LIVENESS_KNOWN = frozenset({"From", "Select", "Filter", "Sort", "Take", "Compute", "Aggregate", "Join"})
+_LIVENESS_KNOWN = frozenset({"From", "Select", "Filter", "Sort", "Take", "Compute", "Aggregate", "Join", "Append"})
 
 
 def columns_read(program: Program, table: str) -> frozenset[str] | None:

@@ -124,5 +124,5 @@ def test_columns_read_through_let_relations() -> None:
     appended = analyze_block("let a = (from users | select {id, city})\nfrom users | select {id, name} | append a",
                              {"users": USERS}, is_source=True)
     assert appended.program is not None
-    # `append` stacks by position: its pipeline keeps every column it mentions (here all of `users`)
-    assert columns_read(appended.program, "users") == {"id", "name", "score", "city"}
+    # `append` stacks by position: every column either side selects, and only those
+    assert columns_read(appended.program, "users") == {"id", "name", "city"}
