@@ -9,6 +9,7 @@ unless the join gave it an alias). Strings and comments of PRQL are never looked
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -86,10 +87,14 @@ def table_mentions(block: ast.RelationalBlock) -> list[TableMention]:
 
 def _collect(analysis: Analysis) -> tuple[Occurrence, ...]:
     blocks = list(relational_blocks(analysis.tree.ast))
-    query_spans = [b.query_span for _, b in blocks if b.query_span is not None]
+    # Blocks do not overlap: the one that may cover a span is the last to start at or before it (a search, not a
+    # scan of every block for every use).
+    query_spans = sorted(b.query_span for _, b in blocks if b.query_span is not None)
+    starts = [q.start for q in query_spans]
 
     def in_prql(span: Span) -> bool:
-        return any(q.covers(span) for q in query_spans)
+        i = bisect.bisect_right(starts, span.start) - 1
+        return i >= 0 and query_spans[i].covers(span)
 
     found: dict[Span, Occurrence] = {}
     for definition in analysis.definitions:
