@@ -50,6 +50,7 @@ import polars as pl
 import prqlc
 
 from heddle_lang.relational.model import Program, sql_table_name
+from heddle_lang.relational.rq_json import kind_of, table_refs
 from heddle_lang.types import Schema
 
 SOURCE = "__heddle_src"
@@ -76,12 +77,6 @@ class Pushed:
         return "; ".join(parts)
 
 
-def _kind(value: object) -> tuple[str, Any]:
-    if isinstance(value, dict) and len(value) == 1:
-        return next(iter(value.items()))
-    return str(value), None
-
-
 def _cids(node: object) -> set[int]:
     """Every column id a JSON fragment of RQ mentions (references, selects, sorts, partitions)."""
     found: set[int] = set()
@@ -103,19 +98,6 @@ def _cids(node: object) -> set[int]:
     return found
 
 
-def _refs(node: object) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key in ("From", "Append", "with") and isinstance(value, dict) and "source" in value:
-                found.append(value)
-            found.extend(_refs(value))
-    elif isinstance(node, list):
-        for item in node:
-            found.extend(_refs(item))
-    return found
-
-
 class _Terms:
     """Which filter expressions the database computes as the block does (see the module)."""
 
@@ -129,23 +111,23 @@ class _Terms:
 
     def _literal(self, expr: dict[str, Any]) -> tuple[str, Any] | None:
         """A literal's kind (`Integer`, `Float`, `Boolean`, `String`, `Null`) and value."""
-        kind, value = _kind(expr.get("kind"))
+        kind, value = kind_of(expr.get("kind"))
         if kind == "Operator" and value["name"] == "std.neg" and len(value["args"]) == 1:
             inner = self._literal(value["args"][0])
             return inner if inner is not None and inner[0] in ("Integer", "Float") else None
         if kind != "Literal":
             return None
-        literal, content = _kind(value)
+        literal, content = kind_of(value)
         return (literal, content) if literal in ("Integer", "Float", "Boolean", "String", "Null") else None
 
     def _column(self, expr: dict[str, Any]) -> tuple[bool, pl.DataType | None]:
-        kind, value = _kind(expr.get("kind"))
+        kind, value = kind_of(expr.get("kind"))
         if kind == "ColumnRef" and value in self.types:
             return True, self.types[value]
         return False, None
 
     def pushable(self, expr: dict[str, Any]) -> bool:
-        kind, value = _kind(expr.get("kind"))
+        kind, value = kind_of(expr.get("kind"))
         if kind != "Operator":
             return False
         name, args = value["name"], value["args"]
@@ -155,7 +137,7 @@ class _Terms:
             return self.pushable(args[0])
         if name == "std.array_in":
             is_column, dtype = self._column(args[0])
-            items_kind, items = _kind(args[1].get("kind"))
+            items_kind, items = kind_of(args[1].get("kind"))
             if not is_column or items_kind != "Array":
                 return False
             literals = [self._literal(i) for i in items]
@@ -204,7 +186,7 @@ class _Terms:
 
 
 def _conjuncts(expr: dict[str, Any]) -> list[dict[str, Any]]:
-    kind, value = _kind(expr.get("kind"))
+    kind, value = kind_of(expr.get("kind"))
     if kind == "Operator" and value["name"] == "std.and":
         return [t for a in value["args"] for t in _conjuncts(a)]
     return [expr]
@@ -213,8 +195,8 @@ def _conjuncts(expr: dict[str, Any]) -> list[dict[str, Any]]:
 def _literal_int(expr: dict[str, Any] | None) -> int | None:
     if expr is None:
         return None
-    kind, value = _kind(expr.get("kind"))
-    literal, number = _kind(value) if kind == "Literal" else ("", None)
+    kind, value = kind_of(expr.get("kind"))
+    literal, number = kind_of(value) if kind == "Literal" else ("", None)
     return int(number) if literal == "Integer" else None
 
 
@@ -232,12 +214,13 @@ def _reads(rq: dict[str, Any], table: str) -> tuple[int, list[dict[str, Any]], l
     wildcard of an open schema, not through the prelude)."""
     decls = {t["id"]: t for t in rq.get("tables", ())}
     extern = next((tid for tid, t in decls.items()
-                   if _kind(t["relation"]["kind"]) == ("ExternRef", {"LocalTable": [sql_table_name(table)]})), None)
+                   if kind_of(t["relation"]["kind"]) == ("ExternRef", {"LocalTable": [sql_table_name(table)]})), None)
     if extern is None:
         return None
     # the prelude's `let table = (from __heddle_table | select {...})`, read by the block
-    prelude = next((tid for tid, t in decls.items() if any(r["source"] == extern for r in _refs(t["relation"]))), None)
-    refs = [r for r in _refs(rq) if r["source"] == prelude]
+    prelude = next((tid for tid, t in decls.items()
+                    if any(r["source"] == extern for r in table_refs(t["relation"]))), None)
+    refs = [r for r in table_refs(rq) if r["source"] == prelude]
     if prelude is None or not refs or any(c == "Wildcard" for r in refs for c, _ in r["columns"]):
         return None
     names = [c.get("Single") for c, _ in refs[0]["columns"]]
@@ -257,7 +240,7 @@ def _live(rq: dict[str, Any]) -> set[int]:
     not live. An `append` stacks by position: every column its pipeline selects, and every column of the
     relation it appends, are live. A pipeline with a `loop` keeps everything it mentions and reads."""
     tables = {t["id"]: t["relation"] for t in rq.get("tables", ())}
-    refs = _refs(rq)
+    refs = table_refs(rq)
     live: set[int] = set()
     while True:
         before = len(live)
@@ -273,14 +256,14 @@ def _live(rq: dict[str, Any]) -> set[int]:
 def _pipeline_live(relation: dict[str, Any], needed: set[int] | None) -> set[int]:
     """The ids one relation makes live when its readers use its output columns at positions `needed`
     (None: all of them)."""
-    kind, transforms = _kind(relation["kind"])
+    kind, transforms = kind_of(relation["kind"])
     if kind != "Pipeline" or not isinstance(transforms, list):
         return set()
-    steps = [_kind(t) for t in transforms]
+    steps = [kind_of(t) for t in transforms]
     selects = [value for name, value in steps if name == "Select"]
     if any(name not in _LIVENESS_KNOWN for name, _ in steps) or not selects or (
             len(selects[-1]) != len(relation["columns"])):
-        return _cids(transforms) | {cid for ref in _refs(transforms) for _, cid in ref["columns"]}
+        return _cids(transforms) | {cid for ref in table_refs(transforms) for _, cid in ref["columns"]}
     found = {cid for position, cid in enumerate(selects[-1]) if needed is None or position in needed}
     if any(name == "Append" for name, _ in steps):
         found |= {cid for select in selects for cid in select}
@@ -322,7 +305,7 @@ def push(program: Program, table: str, schema: Schema, dialect: str, query: str)
     limit: tuple[int, int | None] | None = None
     main = rq["relation"]["kind"]
     pipeline = main.get("Pipeline") if isinstance(main, dict) else None
-    first = _kind(pipeline[0]) if pipeline else ("", None)
+    first = kind_of(pipeline[0]) if pipeline else ("", None)
     cids: dict[int, int] = {}
     if first[0] == "From" and first[1]["source"] == prelude and len(refs) == 1:
         ref_cids = [cid for _, cid in first[1]["columns"]]
@@ -331,7 +314,7 @@ def push(program: Program, table: str, schema: Schema, dialect: str, query: str)
         terms = _Terms({cid: declared.get(name) for cid, name in zip(ref_cids, names, strict=True)}, dialect)
         whole = True  # every filter so far was pushed
         for transform in pipeline[1:]:
-            kind, value = _kind(transform)
+            kind, value = kind_of(transform)
             if kind == "Filter":
                 for term in _conjuncts(value):
                     if terms.pushable(term):
@@ -360,20 +343,20 @@ def push(program: Program, table: str, schema: Schema, dialect: str, query: str)
 def _clickhouse_text(term: dict[str, Any]) -> dict[str, Any]:
     """A pushed term with each comparison of a column with text written as `(toString(column) = '...')`: the
     column as the block reads it, the literal escaped as ClickHouse reads literals (backslash escapes)."""
-    kind, value = _kind(term.get("kind"))
+    kind, value = kind_of(term.get("kind"))
     if kind != "Operator":
         return term
     name, args = value["name"], value["args"]
     if name in ("std.and", "std.or", "std.not"):
         return {**term, "kind": {"Operator": {"name": name, "args": [_clickhouse_text(a) for a in args]}}}
     if name == "std.array_in":
-        items = _kind(args[1]["kind"])[1]
+        items = kind_of(args[1]["kind"])[1]
         texts = [_text_of(item) for item in items]
         if None in texts or all(t == "NULL" for t in texts):
             return term  # numbers (pushable lists are of one kind)
         return _sstring(args[0], f" IN ({', '.join(t for t in texts if t is not None)}))")
     if name in _EQUALITY:
-        column, other = (args[0], args[1]) if _kind(args[0]["kind"])[0] == "ColumnRef" else (args[1], args[0])
+        column, other = (args[0], args[1]) if kind_of(args[0]["kind"])[0] == "ColumnRef" else (args[1], args[0])
         text = _text_of(other)
         if text is not None and text != "NULL":
             return _sstring(column, f" {'=' if name == 'std.eq' else '<>'} {text})")
@@ -382,8 +365,8 @@ def _clickhouse_text(term: dict[str, Any]) -> dict[str, Any]:
 
 def _text_of(expr: dict[str, Any]) -> str | None:
     """A text literal as ClickHouse SQL (`NULL` for null), None for anything else."""
-    kind, value = _kind(expr.get("kind"))
-    literal, content = _kind(value) if kind == "Literal" else ("", None)
+    kind, value = kind_of(expr.get("kind"))
+    literal, content = kind_of(value) if kind == "Literal" else ("", None)
     if literal == "Null":
         return "NULL"
     if literal != "String" or not isinstance(content, str):

@@ -12,13 +12,13 @@ offsets into the compiled PRQL text.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal, TypeAlias
 
+from heddle_lang.relational.rq_json import span_of
+
 Span: TypeAlias = tuple[int, int] | None
-_SPAN = re.compile(r"\d+:(\d+)-(\d+)")
 
 
 class RqFormatError(ValueError):
@@ -225,11 +225,6 @@ class Query:
 # --- reading ---------------------------------------------------------------------------------------
 
 
-def _span(value: object) -> Span:
-    match = _SPAN.fullmatch(value) if isinstance(value, str) else None
-    return (int(match.group(1)), int(match.group(2))) if match else None
-
-
 def _one(value: object, what: str) -> tuple[str, Any]:
     if isinstance(value, str):
         return value, None
@@ -247,7 +242,7 @@ def _literal(value: object, span: Span) -> Lit:
 
 
 def _expr(data: dict[str, Any]) -> Expr:
-    span = _span(data.get("span"))
+    span = span_of(data.get("span"))
     kind, inner = _one(data["kind"], "expression")
     if kind == "ColumnRef":
         return ColumnRef(int(inner), span)
@@ -326,7 +321,7 @@ def _transform(value: object) -> Transform:
         bounds = inner["range"]
         return Take(_bound(bounds.get("start")), _bound(bounds.get("end")),
                     tuple(int(c) for c in inner["partition"]), _sorts(inner["sort"]),
-                    _span(bounds.get("span")))
+                    span_of(bounds.get("span")))
     if kind == "Join":
         side = _SIDES.get(str(inner["side"]))
         if side is None:

@@ -14,28 +14,23 @@ import json
 import re
 from typing import Any
 
+from heddle_lang.relational.rq_json import kind_of, span_of, table_refs
+
 MARKER = '"heddle:using" == "heddle:using"'
-_SPAN = re.compile(r"\d+:(\d+)-(\d+)")
 
 
 def _span_text(text: bytes, span: object) -> str | None:
-    match = _SPAN.fullmatch(span) if isinstance(span, str) else None
-    if match is None:
+    bounds = span_of(span)
+    if bounds is None:
         return None
-    return text[int(match.group(1)) : int(match.group(2))].decode("utf-8", "replace")
-
-
-def _kind(transform: object) -> tuple[str, Any]:
-    if isinstance(transform, dict) and len(transform) == 1:
-        return next(iter(transform.items()))
-    return str(transform), None
+    return text[bounds[0] : bounds[1]].decode("utf-8", "replace")
 
 
 def _natural(transforms: list[Any], join_index: int) -> list[int]:
     """The columns after the join at `join_index`, in PRQL's order: the left side's, then the table's."""
     left: list[int] = []
     for transform in transforms[:join_index]:
-        kind, value = _kind(transform)
+        kind, value = kind_of(transform)
         if kind == "From":
             left = [cid for _, cid in value["columns"]]
         elif kind == "Select":
@@ -44,7 +39,7 @@ def _natural(transforms: list[Any], join_index: int) -> list[int]:
             left = left + [cid for _, cid in value["with"]["columns"]]
         elif kind == "Aggregate":
             left = [*value["partition"], *value["compute"]]
-    _, join = _kind(transforms[join_index])
+    _, join = kind_of(transforms[join_index])
     return left + [cid for _, cid in join["with"]["columns"]]
 
 
@@ -53,10 +48,10 @@ _NEXT_SELECT = re.compile(r"(?:\s|\|)*select\b")
 
 def _user_select_after(text: bytes, span: object) -> bool:
     """Does the user's pipeline go on with a `select` somewhere after the marker (same pipeline)?"""
-    match = _SPAN.fullmatch(span) if isinstance(span, str) else None
-    if match is None:
+    bounds = span_of(span)
+    if bounds is None:
         return False
-    rest = text[int(match.group(2)) :].decode("utf-8", "replace")
+    rest = text[bounds[1] :].decode("utf-8", "replace")
     depth = 0
     for i, ch in enumerate(rest):
         if ch in "([{":
@@ -71,7 +66,7 @@ def _user_select_after(text: bytes, span: object) -> bool:
 
 def _last_select(transforms: list[Any]) -> list[int] | None:
     for transform in reversed(transforms):
-        name, value = _kind(transform)
+        name, value = kind_of(transform)
         if name == "Select":
             return list(value)
     return None
@@ -86,11 +81,11 @@ def _restore(relation: dict[str, Any], text: bytes) -> list[int] | None:
         return None
     before = _last_select(transforms)
     for index, transform in enumerate(transforms):
-        name, value = _kind(transform)
+        name, value = kind_of(transform)
         if name != "Filter" or _span_text(text, value.get("span")) != MARKER or index < 2:
             continue
-        select_name, excluded = _kind(transforms[index - 1])
-        join_name, _ = _kind(transforms[index - 2])
+        select_name, excluded = kind_of(transforms[index - 1])
+        join_name, _ = kind_of(transforms[index - 2])
         if select_name != "Select" or join_name != "Join":
             continue
         order = {cid: position for position, cid in enumerate(_natural(transforms, index - 2))}
@@ -99,9 +94,9 @@ def _restore(relation: dict[str, Any], text: bytes) -> list[int] | None:
         # prqlc's own selects that follow start with the same list in the same order (plus the columns
         # derived since); a `select` the user wrote after the join is the pipeline's last select: kept.
         user_select = _user_select_after(text, value.get("span"))
-        selects = [i for i in range(index + 1, len(transforms)) if _kind(transforms[i])[0] == "Select"]
+        selects = [i for i in range(index + 1, len(transforms)) if kind_of(transforms[i])[0] == "Select"]
         for later in range(index + 1, len(transforms)):
-            later_name, later_value = _kind(transforms[later])
+            later_name, later_value = kind_of(transforms[later])
             if later_name in ("Join", "Aggregate", "Append", "Loop"):
                 break
             if later_name != "Select" or (user_select and later == selects[-1]):
@@ -118,20 +113,6 @@ def _restore(relation: dict[str, Any], text: bytes) -> list[int] | None:
     return permutation
 
 
-def _table_refs(node: object) -> list[dict[str, Any]]:
-    """Every table reference (`From`, `Join`'s `with`, `Append`) inside a JSON value."""
-    found: list[dict[str, Any]] = []
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key in ("From", "Append", "with") and isinstance(value, dict) and "source" in value:
-                found.append(value)
-            found.extend(_table_refs(value))
-    elif isinstance(node, list):
-        for item in node:
-            found.extend(_table_refs(item))
-    return found
-
-
 def restore_order(rq_json: str, compiled_text: str) -> str:
     """`rq_json` with the columns of each marked `select !{T.key}` back in PRQL's order (unchanged when
     nothing is marked). A table whose columns move has every reference to it moved alike."""
@@ -145,7 +126,7 @@ def restore_order(rq_json: str, compiled_text: str) -> str:
         if permutation is None:
             continue
         changed = True
-        for ref in _table_refs(data):
+        for ref in table_refs(data):
             if ref["source"] == table["id"] and len(ref["columns"]) == len(permutation):
                 ref["columns"] = [ref["columns"][i] for i in permutation]
     main = data["relation"]
