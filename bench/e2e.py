@@ -17,8 +17,9 @@ falls on all of them alike; ratios are against a baseline measured in the same r
 Peak RSS is each process's own (`wait4`; this process imports no data library, as a child's figure starts
 from its parent's). CPU is user + system time (`wait4`): on a machine other work loads, steadier than wall
 time, which waits for the cores too; the goals are judged on wall time. Results are compared with the Polars
-script's: the same customers in the same order with the same counts, and totals equal to 1e-12 relative (the order in which a
-parallel sum adds its floats changes their last bits from run to run, in the hand-written script too).
+script's: the same customers in the same order with the same counts, and totals equal to 1e-12 relative (the
+order in which a parallel sum adds its floats changes their last bits from run to run, in the hand-written
+script too).
 
 The children run without PYTHONDONTWRITEBYTECODE: an installed package has its bytecode compiled, and
 compiling every module anew would be a cost no user pays.
