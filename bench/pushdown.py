@@ -34,28 +34,6 @@ BLOCKS = {
 QUERY = "SELECT id, name, level, score, note FROM events"
 
 
-def program(connection: str, block: str) -> str:
-    return f'''import "std/io" io
-import "fhub/clickhouse" ch
-
-resource ch_db = ch.connection {{
-{connection}
-}}
-
-step events = <connection=ch_db> ch.query {{
-  query: "{QUERY}"
-}}
-
-workflow W {{
-  events
-    | (
-    {block}
-    )
-    | io.write_csv {{ path: "out.csv" }}
-}}
-'''
-
-
 def fill(backend_command: Callable[[str], None], rows: int) -> None:
     backend_command("DROP TABLE IF EXISTS events")
     backend_command("CREATE TABLE events (id UInt64, name String, level Enum8('low' = 1, 'high' = 2), "
@@ -103,11 +81,13 @@ def rows_out(main: Path) -> int:
 def measure(label: str, connection: str, rows: int, repeat: int, environment: dict[str, str] | None) -> None:
     """Each block both ways in this process; the whole `heddle run` too when `environment` is given (not for
     the embedded engine, whose folder this process holds)."""
+    from tests.engine.clickhouse_events import events_program
+
     print(f"{label} ({rows:,} rows)")
     for name, block in BLOCKS.items():
         with tempfile.TemporaryDirectory(prefix="heddle-bench-") as folder:
             main = Path(folder) / "main.he"
-            main.write_text(program(connection, block.format(cut=rows - rows // 100)), encoding="utf-8")
+            main.write_text(events_program(connection, QUERY, block.format(cut=rows - rows // 100)), encoding="utf-8")
             (Path(folder) / "heddle.toml").write_text("", encoding="utf-8")
             pushed = median(lambda m=main: run_once(m), repeat)
             out = rows_out(main)
@@ -130,23 +110,22 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["HEDDLE_DESCRIBE"] = "on"  # types from the server, as `heddle run` has them
     from heddle_engine.modules.fhub import clickhouse
-    from tests.engine.clickhouse_servers import SERVER_PASSWORD, clickhouse_server, embedded_folder, server_available
+    from tests.engine.clickhouse_events import embedded_connection, server_connection
+    from tests.engine.clickhouse_servers import SERVER_PASSWORD, clickhouse_server, server_available
 
-    folder = embedded_folder()
-    db = clickhouse.connection(clickhouse.ConnectionConfig(path=str(folder), database="bench"))
+    config, connection = embedded_connection("bench")
+    db = clickhouse.connection(config)
     fill(db.backend().command, args.rows)
     db.close()
-    measure("ClickHouse embedded (chdb)", f'  path: "{folder}"\n  database: "bench"', args.rows, args.repeat, None)
+    measure("ClickHouse embedded (chdb)", connection, args.rows, args.repeat, None)
     if not server_available():
         print("clickhouse server: skipped (no clickhouse-server installed)")
         return
     with clickhouse_server() as server:
-        db = clickhouse.connection(clickhouse.ConnectionConfig(
-            host="127.0.0.1", port=server.native_port, protocol="native", user="heddle", password=SERVER_PASSWORD))
+        config, connection = server_connection(server)
+        db = clickhouse.connection(config)
         fill(db.backend().command, args.rows)
         db.close()
-        connection = (f'  host: "127.0.0.1"\n  port: {server.native_port}\n  protocol: "native"\n'
-                      f'  user: "heddle"\n  password: "env:CH_PASSWORD"')
         os.environ["CH_PASSWORD"] = SERVER_PASSWORD
         measure(f"ClickHouse {server.version} server, native protocol", connection, args.rows, args.repeat,
                 {"CH_PASSWORD": SERVER_PASSWORD, "HEDDLE_DESCRIBE": "on"})

@@ -13,14 +13,8 @@ from polars.testing import assert_frame_equal
 
 from heddle_engine.describe import DESCRIBER
 from heddle_engine.modules.fhub import clickhouse, clickhouse_client
-from tests.engine.clickhouse_servers import (
-    SERVER_PASSWORD,
-    Server,
-    clickhouse_server,
-    embedded_folder,
-    received,
-    server_available,
-)
+from tests.engine.clickhouse_events import embedded_connection, events_program, server_connection
+from tests.engine.clickhouse_servers import SERVER_PASSWORD, Server, clickhouse_server, received, server_available
 from tests.engine.conftest import WriteFiles
 from tests.engine.running import run_file
 
@@ -52,29 +46,6 @@ CASES = [
 ]
 
 
-def program(connection: str, block: str, *, second_reader: bool = False) -> str:
-    other = "\n  events\n    | io.write_csv { path: \"all.csv\" }\n" if second_reader else ""
-    return f'''import "std/io" io
-import "fhub/clickhouse" ch
-
-resource ch_db = ch.connection {{
-{connection}
-}}
-
-step events = <connection=ch_db> ch.query {{
-  query: "{QUERY}"
-}}
-
-workflow W {{
-  events
-    | (
-    {block}
-    )
-    | io.write_csv {{ path: "out.csv" }}
-{other}}}
-'''
-
-
 @pytest.fixture(autouse=True)
 def described(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Types from the database at check time, as `heddle run` has them (ordered comparisons need them)."""
@@ -101,10 +72,7 @@ def target(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> T
     if request.param == "server":
         running: Server = request.getfixturevalue("server")
         monkeypatch.setenv("CH_PASSWORD", SERVER_PASSWORD)
-        config = clickhouse.ConnectionConfig(host="127.0.0.1", port=running.native_port, protocol="native",
-                                             user="heddle", password=SERVER_PASSWORD)
-        connection = (f'  host: "127.0.0.1"\n  port: {running.native_port}\n  protocol: "native"\n'
-                      '  user: "heddle"\n  password: "env:CH_PASSWORD"')
+        config, connection = server_connection(running)
         fill(clickhouse.connection(config))
         before = Counter(received(running, "__heddle_src"))  # the log holds the module's earlier tests too
 
@@ -121,9 +89,9 @@ def target(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> T
         return real(self, sql, parameters, columns)  # type: ignore[arg-type]
 
     monkeypatch.setattr(clickhouse_client.ConnectBackend, "query", query)
-    fill(clickhouse.connection(clickhouse.ConnectionConfig(path=str(embedded_folder()), database="pushdown")))
-    return (f'  path: "{embedded_folder()}"\n  database: "pushdown"',
-            lambda text: [q for q in sent if text in q])
+    config, connection = embedded_connection("pushdown")
+    fill(clickhouse.connection(config))
+    return connection, lambda text: [q for q in sent if text in q]
 
 
 def fill(db: clickhouse.Connection) -> None:
@@ -146,12 +114,12 @@ def test_pushed_to_clickhouse_and_the_same_table(target: Target, write_files: Wr
                                                  expected: list[str]) -> None:
     connection, queries = target
     folder = write_files({})
-    pushed = run(folder, program(connection, block))
+    pushed = run(folder, events_program(connection, QUERY, block))
     [sent] = queries("__heddle_src")
     for part in expected:
         assert part in sent, sent
     assert "score > " not in sent
-    alone = run(folder, program(connection, block, second_reader=True))  # a second reader: nothing pushed
+    alone = run(folder, events_program(connection, QUERY, block, second_reader=True))  # a second reader: nothing pushed
     assert len(queries("__heddle_src")) == 1
     assert_frame_equal(pushed, alone)
 
@@ -159,7 +127,7 @@ def test_pushed_to_clickhouse_and_the_same_table(target: Target, write_files: Wr
 def test_what_the_rows_are(target: Target, write_files: WriteFiles) -> None:
     connection, _ = target
     folder = write_files({})
-    assert run(folder, program(connection, CASES[0][0])).to_dicts() == [
+    assert run(folder, events_program(connection, QUERY, CASES[0][0])).to_dicts() == [
         {"id": 3, "level": "high"}, {"id": 4, "level": "low"}]
-    assert run(folder, program(connection, CASES[1][0]))["id"].to_list() == [2, 3, 4, 5, 7]
-    assert run(folder, program(connection, CASES[2][0]))["id"].to_list() == [5]
+    assert run(folder, events_program(connection, QUERY, CASES[1][0]))["id"].to_list() == [2, 3, 4, 5, 7]
+    assert run(folder, events_program(connection, QUERY, CASES[2][0]))["id"].to_list() == [5]
