@@ -285,8 +285,15 @@ def _sorts(items: list[dict[str, Any]]) -> tuple[SortKey, ...]:
     return tuple(SortKey(int(s["column"]), s["direction"] == "Desc") for s in items)
 
 
-def _bound(value: dict[str, Any] | None) -> Expr | None:
-    return None if value is None else _expr(value)
+def _ids(items: list[Any]) -> tuple[int, ...]:
+    """A list of column ids (a select, a partition, an aggregation's computes)."""
+    return tuple(int(c) for c in items)
+
+
+def _range(bounds: dict[str, Any]) -> tuple[Expr | None, Expr | None]:
+    """A window frame's or a take's start and end (None: unbounded)."""
+    start, end = bounds.get("start"), bounds.get("end")
+    return None if start is None else _expr(start), None if end is None else _expr(end)
 
 
 def _window(data: dict[str, Any] | None) -> Window | None:
@@ -294,9 +301,7 @@ def _window(data: dict[str, Any] | None) -> Window | None:
         return None
     frame = data["frame"]
     kind: Literal["rows", "range"] = "range" if frame["kind"] == "Range" else "rows"
-    bounds = frame["range"]
-    return Window(Frame(kind, _bound(bounds.get("start")), _bound(bounds.get("end"))),
-                  tuple(int(c) for c in data["partition"]), _sorts(data["sort"]))
+    return Window(Frame(kind, *_range(frame["range"])), _ids(data["partition"]), _sorts(data["sort"]))
 
 
 _SIDES = {"Inner": "inner", "Left": "left", "Right": "right", "Full": "full"}
@@ -310,18 +315,16 @@ def _transform(value: object) -> Transform:
         return Compute(int(inner["id"]), _expr(inner["expr"]), _window(inner.get("window")),
                        bool(inner.get("is_aggregation", False)))
     if kind == "Select":
-        return Select(tuple(int(c) for c in inner))
+        return Select(_ids(inner))
     if kind == "Filter":
         return Filter(_expr(inner))
     if kind == "Aggregate":
-        return Aggregate(tuple(int(c) for c in inner["partition"]), tuple(int(c) for c in inner["compute"]))
+        return Aggregate(_ids(inner["partition"]), _ids(inner["compute"]))
     if kind == "Sort":
         return Sort(_sorts(inner))
     if kind == "Take":
         bounds = inner["range"]
-        return Take(_bound(bounds.get("start")), _bound(bounds.get("end")),
-                    tuple(int(c) for c in inner["partition"]), _sorts(inner["sort"]),
-                    span_of(bounds.get("span")))
+        return Take(*_range(bounds), _ids(inner["partition"]), _sorts(inner["sort"]), span_of(bounds.get("span")))
     if kind == "Join":
         side = _SIDES.get(str(inner["side"]))
         if side is None:
