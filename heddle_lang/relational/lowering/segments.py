@@ -17,6 +17,10 @@ import operator
 
 import polars as pl
 
+from heddle_lang.relational.lowering.errors import checked
+
+_SPAN = 2**31  # rows: the longest frame a floating point running sum per partition handles
+
 
 class Segments:
     """The partitions of a window (none: one run over the whole frame). `run` names the group number
@@ -41,14 +45,22 @@ class Segments:
         """`expr` (an aggregation, or an operation Polars runs per group in one pass) per partition."""
         return expr.over(self.partition) if self.partition else expr
 
-    def running_sum(self, value: pl.Expr, *, reverse: bool = False) -> pl.Expr:
-        """The running sum of integer `value` (no nulls) in the run, up to this row (from it, `reverse`):
-        the frame's running sum less its value before the run (exact for integers only)."""
+    def running_sum(self, value: pl.Expr, *, reverse: bool = False, exact: bool = True) -> pl.Expr:
+        """The running sum of `value` (no nulls) in the run, up to this row (from it, `reverse`). For
+        integers (`exact`): the frame's running sum less its value before the run. For floats, where
+        that difference would round: a sum over a sliding window that reaches back to the run's first
+        row (rows numbered `run * 2^31 + row`, the window 2^31 long: frames of up to 2^31 rows)."""
         total = value.cum_sum(reverse=reverse)
         if not self.partition:
             return total
         start, end = self._bounds()
-        return total - (total - value).gather(end - 1 if reverse else start)
+        if exact:
+            return total - (total - value).gather(end - 1 if reverse else start)
+        if reverse:
+            return self.over(total)
+        numbered = pl.col(self.run).cast(pl.Int64) * _SPAN + self.index
+        summed = value.rolling_sum_by(numbered, window_size=f"{_SPAN}i", closed="right")
+        return checked(summed, pl.len() > _SPAN, f"a running sum over more than {_SPAN} rows", pl.Float64())
 
     def position(self) -> pl.Expr:
         """The row's position in its run, from 0."""

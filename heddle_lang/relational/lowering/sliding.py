@@ -82,9 +82,7 @@ class Frame:
         if how == "count":
             return counted
         if how == "sum":
-            if exact:
-                return self.segments.running_sum(value.fill_null(0), reverse=reverse)
-            return self.segments.over(value.fill_null(0).cum_sum(reverse=reverse))
+            return self.segments.running_sum(value.fill_null(0), reverse=reverse, exact=exact)
         over = self.segments.over
         running = over(value.cum_min(reverse=reverse) if how == "min" else value.cum_max(reverse=reverse))
         # a null row holds the reduction so far: filled from the row before (after), within the run
