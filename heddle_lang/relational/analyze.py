@@ -27,6 +27,7 @@ from heddle_lang.relational.normalize import Normalized, normalize
 from heddle_lang.relational.plan import plan_query
 from heddle_lang.relational.prelude import build_prelude
 from heddle_lang.relational.tables import _referenced
+from heddle_lang.relational.unknowns import settled
 from heddle_lang.types import Column, Schema
 
 INPUT = "input"
@@ -232,9 +233,8 @@ def _analyze(request: _Request) -> BlockAnalysis:
             return _result(None, sql, diagnostics, prelude.tables, normalized)
         schema = Schema.unknown()
     else:
-        columns = tuple(
-            Column(name, None if (dtype == pl.Null and unknown) else dtype) for name, dtype in planned.schema.items()
-        )
+        types = settled(planned.schema, planned.frames, lambda frames: plan_query(query, frames, (), unnamed).schema)
+        columns = tuple(Column(name, dtype) for name, dtype in types.items())
         diagnostics.extend(_duplicates(columns, tables, request.refs))
         schema = Schema(columns, open=compiled.wildcard_output)
     program = Program(compiled.rq or "", unnamed)

@@ -1,8 +1,9 @@
 """Typing a block without touching data: its RQ lowered to Polars (`lowering`) over empty frames of the
 tables' schemas, and `collect_schema()`.
 
-Frames of open tables get the columns the block reads as `Null` columns (type unknown). If Polars still
-misses a column (the RQ did not name it), it is added to an open table and planning retried.
+Frames of open tables get the columns the block reads as `Null` columns (type unknown; `unknowns.settled` keeps
+only the output types that do not depend on them). If Polars still misses a column (the RQ did not name it), it
+is added to an open table and planning retried.
 """
 
 from __future__ import annotations
