@@ -31,6 +31,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.tied import tied
+
 START_SECONDS = 90.0
 
 
@@ -119,7 +121,7 @@ def _start(cpus: int, store_bytes: int) -> RayCluster:
                "--dashboard-host=127.0.0.1", f"--num-cpus={cpus}", f"--object-store-memory={store_bytes}",
                f"--temp-dir={folder}", *_ports()]
     with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=environment(folder),
+        process = subprocess.Popen(tied(command), stdout=out, stderr=subprocess.STDOUT, env=environment(folder),
                                    start_new_session=True)
     return RayCluster(f"127.0.0.1:{port}", f"ray://127.0.0.1:{client}", process, folder, log)
 

@@ -21,6 +21,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.tied import tied
+
 _FOLDER: Path | None = None
 
 
@@ -93,7 +95,7 @@ def clickhouse_server() -> Iterator[Server]:
     (folder / "config.xml").write_text(_CONFIG.format(folder=folder, http=http, native=native), encoding="utf-8")
     (folder / "users.xml").write_text(_USERS.format(password=SERVER_PASSWORD), encoding="utf-8")
     log = (folder / "stdout.log").open("wb")
-    process = subprocess.Popen(["clickhouse-server", f"--config-file={folder}/config.xml"], cwd=folder,
+    process = subprocess.Popen(tied(["clickhouse-server", f"--config-file={folder}/config.xml"]), cwd=folder,
                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         version = _wait_ready(http, process, folder)

