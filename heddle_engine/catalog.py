@@ -23,7 +23,6 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -37,6 +36,7 @@ from heddle_engine.plugin_process import PluginProcess
 from heddle_engine.profiles import ProfileError, read_profiles, wanted_profile
 from heddle_engine.project import Project, find_project, read_project
 from heddle_lang.catalog import NO_PROFILES, ModuleSpec, Profiles
+from heddle_lang.records import record
 
 if TYPE_CHECKING:
     from importlib import metadata
@@ -49,7 +49,7 @@ __all__ = ["ENTRY_POINT_GROUP", "EngineCatalog", "find_project", "load_catalog"]
 ENTRY_POINT_GROUP = "heddle.modules"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Sourced:
     """What the plugin process answered for a path, and the source file read beside it."""
 

@@ -24,9 +24,9 @@ import os
 import threading
 import time
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
 
 from heddle_lang.catalog import InferenceError
+from heddle_lang.records import record
 from heddle_lang.types import Schema
 
 SWITCH = "HEDDLE_DESCRIBE"
@@ -36,7 +36,7 @@ class QueryRefused(Exception):  # noqa: N818 - named for what the server did
     """The server was reached and refused the query: its message is the reason."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Answer:
     schema: Schema | None
     refused: str | None

@@ -9,7 +9,7 @@ that raises and goes on without it).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 import polars as pl
 
 from heddle_lang.plan import Plan
+from heddle_lang.records import record
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -34,7 +35,7 @@ class NodeState(StrEnum):
     SKIPPED = "skipped"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ErrorInfo:
     """A failure as the error context shows it (`error_msg`, `error_type`, `stack_trace`, ...)."""
 
@@ -48,7 +49,7 @@ class ErrorInfo:
     line: int  # 1-based line of the stage in the source
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RunInfo:
     run_id: str
     file: str  # the .he file as given on the command line
@@ -64,7 +65,7 @@ class RunInfo:
     secrets: Callable[[], tuple[str, ...]] | None = field(default=None, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NodeEvent:
     graph: str  # workflow or handler name
     node_id: str
@@ -76,7 +77,7 @@ class NodeEvent:
     error: ErrorInfo | None = None  # when failed, retrying or handled
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BatchEvent:
     """A stream's batch: `started` when the source gave it, then `committed` (done: the source's position
     recorded) or `failed` (not committed: the source delivers it again)."""
@@ -89,7 +90,7 @@ class BatchEvent:
     lag: int | None = None  # messages the source holds beyond this batch, when it knows
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RunResult:
     run_id: str
     status: str  # "succeeded" | "failed" | "interrupted" (a handled failure is a success of the run)
@@ -97,7 +98,7 @@ class RunResult:
     states: Mapping[tuple[str, str], NodeState] = field(default_factory=dict)  # (graph, node id) -> final state
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Scan:
     """A node's output not read yet (a reader's lazy scan, `Table.scan`), handed to observers that take scans
     instead of the table: `rows` it holds; `parquet`, a Parquet file that is the output whole and unchanged

@@ -29,6 +29,7 @@ import parso
 from parso.python import tree
 
 from heddle_lang.catalog import SourceLocation
+from heddle_lang.records import record
 
 Kind = Literal["step", "resource", "function"]
 
@@ -38,7 +39,7 @@ CONFIG_BASES = frozenset({"StepConfig", "ResourceConfig", "Config", "TypedDict"}
 _REGISTRATIONS: dict[str, Kind] = {"step": "step", "resource": "resource"}
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AttributeSource:
     """An annotated class attribute: `port: int = 5432` then `\"\"\"The port.\"\"\"`."""
 
@@ -48,7 +49,7 @@ class AttributeSource:
     doc: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ClassSource:
     name: str
     bases: tuple[str, ...]  # source text, e.g. `StepConfig[VaultConfig]`
@@ -59,7 +60,7 @@ class ClassSource:
     location: SourceLocation
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ParameterSource:
     name: str
     annotation: str  # source text; "" when not annotated
@@ -67,7 +68,7 @@ class ParameterSource:
     variadic: bool = False  # `*args` / `**kwargs`
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FunctionSource:
     """A registered function: `@plugin.step(name="check", passthrough=True)` over `def check(...)`."""
 
@@ -83,7 +84,7 @@ class FunctionSource:
     returns: str  # the return annotation as source text; "" when absent
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ModuleSource:
     path: str
     doc: str

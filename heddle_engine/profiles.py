@@ -23,10 +23,10 @@ import os
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from heddle_lang.catalog import NO_PROFILES, Profiles, ProfileValue
+from heddle_lang.records import record
 from heddle_lang.suggest import closest
 
 ENV_PREFIX = "env:"
@@ -40,7 +40,7 @@ class ProfileError(Exception):
     """The profile asked for does not exist, or the project file's `[profiles]` is malformed."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ProfileProblem:
     """Something wrong in `heddle.toml`'s profiles, at a line of it (1-based)."""
 

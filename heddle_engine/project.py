@@ -26,16 +26,17 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from heddle_engine.workers.settings import WorkerSetting, jit_workers, worker_setting
 from heddle_lang.paths import PathPolicy
+from heddle_lang.records import record
 
 PROJECT_FILE = "heddle.toml"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Project:
     root: Path
     modules: dict[str, str] = field(default_factory=dict)  # import path -> target

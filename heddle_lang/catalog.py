@@ -11,9 +11,10 @@ else `output`; else unknown.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Protocol
 
+from heddle_lang.records import record
 from heddle_lang.types import ConfigSchema, Schema
 
 
@@ -33,7 +34,7 @@ ParametersHook = Callable[[Mapping[str, object]], Sequence[str]]
 DescribeHook = Callable[[Mapping[str, object], Mapping[str, Mapping[str, object]]], Schema | None]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SourceLocation:
     """A place in a source file: a line, or a range on it (a function's name) when the columns are known."""
 
@@ -43,7 +44,7 @@ class SourceLocation:
     end_column: int | None = None  # exclusive, on the same line
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ResourceSlot:
     """An injection key a function accepts: `<key=resource>` with a resource of kind `kind`."""
 
@@ -53,7 +54,7 @@ class ResourceSlot:
     doc: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ResourceSpec:
     name: str
     kind: str  # qualified: "<namespace>.<name>"
@@ -62,7 +63,7 @@ class ResourceSpec:
     location: SourceLocation | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FunctionSpec:
     name: str
     config: ConfigSchema = field(default_factory=ConfigSchema)
@@ -100,7 +101,7 @@ class FunctionSpec:
         return tuple(dict.fromkeys((*self.parameters, *found)))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ModuleSpec:
     path: str
     namespace: str
@@ -117,7 +118,7 @@ class ModuleSpec:
         return sorted({*self.resources, *self.functions})
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ProfileValue:
     """A resource config value a profile of `heddle.toml` sets: `host = "127.0.0.1"` or `password = "env:PG_PW"`."""
 
@@ -131,7 +132,7 @@ class ProfileValue:
         return f"env:{self.env}" if self.env is not None else repr(self.value)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Profiles:
     """The resource profiles of a project: profile → resource → key → value, and the one in force (None: the
     program's own values). Read by the engine from `heddle.toml`; the checker applies the active one."""
@@ -165,7 +166,7 @@ class Catalog(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StaticCatalog:
     """A catalog from a mapping of import paths to modules."""
 

@@ -3,15 +3,14 @@ reading of a file's bytes as the text the checker sees."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from heddle_lang.diagnostics import Diagnostic, sort_diagnostics
 from heddle_lang.layout import layout_diagnostics
+from heddle_lang.records import record
 from heddle_lang.syntax.tree import SyntaxTree
 from heddle_lang.text import Span
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Decoded:
     """A file's text; `error` (HE1015) when its bytes are not UTF-8: then `text` has U+FFFD for each bad
     byte, the error points at the first, and the text is not the file (nothing may write it back)."""

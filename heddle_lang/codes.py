@@ -7,10 +7,10 @@ HE4xxx resources and configuration, HE5xxx types and schemas, HE6xxx relational 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from heddle_lang.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Code:
     code: str
     name: str

@@ -8,10 +8,11 @@ rendering it (compiler lines, JSON, LSP) happens at the edges with the document'
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from enum import IntEnum, StrEnum
 
 from heddle_lang.codes import CODES
+from heddle_lang.records import record
 from heddle_lang.text import Span
 
 
@@ -33,13 +34,13 @@ class Tag(StrEnum):
     DEPRECATED = "deprecated"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TextEdit:
     span: Span
     new_text: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Fix:
     """A mechanical repair: applying every edit yields the corrected text."""
 
@@ -48,13 +49,13 @@ class Fix:
     preferred: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Related:
     span: Span
     message: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Diagnostic:
     code: str
     span: Span

@@ -21,11 +21,11 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from heddle_lang.diagnostics import Diagnostic
 from heddle_lang.naming import suggest_alias
+from heddle_lang.records import record
 from heddle_lang.syntax.lower import decode_string
 from heddle_lang.syntax.prql_lex import lines_inside_strings, pieces
 from heddle_lang.syntax.tree import SyntaxTree, parse
@@ -39,7 +39,7 @@ _STRINGS = frozenset({"string", "multiline_string"})
 _SPLIT_LINES = re.compile(r"(\r\n?|\n)")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FormatResult:
     """`text` is the formatted document, or None when `errors` explain why nothing was done."""
 

@@ -18,10 +18,11 @@ not a sandbox. Pure string work on POSIX paths: nothing here touches the file sy
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
+
+from heddle_lang.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PathPolicy:
     root: str  # the project's folder: absolute, normalised
     folder: str  # the `.he` file's folder: relative paths start here

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
+from heddle_lang.records import record
 from heddle_lang.text import Span
 from heddle_lang.types import Schema, dtype_name
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from heddle_lang.relational.model import Program
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ResourceUse:
     """`<key=resource>`: the resource declaration behind an injection."""
 
@@ -31,7 +32,7 @@ class ResourceUse:
     config: Mapping[str, object] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RetryPolicy:
     """`retry: 3` or `retry: { attempts: 3, delay: "500ms", backoff: "exponential", ... }` in a call's config.
 
@@ -77,7 +78,7 @@ def duration_text(seconds: float) -> str:
     return f"{seconds / 3600:g}h"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Node:
     id: str
     kind: str  # "step" | "call" | "relational" | "dataframe" | "error_context"
@@ -129,7 +130,7 @@ class Node:
         return data
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Graph:
     """One workflow or handler: its nodes in an order where every input comes first."""
 
@@ -147,7 +148,7 @@ class Graph:
                 "assignments": dict(self.assignments), "nodes": [n.to_json() for n in self.nodes]}
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Plan:
     graphs: tuple[Graph, ...]
 

@@ -22,6 +22,8 @@ from enum import StrEnum
 from functools import lru_cache
 from itertools import accumulate
 
+from heddle_lang.records import record
+
 LINE_BREAK = re.compile(rb"\r\n?|\n")
 LINE_BREAK_TEXT = re.compile(r"\r\n?|\n")
 STRIDE = 256  # bytes between two column checkpoints of a long non-ASCII line
@@ -55,7 +57,7 @@ class Position:
     character: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Range:
     start: Position
     end: Position

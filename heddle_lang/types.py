@@ -12,9 +12,11 @@ import decimal
 import types as _pytypes
 import typing
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import polars as pl
+
+from heddle_lang.records import record
 
 # --- tables ----------------------------------------------------------------------------------------
 
@@ -34,7 +36,7 @@ def dtype_name(dtype: pl.DataType | None) -> str:
     return str(dtype)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Column:
     name: str
     dtype: pl.DataType | None = None
@@ -43,7 +45,7 @@ class Column:
         return f"{self.name}: {dtype_name(self.dtype)}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Schema:
     columns: tuple[Column, ...] = ()
     open: bool = False
@@ -164,7 +166,7 @@ def dtype_of_annotation(annotation: object) -> pl.DataType | None:
 # --- config values ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ValueType:
     """The type of a config value: `str`, `int`, `float`, `bool`, `list[T]`, `dict[str, T]`, a record, `any`."""
 
@@ -187,7 +189,7 @@ class ValueType:
 ANY = ValueType("any")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Field:
     name: str
     type: ValueType = ANY
@@ -198,7 +200,7 @@ class Field:
     path: bool = False  # a file path: it must stay inside the project (`heddle_lang.paths`, HE4011)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ConfigSchema:
     fields: tuple[Field, ...] = ()
     open: bool = False  # unknown keys are accepted

@@ -28,6 +28,7 @@ from heddle_engine.library_files import file_folder, file_key, read_text
 from heddle_engine.run_folder import running_in
 from heddle_lang.catalog import Catalog
 from heddle_lang.paths import PathPolicy
+from heddle_lang.records import record
 from heddle_lang.relational.compile import PrqlCompiler
 from heddle_lang.relational.stored import stored_in
 from heddle_lang.semantic import Analysis, analyze
@@ -39,7 +40,7 @@ from heddle_lang.text import Encoding, Position
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Change:
     """One content change: a range in the client's encoding (None: the whole text) and its new text."""
 
@@ -48,7 +49,7 @@ class Change:
     end: Position | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Snapshot:
     uri: str
     version: int

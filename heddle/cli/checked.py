@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 
 from heddle.cli.compiler import contained_compiler
 from heddle.cli.files import Source
 from heddle.cli.project import Catalogs, analyze_file
 from heddle.cli.report import line
 from heddle_engine.catalog import EngineCatalog
+from heddle_lang.records import record
 from heddle_lang.semantic.model import Analysis
 from heddle_lang.syntax import parse
 from heddle_lang.syntax.tree import SyntaxTree
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Checked:
     """A file that checks: its syntax tree, its project's catalog and its analysis (whose plan has no error)."""
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from heddle_engine.library_files import he_files
 from heddle_lang.check import decode
 from heddle_lang.diagnostics import Diagnostic
+from heddle_lang.records import record
 
 SUFFIX = ".he"
 STDIN = "-"
@@ -19,7 +19,7 @@ class UsageError(Exception):
     """A command-line mistake: reported on stderr, exit status 2."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Source:
     name: str  # as shown in messages: the path given, or <stdin>
     path: Path | None  # None for standard input

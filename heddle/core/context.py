@@ -4,10 +4,11 @@ process (None elsewhere: in a worker, or outside a run). A Kafka consumer names 
 from __future__ import annotations
 
 from contextvars import ContextVar, Token
-from dataclasses import dataclass
+
+from heddle_lang.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RunContext:
     run_id: str
     workflow: str

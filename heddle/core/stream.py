@@ -17,10 +17,11 @@ arrives within its wait it yields an empty table, which tells the engine the sou
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+
+from heddle_lang.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Batch:
     """One micro-batch of a stream source."""
 

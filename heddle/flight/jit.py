@@ -17,18 +17,18 @@ import hashlib
 import sys
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
 from heddle.flight.protocol import ProtocolError
 from heddle.sdk.calling import LoadError, own_plugin
 from heddle.sdk.plugin import Plugin
+from heddle_lang.records import record
 
 Resolver = Callable[[str], Plugin | ModuleType]  # modules the worker has itself (built-ins), by import path
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Version:
     path: str
     digest: str

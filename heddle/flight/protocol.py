@@ -25,8 +25,10 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
+
+from heddle_lang.records import record
 
 PROTOCOL_VERSION = 1
 
@@ -61,7 +63,7 @@ class ProtocolError(Exception):
     """A message that does not follow the protocol (answered with an error of kind `request`)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ResourceRequest:
     """A resource injected into the step, as the worker must make it: `<key=name>` of `module.constructor`."""
 
@@ -73,7 +75,7 @@ class ResourceRequest:
     version: str = ""  # JIT: the digest of its module's source ("" = the module as the worker has it)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StepRequest:
     module: str  # the import path the engine knows the module by
     step: str
@@ -128,7 +130,7 @@ class StepRequest:
             raise ProtocolError(f"the step request is malformed: {type(error).__name__}: {error}") from None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Failure:
     """A structured error, as it travels in a Flight error's extra info."""
 
@@ -214,7 +216,7 @@ def parameters_from_ipc(raw: bytes) -> dict[str, object]:
 # --- addresses ----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Address:
     scheme: str  # grpc | grpc+tcp | grpc+tls
     host: str

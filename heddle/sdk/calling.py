@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -24,13 +23,14 @@ from heddle.sdk.contracts import is_table_type
 from heddle.sdk.introspect import type_hints, unwrap
 from heddle.sdk.plugin import Plugin
 from heddle_lang.catalog import FunctionSpec
+from heddle_lang.records import record
 
 
 class LoadError(Exception):
     """The module or function of a node cannot be found or imported for running."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Callee:
     """A step function, read once: how to build its config and call it."""
 
@@ -69,7 +69,7 @@ class Callee:
         return self.function(**arguments)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Initializer:
     """A resource initializer and the config type it takes."""
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from heddle_lang.catalog import DescribeHook, InferHook, SourceLocation
+from heddle_lang.records import record
 
 if TYPE_CHECKING:
     from heddle_lang.catalog import ModuleSpec
@@ -25,7 +25,7 @@ _NAMESPACE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ResourceDeclaration:
     name: str
     kind: str
@@ -34,14 +34,14 @@ class ResourceDeclaration:
     scope: Mapping[str, object] | None = None  # the enclosing function's names, to resolve annotations
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SlotDeclaration:
     key: str
     kind: str  # qualified
     required: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StepDeclaration:
     name: str
     function: Callable[..., object]

@@ -12,7 +12,6 @@ import inspect
 import typing
 from collections import abc
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from types import ModuleType
 
 from heddle.sdk.config_schema import config_schema
@@ -27,6 +26,7 @@ from heddle_lang.catalog import (
     ResourceSlot,
     ResourceSpec,
 )
+from heddle_lang.records import record
 from heddle_lang.semantic.timeout import CALL_KEYS
 from heddle_lang.types import ConfigSchema, Schema
 
@@ -106,7 +106,7 @@ def _check_stream_source(decl: StepDeclaration, signature: StepSignature) -> Non
         raise TypeError(f"stream source {decl.function.__qualname__} takes no input table: it starts a workflow")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StepSignature:
     config: object  # the config parameter's annotation; None without a config parameter
     input: object  # the input parameter's annotation (a Table type); None for a source

@@ -18,18 +18,18 @@ why an aggregation stays in one phase.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from heddle_engine.execute.functions import Callee, Functions, LoadError
 from heddle_engine.execute.lower import ExecGraph, ExecPlan
 from heddle_engine.execute.relational import split_of
 from heddle_lang.plan import Node
+from heddle_lang.records import record
 from heddle_lang.relational import rq
 from heddle_lang.relational.lowering.phases import TwoPhases, local_transform, root_table
 
 DEFAULT_ROWS = 1_000_000
 
-@dataclass(frozen=True, slots=True)
+@record
 class Partitioning:
     count: int  # partitions of a large input (0: the cluster's processors)
     rows: int = DEFAULT_ROWS  # inputs from this many rows are cut

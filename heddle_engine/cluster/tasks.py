@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +23,14 @@ from heddle_engine.execute import relational
 from heddle_engine.execute.data import Data
 from heddle_engine.run_folder import running_in
 from heddle_lang.plan import Node
+from heddle_lang.records import record
 from heddle_lang.relational.lowering.phases import TwoPhases
 
 Meta = dict[str, Any]
 PARTIALS = "#partials"  # where phase two finds the partial aggregates in its layout (no node has this id)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Phase:
     """A unit whose last block (phase one, per partition) or first block (phase two, once, reading the partials
     under `PARTIALS`) aggregates in two phases; phase two knows the schema of the table the partials came from."""

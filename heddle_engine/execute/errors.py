@@ -32,12 +32,12 @@ in the error context with its class name.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from heddle_lang.records import record
 from heddle_lang.text import Span
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SetupError:
     """A reason the run cannot start. `span`: UTF-8 byte offsets in the `.he` file, when known."""
 
@@ -46,7 +46,7 @@ class SetupError:
     span: Span | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ParameterError(SetupError):
     """A workflow parameter that is missing, unknown or does not read as its type."""
 

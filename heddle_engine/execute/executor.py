@@ -23,7 +23,6 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 import polars as pl
@@ -47,6 +46,7 @@ from heddle_engine.execute.states import Observers, States
 from heddle_engine.execute.stream import StreamLimits, StreamRun
 from heddle_engine.execute.timeouts import Abandoned, within
 from heddle_lang.plan import Node
+from heddle_lang.records import record
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 S = NodeState
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StepOutput:
     data: Data
     failed: pl.DataFrame | None = None  # rows the step reported with `RowErrors`

@@ -40,20 +40,21 @@ import heapq
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from heddle_engine.catalog import EngineCatalog
 from heddle_engine.execute.errors import SetupError
 from heddle_engine.execute.functions import Callee, Functions, LoadError
 from heddle_lang.plan import Graph, Node, Plan, duration_text
+from heddle_lang.records import record
 from heddle_lang.relational.pushdown import Pushed, columns_read, push
 from heddle_lang.types import Schema
 
 MAX_FUSED = 3  # relational blocks per fused unit (see `_groups`)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LookupSource:
     """Where a lookup step's parameter values come from."""
 
@@ -62,7 +63,7 @@ class LookupSource:
     keys: tuple[str, ...]  # parameters bound from the driver's columns of the same names
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Pushdown:
     """A database step's query with what its only reader, a relational block, lets the database do."""
 
@@ -83,7 +84,7 @@ class Pushdown:
         return {c.name: c.dtype for c in declared.columns if c.name not in self.pushed.columns}
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Unit:
     id: str
     kind: str  # "node" | "fused" | "lookup" | "recorded"
@@ -96,7 +97,7 @@ class Unit:
         return self.nodes[-1]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ExecGraph:
     graph: Graph
     units: tuple[Unit, ...]
@@ -144,7 +145,7 @@ class ExecGraph:
         return next((writer for writer, unit in self.sinks.items() if unit == unit_id), None)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ExecPlan:
     workflow: ExecGraph
     handlers: Mapping[str, ExecGraph]

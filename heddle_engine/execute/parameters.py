@@ -14,17 +14,17 @@ import datetime as dt
 import decimal
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 import polars as pl
 
 from heddle_engine.execute.errors import ParameterError
 from heddle_engine.execute.lower import ExecPlan
+from heddle_lang.records import record
 from heddle_lang.text import Span
 from heddle_lang.types import dtype_name
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Parameter:
     name: str
     dtype: pl.DataType | None  # the type its SQL casts it to; None: bound as text

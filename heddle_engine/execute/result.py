@@ -11,23 +11,24 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING
 
 from heddle_engine.events import ErrorInfo, RunResult
+from heddle_lang.records import record
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RowCount:
     input: int | None = None  # rows piped in (a lookup: its bindings); None for a source
     output: int | None = None  # rows produced; None when it produced nothing
     failed: int = 0  # rows sent with a failure to a handler, or kept in the run's result
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Failure:
     """A failure no handler took."""
 
@@ -46,7 +47,7 @@ class Failure:
         return text
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ExecutionResult(RunResult):
     workflow: str = ""
     failures: tuple[Failure, ...] = ()

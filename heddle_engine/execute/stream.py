@@ -19,7 +19,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -32,6 +31,7 @@ from heddle_engine.execute.data import Data
 from heddle_engine.execute.failures import error_info
 from heddle_engine.execute.functions import Callee
 from heddle_engine.execute.result import Failure, RowCount
+from heddle_lang.records import record
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 S = NodeState
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StreamLimits:
     """When a stream run stops by itself (else it runs until drained or stopped)."""
 

@@ -19,10 +19,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from heddle_lang.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LineageError:
     """A problem a command reports (`heddle: error: <message> [<code>]`); never raised."""
 

@@ -14,8 +14,6 @@ batch from a stage downstream of the stream source, which it never reads again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pyarrow as pa
 
 from heddle_engine.catalog import EngineCatalog
@@ -26,9 +24,10 @@ from heddle_engine.lineage.schemas import differences, schema_of
 from heddle_engine.lineage.stages import StageName, names_of, resolve
 from heddle_engine.lineage.store import LineageStore, RunRecord, StageRecord
 from heddle_lang.plan import Node, Plan
+from heddle_lang.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ReplayInputs:
     start: StageName  # where the replay starts (a stage of the workflow)
     recorded: dict[str, pa.Table]  # node id -> recorded output, for every stage the replayed ones read

@@ -7,14 +7,14 @@ matches several stages there is ambiguous, and the error lists the qualified nam
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from heddle_engine.lineage.errors import AMBIGUOUS_STAGE, UNKNOWN_STAGE, LineageError
 from heddle_lang.plan import Plan
+from heddle_lang.records import record
 from heddle_lang.suggest import hint
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StageName:
     graph: str
     node_id: str

@@ -12,7 +12,7 @@ import base64
 import os
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +36,7 @@ from heddle_engine.lineage.layout import (
     runs_folder,
 )
 from heddle_engine.lineage.stages import StageName, resolve
+from heddle_lang.records import record
 from heddle_lang.suggest import listing
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
 LAST = "last"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RunRecord:
     run_id: str
     folder: Path
@@ -75,7 +76,7 @@ class RunRecord:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StageRecord:
     name: StageName
     kind: str
@@ -104,7 +105,7 @@ class StageRecord:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RecordedBatches:
     """The batches a stream run recorded, and those whose data went under the `[lineage] limit`."""
 

@@ -15,7 +15,7 @@ import os
 import re
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import pyarrow as pa
@@ -34,6 +34,7 @@ from heddle.flight.shared import (
     remove,
     write_table,
 )
+from heddle_lang.records import record
 
 FILES_ENV = "HEDDLE_WORKER_FILES"  # "0": never exchange tables as files with a worker on this machine
 
@@ -65,7 +66,7 @@ class RemoteStepError(WorkerError):
         self.kinds = (failure.type,)  # what a retry policy's `on:` matches
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Exchanged:
     """A worker's answer to a step call."""
 

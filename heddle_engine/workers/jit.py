@@ -13,7 +13,6 @@ import itertools
 import os
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from heddle.flight.jit import digest_of
@@ -27,11 +26,12 @@ from heddle_engine.workers.remote import RemoteCallee
 from heddle_engine.workers.settings import WorkerSetting
 from heddle_lang.catalog import FunctionSpec
 from heddle_lang.plan import Node
+from heddle_lang.records import record
 
 LOAD_SECONDS = 60.0  # importing a shipped module may import heavy libraries
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Shipped:
     """A plugin module's source, as it is shipped to workers."""
 

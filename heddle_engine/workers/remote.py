@@ -10,7 +10,6 @@ the failed input rows, which become the same `RowErrors` an in-process step rais
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import pyarrow as pa
 
@@ -19,9 +18,10 @@ from heddle.flight.protocol import ResourceRequest, StepRequest, parameters_to_i
 from heddle_engine.workers.client import WorkerRefusedError
 from heddle_engine.workers.endpoints import Endpoint
 from heddle_lang.catalog import FunctionSpec
+from heddle_lang.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RemoteCallee:
     label: str
     spec: FunctionSpec

@@ -17,12 +17,13 @@ A command's worker gets a fresh random token of its own, so nothing else on the 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+
+from heddle_lang.records import record
 
 ENV_PREFIX = "env:"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WorkerSetting:
     """How the engine reaches the worker of one module."""
 

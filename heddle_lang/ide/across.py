@@ -8,11 +8,11 @@ answer with places in each: definition, references, rename, hover.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from heddle_lang.diagnostics import TextEdit
 from heddle_lang.ide.navigation import rename_error
 from heddle_lang.ide.occurrences import occurrence_at, occurrences
+from heddle_lang.records import record
 from heddle_lang.semantic.libraries import is_private, library_of
 from heddle_lang.semantic.model import Analysis, Definition
 from heddle_lang.text import Span
@@ -20,7 +20,7 @@ from heddle_lang.text import Span
 SHARED_KINDS = frozenset({"resource", "step", "handler"})
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Place:
     """A span in the file of `analysis` (its tree converts it to lines and columns)."""
 

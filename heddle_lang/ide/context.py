@@ -14,9 +14,9 @@ import bisect
 import functools
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import ParamSpec, TypeVar, cast
 
+from heddle_lang.records import record
 from heddle_lang.syntax.prql_lex import string_end
 from heddle_lang.text import Span
 
@@ -45,7 +45,7 @@ def never_raises(default: Callable[[], object]) -> Callable[[Callable[P, T]], Ca
 # --- tokens ----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Token:
     """kind: ident | string | mstring | number | comment | prql | punct | other.
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterator
-from dataclasses import dataclass
 
+from heddle_lang.records import record
 from heddle_lang.relational.tables import ident_name, referenced_tables, significant
 from heddle_lang.relational.tokens import tokenize
 from heddle_lang.semantic.model import Analysis, Definition
@@ -20,7 +20,7 @@ from heddle_lang.syntax import ast
 from heddle_lang.text import Span, char_offsets
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Occurrence:
     name: str
     span: Span
@@ -29,7 +29,7 @@ class Occurrence:
     in_relational: bool = False  # inside the PRQL text of a relational block
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TableMention:
     """A table name in a block's PRQL: read by `from`/`join`, or written as a `name.` qualifier."""
 

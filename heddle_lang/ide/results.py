@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from heddle_lang.diagnostics import TextEdit
+from heddle_lang.records import record
 from heddle_lang.text import Span
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Location:
     """A place in this document (`span`), or in another file (`path` and 1-based `line`, with the range from
     `column` to `end_column` on it when known, in code points)."""
@@ -20,13 +21,13 @@ class Location:
     end_column: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Hover:
     markdown: str
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CompletionItem:
     label: str
     kind: str  # "module" | "function" | "resource" | "step" | "handler" | "variable" | "property" | "keyword"
@@ -39,7 +40,7 @@ class CompletionItem:
     sort_text: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Symbol:
     name: str
     kind: str  # "import" | "resource" | "step" | "handler" | "workflow" | "assignment" | "pipeline" | "stage"
@@ -49,20 +50,20 @@ class Symbol:
     children: tuple[Symbol, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Highlight:
     span: Span
     write: bool = False  # a definition (or an assignment) rather than a read
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class InlayHint:
     offset: int
     label: str
     tooltip: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CodeLens:
     span: Span
     title: str
@@ -70,7 +71,7 @@ class CodeLens:
     arguments: tuple[object, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CodeAction:
     title: str
     kind: str  # "quickfix" | "source.fixAll" | "source.organizeImports" | "refactor.rewrite"
@@ -79,14 +80,14 @@ class CodeAction:
     preferred: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SemanticToken:
     span: Span  # on one line
     type: str  # LSP standard token types: "keyword", "function", "variable", "parameter", "property", ...
     modifiers: tuple[str, ...] = field(default=())
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Folding:
     start_line: int  # 0-based
     end_line: int

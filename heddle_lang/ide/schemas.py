@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from heddle_lang.catalog import FunctionSpec, ResourceSpec
 from heddle_lang.ide.context import Cursor, Token
+from heddle_lang.records import record
 from heddle_lang.relational import referenced_tables
 from heddle_lang.semantic.model import Analysis, Definition
 from heddle_lang.syntax import ast
@@ -122,7 +121,7 @@ def assignments_before(analysis: Analysis, offset: int) -> list[Definition]:
             if d.kind == "assignment" and d.scope == scope.name.text and d.span.end <= offset]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BlockInfo:
     """A relational block: where its text is, and the tables it reads with their schemas."""
 

@@ -9,12 +9,12 @@ empty Polars frames (`plan`), and map every error back to the user's characters 
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 
 import polars as pl
 
 from heddle_lang.diagnostics import Severity
+from heddle_lang.records import record
 from heddle_lang.relational import rq, stored
 from heddle_lang.relational.cache import CacheInfo, LruCache
 from heddle_lang.relational.compile import PrqlCompiler, compile_prql
@@ -43,7 +43,7 @@ def cache_clear() -> None:
     _CACHE.clear()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Request:
     query: str
     schemas: Mapping[str, Schema]

@@ -23,11 +23,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import prqlc
 
+from heddle_lang.records import record
 from heddle_lang.relational.using import restore_order
 from heddle_lang.syntax.prql_lex import pieces
 
@@ -39,7 +40,7 @@ _OPTIONS = prqlc.CompileOptions(format=False, signature_comment=False, target=TA
 _SPAN = re.compile(r"\d+:(\d+)-(\d+)")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PrqlError:
     """An error of prqlc; `start`/`end` are character offsets into the compiled text when known."""
 
@@ -50,7 +51,7 @@ class PrqlError:
     stage: str = "resolve"  # "parse" | "resolve" | "sql" | "internal" | "contained" (the compiler process failed)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Compiled:
     sql: str | None
     error: PrqlError | None = None

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable
-from dataclasses import dataclass
+
+from heddle_lang.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Edit:
     """Replace `[start, end)` of the original with `text`. `order` breaks ties between insertions."""
 
@@ -23,7 +24,7 @@ class Edit:
     order: int = 1
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Segment:
     new_start: int
     new_end: int

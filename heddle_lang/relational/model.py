@@ -8,10 +8,10 @@ the analysis sees only that text. `BlockDiagnostic.to_diagnostic` turns one into
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from heddle_lang.diagnostics import Diagnostic, Fix, Severity, TextEdit
+from heddle_lang.records import record
 from heddle_lang.text import Span, char_offsets
 from heddle_lang.types import Schema
 
@@ -30,7 +30,7 @@ def sql_table_name(name: str) -> str:
     return SQL_TABLE_PREFIX + name
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TableRef:
     """A table a block reads: `from NAME` or `join NAME`, at character `offset` (length `length`)."""
 
@@ -44,7 +44,7 @@ class TableRef:
         return self.offset + self.length
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BlockFix:
     """A repair: `(start, end, new_text)` edits in character offsets of the block's text."""
 
@@ -53,7 +53,7 @@ class BlockFix:
     preferred: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BlockDiagnostic:
     code: str
     start: int
@@ -91,7 +91,7 @@ class _ByteOffsets:
         return Span(a, max(a, self(end)))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Program:
     """What the engine runs for a block: prqlc's relational IR (RQ, as JSON) and the names the checker gave
     the columns PRQL leaves unnamed (each named by the PRQL that computes it, as written)."""
@@ -107,7 +107,7 @@ class Program:
         return lazy_query(rq.parse(self.rq), frames, self.unnamed)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BlockAnalysis:
     """What a relational block means.
 

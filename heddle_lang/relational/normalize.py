@@ -23,9 +23,9 @@ level; `analyze_block` calls it only on blocks `limits.check_limits` accepts (at
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 
+from heddle_lang.records import record
 from heddle_lang.relational.edits import Edit, Rewritten
 from heddle_lang.relational.tokens import Group, Token, build_tree, tokenize
 from heddle_lang.relational.using import MARKER as USING_MARKER
@@ -46,7 +46,7 @@ _NOT_AFTER_KEYWORD = frozenset({
 Node = Token | Group
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Habit:
     """One SQL habit and the edits (of the user's text) that rewrite it into PRQL."""
 
@@ -54,7 +54,7 @@ class Habit:
     edits: tuple[Edit, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Normalized:
     rewritten: Rewritten  # `.text` is the PRQL to compile; `.to_original` maps positions back
     habits: tuple[Habit, ...]

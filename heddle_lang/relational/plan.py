@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import polars as pl
 
+from heddle_lang.records import record
 from heddle_lang.relational import rq
 from heddle_lang.relational.lowering import UnsupportedError, lazy_query
 from heddle_lang.relational.lowering.errors import LoweringTypeError
@@ -21,14 +21,14 @@ from heddle_lang.relational.lowering.errors import LoweringTypeError
 MAX_RETRIES = 16
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PlanError:
     kind: str  # the Polars exception class name, or "Unsupported"
     message: str  # its first line
     span: rq.Span = None  # where in the compiled text (for "Unsupported")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Planned:
     schema: dict[str, pl.DataType] | None
     error: PlanError | None

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 
+from heddle_lang.records import record
 from heddle_lang.relational.model import sql_table_name
 from heddle_lang.types import Schema
 
@@ -38,7 +38,7 @@ def quote_name(name: str) -> str | None:
     return f"`{name}`"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Prelude:
     text: str  # ends with a line break; the block's PRQL follows it
     tables: tuple[str, ...]

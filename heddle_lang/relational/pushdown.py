@@ -43,12 +43,12 @@ plainly. The result is None when nothing at all would change.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 import prqlc
 
+from heddle_lang.records import record
 from heddle_lang.relational.model import Program, sql_table_name
 from heddle_lang.relational.rq_json import kind_of, table_refs
 from heddle_lang.types import Schema
@@ -61,7 +61,7 @@ _SUBQUERY = frozenset({"clickhouse"})  # dialects given the step's query as a su
 _EXACT_DOUBLE = 2**53  # integers below it in magnitude are doubles exactly
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Pushed:
     sql: str  # the query to send
     columns: tuple[str, ...]  # the step's columns it returns

@@ -12,10 +12,10 @@ offsets into the compiled PRQL text.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal, TypeAlias
 
+from heddle_lang.records import record
 from heddle_lang.relational.rq_json import span_of
 
 Span: TypeAlias = tuple[int, int] | None
@@ -28,7 +28,7 @@ class RqFormatError(ValueError):
 # --- expressions -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Lit:
     """A literal. `kind`: Null, Integer, Float, Boolean, String, RawString, Date, Time, Timestamp,
     ValueAndUnit (an interval: `value` is `(n, unit)`)."""
@@ -38,38 +38,38 @@ class Lit:
     span: Span = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ColumnRef:
     cid: int
     span: Span = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Operator:
     name: str  # `std.add`, `std.text.lower`, ...
     args: tuple[Expr, ...]
     span: Span = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Case:
     cases: tuple[tuple[Expr, Expr], ...]  # (condition, value)
     span: Span = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SString:
     items: tuple[str | Expr, ...]
     span: Span = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Param:
     name: str
     span: Span = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Array:
     items: tuple[Expr, ...]
     span: Span = None
@@ -81,45 +81,45 @@ Expr: TypeAlias = Lit | ColumnRef | Operator | Case | SString | Param | Array
 # --- transforms ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RelColumn:
     name: str | None  # None: an unnamed column
     wildcard: bool = False  # "and every column not named"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TableRef:
     source: int  # the table declaration's id
     columns: tuple[tuple[RelColumn, int], ...]  # each column of the table, with the cid it gets here
     name: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SortKey:
     cid: int
     descending: bool
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Frame:
     kind: Literal["rows", "range"]
     start: Expr | None  # None: unbounded
     end: Expr | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Window:
     frame: Frame
     partition: tuple[int, ...]
     sort: tuple[SortKey, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class From:
     table: TableRef
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Compute:
     cid: int
     expr: Expr
@@ -127,28 +127,28 @@ class Compute:
     is_aggregation: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Select:
     cids: tuple[int, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Filter:
     expr: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Aggregate:
     partition: tuple[int, ...]
     compute: tuple[int, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Sort:
     keys: tuple[SortKey, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Take:
     start: Expr | None
     end: Expr | None
@@ -157,19 +157,19 @@ class Take:
     span: Span = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Join:
     side: Literal["inner", "left", "right", "full"]
     table: TableRef
     condition: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Append:
     table: TableRef
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Loop:
     transforms: tuple[Transform, ...]
 
@@ -180,23 +180,23 @@ Transform: TypeAlias = From | Compute | Select | Filter | Aggregate | Sort | Tak
 # --- relations -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Extern:
     name: str  # the table's name (`__heddle_users`)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Pipeline:
     transforms: tuple[Transform, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LiteralRows:
     columns: tuple[str, ...]
     rows: tuple[tuple[Lit, ...], ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OtherRelation:
     """A relation the engine cannot compute (an s-string of SQL, a built-in function such as
     `read_parquet`): `what` names it for the user."""
@@ -204,13 +204,13 @@ class OtherRelation:
     what: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Relation:
     kind: Extern | Pipeline | LiteralRows | OtherRelation
     columns: tuple[RelColumn, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Query:
     tables: tuple[tuple[int, Relation], ...]  # the table declarations, with their ids
     relation: Relation

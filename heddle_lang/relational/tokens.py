@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from heddle_lang.records import record
 from heddle_lang.syntax.prql_lex import pieces
 
 # Ordered alternatives: longer operators before their prefixes.
@@ -35,7 +36,7 @@ _CODE = re.compile(
 OPENERS = {"(": ")", "[": "]", "{": "}"}
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Token:
     """kind: ident | number | date | string | comment | op | open | close | comma | newline | other."""
 

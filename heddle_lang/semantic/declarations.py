@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from heddle_lang.catalog import FunctionSpec, ModuleSpec
 from heddle_lang.diagnostics import Diagnostic, Fix, Related, Severity, TextEdit
 from heddle_lang.paths import outside_message
 from heddle_lang.plan import ResourceUse, RetryPolicy
+from heddle_lang.records import record
 from heddle_lang.semantic import library_use
 from heddle_lang.semantic.context import Context, ResourceInfo, StepInfo
 from heddle_lang.semantic.libraries import is_library_path
@@ -165,7 +164,7 @@ def check_resource(ctx: Context, info: ResourceInfo) -> None:
     apply_profiles(ctx, decl.name.text, info, spec)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ResolvedCall:
     module_path: str
     function: FunctionSpec

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from heddle_lang.paths import PathPolicy
+from heddle_lang.records import record
 
 if TYPE_CHECKING:
     from heddle_lang.semantic.context import ResourceInfo, StepInfo
@@ -68,7 +69,7 @@ class Library:
         return sum(d.is_error for d in self.analysis.diagnostics)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LibraryProblem:
     """Why an import names no usable library: a diagnostic code and its message."""
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from heddle_lang.catalog import FunctionSpec, ModuleSpec, ProfileValue, ResourceSpec
 from heddle_lang.diagnostics import Diagnostic
 from heddle_lang.plan import Plan
+from heddle_lang.records import record
 from heddle_lang.semantic.libraries import Exports, Library
 from heddle_lang.syntax.tree import SyntaxTree
 from heddle_lang.text import Span
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from heddle_lang.semantic.reuse import Reusable
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Definition:
     """A name the document declares: an import alias, a declaration, or an assignment in a workflow."""
 
@@ -32,7 +33,7 @@ class Definition:
     file: str | None = None  # the file that declares it (a library's, for a name read through an import)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Use:
     """A place where a name is read, and what it refers to (None when it refers to nothing)."""
 
@@ -41,7 +42,7 @@ class Use:
     target: Definition | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Binding:
     """What a call resolves to: the module and the function or resource constructor it names."""
 
@@ -52,7 +53,7 @@ class Binding:
     resource: ResourceSpec | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StageType:
     """The schema flowing out of a stage (or into `> name`), for hovers and inlay hints."""
 
@@ -61,7 +62,7 @@ class StageType:
     label: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EffectiveConfig:
     """A resource's config as the run will see it: the program's values, then the active profile's."""
 

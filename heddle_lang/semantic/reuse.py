@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from heddle_lang.diagnostics import Diagnostic, shifted
 from heddle_lang.plan import Graph, Node
+from heddle_lang.records import record
 from heddle_lang.semantic.model import Binding, Definition, StageType, Use
 from heddle_lang.syntax.moving import moved_span, relocator
 from heddle_lang.text import Span
@@ -136,7 +137,7 @@ def _dependencies(ctx: Context, uses: tuple[Use, ...]) -> tuple[tuple[str, bytes
     return tuple(sorted((name, text_of(ctx, name)) for name in names))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Marks:
     """How much of each result list of the context existed before a graph was built."""
 

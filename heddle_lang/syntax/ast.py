@@ -7,12 +7,13 @@ formatter's guarantee is stated in exactly those terms.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from heddle_lang.records import record
 from heddle_lang.text import Span, split_lines
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Name:
     """An identifier. `qualifier` is the library alias before it (`platform.on_fail`) where a name may have one:
     the resource of an injection and the handler of a trap."""
@@ -34,31 +35,31 @@ class Name:
 # --- config values -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Str:
     value: str
     span: Span = field(compare=False)
     multiline: bool = field(default=False, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Number:
     value: int | float
     span: Span = field(compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Bool:
     value: bool
     span: Span = field(compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Null:
     span: Span = field(compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BareWord:
     """An unquoted word where a value belongs; always reported (HE1008)."""
 
@@ -66,21 +67,21 @@ class BareWord:
     span: Span = field(compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TooDeep:
     """A dict or list nested deeper than the language allows (HE1014): its content is not kept."""
 
     span: Span = field(compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Entry:
     key: Name
     value: Value | None
     span: Span = field(compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Dict:
     entries: tuple[Entry, ...]
     span: Span = field(compare=False)
@@ -89,7 +90,7 @@ class Dict:
         return next((e for e in self.entries if e.key.text == key), None)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class List:
     items: tuple[Value, ...]
     span: Span = field(compare=False)
@@ -101,7 +102,7 @@ Value = Str | Number | Bool | Null | BareWord | Dict | List | TooDeep
 # --- calls and stages ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Binding:
     """`key=resource` inside an injection."""
 
@@ -110,14 +111,14 @@ class Binding:
     span: Span = field(compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Injection:
     bindings: tuple[Binding, ...]
     after_function: bool
     span: Span = field(compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Call:
     """`<inj> alias.function <inj> { config }`: a module function with its resources and config."""
 
@@ -136,7 +137,7 @@ class Call:
         return f"{self.module.text if self.module else '?'}.{self.function.text if self.function else '?'}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Reference:
     """A bare name in a pipeline: a step or an assignment."""
 
@@ -144,7 +145,7 @@ class Reference:
     span: Span = field(compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RelationalBlock:
     """`( ...PRQL... )`. `query` is the text inside, exactly as written; `query_span` locates it."""
 
@@ -159,13 +160,13 @@ class RelationalBlock:
         object.__setattr__(self, "canonical", lines)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DataFrame:
     rows: tuple[Value, ...]
     span: Span = field(compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ErrorContext:
     """`*`: the error context a handler receives."""
 
@@ -175,7 +176,7 @@ class ErrorContext:
 StageValue = Reference | Call | RelationalBlock | DataFrame | ErrorContext
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Stage:
     """One element of a pipeline: its source (no `|`) or a `| stage`, with an optional `? handler`."""
 
@@ -185,7 +186,7 @@ class Stage:
     span: Span = field(compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Assignment:
     """`> name`."""
 
@@ -193,7 +194,7 @@ class Assignment:
     span: Span = field(compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Pipeline:
     source: Stage
     steps: tuple[Stage | Assignment, ...]
@@ -207,7 +208,7 @@ class Pipeline:
 # --- declarations --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Import:
     path: Str | None
     alias: Name | None
@@ -215,7 +216,7 @@ class Import:
     doc: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ResourceDecl:
     name: Name | None
     call: Call | None
@@ -223,7 +224,7 @@ class ResourceDecl:
     doc: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StepDecl:
     name: Name | None
     call: Call | None
@@ -231,7 +232,7 @@ class StepDecl:
     doc: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HandlerDecl:
     name: Name | None
     pipelines: tuple[Pipeline, ...]
@@ -239,7 +240,7 @@ class HandlerDecl:
     doc: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WorkflowDecl:
     name: Name | None
     trap: Name | None
@@ -251,7 +252,7 @@ class WorkflowDecl:
 Declaration = Import | ResourceDecl | StepDecl | HandlerDecl | WorkflowDecl
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Module:
     declarations: tuple[Declaration, ...]
     # Pipelines written at top level (reported as HE1005), kept so nothing the user wrote is lost.

@@ -7,9 +7,9 @@ exists for any text and the IDE keeps working while the user types.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from heddle_lang.records import record
 from heddle_lang.syntax import ast
 from heddle_lang.syntax.moving import moved
 from heddle_lang.syntax.tree import LANGUAGE
@@ -252,7 +252,7 @@ def declared_names(tree: SyntaxTree, kind: str) -> list[str]:
     return names
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Lowered:
     """A tree's lowered declarations by their text, for the next version of the text to reuse: a declaration
     whose bytes (and documentation) did not change lowers to the same AST, moved by as many bytes as it moved.

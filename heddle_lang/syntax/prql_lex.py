@@ -9,14 +9,14 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
+from heddle_lang.records import record
 from heddle_lang.text import LINE_BREAK_TEXT
 
 _LINE_END = re.compile(r"[\r\n]")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Piece:
     kind: str  # "string" | "comment" | "code"
     start: int

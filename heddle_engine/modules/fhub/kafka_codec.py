@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import polars as pl
+
+from heddle_lang.records import record
 
 MESSAGE_SCHEMA = {
     "key": pl.Binary(), "topic": pl.String(), "partition": pl.Int32(), "offset": pl.Int64(),
@@ -24,7 +25,7 @@ MESSAGE_SCHEMA = {
 HEADERS_TYPE = pl.List(pl.Struct({"key": pl.String(), "value": pl.Binary()}))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Decoded:
     rows: pl.DataFrame  # message columns, then the payload's (or `value`)
     failed: pl.DataFrame | None  # message columns and the raw `value` of the messages that did not decode

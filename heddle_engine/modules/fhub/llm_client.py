@@ -15,10 +15,10 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 from heddle_engine.modules.fhub.llm_cache import ResponseCache, cache_folder, cache_key
+from heddle_lang.records import record
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 RETRIED_STATUSES = frozenset({408, 409, 429})
@@ -29,7 +29,7 @@ class LLMError(Exception):
     """The endpoint refused a request or could not be reached (its own message, after the retries)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Answer:
     content: str
     prompt_tokens: int | None
@@ -38,7 +38,7 @@ class Answer:
     finish_reason: str | None = None  # "length": cut off at `max_tokens`
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Endpoint:
     """Where requests go: what a `client` resource says, else the `openai` library's environment."""
 

@@ -34,10 +34,10 @@ order), a value read outside an aggregate function, windows, and what is not row
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import polars as pl
 
+from heddle_lang.records import record
 from heddle_lang.relational import rq
 from heddle_lang.relational.lowering.aggregates import AGGREGATES, aggregate, contains_aggregate
 from heddle_lang.relational.lowering.expressions import Expressions
@@ -113,7 +113,7 @@ def _reads(query: rq.Query, tid: int) -> set[str]:
 # --- two phases ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TwoPhases:
     """A block that aggregates in two phases: `driver` is the table cut into partitions (its `__heddle_` name)."""
 
