@@ -172,9 +172,11 @@ def _partitioning(args: argparse.Namespace) -> Partitioning:
 
 
 def _workers(given: list[str]) -> list[str]:
+    addresses = [a.strip() for text in given for a in text.split(",") if a.strip()]
+    if not addresses:
+        return addresses
     from heddle.flight.protocol import parse_address
 
-    addresses = [a.strip() for text in given for a in text.split(",") if a.strip()]
     for address in addresses:
         try:
             parse_address(address)

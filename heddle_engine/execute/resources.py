@@ -15,13 +15,16 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from heddle.core.config import Config, config_fields, is_secret
 from heddle.core.resource import Resource
-from heddle.flight.protocol import ResourceRequest
 from heddle_engine.execute.functions import Functions
 from heddle_engine.execute.secrets import Redactor
 from heddle_lang.plan import ResourceUse
+
+if TYPE_CHECKING:
+    from heddle.flight.protocol import ResourceRequest
 
 ENV_PREFIX = "env:"
 
@@ -63,6 +66,8 @@ class ResourcePool:
         """A node's `<key=resource, ...>` as a worker makes them: their configs, `env:` secrets resolved (and
         registered with the redactor) by the secret keys the catalog's spec of each resource declares;
         `versions`: the digests of module sources shipped to JIT workers."""
+        from heddle.flight.protocol import ResourceRequest  # only runs with workers or a cluster ask
+
         made = []
         for use in uses:
             module = self._functions.catalog.module(use.module)

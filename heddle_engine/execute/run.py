@@ -12,7 +12,6 @@ observers hear the end, and `heddle run` exits 130.
 from __future__ import annotations
 
 import os
-import secrets
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -89,7 +88,7 @@ class Interrupt:
 def new_run_id(now: datetime | None = None) -> str:
     """`YYYYMMDD-HHMMSS-<6 hex>` in UTC: ids sort in the order runs started."""
     moment = (now or datetime.now(UTC)).astimezone(UTC)
-    return f"{moment:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+    return f"{moment:%Y%m%d-%H%M%S}-{os.urandom(3).hex()}"
 
 
 def default_workers() -> int:

@@ -88,11 +88,14 @@ def write_frame(path: Path, frame: pl.DataFrame, compression: str = COMPRESSION)
 
 
 def frame_bytes(frame: pl.DataFrame, compression: str = COMPRESSION) -> bytes:
-    """The Arrow IPC file `write_frame` writes, as bytes (an output recorded inline in the event log)."""
+    """The rows `write_frame` writes, as an Arrow IPC *stream* (an output recorded inline in the event log): the
+    same batches and types, without the file's footer, and written directly (Polars writes a file through a
+    streaming plan: ~0.2 ms a frame, against a few µs)."""
     import polars as pl
 
     buffer = io.BytesIO()
-    frame.write_ipc(buffer, compression=compression, compat_level=pl.CompatLevel.oldest())  # type: ignore[arg-type]
+    frame.write_ipc_stream(buffer, compression=compression,  # type: ignore[arg-type]
+                           compat_level=pl.CompatLevel.oldest())
     return buffer.getvalue()
 
 

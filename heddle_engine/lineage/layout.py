@@ -6,7 +6,7 @@
   plan.json                      the typed plan it ran (`heddle plan --format json`), secrets masked
   events.jsonl                   append-only: node state transitions, outputs recorded, start and end; a
                                  small output of a workflow's stage (at most `INLINE_BYTES`) is in its
-                                 `output` event, as the Arrow IPC file's bytes in base64 (`inline`), not a file
+                                 `output` event, as an Arrow IPC stream's bytes in base64 (`inline`), not a file
   outputs/<graph>/<node>.arrow   each stage's output as an Arrow IPC file, one per (graph, node); or
   outputs/<graph>/<node>.parquet a copy of the Parquet file a reader's output is, whole and unchanged
   batches/<n>/<graph>/<node>.arrow  a stream's: each batch's outputs (the stages run once per run stay in outputs/)
@@ -34,7 +34,8 @@ ARROW_SUFFIX = ".arrow"
 PARQUET_SUFFIX = ".parquet"
 DELETING_PREFIX = ".deleting-"  # a run folder being deleted is first renamed to this prefix + its name
 STARTING_PREFIX = ".starting-"  # a run folder is made under this prefix + its name, then renamed into place
-FORMAT = 2  # the version of this layout, in run.json (2: small outputs inline in the event log)
+FORMAT = 3  # the version of this layout, in run.json (2: small outputs inline in the event log, as Arrow IPC files;
+# 3: as Arrow IPC streams; the store reads both)
 INLINE_BYTES = 64 << 10  # an output in Polars this small (estimated) is recorded inline in its `output` event
 
 FINAL_STATUSES = frozenset({"succeeded", "failed", "interrupted"})

@@ -336,9 +336,10 @@ class LineageRecorder:
         log = EventLog(folder / EVENTS_FILE)
         log.append({"event": "run_started", "at": run.started_at.isoformat(), "clock": time.time()})
         writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="heddle-lineage")
+        copier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="heddle-lineage-copy")
+        copier.submit(sync_folder, folder)  # its entries durable while the run goes (`_finish` counts on it)
         reads = {(g.name, n.id): tuple(n.inputs) for g in run.plan.graphs for n in g.nodes
                  if n.kind in _CALLS and n.inputs}
-        copier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="heddle-lineage-copy")
         workflows = frozenset(g.name for g in run.plan.graphs if g.kind == "workflow")
         return _Recording(run.run_id, folder, head, log, redactor, time.monotonic(), writer, copier, workflows,
                           reads=reads)
@@ -373,7 +374,7 @@ class LineageRecorder:
             self._written(active, (graph, node_id), size)
 
     def _write_inline(self, active: _Recording, graph: str, node_id: str, frame: pl.DataFrame) -> None:
-        """A small Polars output in its `output` event (the Arrow IPC file's bytes, base64), on the caller's
+        """A small Polars output in its `output` event (an Arrow IPC stream's bytes, base64), on the caller's
         thread: a chain of one-row steps records each output with one append instead of a file each."""
         try:
             data = frame_bytes(frame)
@@ -493,7 +494,12 @@ class LineageRecorder:
         active.log.close(durable=not active.failed)
         for path in sorted(active.outputs):
             sync_file(path)
-        for folder in {p.parent for p in active.outputs} | {active.folder / OUTPUTS, active.folder}:
+        # The run folder's entries made at the start were synced then (on the copier, done by now); folders
+        # that got entries since, when files were written (outputs, batches), are synced here.
+        folders = {p.parent for p in active.outputs}
+        if active.outputs or active.batch_bytes:
+            folders |= {active.folder / OUTPUTS, active.folder}
+        for folder in folders:
             if not folder.exists():  # an evicted batch's
                 continue
             sync_folder(folder)

@@ -199,6 +199,9 @@ class LineageStore:
         return read_table(stage.output, limit)
 
 
+IPC_FILE_MAGIC = b"ARROW1"  # the first bytes of an Arrow IPC file (format 2's inline outputs); a stream has none
+
+
 def read_table(path: Path | bytes, limit: int | None = None) -> pa.Table | LineageError:
     """An Arrow IPC file's table (or a recorded Parquet copy's, or an inline output's bytes); with `limit`, only
     the record batches (row groups) holding its first `limit` rows are read."""
@@ -207,6 +210,12 @@ def read_table(path: Path | bytes, limit: int | None = None) -> pa.Table | Linea
     if isinstance(path, Path) and path.suffix == PARQUET_SUFFIX:
         return _read_parquet(path, limit)
     where = path if isinstance(path, Path) else "an inline output"
+    if isinstance(path, bytes) and not path.startswith(IPC_FILE_MAGIC):  # an inline stream (layout format 3)
+        try:
+            table = pa.ipc.open_stream(path).read_all()
+        except (OSError, pa.ArrowException) as error:
+            return LineageError(UNREADABLE, f"{where}: {error}")
+        return table if limit is None else table.slice(0, limit)
     try:
         with pa.BufferReader(path) if isinstance(path, bytes) else pa.memory_map(str(path)) as source:
             reader = pa.ipc.open_file(source)
