@@ -11,6 +11,7 @@ import pytest
 
 from heddle.cli.main import main
 from heddle_engine.lineage import LineageRecorder, LineageStore
+from heddle_engine.lineage.errors import LineageError
 from tests.engine.running import run_file
 from tests.lineage.support import ok
 
@@ -56,3 +57,20 @@ def test_a_small_output_is_in_the_log_and_reads_back(tmp_path: Path, monkeypatch
     (tmp_path / "out.csv").unlink()
     assert main(["replay", "inline-1", "--from", "n4"]) == 0  # reads n3's inline output
     assert pl.read_csv(tmp_path / "out.csv").to_dicts() == [{"total": total, "n": ROWS}]
+
+
+def test_inline_outputs_read_as_streams_and_as_format_2_files() -> None:
+    import io
+
+    from heddle_engine.lineage.files import frame_bytes
+    from heddle_engine.lineage.store import read_table
+
+    frame = pl.DataFrame({"id": [1, 2, 3], "name": ["a", None, "c"]})
+    stream = frame_bytes(frame)  # format 3: an Arrow IPC stream
+    assert not stream.startswith(b"ARROW1")
+    assert ok(read_table(stream)).to_pylist() == frame.to_dicts()
+    assert ok(read_table(stream, 2)).to_pylist() == frame.head(2).to_dicts()
+    file = io.BytesIO()  # format 2 recorded the Arrow IPC file's bytes
+    frame.write_ipc(file, compression="lz4", compat_level=pl.CompatLevel.oldest())
+    assert ok(read_table(file.getvalue())).to_pylist() == frame.to_dicts()
+    assert isinstance(read_table(stream[: len(stream) // 2]), LineageError)  # cut short: an error, not rows
