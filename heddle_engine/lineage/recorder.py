@@ -66,6 +66,7 @@ from heddle_engine.lineage.files import (
     frame_bytes,
     sync_file,
     sync_folder,
+    write_bytes,
     write_frame,
     write_json,
     write_table,
@@ -329,7 +330,10 @@ class LineageRecorder:
             "pid": os.getpid(), "host": socket.gethostname(),
         }
         write_json(staging / RUN_FILE, {**head, "status": "running"})  # first: whose folder this is
-        write_json(staging / PLAN_FILE, redactor.value(json.loads(plan.to_json())))
+        plan_text = plan.to_json()
+        if redactor.secrets:  # else its text is the masked text already: not encoded twice
+            plan_text = json.dumps(redactor.value(json.loads(plan_text)), indent=2, ensure_ascii=False)
+        write_bytes(staging / PLAN_FILE, (plan_text + "\n").encode("utf-8"))
         (staging / OUTPUTS).mkdir()
         os.rename(staging, folder)  # the run appears whole: a reader never sees it without run.json
         self.folder = folder
