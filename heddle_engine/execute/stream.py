@@ -138,8 +138,9 @@ class StreamRun:
     def _table(self, table: object) -> pa.Table | pl.DataFrame:
         import pyarrow as pa  # here: a run without a stream starts without pyarrow
 
-        if isinstance(table, Table):
-            table = table.to_arrow()
+        if isinstance(table, Table):  # what it holds, unconverted: a batch made in Polars stays in Polars
+            held = table.held()
+            table = held.collect() if isinstance(held, pl.LazyFrame) else held
         if not isinstance(table, pa.Table | pl.DataFrame):
             raise SourceError(f"`{self.source.label}` yielded {type(table).__name__}, not a table or a Batch")
         return table

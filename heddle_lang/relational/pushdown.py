@@ -43,6 +43,7 @@ plainly. The result is None when nothing at all would change.
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any
 
 import polars as pl
@@ -280,8 +281,10 @@ def _pipeline_live(relation: dict[str, Any], needed: set[int] | None) -> set[int
 _LIVENESS_KNOWN = frozenset({"From", "Select", "Filter", "Sort", "Take", "Compute", "Aggregate", "Join", "Append"})
 
 
+@lru_cache(maxsize=1024)
 def columns_read(program: Program, table: str) -> frozenset[str] | None:
-    """The columns of `table` the block reads; None when that is not known (it reads them all)."""
+    """The columns of `table` the block reads; None when that is not known (it reads them all). Cached: a
+    stream's blocks ask it again for every batch."""
     try:
         found = _reads(json.loads(program.rq), table)
     except (ValueError, KeyError, TypeError):

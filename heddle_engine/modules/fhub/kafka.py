@@ -21,6 +21,8 @@ import os
 import threading
 import time
 from collections.abc import Iterator, Mapping
+from functools import partial
+from operator import itemgetter
 from typing import Annotated, Any, Literal
 
 import polars as pl
@@ -49,6 +51,7 @@ JOIN_SECONDS = 30.0  # a consumer waits this long for its partitions before it r
 # batch is in flight, so the limit is never reached however long a batch takes.
 MAX_POLL_INTERVAL_MS = 300_000
 KEEPALIVE_SECONDS = 1.0
+_SECOND = itemgetter(1)  # a message's timestamp is (type, milliseconds)
 
 MESSAGE_COLUMNS = Schema.of({
     "key": pl.Binary(), "topic": pl.String(), "partition": pl.Int32(), "offset": pl.Int64(),
@@ -172,6 +175,8 @@ def consume(config: ConsumeConfig) -> Iterator[Batch]:
         "auto.offset.reset": config.start,
         "session.timeout.ms": 6000, "heartbeat.interval.ms": 1000, "max.poll.interval.ms": MAX_POLL_INTERVAL_MS,
         "queued.max.messages.kbytes": 2048,  # what librdkafka prefetches per partition: memory stays bounded
+        # once the prefetch is full, fetch again 5 ms later, not librdkafka's default 1 s (a stall of the stream)
+        "fetch.queue.backoff.ms": 5,
         "statistics.interval.ms": 0,
         "error_cb": _transient, "logger": LOG,
     })
@@ -242,23 +247,27 @@ def _group(topics: list[str]) -> str:
 
 def _batch(consumer: Any, messages: list[Any], payload: dict[str, pl.DataType] | None,
            config: ConsumeConfig, keeper: _Keeper) -> Batch:
-    from confluent_kafka import KafkaException, TopicPartition
+    from confluent_kafka import KafkaException, Message, TopicPartition
 
-    real = []
-    for message in messages:
-        error = message.error()
-        if error is None:
-            real.append(message)
-        elif error.fatal():
-            raise KafkaException(error)
-        # else: a partition's end, a broker that went away — librdkafka reconnects by itself
-    topics, partitions, offsets = [m.topic() for m in real], [m.partition() for m in real], [m.offset() for m in real]
-    frame = codec.message_frame([m.key() for m in real], topics, partitions, offsets,
-                                [m.timestamp()[1] for m in real])
+    # Each field of every message read by one `map` of the accessor (the loop runs in C, no Python per message)
+    errors = list(map(Message.error, messages))
+    real = messages
+    if errors.count(None) != len(errors):
+        real = []
+        for message, error in zip(messages, errors, strict=True):
+            if error is None:
+                real.append(message)
+            elif error.fatal():
+                raise KafkaException(error)
+            # else: a partition's end, a broker that went away — librdkafka reconnects by itself
+    topics, partitions = list(map(Message.topic, real)), list(map(Message.partition, real))
+    offsets = list(map(Message.offset, real))
+    frame = codec.message_frame(list(map(Message.key, real)), topics, partitions, offsets,
+                                list(map(_SECOND, map(Message.timestamp, real))))
     if config.headers:
         frame = frame.with_columns(pl.Series("headers", [[{"key": k, "value": v} for k, v in m.headers() or ()]
                                                           for m in real], dtype=codec.HEADERS_TYPE))
-    decoded = codec.decode(frame, [m.value() for m in real], payload, raw=config.value == "raw")
+    decoded = codec.decode(frame, list(map(Message.value, real)), payload, raw=config.value == "raw")
     # a partition's messages come in offset order: its last one in the batch is its greatest
     last = dict(zip(zip(topics, partitions, strict=True), offsets, strict=True))
     positions = [TopicPartition(topic, partition, offset + 1) for (topic, partition), offset in last.items()]
@@ -338,18 +347,19 @@ def _send(connection: Connection, topic: str, frame: pl.DataFrame, values: list[
     offsets: list[int | None] = [None] * frame.height
     errors: dict[int, str] = {}
 
-    def delivered(row: int) -> Any:
-        def report(error: Any, message: Any) -> None:
-            if error is not None:
-                errors[row] = str(error)
-            else:
-                partitions[row], offsets[row] = message.partition(), message.offset()
-        return report
+    def report(row: int, error: Any, message: Any) -> None:  # librdkafka's delivery report of one row's message
+        if error is not None:
+            errors[row] = str(error)
+        else:
+            partitions[row], offsets[row] = message.partition(), message.offset()
 
+    # The reports are served by the flush below (and by a poll when the client's queue is full), not one poll
+    # per message; each message's callback is the one function bound to its row.
+    send = producer.produce
     for row, (value, key, row_headers) in enumerate(zip(values, keys, headers, strict=True)):
         while True:
             try:
-                producer.produce(topic, value=value, key=key, headers=row_headers or None, on_delivery=delivered(row))
+                send(topic, value, key, headers=row_headers or None, on_delivery=partial(report, row))
                 break
             except BufferError:  # the client's queue is full: let it deliver some
                 producer.poll(0.1)
@@ -357,7 +367,6 @@ def _send(connection: Connection, topic: str, frame: pl.DataFrame, values: list[
                 problem = error.args[0] if error.args else error
                 errors[row] = problem.str() if hasattr(problem, "str") else str(problem)
                 break
-        producer.poll(0)
     left = producer.flush(60)
     for row in range(frame.height):
         if partitions[row] is None and row not in errors:
