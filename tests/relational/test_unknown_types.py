@@ -104,6 +104,26 @@ def disagreements(query: str) -> list[str]:
     return out
 
 
+def refusals(query: str) -> list[str]:
+    """The input types a block refused over unknown columns would run on (typed, checked and run with them)."""
+    analysis = analyze_block(query, {"input": SCHEMA}, is_source=False)
+    if not any(d.is_error for d in analysis.diagnostics):
+        return []
+    out = []
+    for a, b in PAIRS:
+        declared = Schema.of({"k": pl.Float64(), "a": ACTUAL[a][0], "b": ACTUAL[b][0]}, open=True)
+        typed = analyze_block(query, {"input": declared}, is_source=False)
+        if typed.program is None:
+            continue
+        try:
+            typed.program.lazy({sql_table_name("input"): frame(a, b)}).collect()
+        except (Exception, pl.exceptions.PanicException):
+            continue
+        errors = [d.message for d in analysis.diagnostics if d.is_error]
+        out.append(f"{query!r} runs with a: {a}, b: {b}, but over unknown columns it is refused: {errors}")
+    return out
+
+
 @pytest.mark.parametrize("query", [
     "from input | derive {double = a * 2}",
     "from input | derive {d = a ?? 0, e = a + k, f = -a}",
@@ -130,7 +150,19 @@ def test_typed_where_the_type_is_independent_of_the_input() -> None:
         "a": None, "n": pl.Int64(), "s": None}
 
 
+@pytest.mark.parametrize("query", [
+    "from input | derive {s = text.upper (a ?? 0)}",
+    "from input | derive {x = a ?? 0} | derive {s = text.upper x}",
+])
+def test_not_refused_when_it_runs_on_some_type(query: str) -> None:
+    assert refusals(query) == []
+    analysis = analyze_block(query, {"input": SCHEMA}, is_source=False)
+    assert analysis.diagnostics == () and analysis.schema is not None
+    assert analysis.schema.names[-1] == "s"
+
+
 def test_generated_blocks_agree_with_the_run() -> None:
     rng = random.Random(SEED)
-    found = [line for _ in range(BLOCKS) for line in disagreements(block(rng))]
+    queries = [block(rng) for _ in range(BLOCKS)]
+    found = [line for query in queries for line in [*disagreements(query), *refusals(query)]]
     assert found == [], "\n".join(found[:20])
