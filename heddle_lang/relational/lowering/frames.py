@@ -233,13 +233,31 @@ class Lowering:
             state.phys[cid] = [physical(cid)]
         state.pending = []
 
-    def _sort(self, state: State, keys: Sequence[rq.SortKey], first: Sequence[pl.Expr] = ()) -> None:
-        """Sort the frame by `keys` (by `first` before them)."""
+    def _runs(self, state: State, window: rq.Window, partition: list[pl.Expr], run: str) -> None:
+        """Sort the frame so that each partition is a run of rows in the window's order, numbered in
+        column `run`. Integer-like partition keys: one sort by them and the window's keys. Others: a
+        sort by the window's keys, then a stable one by partition numbers (each partition's first row;
+        grouped as Polars groups, NaN and -0.0 included): one sort by a text key with few values would
+        cost many times more."""
+        scope = state.scope()
+        if all(_sorts_fast(scope.dtype(p)) for p in partition):
+            keys = [rq.SortKey(cid, False) for cid in window.partition]
+            self._sort(state, [*keys, *window.sort])
+            starts = functools.reduce(operator.or_, [p.ne_missing(p.shift(1)) for p in partition])
+            state.frame = state.frame.with_columns(starts.cast(pl.UInt32).cum_sum().alias(run))
+            return
+        if window.sort:
+            self._sort(state, window.sort)
+        index = f"{run}.i"
+        state.frame = (state.frame.with_row_index(index)
+                       .with_columns(pl.col(index).first().over(partition).alias(run)).drop(index)
+                       .sort(run, maintain_order=True))
+
+    def _sort(self, state: State, keys: Sequence[rq.SortKey]) -> None:
         scope = state.scope()
         exprs = Expressions(scope)
         by = [exprs.lower(rq.ColumnRef(k.cid)) for k in keys]
         descending = [k.descending for k in keys]
-        by, descending = [*first, *by], [False] * len(first) + descending
         if len(by) > 1 or scope.dtype(by[0]) == pl.String:
             # ties broken by row number: the stable order, which Polars sorts faster (up to 3 times on one
             # text column with many ties) than when asked to keep the order of ties
@@ -293,18 +311,7 @@ class Lowering:
         expr = Expressions(scope, functions=hook).lower(compute.expr)
         run = hook.segments.run
         if window.partition and hook.segments.used:
-            # each partition a run of rows, in the window's order: sorted by the partition's keys, or
-            # by partition numbers (its first row) where a key is a float (grouped as Polars groups
-            # NaN and -0.0)
-            if any(scope.dtype(p).is_float() for p in hook.partition):
-                index = f"{run}.i"
-                state.frame = state.frame.with_row_index(index).with_columns(
-                    pl.col(index).first().over(hook.partition).alias(run)).drop(index)
-                self._sort(state, window.sort, first=[pl.col(run)])
-            else:
-                self._sort(state, window.sort, first=hook.partition)
-                starts = functools.reduce(operator.or_, [p.ne_missing(p.shift(1)) for p in hook.partition])
-                state.frame = state.frame.with_columns(starts.cast(pl.UInt32).cum_sum().alias(run))
+            self._runs(state, window, hook.partition, run)
             state.ordered = False
         elif window.sort:
             self._sort(state, window.sort)
@@ -399,6 +406,11 @@ def aggregated(state: State, aggregation: rq.Aggregate) -> None:
     state.origin, state.wildcard = {}, set()
     state.visible = [*aggregation.partition, *aggregation.compute]
     state.sort, state.ordered = (), False
+
+
+def _sorts_fast(dtype: pl.DataType) -> bool:
+    """A partition key Polars sorts by fast, whose equal values are the values it groups together."""
+    return dtype.is_integer() or dtype.is_temporal() or dtype == pl.Boolean
 
 
 def _passes_pending(state: State, transform: rq.Transform) -> bool:
