@@ -153,7 +153,7 @@ def framed_aggregate(name: str, value: pl.Expr, dtype: pl.DataType, frame: Reduc
     if name == "std.count":
         return frame.rows()
     if isinstance(frame, Frame) and frame.whole:
-        return frame.segments.over(_whole_aggregate(name, value, dtype))
+        return _whole_aggregate(name, value, dtype, frame.segments.over)
     values = frame.reduce(value, "count")
     if name == "std.sum":
         if dtype.is_integer():
@@ -178,20 +178,23 @@ def framed_aggregate(name: str, value: pl.Expr, dtype: pl.DataType, frame: Reduc
                       "use it over a whole partition (`window` without `rows`/`range`, or `group`)")
 
 
-def _whole_aggregate(name: str, value: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    """Over every row of the partition."""
-    if name == "std.sum":
-        return pl.when(value.is_not_null().any()).then(sum_of(value, dtype))
+def _whole_aggregate(name: str, value: pl.Expr, dtype: pl.DataType, over: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
+    """Over every row of the partition; `over` spreads an aggregation over its rows. Each aggregation is
+    spread apart and combined after (Polars runs a condition over aggregations partition by partition)."""
+    if name in ("std.sum", "std.all", "std.any", "std.concat_array"):
+        if name == "std.sum":
+            total = sum_of(value, dtype)
+        elif name == "std.concat_array":
+            total = value.str.join("")
+        else:
+            total = value.all() if name == "std.all" else value.any()
+        return pl.when(over(value.count()) > 0).then(over(total))
     if name == "std.min":
-        return value.min()
+        return over(value.min())
     if name == "std.max":
-        return value.nan_max() if dtype.is_float() else value.max()
+        return over(value.nan_max() if dtype.is_float() else value.max())
     if name == "std.average":
-        return mean_of(value, dtype)
+        return over(mean_of(value, dtype))
     if name == "std.stddev":
-        return value.cast(pl.Float64).std(ddof=1)
-    if name in ("std.all", "std.any"):
-        return pl.when(value.is_not_null().any()).then(value.all() if name == "std.all" else value.any())
-    if name == "std.concat_array":
-        return pl.when(value.is_not_null().any()).then(value.str.join(""))
-    return value.drop_nulls().n_unique().cast(pl.Int64)  # count_distinct
+        return over(value.cast(pl.Float64).std(ddof=1))
+    return over(value.drop_nulls().n_unique().cast(pl.Int64))  # count_distinct
