@@ -186,8 +186,10 @@ def _whole_aggregate(name: str, value: pl.Expr, dtype: pl.DataType, over: Callab
             total = sum_of(value, dtype)
         elif name == "std.concat_array":
             total = value.str.join("")
+        elif name == "std.all":  # no false value (counts: Polars' all/any run partition by partition)
+            return pl.when(over(value.count()) > 0).then(over(value.not_().sum()) == 0)
         else:
-            total = value.all() if name == "std.all" else value.any()
+            return pl.when(over(value.count()) > 0).then(over(value.sum()) > 0)
         return pl.when(over(value.count()) > 0).then(over(total))
     if name == "std.min":
         return over(value.min())
