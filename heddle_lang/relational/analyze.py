@@ -27,7 +27,7 @@ from heddle_lang.relational.normalize import Normalized, normalize
 from heddle_lang.relational.plan import plan_query
 from heddle_lang.relational.prelude import build_prelude
 from heddle_lang.relational.tables import _referenced
-from heddle_lang.relational.unknowns import runnable_names, settled
+from heddle_lang.relational.unknowns import UNDECIDED, runnable, settled, unknown_columns
 from heddle_lang.types import Column, Schema
 
 INPUT = "input"
@@ -226,17 +226,22 @@ def _analyze(request: _Request) -> BlockAnalysis:
         frames[table] = frame
     planned = plan_query(query, frames, tuple(open_tables), unnamed)
     unknown = {c for frame in planned.frames.values() for c, dtype in frame.items() if dtype == pl.Null}
-    def replanned(frames: Mapping[str, Mapping[str, pl.DataType]]) -> dict[str, pl.DataType] | None:
-        return plan_query(query, frames, (), unnamed).schema
+
+    def replanned(frames: Mapping[str, Mapping[str, pl.DataType]]) -> dict[str, pl.DataType] | str | None:
+        again = plan_query(query, frames, (), unnamed)
+        if again.schema is not None or again.error is None:
+            return again.schema
+        still = {column for _, column in unknown_columns(frames)}
+        return UNDECIDED if plan_diagnostic(again.error, locator, still) is None else None
 
     if planned.schema is None:
         # Over `Null` columns it may fail where the run, on the real types, succeeds: refused only if it
         # plans with no concrete types for them either.
-        names = runnable_names(planned.frames, replanned)
         failure = plan_diagnostic(planned.error, locator, unknown) if planned.error else None
+        may_run, names = runnable(planned.frames, replanned)
         if names is not None:
             schema = Schema(tuple(Column(name, None) for name in names), open=compiled.wildcard_output)
-        elif failure is not None:
+        elif failure is not None and not may_run:
             diagnostics.append(failure)
             return _result(None, sql, diagnostics, prelude.tables, normalized)
         else:

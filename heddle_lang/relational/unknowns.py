@@ -11,8 +11,8 @@ no probe type plans with, or more probes than `MAX_PLANS` makes the column unkno
 says the run fails for that input type, so it constrains nothing.
 
 The checker must not refuse what would run either: when the `Null` plan fails (`text.upper (name ?? 0)` is
-`text.upper` of Int32 over `Null`), `runnable_names` tries the same probes, and a block that plans with one of
-them is kept, its output types all unknown.
+`text.upper` of Int32 over `Null`), `runnable` tries the same probes, and a block that plans with one of
+them, or fails only for an operand still `Null`, is kept, its output types all unknown.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ PROBES: tuple[pl.DataType, ...] = (
 MAX_PLANS = 96  # beyond this many probe plans, every concrete output type is given up as unknown
 
 Frames = Mapping[str, Mapping[str, pl.DataType]]
-Plan = Callable[[Frames], "dict[str, pl.DataType] | None"]
+UNDECIDED = "undecided"  # a plan that failed only for an operand still of unknown type
+Plan = Callable[[Frames], "dict[str, pl.DataType] | str | None"]
 Column = tuple[str, str]  # (table, column)
 
 
@@ -78,7 +79,7 @@ def settled(schema: Mapping[str, pl.DataType], frames: Frames, plan: Plan) -> di
         if all(dtype is None for dtype in out.values()):
             return out
         probed = plan(trial)
-        if probed is None:
+        if probed is None or isinstance(probed, str):
             continue
         planned.add(column)
         for name, dtype in out.items():
@@ -89,14 +90,17 @@ def settled(schema: Mapping[str, pl.DataType], frames: Frames, plan: Plan) -> di
     return out
 
 
-def runnable_names(frames: Frames, plan: Plan) -> list[str] | None:
-    """The output column names of the block if it plans with its unknown columns given some concrete types
-    (the run may then succeed: it is not to be refused now); None if it plans with none."""
+def runnable(frames: Frames, plan: Plan) -> tuple[bool, list[str] | None]:
+    """Whether the block may run (it plans with its unknown columns given some concrete types, or fails then
+    only for an operand still unknown: it is not to be refused now), with its output column names when a
+    plan gave them."""
     unknown = unknown_columns(frames)
     if not unknown:
-        return None
+        return False, None
+    undecided = False
     for _, trial in _trials(frames, unknown, each=_affordable(unknown)):
         probed = plan(trial)
-        if probed is not None:
-            return list(probed)
-    return None
+        if isinstance(probed, dict):
+            return True, list(probed)
+        undecided = undecided or probed == UNDECIDED
+    return undecided, None

@@ -199,6 +199,7 @@ class Expressions:
             if shifted is not None:
                 return shifted
         (a, da), (b, db) = self.typed(op)
+        _no_truth_values(op, da, db)
         if op.name == "std.sub" and {da, db} <= {pl.Date()}:
             return (a - b).dt.total_days().cast(pl.Int64)  # date - date: days
         if dates.is_temporal(da) and dates.is_temporal(db) and da != db:
@@ -213,17 +214,20 @@ class Expressions:
 
     def div_f(self, op: rq.Operator) -> pl.Expr:
         (a, da), (b, db) = self.typed(op)
+        _no_truth_values(op, da, db)
         if (da.is_numeric() and db.is_numeric()) or pl.Null in (da, db):
             return a.cast(pl.Float64) / b.cast(pl.Float64)
         return a / b
 
     def div_i(self, op: rq.Operator) -> pl.Expr:
-        a, b = self.args(op)
+        (a, da), (b, db) = self.typed(op)
+        _no_truth_values(op, da, db)
         quotient = a.cast(pl.Float64) / b.cast(pl.Float64)
         return pl.when(quotient >= 0).then(quotient.floor()).otherwise(quotient.ceil())
 
     def mod(self, op: rq.Operator) -> pl.Expr:
         (a, da), (b, db) = self.typed(op)
+        _no_truth_values(op, da, db)
         natural = self.dtype(a % b)
         zero = b if literal_int(op.args[1]) not in (None, 0) else checked(b, b == 0, "division by zero (`%`)", db)
         if natural.is_integer():
@@ -237,6 +241,7 @@ class Expressions:
 
     def neg(self, op: rq.Operator) -> pl.Expr:
         (a, da), = self.typed(op)
+        _no_truth_values(op, da)
         bits = next((n for t, n in _SIGNED_BITS.items() if da == t), None)
         if bits is not None:  # only the smallest value has no opposite
             return checked(-a, (a == -(2 ** (bits - 1))).any(), f"integer overflow: a result does not fit in {da}", da)
@@ -265,14 +270,19 @@ class Expressions:
         return ~a
 
     def coalesce(self, op: rq.Operator) -> pl.Expr:
-        return pl.coalesce(self.args(op))
+        typed = self.typed(op)
+        _not_mixed("`??`", [dtype for _, dtype in typed], op.span)
+        return pl.coalesce([e for e, _ in typed])
 
     def case(self, case: rq.Case) -> pl.Expr:
         chain: pl.Expr | None = None
         builder = None
+        types = []
         for condition, value in case.cases:
             cond, result = self.lower(condition), self.lower(value)
+            types.append(self.dtype(result))
             builder = pl.when(cond).then(result) if builder is None else builder.when(cond).then(result)
+        _not_mixed("`case`", types, case.span)
         if builder is None:
             return pl.lit(None)
         chain = builder.otherwise(pl.lit(None))
@@ -495,6 +505,24 @@ _CONTEXT_FUNCTIONS = frozenset({
     "std.count", "std.count_distinct", "std.lag", "std.lead", "std.first", "std.last", "std.rank",
     "std.rank_dense", "std.row_number",
 })
+
+
+def _no_truth_values(op: rq.Operator, *types: pl.DataType) -> None:
+    """Arithmetic on a Boolean is refused, as PRQL's SQL does (Polars would count it as 0 or 1, and type the
+    result differently when it plans than when it runs)."""
+    if any(t == pl.Boolean for t in types):
+        shown = ", ".join(str(t) for t in types)
+        raise LoweringTypeError(f"`{op.name.removeprefix('std.')}` of {shown}: arithmetic on a truth value; "
+                                "cast it first (`x | as int`)", op.span, False)
+
+
+def _not_mixed(what: str, types: list[pl.DataType], span: rq.Span) -> None:
+    """Values of a date or timestamp type and of a number type are not mixed in one column, as PRQL's SQL
+    refuses (Polars types the mix one way when it plans and another when it runs)."""
+    if any(dates.is_temporal(t) for t in types) and any(t.is_numeric() for t in types):
+        shown = ", ".join(str(t) for t in types)
+        raise LoweringTypeError(f"{what} of {shown}: a date or timestamp and a number in one column; "
+                                "cast one of them first", span, False)
 
 
 def _span(arg: rq.Expr, parent: rq.Operator) -> rq.Span:
