@@ -166,6 +166,13 @@ class LineIndex:
         line = self.line_of(offset)
         return line, offset - self.line_starts[line]
 
+    def place(self, offset: int) -> tuple[int, int | bytes]:
+        """The line of `offset`, and what sets its column in every encoding: the byte column in a document of ASCII
+        without tabs, else the line's bytes before it. Equal places are equal positions, whatever the encoding."""
+        line = self.line_of(offset)
+        start = self.line_starts[line]
+        return line, (offset - start if self._plain else self.data[start:offset])
+
     # --- the start of a line --------------------------------------------------------------------
 
     def first_nonblank(self, line: int) -> int:

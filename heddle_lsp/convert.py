@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -68,6 +68,43 @@ def lsp_diagnostic(uri: str, lines: LineIndex, diagnostic: Diagnostic, encoding:
             for related in diagnostic.related
         ] or None,
     )
+
+
+class DiagnosticCache:
+    """The LSP diagnostics of each open document, converted again only where they changed.
+
+    An edit leaves most of a large document's diagnostics as they were, only moved by some bytes: a diagnostic whose
+    code, message, severity, tags and places (its related places' too) are those of one already converted is
+    that object again (positions compared as `LineIndex.place`s, which equal places give in every encoding; the server
+    keeps one encoding). Each document keeps the conversions of its latest diagnostics only."""
+
+    def __init__(self) -> None:
+        # by URI: the diagnostics converted last (the analysis's tuple), their conversions, and those by key
+        self._documents: dict[str, tuple[tuple[Diagnostic, ...], list[lsp.Diagnostic],
+                                         dict[object, lsp.Diagnostic]]] = {}
+
+    def convert(self, uri: str, lines: LineIndex, diagnostics: tuple[Diagnostic, ...],
+                encoding: Encoding) -> list[lsp.Diagnostic]:
+        kept = self._documents.get(uri)
+        if kept is not None and kept[0] is diagnostics:
+            return kept[1]
+        before = kept[2] if kept is not None else {}
+        converted: dict[object, lsp.Diagnostic] = {}
+        out = []
+        for diagnostic in diagnostics:
+            key = (diagnostic.code, diagnostic.message, diagnostic.severity, diagnostic.tags,
+                   lines.place(diagnostic.span.start), lines.place(diagnostic.span.end),
+                   tuple((r.message, lines.place(r.span.start), lines.place(r.span.end)) for r in diagnostic.related))
+            found = converted.get(key) or before.get(key)
+            if found is None:
+                found = lsp_diagnostic(uri, lines, diagnostic, encoding)
+            converted[key] = found
+            out.append(found)
+        self._documents[uri] = (diagnostics, out, converted)
+        return out
+
+    def forget(self, uri: str) -> None:
+        self._documents.pop(uri, None)
 
 
 def whole_document(lines: LineIndex, encoding: Encoding) -> lsp.Range:
@@ -145,24 +182,34 @@ _COMPLETION_KINDS = {
 }
 
 
-def lsp_completion(lines: LineIndex, item: CompletionItem, encoding: Encoding,
-                   later: dict[str, object] | None = None) -> lsp.CompletionItem:
-    """`later`: the documentation is left for `completionItem/resolve`, which gets `later` back as the item's data."""
-    text = item.insert_text if item.insert_text is not None else item.label
-    edit = lsp.TextEdit(range=lsp_range(lines, item.replace, encoding), new_text=text) if item.replace else None
-    lazy = later is not None and bool(item.documentation)
-    return lsp.CompletionItem(
-        label=item.label,
-        kind=_COMPLETION_KINDS.get(item.kind, lsp.CompletionItemKind.Text),
-        detail=item.detail or None,
-        documentation=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=item.documentation)
-        if item.documentation and not lazy else None,
-        data=later if lazy else None,
-        insert_text=None if edit else text,
-        text_edit=edit,
-        insert_text_format=lsp.InsertTextFormat.Snippet if item.snippet else lsp.InsertTextFormat.PlainText,
-        sort_text=item.sort_text,
-    )
+def lsp_completions(lines: LineIndex, items: Sequence[CompletionItem], encoding: Encoding,
+                    later: Callable[[int], dict[str, object]] | None = None) -> list[lsp.CompletionItem]:
+    """`later(index)`: the documentation of item `index` is left for `completionItem/resolve`, which gets it back as
+    the item's data. The items mostly replace the same word: each range is converted once."""
+    ranges: dict[Span, lsp.Range] = {}
+    out = []
+    for index, item in enumerate(items):
+        text = item.insert_text if item.insert_text is not None else item.label
+        edit = None
+        if item.replace is not None:
+            found = ranges.get(item.replace)
+            if found is None:
+                found = ranges[item.replace] = lsp_range(lines, item.replace, encoding)
+            edit = lsp.TextEdit(range=found, new_text=text)
+        lazy = later is not None and bool(item.documentation)
+        out.append(lsp.CompletionItem(
+            label=item.label,
+            kind=_COMPLETION_KINDS.get(item.kind, lsp.CompletionItemKind.Text),
+            detail=item.detail or None,
+            documentation=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=item.documentation)
+            if item.documentation and not lazy else None,
+            data=later(index) if later is not None and lazy else None,
+            insert_text=None if edit else text,
+            text_edit=edit,
+            insert_text_format=lsp.InsertTextFormat.Snippet if item.snippet else lsp.InsertTextFormat.PlainText,
+            sort_text=item.sort_text,
+        ))
+    return out
 
 
 _SYMBOL_KINDS = {

@@ -51,14 +51,12 @@ async def on_completion(ls: HeddleServer, params: lsp.CompletionParams) -> lsp.C
     snapshot, offset = found
     paths = ls.catalog_paths(uri)
     items = completion.complete(snapshot.analysis, offset, paths)
-    lines, encoding = snapshot.tree.lines, ls.host.encoding
     if not _resolves_documentation(ls):
-        return lsp.CompletionList(is_incomplete=False, items=[
-            convert.lsp_completion(lines, item, encoding) for item in items])
-    return lsp.CompletionList(is_incomplete=False, items=[
-        convert.lsp_completion(lines, item, encoding, later={"uri": uri, "version": snapshot.version,
-                                                            "offset": offset, "index": index})
-        for index, item in enumerate(items)])
+        return lsp.CompletionList(is_incomplete=False, items=convert.lsp_completions(
+            snapshot.tree.lines, items, ls.host.encoding))
+    return lsp.CompletionList(is_incomplete=False, items=convert.lsp_completions(
+        snapshot.tree.lines, items, ls.host.encoding,
+        later=lambda index: {"uri": uri, "version": snapshot.version, "offset": offset, "index": index}))
 
 
 @server.feature(lsp.COMPLETION_ITEM_RESOLVE)

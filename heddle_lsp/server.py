@@ -30,7 +30,7 @@ from heddle_lang.semantic import Analysis, AnalysisCancelled
 from heddle_lang.semantic.model import Definition
 from heddle_lang.text import Position
 from heddle_lang.version import __version__
-from heddle_lsp.convert import encoding_of, lsp_diagnostic, whole_document
+from heddle_lsp.convert import DiagnosticCache, encoding_of, whole_document
 from heddle_lsp.host import Change, Document, Host, Snapshot, path_of
 from heddle_lsp.protocol import CLIENT_ERRORS, HeddleProtocol
 
@@ -52,6 +52,7 @@ class HeddleServer(LanguageServer):
         super().__init__("heddle-lsp", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
                          protocol_cls=HeddleProtocol)
         self.host = Host(self.catalog_for, self.paths_for)
+        self.converted = DiagnosticCache()  # the open documents' diagnostics as LSP has them
         self.catalogs: dict[Path | None, EngineCatalog] = {}
         self.catalog_generation = 0  # counts catalog reloads: a pulled report's id says which it saw
         # A client that pulls diagnostics (`textDocument/diagnostic`) gets no pushes: it would show both.
@@ -248,8 +249,8 @@ class HeddleServer(LanguageServer):
                 severity=lsp.DiagnosticSeverity.Warning, code=p.code, source="heddle") for p in problems]))
 
     def lsp_diagnostics(self, snapshot: Snapshot) -> list[lsp.Diagnostic]:
-        lines = snapshot.tree.lines
-        return [lsp_diagnostic(snapshot.uri, lines, d, self.host.encoding) for d in snapshot.analysis.diagnostics]
+        return self.converted.convert(snapshot.uri, snapshot.tree.lines, snapshot.analysis.diagnostics,
+                                      self.host.encoding)
 
 
 def _settled(document: Document) -> bool:
@@ -336,6 +337,7 @@ def did_change(ls: HeddleServer, params: lsp.DidChangeTextDocumentParams) -> Non
 @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
 def did_close(ls: HeddleServer, params: lsp.DidCloseTextDocumentParams) -> None:
     ls.host.close(params.text_document.uri)
+    ls.converted.forget(params.text_document.uri)
     path = path_of(params.text_document.uri)
     if path is not None:  # its importers now read the disk's text
         ls.recheck_importers(file_key(path))

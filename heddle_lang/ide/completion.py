@@ -24,6 +24,7 @@ from heddle_lang.ide.schemas import (
     definition_output,
     function_spec,
     member,
+    per_analysis,
 )
 from heddle_lang.naming import suggest_alias
 from heddle_lang.semantic.libraries import Library, is_private
@@ -59,6 +60,19 @@ def complete(analysis: Analysis, offset: int, paths: Sequence[str] = ()) -> list
     if inside is not None and inside.kind in ("string", "mstring"):
         return _Document(analysis, cursor, paths).in_string(inside)
     return _Document(analysis, cursor, paths).items()
+
+
+def _step_items(analysis: Analysis) -> list[CompletionItem]:
+    """The document's steps, with their output schemas: the same anywhere a stage may start."""
+    items = []
+    for definition in analysis.definitions:
+        if definition.kind != "step":
+            continue
+        schema = definition_output(analysis, definition)
+        doc = "\n\n".join(p for p in (definition.doc or "", schema_table(schema) if schema else "") if p)
+        items.append(CompletionItem(definition.name, "step", f"step = {definition.detail}", doc,
+                                    sort_text=f"1{definition.name}"))
+    return items
 
 
 def _items_with(span: Span, items: list[CompletionItem]) -> list[CompletionItem]:
@@ -245,14 +259,7 @@ class _Document:
             items.append(CompletionItem(
                 definition.name, "variable", schema_inline(schema, 60) if schema is not None else "assignment",
                 schema_table(schema) if schema is not None else "", sort_text=f"0{definition.name}"))
-        for definition in self.analysis.definitions:
-            if definition.kind != "step":
-                continue
-            schema = definition_output(self.analysis, definition)
-            doc = "\n\n".join(p for p in (definition.doc or "", schema_table(schema) if schema else "") if p)
-            items.append(CompletionItem(definition.name, "step", f"step = {definition.detail}", doc,
-                                        sort_text=f"1{definition.name}"))
-        return items
+        return items + per_analysis(self.analysis, "step_items", _step_items)
 
     # --- pipelines ----------------------------------------------------------------------------------
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
+from typing import TypeVar, cast
+
 from heddle_lang.catalog import FunctionSpec, ResourceSpec
 from heddle_lang.ide.context import Cursor, Token
 from heddle_lang.records import record
@@ -27,7 +31,14 @@ def function_spec(analysis: Analysis, qualified: tuple[str, str] | None) -> Func
 
 
 def stage_type(analysis: Analysis, span: Span) -> Schema | None:
-    return next((s.schema for s in analysis.stage_types if s.span == span), None)
+    return per_analysis(analysis, "stage_types", _stage_types_by_span).get(span)
+
+
+def _stage_types_by_span(analysis: Analysis) -> dict[Span, Schema]:
+    index: dict[Span, Schema] = {}
+    for stage in analysis.stage_types:
+        index.setdefault(stage.span, stage.schema)
+    return index
 
 
 def definition_named(analysis: Analysis, name: str, scope: str | None = None) -> Definition | None:
@@ -39,22 +50,30 @@ def definition_named(analysis: Analysis, name: str, scope: str | None = None) ->
 
 def step_output(analysis: Analysis, name: str) -> Schema | None:
     """The output of step `name` run as a source (its shared plan node), if some graph runs it so."""
-    return _step_outputs(analysis).get(name)
+    return per_analysis(analysis, "step_outputs", _step_outputs).get(name)
 
 
-# Queries about one analysis come in bursts (a completion lists every step): index it once.
-_LAST_INDEX: list[tuple[Analysis, dict[str, Schema]]] = []
+# Queries about one analysis come in bursts (a completion lists every step): each index is built once per
+# analysis, for the latest analysis asked about; a weak reference, so an old analysis is never kept alive.
+_INDEXES: dict[str, tuple[weakref.ref[Analysis], object]] = {}
+T = TypeVar("T")
+
+
+def per_analysis(analysis: Analysis, name: str, build: Callable[[Analysis], T]) -> T:
+    """`build(analysis)`, kept under `name` until another analysis asks for it."""
+    kept = _INDEXES.get(name)
+    if kept is None or kept[0]() is not analysis:
+        kept = _INDEXES[name] = (weakref.ref(analysis), build(analysis))
+    return cast(T, kept[1])
 
 
 def _step_outputs(analysis: Analysis) -> dict[str, Schema]:
-    if not _LAST_INDEX or _LAST_INDEX[0][0] is not analysis:
-        index: dict[str, Schema] = {}
-        for graph in analysis.plan.graphs:
-            for node in graph.nodes:
-                if node.step is not None and not node.inputs:
-                    index.setdefault(node.step, node.output)
-        _LAST_INDEX[:] = [(analysis, index)]
-    return _LAST_INDEX[0][1]
+    index: dict[str, Schema] = {}
+    for graph in analysis.plan.graphs:
+        for node in graph.nodes:
+            if node.step is not None and not node.inputs:
+                index.setdefault(node.step, node.output)
+    return index
 
 
 def definition_output(analysis: Analysis, definition: Definition) -> Schema | None:
