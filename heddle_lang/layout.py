@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from heddle_lang.diagnostics import Diagnostic, Fix, TextEdit, shifted
 from heddle_lang.formatter import format_declaration
 from heddle_lang.naming import suggest_alias
+from heddle_lang.remembered import Remembered
 from heddle_lang.syntax.lower import MAX_NESTING, decode_string
 from heddle_lang.syntax.prql_lex import lines_inside_strings
 from heddle_lang.text import Span
@@ -26,9 +27,8 @@ if TYPE_CHECKING:
 STEP = 2  # spaces per indentation level
 _BLOCKS = frozenset({"resource_declaration", "step_declaration", "handler_declaration", "workflow_declaration"})
 # A declaration's layout diagnostics (relative to its start) by its text and what precedes it on its line: an edit
-# checks the declarations it changed, whatever moved. Bounded; cleared when full.
-_REMEMBERED: dict[tuple[str, bytes, bytes], tuple[Diagnostic, ...]] = {}
-_REMEMBER_AT_MOST = 100_000
+# checks the declarations it changed, whatever moved (bounded: `heddle_lang.remembered`).
+_REMEMBERED: Remembered[tuple[str, bytes, bytes], tuple[Diagnostic, ...]] = Remembered()
 _TAB_INDENT = re.compile(rb"^[ \t]*\t[ \t]*(?=[^ \t\r\n])", re.MULTILINE)
 
 
@@ -176,9 +176,7 @@ class _Layout:
             self.whole(node)
             found = tuple(shifted(d, -node.start_byte) for d in self.out[mark:])
             del self.out[mark:]
-            if len(_REMEMBERED) >= _REMEMBER_AT_MOST:
-                _REMEMBERED.clear()
-            _REMEMBERED[key] = found
+            _REMEMBERED.put(key, found, self.tree.root.child_count)
         self.out.extend(shifted(d, node.start_byte) for d in found)
 
     def import_alias(self, node: ts.Node, taken: set[str]) -> None:

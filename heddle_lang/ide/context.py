@@ -88,9 +88,26 @@ _TOKEN = re.compile(
 IDENT_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 
 
-@functools.lru_cache(maxsize=16)
+# The windows lexed in the latest document asked about (one request makes several cursors in one declaration): one
+# document's, so a long session never keeps the texts of its past versions. Replaced whole, never mutated when shared.
+_LEXED: list[tuple[bytes, dict[tuple[int, int | None], tuple[Token, ...]]]] = [(b"", {})]
+_LEXED_AT_MOST = 64  # windows of that document
+
+
 def lex(data: bytes, start: int = 0, stop: int | None = None) -> tuple[Token, ...]:
     """Every token of `data[start:stop]` but blanks, in order, with offsets into `data`; never fails."""
+    document, windows = _LEXED[0]
+    if document is not data:
+        document, windows = data, {}
+    found = windows.get((start, stop))
+    if found is None:
+        found = _lex(data, start, stop)
+        windows = {**windows, (start, stop): found} if len(windows) < _LEXED_AT_MOST else {(start, stop): found}
+    _LEXED[0] = (document, windows)
+    return found
+
+
+def _lex(data: bytes, start: int, stop: int | None) -> tuple[Token, ...]:
     out: list[Token] = []
     i, n = start, len(data) if stop is None else stop
     while i < n:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from heddle_lang.diagnostics import Diagnostic, Fix, Severity, TextEdit, shifted
+from heddle_lang.remembered import Remembered
 from heddle_lang.syntax import ast
 from heddle_lang.syntax.lower import MAX_NESTING
 
@@ -122,17 +123,14 @@ def structure_diagnostics(tree: SyntaxTree) -> Iterator[Diagnostic]:
         found = _REMEMBERED.get(key)
         if found is None:
             found = tuple(shifted(d, -start) for d in _declaration_checks(declaration))
-            if len(_REMEMBERED) >= _REMEMBER_AT_MOST:
-                _REMEMBERED.clear()
-            _REMEMBERED[key] = found
+            _REMEMBERED.put(key, found, len(module.declarations))
         for diagnostic in found:
             yield shifted(diagnostic, start)
 
 
 # A declaration's diagnostics (relative to its start) by its text: an edit checks the declarations it changed,
-# whatever moved. Bounded; cleared when full.
-_REMEMBERED: dict[tuple[type, bytes], tuple[Diagnostic, ...]] = {}
-_REMEMBER_AT_MOST = 100_000
+# whatever moved (bounded: `heddle_lang.remembered`).
+_REMEMBERED: Remembered[tuple[type, bytes], tuple[Diagnostic, ...]] = Remembered()
 
 
 def forget() -> None:
