@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
 
@@ -76,12 +76,13 @@ class DiagnosticCache:
     An edit leaves most of a large document's diagnostics as they were, only moved by some bytes: a diagnostic whose
     code, message, severity, tags and places (its related places' too) are those of one already converted is
     that object again (positions compared as `LineIndex.place`s, which equal places give in every encoding; the server
-    keeps one encoding). Each document keeps the conversions of its latest diagnostics only."""
+    keeps one encoding), and its JSON is made once (`json_hook`). Each document keeps the conversions of its latest
+    diagnostics only."""
 
     def __init__(self) -> None:
         # by URI: the diagnostics converted last (the analysis's tuple), their conversions, and those by key
-        self._documents: dict[str, tuple[tuple[Diagnostic, ...], list[lsp.Diagnostic],
-                                         dict[object, lsp.Diagnostic]]] = {}
+        self._documents: dict[str, tuple[tuple[Diagnostic, ...], list[lsp.Diagnostic], dict[object, _Converted]]] = {}
+        self._by_id: dict[str, dict[int, _Converted]] = {}  # by URI: the conversions kept, by id of the LSP object
 
     def convert(self, uri: str, lines: LineIndex, diagnostics: tuple[Diagnostic, ...],
                 encoding: Encoding) -> list[lsp.Diagnostic]:
@@ -89,7 +90,7 @@ class DiagnosticCache:
         if kept is not None and kept[0] is diagnostics:
             return kept[1]
         before = kept[2] if kept is not None else {}
-        converted: dict[object, lsp.Diagnostic] = {}
+        converted: dict[object, _Converted] = {}
         out = []
         for diagnostic in diagnostics:
             key = (diagnostic.code, diagnostic.message, diagnostic.severity, diagnostic.tags,
@@ -97,14 +98,39 @@ class DiagnosticCache:
                    tuple((r.message, lines.place(r.span.start), lines.place(r.span.end)) for r in diagnostic.related))
             found = converted.get(key) or before.get(key)
             if found is None:
-                found = lsp_diagnostic(uri, lines, diagnostic, encoding)
+                found = _Converted(lsp_diagnostic(uri, lines, diagnostic, encoding))
             converted[key] = found
-            out.append(found)
+            out.append(found.diagnostic)
         self._documents[uri] = (diagnostics, out, converted)
+        self._by_id[uri] = {id(c.diagnostic): c for c in converted.values()}
         return out
 
     def forget(self, uri: str) -> None:
         self._documents.pop(uri, None)
+        self._by_id.pop(uri, None)
+
+    def json_hook(self, plain: Callable[[lsp.Diagnostic], Any]) -> Callable[[lsp.Diagnostic], Any]:
+        """An unstructure hook for `lsp.Diagnostic` in the server's converter: `plain`'s JSON of a diagnostic this
+        cache keeps is made once, and shared by every message that sends it again (nothing changes it)."""
+
+        def unstructure(diagnostic: lsp.Diagnostic) -> Any:
+            for by_id in list(self._by_id.values()):
+                found = by_id.get(id(diagnostic))
+                if found is not None and found.diagnostic is diagnostic:
+                    if found.json is None:
+                        found.json = plain(diagnostic)
+                    return found.json
+            return plain(diagnostic)
+
+        return unstructure
+
+
+class _Converted:
+    __slots__ = ("diagnostic", "json")
+
+    def __init__(self, diagnostic: lsp.Diagnostic) -> None:
+        self.diagnostic = diagnostic
+        self.json: Any = None  # its JSON, once sent
 
 
 def whole_document(lines: LineIndex, encoding: Encoding) -> lsp.Range:

@@ -20,6 +20,7 @@ from pygls.exceptions import (
     JsonRpcRequestCancelled,
 )
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import default_converter
 
 from heddle_engine.library_files import file_key, he_files
 from heddle_lang.catalog import Catalog
@@ -35,6 +36,8 @@ from heddle_lsp.host import Change, Document, Host, Snapshot, path_of
 from heddle_lsp.protocol import CLIENT_ERRORS, HeddleProtocol
 
 if TYPE_CHECKING:
+    from cattrs import Converter
+
     from heddle_engine.catalog import EngineCatalog
 
 log = logging.getLogger(__name__)
@@ -49,10 +52,10 @@ YIELD_SECONDS = 0.002  # lets the changes already read from the client arrive fi
 
 class HeddleServer(LanguageServer):
     def __init__(self) -> None:
+        self.converted = DiagnosticCache()  # the open documents' diagnostics as LSP has them, and their JSON
         super().__init__("heddle-lsp", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
-                         protocol_cls=HeddleProtocol)
+                         protocol_cls=HeddleProtocol, converter_factory=self._converter)
         self.host = Host(self.catalog_for, self.paths_for)
-        self.converted = DiagnosticCache()  # the open documents' diagnostics as LSP has them
         self.catalogs: dict[Path | None, EngineCatalog] = {}
         self.catalog_generation = 0  # counts catalog reloads: a pulled report's id says which it saw
         # A client that pulls diagnostics (`textDocument/diagnostic`) gets no pushes: it would show both.
@@ -62,6 +65,12 @@ class HeddleServer(LanguageServer):
         self.profile: str | None = None  # `initializationOptions: {"profile": "local"}`, else $HEDDLE_PROFILE
         self._projects_published: set[tuple[Path, int]] = set()  # (root, catalog generation) whose heddle.toml
         self._describing = False  # listening to the describer's answers
+
+    def _converter(self) -> Converter:
+        converter = default_converter()
+        converter.register_unstructure_hook(
+            lsp.Diagnostic, self.converted.json_hook(converter.get_unstructure_hook(lsp.Diagnostic)))
+        return converter
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """Log every failure; tell the user once per kind of failure of the server, and keep serving. What a
