@@ -27,11 +27,13 @@ in the error context with its class name.
 | HR4005 | An attempt of a call did not finish within its `timeout`: it was abandoned (a `TimeoutError`). |
 | HR4006 | The cluster process running a unit died: the unit is attempted again (3 times at most, any policy). |
 | HR4007 | The run was interrupted while the unit ran on the cluster: its task was cancelled. |
+| HR4008 | Polars panicked computing a stage (a defect of Polars): the stage fails with the panic's message. |
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from heddle_lang.records import record
 from heddle_lang.text import Span
@@ -106,3 +108,22 @@ class UnitCancelled(NodeError):  # noqa: N818 - what happened to the unit
     """The run was interrupted while the unit ran on a cluster."""
 
     code = "HR4007"
+
+
+class PolarsPanic(NodeError):  # noqa: N818 - what Polars did
+    """Polars panicked computing a stage. Its `PanicException` derives from BaseException, so it would pass every
+    `except Exception` of the executor and end the whole run as an interruption does; as this error it is the
+    stage's failure like any other (retries, handlers with the stage's rows)."""
+
+    code = "HR4008"
+
+
+@contextmanager
+def panics_as_failures() -> Iterator[None]:
+    """Inside: a Polars panic raised as `PolarsPanic`."""
+    from polars.exceptions import PanicException
+
+    try:
+        yield
+    except PanicException as panic:
+        raise PolarsPanic(f"Polars panicked: {panic}") from panic

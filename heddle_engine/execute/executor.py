@@ -33,7 +33,13 @@ from heddle.core.table import RowErrors, Table
 from heddle_engine.events import ErrorInfo, NodeState
 from heddle_engine.execute import relational
 from heddle_engine.execute.data import Data, extra_columns, is_arrow_table, missing_or_mistyped
-from heddle_engine.execute.errors import FailedRowsError, InputContractError, NotATableError, OutputContractError
+from heddle_engine.execute.errors import (
+    FailedRowsError,
+    InputContractError,
+    NotATableError,
+    OutputContractError,
+    panics_as_failures,
+)
 from heddle_engine.execute.failures import error_context, error_info
 from heddle_engine.execute.functions import Callee, Functions
 from heddle_engine.execute.lookups import Lookup, bindings
@@ -397,7 +403,8 @@ class GraphRun:
         runs as any other, so a failure is the failing block's or the writer's own, with its rows."""
         try:
             query = relational.lazy_blocks(nodes, self._read, self._pads)[nodes[-1].id]
-            output = self._call(writer, Data(lazy=query), {}, 1)
+            with panics_as_failures():
+                output = self._call(writer, Data(lazy=query), {}, 1)
         except Exception:
             return False
         if output.error is not None:
@@ -609,7 +616,8 @@ class GraphRun:
         """In this process: the run's resources injected into the config object the function takes."""
         config = callee.build_config(self._config(node), self.run.resources.injected(node.resources))
         self.run.redactor.add_config(config)
-        return callee.call(config, given.table(callee.input_type) if given is not None else None, parameters)
+        with panics_as_failures():  # a step's own Polars code, or the table it is given
+            return callee.call(config, given.table(callee.input_type) if given is not None else None, parameters)
 
     def _request(self, node: Node, callee: Callee, parameters: Mapping[str, object]) -> dict[str, object]:
         """A call as the cluster's host makes it: the literal config, the resources' configs (`env:` secrets

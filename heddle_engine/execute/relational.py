@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 import polars as pl
 
 from heddle_engine.execute.data import Data
+from heddle_engine.execute.errors import panics_as_failures
 from heddle_lang.plan import Node
 from heddle_lang.relational import rq, sql_table_name
 from heddle_lang.relational.lowering import named, refusal_message
@@ -163,7 +164,8 @@ def _frames(node: Node, frame_of: Callable[[str, frozenset[str] | None], pl.Lazy
 def _collect(nodes: Sequence[Node], lazies: Mapping[str, pl.LazyFrame], every: bool) -> dict[str, Data | None]:
     wanted = [n.id for n in nodes] if every else [nodes[-1].id]
     try:
-        frames = pl.collect_all([lazies[i] for i in wanted]) if len(wanted) > 1 else [lazies[wanted[0]].collect()]
+        with panics_as_failures():
+            frames = pl.collect_all([lazies[i] for i in wanted]) if len(wanted) > 1 else [lazies[wanted[0]].collect()]
     except Exception as error:
         raise _refused(error, nodes) from error
     collected = dict(zip(wanted, frames, strict=True))
@@ -177,6 +179,7 @@ def run_one(node: Node, read: Callable[[str], Data], computed: Mapping[str, Data
         return computed[node_id].lazy() if node_id in computed else _outside(read, pads or {}, node_id, columns)
 
     try:
-        return Data(polars=lazy_query(node, frame_of).collect())
+        with panics_as_failures():
+            return Data(polars=lazy_query(node, frame_of).collect())
     except Exception as error:
         raise _refused(error, [node]) from error

@@ -68,6 +68,13 @@ def boom(config: dict, input: Table) -> Table:
 @plugin.step(name="explode", passthrough=True)
 def explode(config: dict, input: Table) -> Table:
     raise RuntimeError("the handler broke too")
+
+
+@plugin.step(name="panic", passthrough=True)
+def panic(config: dict, input: Table) -> Table:
+    from polars.exceptions import PanicException
+
+    raise PanicException("index out of bounds")  # what Polars raises when it panics: not an Exception
 '''
 
 HEADER = '''import "std/io" io
@@ -172,6 +179,18 @@ def test_rows_a_step_rejects_go_to_the_handler_and_the_rest_go_on(project) -> No
     assert sorted(accepted + handled["id"].to_list()) == [1, 2, 3, 4, 5]  # every row accounted for
     succeeded = [e for e in recorder.events if e.node_id == "n2" and e.state == S.SUCCEEDED]
     assert succeeded[0].rows == 3 and succeeded[0].error is not None  # it succeeded, with failed rows
+
+
+def test_a_polars_panic_is_the_stages_failure_and_its_rows_go_to_the_handler(project) -> None:  # type: ignore[no-untyped-def]
+    main = project(f"workflow Panic ? keep {{\n  {ROWS}\n    | faults.panic\n"
+                   '    | io.write_csv { path: "out/panic.csv" }\n}\n')
+    result = run_file(main)
+    assert result.status == "succeeded", result.message  # the handler took it: the run was not interrupted
+    handled = read(main.parent / "out" / "handled.csv")
+    assert handled["id"].to_list() == [1, 2, 3, 4, 5]
+    assert set(handled["error_type"]) == {"PolarsPanic"}
+    assert set(handled["error_msg"]) == {"Polars panicked: index out of bounds [HR4008]"}
+    assert result.rows[("Panic", "n2")].failed == 5
 
 
 def test_a_handler_that_fails_fails_the_run_and_the_rows_are_kept(project) -> None:  # type: ignore[no-untyped-def]
