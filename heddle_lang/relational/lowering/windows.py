@@ -95,11 +95,13 @@ class WindowFunctions:
                 raise UnsupportedError(f"`{name.removeprefix('std.')}` with a computed offset", op.span)
             value = exprs.lower(op.args[1])
             return segments.shift(value, offset if name == "std.lag" else -offset)
+        # first and last as aggregations spread over the rows (no runs needed: the frame is in the
+        # window's order); `last`: the default frame ends with the current row's last peer
         value = exprs.lower(op.args[-1])
         if name == "std.first":
-            return segments.first(value)
-        # std.last: the default frame ends with the current row's last peer
-        return value.gather(segments.peers_end(self.keys))
+            return segments.over(value.first())
+        groups = [*self.partition, *self.keys]
+        return value.last().over(groups) if groups else value.last()
 
     # --- aggregates over a frame -----------------------------------------------------------------
 
