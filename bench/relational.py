@@ -73,8 +73,7 @@ SLOW = {
     "window/row_number_per_group": _RUNS,
     "window/rank_with_ties": _RUNS,
     "window/lag_per_group": _RUNS,
-    "window/first_in_sorted_window": "the rows sorted by the window's keys, `last` a group-by of partition "
-                                     "and keys (one group per row here), then the query's sort",
+    "window/first_in_sorted_window": _RUNS + "; `last` reads the last row of each row's peers",
     "window/window_all_any": "all/any spread over 10M small partitions (group-bys), computed for every row "
                              "before the final top 40",
     "window/window_then_filter": _RUNS,

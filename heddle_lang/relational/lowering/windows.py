@@ -95,13 +95,13 @@ class WindowFunctions:
                 raise UnsupportedError(f"`{name.removeprefix('std.')}` with a computed offset", op.span)
             value = exprs.lower(op.args[1])
             return segments.shift(value, offset if name == "std.lag" else -offset)
-        # first and last as aggregations spread over the rows (no runs needed: the frame is in the
-        # window's order); `last`: the default frame ends with the current row's last peer
+        # `first`: an aggregation spread over the partition (no runs needed: the frame is in the window's
+        # order); `last`: the default frame ends with the current row's last peer, read in the runs (a
+        # group-by of partition and keys would hold about a group per row)
         value = exprs.lower(op.args[-1])
         if name == "std.first":
             return segments.over(value.first())
-        groups = [*self.partition, *self.keys]
-        return value.last().over(groups) if groups else value.last()
+        return value.gather(segments.peers_end(self.keys))
 
     # --- aggregates over a frame -----------------------------------------------------------------
 
