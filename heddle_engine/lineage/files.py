@@ -14,6 +14,7 @@ import os
 import shutil
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,19 +31,30 @@ def _temporary(path: Path) -> Path:
     return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
 
 
-def write_bytes(path: Path, data: bytes, *, durable: bool = False) -> None:
+def replace_with(path: Path, write: Callable[[Path], object]) -> int:
+    """Have `write` make the file at a temporary name beside `path`, then move it into place; its size in
+    bytes. Whatever `write` raises, the temporary file is removed and `path` is left as it was."""
     temporary = _temporary(path)
     try:
-        with open(temporary, "wb") as handle:
-            handle.write(data)
-            if durable:
-                handle.flush()
-                os.fsync(handle.fileno())
+        write(temporary)
+        size = temporary.stat().st_size
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
             temporary.unlink()
         raise
+    return size
+
+
+def write_bytes(path: Path, data: bytes, *, durable: bool = False) -> None:
+    def write(temporary: Path) -> None:
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
+
+    replace_with(path, write)
     if durable:
         sync_folder(path.parent)
 
@@ -56,18 +68,13 @@ def write_table(path: Path, table: pa.Table, compression: str | None = COMPRESSI
     import pyarrow as pa
 
     table = plain_layout(table)
-    temporary = _temporary(path)
-    try:
-        with pa.OSFile(str(temporary), "wb") as sink, \
-                pa.ipc.new_file(sink, table.schema, options=pa.ipc.IpcWriteOptions(compression=compression)) as writer:
+    options = pa.ipc.IpcWriteOptions(compression=compression)
+
+    def write(temporary: Path) -> None:
+        with pa.OSFile(str(temporary), "wb") as sink, pa.ipc.new_file(sink, table.schema, options=options) as writer:
             writer.write_table(table)
-        size = temporary.stat().st_size
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        raise
-    return size
+
+    return replace_with(path, write)
 
 
 def write_frame(path: Path, frame: pl.DataFrame, compression: str = COMPRESSION) -> int:
@@ -75,16 +82,10 @@ def write_frame(path: Path, frame: pl.DataFrame, compression: str = COMPRESSION)
     string and binary layouts — Polars' oldest compatibility level —, compressed); its size in bytes."""
     import polars as pl
 
-    temporary = _temporary(path)
-    try:
+    def write(temporary: Path) -> None:
         frame.write_ipc(temporary, compression=compression, compat_level=pl.CompatLevel.oldest())  # type: ignore[arg-type]
-        size = temporary.stat().st_size
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        raise
-    return size
+
+    return replace_with(path, write)
 
 
 def frame_bytes(frame: pl.DataFrame, compression: str = COMPRESSION) -> bytes:
@@ -101,16 +102,7 @@ def frame_bytes(frame: pl.DataFrame, compression: str = COMPRESSION) -> bytes:
 
 def copy_file(source: Path, path: Path) -> int:
     """A copy of `source` at `path` (the kernel copies: no byte passes through Python); its size in bytes."""
-    temporary = _temporary(path)
-    try:
-        shutil.copyfile(source, temporary)
-        size = temporary.stat().st_size
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        raise
-    return size
+    return replace_with(path, lambda temporary: shutil.copyfile(source, temporary))
 
 
 def plain_layout(table: pa.Table) -> pa.Table:
