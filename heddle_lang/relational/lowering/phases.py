@@ -140,11 +140,7 @@ def two_phases(query: rq.Query, inputs: Mapping[str, pl.LazyFrame]) -> TwoPhases
             transform.is_aggregation or contains_aggregate(transform.expr))
         if not definition and not local_transform(transform, query, driver):
             return "it is not row-local before its aggregation"
-    lowering = Lowering(query, inputs)
-    state = _prefix(lowering, transforms, at)
-    aggregation = transforms[at]
-    assert isinstance(aggregation, rq.Aggregate)
-    plain = Expressions(state.scope())
+    _, state, aggregation, plain = _up_to_aggregate(query, at, inputs)
     for cid in aggregation.compute:
         reason = _combinable(state.definitions.get(cid, rq.ColumnRef(cid)), state, plain)
         if reason is not None:
@@ -155,13 +151,7 @@ def two_phases(query: rq.Query, inputs: Mapping[str, pl.LazyFrame]) -> TwoPhases
 def partial_query(query: rq.Query, split: TwoPhases, inputs: Mapping[str, pl.LazyFrame]) -> pl.LazyFrame:
     """Phase one over a partition of `split.driver` (in `inputs`): per group, the keys under their cids and
     each aggregate function's partial values (`#part<i>.<j>`)."""
-    pipeline = query.relation.kind
-    assert isinstance(pipeline, rq.Pipeline)
-    lowering = Lowering(query, inputs)
-    state = _prefix(lowering, pipeline.transforms, split.at)
-    aggregation = pipeline.transforms[split.at]
-    assert isinstance(aggregation, rq.Aggregate)
-    plain = Expressions(state.scope())
+    _, state, aggregation, plain = _up_to_aggregate(query, split.at, inputs)
     keys = [plain.lower(rq.ColumnRef(c)).alias(physical(c)) for c in aggregation.partition]
     partials: list[pl.Expr] = []
     count = [0]
@@ -184,13 +174,7 @@ def combined_query(query: rq.Query, split: TwoPhases, inputs: Mapping[str, pl.La
     """Phase two: the stacked `partials` of every partition combined per group, then the rest of the main
     pipeline. `inputs[split.driver]` gives the driver's types only (an empty frame). The lowering and the
     pipeline's final state (`Lowering.finish` makes the relation)."""
-    pipeline = query.relation.kind
-    assert isinstance(pipeline, rq.Pipeline)
-    lowering = Lowering(query, inputs)
-    state = _prefix(lowering, pipeline.transforms, split.at)
-    aggregation = pipeline.transforms[split.at]
-    assert isinstance(aggregation, rq.Aggregate)
-    plain = Expressions(state.scope())
+    lowering, state, aggregation, plain = _up_to_aggregate(query, split.at, inputs)
     schema = partials.collect_schema()
     scope = Scope(state.scope().columns, {**state.scope().schema, **dict(schema)}, state.definitions)
     count = [0]
@@ -209,17 +193,30 @@ def combined_query(query: rq.Query, split: TwoPhases, inputs: Mapping[str, pl.La
               for cid in aggregation.compute]
     state.frame = partials.group_by(keys).agg(values) if keys else partials.select(values)
     aggregated(state, aggregation)
-    for transform in pipeline.transforms[split.at + 1:]:
+    for transform in _transforms(query)[split.at + 1:]:
         lowering.transform(state, transform)
     return lowering, state
 
 
-def _prefix(lowering: Lowering, transforms: Sequence[rq.Transform], at: int) -> State:
+def _transforms(query: rq.Query) -> Sequence[rq.Transform]:
+    pipeline = query.relation.kind
+    assert isinstance(pipeline, rq.Pipeline)
+    return pipeline.transforms
+
+
+def _up_to_aggregate(query: rq.Query, at: int, inputs: Mapping[str, pl.LazyFrame],
+                     ) -> tuple[Lowering, State, rq.Aggregate, Expressions]:
+    """The main pipeline lowered up to its `aggregate` (at `at`): the lowering, its state, the aggregate, and
+    expressions over the state's columns."""
+    transforms = _transforms(query)
+    lowering = Lowering(query, inputs)
     state = lowering.begin(transforms)
     for transform in transforms[1:at]:
         lowering.transform(state, transform)
     lowering.flush(state)  # as `transform` does before an aggregate
-    return state
+    aggregation = transforms[at]
+    assert isinstance(aggregation, rq.Aggregate)
+    return lowering, state, aggregation, Expressions(state.scope())
 
 
 # --- the functions ---------------------------------------------------------------------------------
