@@ -94,6 +94,8 @@ from heddle_lang.catalog import Catalog
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from heddle_lang.types import Schema
+
 PENDING_BYTES = 256 << 20  # outputs handed to the writer and not yet written, at most (one larger one may wait)
 _CALLS = frozenset({"step", "call"})  # nodes that run Python code: they start once their inputs are written
 
@@ -362,16 +364,8 @@ class LineageRecorder:
             whole = _concatenated(path, table) if path in active.outputs else table
             path.parent.mkdir(parents=True, exist_ok=True)
             written = write_table(path, whole)
-            with active.room:  # the copier thread adds to these too
-                active.outputs.add(path)
-                active.rows += table.num_rows
-                if batch is not None:
-                    active.batch_bytes[batch] = active.batch_bytes.get(batch, 0) + written
-            active.log.append({
-                "event": "output", "graph": graph, "node": node_id, "rows": table.num_rows, "bytes": written,
-                "schema": schema_json(schema_of(whole.schema)), "clock": time.time(),
-                **({"batch": batch} if batch is not None else {}),
-            })
+            _recorded(active, graph, node_id, rows=table.num_rows, size=written, schema=schema_of(whole.schema),
+                      path=path, batch=batch)
         except Exception as error:  # on the writer thread nobody else would hear of it; the run goes on
             self._fail(active, error)
         finally:
@@ -382,13 +376,8 @@ class LineageRecorder:
         thread: a chain of one-row steps records each output with one append instead of a file each."""
         try:
             data = frame_bytes(frame)
-            with active.room:
-                active.rows += frame.height
-            active.log.append({
-                "event": "output", "graph": graph, "node": node_id, "rows": frame.height, "bytes": len(data),
-                "schema": schema_json(frame_schema(frame.schema)), "clock": time.time(),
-                "inline": base64.b64encode(data).decode("ascii"),
-            })
+            _recorded(active, graph, node_id, rows=frame.height, size=len(data), schema=frame_schema(frame.schema),
+                      inline=data)
         except Exception as error:  # the run goes on; the record says what it lacks
             self._fail(active, error)
         finally:
@@ -404,13 +393,8 @@ class LineageRecorder:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             written = write_frame(path, frame)
-            with active.room:
-                active.outputs.add(path)
-                active.rows += frame.height
-            active.log.append({
-                "event": "output", "graph": graph, "node": node_id, "rows": frame.height, "bytes": written,
-                "schema": schema_json(frame_schema(frame.schema)), "clock": time.time(),
-            })
+            _recorded(active, graph, node_id, rows=frame.height, size=written, schema=frame_schema(frame.schema),
+                      path=path)
         except Exception as error:  # on the writer thread nobody else would hear of it; the run goes on
             self._fail(active, error)
         finally:
@@ -442,13 +426,7 @@ class LineageRecorder:
             written = copy_file(Path(scan.parquet), path)
             sync_file(path)  # on the copier's thread, while the run goes on: the fsyncs at the end find it on disk
             schema = frame_schema(scan.frame.collect_schema())  # the file's, read whole and unchanged
-            with active.room:
-                active.outputs.add(path)
-                active.rows += scan.rows
-            active.log.append({
-                "event": "output", "graph": graph, "node": node_id, "rows": scan.rows, "bytes": written,
-                "schema": schema_json(schema), "clock": time.time(),
-            })
+            _recorded(active, graph, node_id, rows=scan.rows, size=written, schema=schema, path=path)
         except Exception as error:  # on the writer thread nobody else would hear of it; the run goes on
             self._fail(active, error)
         finally:
@@ -567,6 +545,24 @@ def _write_errors() -> tuple[type[BaseException], ...]:
     in Polars records it without pyarrow)."""
     pa = sys.modules.get("pyarrow")
     return (OSError, pa.ArrowException) if pa is not None else (OSError,)
+
+
+def _recorded(active: _Recording, graph: str, node_id: str, *, rows: int, size: int, schema: Schema,
+              path: Path | None = None, batch: int | None = None, inline: bytes | None = None) -> None:
+    """A stage's output recorded: counted (its file, if any, among the run's outputs; its bytes in its batch's),
+    then its `output` event logged (`inline`: the rows themselves, when they have no file)."""
+    with active.room:  # the writer and the copier threads both record
+        if path is not None:
+            active.outputs.add(path)
+        active.rows += rows
+        if batch is not None:
+            active.batch_bytes[batch] = active.batch_bytes.get(batch, 0) + size
+    active.log.append({
+        "event": "output", "graph": graph, "node": node_id, "rows": rows, "bytes": size,
+        "schema": schema_json(schema), "clock": time.time(),
+        **({"batch": batch} if batch is not None else {}),
+        **({"inline": base64.b64encode(inline).decode("ascii")} if inline is not None else {}),
+    })
 
 
 def _concatenated(path: Path, table: pa.Table) -> pa.Table:
