@@ -55,10 +55,10 @@ def analyze(tree: SyntaxTree, catalog: Catalog, cancelled: Callable[[], bool] | 
 
     checkpoint()
     ctx = Context(tree, catalog, paths=paths, compiler=compiler, file=file, loader=libraries)
-    module = tree.ast
+    outline = tree.outline
     checkpoint()
-    collect_imports(ctx, module)
-    collect_declarations(ctx, module)
+    collect_imports(ctx, outline)
+    collect_declarations(ctx, outline)
     around = environment(ctx)
     earlier = previous.reusable if previous is not None else None
     if earlier is not None and not earlier.usable(catalog, around):
@@ -71,18 +71,20 @@ def analyze(tree: SyntaxTree, catalog: Catalog, cancelled: Callable[[], bool] | 
         _check(ctx, step, earlier, texts, checks)
     graphs = []
     kept: dict[bytes, GraphResult] = {}
-    for decl in (*ctx.handlers.values(), *ctx.workflows.values()):
+    for placed in (*ctx.handlers.values(), *ctx.workflows.values()):
         checkpoint()
-        key = tree.data[decl.span.start:decl.span.end]
+        key = placed.text
         found = earlier.lookup(ctx, key, texts) if earlier is not None else None
         if found is not None:
-            graphs.append(replay(ctx, found, decl.span))
+            graphs.append(replay(ctx, found, placed.span))
             kept[key] = found
             continue
         marks = Marks.of(ctx)
+        decl = placed.decl
+        assert isinstance(decl, ast.HandlerDecl | ast.WorkflowDecl)
         graph = _build(ctx, decl)
         graphs.append(graph)
-        result = record(ctx, decl.span, marks, graph)
+        result = record(ctx, placed.span, marks, graph)
         if result is not None:
             kept[key] = result
     graphs.extend(ctx.library_graphs.values())
@@ -101,8 +103,8 @@ def analyze(tree: SyntaxTree, catalog: Catalog, cancelled: Callable[[], bool] | 
 def _check(ctx: Context, info: ResourceInfo | StepInfo, earlier: Reusable | None, texts: dict[str, bytes],
            kept: dict[tuple[str, bytes], CheckResult]) -> None:
     """Check a resource or step declaration, or replay its check of the previous version (`semantic.reuse`)."""
-    span = info.decl.span
-    key = ("resource" if isinstance(info, ResourceInfo) else "step", ctx.tree.data[span.start:span.end])
+    span = info.placed.span
+    key = ("resource" if isinstance(info, ResourceInfo) else "step", info.placed.text)
     found = earlier.lookup_check(ctx, key, texts) if earlier is not None else None
     if found is not None:
         replay_check(ctx, found, span, info)

@@ -12,6 +12,7 @@ from heddle_lang.relational.compile import PrqlCompiler, compile_prql
 from heddle_lang.semantic.libraries import Library, LibraryLoader
 from heddle_lang.semantic.model import Binding, Definition, StageType, Use
 from heddle_lang.syntax import ast
+from heddle_lang.syntax.lower import Placed
 from heddle_lang.syntax.tree import SyntaxTree
 
 
@@ -19,7 +20,7 @@ from heddle_lang.syntax.tree import SyntaxTree
 class StepInfo:
     """A declared step, resolved: its function, literal config and resources (None where unresolved)."""
 
-    decl: ast.StepDecl
+    placed: Placed  # its declaration
     module_path: str | None = None
     function: FunctionSpec | None = None
     config: dict[str, object] = field(default_factory=dict)
@@ -27,15 +28,27 @@ class StepInfo:
     retry: RetryPolicy | None = None
     timeout: float | None = None
 
+    @property
+    def decl(self) -> ast.StepDecl:
+        decl = self.placed.decl
+        assert isinstance(decl, ast.StepDecl)
+        return decl
+
 
 @dataclass
 class ResourceInfo:
-    decl: ast.ResourceDecl
+    placed: Placed  # its declaration
     kind: str | None = None
     module_path: str | None = None
     spec: ResourceSpec | None = None
     config: dict[str, object] = field(default_factory=dict)  # effective: the active profile's values applied
     overrides: dict[str, ProfileValue] = field(default_factory=dict)  # key -> what the active profile set
+
+    @property
+    def decl(self) -> ast.ResourceDecl:
+        decl = self.placed.decl
+        assert isinstance(decl, ast.ResourceDecl)
+        return decl
 
 
 @dataclass
@@ -54,8 +67,8 @@ class Context:
     definitions: dict[str, Definition] = field(default_factory=dict)  # resources, steps, handlers, workflows
     steps: dict[str, StepInfo] = field(default_factory=dict)
     resources: dict[str, ResourceInfo] = field(default_factory=dict)
-    handlers: dict[str, ast.HandlerDecl] = field(default_factory=dict)
-    workflows: dict[str, ast.WorkflowDecl] = field(default_factory=dict)
+    handlers: dict[str, Placed] = field(default_factory=dict)  # their declarations
+    workflows: dict[str, Placed] = field(default_factory=dict)
     local_definitions: list[Definition] = field(default_factory=list)  # assignments
     uses: list[Use] = field(default_factory=list)
     bindings: list[Binding] = field(default_factory=list)

@@ -17,6 +17,7 @@ from heddle_lang.semantic.timeout import TIMEOUT_KEY, check_timeout, split_call_
 from heddle_lang.semantic.values import check_config, literal_config
 from heddle_lang.suggest import closest, listing
 from heddle_lang.syntax import ast
+from heddle_lang.syntax.lower import Outline
 from heddle_lang.text import Span
 from heddle_lang.types import ConfigSchema
 
@@ -24,10 +25,13 @@ _KIND_OF = {ast.ResourceDecl: "resource", ast.StepDecl: "step", ast.HandlerDecl:
             ast.WorkflowDecl: "workflow"}
 
 
-def collect_imports(ctx: Context, module: ast.Module) -> None:
-    for decl in module.imports:
-        if decl.path is None or decl.alias is None:
+def collect_imports(ctx: Context, outline: Outline) -> None:
+    for placed in outline.placed:
+        decl = placed.base
+        if not isinstance(decl, ast.Import) or decl.path is None or decl.alias is None:
             continue
+        decl = placed.decl
+        assert isinstance(decl, ast.Import) and decl.path is not None and decl.alias is not None
         alias, path = decl.alias.text, decl.path.value
         previous = ctx.aliases.get(alias)
         if previous is not None:
@@ -61,29 +65,34 @@ def _unknown_import(ctx: Context, path: ast.Str) -> Diagnostic:
                       "a package that provides it")
 
 
-def collect_declarations(ctx: Context, module: ast.Module) -> None:
-    for decl in module.declarations:
+def collect_declarations(ctx: Context, outline: Outline) -> None:
+    """The names declared: read from each declaration as an earlier version lowered it (`Placed.base`), so an
+    unchanged declaration is not moved."""
+    for placed in outline.placed:
+        decl = placed.base
         if isinstance(decl, ast.Import) or decl.name is None:
             continue
         name = decl.name.text
         kind = _KIND_OF[type(decl)]
+        name_span = placed.name_span()
+        assert name_span is not None
         previous = ctx.definitions.get(name)
         if previous is not None:
-            ctx.report(Diagnostic("HE3006", decl.name.span,
+            ctx.report(Diagnostic("HE3006", name_span,
                                   f"`{name}` is already declared (as a {previous.kind})",
                                   related=(Related(previous.span, "first declared here"),)))
             continue
         detail = decl.call.qualified if isinstance(decl, ast.StepDecl | ast.ResourceDecl) and decl.call else ""
-        ctx.definitions[name] = Definition(name, kind, decl.name.span, decl.span, detail=detail, doc=decl.doc,
+        ctx.definitions[name] = Definition(name, kind, name_span, placed.span, detail=detail, doc=decl.doc,
                                            file=ctx.file)
         if isinstance(decl, ast.StepDecl):
-            ctx.steps[name] = StepInfo(decl)
+            ctx.steps[name] = StepInfo(placed)
         elif isinstance(decl, ast.ResourceDecl):
-            ctx.resources[name] = ResourceInfo(decl)
+            ctx.resources[name] = ResourceInfo(placed)
         elif isinstance(decl, ast.HandlerDecl):
-            ctx.handlers[name] = decl
+            ctx.handlers[name] = placed
         else:
-            ctx.workflows[name] = decl
+            ctx.workflows[name] = placed
 
 
 def resolve_member(ctx: Context, call: ast.Call, want: str) -> Binding | None:

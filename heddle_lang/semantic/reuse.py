@@ -25,6 +25,7 @@ from heddle_lang.diagnostics import Diagnostic, shifted
 from heddle_lang.plan import Graph, Node
 from heddle_lang.records import record
 from heddle_lang.semantic.model import Binding, Definition, StageType, Use
+from heddle_lang.syntax import ast
 from heddle_lang.syntax.moving import moved_span, relocator
 from heddle_lang.text import Span
 
@@ -127,9 +128,9 @@ def _dependencies(ctx: Context, uses: tuple[Use, ...]) -> tuple[tuple[str, bytes
         if name in names:
             continue
         names.add(name)
-        info = ctx.steps.get(name)
-        decl = info.decl if info is not None else (ctx.resources[name].decl if name in ctx.resources else None)
-        if decl is not None and decl.call is not None:
+        info = ctx.steps.get(name) or ctx.resources.get(name)
+        decl = info.placed.base if info is not None else None  # names only: the AST as lowered, unmoved
+        if isinstance(decl, ast.StepDecl | ast.ResourceDecl) and decl.call is not None:
             if decl.call.module is not None:
                 pending.append(decl.call.module.text)
             pending.extend(b.resource.text for b in decl.call.bindings
@@ -174,7 +175,7 @@ def record_check(ctx: Context, span: Span, marks: Marks, info: ResourceInfo | St
     uses = tuple(ctx.uses[marks.uses:])
     if any(d.code in _READ_ALL for d in diagnostics) or not _tied_again(ctx, span, diagnostics, uses, ()):
         return None
-    resolved = tuple((f.name, getattr(info, f.name)) for f in fields(info) if f.name != "decl")
+    resolved = tuple((f.name, getattr(info, f.name)) for f in fields(info) if f.name != "placed")
     return CheckResult(span, diagnostics, uses, tuple(ctx.bindings[marks.bindings:]), resolved,
                        _dependencies(ctx, uses))
 

@@ -19,7 +19,7 @@ from heddle_lang.relational.compile import PrqlCompiler, compile_prql
 from heddle_lang.semantic.analyze import analyze
 from heddle_lang.semantic.libraries import Library, LibraryProblem, is_library_path, library_file, relative_name
 from heddle_lang.semantic.model import Analysis
-from heddle_lang.syntax import parse
+from heddle_lang.syntax import ast, parse
 from heddle_lang.syntax.tree import SyntaxTree
 
 Version = tuple[object, ...]
@@ -113,8 +113,9 @@ class Workspace:
             return cached
         tree = tree if tree is not None and tree.text == text else parse(text)
         policy = self.paths_for(file)
-        imports = tuple(library_file(d.path.value, policy) for d in tree.ast.imports
-                        if d.path is not None and is_library_path(d.path.value))
+        declarations = (placed.base for placed in tree.outline.placed)  # their paths only: unmoved
+        imports = tuple(library_file(d.path.value, policy) for d in declarations
+                        if isinstance(d, ast.Import) and d.path is not None and is_library_path(d.path.value))
         parsed = _Parsed(text, tree, imports)
         self._parsed[file] = parsed
         return parsed

@@ -252,20 +252,74 @@ def declared_names(tree: SyntaxTree, kind: str) -> list[str]:
     return names
 
 
+class Placed:
+    """A top-level declaration of one version of the text: its bytes, where they start, and its AST there.
+
+    An unchanged declaration's AST is the one an earlier version lowered (`base`, made at `base_start`): it is moved
+    to `start` only when something asks for `decl`, so an edit moves no declaration nobody reads. What needs only its
+    name, kind or text reads `base` (spans aside) and `text`."""
+
+    __slots__ = ("_decl", "base", "base_start", "start", "text")
+
+    def __init__(self, text: bytes, start: int, base: ast.Declaration, base_start: int) -> None:
+        self.text = text
+        self.start = start
+        self.base = base
+        self.base_start = base_start
+        self._decl: ast.Declaration | None = base if base_start == start else None
+
+    @property
+    def delta(self) -> int:
+        """How far `base`'s spans are from this version's."""
+        return self.start - self.base_start
+
+    @property
+    def span(self) -> Span:
+        return Span(self.start, self.start + len(self.text))
+
+    @property
+    def decl(self) -> ast.Declaration:
+        """The declaration's AST at its place in this version (moved once, when first asked for)."""
+        if self._decl is None:
+            self._decl = moved(self.base, self.start - self.base_start)
+        return self._decl
+
+    def name_span(self) -> Span | None:
+        """The span of its name (its alias for an import) in this version."""
+        base = self.base
+        name = base.alias if isinstance(base, ast.Import) else base.name
+        if name is None:
+            return None
+        return Span(name.span.start + self.delta, name.span.end + self.delta)
+
+
+@record
+class Outline:
+    """A version's top-level declarations, placed (`Placed`), and its stray pipelines."""
+
+    placed: tuple[Placed, ...]
+    stray_pipelines: tuple[ast.Pipeline, ...]
+
+    def module(self) -> ast.Module:
+        """The whole AST: every declaration moved to its place."""
+        return ast.Module(tuple(p.decl for p in self.placed), self.stray_pipelines)
+
+
 @record
 class Lowered:
     """A tree's lowered declarations by their text, for the next version of the text to reuse: a declaration
     whose bytes (and documentation) did not change lowers to the same AST, moved by as many bytes as it moved.
     Only declarations without syntax errors are kept: their AST is a function of their text alone."""
 
-    declarations: Mapping[bytes, tuple[int, str | None, ast.Declaration]]  # text -> (start, doc, AST)
+    declarations: Mapping[bytes, tuple[int, str | None, ast.Declaration]]  # text -> (start, doc, AST at start)
 
 
-def lower(tree: SyntaxTree, previous: Lowered | None = None) -> tuple[ast.Module, Lowered]:
-    """The AST of `tree`, and what the next version may reuse of it (`previous`: what this one may)."""
+def lower(tree: SyntaxTree, previous: Lowered | None = None) -> tuple[Outline, Lowered]:
+    """The placed declarations of `tree`, and what the next version may reuse of them (`previous`: what this one
+    may)."""
     data = tree.data
     kept: dict[bytes, tuple[int, str | None, ast.Declaration]] = {}
-    declarations: list[ast.Declaration] = []
+    placed: list[Placed] = []
     stray: list[ast.Pipeline] = []
     doc_lines: list[str] = []
     doc_end_row = -2
@@ -285,15 +339,17 @@ def lower(tree: SyntaxTree, previous: Lowered | None = None) -> tuple[ast.Module
             if pipeline is not None:
                 stray.append(pipeline)
             continue
-        text = data[child.start_byte:child.end_byte]
+        start = child.start_byte
+        text = data[start:child.end_byte]
         reused = previous.declarations.get(text) if previous is not None and not child.has_error else None
-        declaration: ast.Declaration | None
         if reused is not None and reused[1] == doc:
-            declaration = moved(reused[2], child.start_byte - reused[0])
+            base_start, base = reused[0], reused[2]
         else:
             declaration = lower_declaration(child, doc)
-        if declaration is not None:
-            declarations.append(declaration)
-            if not child.has_error:  # what the parser recovered from may depend on the text around it
-                kept[text] = (child.start_byte, doc, declaration)
-    return ast.Module(tuple(declarations), tuple(stray)), Lowered(kept)
+            if declaration is None:
+                continue
+            base_start, base = start, declaration
+        placed.append(Placed(text, start, base, base_start))
+        if not child.has_error:  # what the parser recovered from may depend on the text around it
+            kept[text] = (base_start, doc, base)
+    return Outline(tuple(placed), tuple(stray)), Lowered(kept)

@@ -1,7 +1,7 @@
 """Moving an AST value by a number of bytes: the same nodes, every span shifted.
 
-An edit moves every declaration after it, and lowering reuses those declarations moved (`lower.Lowered`), so
-this runs on half a document per keystroke on average: it is allocation-bound, and each node class gets a
+An edit moves every declaration after it; lowering reuses those declarations and moves one when its AST is read
+(`lower.Placed`), which an IDE request may do for a whole document: it is allocation-bound, and each node class gets a
 mover of its own, written once from its fields' declared types (a span is rebuilt, a string or a flag is
 shared, a node or a tuple of nodes is moved in turn), instead of one generic walk that inspects every value.
 """

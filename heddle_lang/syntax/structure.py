@@ -103,29 +103,27 @@ def _pipeline_checks(pipeline: ast.Pipeline, in_handler: bool) -> Iterator[Diagn
 
 
 def structure_diagnostics(tree: SyntaxTree) -> Iterator[Diagnostic]:
-    module = tree.ast
-    for pipeline in module.stray_pipelines:
+    outline = tree.outline
+    for pipeline in outline.stray_pipelines:
         for name in _pipeline_names(pipeline):
             yield from _keyword(name)
         yield Diagnostic("HE1005", pipeline.span,
                          "a pipeline cannot stand at top level: put it inside a `workflow` (or a `handler`)")
         yield from _pipeline_checks(pipeline, in_handler=False)
     lowered = tree.lowered.declarations
-    data = tree.data
-    for declaration in module.declarations:
-        start = declaration.span.start
-        text = data[start:declaration.span.end]
-        entry = lowered.get(text)
-        if entry is None or entry[2] is not declaration:  # not determined by its text alone: checked each time
-            yield from _declaration_checks(declaration)
+    count = len(outline.placed)
+    for placed in outline.placed:
+        entry = lowered.get(placed.text)
+        if entry is None or entry[2] is not placed.base:  # not determined by its text alone: checked each time
+            yield from _declaration_checks(placed.decl)
             continue
-        key = (type(declaration), text)
+        key = (type(placed.base), placed.text)
         found = _REMEMBERED.get(key)
         if found is None:
-            found = tuple(shifted(d, -start) for d in _declaration_checks(declaration))
-            _REMEMBERED.put(key, found, len(module.declarations))
+            found = tuple(shifted(d, -placed.base_start) for d in _declaration_checks(placed.base))
+            _REMEMBERED.put(key, found, count)
         for diagnostic in found:
-            yield shifted(diagnostic, start)
+            yield shifted(diagnostic, placed.start)
 
 
 # A declaration's diagnostics (relative to its start) by its text: an edit checks the declarations it changed,

@@ -20,7 +20,7 @@ from heddle_lang.text import LineIndex, Span
 if TYPE_CHECKING:
     from heddle_lang.diagnostics import Diagnostic
     from heddle_lang.syntax.ast import Module
-    from heddle_lang.syntax.lower import Lowered
+    from heddle_lang.syntax.lower import Lowered, Outline
 
 LANGUAGE = ts.Language(_binding.language())
 _LONE_CR = re.compile(rb"\r(?!\n)")
@@ -64,18 +64,24 @@ class SyntaxTree:
         return tuple(syntax_diagnostics(self))
 
     @cached_property
-    def ast(self) -> Module:
-        """The typed AST view of this tree (partial where the text has errors)."""
+    def outline(self) -> Outline:
+        """The top-level declarations of this tree, each at its place (`syntax.lower.Placed`): those the previous
+        version lowered and this one did not change are reused, moved only when their AST is read."""
         from heddle_lang.syntax.lower import lower
 
-        module, self._lowered = lower(self, self._lowered)
-        return module
+        outline, self._lowered = lower(self, self._lowered)
+        return outline
+
+    @cached_property
+    def ast(self) -> Module:
+        """The typed AST view of this tree (partial where the text has errors)."""
+        return self.outline.module()
 
     @property
     def lowered(self) -> Lowered:
         """This version's declarations by their text (`syntax.lower.Lowered`): those a declaration's text alone
         determines, whose results other passes may remember by that text."""
-        self.ast  # noqa: B018 - lowering fills it
+        self.outline  # noqa: B018 - lowering fills it
         assert self._lowered is not None
         return self._lowered
 
@@ -126,7 +132,7 @@ class SyntaxTree:
             # Tree-sitter's error recovery can depend on the old tree; a fresh parse is the reference.
             cst = _parse(data)
         # Only a lowered version hands its declarations on (never a chain of versions).
-        return SyntaxTree(data, cst, self._lowered if "ast" in self.__dict__ else None)
+        return SyntaxTree(data, cst, self._lowered if "outline" in self.__dict__ else None)
 
 
 def _point(data: bytes, offset: int) -> tuple[int, int]:
