@@ -369,11 +369,17 @@ class GraphRun:
                 def once(number: int) -> dict[str, Data | None]:
                     for node in nodes if number > 1 else ():
                         self.run.states.change(self.name, node.id, S.RUNNING, number)
-                    return self._relational_on_cluster(nodes, every)
+                    if not unit.parts:
+                        return self._relational_on_cluster(nodes, every)
+                    found: dict[str, Data | None] = {}  # a joint unit's chains, one by one
+                    for part in unit.parts:
+                        chain = [self.lowered.node(n) for n in part]
+                        found.update(self._relational_on_cluster(chain, every or len(chain) == 1))
+                    return found
 
                 outputs = attempt(None, once, on_retry=self._retrying(nodes, started), stop=self.run.stop)
             else:
-                outputs = relational.run_blocks(nodes, self._read, every=every, pads=self._pads)
+                outputs = relational.run_blocks(nodes, self._read, every=every, ends=unit.outputs, pads=self._pads)
         except Exception as error:
             if len(nodes) > 1:
                 return self._locate_failure(nodes, started)
@@ -721,7 +727,10 @@ class GraphRun:
                 self.run.observers.node_frame(self.name, node.id, frame)
             else:
                 self.run.observers.node_output(self.name, node.id, data.arrow())
-        if last and node.id == self.lowered.unit(self.lowered.unit_of[node.id]).last:
+        unit = self.lowered.unit(self.lowered.unit_of[node.id])
+        if unit.parts:  # a joint unit: each chain's end is a result of the workflow when nothing reads it
+            last = self.graph.kind == "workflow" and not self.lowered.is_read(node.id)
+        if last and node.id in unit.outputs:
             self.run.outputs[node.id] = data
 
     def _failed(self, node: Node, error: Exception, attempt_number: int, seconds: float,

@@ -23,6 +23,11 @@ A *unit* is what the executor schedules: one plan node, or several.
   filters reach the file (`deferred`; the columns it reads are shown). Read by several relational units and
   nothing else, it stays a scan too (`shared`): each unit's query scans the file for what it reads, instead
   of the whole file being collected into memory for them. Read by anything else, it is collected once.
+- **Joint scans.** A step whose lazy output several relational units alone read (`shared`: a file read by
+  two blocks, say) joins those units into one *joint* unit, unless one of them reads another's output: its
+  chains of blocks are one Polars plan run by one `collect_all`, which scans the file once (Polars caches
+  the common scan) for the columns all of them read. Not in a stream (batches are scanned anew), and on a
+  cluster its chains still run one by one.
 - **Sinks.** A writer (a step declared `sink=True`, such as `io.write_parquet`) whose input is a relational
   unit's result that nothing else reads is that unit's sink (`sinks`): unless the run records node outputs,
   the unit gives the writer its lazy query instead of collecting it, so readers, blocks and writer are one
@@ -87,14 +92,20 @@ class Pushdown:
 @record
 class Unit:
     id: str
-    kind: str  # "node" | "fused" | "lookup" | "recorded"
+    kind: str  # "node" | "fused" | "joint" | "lookup" | "recorded"
     nodes: tuple[str, ...]  # plan node ids, in the order they run
     inputs: tuple[str, ...] = ()  # ids of the units it waits for
+    parts: tuple[tuple[str, ...], ...] = ()  # a joint unit's chains of blocks (each one unit before joining)
 
     @property
     def last(self) -> str:
-        """The node whose output leaves the unit."""
+        """The node whose output leaves the unit (a joint unit's last chain's)."""
         return self.nodes[-1]
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        """The nodes whose outputs leave the unit: the last node, or the last of each chain of a joint unit."""
+        return tuple(part[-1] for part in self.parts) or (self.nodes[-1],)
 
 
 @record
@@ -139,6 +150,11 @@ class ExecGraph:
             "sinks": dict(self.sinks),
             "shared": {step: list(units) for step, units in self.shared.items()},
         }
+
+    def is_read(self, node_id: str) -> bool:
+        """Does any node read `node_id`'s output (as its input, or as a lookup's driver)?"""
+        return any(node_id in n.inputs for n in self.graph.nodes) or any(
+            s.driver == node_id for sources in self.lookups.values() for s in sources)
 
     def sink_of(self, unit_id: str) -> str | None:
         """The writer that writes the relational unit's lazy query as it streams, if it has one."""
@@ -192,6 +208,16 @@ class ExecPlan:
             for unit in exec_graph.units:
                 nodes = [exec_graph.node(n) for n in unit.nodes]
                 inputs = f" <- {', '.join(unit.inputs)}" if unit.inputs else ""
+                if unit.kind == "joint":
+                    chains = " | ".join(" -> ".join(part) for part in unit.parts)
+                    lines.append(f"  {unit.id} [joint: {len(unit.parts)} chains of relational blocks sharing a scan, "
+                                 f"one Polars plan]{inputs}")
+                    lines.append(f"      chains: {chains} (collected together: the scan they share is read once)")
+                    lines.extend(f"      {n.id} {n.label}  (line {n.line})" for n in nodes)
+                    lines.append(f"      {_memory_text(exec_graph, unit)}")
+                    if (graph.name, unit.id) in notes:
+                        lines.append(f"      {notes[(graph.name, unit.id)]}")
+                    continue
                 if unit.kind == "fused":
                     lines.append(f"  {unit.id} [fused: {len(nodes)} relational blocks, one lazy query]{inputs}")
                     lines.extend(f"      {n.id} {n.label}  (line {n.line})" for n in nodes)
@@ -267,22 +293,11 @@ def lower(plan: Plan, workflow: str, functions: Functions, *, start_from: str | 
 def _stream_source(workflow: ExecGraph, handlers: Iterable[ExecGraph], catalog: EngineCatalog, recorded: set[str],
                    errors: list[SetupError]) -> str | None:
     """The workflow's stream source, if it has one (a replay reads a recorded source as a table: no stream)."""
-    def sources(lowered: ExecGraph) -> list[Node]:
-        found = []
-        for node in lowered.graph.nodes:
-            if node.kind not in ("step", "call") or node.module is None or node.function is None:
-                continue
-            module = catalog.module(node.module)
-            spec = module.functions.get(node.function) if module is not None else None
-            if spec is not None and spec.stream:
-                found.append(node)
-        return found
-
     for handler in handlers:
-        for node in sources(handler):
+        for node in _stream_sources(handler.graph, catalog):
             errors.append(SetupError("HR2006", f"`{node.label}` is a stream source: it can start a workflow, not "
                                      f"run in handler `{handler.graph.name}`", node.span))
-    found = [n for n in sources(workflow) if n.id not in recorded]
+    found = [n for n in _stream_sources(workflow.graph, catalog) if n.id not in recorded]
     for node in found:
         if node.id in workflow.placements:
             errors.append(SetupError("HR2006", f"`{node.label}` is a stream source: it runs in the engine's process, "
@@ -292,6 +307,19 @@ def _stream_source(workflow: ExecGraph, handlers: Iterable[ExecGraph], catalog: 
         errors.append(SetupError("HR2006", f"workflow `{workflow.graph.name}` has several stream sources ({where}): "
                                  "a stream starts from one", found[1].span))
     return found[0].id if found else None
+
+
+def _stream_sources(graph: Graph, catalog: EngineCatalog) -> list[Node]:
+    """The graph's steps whose functions are stream sources."""
+    found = []
+    for node in graph.nodes:
+        if node.kind not in ("step", "call") or node.module is None or node.function is None:
+            continue
+        module = catalog.module(node.module)
+        spec = module.functions.get(node.function) if module is not None else None
+        if spec is not None and spec.stream:
+            found.append(node)
+    return found
 
 
 def _lower_graph(graph: Graph, functions: Functions, recorded: set[str], errors: list[SetupError]) -> ExecGraph:
@@ -316,6 +344,14 @@ def _lower_graph(graph: Graph, functions: Functions, recorded: set[str], errors:
             consumers[source].append(unit.id)
     placements = _placements(graph, functions.catalog)
     deferred, shared = _deferred(nodes, units, unit_of, consumers, lookups=lookups, recorded=recorded)
+    if shared and not any(n.id not in recorded for n in _stream_sources(graph, functions.catalog)):
+        units = _joined(graph, nodes, units, shared, consumers, errors=errors)
+        unit_of = {node: unit.id for unit in units for node in unit.nodes}
+        consumers = defaultdict(list)
+        for unit in units:
+            for source in unit.inputs:
+                consumers[source].append(unit.id)
+        deferred, shared = _deferred(nodes, units, unit_of, consumers, lookups=lookups, recorded=recorded)
     return ExecGraph(graph, units, lookups, parameters, unit_of, {k: tuple(v) for k, v in consumers.items()},
                      placements,
                      _pushdowns(graph, nodes, readers, lookups=lookups, recorded=recorded, catalog=functions.catalog),
@@ -343,6 +379,54 @@ def _deferred(nodes: Mapping[str, Node], units: Iterable[Unit], unit_of: Mapping
         else:
             shared[node.id] = tuple(readers)
     return found, shared
+
+
+def _joined(graph: Graph, nodes: Mapping[str, Node], units: tuple[Unit, ...], shared: Mapping[str, tuple[str, ...]],
+            consumers: Mapping[str, list[str]], *, errors: list[SetupError]) -> tuple[Unit, ...]:
+    """The units with those that share a scan joined (`shared`: a step's lazy output that several relational units
+    alone read): one joint unit each, whose chains run as one Polars plan, so the file is read once. Units of
+    which one reads another's output (through any path) stay apart: joined, they would wait for themselves."""
+    by_id = {u.id: u for u in units}
+    below: dict[str, set[str]] = {}
+
+    def downstream(unit_id: str) -> set[str]:
+        if unit_id not in below:
+            found: set[str] = set()
+            for reader in consumers.get(unit_id, ()):
+                found |= {reader, *downstream(reader)}
+            below[unit_id] = found
+        return below[unit_id]
+
+    group_of: dict[str, list[str]] = {}
+    for readers in shared.values():
+        if any(by_id[r].kind not in ("node", "fused") for r in readers):
+            continue
+        candidate = sorted({m for r in readers for m in group_of.get(r, [r])}, key=[u.id for u in units].index)
+        if any(b in downstream(a) for a in candidate for b in candidate if a != b):
+            continue
+        for member in candidate:
+            group_of[member] = candidate
+    if not group_of:
+        return units
+    order = {n.id: i for i, n in enumerate(graph.nodes)}
+    joint_of: dict[str, str] = {}
+    made: list[Unit] = []
+    for unit in units:
+        group = group_of.get(unit.id)
+        if group is None:
+            made.append(unit)
+        elif unit.id == group[0]:
+            members = [by_id[m] for m in group]
+            inside = tuple(sorted((n for m in members for n in m.nodes), key=order.__getitem__))
+            joint = "+".join(inside)
+            joint_of.update(dict.fromkeys(group, joint))
+            made.append(Unit(joint, "joint", inside,
+                             tuple(dict.fromkeys(i for m in members for i in m.inputs)),
+                             tuple(sorted((m.nodes for m in members), key=lambda part: order[part[0]]))))
+    remapped = [Unit(u.id, u.kind, u.nodes,
+                     tuple(dict.fromkeys(joint_of.get(i, i) for i in u.inputs if joint_of.get(i) != u.id)), u.parts)
+                for u in made]
+    return _topological(graph, nodes, remapped, errors)
 
 
 def _sinks(nodes: Mapping[str, Node], units: Iterable[Unit], unit_of: Mapping[str, str],

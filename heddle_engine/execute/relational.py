@@ -82,12 +82,13 @@ def lazy_blocks(nodes: Sequence[Node], read: Callable[[str], Data], pads: Pads |
     return lazies
 
 
-def run_blocks(nodes: Sequence[Node], read: Callable[[str], Data], *, every: bool,
+def run_blocks(nodes: Sequence[Node], read: Callable[[str], Data], *, every: bool, ends: Sequence[str] = (),
                pads: Pads | None = None, partial: TwoPhases | None = None) -> dict[str, Data | None]:
-    """Run the blocks of a unit as one query. The last block's output always; the others' when `every`
-    (else None). `read(node id)` gives the tables from outside the unit. With `partial`, the last block's
-    output is its partial aggregate (`lazy_blocks`)."""
-    return _collect(nodes, lazy_blocks(nodes, read, pads, partial), every)
+    """Run the blocks of a unit as one query. The last block's output always (or the outputs of `ends`: the
+    last block of each chain of a joint unit, collected by one `collect_all`, so the scan they share is read
+    once); the others' when `every` (else None). `read(node id)` gives the tables from outside the unit. With
+    `partial`, the last block's output is its partial aggregate (`lazy_blocks`)."""
+    return _collect(nodes, lazy_blocks(nodes, read, pads, partial), every, ends)
 
 
 def run_combined(nodes: Sequence[Node], read: Callable[[str], Data], split: TwoPhases, partials: Data,
@@ -161,8 +162,9 @@ def _frames(node: Node, frame_of: Callable[[str, frozenset[str] | None], pl.Lazy
             for name, source in node.tables.items()}
 
 
-def _collect(nodes: Sequence[Node], lazies: Mapping[str, pl.LazyFrame], every: bool) -> dict[str, Data | None]:
-    wanted = [n.id for n in nodes] if every else [nodes[-1].id]
+def _collect(nodes: Sequence[Node], lazies: Mapping[str, pl.LazyFrame], every: bool,
+             ends: Sequence[str] = ()) -> dict[str, Data | None]:
+    wanted = [n.id for n in nodes] if every else list(ends) or [nodes[-1].id]
     try:
         with panics_as_failures():
             frames = pl.collect_all([lazies[i] for i in wanted]) if len(wanted) > 1 else [lazies[wanted[0]].collect()]

@@ -79,7 +79,7 @@ def test_the_plan_shows_the_scan(tmp_path: Path) -> None:
     assert lowered.to_json().count('"deferred": {\n        "n1": "n2"') == 1
 
 
-def test_a_file_read_twice_or_by_a_python_step_is_collected(tmp_path: Path) -> None:
+def test_a_file_read_by_two_blocks_gives_each_its_columns_and_rows(tmp_path: Path) -> None:
     pl.DataFrame({"a": [1, 2, 3], "b": ["x", "y", "z"]}).write_parquet(tmp_path / "data.parquet")
     path = program(tmp_path, """import "std/io" io
 
@@ -96,7 +96,7 @@ workflow W {
     | io.write_csv { path: "two.csv" }
 }
 """)
-    assert lower(checked_plan(path), "W", Functions.of(load_catalog(path))).workflow.deferred == {}
+    assert lower(checked_plan(path), "W", Functions.of(load_catalog(path))).workflow.deferred == {"n1": "n2+n4"}
     result = run_file(path)
     assert result.status == "succeeded", result.failures
     assert pl.read_csv(tmp_path / "one.csv")["a"].to_list() == [2, 3]
@@ -187,24 +187,66 @@ workflow W {
     | io.write_csv { path: "high.csv" }
 
   rows
-    | (from input filter a < 3 select {a})
-    | io.write_csv { path: "low.csv" }
+    | (from input aggregate {total = sum a})
+    | io.write_csv { path: "total.csv" }
 }
 """
 
 
-def test_a_file_read_by_two_blocks_is_scanned_by_each_never_collected_whole(tmp_path: Path) -> None:
+def test_a_file_read_by_two_blocks_is_read_once_for_both_never_collected_whole(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two blocks that read the same file are one joint unit: one Polars plan, one scan of the file (Polars caches
+    it for both), which reads only the column they read (the other one does not read)."""
     write_csv(tmp_path)  # read whole, the file fails: each block reads only `a`
     path = program(tmp_path, TWO_READERS)
     lowered = lower(checked_plan(path), "W", Functions.of(load_catalog(path)))
-    assert lowered.workflow.deferred == {}
-    assert lowered.workflow.shared == {"n1": ("n2", "n4")}
-    assert "scanned inside the queries of n2, n4, each reading what it needs of it" in lowered.explain()
+    joint = lowered.workflow.unit("n2+n4")
+    assert (joint.kind, joint.parts, joint.outputs) == ("joint", (("n2",), ("n4",)), ("n2", "n4"))
+    assert lowered.workflow.deferred == {"n1": "n2+n4"} and lowered.workflow.shared == {}
+    assert "n2+n4 [joint: 2 chains of relational blocks sharing a scan, one Polars plan] <- n1" in lowered.explain()
+    assert "the scan they share is read once" in lowered.explain()
+    plans: list[str] = []
+    collect_all = pl.collect_all
+
+    def explained(frames: list[pl.LazyFrame], **options: object) -> list[pl.DataFrame]:
+        plans.append(pl.explain_all(frames))
+        return collect_all(frames, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pl, "collect_all", explained)
     recorder = LineageRecorder(tmp_path)
     for observers in ((), (recorder,)):  # lineage takes the reader's output as a scan: the file, not its rows
         result = run_file(path, observers=observers)
         assert result.status == "succeeded", result.failures
         assert pl.read_csv(tmp_path / "high.csv")["a"].to_list() == [295, 296, 297, 298, 299]
-        assert pl.read_csv(tmp_path / "low.csv")["a"].to_list() == [0, 1, 2]
+        assert pl.read_csv(tmp_path / "total.csv")["total"].to_list() == [ROWS * (ROWS - 1) // 2]
         assert result.rows[("W", "n1")].output == ROWS
     assert recorder.problem is not None  # the whole file does not read: its record says so, the run went on
+    assert len(plans) == 2
+    for plan in plans:  # Polars caches the scan both read: one pass over the file, for `a` alone
+        assert plan.count("Csv SCAN") == 1 and plan.count("CACHE") == 2 and "PROJECT 1/2 COLUMNS" in plan, plan
+
+
+TWO_CHAINED = """import "std/io" io
+
+workflow W {
+  io.read_csv { path: "data.csv" }
+  > rows
+
+  rows
+    | (from input filter a >= 295 select {a})
+    > high
+
+  (from rows join high (==a) select {a} sort {a})
+    | io.write_csv { path: "both.csv" }
+}
+"""
+
+
+def test_blocks_of_which_one_reads_the_other_are_not_joined(tmp_path: Path) -> None:
+    write_csv(tmp_path)
+    path = program(tmp_path, TWO_CHAINED)
+    lowered = lower(checked_plan(path), "W", Functions.of(load_catalog(path)))
+    assert all(u.kind != "joint" for u in lowered.workflow.units)
+    result = run_file(path)
+    assert result.status == "succeeded", result.failures
+    assert pl.read_csv(tmp_path / "both.csv")["a"].to_list() == [295, 296, 297, 298, 299]
