@@ -395,20 +395,32 @@ class GraphRun:
         return True
 
     def _sink(self, unit: Unit) -> Node | None:
-        """The writer this unit's lazy query streams into, when this run lets it (no node output is recorded,
-        no cluster, not a stream's batch)."""
+        """The writer this unit's lazy query streams into, when this run lets it (no cluster, not a stream's
+        batch; observers that record node outputs take the file written as a `Scan`, as lineage does)."""
         writer = self.lowered.sink_of(unit.id)
-        if writer is None or self.run.want_outputs or self.run.cluster is not None or self.run.plan.stream is not None:
+        if writer is None or self.run.cluster is not None or self.run.plan.stream is not None:
+            return None
+        if self.run.want_outputs and not self.run.observers.take_scans:
             return None
         return self.lowered.node(writer)
 
     def _write_through(self, nodes: list[Node], writer: Node, started: float) -> bool:
         """The blocks' lazy query given to the writer, which streams it into its file: readers, blocks and writer
         run as one plan and the result is never collected. The last block's output is the table as written
-        (its rows counted from the file). False when anything failed (the writer left no file): the unit then
-        runs as any other, so a failure is the failing block's or the writer's own, with its rows."""
+        (its rows counted from the file; observers that record outputs get the file as a `Scan`). When outputs are
+        recorded, the blocks before the last are collected first (one `collect_all`: each is recorded) and the
+        last one streams from them. False when anything failed (the writer left no file): the unit then runs as
+        any other, so a failure is the failing block's or the writer's own, with its rows."""
         try:
-            query = relational.lazy_blocks(nodes, self._read, self._pads)[nodes[-1].id]
+            before: dict[str, Data] = {}
+            if self.run.want_outputs and len(nodes) > 1:
+                ran = relational.run_blocks(nodes[:-1], self._read, every=True, pads=self._pads)
+                before = {node_id: data for node_id, data in ran.items() if data is not None}
+
+            def read(node_id: str) -> Data:
+                return before[node_id] if node_id in before else self._read(node_id)
+
+            query = relational.lazy_blocks(nodes[len(before):], read, self._pads)[nodes[-1].id]
             with panics_as_failures():
                 output = self._call(writer, Data(lazy=query), {}, 1)
         except Exception:
@@ -417,6 +429,9 @@ class GraphRun:
             return False
         seconds = time.perf_counter() - started
         for node in nodes[:-1]:
+            if node.id in before:
+                self._succeeded(node, before[node.id], 1, seconds)
+                continue
             self.run.states.change(self.name, node.id, S.SUCCEEDED, 1, seconds=seconds)
             self.run.count(self.name, node.id, input=self._input_rows(node))
         self._written[writer.id] = output.data

@@ -29,10 +29,12 @@ A *unit* is what the executor schedules: one plan node, or several.
   the common scan) for the columns all of them read. Not in a stream (batches are scanned anew), and on a
   cluster its chains still run one by one.
 - **Sinks.** A writer (a step declared `sink=True`, such as `io.write_parquet`) whose input is a relational
-  unit's result that nothing else reads is that unit's sink (`sinks`): unless the run records node outputs,
-  the unit gives the writer its lazy query instead of collecting it, so readers, blocks and writer are one
-  Polars plan run by the streaming engine and the rows are written as they stream, never held in memory.
-  `heddle plan --stage exec` says so, and names for every unit what holds its rows in memory, if anything.
+  unit's result that nothing else reads is that unit's sink (`sinks`): the unit gives the writer its lazy
+  query instead of collecting it, so readers, blocks and writer are one Polars plan run by the streaming
+  engine and the rows are written as they stream, never held in memory. Lineage records the last block's
+  output as the file written (a copy of a Parquet file, else streamed from it); only a fused unit's earlier
+  blocks are collected then, to be recorded. `heddle plan --stage exec` says so, and names for every unit
+  what holds its rows in memory, if anything.
 - **Replay.** Nodes that are not downstream of the node a replay starts from are `recorded` units: their
   outputs come from the recording instead of running them.
 
@@ -248,7 +250,7 @@ class ExecPlan:
                     lines.append(f"      {_memory_text(exec_graph, unit)}")
                 if node.id in exec_graph.sinks:
                     lines.append(f"      a sink: writes {exec_graph.sinks[node.id]}'s lazy query as it streams "
-                                 "(not when node outputs are recorded: lineage collects them)")
+                                 "(lineage records the file written)")
                 if node.id in exec_graph.parameters:
                     lines.append(f"      parameters: {', '.join('@' + p for p in exec_graph.parameters[node.id])}")
                 if node.retry is not None:

@@ -88,6 +88,15 @@ def write_frame(path: Path, frame: pl.DataFrame, compression: str = COMPRESSION)
     return replace_with(path, write)
 
 
+def write_scan(path: Path, frame: pl.LazyFrame, compression: str = COMPRESSION) -> int:
+    """Write a lazy frame's rows as `write_frame` writes a frame's (the same Arrow IPC file), as its query streams:
+    the rows are never all in memory (a file a writer wrote, read back); its size in bytes."""
+    import polars as pl
+
+    return replace_with(path, lambda temporary: frame.sink_ipc(
+        temporary, compression=compression, compat_level=pl.CompatLevel.oldest()))  # type: ignore[arg-type]
+
+
 def frame_bytes(frame: pl.DataFrame, compression: str = COMPRESSION) -> bytes:
     """The rows `write_frame` writes, as an Arrow IPC *stream* (an output recorded inline in the event log): the
     same batches and types, without the file's footer, and written directly (Polars writes a file through a

@@ -17,7 +17,10 @@ executor's thread: one append, no file, no hand-off (a chain of one-row steps re
 A reader's output that a relational block scans lazily (`Table.scan`) comes as a `Scan` (`node_scan`):
 when it is a Parquet file whole and unchanged, a second thread (the copier, so that the small outputs of the
 next stages are not queued behind it) keeps a copy of the file (`<node>.parquet`: a kernel copy, no rows
-decoded or held in memory), else the writer collects the rows on its own thread.
+decoded or held in memory), else the writer streams its rows into the output's file (`write_scan`: never all
+in memory), or collects them where Arrow's kernels are needed (a secret to scrub, a handler's stage). A
+writer that streamed a block's query into its file gives that file as a `Scan` of the block's output and of
+its own, so such a run records what it wrote without holding it.
 
 Files are written whole under a temporary name and moved into place; the event log only grows. At the end
 of the run, once the writer is done, the outputs and the log are fsynced before `run.json` gets its final
@@ -69,6 +72,7 @@ from heddle_engine.lineage.files import (
     write_bytes,
     write_frame,
     write_json,
+    write_scan,
     write_table,
 )
 from heddle_engine.lineage.layout import (
@@ -246,6 +250,14 @@ class LineageRecorder:
         key = (graph, node_id)
         if self._refused_name(active, key):
             return
+        if scan.parquet is None and scan.rows * len(scan.frame.collect_schema()) <= INLINE_BYTES // 8:
+            try:  # a few rows (a sink's summary, say): read here, recorded as any small output (inline)
+                frame = scan.frame.collect()
+            except Exception as error:  # unreadable now: the record lacks it and says so
+                self._fail(active, error)
+                return
+            self.node_frame(graph, node_id, frame)
+            return
         with active.room:
             active.writing[key] = active.writing.get(key, 0) + 1
             batch = active.batch
@@ -401,15 +413,44 @@ class LineageRecorder:
             self._written(active, (graph, node_id), size)
 
     @staticmethod
-    def _copies(active: _Recording, graph: str, scan: Scan, batch: int | None) -> bool:
-        """Is the scan recorded as a copy of its Parquet file? Not when its rows may hold a secret to scrub, nor
-        for a stream's batch or a handler's stage (which runs once per failure, its rows added to one file)."""
-        return scan.parquet is not None and batch is None and graph in active.workflows and not active.redactor.secrets
+    def _plain(active: _Recording, graph: str, batch: int | None) -> bool:
+        """May an output be written without Arrow's kernels? Not when its rows may hold a secret to scrub, nor for a
+        stream's batch or a handler's stage (which runs once per failure, its rows added to one file)."""
+        return batch is None and graph in active.workflows and not active.redactor.secrets
+
+    @classmethod
+    def _copies(cls, active: _Recording, graph: str, scan: Scan, batch: int | None) -> bool:
+        """Is the scan recorded as a copy of its Parquet file?"""
+        return scan.parquet is not None and cls._plain(active, graph, batch)
+
+    def _stream_scan(self, active: _Recording, graph: str, node_id: str, scan: Scan) -> None:
+        """On the writer thread: a scan's rows streamed into the output's file, then logged."""
+        try:
+            path = output_path(active.folder, graph, node_id, None)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            written = write_scan(path, scan.frame)
+            schema = frame_schema(scan.frame.collect_schema())
+            with active.room:
+                active.outputs.add(path)
+                active.rows += scan.rows
+            active.log.append({
+                "event": "output", "graph": graph, "node": node_id, "rows": scan.rows, "bytes": written,
+                "schema": schema_json(schema), "clock": time.time(),
+            })
+        except Exception as error:  # on the writer thread nobody else would hear of it; the run goes on
+            self._fail(active, error)
+        finally:
+            self._written(active, (graph, node_id), 0)
 
     def _write_scan(self, active: _Recording, graph: str, node_id: str, scan: Scan, *, batch: int | None,
                     copy: bool) -> None:
         """On the copier thread a scan's output as a copy of its Parquet file; else, on the writer thread, its
-        rows collected and written as any output."""
+        rows streamed into the output's file (`write_scan`: never all in memory) when nothing asks for Arrow's
+        kernels (a secret to scrub, rows added to an earlier file), else collected and written as any output."""
+        if not copy and self._plain(active, graph, batch) \
+                and output_path(active.folder, graph, node_id, batch) not in active.outputs:
+            self._stream_scan(active, graph, node_id, scan)
+            return
         if not copy:
             try:
                 table = scan.frame.collect().to_arrow(compat_level=pl.CompatLevel.newest())

@@ -13,10 +13,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from heddle.cli.main import main
 from heddle_engine.catalog import load_catalog
 from heddle_engine.events import NodeState
 from heddle_engine.execute import lower
 from heddle_engine.execute.functions import Functions
+from heddle_engine.lineage import LineageStore
 from tests.engine.running import Recorder, checked_plan, run_file
 
 
@@ -101,6 +103,48 @@ def test_the_written_table_reads_back_as_the_result_of_the_run(tmp_path: Path) -
                 .select("id", "customer", (pl.col("amount") * 2).alias("double"), "when", "note")
                 .sort("customer", "id"))
     assert pl.from_arrow(result.outputs["n4"]).equals(expected)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_with_lineage_the_blocks_still_stream_and_the_file_written_is_recorded(
+        tmp_path: Path, kind: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Lineage on: the last block streams into the writer's file all the same; its output and the writer's are
+    recorded from that file (a copy of a Parquet file, else streamed from it), the earlier block's as it was
+    collected; `inspect` and `replay` read them."""
+    writer, name = WRITERS[kind]
+    orders(tmp_path, 5000)  # too many for the log's inline outputs: files
+    path = program(tmp_path, flow(writer))
+    method = f"sink_{kind}"
+    sunk: list[str] = []
+    original = getattr(pl.LazyFrame, method)
+
+    def spy(self: pl.LazyFrame, target: Path, **options: object) -> object:
+        sunk.append(Path(target).name)
+        return original(self, target, **options)
+
+    monkeypatch.setattr(pl.LazyFrame, method, spy)
+    assert main(["run", str(path)]) == 0
+    assert [n for n in sunk if n.startswith(".result.") and ".partial" in n], sunk  # streamed by the writer
+    expected = (pl.read_parquet(tmp_path / "orders.parquet").filter(pl.col("amount") > 20)
+                .select("id", "customer", (pl.col("amount") * 2).alias("double"), "when", "note")
+                .sort("customer", "id"))
+    store = LineageStore(tmp_path)
+    run = store.runs()[0]
+    assert run.status == "succeeded" and run.incomplete is None
+    for stage in ("n3", "n4"):
+        assert pl.from_arrow(store.table(run, store.stage(run, stage))).equals(expected)  # type: ignore[arg-type]
+    earlier = pl.from_arrow(store.table(run, store.stage(run, "n2")))
+    assert earlier.height == expected.height and "double" in earlier.columns  # type: ignore[union-attr]
+    suffixes = sorted(p.suffix for p in (run.folder / "outputs").rglob("n[34]*"))
+    assert suffixes == ([".parquet", ".parquet"] if kind == "parquet" else [".arrow", ".arrow"]), suffixes
+    capsys.readouterr()
+    assert main(["inspect", run.run_id, "--project", str(tmp_path)]) == 0
+    assert "n3" in capsys.readouterr().out
+    (tmp_path / "out" / name).unlink()
+    assert main(["replay", run.run_id, "--from", "n4", "--project", str(tmp_path)]) == 0
+    written = pl.read_csv(tmp_path / "out" / name, schema=expected.schema) if kind == "csv" \
+        else pl.read_parquet(tmp_path / "out" / name)
+    assert written.equals(expected)
 
 
 def test_a_block_that_fails_in_the_stream_fails_as_itself_and_leaves_no_file(tmp_path: Path) -> None:
