@@ -17,9 +17,11 @@ its stdin/stdout, and prints n, p50 and p95 for:
   is printed as "not served yet";
 - cold start: spawn → initialize → didOpen of examples/seeds/fraud_detection.he → its first
   publishDiagnostics, against `heddle check` of the same file;
-- the disk cache of relational blocks (`.heddle/cache/`): `heddle check` of each unchanged generated file, and a
-  new server's first diagnostics of it, without the cache (`HEDDLE_CACHE=off`) and with the cache the previous
-  process left (warm); in a scratch project, so nothing is written into examples/. The servers of the edit
+- the disk cache (`.heddle/cache/`): `heddle check` of each unchanged generated file, and a new server's first
+  diagnostics of it, without the cache (`HEDDLE_CACHE=off`) and with the cache the previous process left (warm:
+  `heddle check` answers from its stored answer, heddle/cli/check_cache.py; "blocks only": that answer removed
+  before each run, as after an edit, the relational blocks read from the disk); in a scratch project, so
+  nothing is written into examples/. The servers of the edit
   figures run with `HEDDLE_CACHE=off`; those of the cold start keep theirs where a user's would
   (examples/.heddle/cache/);
 - resident memory (VmRSS, and the peak VmHWM, from /proc/<pid>/status) after opening each document;
@@ -41,6 +43,7 @@ import os
 import platform
 import queue
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -574,11 +577,13 @@ def heddle_command() -> list[str]:
 
 
 def time_cli(path: Path, runs: int, env: Mapping[str, str] | None = None, cpu: list[float] | None = None,
-             ) -> list[float]:
+             before: Callable[[], None] | None = None) -> list[float]:
     """Wall milliseconds of each `heddle check`; `cpu` gets the CPU milliseconds each used (its children's
-    included), which a loaded machine inflates less."""
+    included), which a loaded machine inflates less; `before()` runs before each, off the clock."""
     samples = []
     for _ in range(runs):
+        if before is not None:
+            before()
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run([*heddle_command(), "check", str(path)], cwd=path.parent, check=False, env=env,
@@ -616,8 +621,13 @@ def bench_disk_cache(lines: int, text: str, runs: int) -> DiskCacheResult:
         time_cli(path, 1, on)  # fills the cache
         warm = Row("`heddle check FILE`, disk cache warm", time_cli(path, runs, on, warm_cpu),
                    TARGET_WARM_CHECK_MS.get(lines))
+        blocks_cpu: list[float] = []
+        blocks = Row("`heddle check FILE`, blocks only (no stored answer)",
+                     time_cli(path, runs, on, blocks_cpu, before=lambda: shutil.rmtree(
+                         folder / ".heddle" / "cache" / "check", ignore_errors=True)))
         cpu = [Row("  CPU time of the check, HEDDLE_CACHE=off", cold_cpu),
-               Row("  CPU time of the check, disk cache warm", warm_cpu)]
+               Row("  CPU time of the check, disk cache warm", warm_cpu),
+               Row("  CPU time of the check, blocks only", blocks_cpu)]
         first = {"off": Row("server: didOpen → first diagnostics, HEDDLE_CACHE=off"),
                  "on": Row("server: didOpen → first diagnostics, disk cache warm")}
         memory: dict[str, list[tuple[float, float]]] = {"off": [], "on": []}
@@ -627,7 +637,7 @@ def bench_disk_cache(lines: int, text: str, runs: int) -> DiskCacheResult:
                     lsp.initialize(folder)
                     first[mode].samples_ms.append(open_document(lsp, path.as_uri(), text))
                     memory[mode].append(lsp.memory_mb())
-    return DiskCacheResult([cold, warm, *cpu, first["off"], first["on"]], cold, memory)
+    return DiskCacheResult([cold, warm, blocks, *cpu, first["off"], first["on"]], cold, memory)
 
 
 def bench_cold_start(runs: int, env: Mapping[str, str] | None = None) -> tuple[Row, Row]:

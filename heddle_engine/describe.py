@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Hashable
 
+from heddle_engine.asked import asking as announce
 from heddle_lang.catalog import InferenceError
 from heddle_lang.records import record
 from heddle_lang.types import Schema
@@ -72,11 +73,15 @@ class Describer:
             self._answers.clear()
             self._down.clear()
 
-    def describe(self, connection: Hashable, query: str, ask: Callable[[], Schema]) -> Schema | None:
+    def describe(self, connection: Hashable, query: str, ask: Callable[[], Schema], *,
+                 local: bool = False) -> Schema | None:
         """The query's columns as the server describes them; None when not known (yet); raises
-        `InferenceError` with the server's message when it refuses the query."""
+        `InferenceError` with the server's message when it refuses the query. `local`: `ask` reads only files
+        (an embedded database), no server."""
         if os.environ.get(SWITCH, "on").strip().lower() in ("0", "off", "false", "no"):
             return None
+        if not local:  # a database on this machine is files, audited as they are opened
+            announce(connection)
         key = (connection, query)
         now = time.monotonic()
         with self._lock:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from heddle.cli.files import UsageError
@@ -50,11 +49,6 @@ class Catalogs:
     def catalogs(self) -> dict[Path | None, EngineCatalog]:
         return dict(self._by_root)
 
-
-def add_profile_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--profile", metavar="NAME",
-                        help="the resource profile of heddle.toml in force ([profiles.NAME.resources.RESOURCE]); "
-                             "default: $HEDDLE_PROFILE, else none")
 
 def paths_of(path: Path | None, catalog: EngineCatalog) -> PathPolicy:
     """Where the file paths in the configs of `path` may point (its project's policy)."""

@@ -16,9 +16,10 @@ from pathlib import Path
 from heddle.cli.commands import command_summary
 from heddle.cli.compiler import contained_compiler
 from heddle.cli.interrupt import INTERRUPTED_EXIT, run_interruptibly
+from heddle.cli.options import add_profile_option
 from heddle.cli.params import add_param_option, parse_params
 from heddle.cli.progress import Progress
-from heddle.cli.project import Catalogs, add_profile_option, analyze_file
+from heddle.cli.project import Catalogs, analyze_file
 from heddle.cli.report import line, problem_line
 from heddle.cli.runs import add_project_option, fail, store_for
 from heddle_engine.lineage import LineageError, LineageRecorder, read_limit

@@ -34,6 +34,7 @@ from heddle.flight.shared import (
     remove,
     write_table,
 )
+from heddle_engine.asked import asking
 from heddle_lang.records import record
 
 FILES_ENV = "HEDDLE_WORKER_FILES"  # "0": never exchange tables as files with a worker on this machine
@@ -121,6 +122,7 @@ class WorkerClient:
     def action(self, kind: str, body: Mapping[str, object] | None = None, *, timeout: float | None = None
                ) -> dict[str, Any]:
         raw = json.dumps(dict(body or {})).encode("utf-8")
+        asking(self.address)
         try:
             results = list(self._connected().do_action(flight.Action(kind, raw), self._options(timeout)))
         except (flight.FlightError, pa.ArrowException, OSError) as error:

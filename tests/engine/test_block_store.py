@@ -4,6 +4,7 @@ skipped; bounded; and `heddle check` of an unchanged file reads every block from
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -107,4 +108,5 @@ def test_check_of_an_unchanged_file_reads_its_blocks_from_the_cache(tmp_path: Pa
     first = check("compile")
     files = list((tmp_path / ".heddle" / "cache").glob("relational-*.jsonl"))
     assert len(files) == 1 and len(files[0].read_text(encoding="utf-8").splitlines()) == 2
+    shutil.rmtree(tmp_path / ".heddle" / "cache" / "check")  # the stored answer (heddle/cli/check_cache.py) gone
     assert check("refuse") == first

@@ -377,6 +377,7 @@ def test_heddle_check_and_plan_read_a_running_workers_describe(write_files: Writ
     path = project(write_files, "shop.score { factor: 3.0 }", f'"shop/score" = {{ worker = "{address}" }}')
     assert main(["check", str(path)]) == 0
     capsys.readouterr()
+    assert not (path.parent / ".heddle" / "cache" / "check").exists()  # the worker's answer: not stored
     assert main(["plan", str(path)]) == 0
     assert "{id: Int64, amount: Float64, score: Float64}" in capsys.readouterr().out
     path.write_text(path.read_text(encoding="utf-8").replace("factor: 3.0", "factor: \"high\""), encoding="utf-8")

@@ -29,8 +29,9 @@ Ask = Callable[[Mapping[str, object], str], Schema]
 
 
 def describe_hook(kind: str, ask: Ask, identity: Callable[[Mapping[str, object]], Hashable | None] | None = None,
-                  key: str = "connection") -> DescribeHook:
-    """A step's `describe` hook: the query of its config asked of the resource injected under `key`."""
+                  key: str = "connection", *, local: bool = False) -> DescribeHook:
+    """A step's `describe` hook: the query of its config asked of the resource injected under `key`. `local`: the
+    database is files on this machine, which `ask` opens (no server is asked)."""
 
     def describe(config: Mapping[str, object], resources: Mapping[str, Mapping[str, object]]) -> Schema | None:
         query = config.get("query")
@@ -40,7 +41,7 @@ def describe_hook(kind: str, ask: Ask, identity: Callable[[Mapping[str, object]]
         connection = identity(resource) if identity is not None else _identity(resource)
         if connection is None:
             return None
-        return DESCRIBER.describe((kind, connection), query, lambda: ask(resource, query))
+        return DESCRIBER.describe((kind, connection), query, lambda: ask(resource, query), local=local)
 
     return describe
 

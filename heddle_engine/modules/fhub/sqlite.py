@@ -120,8 +120,8 @@ def sqlite_schema(config: Mapping[str, object], input_schema: Schema | None) -> 
 
 
 @plugin.step(name="query", resource="connection", placement="driver", infer=sqlite_schema, parameters=config_parameters,
-             describe=describe_hook("sqlite", ask_sqlite, sqlite_identity), lookup_batches=lookup_batches("sqlite"),
-             pushdown="sqlite")
+             describe=describe_hook("sqlite", ask_sqlite, sqlite_identity, local=True),
+             lookup_batches=lookup_batches("sqlite"), pushdown="sqlite")
 def query(config: QueryConfig, **parameters: object) -> Table:
     """Run a SELECT on the injected database; its result columns are read from the SQL before running."""
     database = config.resource
