@@ -20,6 +20,7 @@ import pytest
 from heddle.cli.main import main
 from heddle_engine.loading import forget_project_modules
 from tests.cluster.ray_cluster import RayCluster
+from tests.tied import tied
 
 PLUGIN = '''
 from __future__ import annotations
@@ -147,8 +148,8 @@ def _run(file: Path, cluster: RayCluster, *more: str) -> tuple[int, str, str, in
     status, output, errors and peak memory (bytes)."""
     out, err = file.parent / "run.out", file.parent / "run.err"
     with out.open("wb") as stdout, err.open("wb") as stderr:
-        process = subprocess.Popen([sys.executable, "-m", "heddle.cli.main", "run", str(file), "--no-lineage",
-                                    "--cluster", cluster.address, *more], stdout=stdout, stderr=stderr,
+        process = subprocess.Popen(tied([sys.executable, "-m", "heddle.cli.main", "run", str(file), "--no-lineage",
+                                         "--cluster", cluster.address, *more]), stdout=stdout, stderr=stderr,
                                    env={**os.environ, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"})
     _, status, usage = os.wait4(process.pid, 0)  # this child's own peak memory
     process.returncode = os.waitstatus_to_exitcode(status)

@@ -14,6 +14,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.tied import tied
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -41,7 +43,7 @@ def llama_server(port: int, *, context: int = 4096, parallel: int = 2,
     if predict is not None:
         command += ["--n-predict", str(predict)]
     with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(tied(command), stdout=out, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 120
             while True:
