@@ -14,11 +14,13 @@ from heddle_lang.semantic.context import Context, ResourceInfo, StepInfo
 from heddle_lang.semantic.declarations import check_resource, check_step, collect_declarations, collect_imports
 from heddle_lang.semantic.flow import GraphBuilder, check_trap
 from heddle_lang.semantic.libraries import Exports, LibraryLoader, is_private
-from heddle_lang.semantic.model import Analysis, Definition, EffectiveConfig
+from heddle_lang.semantic.model import Analysis, Binding, Definition, EffectiveConfig, StageType, Use
 from heddle_lang.semantic.reuse import (
     CheckResult,
     GraphResult,
     Marks,
+    Placements,
+    Replayed,
     Reusable,
     environment,
     record,
@@ -69,7 +71,7 @@ def analyze(tree: SyntaxTree, catalog: Catalog, cancelled: Callable[[], bool] | 
         _check(ctx, resource, earlier, texts, checks)
     for step in ctx.steps.values():
         _check(ctx, step, earlier, texts, checks)
-    graphs = []
+    graphs: list[Graph | Replayed] = []
     kept: dict[bytes, GraphResult] = {}
     for placed in (*ctx.handlers.values(), *ctx.workflows.values()):
         checkpoint()
@@ -91,13 +93,35 @@ def analyze(tree: SyntaxTree, catalog: Catalog, cancelled: Callable[[], bool] | 
     _unused(ctx)
     checkpoint()
     diagnostics = sort_diagnostics([*check_tree(tree), *ctx.diagnostics])
-    definitions = (*ctx.aliases.values(), *ctx.definitions.values(), *ctx.local_definitions)
     profiles = getattr(catalog, "profiles", NO_PROFILES)
     resources = {name: EffectiveConfig(dict(info.config), dict(info.overrides), profiles.active, profiles.source)
                  for name, info in ctx.resources.items() if info.spec is not None}
-    return Analysis(tree, tuple(diagnostics), Plan(tuple(graphs)), definitions, tuple(ctx.uses),
-                    tuple(ctx.bindings), tuple(ctx.stage_types), {a: m for a, (_, m) in ctx.modules.items()},
+    return Analysis(tree, tuple(diagnostics), _Parts(ctx, graphs), {a: m for a, (_, m) in ctx.modules.items()},
                     resources, dict(ctx.libraries), _exports(ctx), file, Reusable(catalog, around, kept, checks))
+
+
+class _Parts:
+    """The plan and the lists of an analysis: the context's, with the replayed results moved into place."""
+
+    def __init__(self, ctx: Context, graphs: list[Graph | Replayed]) -> None:
+        self.ctx = ctx
+        self.graphs = graphs
+
+    def plan(self) -> Plan:
+        return Plan(tuple(Placements.graph(g) for g in self.graphs))
+
+    def definitions(self) -> tuple[Definition, ...]:
+        ctx = self.ctx
+        return (*ctx.aliases.values(), *ctx.definitions.values(), *ctx.placements.local_definitions(ctx))
+
+    def uses(self) -> tuple[Use, ...]:
+        return self.ctx.placements.uses(self.ctx)
+
+    def bindings(self) -> tuple[Binding, ...]:
+        return self.ctx.placements.bindings(self.ctx)
+
+    def stage_types(self) -> tuple[StageType, ...]:
+        return self.ctx.placements.stage_types(self.ctx)
 
 
 def _check(ctx: Context, info: ResourceInfo | StepInfo, earlier: Reusable | None, texts: dict[str, bytes],
@@ -137,11 +161,14 @@ def _unused(ctx: Context) -> None:
     a library: its public resources, steps and handlers are there for the files that import it."""
     # By identity: a use's target is the very definition object (a dataclass's hash would hash all its fields).
     read = {id(u.target) for u in ctx.uses if u.target is not None}
+    for piece in ctx.placements.pieces:
+        read.update(id(d) for d in piece.read(ctx))
     library = not ctx.workflows
     # An import whose module is missing is already an error: its uses could not be resolved.
     broken = {alias for alias, (_, spec) in ctx.modules.items() if spec is None}
     broken.update(alias for alias, library in ctx.libraries.items() if library is None)
-    for definition in (*ctx.aliases.values(), *ctx.definitions.values(), *ctx.local_definitions):
+    unread = (d for piece in ctx.placements.pieces for d in piece.unread_locals())
+    for definition in (*ctx.aliases.values(), *ctx.definitions.values(), *ctx.local_definitions, *unread):
         if definition.kind == "workflow" or id(definition) in read:
             continue
         if library and definition.kind in ("resource", "step", "handler") and not is_private(definition.name):

@@ -11,6 +11,7 @@ from heddle_lang.plan import Graph, ResourceUse, RetryPolicy
 from heddle_lang.relational.compile import PrqlCompiler, compile_prql
 from heddle_lang.semantic.libraries import Library, LibraryLoader
 from heddle_lang.semantic.model import Binding, Definition, StageType, Use
+from heddle_lang.semantic.reuse import Placements
 from heddle_lang.syntax import ast
 from heddle_lang.syntax.lower import Placed
 from heddle_lang.syntax.tree import SyntaxTree
@@ -73,6 +74,9 @@ class Context:
     uses: list[Use] = field(default_factory=list)
     bindings: list[Binding] = field(default_factory=list)
     stage_types: list[StageType] = field(default_factory=list)
+    # Results of the previous version replayed: their uses, bindings, stage types and assignments are moved into
+    # the lists above when the analysis's are read (`semantic.reuse`).
+    placements: Placements = field(default_factory=Placements)
 
     def report(self, diagnostic: Diagnostic) -> None:
         self.diagnostics.append(diagnostic)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from functools import cached_property
+from typing import TYPE_CHECKING, Protocol
 
 from heddle_lang.catalog import FunctionSpec, ModuleSpec, ProfileValue, ResourceSpec
 from heddle_lang.diagnostics import Diagnostic
@@ -72,21 +73,55 @@ class EffectiveConfig:
     source: str = "heddle.toml"
 
 
+class Parts(Protocol):
+    """What an analysis made of its declarations, put together when first read (`Analysis`)."""
+
+    def plan(self) -> Plan: ...
+
+    def definitions(self) -> tuple[Definition, ...]: ...
+
+    def uses(self) -> tuple[Use, ...]: ...
+
+    def bindings(self) -> tuple[Binding, ...]: ...
+
+    def stage_types(self) -> tuple[StageType, ...]: ...
+
+
 @dataclass(frozen=True)
 class Analysis:
+    """One document's analysis. Its diagnostics are made with it; its plan, definitions, uses, bindings and stage
+    types when first read (an edit re-analyses a few declarations and reuses the others, whose results are moved into
+    place only for a request that reads them: `semantic.reuse`)."""
+
     tree: SyntaxTree
     diagnostics: tuple[Diagnostic, ...]
-    plan: Plan
-    definitions: tuple[Definition, ...] = ()
-    uses: tuple[Use, ...] = ()
-    bindings: tuple[Binding, ...] = ()
-    stage_types: tuple[StageType, ...] = ()
+    parts: Parts = field(compare=False)
     imports: Mapping[str, ModuleSpec | None] = field(default_factory=dict)
     resources: Mapping[str, EffectiveConfig] = field(default_factory=dict)  # by resource name
     libraries: Mapping[str, Library | None] = field(default_factory=dict)  # `.he` imports by alias (None: broken)
     exports: Exports | None = None  # what the document offers the files that import it
     file: str | None = None
     reusable: Reusable | None = field(default=None, compare=False)  # for the analysis of the next version
+
+    @cached_property
+    def plan(self) -> Plan:
+        return self.parts.plan()
+
+    @cached_property
+    def definitions(self) -> tuple[Definition, ...]:
+        return self.parts.definitions()
+
+    @cached_property
+    def uses(self) -> tuple[Use, ...]:
+        return self.parts.uses()
+
+    @cached_property
+    def bindings(self) -> tuple[Binding, ...]:
+        return self.parts.bindings()
+
+    @cached_property
+    def stage_types(self) -> tuple[StageType, ...]:
+        return self.parts.stage_types()
 
     @property
     def has_errors(self) -> bool:

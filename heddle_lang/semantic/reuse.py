@@ -18,8 +18,9 @@ place in another declaration, a fix editing elsewhere) is not kept: that declara
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from heddle_lang.diagnostics import Diagnostic, shifted
 from heddle_lang.plan import Graph, Node
@@ -28,6 +29,8 @@ from heddle_lang.semantic.model import Binding, Definition, StageType, Use
 from heddle_lang.syntax import ast
 from heddle_lang.syntax.moving import moved_span, relocator
 from heddle_lang.text import Span
+
+_T = TypeVar("_T")
 
 if TYPE_CHECKING:
     from heddle_lang.catalog import Catalog
@@ -48,6 +51,8 @@ class GraphResult:
     bindings: tuple[Binding, ...]
     library_graphs: tuple[tuple[str, Graph], ...]  # library handlers it brought into the plan
     depends: tuple[tuple[str, bytes], ...]  # the declarations it read, by name, and their text
+    reads: tuple[tuple[bool, str], ...]  # the declarations its uses name: (an import?, name)
+    local_reads: frozenset[int]  # which of its local definitions its uses name (by index)
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,7 @@ class CheckResult:
     bindings: tuple[Binding, ...]
     resolved: tuple[tuple[str, object], ...]
     depends: tuple[tuple[str, bytes], ...]
+    reads: tuple[tuple[bool, str], ...]  # the declarations its uses name: (an import?, name)
 
 
 # Diagnostics that read every resource declared (suggestions, candidates), not only those the declaration names.
@@ -164,9 +170,10 @@ def record(ctx: Context, span: Span, marks: Marks, graph: Graph) -> GraphResult 
         return None
     added = tuple((name, g) for name, g in ctx.library_graphs.items() if name not in marks.library_graphs)
     bindings = tuple(ctx.bindings[marks.bindings:])
+    local_reads = frozenset(index for index, d in enumerate(local) if any(u.target is d for u in uses))
     return GraphResult(span, ctx.tree.lines.line_of(span.start), graph, diagnostics, uses, local,
                        tuple(ctx.stage_types[marks.stage_types:]),
-                       bindings, added, _dependencies(ctx, uses))
+                       bindings, added, _dependencies(ctx, uses), _reads(ctx, uses, local), local_reads)
 
 
 def record_check(ctx: Context, span: Span, marks: Marks, info: ResourceInfo | StepInfo) -> CheckResult | None:
@@ -177,15 +184,22 @@ def record_check(ctx: Context, span: Span, marks: Marks, info: ResourceInfo | St
         return None
     resolved = tuple((f.name, getattr(info, f.name)) for f in fields(info) if f.name != "placed")
     return CheckResult(span, diagnostics, uses, tuple(ctx.bindings[marks.bindings:]), resolved,
-                       _dependencies(ctx, uses))
+                       _dependencies(ctx, uses), _reads(ctx, uses, ()))
+
+
+def _reads(ctx: Context, uses: tuple[Use, ...], local: tuple[Definition, ...]) -> tuple[tuple[bool, str], ...]:
+    """The declarations of this file that `uses` name (those a replay ties again by name)."""
+    return tuple(sorted({(u.target.kind == "import", u.target.name) for u in uses
+                         if u.target is not None and u.target not in local
+                         and (u.target.file is None or u.target.file == ctx.file)}))
 
 
 def replay_check(ctx: Context, result: CheckResult, span: Span, info: ResourceInfo | StepInfo) -> None:
-    """Add `result` to `ctx` as if the declaration, now at `span`, had been checked again; resolve `info` so."""
+    """Add `result` to `ctx` as if the declaration, now at `span`, had been checked again; resolve `info` so. Its
+    diagnostics are moved now, the rest when the analysis's lists are read (`Placements`)."""
     delta = span.start - result.span.start
     ctx.diagnostics.extend(shifted(d, delta) for d in result.diagnostics)
-    ctx.bindings.extend(_binding(b, delta, 0) for b in result.bindings)
-    ctx.uses.extend(_use(u, delta, _current(ctx, u.target, {})) for u in result.uses)
+    ctx.placements.add(Replayed(Marks.of(ctx), result, delta, 0))
     for name, value in result.resolved:
         setattr(info, name, dict(value) if isinstance(value, dict) else value)  # its own, as a check makes it
 
@@ -211,27 +225,108 @@ def _inside(diagnostic: Diagnostic, span: Span) -> bool:
     return all(span.start <= s.start and s.end <= span.end for s in spans)
 
 
-def replay(ctx: Context, result: GraphResult, span: Span) -> Graph:
-    """Add `result` to `ctx` as if its declaration, now at `span`, had been analysed again; its graph."""
+def replay(ctx: Context, result: GraphResult, span: Span) -> Replayed:
+    """Add `result` to `ctx` as if its declaration, now at `span`, had been analysed again: its diagnostics moved now,
+    its graph and the rest when they are read (`Placements`)."""
     delta = span.start - result.span.start
     lines = ctx.tree.lines.line_of(span.start) - result.line  # its text is the same: so are its line breaks
     for name, graph in result.library_graphs:
         ctx.library_graphs.setdefault(name, graph)
-    if delta == 0 and lines == 0:
-        ctx.diagnostics.extend(result.diagnostics)
-        ctx.local_definitions.extend(result.local_definitions)
-        ctx.stage_types.extend(result.stage_types)
-        ctx.bindings.extend(result.bindings)
-        ctx.uses.extend(Use(u.name, u.span, _current(ctx, u.target, {})) for u in result.uses)
-        return result.graph
-    moved = {id(d): _definition(d, delta, lines) for d in result.local_definitions}
     ctx.diagnostics.extend(shifted(d, delta) for d in result.diagnostics)
-    ctx.local_definitions.extend(moved.values())
-    ctx.stage_types.extend(_stage_type(s, delta, lines) for s in result.stage_types)
-    ctx.bindings.extend(_binding(b, delta, lines) for b in result.bindings)
-    ctx.uses.extend(_use(u, delta, _current(ctx, u.target, moved)) for u in result.uses)
-    nodes = tuple([_node(n, delta, lines) for n in result.graph.nodes])
-    return replace(result.graph, nodes=nodes)
+    piece = Replayed(Marks.of(ctx), result, delta, lines)
+    ctx.placements.add(piece)
+    return piece
+
+
+@dataclass(frozen=True, eq=False)
+class Replayed:
+    """A result replayed at a new place: where its items stand among the context's own (`marks`), and how far it
+    moved (bytes, lines)."""
+
+    marks: Marks
+    result: GraphResult | CheckResult
+    delta: int
+    lines: int
+
+    def read(self, ctx: Context) -> list[Definition]:
+        """The current definitions its uses name (not its own assignments)."""
+        tables = (ctx.definitions, ctx.aliases)
+        return [d for is_import, name in self.result.reads if (d := tables[is_import].get(name)) is not None]
+
+    def unread_locals(self) -> list[Definition]:
+        """Its assignments nothing reads, at their new place."""
+        result = self.result
+        if not isinstance(result, GraphResult):
+            return []
+        return [_definition(d, self.delta, self.lines) for index, d in enumerate(result.local_definitions)
+                if index not in result.local_reads]
+
+
+class Placements:
+    """The results an analysis replayed, and its lists with their items moved into place: made when first read, so an
+    edit moves nothing nobody asks for. The lists are the context's (`ctx`), the replayed uses tied to its
+    definitions."""
+
+    def __init__(self) -> None:
+        self.pieces: list[Replayed] = []
+        self._locals: dict[int, dict[int, Definition]] = {}  # by id of a piece: its moved assignments by old id
+
+    def add(self, piece: Replayed) -> None:
+        self.pieces.append(piece)
+
+    def _moved_locals(self, piece: Replayed) -> dict[int, Definition]:
+        found = self._locals.get(id(piece))
+        if found is None:
+            result = piece.result
+            local = result.local_definitions if isinstance(result, GraphResult) else ()
+            unmoved = piece.delta == 0 and piece.lines == 0
+            found = self._locals[id(piece)] = {
+                id(d): d if unmoved else _definition(d, piece.delta, piece.lines) for d in local}
+        return found
+
+    def _merged(self, fresh: list[_T], mark: Callable[[Marks], int],
+                items: Callable[[Replayed], Iterable[_T]]) -> tuple[_T, ...]:
+        out: list[_T] = []
+        at = 0
+        for piece in self.pieces:
+            end = mark(piece.marks)
+            out.extend(fresh[at:end])
+            at = end
+            out.extend(items(piece))
+        out.extend(fresh[at:])
+        return tuple(out)
+
+    def uses(self, ctx: Context) -> tuple[Use, ...]:
+        def moved(piece: Replayed) -> Iterator[Use]:
+            locals_ = self._moved_locals(piece)
+            for u in piece.result.uses:
+                yield _use(u, piece.delta, _current(ctx, u.target, locals_))
+
+        return self._merged(ctx.uses, lambda m: m.uses, moved)
+
+    def local_definitions(self, ctx: Context) -> tuple[Definition, ...]:
+        return self._merged(ctx.local_definitions, lambda m: m.local_definitions,
+                            lambda piece: self._moved_locals(piece).values())
+
+    def stage_types(self, ctx: Context) -> tuple[StageType, ...]:
+        return self._merged(ctx.stage_types, lambda m: m.stage_types, lambda piece: [
+            _stage_type(s, piece.delta, piece.lines) for s in piece.result.stage_types
+        ] if isinstance(piece.result, GraphResult) else [])
+
+    def bindings(self, ctx: Context) -> tuple[Binding, ...]:
+        return self._merged(ctx.bindings, lambda m: m.bindings, lambda piece: [
+            _binding(b, piece.delta, piece.lines) for b in piece.result.bindings])
+
+    @staticmethod
+    def graph(graph: Graph | Replayed) -> Graph:
+        """A graph of the plan: built, or replayed and moved into place."""
+        if isinstance(graph, Graph):
+            return graph
+        result = graph.result
+        assert isinstance(result, GraphResult)
+        if graph.delta == 0 and graph.lines == 0:
+            return result.graph
+        return replace(result.graph, nodes=tuple([_node(n, graph.delta, graph.lines) for n in result.graph.nodes]))
 
 
 # Copies with their places moved: a replayed graph moves all of these, so they are made without `replace`'s checks.

@@ -117,14 +117,18 @@ def summary(analysis: Analysis) -> tuple[object, ...]:
     uses = tuple((u.name, u.span, None if u.target is None else (u.target.name, u.target.kind, u.target.span,
                                                                   u.target.file)) for u in analysis.uses)
     stages = tuple((s.span, str(s.schema), s.label) for s in analysis.stage_types)
-    return analysis.diagnostics, analysis.plan.explain(), uses, stages, repr(analysis.tree.ast)  # spans included
+    bindings = tuple((b.span, b.module_path, b.function is None, b.resource is None) for b in analysis.bindings)
+    nodes = tuple((g.name, tuple((n.id, n.span, n.line) for n in g.nodes)) for g in analysis.plan.graphs)
+    # spans included: every place a reused result was moved to
+    return (analysis.diagnostics, analysis.plan.explain(), nodes, uses, stages, bindings, analysis.definitions,
+            repr(analysis.tree.ast))
 
 
 edit = st.tuples(st.sampled_from(sorted(FILES)), st.floats(0, 1), st.integers(0, 6),
                  st.sampled_from(SNIPPETS))
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(edit, min_size=1, max_size=8))
 def test_random_edits_analyse_as_a_fresh_analysis_does(edits: list[tuple[str, float, int, str]]) -> None:
     texts = dict(FILES)
