@@ -14,6 +14,10 @@ falls on all of them alike; ratios are against a baseline measured in the same r
   start-up      `heddle --version`, `heddle check` and `heddle run --no-lineage` of examples/quickstart.he
                 against `python -c "import polars"`; `heddle check` unchanged (answered from its store,
                 heddle/cli/check_cache.py) and without its stored answer (as after an edit; blocks from the disk)
+  decomposition where DuckDB's lead comes from: `import polars` against `import duckdb` (whole processes), and
+                the query alone in a warm process (`--rounds` runs after one warm-up, in a child per engine):
+                the hand-written Polars plan streamed into its CSV (`sink_csv`), collected by the streaming
+                engine, and DuckDB's `COPY`; beside them the run as `heddle run --no-lineage` reports it
 
 Peak RSS is each process's own (`wait4`; this process imports no data library, as a child's figure starts
 from its parent's). CPU is user + system time (`wait4`): on a machine other work loads, steadier than wall
@@ -35,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import shutil
 import statistics
@@ -63,6 +68,37 @@ workflow Top {
       )
     | io.write_csv { path: "out/heddle.csv" }
 }
+"""
+
+# The query alone in a warm process: one warm-up, then `rounds` timed runs of each case; prints JSON
+# {case: [[wall, cpu], ...]} (CPU: the process's, every thread's). The same query as the scripts below.
+WARM = """import json, sys, time
+rounds, engine = int(sys.argv[1]), sys.argv[2]
+if engine == "polars":
+    import polars as pl
+
+    def query():
+        return (pl.scan_parquet("orders.parquet").filter(pl.col("amount") > 100).group_by("customer")
+                .agg(total=pl.col("amount").sum(), orders=pl.len()).sort("total", descending=True).head(100))
+
+    cases = {"Polars sink_csv": lambda: query().sink_csv("out/warm.csv"),
+             "Polars collect (streaming)": lambda: query().collect(engine="streaming"),
+             "Polars collect (in memory)": lambda: query().collect(engine="in-memory")}
+else:
+    import duckdb
+
+    connection = duckdb.connect()
+    cases = {"DuckDB COPY": lambda: connection.sql(
+        "COPY (SELECT customer, sum(amount) AS total, count(*) AS orders FROM 'orders.parquet' WHERE amount > 100 "
+        "GROUP BY customer ORDER BY total DESC LIMIT 100) TO 'out/warm-duck.csv' (HEADER)")}
+found = {name: [] for name in cases}
+for number in range(rounds + 1):
+    for name, run in cases.items():
+        wall, cpu = time.perf_counter(), time.process_time()
+        run()
+        if number:
+            found[name].append([time.perf_counter() - wall, time.process_time() - cpu])
+print(json.dumps(found))
 """
 
 POLARS_SCRIPT = """import polars as pl
@@ -203,7 +239,8 @@ def main() -> None:
                         help="the heddle command to measure (the one beside this Python)")
     parser.add_argument("--no-duckdb", action="store_true", help="leave the DuckDB script out")
     parser.add_argument("--workflow-only", action="store_true",
-                        help="only the workflow's four commands (for large --rows: start-up is measured at 10M)")
+                        help="only the workflow's four commands and the two imports (for large --rows: start-up "
+                             "is measured at 10M)")
     args = parser.parse_args()
 
     data = make_data(args.rows)
@@ -231,6 +268,7 @@ def main() -> None:
             "100 steps --no-lineage": [heddle, "run", str(tiny / "tiny.he"), "--no-lineage"],
             "100 steps (lineage)": [heddle, "run", str(tiny / "tiny.he")],
             "import polars": [python, "-c", "import polars"],
+            "import duckdb": [python, "-c", "import duckdb"],
             "heddle --version": [heddle, "--version"],
             "heddle check quickstart": [heddle, "check", str(quickstart / "quickstart.he")],
             "heddle check, no stored answer": [heddle, "check", str(quickstart / "quickstart.he")],
@@ -240,9 +278,9 @@ def main() -> None:
         before = {"heddle check, no stored answer":
                   lambda: shutil.rmtree(quickstart / ".heddle" / "cache" / "check", ignore_errors=True)}
         if args.no_duckdb:
-            del commands["duckdb script"]
+            del commands["duckdb script"], commands["import duckdb"]
         if args.workflow_only:
-            for name in ("100 steps --no-lineage", "100 steps (lineage)", "import polars", "heddle --version",
+            for name in ("100 steps --no-lineage", "100 steps (lineage)", "heddle --version",
                          "heddle check quickstart", "heddle check, no stored answer", "heddle run quickstart"):
                 del commands[name]
         figures = {name: Figures([], [], [], []) for name in commands}
@@ -258,11 +296,57 @@ def main() -> None:
                     if inner is not None:
                         figures[name].inner.append(inner)
             print(f"round {round_number}/{args.rounds} done", file=sys.stderr, flush=True)
+        warm = {name: runs for engine in ("polars", *(() if args.no_duckdb else ("duckdb",)))
+                for name, runs in _warm(python, engine, args.rounds, folder, environment).items()}
         result = same_result(folder / "out" / "heddle.csv", folder / "out" / "polars.csv")
         duck = same_result(folder / "out" / "duckdb.csv", folder / "out" / "polars.csv") if not args.no_duckdb \
             else None
 
     report(args, figures, result, duck)
+    decomposition(figures, warm)
+
+
+def _warm(python: str, engine: str, rounds: int, folder: Path, environment: dict[str, str]
+          ) -> dict[str, list[list[float]]]:
+    """The query alone, `rounds` times in one warm process of `engine` (after a warm-up): {case: [[wall, cpu]]}."""
+    done = subprocess.run([python, "-c", WARM, str(rounds), engine], cwd=folder, env=environment, check=True,
+                          capture_output=True, text=True)
+    return json.loads(done.stdout)
+
+
+def decomposition(figures: dict[str, Figures], warm: dict[str, list[list[float]]]) -> None:
+    """Where the DuckDB script's lead over the Polars script comes from: the import, and the query itself in a
+    warm process; beside them, where `heddle run --no-lineage`'s time goes (the run it reports, the rest)."""
+    def line(name: str, wall: float, cpu: float | None = None, note: str = "") -> None:
+        print(f"  {name:52} {wall:7.3f}s" + (f"   CPU {cpu:6.3f}s" if cpu is not None else " " * 14) + note)
+
+    def query(name: str) -> tuple[float, float]:
+        return statistics.median(r[0] for r in warm[name]), statistics.median(r[1] for r in warm[name])
+
+    print(f"\nwhere the time goes (medians of {len(next(iter(warm.values())))} runs)")
+    for name in ("import polars", "import duckdb"):
+        if name in figures:
+            line(f"{name} (whole process)", figures[name].median(), figures[name].cpu_median())
+    print("  the query alone, in a warm process:")
+    duck = query("DuckDB COPY") if "DuckDB COPY" in warm else None
+    for name in warm:
+        wall, cpu = query(name)
+        line(f"  {name}", wall, cpu, f"   {wall / duck[0]:.2f}x DuckDB's" if duck and name != "DuckDB COPY" else "")
+    script, plain = figures["polars script"], figures["heddle run --no-lineage"]
+    sink = query("Polars sink_csv")
+    line("Polars script: all but its query (start-up, exit)", script.median() - sink[0], script.cpu_median() - sink[1])
+    if plain.inner:
+        inner = statistics.median(plain.inner)
+        line("heddle run --no-lineage: the run it reports", inner)
+        line("heddle run --no-lineage: all but the run it reports", plain.median() - inner)
+    if duck is not None and "import duckdb" in figures and "duckdb script" in figures:
+        lead = script.median() - figures["duckdb script"].median()
+        lead_cpu = script.cpu_median() - figures["duckdb script"].cpu_median()
+        imports = figures["import polars"].median() - figures["import duckdb"].median()
+        imports_cpu = figures["import polars"].cpu_median() - figures["import duckdb"].cpu_median()
+        print(f"  the DuckDB script's lead over the Polars script: {lead:.3f} s (CPU {lead_cpu:.3f} s) of "
+              f"{script.median():.3f} s: the import {imports:.3f} s (CPU {imports_cpu:.3f} s), the query "
+              f"{sink[0] - duck[0]:.3f} s (CPU {sink[1] - duck[1]:.3f} s) — Polars' own, which a Heddle run pays too")
 
 
 def workflow_goals(args: argparse.Namespace, figures: dict[str, Figures], base: Figures, plain: Figures,
