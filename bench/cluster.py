@@ -106,31 +106,13 @@ def units_program(units: int) -> str:
     return "\n".join([*lines, "}", ""])
 
 
-class Timing:
-    """An observer: each node's seconds."""
-
-    wants_outputs = False
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-
-    def run_started(self, run: object) -> None: ...
-
-    def run_finished(self, result: object) -> None: ...
-
-    def node_output(self, graph: str, node_id: str, table: object) -> None: ...
-
-    def node_event(self, event: Any) -> None:
-        if str(event.state) == "succeeded" and event.seconds is not None:
-            self.seconds[event.node_id] = event.seconds
-
-
-def run_once(file: Path, cluster: str | None, partitions: int = 0) -> tuple[float, dict[str, float], Any]:
+def run_once(file: Path, cluster: str | None, partitions: int = 0) -> tuple[float, dict[str, list[float]], Any]:
     from heddle.cli.compiler import contained_compiler
     from heddle.cli.project import Catalogs, analyze_file
     from heddle_engine.cluster.partition import Partitioning
     from heddle_engine.execute import run_workflow
     from heddle_lang.syntax import parse
+    from tests.engine.running import NodeSeconds
 
     with contained_compiler() as compiler:
         catalogs = Catalogs()
@@ -138,7 +120,7 @@ def run_once(file: Path, cluster: str | None, partitions: int = 0) -> tuple[floa
         analysis = analyze_file(parse(file.read_text()), catalogs, file, compiler=compiler)
     assert not [d for d in analysis.diagnostics if d.is_error], analysis.diagnostics
     workflow = analysis.plan.workflows[0].name
-    timing = Timing()
+    timing = NodeSeconds()
     result = run_workflow(analysis.plan, workflow, catalog, file=str(file), parameters={}, observers=[timing],
                           cluster=cluster, partitioning=Partitioning(partitions, 1) if partitions else None)
     assert result.status == "succeeded", result.message
@@ -146,8 +128,9 @@ def run_once(file: Path, cluster: str | None, partitions: int = 0) -> tuple[floa
 
 
 def command_seconds(file: Path, cluster: str | None) -> float:
-    argv = [sys.executable, "-m", "heddle.cli.main", "run", str(file), "--no-lineage"]
-    argv += ["--cluster", cluster] if cluster else []
+    from tests.projects import run_command
+
+    argv = run_command(file, *(["--cluster", cluster] if cluster else []))
     started = time.perf_counter()
     subprocess.run(argv, check=True, capture_output=True, env={**os.environ, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"})
     return time.perf_counter() - started
@@ -164,10 +147,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     from tests.cluster.ray_cluster import two_nodes
+    from tests.projects import plugin_project
 
     folder = Path(tempfile.mkdtemp(prefix="heddle-bench-cluster-"))
-    (folder / "heddle.toml").write_text('[modules]\n"b/cluster" = "benchcluster:plugin"\n', encoding="utf-8")
-    (folder / "benchcluster.py").write_text(PLUGIN, encoding="utf-8")
+    plugin_project(folder, "benchcluster", PLUGIN, module="b/cluster")
     units = folder / "units.he"
     units.write_text(units_program(args.units), encoding="utf-8")
     partitioned = folder / "partitioned.he"
@@ -199,7 +182,7 @@ def partitions(file: Path, address: str, args: argparse.Namespace) -> None:
     for name, cluster, count in [("in process", None, 0), ("Ray, 1 partition", address, 1),
                                  ("Ray, 2 partitions", address, 2), ("Ray, 4 partitions", address, 4)]:
         runs = [run_once(file, cluster, count) for _ in range(args.rounds)]
-        unit = median([max((s for n, s in r[1].items() if n == "n3"), default=0.0) for r in runs])
+        unit = median([max(r[1].get("n3", [0.0])) for r in runs])
         figures[name] = (median([r[0] for r in runs]), unit, runs[-1][2])
     base, base_unit, _ = figures["in process"]
     print(f"\npartitioned filter -> lookup -> aggregate on {args.rows:,} rows (n3: the unit of the filter/join "

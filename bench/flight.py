@@ -36,7 +36,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -170,53 +169,31 @@ def child(mode: str, megabytes: int, calls: int, rounds: int) -> dict[str, Any]:
     import pyarrow as pa
 
     from heddle_engine.catalog import load_catalog
-    from heddle_engine.events import NodeEvent, NodeState
     from heddle_engine.execute import run_workflow
     from heddle_engine.workers.remote import RemoteCallee
     from heddle_lang.semantic import analyze
     from heddle_lang.syntax import parse
+    from tests.engine.running import NodeSeconds
+    from tests.projects import plugin_project
 
     rows = megabytes * 1024 * 1024 // ROW_BYTES
     folder = Path(tempfile.mkdtemp(prefix="heddle-bench-flight-"))
-    (folder / "benchflight.py").write_text(textwrap.dedent(PLUGIN), encoding="utf-8")
     worker = {"local": '"benchflight:plugin"',
               "python": f'{{ command = ["{sys.executable}", "benchflight.py"] }}',
               "python-wire": f'{{ command = ["{sys.executable}", "benchflight.py"] }}',
               "node": f'{{ command = ["node", "{NODE_EXAMPLE}"] }}',
               "node-wire": f'{{ command = ["node", "{NODE_EXAMPLE}"] }}'}[mode]
-    (folder / "heddle.toml").write_text(f'[modules]\n"bench/local" = "benchflight:plugin"\n"bench/x" = {worker}\n',
-                                        encoding="utf-8")
+    plugin_project(folder, "benchflight", PLUGIN, module="bench/local", others={"bench/x": worker})
     text = (f'import "bench/local" b\nimport "bench/x" x\n\nworkflow Identity {{\n  b.make {{ rows: {rows} }}\n'
             "    | x.identity\n}\n")
     catalog = load_catalog(folder / "flow.he")
     analysis = analyze(parse(text), catalog)
     assert not [d for d in analysis.diagnostics if d.is_error], analysis.diagnostics
 
-    class Timing:
-        """Hears the identity node's time; wants no outputs (they would be copied for nothing)."""
-
-        wants_outputs = False
-
-        def __init__(self) -> None:
-            self.seconds: list[float] = []
-
-        def run_started(self, run: object) -> None:
-            return None
-
-        def run_finished(self, result: object) -> None:
-            return None
-
-        def node_output(self, graph: str, node_id: str, table: object) -> None:
-            return None
-
-        def node_event(self, event: NodeEvent) -> None:
-            if event.node_id == "n2" and event.state == NodeState.SUCCEEDED and event.seconds is not None:
-                self.seconds.append(event.seconds)
-
-    timing = Timing()
+    timing = NodeSeconds()  # the identity node's time
     for _ in range(rounds):
         result = run_workflow(analysis.plan, "Identity", catalog, file=str(folder / "flow.he"), parameters={},
-                              observers=[timing])  # type: ignore[list-item]
+                              observers=[timing])
         assert result.status == "succeeded", result.message
         del result
 
@@ -243,7 +220,7 @@ def child(mode: str, megabytes: int, calls: int, rounds: int) -> dict[str, Any]:
         if process is not None and process.pid is not None:
             worker_peak = _peak_rss(process.pid)
     catalog.close()
-    return {"seconds": statistics.median(timing.seconds), "call_ms": statistics.median(samples) * 1000,
+    return {"seconds": statistics.median(timing.seconds["n2"]), "call_ms": statistics.median(samples) * 1000,
             "engine_peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "worker_peak": worker_peak}
 
 

@@ -6,10 +6,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
+from tests.processes import alive, still_alive
 from tests.tied import tied
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux" or tied(["x"]) == ["x"],
@@ -17,6 +17,7 @@ pytestmark = pytest.mark.skipif(sys.platform != "linux" or tied(["x"]) == ["x"],
 
 STARTER = """\
 import subprocess, sys
+from tests.processes import alive, still_alive
 from tests.tied import tied
 child = subprocess.Popen(tied(["sleep", "120"]), start_new_session=True)
 print(child.pid, flush=True)
@@ -24,14 +25,6 @@ sys.stdin.read()
 """
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STARTERS = 5  # each killed as soon as its child exists: some before setpriv asks for the signal (seen under load)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            return stat.read().split(")")[-1].split()[0] != "Z"  # a zombie has ended
-    except FileNotFoundError:
-        return False
 
 
 def test_a_tied_child_ends_when_its_starter_is_killed() -> None:
@@ -44,13 +37,10 @@ def test_a_tied_child_ends_when_its_starter_is_killed() -> None:
             children.append(int(starter.stdout.readline()))
             starter.send_signal(signal.SIGKILL)
             starter.wait(10)
-        deadline = time.monotonic() + 10
-        while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not [pid for pid in children if _alive(pid)], "a child outlived the process that started it"
+        assert not still_alive(children, 10), "a child outlived the process that started it"
     finally:
         for pid in children:
-            if _alive(pid):
+            if alive(pid):
                 os.kill(pid, signal.SIGKILL)
 
 

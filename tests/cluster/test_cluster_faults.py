@@ -9,9 +9,7 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 
 import polars as pl
@@ -20,6 +18,8 @@ import pytest
 from heddle.cli.main import main
 from heddle_engine.loading import forget_project_modules
 from tests.cluster.ray_cluster import RayCluster
+from tests.processes import written_pid
+from tests.projects import plugin_project, run_command
 from tests.tied import tied
 
 PLUGIN = '''
@@ -96,10 +96,7 @@ def widen(config: Widen, input: Wide) -> Widened:
 
 
 def project(tmp_path: Path, program: str) -> Path:
-    (tmp_path / "heddle.toml").write_text('[modules]\n"t/work" = "work:plugin"\n', encoding="utf-8")
-    (tmp_path / "work.py").write_text(PLUGIN, encoding="utf-8")
-    (tmp_path / "main.he").write_text(program, encoding="utf-8")
-    return tmp_path / "main.he"
+    return plugin_project(tmp_path, "work", PLUGIN, program)
 
 
 def events(folder: Path) -> list[dict[str, object]]:
@@ -123,11 +120,7 @@ workflow Held {{
     statuses: list[int] = []
     runner = threading.Thread(target=lambda: statuses.append(main(["run", str(file), "--cluster", cluster.address])))
     runner.start()
-    deadline = time.monotonic() + 120
-    while not marker.exists() or not marker.read_text():
-        assert time.monotonic() < deadline, "the step never started"
-        time.sleep(0.1)
-    os.kill(int(marker.read_text()), signal.SIGKILL)  # the Ray worker process running the step
+    os.kill(written_pid(marker, 120), signal.SIGKILL)  # the Ray worker process running the step
     runner.join(timeout=180)
     forget_project_modules(tmp_path)
     err = capsys.readouterr().err
@@ -148,9 +141,8 @@ def _run(file: Path, cluster: RayCluster, *more: str) -> tuple[int, str, str, in
     status, output, errors and peak memory (bytes)."""
     out, err = file.parent / "run.out", file.parent / "run.err"
     with out.open("wb") as stdout, err.open("wb") as stderr:
-        process = subprocess.Popen(tied([sys.executable, "-m", "heddle.cli.main", "run", str(file), "--no-lineage",
-                                         "--cluster", cluster.address, *more]), stdout=stdout, stderr=stderr,
-                                   env={**os.environ, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"})
+        process = subprocess.Popen(tied(run_command(file, "--cluster", cluster.address, *more)), stdout=stdout,
+                                   stderr=stderr, env={**os.environ, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"})
     _, status, usage = os.wait4(process.pid, 0)  # this child's own peak memory
     process.returncode = os.waitstatus_to_exitcode(status)
     return (process.returncode, out.read_text(encoding="utf-8"), err.read_text(encoding="utf-8"),

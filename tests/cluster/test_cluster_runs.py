@@ -3,7 +3,6 @@ read it — and an interrupted cluster run ends at once, its work on the cluster
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from pathlib import Path
@@ -16,6 +15,8 @@ from heddle_engine.execute import INTERRUPTED, Interrupt, run_workflow
 from heddle_engine.loading import forget_project_modules
 from heddle_lang.syntax import parse
 from tests.cluster.ray_cluster import RayCluster
+from tests.processes import still_alive, written_pid
+from tests.projects import plugin_project
 
 PLUGIN = '''
 import logging
@@ -53,9 +54,7 @@ def talk(input: Table) -> Table:
 
 
 def _project(folder: Path, seconds: float) -> Path:
-    (folder / "heddle.toml").write_text('[modules]\n"t/slow" = "slow:plugin"\n', encoding="utf-8")
-    (folder / "slow.py").write_text(PLUGIN, encoding="utf-8")
-    (folder / "main.he").write_text(f'''import "std/io" io
+    return plugin_project(folder, "slow", PLUGIN, f'''import "std/io" io
 import "t/slow" slow
 
 workflow Slow {{
@@ -64,8 +63,7 @@ workflow Slow {{
     | (from input derive {{twice = id * 2}})
     | io.write_csv {{ path: "out/slow.csv" }}
 }}
-''', encoding="utf-8")
-    return folder / "main.he"
+''')
 
 
 def test_runs_inspect_and_replay_read_a_cluster_run(tmp_path: Path, cluster: RayCluster,
@@ -99,11 +97,7 @@ def test_an_interrupted_cluster_run_ends_at_once_and_stops_its_work(tmp_path: Pa
         cluster=cluster.address)))
     try:
         runner.start()
-        deadline = time.monotonic() + 120
-        while not (tmp_path / "pid").exists() or not (tmp_path / "pid").read_text():
-            assert time.monotonic() < deadline, "the step never started"
-            time.sleep(0.1)
-        pid = int((tmp_path / "pid").read_text())
+        pid = written_pid(tmp_path / "pid", 120)
         started = time.monotonic()
         interrupt()
         runner.join(timeout=60)
@@ -112,19 +106,8 @@ def test_an_interrupted_cluster_run_ends_at_once_and_stops_its_work(tmp_path: Pa
         forget_project_modules(tmp_path)
     assert results[0].status == INTERRUPTED
     assert not (tmp_path / "out").exists()
-    deadline = time.monotonic() + 30
-    while _alive(pid):  # the host that ran the step is ended with the run
-        assert time.monotonic() < deadline, "the step's process on the cluster still runs"
-        time.sleep(0.2)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    status = Path(f"/proc/{pid}/status")
-    return status.exists() and "zombie" not in status.read_text()
+    # the host that ran the step is ended with the run
+    assert not still_alive([pid], 30), "the step's process on the cluster still runs"
 
 
 def test_what_a_step_prints_or_logs_on_the_cluster_is_written_by_the_driver(

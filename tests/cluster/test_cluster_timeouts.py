@@ -4,16 +4,15 @@ is ended — nothing keeps running on the cluster. A lookup's calls are timed to
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from heddle.cli.main import main
-from heddle_engine.loading import forget_project_modules
 from tests.cluster.ray_cluster import RayCluster
+from tests.processes import still_alive
+from tests.projects import plugin_project, run_here
 
 PLUGIN = '''
 import os
@@ -79,35 +78,17 @@ handler keep {
 
 
 def _project(folder: Path, body: str) -> Path:
-    (folder / "heddle.toml").write_text('[modules]\n"t/slow" = "slow:plugin"\n', encoding="utf-8")
-    (folder / "slow.py").write_text(PLUGIN, encoding="utf-8")
-    (folder / "main.he").write_text(HEADER + body, encoding="utf-8")
-    return folder / "main.he"
+    return plugin_project(folder, "slow", PLUGIN, HEADER + body)
 
 
 def _run(file: Path, cluster: RayCluster) -> int:
-    try:
-        return main(["run", str(file), "--no-lineage", "--cluster", cluster.address])
-    finally:
-        forget_project_modules(file.parent)
+    return run_here(file, "--cluster", cluster.address)
 
 
 def _ended(folder: Path) -> None:
     """Every process an attempt ran in has ended (within 30 s)."""
-    pids = [int(p.read_text()) for p in folder.iterdir()]
-    deadline = time.monotonic() + 30
-    while any(_alive(pid) for pid in pids):
-        assert time.monotonic() < deadline, "a timed-out call still runs on the cluster"
-        time.sleep(0.2)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    status = Path(f"/proc/{pid}/status")
-    return status.exists() and "zombie" not in status.read_text()
+    assert not still_alive((int(p.read_text()) for p in folder.iterdir()), 30), \
+        "a timed-out call still runs on the cluster"
 
 
 def test_an_attempt_that_overruns_its_timeout_is_stopped_retried_then_handled(

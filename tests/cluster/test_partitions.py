@@ -14,6 +14,7 @@ import pytest
 from heddle.cli.main import main
 from heddle_engine.loading import forget_project_modules
 from tests.cluster.ray_cluster import RayCluster
+from tests.projects import plugin_project, run_here
 
 PLUGIN = '''
 import polars as pl
@@ -191,26 +192,15 @@ workflow Aggregates {
 
 
 def _project(folder: Path, program: str = PROGRAM) -> Path:
-    folder.mkdir()
-    (folder / "heddle.toml").write_text('[modules]\n"t/part" = "part:plugin"\n', encoding="utf-8")
-    (folder / "part.py").write_text(PLUGIN, encoding="utf-8")
-    (folder / "main.he").write_text(program, encoding="utf-8")
-    return folder / "main.he"
+    return plugin_project(folder, "part", PLUGIN, program)
 
 
-def _run(file: Path, *more: str) -> int:
-    try:
-        return main(["run", str(file), "--no-lineage", *more])
-    finally:
-        forget_project_modules(file.parent)
-
-
-def test_row_local_stages_run_per_partition_with_the_tables_of_a_local_run(
+def test_row_local_stages_run_per_partition_with_the_tables_of_a_localrun_here(
         tmp_path: Path, cluster: RayCluster, capsys: pytest.CaptureFixture[str]) -> None:
     local, ray = _project(tmp_path / "local"), _project(tmp_path / "ray")
-    assert _run(local) == 0
+    assert run_here(local) == 0
     capsys.readouterr()
-    assert _run(ray, "--cluster", cluster.address, "--partitions", "3", "--partition-rows", "100",
+    assert run_here(ray, "--cluster", cluster.address, "--partitions", "3", "--partition-rows", "100",
                 "--format", "json") == 0
     report = json.loads(capsys.readouterr().out)
     for name in ("totals.csv", "failed.csv"):
@@ -224,15 +214,15 @@ def test_row_local_stages_run_per_partition_with_the_tables_of_a_local_run(
     assert "aggregate" in aggregated
 
 
-def test_aggregations_in_two_phases_give_the_tables_of_a_local_run(
+def test_aggregations_in_two_phases_give_the_tables_of_a_localrun_here(
         tmp_path: Path, cluster: RayCluster, capsys: pytest.CaptureFixture[str]) -> None:
     """Nulls in keys and values, no rows at all, no groups, a filter on the aggregates, floats (left to one
     phase); and `append` of a table without a `select`."""
     local, ray, whole = (_project(tmp_path / name, AGGREGATES) for name in ("local", "ray", "whole"))
-    assert _run(local) == 0
-    assert _run(whole, "--cluster", cluster.address) == 0  # no input large enough to cut
+    assert run_here(local) == 0
+    assert run_here(whole, "--cluster", cluster.address) == 0  # no input large enough to cut
     capsys.readouterr()
-    assert _run(ray, "--cluster", cluster.address, "--partitions", "3", "--partition-rows", "10",
+    assert run_here(ray, "--cluster", cluster.address, "--partitions", "3", "--partition-rows", "10",
                 "--format", "json") == 0
     report = json.loads(capsys.readouterr().out)
     written = sorted(p.name for p in (local.parent / "out").iterdir())
@@ -279,18 +269,18 @@ def test_the_plan_shows_which_stages_may_run_per_partition(tmp_path: Path,
     ]
 
 
-def test_two_nodes_on_loopback_run_partitions_with_the_tables_of_a_local_run(
+def test_two_nodes_on_loopback_run_partitions_with_the_tables_of_a_localrun_here(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Two Ray nodes on this machine (both on 127.0.0.1): partitions, two-phase aggregations and lookups spread
     over them give what one process gives."""
     from tests.cluster.ray_cluster import two_nodes
 
     local, ray = _project(tmp_path / "local", AGGREGATES), _project(tmp_path / "ray", AGGREGATES)
-    assert _run(local) == 0
+    assert run_here(local) == 0
     with two_nodes() as address:
         import ray as ray_module
 
-        assert _run(ray, "--cluster", address, "--partitions", "4", "--partition-rows", "10") == 0
+        assert run_here(ray, "--cluster", address, "--partitions", "4", "--partition-rows", "10") == 0
         alive = [n["NodeManagerAddress"] for n in ray_module.nodes() if n.get("Alive")]
     capsys.readouterr()
     assert alive == ["127.0.0.1", "127.0.0.1"]

@@ -63,6 +63,29 @@ class Recorder:
         return [e.state for e in self.events if e.graph == graph and e.node_id == node]
 
 
+class NodeSeconds:
+    """Hears how long each node took (the seconds of its `succeeded` events, by node id, in order), and wants no
+    outputs (a benchmark's would be copied for nothing)."""
+
+    wants_outputs = False
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, list[float]] = {}
+
+    def run_started(self, run: RunInfo) -> None:
+        return None
+
+    def node_event(self, event: NodeEvent) -> None:
+        if event.state == NodeState.SUCCEEDED and event.seconds is not None:
+            self.seconds.setdefault(event.node_id, []).append(event.seconds)
+
+    def node_output(self, graph: str, node_id: str, table: pa.Table) -> None:
+        return None
+
+    def run_finished(self, result: RunResult) -> None:
+        return None
+
+
 def run_file(path: Path, workflow: str | None = None, *, parameters: Mapping[str, str] | None = None,
              observers: Sequence[RunObserver] = (), plan: Plan | None = None, **options: object) -> ExecutionResult:
     plan = plan if plan is not None else checked_plan(path)
