@@ -81,6 +81,14 @@ class Table:
         table._parquet = parquet
         return table
 
+    def sink(self, plan: pl.LazyFrame) -> None:
+        """Run `plan`, a sink made from `pending_query()` (`query.sink_parquet(path, lazy=True)`, ...). A writer
+        runs its sink so rather than with `sink_parquet(path)`: when the engine gives several writers queries that
+        read one source, it runs their sinks together and the source is read once (`heddle.core.sinks`)."""
+        from heddle.core.sinks import run_sink
+
+        run_sink(plan)
+
     def pending_query(self) -> pl.LazyFrame | None:
         """The lazy query of a table made by `scan` and not collected yet (None once it has its rows)."""
         return self._pending if self._data is None and self._frame is None else None

@@ -129,9 +129,11 @@ class Plugin:
         its input row alone (no order, no totals), so on a cluster a large input may be cut into partitions
         that run side by side.
         `sink=True`: the step writes its input somewhere and, given a table not read yet
-        (`input.pending_query()` is a lazy query), writes it as the query streams (`sink_parquet`, ...) without
-        collecting it, then returns the table as written (a `Table.scan` of it). The engine then gives it the
-        lazy query of the relational blocks before it, so a workflow larger than memory runs.
+        (`input.pending_query()` is a lazy query), writes it as the query streams without collecting it — best
+        with `input.sink(query.sink_parquet(path, lazy=True))`, which lets the engine run it with other writers'
+        sinks that read the same file, read once — then returns the table as written (a `Table.scan` of it).
+        The engine then gives it the lazy query of the relational blocks before it, so a workflow larger than
+        memory runs.
         """
         _check_not_bare(name, "step")
         if resource is not None and resources is not None:

@@ -42,6 +42,7 @@ from heddle_engine.execute.errors import (
 )
 from heddle_engine.execute.failures import error_context, error_info
 from heddle_engine.execute.functions import Callee, Functions
+from heddle_engine.execute.joint import stream_joint
 from heddle_engine.execute.lookups import Lookup, bindings
 from heddle_engine.execute.lower import ExecGraph, ExecPlan, LookupSource, Unit
 from heddle_engine.execute.resources import ResourcePool
@@ -360,6 +361,10 @@ class GraphRun:
         for node in nodes:
             self.run.states.change(self.name, node.id, S.RUNNING, 1)
         started = time.perf_counter()
+        if unit.parts:
+            writers = self._joint_sinks(unit)
+            if writers and self._write_joint(unit, nodes, writers, started):
+                return True
         writer = self._sink(unit)
         if writer is not None and self._write_through(nodes, writer, started):
             return True
@@ -392,6 +397,42 @@ class GraphRun:
                 self.run.count(self.name, node.id, input=self._input_rows(node))
             else:
                 self._succeeded(node, data, 1, seconds)
+        return True
+
+    def _joint_sinks(self, unit: Unit) -> dict[str, Node]:
+        """The writers a joint unit's chains stream into (chain end -> writer), when this run lets them (`_sink`)."""
+        if self.run.cluster is not None or self.run.plan.stream is not None:
+            return {}
+        if self.run.want_outputs and not self.run.observers.take_scans:
+            return {}
+        return {end: self.lowered.node(writer) for end, writer in self.lowered.sinks_of(unit.id).items()}
+
+    def _write_joint(self, unit: Unit, nodes: list[Node], writers: Mapping[str, Node], started: float) -> bool:
+        """A joint unit in one pass (`joint.py`): the chains that end in a writer stream into its file, the others
+        are collected, and the scan they share is read once. False when anything failed: the unit then runs as
+        any other (as `_write_through`)."""
+        def call(writer: Node, given: Data) -> Data:
+            output = self._call(writer, given, {}, 1)
+            if output.error is not None:
+                raise output.error
+            return output.data
+
+        try:
+            streamed = stream_joint(nodes, unit.outputs, writers, read=self._read, pads=self._pads,
+                                    every=self.run.want_outputs, call=call)
+        except Exception:
+            return False
+        seconds = time.perf_counter() - started
+        for node in nodes:
+            data = streamed.outputs.get(node.id)
+            if node.id in writers:
+                data = streamed.written[writers[node.id].id]
+                self._written[writers[node.id].id] = data
+            if data is not None:
+                self._succeeded(node, data, 1, seconds)
+                continue
+            self.run.states.change(self.name, node.id, S.SUCCEEDED, 1, seconds=seconds)
+            self.run.count(self.name, node.id, input=self._input_rows(node))
         return True
 
     def _sink(self, unit: Unit) -> Node | None:

@@ -26,8 +26,9 @@ A *unit* is what the executor schedules: one plan node, or several.
 - **Joint scans.** A step whose lazy output several relational units alone read (`shared`: a file read by
   two blocks, say) joins those units into one *joint* unit, unless one of them reads another's output: its
   chains of blocks are one Polars plan run by one `collect_all`, which scans the file once (Polars caches
-  the common scan) for the columns all of them read. Not in a stream (batches are scanned anew), and on a
-  cluster its chains still run one by one.
+  the common scan) for the columns all of them read; a chain whose end only a writer reads streams into it
+  (a sink, below: the writers hand their sink plans to that `collect_all`). Not in a stream (batches are
+  scanned anew), and on a cluster its chains still run one by one.
 - **Sinks.** A writer (a step declared `sink=True`, such as `io.write_parquet`) whose input is a relational
   unit's result that nothing else reads is that unit's sink (`sinks`): the unit gives the writer its lazy
   query instead of collecting it, so readers, blocks and writer are one Polars plan run by the streaming
@@ -162,6 +163,10 @@ class ExecGraph:
         """The writer that writes the relational unit's lazy query as it streams, if it has one."""
         return next((writer for writer, unit in self.sinks.items() if unit == unit_id), None)
 
+    def sinks_of(self, unit_id: str) -> dict[str, str]:
+        """A unit's outputs that stream into a writer (a joint unit may have several): output node id -> writer."""
+        return {self.node(writer).inputs[0]: writer for writer, unit in self.sinks.items() if unit == unit_id}
+
 
 @record
 class ExecPlan:
@@ -214,7 +219,7 @@ class ExecPlan:
                     chains = " | ".join(" -> ".join(part) for part in unit.parts)
                     lines.append(f"  {unit.id} [joint: {len(unit.parts)} chains of relational blocks sharing a scan, "
                                  f"one Polars plan]{inputs}")
-                    lines.append(f"      chains: {chains} (collected together: the scan they share is read once)")
+                    lines.append(f"      chains: {chains} (one collect_all: the scan they share is read once)")
                     lines.extend(f"      {n.id} {n.label}  (line {n.line})" for n in nodes)
                     lines.append(f"      {_memory_text(exec_graph, unit)}")
                     if (graph.name, unit.id) in notes:
@@ -359,7 +364,7 @@ def _lower_graph(graph: Graph, functions: Functions, recorded: set[str], errors:
                      _pushdowns(graph, nodes, readers, lookups=lookups, recorded=recorded, catalog=functions.catalog),
                      deferred=deferred, shared=shared,
                      sinks=_sinks(nodes, units, unit_of, consumers, functions, recorded=recorded,
-                                  placements=placements))
+                                  placements=placements, readers=readers))
 
 
 def _deferred(nodes: Mapping[str, Node], units: Iterable[Unit], unit_of: Mapping[str, str],
@@ -433,10 +438,11 @@ def _joined(graph: Graph, nodes: Mapping[str, Node], units: tuple[Unit, ...], sh
 
 def _sinks(nodes: Mapping[str, Node], units: Iterable[Unit], unit_of: Mapping[str, str],
            consumers: Mapping[str, list[str]], functions: Functions, *, recorded: set[str],
-           placements: Mapping[str, str]) -> dict[str, str]:
+           placements: Mapping[str, str], readers: Mapping[str, list[str]]) -> dict[str, str]:
     """Writers that may write the lazy query of the relational unit before them: the unit's last node is the
-    writer's input and nothing else reads it; the writer runs here, once (no retry, no timeout: a query that
-    streams into a file is not cut short or run again half-way)."""
+    writer's input and nothing else reads it (of a joint unit: the last node of one of its chains, which nothing
+    else reads); the writer runs here, once (no retry, no timeout: a query that streams into a file is not cut
+    short or run again half-way)."""
     by_id = {u.id: u for u in units}
     found: dict[str, str] = {}
     for node in nodes.values():
@@ -444,7 +450,10 @@ def _sinks(nodes: Mapping[str, Node], units: Iterable[Unit], unit_of: Mapping[st
                 or node.retry is not None or node.timeout is not None or node.module is None or node.function is None):
             continue
         source = by_id[unit_of[node.inputs[0]]]
-        if (source.kind not in ("node", "fused") or nodes[source.last].kind != "relational"
+        if source.kind == "joint":
+            if node.inputs[0] not in source.outputs or readers.get(node.inputs[0]) != [node.id]:
+                continue
+        elif (source.kind not in ("node", "fused") or nodes[source.last].kind != "relational"
                 or source.last != node.inputs[0] or consumers.get(source.id) != [unit_of[node.id]]):
             continue
         try:
@@ -477,6 +486,8 @@ def _scan_text(exec_graph: ExecGraph, step: str) -> str:
 def _memory_text(exec_graph: ExecGraph, unit: Unit) -> str:
     """Where a relational unit's result goes: streamed into a sink's file, or collected into memory, and
     which stage makes it so (a larger-than-memory workflow completes only along sinks)."""
+    if unit.parts:
+        return "; ".join(f"{part[-1]}: {_end_text(exec_graph, unit, part[-1])}" for part in unit.parts)
     writer = exec_graph.sink_of(unit.id)
     if writer is not None:
         return (f"streams into `{exec_graph.node(writer).label}` (Polars' streaming engine): its result is "
@@ -486,6 +497,17 @@ def _memory_text(exec_graph: ExecGraph, unit: Unit) -> str:
         return "collected into memory: it is the workflow's result"
     named = ", ".join(f"`{r.label}` (line {r.line})" for r in readers)
     return f"collected into memory for {named}: the stage that materialises it"
+
+
+def _end_text(exec_graph: ExecGraph, unit: Unit, end: str) -> str:
+    """Where the output of one chain of a joint unit goes."""
+    writer = exec_graph.sinks_of(unit.id).get(end)
+    if writer is not None:
+        return f"streams into `{exec_graph.node(writer).label}`, never all in memory"
+    readers = [n for n in exec_graph.graph.nodes if end in n.inputs]
+    if not readers:
+        return "collected into memory: a result of the workflow"
+    return f"collected into memory for {', '.join(f'`{r.label}` (line {r.line})' for r in readers)}"
 
 
 def _placements(graph: Graph, catalog: EngineCatalog) -> dict[str, str]:

@@ -18,7 +18,7 @@ from heddle_engine.catalog import load_catalog
 from heddle_engine.events import NodeState
 from heddle_engine.execute import lower
 from heddle_engine.execute.functions import Functions
-from heddle_engine.lineage import LineageStore
+from heddle_engine.lineage import LineageRecorder, LineageStore
 from tests.engine.running import Recorder, checked_plan, run_file
 
 
@@ -218,6 +218,121 @@ def test_the_plan_names_what_streams_and_what_materialises(tmp_path: Path) -> No
     text = lower(checked_plan(path), "W", Functions.of(load_catalog(path))).explain()
     assert "streams into `io.write_parquet` (Polars' streaming engine): its result is never all in memory" in text
     assert "a sink: writes n2+n3's lazy query as it streams" in text
+
+
+# --- two writers of one file ---------------------------------------------------------------------------
+
+TWO_WRITERS = """\
+    import "std/io" io
+    import "local/plain" plain
+
+    workflow W {
+      io.read_parquet { path: "orders.parquet" }
+      > rows
+
+      rows
+        | (from input filter amount > 20 select {id, customer} sort {id})
+        | io.write_parquet { path: "out/high.parquet" }
+
+      rows
+        | (from input group {customer} (aggregate {n = count this}) sort {customer})
+        | FIRST_WRITER
+
+      rows
+        | (from input aggregate {total = sum amount})
+        > total
+    }
+    """
+
+PLAIN_WRITER = """\
+from heddle.core.step import StepConfig
+from heddle.core.table import Table
+from heddle.sdk.plugin import Plugin
+
+plugin = Plugin(namespace="plain")
+
+
+class Config(StepConfig[None]):
+    path: str
+
+
+@plugin.step(name="write", sink=True)
+def write(config: Config, input: Table) -> Table:
+    \"\"\"Writes the query itself, without `input.sink`: run alone, not with the engine's group.\"\"\"
+    query = input.pending_query()
+    if query is None:
+        input.to_polars().write_csv(config.path)
+    else:
+        query.sink_csv(config.path)
+    return Table.scan(__import__("polars").scan_csv(config.path))
+"""
+
+
+def _two_writers(folder: Path, first: str) -> Path:
+    orders(folder)
+    (folder / "plugins").mkdir(exist_ok=True)
+    (folder / "plugins" / "plain.py").write_text(PLAIN_WRITER, encoding="utf-8")
+    (folder / "heddle.toml").write_text('[modules]\n"local/plain" = "plugins.plain:plugin"\n', encoding="utf-8")
+    return program(folder, TWO_WRITERS.replace("FIRST_WRITER", first))
+
+
+@pytest.mark.parametrize("lineage", [False, True])
+def test_two_blocks_of_one_file_stream_into_their_writers_in_one_pass(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lineage: bool) -> None:
+    """The joint unit's chains that end in writers stream into them, the third is collected: one collect_all
+    of two sink plans and a frame, over one scan of the file."""
+    path = _two_writers(tmp_path, 'io.write_csv { path: "out/counts.csv" }')
+    lowered = lower(checked_plan(path), "W", Functions.of(load_catalog(path)))
+    assert lowered.workflow.sinks == {"n3": "n2+n4+n6", "n5": "n2+n4+n6"}
+    assert ("n2: streams into `io.write_parquet`, never all in memory; n4: streams into `io.write_csv`, never all "
+            "in memory; n6: collected into memory: a result of the workflow") in lowered.explain()
+    plans: list[str] = []
+    collect_all = pl.collect_all
+
+    def explained(frames: list[pl.LazyFrame], **options: object) -> list[pl.DataFrame]:
+        plans.append(pl.explain_all(frames))
+        return collect_all(frames, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pl, "collect_all", explained)
+    observers = [LineageRecorder(tmp_path)] if lineage else []
+    result = run_file(path, observers=observers)
+    assert result.status == "succeeded", result.failures
+    joint = [p for p in plans if "SINK_MULTIPLE" in p]
+    assert len(joint) == 1 and joint[0].count("SINK (file)") == 2 and joint[0].count("Parquet SCAN") == 1, plans
+    source = pl.read_parquet(tmp_path / "orders.parquet")
+    assert pl.read_parquet(tmp_path / "out" / "high.parquet").equals(
+        source.filter(pl.col("amount") > 20).select("id", "customer").sort("id"))
+    counts = pl.read_csv(tmp_path / "out" / "counts.csv")
+    assert counts.equals(source.group_by("customer").agg(n=pl.len().cast(pl.Int64)).sort("customer"))
+    assert pl.from_arrow(result.outputs["n6"]).item() == source["amount"].sum()  # type: ignore[union-attr]
+    if lineage:
+        store = LineageStore(tmp_path)
+        run = store.runs()[0]
+        for stage, expected in (("n4", counts), ("n5", counts)):
+            assert pl.from_arrow(store.table(run, store.stage(run, stage))).equals(expected)  # type: ignore[arg-type]
+
+
+def test_a_writer_that_runs_its_own_sink_is_not_waited_for(tmp_path: Path) -> None:
+    """A writer that sinks its query itself (not through `input.sink`) leaves the group when it returns: the
+    others' plans run without it, and its file is written all the same."""
+    (tmp_path / "out").mkdir()
+    path = _two_writers(tmp_path, f'plain.write {{ path: "{(tmp_path / "out" / "counts.csv").as_posix()}" }}')
+    assert lower(checked_plan(path), "W", Functions.of(load_catalog(path))).workflow.sinks["n5"] == "n2+n4+n6"
+    result = run_file(path)
+    assert result.status == "succeeded", result.failures
+    assert pl.read_csv(tmp_path / "out" / "counts.csv").height == 17
+    assert pl.read_parquet(tmp_path / "out" / "high.parquet").height == 920
+
+
+def test_a_writer_of_a_joint_unit_that_cannot_write_fails_as_itself(tmp_path: Path) -> None:
+    path = _two_writers(tmp_path, 'io.write_csv { path: "out/counts.csv" }')
+    (tmp_path / "out" / "counts.csv").mkdir(parents=True)  # a folder where the file should go
+    recorder = events_only()
+    result = run_file(path, observers=[recorder])
+    assert result.status == "failed"
+    assert [f.node for f in result.failures] == ["n5"]
+    assert recorder.states("W", "n4")[-1] == NodeState.SUCCEEDED
+    assert pl.read_parquet(tmp_path / "out" / "high.parquet").height == 920  # the other writer's file
 
 
 # --- larger than memory -------------------------------------------------------------------------------

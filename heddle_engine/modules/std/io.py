@@ -225,8 +225,8 @@ def write_csv(config: WriteCsvConfig, input: Table) -> Table:
         input.to_polars().write_csv(target, separator=config.separator, include_header=config.include_header)
         return input
     schema = query.collect_schema()
-    _sunk(target, lambda path: query.sink_csv(path, separator=config.separator,
-                                              include_header=config.include_header))
+    _sunk(target, lambda path: input.sink(query.sink_csv(path, separator=config.separator,
+                                                         include_header=config.include_header, lazy=True)))
     return Table.scan(pl.scan_csv(target, separator=config.separator, has_header=config.include_header,
                                   schema=schema))
 
@@ -239,7 +239,7 @@ def write_parquet(config: WriteParquetConfig, input: Table) -> Table:
     if query is None:
         input.to_polars().write_parquet(target, compression=config.compression)
         return input
-    _sunk(target, lambda path: query.sink_parquet(path, compression=config.compression))
+    _sunk(target, lambda path: input.sink(query.sink_parquet(path, compression=config.compression, lazy=True)))
     return Table.scan(pl.scan_parquet(target), parquet=str(target))
 
 
@@ -252,7 +252,7 @@ def write_ipc(config: WriteIpcConfig, input: Table) -> Table:
     if query is None:
         input.to_polars().write_ipc(target, compression=compression or "uncompressed")
         return input
-    _sunk(target, lambda path: query.sink_ipc(path, compression=compression))
+    _sunk(target, lambda path: input.sink(query.sink_ipc(path, compression=compression, lazy=True)))
     return Table.scan(pl.scan_ipc(target))
 
 
@@ -263,7 +263,7 @@ def write_json(config: WriteJsonConfig, input: Table) -> Table:
     query = input.pending_query()
     if query is not None and config.lines:
         schema = query.collect_schema()
-        _sunk(target, query.sink_ndjson)
+        _sunk(target, lambda path: input.sink(query.sink_ndjson(path, lazy=True)))
         return Table.scan(pl.scan_ndjson(target, schema=schema))
     frame = input.to_polars()
     if config.lines:
