@@ -168,8 +168,11 @@ class _Layout:
         """`whole(node)`, or what it found last time for the same text after the same start of its line, moved to
         `node`: the rules of a declaration read nothing but its text and what precedes it on its first line."""
         start = node.start_byte
-        line_start = self.lines.line_starts[self.lines.line_of(start)]
-        key = (node.type, self.data[line_start:start], self.data[start:node.end_byte])
+        if start == 0 or self.data[start - 1] in b"\n\r":  # it starts its line (as nearly every declaration does)
+            before = b""
+        else:
+            before = self.data[self.lines.line_starts[self.lines.line_of(start)]:start]
+        key = (node.type, before, self.data[start:node.end_byte])
         found = _REMEMBERED.get(key)
         if found is None:
             mark = len(self.out)

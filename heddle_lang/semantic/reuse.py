@@ -20,11 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields, replace
-from typing import TYPE_CHECKING, TypeVar
+from itertools import islice
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from heddle_lang.diagnostics import Diagnostic, shifted
 from heddle_lang.plan import Graph, Node
-from heddle_lang.records import record
 from heddle_lang.semantic.model import Binding, Definition, StageType, Use
 from heddle_lang.syntax import ast
 from heddle_lang.syntax.moving import moved_span, relocator
@@ -144,21 +144,21 @@ def _dependencies(ctx: Context, uses: tuple[Use, ...]) -> tuple[tuple[str, bytes
     return tuple(sorted((name, text_of(ctx, name)) for name in names))
 
 
-@record
-class Marks:
-    """How much of each result list of the context existed before a graph was built."""
+class Marks(NamedTuple):
+    """How much of each result list of the context existed before a declaration was checked or replayed (a tuple:
+    one is made for each declaration of every version)."""
 
     diagnostics: int
     uses: int
     local_definitions: int
     stage_types: int
     bindings: int
-    library_graphs: frozenset[str]
+    library_graphs: int
 
     @staticmethod
     def of(ctx: Context) -> Marks:
         return Marks(len(ctx.diagnostics), len(ctx.uses), len(ctx.local_definitions), len(ctx.stage_types),
-                     len(ctx.bindings), frozenset(ctx.library_graphs))
+                     len(ctx.bindings), len(ctx.library_graphs))
 
 
 def record(ctx: Context, span: Span, marks: Marks, graph: Graph) -> GraphResult | None:
@@ -168,7 +168,7 @@ def record(ctx: Context, span: Span, marks: Marks, graph: Graph) -> GraphResult 
     local = tuple(ctx.local_definitions[marks.local_definitions:])
     if not _tied_again(ctx, span, diagnostics, uses, local):
         return None
-    added = tuple((name, g) for name, g in ctx.library_graphs.items() if name not in marks.library_graphs)
+    added = tuple(islice(ctx.library_graphs.items(), marks.library_graphs, None))  # a dict keeps its order
     bindings = tuple(ctx.bindings[marks.bindings:])
     local_reads = frozenset(index for index, d in enumerate(local) if any(u.target is d for u in uses))
     return GraphResult(span, ctx.tree.lines.line_of(span.start), graph, diagnostics, uses, local,

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from heddle_lang.records import record
 from heddle_lang.syntax import ast
-from heddle_lang.syntax.moving import moved
+from heddle_lang.syntax.moving import moved, moved_span
 from heddle_lang.syntax.tree import LANGUAGE
 from heddle_lang.text import Span, split_lines
 
@@ -259,23 +259,15 @@ class Placed:
     to `start` only when something asks for `decl`, so an edit moves no declaration nobody reads. What needs only its
     name, kind or text reads `base` (spans aside) and `text`."""
 
-    __slots__ = ("_decl", "base", "base_start", "start", "text")
+    __slots__ = ("_decl", "base", "base_start", "span", "start", "text")
 
     def __init__(self, text: bytes, start: int, base: ast.Declaration, base_start: int) -> None:
         self.text = text
         self.start = start
+        self.span = moved_span(base.span, start - base_start)  # the declaration's
         self.base = base
         self.base_start = base_start
         self._decl: ast.Declaration | None = base if base_start == start else None
-
-    @property
-    def delta(self) -> int:
-        """How far `base`'s spans are from this version's."""
-        return self.start - self.base_start
-
-    @property
-    def span(self) -> Span:
-        return Span(self.start, self.start + len(self.text))
 
     @property
     def decl(self) -> ast.Declaration:
@@ -290,7 +282,7 @@ class Placed:
         name = base.alias if isinstance(base, ast.Import) else base.name
         if name is None:
             return None
-        return Span(name.span.start + self.delta, name.span.end + self.delta)
+        return moved_span(name.span, self.start - self.base_start)
 
 
 @record

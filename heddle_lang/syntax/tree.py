@@ -40,8 +40,8 @@ class SyntaxTree:
     def __init__(self, data: bytes, cst: ts.Tree, lowered: Lowered | None = None) -> None:
         self.data = data
         self.cst = cst
-        # Before `ast`: what the previous version lowered (its unchanged declarations are reused, moved);
-        # after: what this version lowered, for the next one.
+        # Before `outline`: what an earlier version lowered (its unchanged declarations are reused); after: what
+        # this version lowered, for the next one.
         self._lowered = lowered
 
     @cached_property
@@ -131,8 +131,8 @@ class SyntaxTree:
         if cst.root_node.has_error:
             # Tree-sitter's error recovery can depend on the old tree; a fresh parse is the reference.
             cst = _parse(data)
-        # Only a lowered version hands its declarations on (never a chain of versions).
-        return SyntaxTree(data, cst, self._lowered if "outline" in self.__dict__ else None)
+        # What this version lowered, or (not lowered: a version a burst of changes skipped) what it had to reuse.
+        return SyntaxTree(data, cst, self._lowered)
 
 
 def _point(data: bytes, offset: int) -> tuple[int, int]:
