@@ -80,8 +80,11 @@ SLOW = {
     "window/running_average_per_group": _RUNS + "; a float running sum per partition is a sliding-window sum",
     "window/rows_frame_ints_per_group": _RUNS + "; each frame reduction is several whole-frame columns",
     "window/range_frame_per_group": "a range frame per partition: the rows sorted by (partition, key), two "
-                                    "as-of joins for each row's frame ends, and a join back to the rows",
+                                    "binary searches for each row's frame ends, the result sorted back to the rows",
     "window/range_frame_descending_ahead": "as range_frame_per_group, once for each of its three aggregates",
+    "window/range_frame_extremes_per_group": "as range_frame_per_group, once for each of its three aggregates "
+                                             "(min/max: a sparse table; stddev: merged blocks, O(n log w))",
+    "window/range_frame_open_ends": "as range_frame_per_group, once for each of its three aggregates",
 }
 
 # --- data ------------------------------------------------------------------------------------------

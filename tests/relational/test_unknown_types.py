@@ -159,8 +159,8 @@ def test_typed_where_the_type_is_independent_of_the_input() -> None:
 
 
 @pytest.mark.parametrize("query", [
-    "from input | derive {s = text.upper (a ?? 0)}",
-    "from input | derive {x = a ?? 0} | derive {s = text.upper x}",
+    "from input | derive {s = text.upper (a ?? \"none\")}",
+    "from input | derive {x = a ?? \"none\"} | derive {s = text.upper x}",
     # runs when `a` is text and `b` a number: no probe gives both, one fails only for the other still unknown
     "from input | derive {x = 5 % case [b > 1 => true, true => b], s = a ~= \"x\"}",
 ])

@@ -517,10 +517,15 @@ def _no_truth_values(op: rq.Operator, *types: pl.DataType) -> None:
 
 
 def _not_mixed(what: str, types: list[pl.DataType], span: rq.Span) -> None:
-    """Values of a date or timestamp type and of a number type are not mixed in one column, as PRQL's SQL
-    refuses (Polars types the mix one way when it plans and another when it runs)."""
+    """Values of a date or timestamp type and of a number type are not mixed in one column, nor text with
+    values of another type (a number, a truth value, a date), as PRQL's SQL refuses: DuckDB binds no
+    COALESCE or CASE of VARCHAR and INTEGER. Polars would make the mix text (or type it one way when it
+    plans and another when it runs)."""
+    shown = ", ".join(str(t) for t in types)
+    if any(t == pl.String for t in types) and any(t not in (pl.String, pl.Null) for t in types):
+        raise LoweringTypeError(f"{what} of {shown}: text and values of another type in one column; cast them "
+                                "to one type first (`x | as text`, or the text `| as int`)", span, False)
     if any(dates.is_temporal(t) for t in types) and any(t.is_numeric() for t in types):
-        shown = ", ".join(str(t) for t in types)
         raise LoweringTypeError(f"{what} of {shown}: a date or timestamp and a number in one column; "
                                 "cast one of them first", span, False)
 

@@ -31,6 +31,7 @@ from heddle_lang.relational.lowering.errors import UnsupportedError
 from heddle_lang.relational.lowering.expressions import Expressions, literal_int
 from heddle_lang.relational.lowering.joins import join
 from heddle_lang.relational.lowering.scope import Scope, physical
+from heddle_lang.relational.lowering.segments import sorts_fast
 from heddle_lang.relational.lowering.windows import WindowFunctions
 
 
@@ -240,7 +241,7 @@ class Lowering:
         grouped as Polars groups, NaN and -0.0 included): one sort by a text key with few values would
         cost many times more."""
         scope = state.scope()
-        if all(_sorts_fast(scope.dtype(p)) for p in partition):
+        if all(sorts_fast(scope.dtype(p)) for p in partition):
             keys = [rq.SortKey(cid, False) for cid in window.partition]
             self._sort(state, [*keys, *window.sort])
             starts = functools.reduce(operator.or_, [p.ne_missing(p.shift(1)) for p in partition])
@@ -406,11 +407,6 @@ def aggregated(state: State, aggregation: rq.Aggregate) -> None:
     state.origin, state.wildcard = {}, set()
     state.visible = [*aggregation.partition, *aggregation.compute]
     state.sort, state.ordered = (), False
-
-
-def _sorts_fast(dtype: pl.DataType) -> bool:
-    """A partition key Polars sorts by fast, whose equal values are the values it groups together."""
-    return dtype.is_integer() or dtype.is_temporal() or dtype == pl.Boolean
 
 
 def _passes_pending(state: State, transform: rq.Transform) -> bool:

@@ -1,24 +1,27 @@
 """Aggregates over `range` frames with bounds (`window range:-2..2`): the rows of the current row's
 partition whose sort key lies within `start..end` of its own.
 
-`count`, `sum` and `average` are computed in O(n log n): the rows are sorted by (partition, key), so
-that the frame of each row is a run of consecutive positions `lo .. hi-1`; its ends are found by an
-as-of join of `key + start` (the first row at or above) and `key + end` (the last row at or below), and
-the reductions are differences of prefix sums over the sorted rows (exact for integers: 128-bit). The
-other aggregates (`min`, `max`, `stddev`, `all`, `any`) pair each row with the rows of its frame (a
-join), which is quadratic in the frame's size. Rows with a null key are peers of each other: their
-frame is the partition's null-key rows. An integer key whose bound leaves its type fails, as SQL does.
+The rows are sorted by (partition, key), so that the frame of each row is a run of consecutive
+positions `lo .. hi-1`; its ends are found by binary searches of `key + start` (the first row at or
+above) and `key + end` (the last row at or below) among the sorted (partition, key) pairs. `count`,
+`sum` and `average` are differences of prefix sums over the sorted rows (exact for integers: 128-bit).
+`min` and `max` (and `all`/`any`, the minimum and maximum of 0/1) read a sparse table, and `stddev`
+merges the disjoint blocks of rows that make the frame (`blocks.py`): O(n log w) for frames of up to w
+rows. Rows with a null key are peers of each other: their frame is the partition's null-key rows. An
+integer key whose bound leaves its type fails, as SQL does.
 """
 
 from __future__ import annotations
 
+import functools
+import operator
+from typing import Literal
+
 import polars as pl
 
 from heddle_lang.relational import rq
-from heddle_lang.relational.lowering.segments import Segments
-from heddle_lang.relational.lowering.sliding import Frame, framed_aggregate
-
-SEARCHED = frozenset({"std.count", "std.sum", "std.average"})
+from heddle_lang.relational.lowering.blocks import extreme_positions, sample_stddev
+from heddle_lang.relational.lowering.sliding import framed_aggregate
 
 
 def offset(key: pl.Expr, by: int, dtype: pl.DataType) -> pl.Expr:
@@ -35,6 +38,7 @@ class _Positions:
     NaN or infinities (a difference of prefix sums past one would be NaN)."""
 
     whole = False
+    sliding = True
 
     def __init__(self, lo: pl.Expr, hi: pl.Expr, *, floats: bool) -> None:
         self.lo, self.hi, self.floats = lo, hi, floats
@@ -53,6 +57,10 @@ class _Positions:
 
     def reduce(self, value: pl.Expr, how: str, *, exact: bool = False) -> pl.Expr:
         del exact  # differences of prefix sums whatever the type (floats: see the class)
+        if how in ("min", "max"):
+            return value.gather(extreme_positions(value, self.lo, self.hi, lowest=how == "min"))
+        if how == "std":
+            return sample_stddev(value, self.lo, self.hi)
         if how == "count":
             return self._total(value.is_not_null().cast(pl.Int64), pl.lit(0, pl.Int64))
         if not self.floats:
@@ -69,72 +77,64 @@ class _Positions:
 
 class RangeStage:
     """Adds column `result`: aggregate `name` of `value` over the range frame `bounds` (in key order,
-    ascending) of each row, by the window's single sort `key`, per `partition`."""
+    ascending) of each row, by the window's single sort `key`, per `partition` (`runs`: partition keys
+    that sort fast and are sorted by directly; else partitions are numbered by their first row)."""
 
     def __init__(self, result: str, *, name: str, value: pl.Expr, dtype: pl.DataType, key: pl.Expr,
-                 key_type: pl.DataType, partition: list[pl.Expr], bounds: tuple[int | None, int | None],
+                 key_type: pl.DataType, partition: list[pl.Expr], runs: bool, bounds: tuple[int | None, int | None],
                  op: rq.Operator) -> None:
         self.result, self.name, self.value, self.dtype = result, name, value, dtype
-        self.key, self.key_type, self.partition = key, key_type, partition
+        self.key, self.key_type, self.partition, self.runs = key, key_type, partition, runs
         self.start, self.end = bounds
         self.op = op
 
     def __call__(self, frame: pl.LazyFrame) -> pl.LazyFrame:
-        index, group = f"{self.result}.i", f"{self.result}.g"
-        frame = frame.with_row_index(index).with_columns(
-            (pl.col(index).first().over(self.partition) if self.partition else pl.lit(0, pl.UInt32)).alias(group)
-        ).cache()  # one execution: the aggregates join back by row number
-        aggregated = self._searched(frame, index, group) if self.name in SEARCHED else self._paired(frame, index, group)
-        return frame.join(aggregated, on=index, how="left", maintain_order="left").drop(index, group)
+        index = f"{self.result}.i"
+        frame = frame.with_row_index(index).cache()  # one execution: the results go back by row number
+        results = self._searched(frame, index).select(pl.col(self.result).sort_by(index))
+        return pl.concat([frame.drop(index), results], how="horizontal")
 
-    def _searched(self, frame: pl.LazyFrame, index: str, group: str) -> pl.LazyFrame:
-        by = ["g"] if self.partition else []
-        rows = (frame.select(pl.col(index), pl.col(group).alias("g"), self.key.alias("k"), self.value.alias("v"))
-                .sort([*(["g"] if by else []), "k"], nulls_last=True).with_row_index("p")
-                .with_columns(pl.col("p").cast(pl.Int64)))
-        ends = [pl.col("p").min().over("g"), pl.col("p").max().over("g") + 1] if by else \
-            [pl.lit(0, pl.Int64), pl.len().cast(pl.Int64)]
-        # one execution of the rows for both sides of the as-of joins: another could number the groups
-        # (by the first row of each) and the positions (ties) otherwise
-        rows = rows.with_columns(ends[0].alias("first"), ends[1].alias("stop"),
-                                 (pl.col("k").is_null().sum().over("g") if by else pl.col("k").is_null().sum())
-                                 .cast(pl.Int64).alias("nulls")).cache()
-        keyed = rows.filter(pl.col("k").is_not_null()).select(*(["g"] if by else []), "k", "p")
-        keyed_end = pl.col("stop") - pl.col("nulls")
-        # each as-of join is sorted back by position: the next one and the prefix sums read the rows in order
-        if self.start is None:
-            lo = pl.col("first")
+    def _searched(self, frame: pl.LazyFrame, index: str) -> pl.LazyFrame:
+        if not self.partition:
+            groups = []
+        elif self.runs:
+            groups = [p.alias(f"g{i}") for i, p in enumerate(self.partition)]
         else:
-            rows = rows.with_columns(offset(pl.col("k"), self.start, self.key_type).alias("lo.t")).join_asof(
-                keyed.rename({"k": "lo.k", "p": "lo.p"}), left_on="lo.t", right_on="lo.k", by=by or None,
-                strategy="forward", check_sortedness=False).sort("p")
-            lo = pl.col("lo.p").fill_null(keyed_end)
-        if self.end is None:
-            hi = keyed_end
+            groups = [pl.col(index).first().over(self.partition).alias("g0")]
+        names = [f"g{i}" for i in range(len(groups))]
+        rows = (frame.select(pl.col(index), *groups, self.key.alias("k"), self.value.alias("v"))
+                .sort([*names, "k"], nulls_last=True))
+        position = pl.int_range(pl.len(), dtype=pl.Int64)
+        if names:
+            starts = functools.reduce(operator.or_, [pl.col(n).ne_missing(pl.col(n).shift(1)) for n in names])
+            ends = functools.reduce(operator.or_, [pl.col(n).ne_missing(pl.col(n).shift(-1)) for n in names])
+            first = pl.when(starts | (position == 0)).then(position).forward_fill()
+            stop = pl.when(ends | (position == pl.len() - 1)).then(position + 1).backward_fill()
         else:
-            rows = rows.with_columns(offset(pl.col("k"), self.end, self.key_type).alias("hi.t")).join_asof(
-                keyed.rename({"k": "hi.k", "p": "hi.p"}), left_on="hi.t", right_on="hi.k", by=by or None,
-                strategy="backward", check_sortedness=False).sort("p")
-            hi = (pl.col("hi.p") + 1).fill_null(pl.col("first"))
+            first, stop = pl.lit(0, pl.Int64), pl.len().cast(pl.Int64)
+        keyed = pl.col("k").is_not_null().cast(pl.Int64)
+        counted = keyed.cum_sum()  # the partition's rows with a key come first: keyed_end counts them
+        keyed_end = pl.col("first") + counted.gather(pl.col("stop") - 1) - (counted - keyed).gather(pl.col("first"))
+        rows = rows.with_columns(first.alias("first"), stop.alias("stop")).with_columns(keyed_end.alias("keyed_end"))
+
+        def searchable(key: pl.Expr, missing: pl.Expr) -> pl.Expr:
+            """The row's place in the sort: its partition (nulls last), then its key (nulls last)."""
+            fields = [e for i, n in enumerate(names) for e in (pl.col(n).is_null().alias(f"n{i}"), pl.col(n).alias(n))]
+            return pl.struct(*fields, missing.alias("nk"), key.alias("k"))
+
+        def find(target: pl.Expr, side: Literal["left", "right"]) -> pl.Expr:
+            """The position of `target` (a key) in the row's partition: a binary search of the sorted rows."""
+            found = searchable(pl.col("k"), pl.col("k").is_null()).search_sorted(
+                searchable(target, pl.lit(False)), side=side)
+            return found.cast(pl.Int64)
+
+        # the first row at or above `key + start`, the one after the last at or below `key + end` (in the
+        # partition's rows with a key: a search past them lands on its first null key or the next partition)
+        lo = pl.col("first") if self.start is None else find(offset(pl.col("k"), self.start, self.key_type), "left")
+        hi = pl.col("keyed_end") if self.end is None else find(offset(pl.col("k"), self.end, self.key_type), "right")
         null_key = pl.col("k").is_null()
-        positions = _Positions(pl.when(null_key).then(keyed_end).otherwise(lo),
-                               pl.when(null_key).then(pl.col("stop")).otherwise(hi), floats=self.dtype.is_float())
+        rows = rows.with_columns(pl.when(null_key).then(pl.col("keyed_end")).otherwise(lo).alias("lo"),
+                                 pl.when(null_key).then(pl.col("stop")).otherwise(hi).alias("hi"))
+        positions = _Positions(pl.col("lo"), pl.col("hi"), floats=self.dtype.is_float())
         return rows.select(pl.col(index), framed_aggregate(self.name, pl.col("v"), self.dtype, positions, self.op)
                            .alias(self.result))
-
-    def _paired(self, frame: pl.LazyFrame, index: str, group: str) -> pl.LazyFrame:
-        left = frame.select(pl.col(index), pl.col(group), self.key.alias("k"))
-        right = frame.select(pl.col(group).alias("g2"), self.key.alias("k2"), self.value.alias("v"))
-        conditions = [pl.col(group) == pl.col("g2")]
-        if self.start is not None:
-            conditions.append(pl.col("k2") >= offset(pl.col("k"), self.start, self.key_type))
-        if self.end is not None:
-            conditions.append(pl.col("k2") <= offset(pl.col("k"), self.end, self.key_type))
-        keyed = left.filter(pl.col("k").is_not_null()).join_where(
-            right.filter(pl.col("k2").is_not_null()), *conditions)
-        nulls = left.filter(pl.col("k").is_null()).join(
-            right.filter(pl.col("k2").is_null()), left_on=group, right_on="g2", how="inner", coalesce=False)
-        pairs = pl.concat([keyed.select(index, "v"), nulls.select(index, "v")])
-        whole = Frame(None, None, Segments([], ""))
-        return pairs.group_by(index).agg(
-            framed_aggregate(self.name, pl.col("v"), self.dtype, whole, self.op).alias(self.result))

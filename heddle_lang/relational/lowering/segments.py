@@ -22,6 +22,11 @@ from heddle_lang.relational.lowering.errors import checked
 _SPAN = 2**31  # rows: the longest frame a floating point running sum per partition handles
 
 
+def sorts_fast(dtype: pl.DataType) -> bool:
+    """A partition key Polars sorts by fast, whose equal values are the values it groups together."""
+    return dtype.is_integer() or dtype.is_temporal() or dtype == pl.Boolean
+
+
 class Segments:
     """The partitions of a window (none: one run over the whole frame). `run` names the group number
     column the frame is sorted by first when a function reads the runs (`used`)."""

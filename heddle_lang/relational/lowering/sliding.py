@@ -60,6 +60,8 @@ _SHIFTED = 16  # min/max over a frame of at most this many rows: compared across
 class Reducer(Protocol):
     """The frame of each row: how many rows it holds, and reductions of a value over it."""
 
+    sliding: bool  # `reduce` computes "std" (a frame with both ends bounded, not running to a partition's end)
+
     def rows(self) -> pl.Expr: ...
 
     def reduce(self, value: pl.Expr, how: str, *, exact: bool = False) -> pl.Expr:
@@ -73,6 +75,7 @@ class Frame:
     def __init__(self, start: int | None, end: int | None, segments: Segments) -> None:
         self.start, self.end, self.segments = start, end, segments
         self.whole = start is None and end is None
+        self.sliding = start is not None and end is not None
 
     def _running(self, value: pl.Expr, how: str, *, reverse: bool = False, exact: bool = False) -> pl.Expr:
         """The reduction of the rows up to this one (from this one to the last, `reverse`). Integer
@@ -172,7 +175,7 @@ def framed_aggregate(name: str, value: pl.Expr, dtype: pl.DataType, frame: Reduc
     if name in ("std.all", "std.any"):
         reduced = frame.reduce(value.cast(pl.Int8), "min" if name == "std.all" else "max")
         return pl.when(values > 0).then(reduced.cast(pl.Boolean))
-    if name == "std.stddev" and isinstance(frame, Frame) and frame.start is not None and frame.end is not None:
+    if name == "std.stddev" and frame.sliding:
         return frame.reduce(value.cast(pl.Float64), "std")
     raise UnsupportedError(f"`{name.removeprefix('std.')}` over a running or sliding window frame", op.span,
                       "use it over a whole partition (`window` without `rows`/`range`, or `group`)")

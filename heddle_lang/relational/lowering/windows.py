@@ -27,7 +27,7 @@ from heddle_lang.relational.lowering.errors import UnsupportedError
 from heddle_lang.relational.lowering.expressions import Expressions, literal_int
 from heddle_lang.relational.lowering.ranges import RangeStage
 from heddle_lang.relational.lowering.scope import Scope
-from heddle_lang.relational.lowering.segments import Segments
+from heddle_lang.relational.lowering.segments import Segments, sorts_fast
 from heddle_lang.relational.lowering.sliding import Frame, framed_aggregate
 
 Stage = Callable[[pl.LazyFrame], pl.LazyFrame]
@@ -140,5 +140,6 @@ class WindowFunctions:
             start, end = (None if end is None else -end), (None if start is None else -start)
         result = self._temp()
         self.stages.append(RangeStage(result, name=name, value=value, dtype=dtype, key=key, key_type=key_type,
-                                      partition=list(self.partition), bounds=(start, end), op=op))
+                                      partition=list(self.partition), bounds=(start, end), op=op,
+                                      runs=all(sorts_fast(self.scope.dtype(p)) for p in self.partition)))
         return pl.col(result)
