@@ -577,13 +577,13 @@ def heddle_command() -> list[str]:
 
 
 def time_cli(path: Path, runs: int, env: Mapping[str, str] | None = None, cpu: list[float] | None = None,
-             before: Callable[[], None] | None = None) -> list[float]:
+             prepare: Callable[[], None] | None = None) -> list[float]:
     """Wall milliseconds of each `heddle check`; `cpu` gets the CPU milliseconds each used (its children's
-    included), which a loaded machine inflates less; `before()` runs before each, off the clock."""
+    included), which a loaded machine inflates less; `prepare()` runs before each, off the clock."""
     samples = []
     for _ in range(runs):
-        if before is not None:
-            before()
+        if prepare is not None:
+            prepare()
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run([*heddle_command(), "check", str(path)], cwd=path.parent, check=False, env=env,
@@ -623,7 +623,7 @@ def bench_disk_cache(lines: int, text: str, runs: int) -> DiskCacheResult:
                    TARGET_WARM_CHECK_MS.get(lines))
         blocks_cpu: list[float] = []
         blocks = Row("`heddle check FILE`, blocks only (no stored answer)",
-                     time_cli(path, runs, on, blocks_cpu, before=lambda: shutil.rmtree(
+                     time_cli(path, runs, on, blocks_cpu, prepare=lambda: shutil.rmtree(
                          folder / ".heddle" / "cache" / "check", ignore_errors=True)))
         cpu = [Row("  CPU time of the check, HEDDLE_CACHE=off", cold_cpu),
                Row("  CPU time of the check, disk cache warm", warm_cpu),

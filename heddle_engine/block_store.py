@@ -23,9 +23,8 @@ import tempfile
 import threading
 from pathlib import Path
 
-from heddle_engine.project import find_project
+from heddle_engine.project_root import CACHE_FOLDER, find_project
 
-CACHE_FOLDER = Path(".heddle") / "cache"
 MAX_RECORDS = 20_000  # about 3 KB each
 
 _STORES: dict[Path, BlockFile] = {}

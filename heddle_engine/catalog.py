@@ -34,7 +34,8 @@ from heddle_engine.loading import find_module_file, load_target
 from heddle_engine.modules import BUILTIN_MODULES
 from heddle_engine.plugin_process import PluginProcess
 from heddle_engine.profiles import ProfileError, read_profiles, wanted_profile
-from heddle_engine.project import Project, find_project, read_project
+from heddle_engine.project import Project, read_project
+from heddle_engine.project_root import find_project
 from heddle_lang.catalog import NO_PROFILES, ModuleSpec, Profiles
 from heddle_lang.records import record
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from heddle_engine.jsonl_child import ChildError, JsonLinesChild
+from heddle_engine.plugin_boot import adopt, plugin_command
 from heddle_lang.catalog import InferenceError, InferHook, ModuleSpec, ParametersHook
 from heddle_lang.catalog_data import module_from_data, schema_from_data, schema_to_data
 from heddle_lang.types import Schema
@@ -31,8 +32,8 @@ class PluginProcessError(Exception):
 class PluginProcess:
     def __init__(self, root: Path | None, *, python: str = sys.executable) -> None:
         self.root = root
-        self._child = JsonLinesChild([python, "-m", "heddle_engine.plugin_worker",
-                                      str(root) if root is not None else "-"], cwd=root)
+        early = adopt(root) if python == sys.executable else None  # started before the server imported itself
+        self._child = early or JsonLinesChild(plugin_command(root, python), cwd=root)
         self._loaded: dict[str, int] = {}  # module path -> the process (by its start count) that imported it
         self._lock = threading.Lock()
 

@@ -29,11 +29,10 @@ import tomllib
 from dataclasses import field
 from pathlib import Path
 
+from heddle_engine.project_root import PROJECT_FILE
 from heddle_engine.workers.settings import WorkerSetting, jit_workers, worker_setting
 from heddle_lang.paths import PathPolicy
 from heddle_lang.records import record
-
-PROJECT_FILE = "heddle.toml"
 
 
 @record
@@ -46,15 +45,6 @@ class Project:
     allowed: tuple[Path, ...] = ()  # `[paths] allow`: folders outside the project configs may name
     cluster: str | None = None  # `[cluster] address`: the Ray cluster runs go to (`heddle run --cluster`)
     profile_clusters: dict[str, str] = field(default_factory=dict)  # `[profiles.NAME.cluster] address`
-
-
-def find_project(start: Path) -> Path | None:
-    """The nearest folder holding `heddle.toml`, from `start` (a file or a folder) upwards."""
-    start = start.resolve()
-    for folder in (start, *start.parents) if start.is_dir() else start.parents:
-        if (folder / PROJECT_FILE).is_file():
-            return folder
-    return None
 
 
 def read_project(root: Path) -> Project:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 
 from heddle.process import tune_gc
+from heddle_engine.plugin_boot import start_early
 from heddle_lang.version import __version__
 
 
@@ -38,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     tune_gc()
     logging.basicConfig(level=args.log_level, format="heddle-lsp %(levelname)s %(name)s: %(message)s")
+    start_early(Path.cwd())  # the plugins of the project it is started in import while the server does
     from heddle_lsp.features import server
 
     if args.tcp:

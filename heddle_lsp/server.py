@@ -23,6 +23,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import default_converter
 
 from heddle_engine.library_files import file_key, he_files
+from heddle_engine.plugin_boot import stop_unadopted
 from heddle_lang.catalog import Catalog
 from heddle_lang.formatter import format_tree
 from heddle_lang.ide import across
@@ -289,6 +290,8 @@ async def initialized(ls: HeddleServer, params: lsp.InitializedParams) -> None:
         path = path_of(folder.uri)
         if path is not None:
             ls.catalog_for(path / "workspace.he")
+    if ls.workspace.folders:
+        stop_unadopted()  # started early for the folder the server was started in, which is none of them
     watched = ls.client_capabilities.workspace and ls.client_capabilities.workspace.did_change_watched_files
     if not (watched and watched.dynamic_registration):
         return

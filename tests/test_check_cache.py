@@ -288,3 +288,23 @@ def test_a_nested_recording_refuses() -> None:
 
 def test_the_engines_event_is_the_one_that_refuses() -> None:
     assert SERVER_ASKED in REFUSING_EVENTS
+
+
+def test_a_stored_answer_loads_neither_the_checker_nor_polars(tmp_path: Path) -> None:
+    (tmp_path / "heddle.toml").write_text("[modules]\n", encoding="utf-8")
+    (tmp_path / "app.he").write_text("import \"std/io\" io\n", encoding="utf-8")
+    probe = ("import sys\n"
+             "from heddle.cli.main import main\n"
+             "status = main(['check', 'app.he'])\n"
+             "loaded = [m for m in ('polars', 'heddle_lang.semantic', 'heddle_lang.syntax', 'heddle_engine.catalog')\n"
+             "          if m in sys.modules]\n"
+             "print('loaded:', loaded, status, file=sys.stderr)\n")
+    environment = {k: v for k, v in os.environ.items() if k != "HEDDLE_CACHE"}
+
+    def run() -> str:
+        done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True,
+                              check=False, timeout=120, env=environment)
+        return done.stderr.splitlines()[-1]
+
+    assert run() == "loaded: ['polars', 'heddle_lang.semantic', 'heddle_lang.syntax', 'heddle_engine.catalog'] 0"
+    assert run() == "loaded: [] 0"

@@ -33,8 +33,7 @@ from pathlib import Path
 from typing import IO
 
 from heddle.cli.inputs import Recorder, changed, recording, stamp
-from heddle_engine.block_store import CACHE_FOLDER
-from heddle_engine.project import find_project
+from heddle_engine.project_root import CACHE_FOLDER, find_project
 
 FORMAT = 1  # of the records: a record of another format is not read
 MAX_RECORDS = 64

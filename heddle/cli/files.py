@@ -6,6 +6,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from heddle.cli.usage import UsageError
 from heddle_engine.library_files import he_files
 from heddle_lang.check import decode
 from heddle_lang.diagnostics import Diagnostic
@@ -13,10 +14,6 @@ from heddle_lang.records import record
 
 SUFFIX = ".he"
 STDIN = "-"
-
-
-class UsageError(Exception):
-    """A command-line mistake: reported on stderr, exit status 2."""
 
 
 @record

@@ -51,7 +51,7 @@ def _main(argv: list[str] | None) -> int:
     if not hasattr(args, "run"):
         parser.print_help(sys.stderr)
         return 2
-    from heddle.cli.files import UsageError
+    from heddle.cli.usage import UsageError
 
     try:
         return int(args.run(args))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from heddle.cli.files import UsageError
+from heddle.cli.usage import UsageError
 
 
 def add_param_option(parser: argparse.ArgumentParser, help: str) -> None:

@@ -8,8 +8,9 @@ import sys
 
 from heddle.cli.checked import check_source
 from heddle.cli.commands import command_summary
-from heddle.cli.files import UsageError, read
+from heddle.cli.files import read
 from heddle.cli.options import add_profile_option
+from heddle.cli.usage import UsageError
 from heddle_engine.catalog import EngineCatalog
 from heddle_engine.execute.functions import Functions
 from heddle_engine.execute.lower import ExecPlan

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from heddle.cli.files import UsageError
+from heddle.cli.usage import UsageError
 from heddle_engine.block_store import block_store
 from heddle_engine.catalog import EngineCatalog, find_project, load_catalog
 from heddle_engine.library_files import file_folder, file_key, read_text

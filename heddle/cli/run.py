@@ -29,12 +29,13 @@ from typing import TYPE_CHECKING, Any
 
 from heddle.cli.checked import check_source
 from heddle.cli.commands import command_summary
-from heddle.cli.files import UsageError, read
+from heddle.cli.files import read
 from heddle.cli.interrupt import INTERRUPTED_EXIT, run_interruptibly
 from heddle.cli.options import add_profile_option
 from heddle.cli.params import add_param_option, parse_params
 from heddle.cli.progress import AboveProgress, JsonProgress, Progress, duration
 from heddle.cli.report import problem_line
+from heddle.cli.usage import UsageError
 from heddle_lang.plan import Plan
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 
 from heddle_engine.lineage.errors import BAD_SETTINGS, LineageError
-from heddle_engine.project import PROJECT_FILE, find_project
+from heddle_engine.project_root import PROJECT_FILE, find_project
 
 DEFAULT_LIMIT = 1 << 30  # 1 GiB
 

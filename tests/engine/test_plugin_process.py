@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from heddle_engine import plugin_process
+from heddle_engine import plugin_boot, plugin_process
 from heddle_engine.catalog import EngineCatalog, load_catalog
 from heddle_engine.plugin_process import PluginProcess
 from heddle_engine.project import read_project
@@ -122,3 +122,36 @@ def test_a_plugin_that_exits_while_importing_is_read_from_its_source(tmp_path: P
     finally:
         assert catalog.plugins is not None
         catalog.plugins.close()
+
+
+def test_a_process_started_early_is_the_one_the_catalog_of_its_project_asks(tmp_path: Path) -> None:
+    root = project(tmp_path).resolve()
+    plugin_boot.start_early(root / "toolbox")  # as the language server, started in a folder of the project
+    early = plugin_boot.adopt(root)
+    assert early is not None and early.starts == 1
+    plugin_boot._EARLY[root] = early  # given back: the catalog adopts it
+    catalog = load_catalog(root, isolated=True)
+    try:
+        module = catalog.module("my/tools")
+        assert module is not None and "probe" in module.functions
+        assert catalog.plugins is not None and catalog.plugins.starts == 1  # no second process
+        assert plugin_boot.adopt(root) is None
+    finally:
+        catalog.close()
+
+
+def test_a_process_started_early_for_no_project_or_none_of_the_workspace_is_stopped(tmp_path: Path) -> None:
+    plugin_boot.start_early(tmp_path)  # no heddle.toml
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "heddle.toml").write_text("[modules]\n")
+    plugin_boot.start_early(tmp_path / "plain")  # maps no module
+    assert plugin_boot.adopt(tmp_path.resolve()) is None and plugin_boot.adopt((tmp_path / "plain").resolve()) is None
+    (tmp_path / "other").mkdir()
+    root = project(tmp_path / "other").resolve()
+    plugin_boot.start_early(root)
+    early = plugin_boot._EARLY[root]
+    plugin_boot.stop_unadopted()
+    assert plugin_boot.adopt(root) is None
+    assert early.ask({"op": "load", "path": "my/tools"}, 60.0)["module"]  # a question starts it again, as ever
+    assert early.starts == 2
+    early.close()

@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from heddle_engine.project import find_project
+from heddle_engine.project_root import find_project
 from heddle_engine.run_folder import run_folder
 
 CACHE_FOLDER = Path(".heddle") / "cache" / "llm"
