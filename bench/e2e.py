@@ -88,6 +88,7 @@ else:
     import duckdb
 
     connection = duckdb.connect()
+    connection.execute("SET enable_progress_bar = false")  # it prints to stdout, where the figures go
     cases = {"DuckDB COPY": lambda: connection.sql(
         "COPY (SELECT customer, sum(amount) AS total, count(*) AS orders FROM 'orders.parquet' WHERE amount > 100 "
         "GROUP BY customer ORDER BY total DESC LIMIT 100) TO 'out/warm-duck.csv' (HEADER)")}
