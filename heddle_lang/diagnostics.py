@@ -8,12 +8,12 @@ rendering it (compiler lines, JSON, LSP) happens at the edges with the document'
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import field, replace
+from dataclasses import field, fields
 from enum import IntEnum, StrEnum
 
 from heddle_lang.codes import CODES
 from heddle_lang.records import record
-from heddle_lang.text import Span
+from heddle_lang.text import Span, moved_span
 
 
 class Severity(IntEnum):
@@ -74,18 +74,51 @@ class Diagnostic:
         return self.severity is Severity.ERROR
 
 
+_new = object.__new__
+_SETTERS = {cls: tuple(cls.__dict__[f.name].__set__ for f in fields(cls))
+            for cls in (Diagnostic, Related, Fix, TextEdit)}
+
+
 def shifted(diagnostic: Diagnostic, delta: int) -> Diagnostic:
-    """`diagnostic` about the same text moved by `delta` bytes (its related places and fixes too)."""
+    """`diagnostic` about the same text moved by `delta` bytes (its related places and fixes too). Made field by
+    field, without `__init__` (it was checked when first made): an edit moves the diagnostics of what follows it."""
     if delta == 0:
         return diagnostic
+    code, span, message, severity, related, fixes, tags = _SETTERS[Diagnostic]
+    out = _new(Diagnostic)
+    code(out, diagnostic.code)
+    span(out, moved_span(diagnostic.span, delta))
+    message(out, diagnostic.message)
+    severity(out, diagnostic.severity)
+    related(out, tuple([_related(r, delta) for r in diagnostic.related]) if diagnostic.related else ())
+    fixes(out, tuple([_fix(f, delta) for f in diagnostic.fixes]) if diagnostic.fixes else ())
+    tags(out, diagnostic.tags)
+    return out
 
-    def move(span: Span) -> Span:
-        return Span(span.start + delta, span.end + delta)
 
-    return replace(diagnostic, span=move(diagnostic.span),
-                   related=tuple(Related(move(r.span), r.message) for r in diagnostic.related),
-                   fixes=tuple(Fix(f.title, tuple(TextEdit(move(e.span), e.new_text) for e in f.edits), f.preferred)
-                               for f in diagnostic.fixes))
+def _related(related: Related, delta: int) -> Related:
+    span, message = _SETTERS[Related]
+    out = _new(Related)
+    span(out, moved_span(related.span, delta))
+    message(out, related.message)
+    return out
+
+
+def _fix(fix: Fix, delta: int) -> Fix:
+    title, edits, preferred = _SETTERS[Fix]
+    out = _new(Fix)
+    title(out, fix.title)
+    edits(out, tuple([_edit(e, delta) for e in fix.edits]))
+    preferred(out, fix.preferred)
+    return out
+
+
+def _edit(edit: TextEdit, delta: int) -> TextEdit:
+    span, new_text = _SETTERS[TextEdit]
+    out = _new(TextEdit)
+    span(out, moved_span(edit.span, delta))
+    new_text(out, edit.new_text)
+    return out
 
 
 def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:

@@ -49,6 +49,19 @@ class Span:
         return self.start == self.end
 
 
+_new_span = object.__new__
+_set_start = Span.__dict__["start"].__set__  # slots: a frozen dataclass's fields are set as its __init__ does
+_set_end = Span.__dict__["end"].__set__
+
+
+def moved_span(span: Span, delta: int) -> Span:
+    """`span` moved by `delta` bytes (made without `__init__`: moving results after an edit makes many)."""
+    out = _new_span(Span)
+    _set_start(out, span.start + delta)
+    _set_end(out, span.end + delta)
+    return out
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class Position:
     """A 0-based line and a 0-based column, the column counted in some `Encoding`."""

@@ -6,10 +6,11 @@ from collections.abc import Callable
 
 from heddle_lang.catalog import NO_PROFILES, Catalog
 from heddle_lang.check import check_tree
-from heddle_lang.diagnostics import Diagnostic, Fix, Severity, Tag, TextEdit, sort_diagnostics
+from heddle_lang.diagnostics import Diagnostic, Fix, Severity, Tag, TextEdit, shifted, sort_diagnostics
 from heddle_lang.paths import PathPolicy
 from heddle_lang.plan import Graph, Plan
 from heddle_lang.relational.compile import PrqlCompiler, compile_prql
+from heddle_lang.remembered import Remembered
 from heddle_lang.semantic.context import Context, ResourceInfo, StepInfo
 from heddle_lang.semantic.declarations import check_resource, check_step, collect_declarations, collect_imports
 from heddle_lang.semantic.flow import GraphBuilder, check_trap
@@ -161,8 +162,11 @@ def _unused(ctx: Context) -> None:
     a library: its public resources, steps and handlers are there for the files that import it."""
     # By identity: a use's target is the very definition object (a dataclass's hash would hash all its fields).
     read = {id(u.target) for u in ctx.uses if u.target is not None}
+    names: set[tuple[bool, str]] = set()  # what the replayed results read, tied to the current definitions
     for piece in ctx.placements.pieces:
-        read.update(id(d) for d in piece.read(ctx))
+        names.update(piece.result.reads)
+    tables = (ctx.definitions, ctx.aliases)
+    read.update(id(d) for is_import, name in names if (d := tables[is_import].get(name)) is not None)
     library = not ctx.workflows
     # An import whose module is missing is already an error: its uses could not be resolved.
     broken = {alias for alias, (_, spec) in ctx.modules.items() if spec is None}
@@ -179,18 +183,26 @@ def _unused(ctx: Context) -> None:
 
 
 def _unused_diagnostic(ctx: Context, definition: Definition) -> Diagnostic:
-    what = {"import": "import", "resource": "resource", "step": "step", "handler": "handler",
-            "assignment": "assignment"}[definition.kind]
-    fixes: tuple[Fix, ...] = ()
-    if definition.kind in ("import", "resource", "step", "handler"):
-        fixes = (Fix(f"remove the unused {what}", (TextEdit(_whole_lines(ctx, definition.declaration), ""),)),)
-    return Diagnostic("HE3012", definition.span, f"the {what} `{definition.name}` is never used",
-                      severity=Severity.WARNING, tags=(Tag.UNNECESSARY,), fixes=fixes)
+    """HE3012 for `definition`: made once per name, kind and layout of the lines it stands on, then moved."""
+    declaration = definition.kind in ("import", "resource", "step", "handler")
+    if declaration:  # the fix removes the lines the declaration stands on
+        lines = ctx.tree.lines
+        base = lines.line_starts[lines.line_of(definition.declaration.start)]
+        last = lines.line_of(definition.declaration.end)
+        end = lines.line_starts[last + 1] if last + 1 < lines.line_count else len(lines.data)
+    else:
+        base = end = definition.span.start
+    key = (definition.kind, definition.name, definition.span.start - base, definition.span.end - base, end - base)
+    found = _UNUSED.get(key)
+    if found is None:
+        what = definition.kind
+        fixes = (Fix(f"remove the unused {what}", (TextEdit(Span(0, end - base), ""),)),) if declaration else ()
+        found = Diagnostic("HE3012", Span(key[2], key[3]), f"the {what} `{definition.name}` is never used",
+                           severity=Severity.WARNING, tags=(Tag.UNNECESSARY,), fixes=fixes)
+        _UNUSED.put(key, found, len(ctx.definitions))
+    return shifted(found, base)
 
 
-def _whole_lines(ctx: Context, span: Span) -> Span:
-    lines = ctx.tree.lines
-    start = lines.line_starts[lines.line_of(span.start)]
-    last = lines.line_of(span.end)
-    end = lines.line_starts[last + 1] if last + 1 < lines.line_count else len(lines.data)
-    return Span(start, end)
+# HE3012 relative to the start of its lines, by what it says and how those lines are laid out (bounded:
+# `heddle_lang.remembered`).
+_UNUSED: Remembered[tuple[object, ...], Diagnostic] = Remembered()

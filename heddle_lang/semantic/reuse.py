@@ -27,8 +27,8 @@ from heddle_lang.diagnostics import Diagnostic, shifted
 from heddle_lang.plan import Graph, Node
 from heddle_lang.semantic.model import Binding, Definition, StageType, Use
 from heddle_lang.syntax import ast
-from heddle_lang.syntax.moving import moved_span, relocator
-from heddle_lang.text import Span
+from heddle_lang.syntax.moving import relocator
+from heddle_lang.text import Span, moved_span
 
 _T = TypeVar("_T")
 
@@ -198,8 +198,9 @@ def replay_check(ctx: Context, result: CheckResult, span: Span, info: ResourceIn
     """Add `result` to `ctx` as if the declaration, now at `span`, had been checked again; resolve `info` so. Its
     diagnostics are moved now, the rest when the analysis's lists are read (`Placements`)."""
     delta = span.start - result.span.start
-    ctx.diagnostics.extend(shifted(d, delta) for d in result.diagnostics)
-    ctx.placements.add(Replayed(Marks.of(ctx), result, delta, 0))
+    if result.diagnostics:
+        ctx.diagnostics.extend(shifted(d, delta) for d in result.diagnostics)
+    ctx.placements.pieces.append(Replayed(Marks.of(ctx), result, delta, 0))
     for name, value in result.resolved:
         setattr(info, name, dict(value) if isinstance(value, dict) else value)  # its own, as a check makes it
 
@@ -232,26 +233,21 @@ def replay(ctx: Context, result: GraphResult, span: Span) -> Replayed:
     lines = ctx.tree.lines.line_of(span.start) - result.line  # its text is the same: so are its line breaks
     for name, graph in result.library_graphs:
         ctx.library_graphs.setdefault(name, graph)
-    ctx.diagnostics.extend(shifted(d, delta) for d in result.diagnostics)
+    if result.diagnostics:
+        ctx.diagnostics.extend(shifted(d, delta) for d in result.diagnostics)
     piece = Replayed(Marks.of(ctx), result, delta, lines)
-    ctx.placements.add(piece)
+    ctx.placements.pieces.append(piece)
     return piece
 
 
-@dataclass(frozen=True, eq=False)
-class Replayed:
+class Replayed(NamedTuple):
     """A result replayed at a new place: where its items stand among the context's own (`marks`), and how far it
-    moved (bytes, lines)."""
+    moved (bytes, lines). A tuple: one is made for each unchanged declaration of every version."""
 
     marks: Marks
     result: GraphResult | CheckResult
     delta: int
     lines: int
-
-    def read(self, ctx: Context) -> list[Definition]:
-        """The current definitions its uses name (not its own assignments)."""
-        tables = (ctx.definitions, ctx.aliases)
-        return [d for is_import, name in self.result.reads if (d := tables[is_import].get(name)) is not None]
 
     def unread_locals(self) -> list[Definition]:
         """Its assignments nothing reads, at their new place."""
@@ -270,9 +266,6 @@ class Placements:
     def __init__(self) -> None:
         self.pieces: list[Replayed] = []
         self._locals: dict[int, dict[int, Definition]] = {}  # by id of a piece: its moved assignments by old id
-
-    def add(self, piece: Replayed) -> None:
-        self.pieces.append(piece)
 
     def _moved_locals(self, piece: Replayed) -> dict[int, Definition]:
         found = self._locals.get(id(piece))

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 from heddle_lang.records import record
 from heddle_lang.syntax import ast
-from heddle_lang.syntax.moving import moved, moved_span
+from heddle_lang.syntax.moving import moved
 from heddle_lang.syntax.tree import LANGUAGE
-from heddle_lang.text import Span, split_lines
+from heddle_lang.text import Span, moved_span, split_lines
 
 if TYPE_CHECKING:
     import tree_sitter as ts

@@ -12,13 +12,11 @@ from collections.abc import Callable
 from dataclasses import fields, is_dataclass
 from typing import Any, TypeVar
 
-from heddle_lang.text import Span
+from heddle_lang.text import Span, moved_span
 
 _T = TypeVar("_T")
 
 _new = object.__new__
-_set_start = Span.__dict__["start"].__set__  # slots: a frozen dataclass's fields are set as its __init__ does
-_set_end = Span.__dict__["end"].__set__
 # Field types that hold no span: shared by the moved node as they are.
 _PLAIN = frozenset({"str", "str | None", "bool", "int", "float", "int | float", "tuple[str, ...]"})
 _MOVERS: dict[type, Callable[[Any, int], Any]] = {}
@@ -29,13 +27,6 @@ def moved(value: _T, delta: int) -> _T:
     if delta == 0 or value is None:
         return value
     return _move(value, delta)  # type: ignore[no-any-return]
-
-
-def moved_span(span: Span, delta: int) -> Span:
-    out = _new(Span)
-    _set_start(out, span.start + delta)
-    _set_end(out, span.end + delta)
-    return out
 
 
 def _move(value: Any, delta: int) -> Any:
