@@ -47,19 +47,25 @@ class Workspace:
         self.compiler = compiler
         self._parsed: dict[str, _Parsed] = {}
         self._libraries: dict[str, tuple[Version, Library]] = {}
+        self._given: dict[str, SyntaxTree] = {}  # during `analyze(file, tree)`: `file` is `tree`, whatever `read` says
 
     # --- documents --------------------------------------------------------------------------------
 
     def analyze(self, file: str, tree: SyntaxTree | None = None,
                 cancelled: Callable[[], bool] | None = None) -> Analysis:
-        """The analysis of `file` (its `tree` when the caller holds it: an editor's, edited incrementally). The
-        text `read` gives is analysed once, whether it is checked itself or imported."""
-        parsed = self._parse(file, tree)
-        if parsed is not None and (tree is None or tree.text == parsed.text):
+        """The analysis of `file` (its `tree` when the caller holds it: an editor's, edited incrementally, which stands
+        for the file while this runs, though `read` may already give a newer text). The text is analysed once,
+        whether it is checked itself or imported."""
+        if tree is not None:
+            self._given[file] = tree
+        try:
+            if self._parse(file) is None:
+                return self._analyze(file, parse(""), cancelled)
             found = self.load(None, file, cancelled)
             assert isinstance(found, Library)
             return found.analysis
-        return self._analyze(file, tree if tree is not None else parse(""), cancelled)
+        finally:
+            self._given.pop(file, None)
 
     def _analyze(self, file: str, tree: SyntaxTree, cancelled: Callable[[], bool] | None = None,
                  previous: Analysis | None = None) -> Analysis:
@@ -102,16 +108,17 @@ class Workspace:
 
     # --- versions and the import graph -------------------------------------------------------------
 
-    def _parse(self, file: str, tree: SyntaxTree | None = None) -> _Parsed | None:
-        """`file` as `read` gives it, parsed once per text (`tree`: the caller's tree of that text, if it is)."""
-        text = self.read(file)
+    def _parse(self, file: str) -> _Parsed | None:
+        """`file` as `read` gives it (or the tree `analyze` was given for it), parsed once per text."""
+        given = self._given.get(file)
+        text = given.text if given is not None else self.read(file)
         if text is None:
             self._parsed.pop(file, None)
             return None
         cached = self._parsed.get(file)
         if cached is not None and cached.text == text:
             return cached
-        tree = tree if tree is not None and tree.text == text else parse(text)
+        tree = given if given is not None else parse(text)
         policy = self.paths_for(file)
         declarations = (placed.base for placed in tree.outline.placed)  # their paths only: unmoved
         imports = tuple(library_file(d.path.value, policy) for d in declarations
