@@ -39,6 +39,8 @@ from heddle_lang.text import Encoding, Position
 
 log = logging.getLogger(__name__)
 
+IDLE_COLLECT_SECONDS = 3.0  # no change for this long: the user paused, the cyclic collector may run
+
 
 @record
 class Change:
@@ -90,6 +92,7 @@ class Host:
     # client says a file changed.
     disk: dict[str, str | None] = field(default_factory=dict)
     workspaces: dict[int, tuple[Catalog, Workspace]] = field(default_factory=dict)  # by id of the catalog
+    _collection: asyncio.TimerHandle | None = None  # a full collection waiting for the documents to rest
 
     # --- document sync ----------------------------------------------------------------------------
 
@@ -191,9 +194,26 @@ class Host:
 
             document.pending = loop.run_in_executor(self.executor, run)
             document.pending.add_done_callback(_retrieve)
-            if self.collector.collection_due():  # after this analysis, before the next: reclaim cycles
-                self.executor.submit(self.collector.collect)
+            if self.collector.collection_due():  # reclaim the cycles analyses left, once the user pauses
+                self._collect_when_idle(loop)
         return document.pending
+
+    def _collect_when_idle(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Run the full collection (hundreds of milliseconds for a large document's objects) on the analysis thread
+        once no document has changed for `IDLE_COLLECT_SECONDS`: not between two keystrokes, where the next
+        analysis would wait for it."""
+        if self._collection is not None:
+            return  # one is waiting already
+        quiet = time.monotonic() - max((d.changed_at for d in self.documents.values()), default=0.0)
+        if quiet >= IDLE_COLLECT_SECONDS:
+            self.executor.submit(self.collector.collect)
+            return
+
+        def again() -> None:
+            self._collection = None
+            self._collect_when_idle(loop)
+
+        self._collection = loop.call_later(IDLE_COLLECT_SECONDS - quiet, again)
 
     def current(self, uri: str, version: int) -> bool:
         document = self.documents.get(uri)
