@@ -9,6 +9,7 @@ from pathlib import Path
 from heddle.process import tune_gc
 from heddle_engine.plugin_boot import start_early
 from heddle_lang.version import __version__
+from heddle_lsp.protocol_types import import_types
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     tune_gc()
     logging.basicConfig(level=args.log_level, format="heddle-lsp %(levelname)s %(name)s: %(message)s")
     start_early(Path.cwd())  # the plugins of the project it is started in import while the server does
+    import_types()  # the code attrs generates for the protocol's types: kept from the last start
     from heddle_lsp.features import server
 
     if args.tcp:

@@ -1,0 +1,46 @@
+"""The code attrs generates for lsprotocol's types, kept between starts of the server (heddle_lsp/protocol_types.py):
+compiled by the first start only, and the types the same."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+PROBE = """
+import sys
+from heddle_lsp.protocol_types import import_types, store_path
+compiled = import_types()
+from lsprotocol.types import Diagnostic, Position, Range
+from pygls.protocol import default_converter
+converter = default_converter()
+value = Diagnostic(range=Range(Position(1, 2), Position(3, 4)), message="m", code="HE0001")
+data = converter.unstructure(value)
+assert converter.structure(data, Diagnostic) == value and value != Diagnostic(range=value.range, message="n")
+assert data == {"range": {"start": {"line": 1, "character": 2}, "end": {"line": 3, "character": 4}},
+                "message": "m", "code": "HE0001"}, data
+print(compiled, store_path().exists())
+"""
+
+
+def start(prefix: Path, **environment: str) -> tuple[int, bool]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.update(PYTHONPYCACHEPREFIX=str(prefix), **environment)
+    done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=False, timeout=120,
+                          env=env)
+    assert done.returncode == 0, done.stderr
+    compiled, exists = done.stdout.split()
+    return int(compiled), exists == "True"
+
+
+def test_the_first_start_compiles_and_keeps_the_code_the_next_compiles_nothing(tmp_path: Path) -> None:
+    compiled, kept = start(tmp_path)
+    assert compiled > 500 and kept
+    assert start(tmp_path) == (0, True)
+
+
+def test_nothing_is_kept_where_python_writes_no_bytecode(tmp_path: Path) -> None:
+    compiled, kept = start(tmp_path, PYTHONDONTWRITEBYTECODE="1")
+    assert compiled > 500 and not kept
+    assert start(tmp_path, PYTHONDONTWRITEBYTECODE="1")[0] == compiled
