@@ -366,7 +366,10 @@ class GraphRun:
             if writers and self._write_joint(unit, nodes, writers, started):
                 return True
         writer = self._sink(unit)
-        if writer is not None and self._write_through(nodes, writer, started):
+        if writer is not None and self.run.want_outputs and len(nodes) > 1:  # its blocks' outputs recorded too
+            if self._write_joint(unit, nodes, {unit.last: writer}, started):
+                return True
+        elif writer is not None and self._write_through(nodes, writer, started):
             return True
         every = self.run.want_outputs or len(nodes) == 1
         try:
@@ -409,21 +412,31 @@ class GraphRun:
 
     def _write_joint(self, unit: Unit, nodes: list[Node], writers: Mapping[str, Node], started: float) -> bool:
         """A joint unit in one pass (`joint.py`): the chains that end in a writer stream into its file, the others
-        are collected, and the scan they share is read once. False when anything failed: the unit then runs as
-        any other (as `_write_through`)."""
+        are collected, and the scan they share is read once; also a fused unit whose blocks' outputs are recorded.
+        Blocks before the ends stream into the recording observer's files within the same plan (lineage), else
+        are collected first when outputs are recorded. False when anything failed: the unit then runs as any
+        other (as `_write_through`)."""
         def call(writer: Node, given: Data) -> Data:
             output = self._call(writer, given, {}, 1)
             if output.error is not None:
                 raise output.error
             return output.data
 
+        makers = self._observer_sinks([n for n in nodes if n.id not in unit.outputs])
         try:
             streamed = stream_joint(nodes, unit.outputs, writers, read=self._read, pads=self._pads,
-                                    every=self.run.want_outputs, call=call)
+                                    every=self.run.want_outputs and not makers, call=call, recorded=makers)
         except Exception:
+            for node_id in makers:
+                self.run.observers.node_sunk(self.name, node_id, ok=False)
             return False
         seconds = time.perf_counter() - started
         for node in nodes:
+            if node.id in makers:  # streamed into the observer's file: it has it once `succeeded` is said
+                self.run.states.change(self.name, node.id, S.SUCCEEDED, 1, seconds=seconds)
+                self.run.count(self.name, node.id, input=self._input_rows(node))
+                self.run.observers.node_sunk(self.name, node.id, ok=True)
+                continue
             data = streamed.outputs.get(node.id)
             if node.id in writers:
                 data = streamed.written[writers[node.id].id]
@@ -434,6 +447,19 @@ class GraphRun:
             self.run.states.change(self.name, node.id, S.SUCCEEDED, 1, seconds=seconds)
             self.run.count(self.name, node.id, input=self._input_rows(node))
         return True
+
+    def _observer_sinks(self, nodes: list[Node]) -> dict[str, Callable[[pl.LazyFrame], pl.LazyFrame]]:
+        """When outputs are recorded: a sink for each of `nodes` from the observer that records them, so their rows
+        stream into its files within the unit's plan; empty when any of them must come as a table instead."""
+        if not self.run.want_outputs or not nodes:
+            return {}
+        makers = {n.id: self.run.observers.node_sink(self.name, n.id) for n in nodes}
+        if all(make is not None for make in makers.values()):
+            return cast("dict[str, Callable[[pl.LazyFrame], pl.LazyFrame]]", makers)
+        for node_id, make in makers.items():
+            if make is not None:
+                self.run.observers.node_sunk(self.name, node_id, ok=False)
+        return {}
 
     def _sink(self, unit: Unit) -> Node | None:
         """The writer this unit's lazy query streams into, when this run lets it (no cluster, not a stream's
@@ -448,20 +474,11 @@ class GraphRun:
     def _write_through(self, nodes: list[Node], writer: Node, started: float) -> bool:
         """The blocks' lazy query given to the writer, which streams it into its file: readers, blocks and writer
         run as one plan and the result is never collected. The last block's output is the table as written
-        (its rows counted from the file; observers that record outputs get the file as a `Scan`). When outputs are
-        recorded, the blocks before the last are collected first (one `collect_all`: each is recorded) and the
-        last one streams from them. False when anything failed (the writer left no file): the unit then runs as
-        any other, so a failure is the failing block's or the writer's own, with its rows."""
+        (its rows counted from the file; observers that record outputs get the file as a `Scan`). False when
+        anything failed (the writer left no file): the unit then runs as any other, so a failure is the failing
+        block's or the writer's own, with its rows."""
         try:
-            before: dict[str, Data] = {}
-            if self.run.want_outputs and len(nodes) > 1:
-                ran = relational.run_blocks(nodes[:-1], self._read, every=True, pads=self._pads)
-                before = {node_id: data for node_id, data in ran.items() if data is not None}
-
-            def read(node_id: str) -> Data:
-                return before[node_id] if node_id in before else self._read(node_id)
-
-            query = relational.lazy_blocks(nodes[len(before):], read, self._pads)[nodes[-1].id]
+            query = relational.lazy_blocks(nodes, self._read, self._pads)[nodes[-1].id]
             with panics_as_failures():
                 output = self._call(writer, Data(lazy=query), {}, 1)
         except Exception:
@@ -470,9 +487,6 @@ class GraphRun:
             return False
         seconds = time.perf_counter() - started
         for node in nodes[:-1]:
-            if node.id in before:
-                self._succeeded(node, before[node.id], 1, seconds)
-                continue
             self.run.states.change(self.name, node.id, S.SUCCEEDED, 1, seconds=seconds)
             self.run.count(self.name, node.id, input=self._input_rows(node))
         self._written[writer.id] = output.data

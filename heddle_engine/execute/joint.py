@@ -5,7 +5,8 @@ of its own, as a member of one `heddle.core.sinks.SinkGroup`, and hands over its
 every writer has handed its plan or returned, one `pl.collect_all` runs those plans with the ends of the other
 chains (collected), so Polars scans their shared source once and streams each writer's rows into its file.
 When outputs are recorded, the blocks before each chain's end are collected first (to be recorded), and the
-ends read them.
+ends read them — or, where the observer that records them takes them so (lineage), they stream into its files
+within the same plan.
 """
 
 from __future__ import annotations
@@ -35,10 +36,12 @@ class Streamed:
 
 def stream_joint(nodes: Sequence[Node], ends: Sequence[str], writers: Mapping[str, Node], *,
                  read: Callable[[str], Data], pads: relational.Pads, every: bool,
-                 call: Callable[[Node, Data], Data]) -> Streamed:
-    """Run a joint unit's `nodes` in one pass: the `ends` in `writers` (end -> writer) streamed by their writers
-    (`call(writer, input)` returns the writer's output, or raises), the other ends collected; with `every`,
-    the blocks before the ends collected first. Raises what failed (a block, a writer, the plan)."""
+                 call: Callable[[Node, Data], Data],
+                 recorded: Mapping[str, Callable[[pl.LazyFrame], pl.LazyFrame]] | None = None) -> Streamed:
+    """Run a unit's `nodes` in one pass: the `ends` in `writers` (end -> writer) streamed by their writers
+    (`call(writer, input)` returns the writer's output, or raises), the other ends collected; the blocks before
+    the ends streamed into an observer's sinks too (`recorded`: node id -> a maker of its sink plan), or, with
+    `every`, collected first. Raises what failed (a block, a writer, the plan)."""
     before: dict[str, Data] = {}
     inner = [n for n in nodes if n.id not in ends]
     if every and inner:
@@ -69,8 +72,9 @@ def stream_joint(nodes: Sequence[Node], ends: Sequence[str], writers: Mapping[st
     frames: list[pl.DataFrame] = []
     try:
         plans = group.plans()
+        extra = [make(lazies[node_id]) for node_id, make in (recorded or {}).items()]
         with panics_as_failures():
-            frames = pl.collect_all([*(lazies[end] for end in own), *plans])
+            frames = pl.collect_all([*(lazies[end] for end in own), *extra, *plans])
     except BaseException as failed:
         error = failed
     finally:

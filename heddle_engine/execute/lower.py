@@ -33,9 +33,10 @@ A *unit* is what the executor schedules: one plan node, or several.
   unit's result that nothing else reads is that unit's sink (`sinks`): the unit gives the writer its lazy
   query instead of collecting it, so readers, blocks and writer are one Polars plan run by the streaming
   engine and the rows are written as they stream, never held in memory. Lineage records the last block's
-  output as the file written (a copy of a Parquet file, else streamed from it); only a fused unit's earlier
-  blocks are collected then, to be recorded. `heddle plan --stage exec` says so, and names for every unit
-  what holds its rows in memory, if anything.
+  output as the file written (a copy of a Parquet file, else streamed from it), and a fused unit's earlier
+  blocks stream into their lineage files within the same plan (collected only where lineage must scrub a
+  secret). `heddle plan --stage exec` says so, and names for every unit what holds its rows in memory, if
+  anything.
 - **Replay.** Nodes that are not downstream of the node a replay starts from are `recorded` units: their
   outputs come from the recording instead of running them.
 

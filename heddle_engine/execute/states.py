@@ -98,6 +98,29 @@ class Observers:
                 take(graph, node_id, scan)
         self._each(call, "node_scan")
 
+    def node_sink(self, graph: str, node_id: str) -> Callable[[pl.LazyFrame], pl.LazyFrame] | None:
+        """A maker of the sink plan that streams a node's output, inside the executor's own plan, to the one
+        observer that wants outputs, when it takes them so (lineage: `node_sink`); None otherwise (the output is
+        then given as a table or a scan). The executor reports the plan's end with `node_sunk`."""
+        wanting = [o for o in self._observers if getattr(o, "wants_outputs", True)]
+        make = getattr(wanting[0], "node_sink", None) if len(wanting) == 1 else None
+        found: list[Callable[[pl.LazyFrame], pl.LazyFrame] | None] = [None]
+
+        def call(observer: RunObserver) -> None:
+            if observer is wanting[0] and make is not None:
+                found[0] = make(graph, node_id)
+        if make is not None:
+            self._each(call, "node_sink")
+        return found[0]
+
+    def node_sunk(self, graph: str, node_id: str, *, ok: bool) -> None:
+        """The plan that streamed a node's output (`node_sink`) ran (`ok`) or failed."""
+        def call(observer: RunObserver) -> None:
+            done = getattr(observer, "node_sunk", None)
+            if done is not None:
+                done(graph, node_id, ok=ok)
+        self._each(call, "node_sunk")
+
     def run_finished(self, result: RunResult) -> None:
         self._each(lambda o: o.run_finished(result), "run_finished")
 

@@ -27,14 +27,15 @@ if TYPE_CHECKING:
 COMPRESSION = "lz4"  # of recorded outputs: as fast to write as uncompressed here, a fraction of the size
 
 
-def _temporary(path: Path) -> Path:
+def temporary_beside(path: Path) -> Path:
+    """A name beside `path` to write its file under before it is moved into place."""
     return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
 
 
 def replace_with(path: Path, write: Callable[[Path], object]) -> int:
     """Have `write` make the file at a temporary name beside `path`, then move it into place; its size in
     bytes. Whatever `write` raises, the temporary file is removed and `path` is left as it was."""
-    temporary = _temporary(path)
+    temporary = temporary_beside(path)
     try:
         write(temporary)
         size = temporary.stat().st_size
@@ -88,13 +89,21 @@ def write_frame(path: Path, frame: pl.DataFrame, compression: str = COMPRESSION)
     return replace_with(path, write)
 
 
-def write_scan(path: Path, frame: pl.LazyFrame, compression: str = COMPRESSION) -> int:
+def write_scan(path: Path, frame: pl.LazyFrame) -> int:
     """Write a lazy frame's rows as `write_frame` writes a frame's (the same Arrow IPC file), as its query streams:
     the rows are never all in memory (a file a writer wrote, read back); its size in bytes."""
     import polars as pl
 
-    return replace_with(path, lambda temporary: frame.sink_ipc(
-        temporary, compression=compression, compat_level=pl.CompatLevel.oldest()))  # type: ignore[arg-type]
+    return replace_with(path, lambda temporary: pl.collect_all([sink_plan(frame, temporary)]))
+
+
+def sink_plan(frame: pl.LazyFrame, path: Path, compression: str = COMPRESSION) -> pl.LazyFrame:
+    """The plan that streams `frame`'s rows into `path` as `write_frame` writes a frame's (`sink_ipc(lazy=True)`):
+    run alone, or with other plans in one `collect_all`."""
+    import polars as pl
+
+    return frame.sink_ipc(path, compression=compression, compat_level=pl.CompatLevel.oldest(),  # type: ignore[arg-type,return-value]
+                          lazy=True)
 
 
 def frame_bytes(frame: pl.DataFrame, compression: str = COMPRESSION) -> bytes:

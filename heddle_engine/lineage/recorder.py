@@ -20,7 +20,9 @@ next stages are not queued behind it) keeps a copy of the file (`<node>.parquet`
 decoded or held in memory), else the writer streams its rows into the output's file (`write_scan`: never all
 in memory), or collects them where Arrow's kernels are needed (a secret to scrub, a handler's stage). A
 writer that streamed a block's query into its file gives that file as a `Scan` of the block's output and of
-its own, so such a run records what it wrote without holding it.
+its own, so such a run records what it wrote without holding it; and the blocks before that writer are recorded
+by sink plans the executor runs within its own plan (`node_sink`: into a temporary name beside the output's
+file; `node_sunk`: moved into place and logged after the block's `succeeded`, or thrown away).
 
 Files are written whole under a temporary name and moved into place; the event log only grows. At the end
 of the run, once the writer is done, the outputs and the log are fsynced before `run.json` gets its final
@@ -48,7 +50,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -67,8 +69,10 @@ from heddle_engine.lineage.files import (
     copy_file,
     folder_size,
     frame_bytes,
+    sink_plan,
     sync_file,
     sync_folder,
+    temporary_beside,
     write_bytes,
     write_frame,
     write_json,
@@ -129,6 +133,7 @@ class _Recording:
     reads: dict[Key, tuple[str, ...]] = field(default_factory=dict)  # what each step reads (node ids)
     batch: int | None = None  # a stream's batch in flight: outputs go to its folder
     batch_bytes: dict[int, int] = field(default_factory=dict)  # bytes written per batch (the writer thread's)
+    sinking: dict[Key, Path] = field(default_factory=dict)  # outputs streamed by the executor's plan (`node_sink`)
 
 
 class LineageRecorder:
@@ -268,6 +273,64 @@ class LineageRecorder:
         except RuntimeError:  # the run finished meanwhile: its writer takes no more
             self._written(active, key, 0)
 
+    def node_sink(self, graph: str, node_id: str) -> Callable[[pl.LazyFrame], pl.LazyFrame] | None:
+        """The output of a node in the executor's lazy plan, streamed by that plan into the output's file: a maker
+        of the sink plan (`files.sink_plan`, into a temporary name beside the file), which the executor runs with
+        its own and then reports with `node_sunk`. None when the output must come as a table or a scan instead
+        (a secret to scrub, a stream's batch, a handler's stage, a name that cannot name a file)."""
+        active = self._active
+        if active is None or not is_safe_name(graph) or not is_safe_name(node_id):
+            return None
+        with active.room:
+            batch = active.batch
+        path = output_path(active.folder, graph, node_id, batch)
+        if not self._plain(active, graph, batch) or path in active.outputs:
+            return None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return None
+        temporary = temporary_beside(path)
+        with active.room:
+            active.sinking[(graph, node_id)] = temporary
+        return lambda frame: sink_plan(frame, temporary)
+
+    def node_sunk(self, graph: str, node_id: str, *, ok: bool) -> None:
+        """The plan `node_sink` made a sink for ran (`ok`: it wrote every row) or failed: the file moved into place
+        and logged (on the caller's thread, after the node's `succeeded`), or thrown away."""
+        active = self._active
+        key = (graph, node_id)
+        if active is None:
+            return
+        with active.room:
+            temporary = active.sinking.pop(key, None)
+        if temporary is None:
+            return
+        if not ok:
+            temporary.unlink(missing_ok=True)
+            return
+        with active.room:
+            active.writing[key] = active.writing.get(key, 0) + 1
+        try:
+            path = output_path(active.folder, graph, node_id, None)
+            written = temporary.stat().st_size
+            os.replace(temporary, path)
+            frame = pl.scan_ipc(path)
+            rows = int(frame.select(pl.len()).collect().item())
+            schema = frame_schema(frame.collect_schema())
+            with active.room:
+                active.outputs.add(path)
+                active.rows += rows
+            active.log.append({
+                "event": "output", "graph": graph, "node": node_id, "rows": rows, "bytes": written,
+                "schema": schema_json(schema), "clock": time.time(),
+            })
+        except Exception as error:  # the run goes on; the record says what it lacks
+            temporary.unlink(missing_ok=True)
+            self._fail(active, error)
+        finally:
+            self._written(active, key, 0)
+
     def batch_event(self, event: BatchEvent) -> None:
         active = self._active
         if active is None:
@@ -298,6 +361,8 @@ class LineageRecorder:
             return
         active.writer.shutdown(wait=True)
         active.copier.shutdown(wait=True)
+        for temporary in active.sinking.values():  # sinks made for a plan that never reported back
+            temporary.unlink(missing_ok=True)
         try:
             with active.room:  # succeeded events whose output never came (none, unless an output was refused)
                 held, active.held = [r for records in active.held.values() for r in records], {}
