@@ -377,19 +377,33 @@ def _capped_run(folder: Path, code: str, *args: str) -> subprocess.CompletedProc
                           capture_output=True, text=True, timeout=300)
 
 
-def test_a_workflow_larger_than_its_memory_streams_through(tmp_path: Path) -> None:
+BIG_FUSED = BIG.replace("| (from input filter amount > 10 derive {total = amount + k})",
+                        "| (from input filter amount > 10)\n        | (from input derive {total = amount + k})")
+
+
+@pytest.mark.parametrize("lineage", [False, True])
+def test_a_workflow_larger_than_its_memory_streams_through(tmp_path: Path, lineage: bool) -> None:
+    """Without lineage, and with it (two blocks fused: the first one's output streams into its lineage file,
+    the last one's is the file written, kept as a copy)."""
     (pl.LazyFrame().select(pl.int_range(0, ROWS, dtype=pl.Int64).alias("id"))
      .with_columns(amount=(pl.col("id") * 7919 % 1009).cast(pl.Float64), k=pl.col("id") % 1000)
      .sink_parquet(tmp_path / "big.parquet"))
-    program(tmp_path, BIG)
+    program(tmp_path, BIG_FUSED if lineage else BIG)
     # the control: collecting the same query does not fit under the cap
     collect = ("import polars as pl; pl.scan_parquet('big.parquet').filter(pl.col('amount') > 10)"
                ".with_columns(total=pl.col('amount') + pl.col('k')).collect()")
     assert _capped_run(tmp_path, collect).returncode != 0
 
     run = _capped_run(tmp_path, "import sys; from heddle.cli.main import main; sys.exit(main(sys.argv[1:]))",
-                      "run", "flow.he", "--no-lineage")
+                      "run", "flow.he", *(() if lineage else ("--no-lineage",)))
     assert run.returncode == 0, run.stderr[-2000:]
+    if lineage:
+        store = LineageStore(tmp_path)
+        recorded = store.runs()[0]
+        assert recorded.status == "succeeded" and recorded.incomplete is None
+        first = store.stage(recorded, "n2")
+        assert first.rows == pl.scan_parquet(tmp_path / "big.parquet").filter(pl.col("amount") > 10).select(  # type: ignore[union-attr]
+            pl.len()).collect().item()
     written = pl.scan_parquet(tmp_path / "out" / "big.parquet")
     expected = (pl.scan_parquet(tmp_path / "big.parquet").filter(pl.col("amount") > 10)
                 .with_columns(total=pl.col("amount") + pl.col("k")))
