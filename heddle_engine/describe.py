@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Hashable
 
 from heddle_engine.asked import asking as announce
+from heddle_engine.asked import overran
 from heddle_lang.catalog import InferenceError
 from heddle_lang.records import record
 from heddle_lang.types import Schema
@@ -97,7 +98,8 @@ class Describer:
                 threading.Thread(target=context.run, args=(self._ask, key, ask, asking), name="heddle-describe",
                                  daemon=True).start()
         if answer is None and not self.background and asking is not None:
-            asking.wait(self.timeout)
+            if not asking.wait(self.timeout):
+                overran(connection)  # the answer, when it comes, is not this check's: it depended on time
             with self._lock:
                 answer = self._answers.get(key)
         if answer is None:

@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import pytest
 from heddle.cli import check_files
 from heddle.cli.inputs import REFUSING_EVENTS, recording
 from heddle.cli.main import main
-from heddle_engine.asked import SERVER_ASKED
+from heddle_engine.asked import OVERRAN, SERVER_ASKED
 
 LIBRARY = """import "std/io" io
 
@@ -286,8 +287,28 @@ def test_a_nested_recording_refuses() -> None:
     assert outer.refusal is None and inner.refusal is not None
 
 
-def test_the_engines_event_is_the_one_that_refuses() -> None:
-    assert SERVER_ASKED in REFUSING_EVENTS
+def test_the_engines_events_are_the_ones_that_refuse() -> None:
+    assert SERVER_ASKED in REFUSING_EVENTS and OVERRAN in REFUSING_EVENTS
+
+
+def test_a_check_whose_database_answered_too_late_is_not_stored(project: Path, checks: list[list[str]],
+                                                                capsys: pytest.CaptureFixture[str],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from heddle_engine.describe import DESCRIBER
+
+    monkeypatch.setenv("HEDDLE_DESCRIBE", "on")
+    monkeypatch.setattr(DESCRIBER, "timeout", 0.05)
+    answer = DESCRIBER._ask
+
+    def late(*args: object) -> None:
+        time.sleep(0.5)
+        answer(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(DESCRIBER, "_ask", late)
+    (project / "shop.sql").write_text(SHOP, encoding="utf-8")
+    (project / "app.he").write_text(DESCRIBED, encoding="utf-8")
+    check(capsys, "app.he")
+    assert records(project) == []
 
 
 def test_a_stored_answer_loads_neither_the_checker_nor_polars(tmp_path: Path) -> None:

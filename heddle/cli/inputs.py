@@ -46,6 +46,7 @@ REFUSING_EVENTS = {
     "os.fork": "it started a process",
     "os.forkpty": "it started a process",
     "heddle.server.asked": "it asked a server (a database, a worker)",  # heddle_engine.asked.SERVER_ASKED
+    "heddle.answer.overran": "an answer it waited for came too late",  # heddle_engine.asked.OVERRAN
 }
 ALLOWED_CHILD = "heddle_engine.compiler_worker"  # the contained PRQL compiler
 
