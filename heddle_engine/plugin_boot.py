@@ -29,9 +29,13 @@ def plugin_command(root: Path | None, python: str = sys.executable) -> list[str]
 
 
 def start_early(folder: Path) -> None:
-    """Start the plugin process of `folder`'s project now, if its `heddle.toml` maps modules."""
-    root = find_project(folder)
-    if root is None or not read_project(root).modules:
+    """Start the plugin process of `folder`'s project now, if its `heddle.toml` maps modules (a folder that
+    cannot be read, or is gone, starts nothing)."""
+    try:
+        root = find_project(folder)
+        if root is None or not read_project(root).modules:
+            return
+    except OSError:
         return
     child = JsonLinesChild(plugin_command(root), cwd=root)
     child.start()

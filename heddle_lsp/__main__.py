@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 from pathlib import Path
 
@@ -41,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     tune_gc()
     logging.basicConfig(level=args.log_level, format="heddle-lsp %(levelname)s %(name)s: %(message)s")
-    start_early(Path.cwd())  # the plugins of the project it is started in import while the server does
+    with contextlib.suppress(OSError):  # a current folder that is gone
+        start_early(Path.cwd())  # the plugins of the project it is started in import while the server does
     import_types()  # the code attrs generates for the protocol's types: kept from the last start
     from heddle_lsp.features import server
 
