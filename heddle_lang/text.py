@@ -136,7 +136,7 @@ class _Checkpoints:
 class LineIndex:
     """Maps byte offsets of one UTF-8 document to lines and columns, and back."""
 
-    __slots__ = ("_blanks", "_checkpoints", "_plain", "data", "line_starts")
+    __slots__ = ("_blanks", "_checkpoints", "_no_cr", "_plain", "data", "line_starts")
 
     def __init__(self, data: bytes) -> None:
         self.data = data
@@ -146,9 +146,31 @@ class LineIndex:
             self.line_starts = list(accumulate(map((1).__add__, lengths), initial=0))[:-1]
         else:
             self.line_starts = [0, *(match.end() for match in LINE_BREAK.finditer(data))]
+        self._init_caches()
+
+    def _init_caches(self) -> None:
+        data = self.data
+        self._no_cr = b"\r" not in data
         self._plain = data.isascii() and b"\t" not in data
         self._checkpoints: dict[int, _Checkpoints | None] = {}  # by line; None: ASCII without tabs
         self._blanks: dict[int, int] = {}  # by line: the offset of its first non-blank byte
+
+    def edited(self, data: bytes, start: int, end: int, inserted: bytes) -> LineIndex:
+        """The index of `data`, this index's text with bytes `start..end` replaced by `inserted`: the lines before
+        the edit kept, those after it moved, in time proportional to the lines after it (not to the text's bytes).
+        Only `\n` breaks lines in both texts (a `\r` makes it index `data` anew)."""
+        if b"\r" in inserted or not self._no_cr:
+            return LineIndex(data)
+        old = self.line_starts
+        keep = bisect.bisect_right(old, start)  # lines starting at or before the edit: the same bytes precede them
+        after = bisect.bisect_right(old, end)  # lines starting after the removed bytes: moved
+        # After each `\n` inserted: a running sum of the inserted lines' lengths, in C.
+        inside = list(accumulate(map((1).__add__, map(len, inserted.split(b"\n")[:-1])), initial=start))[1:]
+        out = LineIndex.__new__(LineIndex)
+        out.data = data
+        out.line_starts = [*old[:keep], *inside, *map((len(inserted) - (end - start)).__add__, old[after:])]
+        out._init_caches()
+        return out
 
     @property
     def line_count(self) -> int:

@@ -61,9 +61,9 @@ def analyze(tree: SyntaxTree, catalog: Catalog, cancelled: Callable[[], bool] | 
     outline = tree.outline
     checkpoint()
     collect_imports(ctx, outline)
-    collect_declarations(ctx, outline)
-    around = environment(ctx)
     earlier = previous.reusable if previous is not None else None
+    collect_declarations(ctx, outline, earlier.definitions if earlier is not None else None)
+    around = environment(ctx)
     if earlier is not None and not earlier.usable(catalog, around):
         earlier = None
     texts: dict[str, bytes] = {}  # the declarations' texts, as the lookups read them
@@ -98,7 +98,8 @@ def analyze(tree: SyntaxTree, catalog: Catalog, cancelled: Callable[[], bool] | 
     resources = {name: EffectiveConfig(dict(info.config), dict(info.overrides), profiles.active, profiles.source)
                  for name, info in ctx.resources.items() if info.spec is not None}
     return Analysis(tree, tuple(diagnostics), _Parts(ctx, graphs), {a: m for a, (_, m) in ctx.modules.items()},
-                    resources, dict(ctx.libraries), _exports(ctx), file, Reusable(catalog, around, kept, checks))
+                    resources, dict(ctx.libraries), _exports(ctx), file,
+                    Reusable(catalog, around, kept, checks, ctx.made))
 
 
 class _Parts:

@@ -66,6 +66,7 @@ class Context:
     library_graphs: dict[str, Graph] = field(default_factory=dict)  # handlers of libraries, by qualified name
     aliases: dict[str, Definition] = field(default_factory=dict)  # import aliases
     definitions: dict[str, Definition] = field(default_factory=dict)  # resources, steps, handlers, workflows
+    made: dict[str, tuple[ast.Declaration, Definition]] = field(default_factory=dict)  # each with its AST
     steps: dict[str, StepInfo] = field(default_factory=dict)
     resources: dict[str, ResourceInfo] = field(default_factory=dict)
     handlers: dict[str, Placed] = field(default_factory=dict)  # their declarations

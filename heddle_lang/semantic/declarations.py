@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from heddle_lang.catalog import FunctionSpec, ModuleSpec
 from heddle_lang.diagnostics import Diagnostic, Fix, Related, Severity, TextEdit
 from heddle_lang.paths import outside_message
@@ -10,7 +12,7 @@ from heddle_lang.records import record
 from heddle_lang.semantic import library_use
 from heddle_lang.semantic.context import Context, ResourceInfo, StepInfo
 from heddle_lang.semantic.libraries import is_library_path
-from heddle_lang.semantic.model import Binding, Definition
+from heddle_lang.semantic.model import Binding, Definition, relocate_definition
 from heddle_lang.semantic.profiles import apply_profiles
 from heddle_lang.semantic.retry import RETRY_KEY, check_retry
 from heddle_lang.semantic.timeout import TIMEOUT_KEY, check_timeout, split_call_keys
@@ -65,26 +67,36 @@ def _unknown_import(ctx: Context, path: ast.Str) -> Diagnostic:
                       "a package that provides it")
 
 
-def collect_declarations(ctx: Context, outline: Outline) -> None:
+def collect_declarations(ctx: Context, outline: Outline,
+                         earlier: Mapping[str, tuple[ast.Declaration, Definition]] | None = None) -> None:
     """The names declared: read from each declaration as an earlier version lowered it (`Placed.base`), so an
-    unchanged declaration is not moved."""
+    unchanged declaration is not moved. `earlier`: the definitions a previous analysis of the file made, with the
+    AST each was made from; one made from the same AST is that definition again, moved."""
     for placed in outline.placed:
         decl = placed.base
         if isinstance(decl, ast.Import) or decl.name is None:
             continue
         name = decl.name.text
         kind = _KIND_OF[type(decl)]
-        name_span = placed.name_span()
-        assert name_span is not None
         previous = ctx.definitions.get(name)
         if previous is not None:
+            name_span = placed.name_span()
+            assert name_span is not None
             ctx.report(Diagnostic("HE3006", name_span,
                                   f"`{name}` is already declared (as a {previous.kind})",
                                   related=(Related(previous.span, "first declared here"),)))
             continue
-        detail = decl.call.qualified if isinstance(decl, ast.StepDecl | ast.ResourceDecl) and decl.call else ""
-        ctx.definitions[name] = Definition(name, kind, name_span, placed.span, detail=detail, doc=decl.doc,
-                                           file=ctx.file)
+        known = earlier.get(name) if earlier is not None else None
+        if known is not None and known[0] is decl and known[1].file == ctx.file:
+            delta = placed.start - known[1].declaration.start
+            definition = relocate_definition(known[1], delta, 0) if delta else known[1]
+        else:
+            name_span = placed.name_span()
+            assert name_span is not None
+            detail = decl.call.qualified if isinstance(decl, ast.StepDecl | ast.ResourceDecl) and decl.call else ""
+            definition = Definition(name, kind, name_span, placed.span, detail=detail, doc=decl.doc, file=ctx.file)
+        ctx.definitions[name] = definition
+        ctx.made[name] = (decl, definition)
         if isinstance(decl, ast.StepDecl):
             ctx.steps[name] = StepInfo(placed)
         elif isinstance(decl, ast.ResourceDecl):

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from heddle_lang.diagnostics import Diagnostic, shifted
 from heddle_lang.plan import Graph, Node
-from heddle_lang.semantic.model import Binding, Definition, StageType, Use
+from heddle_lang.semantic.model import Binding, Definition, StageType, Use, relocate_definition
 from heddle_lang.syntax import ast
 from heddle_lang.syntax.moving import relocator
 from heddle_lang.text import Span, moved_span
@@ -82,6 +82,7 @@ class Reusable:
     environment: tuple[object, ...]
     results: dict[bytes, GraphResult]
     checks: dict[tuple[str, bytes], CheckResult]
+    definitions: dict[str, tuple[ast.Declaration, Definition]]  # by name: each with the AST it was made from
 
     def usable(self, catalog: Catalog, environment: tuple[object, ...]) -> bool:
         """Whether its results were made against this catalog and these names."""
@@ -323,7 +324,7 @@ class Placements:
 
 
 # Copies with their places moved: a replayed graph moves all of these, so they are made without `replace`'s checks.
-_definition = relocator(Definition, ("span", "declaration"))
+_definition = relocate_definition
 _stage_type = relocator(StageType, ("span",))
 _binding = relocator(Binding, ("span",))
 _node = relocator(Node, ("span",), ("line",))

@@ -132,7 +132,10 @@ class SyntaxTree:
             # Tree-sitter's error recovery can depend on the old tree; a fresh parse is the reference.
             cst = _parse(data)
         # What this version lowered, or (not lowered: a version a burst of changes skipped) what it had to reuse.
-        return SyntaxTree(data, cst, self._lowered)
+        tree = SyntaxTree(data, cst, self._lowered)
+        if "lines" in self.__dict__:  # this version's line index, edited: the lines after the edit moved
+            tree.__dict__["lines"] = self.lines.edited(data, start, end, inserted)
+        return tree
 
 
 def _point(data: bytes, offset: int) -> tuple[int, int]:

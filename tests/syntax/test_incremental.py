@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from bench.generate import generate
 from heddle_lang.check import check_tree
 from heddle_lang.syntax import SyntaxTree, parse
+from heddle_lang.text import LineIndex
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted(p for p in (ROOT / "examples").rglob("*.he") if p.is_file())
@@ -76,14 +77,17 @@ def byte_offset(text: str, char_index: int) -> int:
     return len(text[:char_index].encode("utf-8"))
 
 
-def edited(data: st.DataObject, *, lower_each: bool = False) -> tuple[SyntaxTree, str]:
+def edited(data: st.DataObject, *, lower_each: bool = False, index_each: bool = False) -> tuple[SyntaxTree, str]:
     """An example program after 1-8 random edits, each reparsed incrementally; and its final text.
-    `lower_each`: each version's AST is built before the next edit (so the next one reuses what it can)."""
+    `lower_each`: each version's AST is built before the next edit (so the next one reuses what it can);
+    `index_each`: each version's line index is (so the next one edits it)."""
     text = data.draw(st.sampled_from(SOURCES), label="source")
     tree = parse(text)
     for _ in range(data.draw(st.integers(1, 8), label="edits")):
         if lower_each:
             assert tree.ast is not None
+        if index_each:
+            assert tree.lines.line_count > 0
         start = data.draw(st.integers(0, len(text)), label="start")
         kind = data.draw(st.sampled_from(["insert", "delete", "replace"]), label="kind")
         end = start if kind == "insert" else data.draw(st.integers(start, min(len(text), start + 40)), label="end")
@@ -124,6 +128,16 @@ def test_an_ast_that_reuses_the_previous_versions_declarations_equals_a_fresh_on
     """Spans included (the AST's equality ignores them; its repr does not)."""
     tree, text = edited(data, lower_each=True)
     assert repr(tree.ast) == repr(parse(text).ast)
+
+
+@PROPERTY
+@given(data=st.data())
+def test_an_edited_line_index_equals_a_fresh_one(data: st.DataObject) -> None:
+    tree, _ = edited(data, index_each=True)
+    fresh = LineIndex(tree.data)
+    assert tree.lines.line_starts == fresh.line_starts
+    offsets = range(0, len(tree.data) + 1, 7)
+    assert [tree.lines.place(offset) for offset in offsets] == [fresh.place(offset) for offset in offsets]
 
 
 def test_unchanged_declarations_before_an_edit_are_reused_not_lowered_again() -> None:
