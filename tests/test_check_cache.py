@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from heddle.cli import check_files
-from heddle.cli.inputs import REFUSING_EVENTS, recording
+from heddle.cli.inputs import REFUSING_EVENTS, changed, recording
 from heddle.cli.main import main
 from heddle_engine.asked import OVERRAN, SERVER_ASKED
 
@@ -329,3 +329,26 @@ def test_a_stored_answer_loads_neither_the_checker_nor_polars(tmp_path: Path) ->
 
     assert run() == "loaded: ['polars', 'heddle_lang.semantic', 'heddle_lang.syntax', 'heddle_engine.catalog'] 0"
     assert run() == "loaded: [] 0"
+
+
+def test_a_file_changed_while_the_check_ran_refuses_and_a_missing_one_is_an_input(tmp_path: Path) -> None:
+    (tmp_path / "read.txt").write_text("one", encoding="utf-8")
+    with recording() as recorder:
+        (tmp_path / "read.txt").read_text(encoding="utf-8")
+        with pytest.raises(FileNotFoundError):
+            (tmp_path / "missing.txt").read_text(encoding="utf-8")
+        os.listdir(tmp_path)
+    files, modules = recorder.stamps()
+    stamps = dict(files)
+    assert recorder.refusal is None
+    assert stamps[str(tmp_path / "missing.txt")] is None and stamps[str(tmp_path)].startswith("d")
+    assert any(path.endswith("heddle/cli/inputs.py") for path, _ in modules)
+    assert not changed(files, modules)
+    (tmp_path / "missing.txt").write_text("here", encoding="utf-8")
+    assert changed(files, modules)
+
+    with recording() as recorder:
+        (tmp_path / "read.txt").read_text(encoding="utf-8")
+    (tmp_path / "read.txt").write_text("three", encoding="utf-8")
+    recorder.stamps()
+    assert recorder.refusal is not None and "changed while it was read" in recorder.refusal
