@@ -352,3 +352,22 @@ def test_a_file_changed_while_the_check_ran_refuses_and_a_missing_one_is_an_inpu
     (tmp_path / "read.txt").write_text("three", encoding="utf-8")
     recorder.stamps()
     assert recorder.refusal is not None and "changed while it was read" in recorder.refusal
+
+
+def test_a_file_named_with_bytes_that_are_not_utf8_is_stored_and_answered(tmp_path: Path) -> None:
+    """Its name reaches every line printed as lone surrogates (written back as the bytes on such a terminal)."""
+    (tmp_path / "heddle.toml").write_text("[modules]\n", encoding="utf-8")
+    (tmp_path / os.fsdecode(b"caf\xe9.he")).write_text("import \"std/io\" io\n", encoding="utf-8")
+    environment = {k: v for k, v in os.environ.items() if k != "HEDDLE_CACHE"}
+    environment["PYTHONIOENCODING"] = "utf-8:surrogateescape"
+
+    def run() -> bytes:
+        done = subprocess.run([sys.executable, "-m", "heddle.cli.main", "check", b"caf\xe9.he"], cwd=tmp_path,
+                              capture_output=True, check=False, timeout=120, env=environment)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    first = run()
+    assert first.startswith(b"caf\xe9.he:1:17: warning")
+    assert [p.name.startswith(".") for p in records(tmp_path)] == [False]  # one record, no temporary file left
+    assert run() == first

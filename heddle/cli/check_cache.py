@@ -47,7 +47,10 @@ def answer(paths: Sequence[str], options: Sequence[str], check: Callable[[], int
     `check()` run with its inputs recorded and its answer stored."""
     if os.environ.get("HEDDLE_CACHE", "").lower() == "off" or STDIN in paths or not paths:
         return check()
-    key, folder = _key(paths, options)
+    try:
+        key, folder = _key(paths, options)
+    except OSError:  # a current folder that is gone, a folder that cannot be read: the check says what it says
+        return check()
     stored = _stored(folder / f"{key}.json", key)
     if stored is not None:
         out, err, status = stored
@@ -102,13 +105,13 @@ def _store(folder: Path, key: str, recorder: Recorder, *, out: str, err: str, st
         handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as file:
-                json.dump(record, file, ensure_ascii=False)
+                json.dump(record, file)  # ASCII: a name's undecodable bytes (lone surrogates) escaped
             os.replace(temporary, folder / f"{key}.json")
-        except OSError:
+        except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
         _prune(folder)
-    except OSError:
+    except (OSError, ValueError):
         return
 
 
