@@ -259,7 +259,7 @@ class GraphRun:
                 reader = self.lowered.unit(reader_id)
                 if reader_id in self.finished or reader_id in self.skipping:
                     continue
-                if ok and not self.run.stop.is_set():
+                if (ok or self._fed(unit, reader)) and not self.run.stop.is_set():
                     self.waiting[reader_id] -= 1
                     if self.waiting[reader_id] == 0:
                         ready.append(reader)
@@ -271,6 +271,15 @@ class GraphRun:
         for reader in skipped:
             self._skip(reader)
         return ready
+
+    def _fed(self, unit: Unit, reader: Unit) -> bool:
+        """Did every output of a failed joint unit that `reader` reads succeed (another of its chains failed)?
+        (Lock held.)"""
+        if not unit.parts:
+            return False
+        sources = [s for n in reader.nodes for s in self.lowered.node(n).inputs]
+        sources += [s.driver for s in self.lowered.lookups.get(reader.nodes[0], ())]
+        return all(s in self.values for s in sources if self.lowered.unit_of[s] == unit.id)
 
     def _skip(self, unit: Unit) -> None:
         for node_id in unit.nodes:
@@ -390,7 +399,7 @@ class GraphRun:
                 outputs = relational.run_blocks(nodes, self._read, every=every, ends=unit.outputs, pads=self._pads)
         except Exception as error:
             if len(nodes) > 1:
-                return self._locate_failure(nodes, started)
+                return self._locate_failure(unit, started)
             return self._failed(nodes[0], error, 1, time.perf_counter() - started, self._payload(nodes[0], {}))
         seconds = time.perf_counter() - started
         for node in nodes:
@@ -499,20 +508,25 @@ class GraphRun:
         sources = dict.fromkeys(s for n in nodes for s in n.tables.values() if s not in inside)
         return self.run.cluster.relational(nodes, {s: self._read(s) for s in sources}, every=every, pads=self._pads)
 
-    def _locate_failure(self, nodes: list[Node], started: float) -> bool:
-        """A fused query failed: run its blocks one by one to find the one that fails."""
-        computed: dict[str, Data] = {}
-        for position, node in enumerate(nodes):
-            try:
-                computed[node.id] = relational.run_one(node, self._read, computed, self._pads)
-            except Exception as error:
-                payload = self._payload(node, computed)
-                self._failed(node, error, 1, time.perf_counter() - started, payload)
-                for later in nodes[position + 1:]:
-                    self.run.states.change(self.name, later.id, S.SKIPPED, 0)
-                return False
-            self._succeeded(node, computed[node.id], 1, time.perf_counter() - started)
-        return True  # it failed together but not alone (e.g. out of memory): every block has its output
+    def _locate_failure(self, unit: Unit, started: float) -> bool:
+        """A fused query failed: run its blocks one by one to find the one that fails (a joint unit's chains each
+        on their own: a chain that fails does not stop the others)."""
+        chains = [[self.lowered.node(n) for n in part] for part in unit.parts or (unit.nodes,)]
+        clean = True
+        for chain in chains:
+            computed: dict[str, Data] = {}
+            for position, node in enumerate(chain):
+                try:
+                    computed[node.id] = relational.run_one(node, self._read, computed, self._pads)
+                except Exception as error:
+                    payload = self._payload(node, computed)
+                    self._failed(node, error, 1, time.perf_counter() - started, payload)
+                    for later in chain[position + 1:]:
+                        self.run.states.change(self.name, later.id, S.SKIPPED, 0)
+                    clean = False
+                    break
+                self._succeeded(node, computed[node.id], 1, time.perf_counter() - started)
+        return clean  # True: it failed together but not alone (e.g. out of memory), every block has its output
 
     def _step(self, node: Node) -> bool:
         callee_input = self._read(node.inputs[0]) if node.inputs else None

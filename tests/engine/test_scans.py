@@ -12,6 +12,7 @@ import pytest
 
 from heddle.cli.main import main
 from heddle_engine.catalog import load_catalog
+from heddle_engine.events import NodeState
 from heddle_engine.execute import lower
 from heddle_engine.execute.functions import Functions
 from heddle_engine.lineage import LineageError, LineageRecorder, LineageStore
@@ -224,6 +225,46 @@ def test_a_file_read_by_two_blocks_is_read_once_for_both_never_collected_whole(
     assert len(plans) == 2
     for plan in plans:  # Polars caches the scan both read: one pass over the file, for `a` alone
         assert plan.count("Csv SCAN") == 1 and plan.count("CACHE") == 2 and "PROJECT 1/2 COLUMNS" in plan, plan
+
+
+HANDLED = """import "std/io" io
+
+handler failed {
+  *
+    | (from input select {error_msg})
+    | io.write_csv { path: "failed.csv" }
+}
+
+workflow W {
+  io.read_csv { path: "data.csv" }
+  > rows
+
+  rows
+    | (from input filter a >= 295 select {a})
+    | io.write_csv { path: "high.csv" }
+
+  rows
+    | (from input select {a, b}) ? failed
+    | io.write_csv { path: "both.csv" }
+}
+"""
+
+
+def test_a_chain_of_a_joint_unit_that_fails_does_not_stop_the_other(tmp_path: Path) -> None:
+    """The block that reads the column the file cannot give fails as itself (its handler has it); the other
+    block of the same file, and the writer after it, go on (as two units would)."""
+    write_csv(tmp_path)
+    path = program(tmp_path, HANDLED)
+    assert lower(checked_plan(path), "W", Functions.of(load_catalog(path))).workflow.unit("n2+n4").kind == "joint"
+    recorder = Recorder()
+    recorder.wants_outputs = False  # type: ignore[attr-defined]  # events only: the file stays a scan
+    result = run_file(path, observers=[recorder])
+    assert recorder.states("W", "n4")[-1] == NodeState.HANDLED, result.failures
+    assert recorder.states("W", "n3")[-1] == NodeState.SUCCEEDED
+    assert recorder.states("W", "n5")[-1] == NodeState.SKIPPED
+    assert pl.read_csv(tmp_path / "high.csv")["a"].to_list() == [295, 296, 297, 298, 299]
+    assert "oops" in pl.read_csv(tmp_path / "failed.csv")["error_msg"][0]
+    assert not (tmp_path / "both.csv").exists()
 
 
 TWO_CHAINED = """import "std/io" io
