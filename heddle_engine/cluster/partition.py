@@ -95,6 +95,9 @@ def _placement(graph: ExecGraph, unit_id: str, functions: Functions) -> str:
     first = nodes[0]
     if unit.kind == "recorded":
         return "from the recording (on the driver)"
+    if unit.parts:  # a joint unit: on a cluster its chains run one by one
+        return "; ".join(f"chain {' -> '.join(part)}: {_relational_placement(graph, [graph.node(n) for n in part])}"
+                         for part in unit.parts)
     if first.kind == "relational":
         return _relational_placement(graph, nodes)
     if first.kind == "dataframe":
