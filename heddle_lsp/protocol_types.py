@@ -11,6 +11,7 @@ bytecode magic number, as a `.pyc` file's does, so another Python never reads it
 """
 
 from __future__ import annotations
+import __future__
 
 import contextlib
 import hashlib
@@ -50,13 +51,16 @@ def import_types() -> int:
     path = store_path()
     kept = _read(path)
     compiled: dict[bytes, CodeType] = {}
+    # attrs' own `compile` inherits its module's future features: the same ones, stated
+    future = getattr(_make, "annotations", None)
+    flags = future.compiler_flag if isinstance(future, type(__future__.annotations)) else 0
 
     def compile_and_eval(script: str, globs: dict[str, Any] | None, locs: Mapping[str, object] | None = None,
                          filename: str = "") -> None:
-        key = hashlib.blake2b(f"{filename}\0{script}".encode(), digest_size=16).digest()
+        key = hashlib.blake2b(f"{flags}\0{filename}\0{script}".encode(), digest_size=16).digest()
         code = kept.get(key)
         if code is None:
-            code = compiled[key] = compile(script, filename, "exec")
+            code = compiled[key] = compile(script, filename, "exec", flags=flags, dont_inherit=True)
         eval(code, globs, locs)  # what attrs runs: the code of the text it generated
 
     _make._compile_and_eval = compile_and_eval

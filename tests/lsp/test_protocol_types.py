@@ -21,6 +21,12 @@ assert converter.structure(data, Diagnostic) == value and value != Diagnostic(ra
 assert data == {"range": {"start": {"line": 1, "character": 2}, "end": {"line": 3, "character": 4}},
                 "message": "m", "code": "HE0001"}, data
 print(compiled, store_path().exists())
+print(sorted((k, repr(v)) for k, v in Diagnostic.__init__.__annotations__.items()))
+"""
+
+PLAIN = """
+from lsprotocol.types import Diagnostic
+print(sorted((k, repr(v)) for k, v in Diagnostic.__init__.__annotations__.items()))
 """
 
 
@@ -30,7 +36,10 @@ def start(prefix: Path, **environment: str) -> tuple[int, bool]:
     done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=False, timeout=120,
                           env=env)
     assert done.returncode == 0, done.stderr
-    compiled, exists = done.stdout.split()
+    counts, annotations = done.stdout.splitlines()
+    plain = subprocess.run([sys.executable, "-c", PLAIN], capture_output=True, text=True, check=True, timeout=120)
+    assert annotations == plain.stdout.strip()  # the same code as attrs' own compiling makes
+    compiled, exists = counts.split()
     return int(compiled), exists == "True"
 
 
