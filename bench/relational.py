@@ -60,7 +60,9 @@ DUCKDB = prqlc.CompileOptions(format=False, signature_comment=False, target="sql
 
 # Why these queries are (or were, on this machine's last run) below 0.5: what Heddle's query does there.
 _RUNS = ("a partitioned window sorts all the rows by partition and window keys (ties in input order) to "
-         "make each partition a run of rows, and the query's own sort sorts them again")
+         "make each partition a run of rows: a Polars sort by several keys (with the row number for ties) "
+         "encodes every row's keys, slower than DuckDB's; the query's own sort sorts them again unless it "
+         "sorts by a prefix of that order (or of partition and row number/rank)")
 SLOW = {
     "aggregate/top_two_per_group": "a `take` per group sorts the whole table (two keys, ties in input order) "
                                    "before keeping each group's first rows",

@@ -11,6 +11,9 @@ relation returns (a later `sort` may still read a column that was not selected, 
 - `sort` sorts (nulls last, as DuckDB does); a sort stays in effect through `filter`, `derive`, `select`,
   `take` and `join` and is applied again at the end if the frame's order was lost on the way (a join,
   a window sorted otherwise); `aggregate`, `append` and a `take` per group end it, as prqlc's SQL does.
+  The orders the rows are physically in are known (`State.physical`: the last sort, a partitioned
+  window's partition and keys, and its row numbers and ranks); a sort by a prefix of one of them is
+  skipped (`group k (sort x | derive {n = row_number this}) | sort {k, n}` sorts once).
 - `take a..b` keeps rows a to b of the sorted frame; per group (`group {k} (take …)`) it numbers the rows
   of each group in the order of the group's sort.
 - `append` stacks rows by position (a common type per column); `join` see `joins.py`.
@@ -82,6 +85,13 @@ class State:
     sort: tuple[rq.SortKey, ...] = ()
     ordered: bool = True
     pending: list[tuple[int, rq.Expr]] = field(default_factory=list)
+    # orders the frame's rows are in (keys nulls last, ties in an order a stable sort by them keeps): a sort
+    # by a prefix of one of them moves no row
+    physical: tuple[tuple[rq.SortKey, ...], ...] = ()
+
+    def in_order(self, keys: Sequence[rq.SortKey]) -> bool:
+        """The rows are in the order a stable sort by `keys` would put them."""
+        return any(tuple(keys) == order[:len(keys)] for order in self.physical)
 
     def scope(self) -> Scope:
         columns = {cid: names[0] for cid, names in self.phys.items() if len(names) == 1}
@@ -192,7 +202,7 @@ class Lowering:
     def finish(self, state: State, columns: Sequence[rq.RelColumn]) -> Lowered:
         """The relation a pipeline's state makes, once its transforms are applied."""
         self.flush(state)
-        if state.sort and not state.ordered:
+        if state.sort and not state.ordered and not state.in_order(state.sort):
             self._sort(state, state.sort)
         outputs: list[list[str]] = []
         selects: list[pl.Expr] = []
@@ -243,7 +253,9 @@ class Lowering:
         scope = state.scope()
         if all(sorts_fast(scope.dtype(p)) for p in partition):
             keys = [rq.SortKey(cid, False) for cid in window.partition]
-            self._sort(state, [*keys, *window.sort])
+            if not state.in_order([*keys, *window.sort]):
+                self._sort(state, [*keys, *window.sort])
+            state.physical = ((*keys, *window.sort),)
             starts = functools.reduce(operator.or_, [p.ne_missing(p.shift(1)) for p in partition])
             state.frame = state.frame.with_columns(starts.cast(pl.UInt32).cum_sum().alias(run))
             return
@@ -253,6 +265,7 @@ class Lowering:
         state.frame = (state.frame.with_row_index(index)
                        .with_columns(pl.col(index).first().over(partition).alias(run)).drop(index)
                        .sort(run, maintain_order=True))
+        state.physical = ()
 
     def _sort(self, state: State, keys: Sequence[rq.SortKey]) -> None:
         scope = state.scope()
@@ -265,8 +278,9 @@ class Lowering:
             index = "#sort.i"
             frame = state.frame.with_row_index(index)
             state.frame = frame.sort([*by, pl.col(index)], descending=[*descending, False], nulls_last=True).drop(index)
-            return
-        state.frame = state.frame.sort(by, descending=descending, nulls_last=True, maintain_order=True)
+        else:
+            state.frame = state.frame.sort(by, descending=descending, nulls_last=True, maintain_order=True)
+        state.physical = (tuple(keys),)
 
     def transform(self, state: State, transform: rq.Transform) -> None:
         if isinstance(transform, rq.Compute):
@@ -274,12 +288,16 @@ class Lowering:
             return
         if not _passes_pending(state, transform):
             self.flush(state)
+        if not isinstance(transform, rq.Select | rq.Filter | rq.Sort | rq.Take) or (
+                isinstance(transform, rq.Take) and transform.partition):
+            state.physical = ()  # a join, an aggregation, an append or a take per group moves rows
         if isinstance(transform, rq.Select):
             state.visible = list(transform.cids)
         elif isinstance(transform, rq.Filter):
             state.frame = state.frame.filter(Expressions(state.scope()).lower(transform.expr))
         elif isinstance(transform, rq.Sort):
-            self._sort(state, transform.keys)
+            if not state.in_order(transform.keys):
+                self._sort(state, transform.keys)
             state.sort, state.ordered = transform.keys, True
         elif isinstance(transform, rq.Take):
             self._take(state, transform)
@@ -315,7 +333,8 @@ class Lowering:
             self._runs(state, window, hook.partition, run)
             state.ordered = False
         elif window.sort:
-            self._sort(state, window.sort)
+            if not state.in_order(window.sort):
+                self._sort(state, window.sort)
             state.ordered = state.sort == window.sort
         frame = state.frame
         for stage in hook.stages:
@@ -323,6 +342,7 @@ class Lowering:
         temps = [f"#w{compute.cid}.{i}" for i in range(1, hook.count + 1)] + [run]
         state.frame = frame.with_columns(expr.alias(physical(compute.cid))).drop(temps, strict=False)
         state.phys[compute.cid] = [physical(compute.cid)]
+        state.physical = (*state.physical, *_numbered(state, compute))
 
     def _take(self, state: State, take: rq.Take) -> None:
         start = 1 if take.start is None else literal_int(take.start)
@@ -349,7 +369,8 @@ class Lowering:
             state.sort, state.ordered = (), False
             return
         if take.sort and not (state.ordered and state.sort == take.sort):
-            self._sort(state, take.sort)
+            if not state.in_order(take.sort):
+                self._sort(state, take.sort)
             state.sort, state.ordered = take.sort, True
         offset = max(start, 1) - 1
         length = None if end is None else max(end - offset, 0)
@@ -407,6 +428,18 @@ def aggregated(state: State, aggregation: rq.Aggregate) -> None:
     state.origin, state.wildcard = {}, set()
     state.visible = [*aggregation.partition, *aggregation.compute]
     state.sort, state.ordered = (), False
+
+
+def _numbered(state: State, compute: rq.Compute) -> tuple[tuple[rq.SortKey, ...], ...]:
+    """The order a row number or rank puts the rows in: the rows are sorted by the window's partition and
+    keys (a stable sort by partition and number keeps them), it counts up through each partition."""
+    window = compute.window
+    numbers = isinstance(compute.expr, rq.Operator) and compute.expr.name in (
+        "std.row_number", "std.rank", "std.rank_dense")
+    if window is None or not numbers or not window.sort:
+        return ()
+    keys = tuple(rq.SortKey(cid, False) for cid in window.partition)
+    return ((*keys, rq.SortKey(compute.cid, False)),) if state.in_order((*keys, *window.sort)) else ()
 
 
 def _passes_pending(state: State, transform: rq.Transform) -> bool:
