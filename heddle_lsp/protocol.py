@@ -148,7 +148,11 @@ class HeddleProtocol(LanguageServerProtocol):
         if unquote(params.text_document.uri) not in self.workspace.text_documents:
             log.warning("ignored a change of %s, which was never opened", params.text_document.uri)
             return
-        yield from super().lsp_text_document__did_change(params)
+        # The host keeps each open document's text (its tree, edited incrementally). pygls would apply the change to
+        # a copy of its own, rebuilding it line by line (O(lines) in Python at every keystroke), which nothing reads.
+        handler = self.fm.features.get(lsp.TEXT_DOCUMENT_DID_CHANGE)
+        if handler is not None:
+            yield handler, (params,), None
 
     @lsp_method(lsp.WORKSPACE_EXECUTE_COMMAND)
     def lsp_workspace__execute_command(self, params: lsp.ExecuteCommandParams) -> Generator[Any, Any, Any]:

@@ -264,7 +264,7 @@ class Placed:
     def __init__(self, text: bytes, start: int, base: ast.Declaration, base_start: int) -> None:
         self.text = text
         self.start = start
-        self.span = moved_span(base.span, start - base_start)  # the declaration's
+        self.span = base.span if start == base_start else moved_span(base.span, start - base_start)
         self.base = base
         self.base_start = base_start
         self._decl: ast.Declaration | None = base if base_start == start else None
@@ -300,32 +300,35 @@ class Outline:
 @record
 class Lowered:
     """A tree's lowered declarations by their text, for the next version of the text to reuse: a declaration
-    whose bytes (and documentation) did not change lowers to the same AST, moved by as many bytes as it moved.
+    whose bytes (and the comments documenting it) did not change lowers to the same AST, moved by as many bytes as it
+    moved.
     Only declarations without syntax errors are kept: their AST is a function of their text alone."""
 
-    declarations: Mapping[bytes, tuple[int, str | None, ast.Declaration]]  # text -> (start, doc, AST at start)
+    # text -> (start, the comments documenting it as written, AST at start)
+    declarations: Mapping[bytes, tuple[int, tuple[bytes, ...] | None, ast.Declaration]]
 
 
 def lower(tree: SyntaxTree, previous: Lowered | None = None) -> tuple[Outline, Lowered]:
     """The placed declarations of `tree`, and what the next version may reuse of them (`previous`: what this one
     may)."""
     data = tree.data
-    kept: dict[bytes, tuple[int, str | None, ast.Declaration]] = {}
+    kept: dict[bytes, tuple[int, tuple[bytes, ...] | None, ast.Declaration]] = {}
     placed: list[Placed] = []
     stray: list[ast.Pipeline] = []
-    doc_lines: list[str] = []
+    comments: list[bytes] = []
     doc_end_row = -2
     for child in tree.root.children:
         kind = child.type
         if kind == "comment":
             # Comments directly above a declaration (no blank line between) document it.
             if tree.row(child) > doc_end_row + 1:  # a blank line ends a documentation block
-                doc_lines = []
-            doc_lines.append(comment_text(_text(child)))
+                comments = []
+            comments.append(data[child.start_byte:child.end_byte])
             doc_end_row = tree.end_row(child)
             continue
-        doc = "\n".join(doc_lines) if doc_lines and tree.row(child) == doc_end_row + 1 else None
-        doc_lines = []
+        # Its documentation as written: read into words only for a declaration lowered anew.
+        written = tuple(comments) if comments and tree.row(child) == doc_end_row + 1 else None
+        comments = []
         if kind == "pipeline":
             pipeline = lower_pipeline(child)
             if pipeline is not None:
@@ -333,15 +336,18 @@ def lower(tree: SyntaxTree, previous: Lowered | None = None) -> tuple[Outline, L
             continue
         start = child.start_byte
         text = data[start:child.end_byte]
-        reused = previous.declarations.get(text) if previous is not None and not child.has_error else None
-        if reused is not None and reused[1] == doc:
+        clean = not child.has_error
+        reused = previous.declarations.get(text) if previous is not None and clean else None
+        if reused is not None and reused[1] == written:
             base_start, base = reused[0], reused[2]
         else:
+            doc = None if written is None else "\n".join(
+                comment_text(raw.decode("utf-8", errors="replace")) for raw in written)
             declaration = lower_declaration(child, doc)
             if declaration is None:
                 continue
             base_start, base = start, declaration
         placed.append(Placed(text, start, base, base_start))
-        if not child.has_error:  # what the parser recovered from may depend on the text around it
-            kept[text] = (base_start, doc, base)
+        if clean:  # what the parser recovered from may depend on the text around it
+            kept[text] = (base_start, written, base)
     return Outline(tuple(placed), tuple(stray)), Lowered(kept)
