@@ -7,6 +7,7 @@ import contextlib
 import logging
 from pathlib import Path
 
+from heddle.kept_code import CodeStore, keep_dataclass_code
 from heddle.process import tune_gc
 from heddle_engine.plugin_boot import start_early
 from heddle_lang.version import __version__
@@ -44,8 +45,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level, format="heddle-lsp %(levelname)s %(name)s: %(message)s")
     with contextlib.suppress(OSError):  # a current folder that is gone
         start_early(Path.cwd())  # the plugins of the project it is started in import while the server does
-    import_types()  # the code attrs generates for the protocol's types: kept from the last start
+    dataclass_code = CodeStore("dataclasses-lsp")
+    keep_dataclass_code(dataclass_code)  # the code dataclasses and attrs generate: kept from the last start
+    import_types()
     from heddle_lsp.features import server
+
+    dataclass_code.save()  # now: an editor may end the server with a signal
 
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")

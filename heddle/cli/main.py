@@ -46,6 +46,10 @@ def _main(argv: list[str] | None) -> int:
     tune_gc()
     arguments = sys.argv[1:] if argv is None else argv
     command = next((a for a in arguments if not a.startswith("-")), None)
+    if argv is None and command in COMMANDS:  # the process's command: dataclasses' code kept from the last one
+        from heddle.kept_code import CodeStore, keep_dataclass_code
+
+        keep_dataclass_code(CodeStore(f"dataclasses-{command}"))
     parser = build_parser(command if command in COMMANDS else None)
     args = parser.parse_args(arguments)
     if not hasattr(args, "run"):

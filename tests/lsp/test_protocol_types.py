@@ -10,7 +10,8 @@ from pathlib import Path
 
 PROBE = """
 import sys
-from heddle_lsp.protocol_types import import_types, store_path
+from heddle.kept_code import CodeStore
+from heddle_lsp.protocol_types import STORE, import_types
 compiled = import_types()
 from lsprotocol.types import Diagnostic, Position, Range
 from pygls.protocol import default_converter
@@ -20,7 +21,7 @@ data = converter.unstructure(value)
 assert converter.structure(data, Diagnostic) == value and value != Diagnostic(range=value.range, message="n")
 assert data == {"range": {"start": {"line": 1, "character": 2}, "end": {"line": 3, "character": 4}},
                 "message": "m", "code": "HE0001"}, data
-print(compiled, store_path().exists())
+print(compiled, CodeStore(STORE).path.exists())
 print(sorted((k, repr(v)) for k, v in Diagnostic.__init__.__annotations__.items()))
 """
 
