@@ -4,7 +4,9 @@ The run being recorded is never deleted, nor is any run still going in another p
 a process alive on this machine); when those alone exceed the limit, they stay. Several processes may evict
 at once: each deletion renames the folder away first, and a folder another process took is skipped. A run's
 folder appears only with its `run.json` in it (`layout.py`), so a run being set up never looks crashed.
-Leftovers of an interrupted deletion, and of a set-up whose process died, are removed on the way.
+Leftovers of an interrupted deletion, and of a set-up whose process died, are removed on the way, and so are the
+entries of the index of shared Parquet copies (`copies.py`) that no run links to any more. A run counts a copy it
+shares in full (its folder's size), so shared copies make eviction start early, never late.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import shutil
 import time
 from pathlib import Path
 
+from heddle_engine.lineage.copies import prune
 from heddle_engine.lineage.files import read_json, remove_folder
-from heddle_engine.lineage.layout import DELETING_PREFIX, RUN_FILE, STARTING_PREFIX
+from heddle_engine.lineage.layout import COPIES, DELETING_PREFIX, RUN_FILE, STARTING_PREFIX
 from heddle_engine.lineage.store import LineageStore, run_status
 
 ABANDONED_SETUP_SECONDS = 3600.0  # a set-up folder without `run.json` this old was left by a process that died
@@ -37,6 +40,7 @@ def evict(store: LineageStore, limit: int, keep: str | None) -> list[str]:
             remove_folder(run.folder)
             evicted.append(run.run_id)
         total -= run.size
+    prune(store.folder / COPIES)
     return evicted
 
 

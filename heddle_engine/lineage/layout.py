@@ -10,6 +10,8 @@
   outputs/<graph>/<node>.arrow   each stage's output as an Arrow IPC file, one per (graph, node); or
   outputs/<graph>/<node>.parquet a copy of the Parquet file a reader's output is, whole and unchanged
   batches/<n>/<graph>/<node>.arrow  a stream's: each batch's outputs (the stages run once per run stay in outputs/)
+<project>/.heddle/runs/.copies/<identity>.parquet  links to the Parquet copies above, by the identity of the file
+                                 copied: a later run reading it unchanged links its copy instead (`copies.py`)
 ```
 
 A run folder without a final status in `run.json` belongs to a run that is still going or that crashed.
@@ -34,6 +36,7 @@ ARROW_SUFFIX = ".arrow"
 PARQUET_SUFFIX = ".parquet"
 DELETING_PREFIX = ".deleting-"  # a run folder being deleted is first renamed to this prefix + its name
 STARTING_PREFIX = ".starting-"  # a run folder is made under this prefix + its name, then renamed into place
+COPIES = ".copies"  # under runs/: the index of Parquet copies shared by runs (`copies.py`)
 FORMAT = 3  # the version of this layout, in run.json (2: small outputs inline in the event log, as Arrow IPC files;
 # 3: as Arrow IPC streams; the store reads both)
 INLINE_BYTES = 64 << 10  # an output in Polars this small (estimated) is recorded inline in its `output` event

@@ -17,7 +17,8 @@ executor's thread: one append, no file, no hand-off (a chain of one-row steps re
 A reader's output that a relational block scans lazily (`Table.scan`) comes as a `Scan` (`node_scan`):
 when it is a Parquet file whole and unchanged, a second thread (the copier, so that the small outputs of the
 next stages are not queued behind it) keeps a copy of the file (`<node>.parquet`: a kernel copy, no rows
-decoded or held in memory), else the writer streams its rows into the output's file (`write_scan`: never all
+decoded or held in memory, fsynced on that thread while the query runs; a link to an earlier run's copy when the
+file is unchanged since, `copies.py`), else the writer streams its rows into the output's file (`write_scan`: never all
 in memory), or collects them where Arrow's kernels are needed (a secret to scrub, a handler's stage). A
 writer that streamed a block's query into its file gives that file as a `Scan` of the block's output and of
 its own, so such a run records what it wrote without holding it; and the blocks before that writer are recorded
@@ -62,11 +63,11 @@ import polars as pl
 from heddle.core.config import Secret
 from heddle_engine.catalog import load_catalog
 from heddle_engine.events import BatchEvent, ErrorInfo, NodeEvent, NodeState, RunInfo, RunResult, Scan
+from heddle_engine.lineage.copies import keep_copy
 from heddle_engine.lineage.errors import BAD_NAME, UNSCRUBBED, WRITE_FAILED, LineageError
 from heddle_engine.lineage.eviction import evict
 from heddle_engine.lineage.files import (
     EventLog,
-    copy_file,
     folder_size,
     frame_bytes,
     sink_plan,
@@ -81,6 +82,7 @@ from heddle_engine.lineage.files import (
 )
 from heddle_engine.lineage.layout import (
     BATCHES,
+    COPIES,
     EVENTS_FILE,
     FORMAT,
     INLINE_BYTES,
@@ -529,8 +531,8 @@ class LineageRecorder:
             assert scan.parquet is not None
             path = output_path(active.folder, graph, node_id, suffix=PARQUET_SUFFIX)
             path.parent.mkdir(parents=True, exist_ok=True)
-            written = copy_file(Path(scan.parquet), path)
-            sync_file(path)  # on the copier's thread, while the run goes on: the fsyncs at the end find it on disk
+            # On the copier's thread, while the run goes on, and fsynced there: the fsyncs at the end find it on disk.
+            written = keep_copy(Path(scan.parquet), path, active.folder.parent / COPIES)
             schema = frame_schema(scan.frame.collect_schema())  # the file's, read whole and unchanged
             _recorded(active, graph, node_id, rows=scan.rows, size=written, schema=schema, path=path)
         except Exception as error:  # on the writer thread nobody else would hear of it; the run goes on
