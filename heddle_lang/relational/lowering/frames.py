@@ -272,7 +272,15 @@ class Lowering:
         exprs = Expressions(scope)
         by = [exprs.lower(rq.ColumnRef(k.cid)) for k in keys]
         descending = [k.descending for k in keys]
-        if len(by) > 1 or scope.dtype(by[0]) == pl.String:
+        if 1 < len(by) <= _PACKED and all(sorts_fast(scope.dtype(b)) for b in by):
+            # one key, each key's dense rank in 32 bits (nulls last): Polars sorts by one number several times
+            # faster than by several columns (which it encodes row by row); ties stay in input order
+            wide = pl.UInt64 if len(by) == 2 else pl.Int128
+            codes = [b.rank("dense", descending=d).cast(wide).fill_null(_NULL_RANK) for b, d in zip(by, descending,
+                                                                                                  strict=True)]
+            packed = functools.reduce(lambda high, low: high * (_NULL_RANK + 1) + low, codes)
+            state.frame = state.frame.sort(packed, maintain_order=True)
+        elif len(by) > 1 or scope.dtype(by[0]) == pl.String:
             # ties broken by row number: the stable order, which Polars sorts faster (up to 3 times on one
             # text column with many ties) than when asked to keep the order of ties
             index = "#sort.i"
@@ -428,6 +436,10 @@ def aggregated(state: State, aggregation: rq.Aggregate) -> None:
     state.origin, state.wildcard = {}, set()
     state.visible = [*aggregation.partition, *aggregation.compute]
     state.sort, state.ordered = (), False
+
+
+_PACKED = 3  # keys a sort packs into one number (32 bits each, in an Int128)
+_NULL_RANK = 2**32 - 1  # above any dense rank of a frame's (at most 2^32 - 2) rows: nulls last
 
 
 def _numbered(state: State, compute: rq.Compute) -> tuple[tuple[rq.SortKey, ...], ...]:
