@@ -127,6 +127,7 @@ class _Recording:
     workflows: frozenset[str] = frozenset()  # the names of the plan's workflow graphs (not handlers)
     rows: int = 0  # written by the writer thread only
     outputs: set[Path] = field(default_factory=set)  # the writer thread's
+    synced: set[Path] = field(default_factory=set)  # outputs made durable on the copier, their folders' entries too
     pending: int = 0  # bytes handed to the writer and not yet written
     failed: bool = False  # something could not be written: the record is incomplete
     room: threading.Condition = field(default_factory=threading.Condition)  # guards the fields below, too
@@ -533,6 +534,10 @@ class LineageRecorder:
             path.parent.mkdir(parents=True, exist_ok=True)
             # On the copier's thread, while the run goes on, and fsynced there: the fsyncs at the end find it on disk.
             written = keep_copy(Path(scan.parquet), path, active.folder.parent / COPIES)
+            sync_folder(path.parent)  # its entry, and its graph's folder's: `_finish` need not sync them again
+            sync_folder(path.parent.parent)
+            with active.room:
+                active.synced.add(path)
             schema = frame_schema(scan.frame.collect_schema())  # the file's, read whole and unchanged
             _recorded(active, graph, node_id, rows=scan.rows, size=written, schema=schema, path=path)
         except Exception as error:  # on the writer thread nobody else would hear of it; the run goes on
@@ -582,12 +587,14 @@ class LineageRecorder:
         self._append(active, {"event": "run_finished", "status": result.status, "at": finished.isoformat(),
                               "clock": time.time(), **({"error": error} if error else {})})
         active.log.close(durable=not active.failed)
-        for path in sorted(active.outputs):
+        # The run folder's entries made at the start were synced then, and the copies with their folders' entries
+        # as they were made (on the copier, done by now); the other files, and the folders that got entries
+        # since (outputs, batches), are synced here.
+        unsynced = active.outputs - active.synced
+        for path in sorted(unsynced):
             sync_file(path)
-        # The run folder's entries made at the start were synced then (on the copier, done by now); folders
-        # that got entries since, when files were written (outputs, batches), are synced here.
-        folders = {p.parent for p in active.outputs}
-        if active.outputs or active.batch_bytes:
+        folders = {p.parent for p in unsynced}
+        if unsynced or active.batch_bytes:
             folders |= {active.folder / OUTPUTS, active.folder}
         for folder in folders:
             if not folder.exists():  # an evicted batch's

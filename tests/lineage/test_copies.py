@@ -1,12 +1,15 @@
 """A reader's Parquet file kept once for the runs that read it unchanged (`lineage/copies.py`): a later run's copy
 is a link to the earlier one, read back, inspected and replayed from like its own, and still there once the
 earlier run is evicted; a changed file, or one changed just before its copy, is copied anew; a copy that fails
-leaves the run's record incomplete and no file behind."""
+leaves the run's record incomplete and no file behind. A copy is fsynced once, with its folders, on the thread
+that makes it while the query runs, not again before the run's final status."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import threading
+from collections import Counter
 from pathlib import Path
 
 import polars as pl
@@ -15,6 +18,8 @@ import pytest
 from heddle.cli.main import main
 from heddle_engine.lineage import LineageRecorder, LineageStore
 from heddle_engine.lineage import copies as copies_module
+from heddle_engine.lineage import files as files_module
+from heddle_engine.lineage import recorder as recorder_module
 from heddle_engine.lineage.eviction import evict
 from tests.engine.running import run_file
 from tests.lineage.support import ok
@@ -113,3 +118,23 @@ def test_a_copy_that_fails_leaves_the_record_incomplete_and_no_file(project: Pat
     outputs = kept(project, "one").parent
     assert sorted(p.name for p in outputs.iterdir()) == []  # neither the copy nor its temporary file
     assert index(project) == []
+
+
+def test_a_copy_and_its_folders_are_synced_once_while_the_run_goes(project: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: Counter[tuple[str, Path]] = Counter()
+    sync_file = files_module.sync_file
+
+    def counted(path: Path) -> None:
+        synced[(threading.current_thread().name.split("_")[0], Path(path))] += 1
+        sync_file(path)
+
+    for module in (files_module, copies_module, recorder_module):  # sync_folder calls files.sync_file
+        monkeypatch.setattr(module, "sync_file", counted)
+    record(project, "one")
+    copy = kept(project, "one")
+    paths = Counter(path for _, path in synced.elements())
+    assert paths[copy] == paths[copy.parent] == paths[copy.parent.parent] == 1
+    assert {thread for thread, path in synced if path in (copy, copy.parent, copy.parent.parent)} == {
+        "heddle-lineage-copy"}
+    assert synced[("MainThread", copy.parents[2])] == 1  # the final status's entry, made durable last
