@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from heddle_lang.catalog import FunctionSpec, ResourceSpec
 from heddle_lang.ide.blocks import block_hover
 from heddle_lang.ide.context import Cursor, never_raises
@@ -29,6 +31,8 @@ from heddle_lang.semantic.timeout import with_call_keys
 from heddle_lang.syntax import ast
 from heddle_lang.text import Span
 from heddle_lang.types import ConfigSchema
+
+_D = TypeVar("_D", ast.ResourceDecl, ast.StepDecl)
 
 
 def _at(span: Span | None, offset: int) -> bool:
@@ -78,13 +82,15 @@ class _Hovering:
         self.analysis = analysis
         self.cursor = cursor
         self.offset = offset
-        self.module = analysis.tree.ast
+        # Declarations are found by place: a hover moves only the ASTs of those it reads (`syntax.lower.Placed`).
+        self.outline = analysis.tree.outline
 
     # --- declarations -----------------------------------------------------------------------------
 
     def document(self) -> Hover | None:
         offset = self.offset
-        for decl in self.module.declarations:
+        for placed in self.outline.around(offset):
+            decl = placed.decl
             if not _at(decl.span, offset):
                 continue
             if isinstance(decl, ast.Import):
@@ -101,7 +107,7 @@ class _Hovering:
                 if _at(pipeline.span, offset):
                     return self.pipeline(pipeline, scope)
             break  # between pipelines, or text the parser skipped: what the tokens say
-        for pipeline in self.module.stray_pipelines:
+        for pipeline in self.outline.stray_pipelines:
             if _at(pipeline.span, offset):
                 return self.pipeline(pipeline, None)
         return self.by_name() or self.lexical()
@@ -188,7 +194,7 @@ class _Hovering:
         return call.qualified, member(self.analysis, call.module.text, call.function.text)
 
     def resource_line(self, definition: Definition) -> str:
-        decl = next((d for d in self.module.resources if d.name is not None and d.name.span == definition.span), None)
+        decl = self.declared(definition, ast.ResourceDecl)
         _, spec = self.call_spec(decl.call if decl is not None else None)
         line = "**resource**"
         if isinstance(spec, ResourceSpec):
@@ -202,7 +208,7 @@ class _Hovering:
         return f"{line}\n\n**Profile `{effective.profile}`** ({effective.source}) sets {values}"
 
     def step_line(self, definition: Definition) -> str:
-        decl = next((d for d in self.module.steps if d.name is not None and d.name.span == definition.span), None)
+        decl = self.declared(definition, ast.StepDecl)
         qualified, spec = self.call_spec(decl.call if decl is not None else None)
         if isinstance(spec, FunctionSpec):
             module = self.analysis.imports.get(qualified.split(".", 1)[0])
@@ -225,10 +231,19 @@ class _Hovering:
         return ", ".join(f"`{u}`" for u in users) if users else "nothing yet"
 
     def scope_of(self, span: Span) -> str | None:
-        for decl in self.module.declarations:
+        for placed in self.outline.around(span.start):
+            decl = placed.decl
             if isinstance(decl, ast.WorkflowDecl | ast.HandlerDecl) and decl.name is not None \
                     and decl.span.covers(span):
                 return decl.name.text
+        return None
+
+    def declared(self, definition: Definition, kind: type[_D]) -> _D | None:
+        """The declaration of `kind` that declares `definition` (in this document)."""
+        for placed in self.outline.around(definition.declaration.start):
+            decl = placed.decl
+            if isinstance(decl, kind) and decl.name is not None and decl.name.span == definition.span:
+                return decl
         return None
 
     # --- calls ------------------------------------------------------------------------------------

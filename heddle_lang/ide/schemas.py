@@ -12,6 +12,7 @@ from heddle_lang.records import record
 from heddle_lang.relational import referenced_tables
 from heddle_lang.semantic.model import Analysis, Definition
 from heddle_lang.syntax import ast
+from heddle_lang.syntax.tree import SyntaxTree
 from heddle_lang.text import Span
 from heddle_lang.types import Schema
 
@@ -124,16 +125,19 @@ def input_before(analysis: Analysis, cursor: Cursor, start: int) -> Schema | Non
     return output_ending_at(analysis, cursor.tokens[j].end)
 
 
-def scope_at(module: ast.Module, offset: int) -> ast.WorkflowDecl | ast.HandlerDecl | None:
-    for decl in module.declarations:
-        if isinstance(decl, ast.WorkflowDecl | ast.HandlerDecl) and decl.span.start <= offset <= decl.span.end:
+def scope_at(tree: SyntaxTree, offset: int) -> ast.WorkflowDecl | ast.HandlerDecl | None:
+    """The workflow or handler whose declaration holds `offset` (the only one whose AST is read)."""
+    for placed in tree.outline.around(offset):
+        if isinstance(placed.base, ast.WorkflowDecl | ast.HandlerDecl):
+            decl = placed.decl
+            assert isinstance(decl, ast.WorkflowDecl | ast.HandlerDecl)
             return decl
     return None
 
 
 def assignments_before(analysis: Analysis, offset: int) -> list[Definition]:
     """The assignments readable at `offset`: made earlier in the same workflow or handler."""
-    scope = scope_at(analysis.tree.ast, offset)
+    scope = scope_at(analysis.tree, offset)
     if scope is None or scope.name is None:
         return []
     return [d for d in analysis.definitions
@@ -193,7 +197,7 @@ def _block_info(analysis: Analysis, cursor: Cursor, span: Span, token: Token) ->
         upstream = input_before(analysis, cursor, span.start)
         if upstream is not None:
             tables["input"] = upstream
-        scope = scope_at(analysis.tree.ast, span.start)
+        scope = scope_at(analysis.tree, span.start)
         scope_name = scope.name.text if scope is not None and scope.name is not None else None
         for ref in referenced_tables(token.text):
             definition = definition_named(analysis, ref.name, scope_name)

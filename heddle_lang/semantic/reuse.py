@@ -259,6 +259,9 @@ class Replayed(NamedTuple):
                 if index not in result.local_reads]
 
 
+_NONE: dict[int, Definition] = {}  # the assignments of a result that has none
+
+
 class Placements:
     """The results an analysis replayed, and its lists with their items moved into place: made when first read, so an
     edit moves nothing nobody asks for. The lists are the context's (`ctx`), the replayed uses tied to its
@@ -269,10 +272,12 @@ class Placements:
         self._locals: dict[int, dict[int, Definition]] = {}  # by id of a piece: its moved assignments by old id
 
     def _moved_locals(self, piece: Replayed) -> dict[int, Definition]:
+        result = piece.result
+        if not isinstance(result, GraphResult) or not result.local_definitions:
+            return _NONE
         found = self._locals.get(id(piece))
         if found is None:
-            result = piece.result
-            local = result.local_definitions if isinstance(result, GraphResult) else ()
+            local = result.local_definitions
             unmoved = piece.delta == 0 and piece.lines == 0
             found = self._locals[id(piece)] = {
                 id(d): d if unmoved else _definition(d, piece.delta, piece.lines) for d in local}
@@ -303,9 +308,15 @@ class Placements:
                             lambda piece: self._moved_locals(piece).values())
 
     def stage_types(self, ctx: Context) -> tuple[StageType, ...]:
-        return self._merged(ctx.stage_types, lambda m: m.stage_types, lambda piece: [
-            _stage_type(s, piece.delta, piece.lines) for s in piece.result.stage_types
-        ] if isinstance(piece.result, GraphResult) else [])
+        def moved(piece: Replayed) -> Iterable[StageType]:
+            result = piece.result
+            if not isinstance(result, GraphResult):
+                return ()
+            if piece.delta == 0 and piece.lines == 0:
+                return result.stage_types
+            return [_stage_type(s, piece.delta, piece.lines) for s in result.stage_types]
+
+        return self._merged(ctx.stage_types, lambda m: m.stage_types, moved)
 
     def bindings(self, ctx: Context) -> tuple[Binding, ...]:
         return self._merged(ctx.bindings, lambda m: m.bindings, lambda piece: [

@@ -6,6 +6,7 @@ exists for any text and the IDE keeps working while the user types.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -295,6 +296,12 @@ class Outline:
     def module(self) -> ast.Module:
         """The whole AST: every declaration moved to its place."""
         return ast.Module(tuple(p.decl for p in self.placed), self.stray_pipelines)
+
+    def around(self, offset: int) -> list[Placed]:
+        """The declarations whose span holds `offset` (ends included: two when one ends where the next starts), in
+        order; found by a search, so a query about one place moves no other declaration."""
+        index = bisect.bisect_right(self.placed, offset, key=lambda p: p.start)
+        return [p for p in self.placed[max(0, index - 2):index] if p.span.start <= offset <= p.span.end]
 
 
 @record
