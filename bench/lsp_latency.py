@@ -1,6 +1,7 @@
 """Latency of the real language server over stdio, against a fresh check of the same text (same run).
 
     python bench/lsp_latency.py [--edits 30] [--requests 40] [--cold 5] [--cli-runs 5] [--sizes 1000,10000,50000]
+    python bench/lsp_latency.py --cold-only [--cold 5]    # the cold starts alone
 
 It spawns `python -m heddle_lsp` (this interpreter), speaks JSON-RPC with Content-Length framing over
 its stdin/stdout, and prints n, p50 and p95 for:
@@ -776,6 +777,7 @@ def main() -> None:
     parser.add_argument("--cli-runs", type=int, default=5, help="`heddle check` runs per document (default 5)")
     parser.add_argument("--sizes", default=",".join(str(n) for n in SIZES),
                         help="document sizes in lines, comma-separated (default 1000,10000,50000)")
+    parser.add_argument("--cold-only", action="store_true", help="only the cold starts (and their `heddle check`)")
     args = parser.parse_args()
     sizes = tuple(int(n) for n in args.sizes.split(","))
     tune_gc()  # as the server and the `heddle` command run
@@ -786,6 +788,11 @@ def main() -> None:
           f"{os.cpu_count()} CPUs)")
     if debounce is not None:
         print(f"server debounce during bursts of changes: {debounce:g} ms (a change after a pause is analysed at once)")
+
+    if args.cold_only:
+        with scratch_project() as folder:
+            print_cold_starts(bench_cold_starts(args.cold, folder))
+        return
 
     texts = {lines: generate(lines) for lines in sizes}
     plans = {lines: EditPlan.middle_of(text) for lines, text in texts.items()}
@@ -838,6 +845,10 @@ def main() -> None:
     print("\n== a library edit: a space inserted into (then deleted from) a `.he` library two open files import")
     print_rows("library didChange → the importer's publishDiagnostics", [library])
 
+    print_cold_starts(cold)
+
+
+def print_cold_starts(cold: list[tuple[str, list[Row], Row]]) -> None:
     print(f"\n== cold start: spawn, initialize, didOpen of {SMALL_EXAMPLE.relative_to(ROOT)}, "
           "its first publishDiagnostics")
     for title, rows, baseline in cold:

@@ -23,8 +23,8 @@ from heddle_engine.plugin_source import (
     parse_annotation,
     unwrap_annotation,
 )
+from heddle_lang.call_keys import CALL_KEYS
 from heddle_lang.catalog import FunctionSpec, ModuleSpec, ResourceSlot, ResourceSpec, SourceLocation
-from heddle_lang.semantic.timeout import CALL_KEYS
 from heddle_lang.types import ANY, Column, ConfigSchema, Field, Schema, ValueType, dtype_of_annotation
 
 _SIMPLE = {"str": "str", "int": "int", "float": "float", "bool": "bool", "Secret": "str"}

@@ -4,7 +4,9 @@ Document-sync notifications mutate the host, in order, on the event loop. Each c
 the document's tree-sitter tree as an edit and reparsed incrementally; its range is read with LSP's lines
 (`\n`, `\r\n` or a lone `\r` ends one), the same lines every position the server sends is counted in.
 Relational blocks compile in a child process (`CompilerProcess`): a block that crashes prqlc costs its
-diagnostic (HE6009), never the server. Analysis runs off the event
+diagnostic (HE6009), never the server. It starts with the first block the caches do not answer, not with the
+first document: at a start on an unchanged project the disk cache answers every block, and a process booting for
+nothing would take CPU from the server's first diagnostics. Analysis runs off the event
 loop (one worker thread) on an immutable tree; a request awaits the snapshot of the version it was
 asked about, and a result for an older version is never published. A change cancels the analysis of
 the version it replaces (at its next checkpoint): what awaited it gets `AnalysisCancelled`.
@@ -97,8 +99,6 @@ class Host:
     # --- document sync ----------------------------------------------------------------------------
 
     def open(self, uri: str, text: str, version: int) -> Document:
-        if isinstance(self.compiler, CompilerProcess):
-            self.compiler.start()  # it boots while this document is parsed (a no-op once it runs)
         document = Document(uri, path_of(uri), version, parse(text))
         self.documents[uri] = document
         return document

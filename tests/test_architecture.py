@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).parent.parent
@@ -48,3 +50,11 @@ def test_the_sdk_and_the_python_worker_import_no_engine() -> None:
     for package in ("heddle/sdk", "heddle/core", "heddle/flight"):
         offenders = {f: m for f, m in imported_modules(package).items() if m & {"heddle_engine", "heddle_lsp"}}
         assert offenders == {}, package
+
+
+def test_the_plugin_process_imports_no_checker() -> None:
+    # It starts beside the language server on every start: the SDK and the catalog's data, not the analysis.
+    code = ("import sys, heddle_engine.plugin_worker, heddle.sdk; "
+            "print(sorted(m for m in sys.modules if m.startswith(('heddle_lang.semantic', 'heddle_lang.relational'))))")
+    imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert imported.strip() == "[]"

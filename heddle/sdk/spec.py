@@ -18,6 +18,7 @@ from heddle.sdk.config_schema import config_schema
 from heddle.sdk.contracts import input_contract, is_table_type, output_contract
 from heddle.sdk.introspect import doc_of, function_location, module_location, type_hints
 from heddle.sdk.plugin import Plugin, ResourceDeclaration, StepDeclaration
+from heddle_lang.call_keys import CALL_KEYS
 from heddle_lang.catalog import (
     FunctionSpec,
     InferenceError,
@@ -27,7 +28,6 @@ from heddle_lang.catalog import (
     ResourceSpec,
 )
 from heddle_lang.records import record
-from heddle_lang.semantic.timeout import CALL_KEYS
 from heddle_lang.types import ConfigSchema, Schema
 
 

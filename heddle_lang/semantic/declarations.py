@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from heddle_lang.call_keys import RETRY_KEY, TIMEOUT_KEY
 from heddle_lang.catalog import FunctionSpec, ModuleSpec
 from heddle_lang.diagnostics import Diagnostic, Fix, Related, Severity, TextEdit
 from heddle_lang.paths import outside_message
@@ -14,8 +15,8 @@ from heddle_lang.semantic.context import Context, ResourceInfo, StepInfo
 from heddle_lang.semantic.libraries import is_library_path
 from heddle_lang.semantic.model import Binding, Definition, relocate_definition
 from heddle_lang.semantic.profiles import apply_profiles
-from heddle_lang.semantic.retry import RETRY_KEY, check_retry
-from heddle_lang.semantic.timeout import TIMEOUT_KEY, check_timeout, split_call_keys
+from heddle_lang.semantic.retry import check_retry
+from heddle_lang.semantic.timeout import check_timeout, split_call_keys
 from heddle_lang.semantic.values import check_config, literal_config
 from heddle_lang.suggest import closest, listing
 from heddle_lang.syntax import ast

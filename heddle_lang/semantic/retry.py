@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from heddle_lang.call_keys import RETRY_KEY
 from heddle_lang.diagnostics import Diagnostic, Fix, TextEdit
 from heddle_lang.plan import RetryPolicy
 from heddle_lang.semantic.values import check_config
@@ -26,7 +27,6 @@ from heddle_lang.syntax import ast
 from heddle_lang.text import Span
 from heddle_lang.types import ConfigSchema, Field, ValueType
 
-RETRY_KEY = "retry"
 BACKOFFS = ("exponential", "linear", "fixed")
 MAX_ATTEMPTS = 100
 

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import dataclasses
 
+from heddle_lang.call_keys import CALL_KEYS, TIMEOUT_KEY
 from heddle_lang.diagnostics import Diagnostic
-from heddle_lang.semantic.retry import RETRY_FIELD, RETRY_KEY, parse_duration
+from heddle_lang.semantic.retry import RETRY_FIELD, parse_duration
 from heddle_lang.syntax import ast
 from heddle_lang.types import ConfigSchema, Field, ValueType
 
-TIMEOUT_KEY = "timeout"
 MAX_TIMEOUT = 7 * 24 * 3600.0  # a week: longer is no limit at all, and too long for a thread's wait
-CALL_KEYS = (RETRY_KEY, TIMEOUT_KEY)  # keys every call accepts: taken out before the function sees its config
 
 TIMEOUT_FIELD = Field(
     TIMEOUT_KEY, ValueType("any"), required=False,

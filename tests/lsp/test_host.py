@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from heddle_engine import block_store
+from heddle_engine.compiler_process import CompilerProcess
 from heddle_lang.catalog import ModuleSpec, StaticCatalog
 from heddle_lang.relational import cache_clear
 from heddle_lang.relational.compile import Compiled, compile_prql
@@ -130,3 +131,12 @@ async def test_a_new_server_types_the_blocks_of_an_unchanged_file_from_the_disk_
     after = await second.snapshot(uri)  # type: ignore[misc]
     assert after.analysis.diagnostics == before.analysis.diagnostics
     assert after.analysis.plan.explain() == before.analysis.plan.explain()
+
+    # With the server's own compiler (a child process): not even started, every block came from the disk.
+    cache_clear()
+    monkeypatch.setattr(block_store, "_STORES", {})
+    third = Host(lambda _path: StaticCatalog({}))
+    third.open(uri, BLOCKS, 1)
+    again = await third.snapshot(uri)  # type: ignore[misc]
+    assert again.analysis.diagnostics == before.analysis.diagnostics
+    assert isinstance(third.compiler, CompilerProcess) and third.compiler.starts == 0
