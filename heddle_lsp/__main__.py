@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import logging
 from pathlib import Path
@@ -11,7 +12,7 @@ from heddle.kept_code import CodeStore, keep_dataclass_code
 from heddle.process import tune_gc
 from heddle_engine.plugin_boot import start_early
 from heddle_lang.version import __version__
-from heddle_lsp.protocol_types import import_types
+from heddle_lsp.protocol_types import CONVERTER_STORE, import_types, keep_converter_code
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     dataclass_code = CodeStore("dataclasses-lsp")
     keep_dataclass_code(dataclass_code)  # the code dataclasses and attrs generate: kept from the last start
     import_types()
+    converter_code = CodeStore(CONVERTER_STORE)
+    keep_converter_code(converter_code)  # cattrs' code for the messages' types, generated on the first of each
+    atexit.register(converter_code.save)
     from heddle_lsp.features import server
 
     dataclass_code.save()  # now: an editor may end the server with a signal

@@ -54,3 +54,39 @@ def test_nothing_is_kept_where_python_writes_no_bytecode(tmp_path: Path) -> None
     compiled, kept = start(tmp_path, PYTHONDONTWRITEBYTECODE="1")
     assert compiled > 500 and not kept
     assert start(tmp_path, PYTHONDONTWRITEBYTECODE="1")[0] == compiled
+
+
+CONVERTER_PROBE = """
+from heddle.kept_code import CodeStore
+from heddle_lsp.protocol_types import CONVERTER_STORE, import_types, keep_converter_code
+import_types()
+store = CodeStore(CONVERTER_STORE)
+keep_converter_code(store)
+from lsprotocol import types as lsp
+from pygls.protocol import default_converter
+converter = default_converter()
+params = converter.structure({"processId": 7, "rootUri": None, "capabilities": {
+    "textDocument": {"hover": {"contentFormat": ["markdown"]},
+                     "completion": {"completionItem": {"snippetSupport": True}}},
+    "general": {"positionEncodings": ["utf-16"]}}}, lsp.InitializeParams)
+published = converter.unstructure(lsp.PublishDiagnosticsParams(uri="file:///a.he", version=2, diagnostics=[
+    lsp.Diagnostic(range=lsp.Range(lsp.Position(0, 1), lsp.Position(0, 2)), message="m", code="HE0001",
+                   severity=lsp.DiagnosticSeverity.Error)]))
+print(store.added)
+store.save()
+print(repr(params))
+print(sorted(published.items()))
+"""
+
+
+def test_the_converters_code_is_kept_and_converts_as_cattrs_own(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.update(PYTHONPYCACHEPREFIX=str(tmp_path))
+    runs = [subprocess.run([sys.executable, "-c", CONVERTER_PROBE], capture_output=True, text=True, check=True,
+                           timeout=120, env=env).stdout.splitlines() for _ in range(2)]
+    plain = CONVERTER_PROBE.replace("keep_converter_code(store)", "")
+    own = subprocess.run([sys.executable, "-c", plain], capture_output=True, text=True, check=True, timeout=120,
+                         env={**env, "PYTHONPYCACHEPREFIX": str(tmp_path / "plain")}).stdout.splitlines()
+    assert int(runs[0][0]) > 10 and runs[1][0] == "0" and own[0] == "0"  # compiled once, then kept
+    assert runs[0][1:] == runs[1][1:] == own[1:]
+    assert "'code': 'HE0001'" in runs[1][2] and "snippet_support=True" in runs[1][1]
