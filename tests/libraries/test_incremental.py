@@ -157,3 +157,21 @@ def test_random_edits_analyse_as_a_fresh_analysis_does(edits: list[tuple[str, fl
         fresh = Workspace(CATALOG, texts.get, paths)
         for each, text in texts.items():
             assert kept_results[each] == summary(fresh.analyze(each, parse(text)))
+
+
+def test_the_tree_given_stands_for_its_file_while_read_gives_a_newer_text() -> None:
+    """The language server analyses the version it was asked about while the editor has moved on."""
+    file = f"{FOLDER}/app.he"
+    texts = dict(FILES)
+    kept = Workspace(CATALOG, texts.get, paths)
+    tree = parse(APP)
+    before = kept.analyze(file, tree).reusable
+    edited = tree.edit(0, 0, "\n")  # every declaration moved, none changed
+    texts[file] = edited.text + "\nstep later = io.print\n"  # the next keystrokes, already in the open document
+    analysis = kept.analyze(file, edited)
+    assert analysis.tree is edited
+    assert before is not None and analysis.reusable is not None and before.results
+    # What the edit did not touch is the previous analysis's (it was analysed as the next version of the file).
+    assert all(result is before.results[key] for key, result in analysis.reusable.results.items())
+    texts[file] = edited.text
+    assert summary(analysis) == summary(Workspace(CATALOG, texts.get, paths).analyze(file, parse(edited.text)))

@@ -177,3 +177,12 @@ def test_single_insertion_in_the_middle_of_a_large_file(where: str, new: str) ->
     undone = after.edit(offset, offset + len(new.encode("utf-8")), "")
     assert_same_tree(undone, tree)
     assert check_tree(undone) == []
+
+
+def test_the_declarations_around_an_offset_are_found_by_place() -> None:
+    text = "step a = io.print\nstep b = io.print\n\nworkflow W {\n  [\n    { id: 1 },\n  ]\n    | a\n}\n"
+    outline = parse(text).outline
+    names = [[p.decl.name.text for p in outline.around(offset) if p.decl.name is not None]
+             for offset in (0, text.index("\nstep b"), text.index("step b"), text.index("\n\n") + 1,
+                            text.index("| a"), len(text))]
+    assert names == [["a"], ["a"], ["b"], [], ["W"], []]
