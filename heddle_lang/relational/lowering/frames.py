@@ -88,6 +88,7 @@ class State:
     # orders the frame's rows are in (keys nulls last, ties in an order a stable sort by them keeps): a sort
     # by a prefix of one of them moves no row
     physical: tuple[tuple[rq.SortKey, ...], ...] = ()
+    ahead: Sequence[rq.Transform] | None = None  # the pipeline's transforms after this one (None: unknown)
 
     def in_order(self, keys: Sequence[rq.SortKey]) -> bool:
         """The rows are in the order a stable sort by `keys` would put them."""
@@ -186,8 +187,10 @@ class Lowering:
 
     def pipeline(self, transforms: Sequence[rq.Transform], columns: Sequence[rq.RelColumn]) -> Lowered:
         state = self.begin(transforms)
-        for transform in transforms[1:]:
+        for at, transform in enumerate(transforms[1:], 2):
+            state.ahead = transforms[at:]
             self.transform(state, transform)
+        state.ahead = None
         return self.finish(state, columns)
 
     def begin(self, transforms: Sequence[rq.Transform]) -> State:
@@ -203,7 +206,7 @@ class Lowering:
         """The relation a pipeline's state makes, once its transforms are applied."""
         self.flush(state)
         if state.sort and not state.ordered and not state.in_order(state.sort):
-            self._sort(state, state.sort)
+            self._sort(state, state.sort, whole=True)
         outputs: list[list[str]] = []
         selects: list[pl.Expr] = []
         result = Lowered(state.frame, outputs)
@@ -254,27 +257,30 @@ class Lowering:
         if all(sorts_fast(scope.dtype(p)) for p in partition):
             keys = [rq.SortKey(cid, False) for cid in window.partition]
             if not state.in_order([*keys, *window.sort]):
-                self._sort(state, [*keys, *window.sort])
+                self._sort(state, [*keys, *window.sort], whole=True)
             state.physical = ((*keys, *window.sort),)
             starts = functools.reduce(operator.or_, [p.ne_missing(p.shift(1)) for p in partition])
             state.frame = state.frame.with_columns(starts.cast(pl.UInt32).cum_sum().alias(run))
             return
         if window.sort:
-            self._sort(state, window.sort)
+            self._sort(state, window.sort, whole=True)
         index = f"{run}.i"
         state.frame = (state.frame.with_row_index(index)
                        .with_columns(pl.col(index).first().over(partition).alias(run)).drop(index)
                        .sort(run, maintain_order=True))
         state.physical = ()
 
-    def _sort(self, state: State, keys: Sequence[rq.SortKey]) -> None:
+    def _sort(self, state: State, keys: Sequence[rq.SortKey], *, whole: bool = False) -> None:
+        """Sort the frame by `keys`, ties in input order. `whole`: every row is read in this order (no top-k
+        follows, which Polars finds without sorting the rest), so keys may be packed into one number."""
         scope = state.scope()
         exprs = Expressions(scope)
         by = [exprs.lower(rq.ColumnRef(k.cid)) for k in keys]
         descending = [k.descending for k in keys]
-        if 1 < len(by) <= _PACKED and all(sorts_fast(scope.dtype(b)) for b in by):
+        if whole and 1 < len(by) <= _PACKED and all(sorts_fast(scope.dtype(b)) for b in by):
             # one key, each key's dense rank in 32 bits (nulls last): Polars sorts by one number several times
-            # faster than by several columns (which it encodes row by row); ties stay in input order
+            # faster than by several columns (which it encodes row by row); ties stay in input order. (Each
+            # rank sorts its column: a top-k by the columns themselves reads each row once.)
             wide = pl.UInt64 if len(by) == 2 else pl.Int128
             codes = [b.rank("dense", descending=d).cast(wide).fill_null(_NULL_RANK) for b, d in zip(by, descending,
                                                                                                   strict=True)]
@@ -305,7 +311,7 @@ class Lowering:
             state.frame = state.frame.filter(Expressions(state.scope()).lower(transform.expr))
         elif isinstance(transform, rq.Sort):
             if not state.in_order(transform.keys):
-                self._sort(state, transform.keys)
+                self._sort(state, transform.keys, whole=_read_whole(state.ahead))
             state.sort, state.ordered = transform.keys, True
         elif isinstance(transform, rq.Take):
             self._take(state, transform)
@@ -342,7 +348,7 @@ class Lowering:
             state.ordered = False
         elif window.sort:
             if not state.in_order(window.sort):
-                self._sort(state, window.sort)
+                self._sort(state, window.sort, whole=True)
             state.ordered = state.sort == window.sort
         frame = state.frame
         for stage in hook.stages:
@@ -360,7 +366,7 @@ class Lowering:
                                    "write the range with numbers: `take 5..10`")
         if take.partition:
             if take.sort:
-                self._sort(state, take.sort)
+                self._sort(state, take.sort, whole=True)
             names = [state.phys[c][0] for c in take.partition if len(state.phys.get(c, ())) == 1]
             if start == 1 and end is not None and len(names) == len(take.partition):
                 # the first rows of each group, in the frame's (sorted) order
@@ -440,6 +446,14 @@ def aggregated(state: State, aggregation: rq.Aggregate) -> None:
 
 _PACKED = 3  # keys a sort packs into one number (32 bits each, in an Int128)
 _NULL_RANK = 2**32 - 1  # above any dense rank of a frame's (at most 2^32 - 2) rows: nulls last
+
+
+def _read_whole(ahead: Sequence[rq.Transform] | None) -> bool:
+    """A sort followed by `ahead` is read whole: no `take` of the first rows follows it (selects aside)."""
+    if ahead is None:
+        return False
+    following = next((t for t in ahead if not isinstance(t, rq.Select)), None)
+    return not (isinstance(following, rq.Take) and not following.partition)
 
 
 def _numbered(state: State, compute: rq.Compute) -> tuple[tuple[rq.SortKey, ...], ...]:
