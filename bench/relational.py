@@ -71,6 +71,9 @@ SLOW = {
     "joins/join_filtered_right": "the left join keeps all 10M rows, then sorts them by two keys",
     "transforms/sort_then_select_other": "a sort of all rows by two keys (their dense ranks packed in one "
                                          "number), carrying a text column",
+    "transforms/sort_on_derived": "a sort of all rows by a float computed per row and an integer (with the row "
+                                  "number for ties): a Polars sort by several columns, which encodes every row's "
+                                  "keys (float keys are not packed into ranks)",
     "transforms/take_then_sort": "a top 10 of 10M rows: tens of milliseconds, where fixed costs weigh",
     "stdlib/text_starts_ends_with_column": "LIKE patterns with wildcards made per row (f-strings of a column): "
                                            "a regular expression per row",
@@ -81,6 +84,8 @@ SLOW = {
     "window/window_all_any": "all/any spread over 10M small partitions (group-bys), computed for every row "
                              "before the final top 40",
     "window/window_then_filter": _RUNS,
+    "window/rank_then_sorted_by_it": _RUNS + "; every row's rank is made before the final top 30",
+    "window/row_number_then_sorted_back": _RUNS + "; every row's number is made before the final top 30",
     "window/running_average_per_group": _RUNS + "; a float running sum per partition is a sliding-window sum",
     "window/rows_frame_ints_per_group": _RUNS + "; each frame reduction is several whole-frame columns",
     "window/range_frame_per_group": "a range frame per partition: the rows sorted by (partition, key), two "
