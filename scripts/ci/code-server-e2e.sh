@@ -44,19 +44,7 @@ for needed in "$server" "$vsix" "$extension/node_modules/playwright-core/package
 done
 
 echo "== system packages: Chromium to drive, libkrb5-dev to build code-server's native modules"
-missing=()
-for package in chromium libkrb5-dev; do
-  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  sudo=""
-  if [ "$(id -u)" -ne 0 ]; then
-    sudo="sudo"
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq
-  $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+bash "$(dirname "$0")/system-packages.sh" chromium libkrb5-dev
 
 scratch=$(mktemp -d)
 code_server_pid=""

@@ -8,10 +8,14 @@
 #   postgresql              a real server for fhub/postgresql's tests (they start and stop it themselves)
 #   clickhouse-server       a real server for fhub/clickhouse's tests
 #   chromium libkrb5-dev    the code-server end-to-end test: a browser to drive, code-server's native modules
+# Usage: scripts/ci/system-packages.sh [PACKAGE...]   (no argument: every package above)
 # Idempotent: installs only what dpkg does not already have.
 set -euo pipefail
 
-packages=(neovim emacs-nox elpa-eglot postgresql clickhouse-server chromium libkrb5-dev)
+packages=("$@")
+if [ ${#packages[@]} -eq 0 ]; then
+  packages=(neovim emacs-nox elpa-eglot postgresql clickhouse-server chromium libkrb5-dev)
+fi
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
