@@ -7,6 +7,7 @@ import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 WriteFiles = Callable[[dict[str, str]], Path]
@@ -29,3 +30,17 @@ def write_files(tmp_path: Path) -> Iterator[WriteFiles]:
         module = sys.modules[name]
         if str(getattr(module, "__file__", "") or "").startswith(str(tmp_path)):
             del sys.modules[name]
+
+
+@pytest.fixture
+def joint_plans(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The plans `pl.collect_all` runs in this test, as `pl.explain_all` draws them (one text per call)."""
+    plans: list[str] = []
+    collect_all = pl.collect_all
+
+    def explained(frames: list[pl.LazyFrame], **options: object) -> list[pl.DataFrame]:
+        plans.append(pl.explain_all(frames))
+        return collect_all(frames, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pl, "collect_all", explained)
+    return plans

@@ -195,7 +195,7 @@ workflow W {
 
 
 def test_a_file_read_by_two_blocks_is_read_once_for_both_never_collected_whole(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, joint_plans: list[str]) -> None:
     """Two blocks that read the same file are one joint unit: one Polars plan, one scan of the file (Polars caches
     it for both), which reads only the column they read (the other one does not read)."""
     write_csv(tmp_path)  # read whole, the file fails: each block reads only `a`
@@ -206,14 +206,6 @@ def test_a_file_read_by_two_blocks_is_read_once_for_both_never_collected_whole(
     assert lowered.workflow.deferred == {"n1": "n2+n4"} and lowered.workflow.shared == {}
     assert "n2+n4 [joint: 2 chains of relational blocks sharing a scan, one Polars plan] <- n1" in lowered.explain()
     assert "the scan they share is read once" in lowered.explain()
-    plans: list[str] = []
-    collect_all = pl.collect_all
-
-    def explained(frames: list[pl.LazyFrame], **options: object) -> list[pl.DataFrame]:
-        plans.append(pl.explain_all(frames))
-        return collect_all(frames, **options)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(pl, "collect_all", explained)
     recorder = LineageRecorder(tmp_path)
     for observers in ((), (recorder,)):  # lineage takes the reader's output as a scan: the file, not its rows
         result = run_file(path, observers=observers)
@@ -222,8 +214,8 @@ def test_a_file_read_by_two_blocks_is_read_once_for_both_never_collected_whole(
         assert pl.read_csv(tmp_path / "total.csv")["total"].to_list() == [ROWS * (ROWS - 1) // 2]
         assert result.rows[("W", "n1")].output == ROWS
     assert recorder.problem is not None  # the whole file does not read: its record says so, the run went on
-    assert len(plans) == 2
-    for plan in plans:  # Polars caches the scan both read: one pass over the file, for `a` alone
+    assert len(joint_plans) == 2
+    for plan in joint_plans:  # Polars caches the scan both read: one pass over the file, for `a` alone
         assert plan.count("Csv SCAN") == 1 and plan.count("CACHE") == 2 and "PROJECT 1/2 COLUMNS" in plan, plan
 
 

@@ -107,7 +107,8 @@ def test_the_written_table_reads_back_as_the_result_of_the_run(tmp_path: Path) -
 
 @pytest.mark.parametrize("kind", ["csv", "parquet"])
 def test_with_lineage_the_blocks_still_stream_and_the_file_written_is_recorded(
-        tmp_path: Path, kind: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+        tmp_path: Path, kind: str, monkeypatch: pytest.MonkeyPatch, joint_plans: list[str],
+        capsys: pytest.CaptureFixture[str]) -> None:
     """Lineage on: the last block streams into the writer's file all the same; its output and the writer's are
     recorded from that file (a copy of a Parquet file, else streamed from it), the earlier block's streamed into
     its lineage file by the same plan (never collected); `inspect` and `replay` read them."""
@@ -123,21 +124,13 @@ def test_with_lineage_the_blocks_still_stream_and_the_file_written_is_recorded(
         return original(self, target, **options)
 
     monkeypatch.setattr(pl.LazyFrame, method, spy)
-    plans: list[str] = []
-    collect_all = pl.collect_all
-
-    def explained(frames: list[pl.LazyFrame], **options: object) -> list[pl.DataFrame]:
-        plans.append(pl.explain_all(frames))
-        return collect_all(frames, **options)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(pl, "collect_all", explained)
     assert main(["run", str(path)]) == 0
     assert [n for n in sunk if n.startswith(".result.") and ".partial" in n], sunk  # streamed by the writer
     # the writer's sink and n2's lineage file in one plan, n2 computed once for both (the reader's output is
     # recorded by a plan of its own: its declared schema makes it other than the file)
-    one = [p for p in plans if "CACHE" in p]
-    assert len(one) == 1 and one[0].count("SINK (file)") == 2 and one[0].count("Parquet SCAN") == 1, plans
-    monkeypatch.setattr(pl, "collect_all", collect_all)
+    one = [p for p in joint_plans if "CACHE" in p]
+    assert len(one) == 1 and one[0].count("SINK (file)") == 2 and one[0].count("Parquet SCAN") == 1, joint_plans
+    monkeypatch.undo()  # the run observed: what reads its lineage below runs as it is
     expected = (pl.read_parquet(tmp_path / "orders.parquet").filter(pl.col("amount") > 20)
                 .select("id", "customer", (pl.col("amount") * 2).alias("double"), "when", "note")
                 .sort("customer", "id"))
@@ -295,7 +288,7 @@ def _two_writers(folder: Path, first: str) -> Path:
 
 @pytest.mark.parametrize("lineage", [False, True])
 def test_two_blocks_of_one_file_stream_into_their_writers_in_one_pass(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lineage: bool) -> None:
+        tmp_path: Path, joint_plans: list[str], lineage: bool) -> None:
     """The joint unit's chains that end in writers stream into them, the third is collected: one collect_all
     of two sink plans and a frame, over one scan of the file."""
     path = _two_writers(tmp_path, 'io.write_csv { path: "out/counts.csv" }')
@@ -303,19 +296,11 @@ def test_two_blocks_of_one_file_stream_into_their_writers_in_one_pass(
     assert lowered.workflow.sinks == {"n3": "n2+n4+n6", "n5": "n2+n4+n6"}
     assert ("n2: streams into `io.write_parquet`, never all in memory; n4: streams into `io.write_csv`, never all "
             "in memory; n6: collected into memory: a result of the workflow") in lowered.explain()
-    plans: list[str] = []
-    collect_all = pl.collect_all
-
-    def explained(frames: list[pl.LazyFrame], **options: object) -> list[pl.DataFrame]:
-        plans.append(pl.explain_all(frames))
-        return collect_all(frames, **options)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(pl, "collect_all", explained)
     observers = [LineageRecorder(tmp_path)] if lineage else []
     result = run_file(path, observers=observers)
     assert result.status == "succeeded", result.failures
-    joint = [p for p in plans if "SINK_MULTIPLE" in p]
-    assert len(joint) == 1 and joint[0].count("SINK (file)") == 2 and joint[0].count("Parquet SCAN") == 1, plans
+    joint = [p for p in joint_plans if "SINK_MULTIPLE" in p]
+    assert len(joint) == 1 and joint[0].count("SINK (file)") == 2 and joint[0].count("Parquet SCAN") == 1, joint_plans
     source = pl.read_parquet(tmp_path / "orders.parquet")
     assert pl.read_parquet(tmp_path / "out" / "high.parquet").equals(
         source.filter(pl.col("amount") > 20).select("id", "customer").sort("id"))
