@@ -221,13 +221,9 @@ class ExecPlan:
                     lines.append(f"  {unit.id} [joint: {len(unit.parts)} chains of relational blocks sharing a scan, "
                                  f"one Polars plan]{inputs}")
                     lines.append(f"      chains: {chains} (one collect_all: the scan they share is read once)")
-                    lines.extend(f"      {n.id} {n.label}  (line {n.line})" for n in nodes)
-                    lines.append(f"      {_memory_text(exec_graph, unit)}")
-                    if (graph.name, unit.id) in notes:
-                        lines.append(f"      {notes[(graph.name, unit.id)]}")
-                    continue
-                if unit.kind == "fused":
+                elif unit.kind == "fused":
                     lines.append(f"  {unit.id} [fused: {len(nodes)} relational blocks, one lazy query]{inputs}")
+                if unit.kind in ("joint", "fused"):
                     lines.extend(f"      {n.id} {n.label}  (line {n.line})" for n in nodes)
                     lines.append(f"      {_memory_text(exec_graph, unit)}")
                     if (graph.name, unit.id) in notes:
