@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from heddle_engine.lineage.file_copy import copy_bytes
 from heddle_engine.lineage.layout import DELETING_PREFIX
 
 if TYPE_CHECKING:
@@ -119,8 +120,9 @@ def frame_bytes(frame: pl.DataFrame, compression: str = COMPRESSION) -> bytes:
 
 
 def copy_file(source: Path, path: Path) -> int:
-    """A copy of `source` at `path` (the kernel copies: no byte passes through Python); its size in bytes."""
-    return replace_with(path, lambda temporary: shutil.copyfile(source, temporary))
+    """A copy of `source` at `path` (a clone, direct writes or the kernel's copy: `file_copy.py`; no byte passes
+    through Python); its size in bytes."""
+    return replace_with(path, lambda temporary: copy_bytes(source, temporary))
 
 
 def plain_layout(table: pa.Table) -> pa.Table:

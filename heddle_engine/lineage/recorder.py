@@ -16,9 +16,10 @@ executor's thread: one append, no file, no hand-off (a chain of one-row steps re
 
 A reader's output that a relational block scans lazily (`Table.scan`) comes as a `Scan` (`node_scan`):
 when it is a Parquet file whole and unchanged, a second thread (the copier, so that the small outputs of the
-next stages are not queued behind it) keeps a copy of the file (`<node>.parquet`: a kernel copy, no rows
-decoded or held in memory, fsynced on that thread while the query runs; a link to an earlier run's copy when the
-file is unchanged since, `copies.py`), else the writer streams its rows into the output's file (`write_scan`: never all
+next stages are not queued behind it) keeps a copy of the file (`<node>.parquet`: a clone, direct writes or a
+kernel copy, `file_copy.py`, no rows decoded or held in memory, fsynced on that thread while the query runs; a
+link to an earlier run's copy when the file is unchanged since, `copies.py`), else the writer streams its rows
+into the output's file (`write_scan`: never all
 in memory), or collects them where Arrow's kernels are needed (a secret to scrub, a handler's stage). A
 writer that streamed a block's query into its file gives that file as a `Scan` of the block's output and of
 its own, so such a run records what it wrote without holding it; and the blocks before that writer are recorded

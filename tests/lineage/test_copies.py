@@ -7,7 +7,6 @@ that makes it while the query runs, not again before the run's final status."""
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 from collections import Counter
 from pathlib import Path
@@ -102,12 +101,12 @@ def test_a_file_changed_just_before_its_copy_is_not_shared(project: Path) -> Non
 
 def test_a_copy_that_fails_leaves_the_record_incomplete_and_no_file(project: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    def disk_full(source: str, target: str) -> str:
-        Path(target).write_bytes(b"PAR1")  # part of the file, then the disk is full
+    def disk_full(source: Path, target: Path) -> None:
+        target.write_bytes(b"PAR1")  # part of the file, then the disk is full
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(copies_module, "SETTLED_SECONDS", 0.0)
-    monkeypatch.setattr(shutil, "copyfile", disk_full)
+    monkeypatch.setattr(files_module, "copy_bytes", disk_full)
     recorder = record(project, "one")  # the run itself succeeds: its data went where the workflow sends it
     assert recorder.problem is not None and "No space left on device" in recorder.problem.message
     store = LineageStore(project)
