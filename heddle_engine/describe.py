@@ -9,7 +9,9 @@ elsewhere asks nothing. Each question is bounded in time, and never blocks an ed
   is kept for the next question.
 - **background** (the language server: `configure(background=True)`): a question not answered yet starts the
   asking on a thread of its own and the checker goes on at once with the offline typing; when the answer
-  comes, the listeners are called (the server checks the open documents again).
+  comes, the listeners are called (the server checks the open documents again). Such a check is announced as
+  one that asked a server (`asked.py`) only when it used an answer: until then it is the offline typing, which
+  follows from the files alone (the server's stored first answers, `heddle_lsp/first_answer.py`, rely on it).
 
 `HEDDLE_DESCRIBE=off` in the environment turns the asking off (the offline typing only). A connection that
 cannot be reached is not asked again for `retry_after` seconds. A server that refuses the
@@ -81,8 +83,8 @@ class Describer:
         (an embedded database), no server."""
         if os.environ.get(SWITCH, "on").strip().lower() in ("0", "off", "false", "no"):
             return None
-        if not local:  # a database on this machine is files, audited as they are opened
-            announce(connection)
+        if not local and not self.background:  # a database on this machine is files, audited as they are opened
+            announce(connection)  # what the check says may follow from the server's answer
         key = (connection, query)
         now = time.monotonic()
         with self._lock:
@@ -103,7 +105,9 @@ class Describer:
             with self._lock:
                 answer = self._answers.get(key)
         if answer is None:
-            return None
+            return None  # the offline typing: what a check answers without the server
+        if self.background:
+            announce(connection)  # an answer that came before this check: no file says what it was
         if answer.refused is not None:
             raise InferenceError(answer.refused)
         return answer.schema

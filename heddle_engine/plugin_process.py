@@ -54,6 +54,18 @@ class PluginProcess:
             return module_from_data(answer["module"], self._hooks)
         return str(answer.get("error", "no answer"))
 
+    def modules(self) -> list[str] | None:
+        """The files of the modules the running process imported (the plugins and what they import): what its
+        answers follow from; [] when no process ran, None when it cannot say."""
+        if self._child.starts == 0:
+            return []
+        try:
+            answer = self._ask({"op": "modules"}, ANSWER_SECONDS)
+        except PluginProcessError:
+            return None
+        modules = answer.get("modules")
+        return [str(m) for m in modules] if isinstance(modules, list) else None
+
     def start(self) -> None:
         """Start the process now (it imports in the background), so the first question finds it ready."""
         self._child.start()

@@ -11,6 +11,8 @@ can never be mistaken for an answer.
         -> {"id": 2, "schema": {...}} | {"id": 2, "inference_error": "..."}
     {"id": 3, "op": "parameters", "path": ..., "function": ..., "config": {...}}
         -> {"id": 3, "parameters": [...]}
+    {"id": 4, "op": "modules"}
+        -> {"id": 4, "modules": [...]}   (the files of the modules it imported, the standard library's aside)
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ class Worker:
             if op == "parameters":
                 return {"parameters": list(function.parameters_for(request["config"]))}
             return self._infer(function, request)
+        if op == "modules":  # what its answers follow from, for the language server's stored answers
+            return {"modules": _module_files()}
         return {"error": f"unknown request {op!r}"}
 
     def _function(self, path: str, name: str) -> FunctionSpec | None:
@@ -76,6 +80,13 @@ class Worker:
         except InferenceError as error:
             return {"inference_error": str(error)}
         return {"schema": schema_to_data(schema)}
+
+
+def _module_files() -> list[str]:
+    """The files of the modules imported, the standard library's aside (the interpreter's version stands for it)."""
+    standard = os.path.dirname(os.__file__) + os.sep
+    files = {getattr(module, "__file__", None) for module in list(sys.modules.values())}
+    return sorted(f for f in files if isinstance(f, str) and not (f.startswith(standard) and "-packages" not in f))
 
 
 def serve(worker: Worker, requests: TextIO, answers: TextIO) -> None:

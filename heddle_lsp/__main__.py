@@ -6,12 +6,14 @@ import argparse
 import atexit
 import contextlib
 import logging
+import os
 from pathlib import Path
 
 from heddle.kept_code import CodeStore, keep_dataclass_code
 from heddle.process import tune_gc
 from heddle_engine.plugin_boot import start_early
 from heddle_lang.version import __version__
+from heddle_lsp.first_answer import Front
 from heddle_lsp.protocol_types import CONVERTER_STORE, import_types, keep_converter_code
 
 
@@ -44,6 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     tune_gc()
     logging.basicConfig(level=args.log_level, format="heddle-lsp %(levelname)s %(name)s: %(message)s")
+    front = None
+    if not args.tcp and os.name == "posix":
+        front = Front()
+        front.run()  # `initialize` and the first documents answered from the last start's answers, if they hold
+        logging.getLogger("heddle_lsp").info("answered before the server was imported: %d documents, %d requests",
+                                             len(front.published), len(front.answered))
     with contextlib.suppress(OSError):  # a current folder that is gone
         start_early(Path.cwd())  # the plugins of the project it is started in import while the server does
     dataclass_code = CodeStore("dataclasses-lsp")
@@ -59,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
         server.start_tcp(host or "127.0.0.1", int(port))
+    elif front is not None:
+        server.protocol.front_answered.update(front.answered)
+        server.protocol.front_diagnostics.update(front.published)
+        server.start_io(front.replay())
     else:
         server.start_io()
     # LSP: 0 when `exit` follows `shutdown`, else 1 (also when the client went away without either).

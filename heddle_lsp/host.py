@@ -15,6 +15,7 @@ the version it replaces (at its next checkpoint): what awaited it gets `Analysis
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -23,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from heddle.cli.inputs import Recorder, recording
 from heddle.process import QuietCollector
 from heddle_engine.block_store import block_store
 from heddle_engine.compiler_process import CompilerProcess
@@ -58,6 +60,7 @@ class Snapshot:
     uri: str
     version: int
     analysis: Analysis
+    inputs: Recorder | None = None  # what the analysis read, when it was recorded (`Host.record_first`)
 
     @property
     def tree(self) -> SyntaxTree:
@@ -70,6 +73,7 @@ class Document:
     path: Path | None
     version: int
     tree: SyntaxTree
+    opened: int = 0  # the version it was opened with
     pending: asyncio.Future[Snapshot] | None = None  # the analysis of `version`, once asked for
     stale: threading.Event = field(default_factory=threading.Event)  # set: `pending` is no longer wanted
     publish: asyncio.Task[None] | None = None  # the debounced diagnostics of `version`
@@ -95,11 +99,14 @@ class Host:
     disk: dict[str, str | None] = field(default_factory=dict)
     workspaces: dict[int, tuple[Catalog, Workspace]] = field(default_factory=dict)  # by id of the catalog
     _collection: asyncio.TimerHandle | None = None  # a full collection waiting for the documents to rest
+    # The analysis of each document's version as opened records what it reads (on its own thread), so its
+    # diagnostics can be kept for the next start (`first_answer.py`).
+    record_first: bool = False
 
     # --- document sync ----------------------------------------------------------------------------
 
     def open(self, uri: str, text: str, version: int) -> Document:
-        document = Document(uri, path_of(uri), version, parse(text))
+        document = Document(uri, path_of(uri), version, parse(text), opened=version)
         self.documents[uri] = document
         return document
 
@@ -176,12 +183,14 @@ class Host:
             workspace = self.workspace(catalog) if paths is not None and document.path is not None else None
 
             store = block_store(document.path) if document.path is not None else None
+            record = self.record_first and version == document.opened and document.path is not None
 
             def run() -> Snapshot:
                 started = time.perf_counter()
                 # Relative paths start from the file's folder; blocks typed by an earlier process are read from
                 # the project's cache, and those typed now are added to it.
-                with self.collector.during(), running_in(folder), stored_in(store):
+                reading = recording(this_thread=True) if record else contextlib.nullcontext()
+                with reading as inputs, self.collector.during(), running_in(folder), stored_in(store):
                     if workspace is not None and document.path is not None:
                         analysis = workspace.analyze(file_key(document.path), tree, stale.is_set)
                     else:
@@ -190,7 +199,7 @@ class Host:
                     store.flush()
                 document.analysis_seconds = time.perf_counter() - started
                 document.reached = frozenset(library.file for library in reached(analysis))
-                return Snapshot(uri, version, analysis)
+                return Snapshot(uri, version, analysis, inputs)
 
             document.pending = loop.run_in_executor(self.executor, run)
             document.pending.add_done_callback(_retrieve)

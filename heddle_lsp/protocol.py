@@ -14,10 +14,16 @@ None of these is the server's fault: they are logged, never shown to the user as
 
 It also keeps the client's `workDoneToken` of the command being executed: pygls hands a command handler only
 the command's arguments, and a long command (`heddle.runWorkflow`) reports its progress under that token.
+
+A start's first answers may have been given before the server imported itself (`first_answer.Front`): the
+protocol then reads the same messages again, and its own answer to a request the front answered is not sent, only
+compared with the front's (a difference is logged). It keeps the `initialize` params as the client sent them and
+its answer to them for the next start (`first_answer.keep_initialize`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Generator
 from contextvars import ContextVar
@@ -28,6 +34,9 @@ from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcException
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
+
+from heddle.cli.inputs import module_files, module_stamp
+from heddle_lsp.first_answer import keep_initialize
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +68,17 @@ class Unreadable:
 class HeddleProtocol(LanguageServerProtocol):
     initialized = False  # an `initialize` request arrived
     exit_status: int | None = None  # set by `exit`: 0 after `shutdown`, else 1
+    initialize_params: dict[str, Any] | None = None  # as the client sent them (JSON)
+    _initialize_id: object = None
+    # What a start's front answered before the server was there (`first_answer.Front`): by request id, the result
+    # it gave; by URI, the first diagnostics it published or reported.
+    front_answered: dict[int | str, Any]
+    front_diagnostics: dict[str, Any]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.front_answered = {}
+        self.front_diagnostics = {}
 
     # --- reading messages ----------------------------------------------------------------------------
 
@@ -66,6 +86,8 @@ class HeddleProtocol(LanguageServerProtocol):
         if "jsonrpc" not in data:
             return data  # an inner object: its message is structured as a whole
         params = data.get("params")
+        if data.get("method") == lsp.INITIALIZE and isinstance(params, dict) and self.initialize_params is None:
+            self.initialize_params, self._initialize_id = params, data.get("id")
         if params is not None and not isinstance(params, dict | list):
             return Unreadable(data, f"`params` is {_JSON_KINDS.get(type(params), 'a value')}, not an object")
         try:
@@ -128,6 +150,28 @@ class HeddleProtocol(LanguageServerProtocol):
 
     def _error(self, msg_id: int | str | None, code: lsp.ErrorCodes, text: str) -> None:
         self._send_data({"jsonrpc": self.VERSION, "id": msg_id, "error": {"code": int(code), "message": text}})
+
+    def as_json(self, value: Any) -> Any:
+        """`value` as it is written to the client (lsprotocol's types unstructured), read back."""
+        return json.loads(json.dumps(value, default=self._serialize_message))
+
+    def _send_response(self, msg_id: Any, result: Any | None = None, error: Any = None) -> None:
+        if msg_id in self.front_answered and not isinstance(msg_id, bool):
+            given = self.front_answered.pop(msg_id)
+            if error is not None or self.as_json(result) != given:
+                log.warning("the answer given to request %r before the server started differs from the server's: "
+                            "%s", msg_id, error or "another result")
+                if msg_id == self._initialize_id and error is None:
+                    self._keep_initialize(result)
+            return  # answered already: a request gets one answer
+        super()._send_response(msg_id, result, error)
+        if msg_id == self._initialize_id and msg_id is not None and error is None:
+            self._keep_initialize(result)
+
+    def _keep_initialize(self, result: Any) -> None:
+        if self.initialize_params is not None:
+            modules = [(path, module_stamp(path)) for path in sorted(set(module_files()))]
+            keep_initialize(self.initialize_params, self.as_json(result), modules)
 
     def parse_error(self, error: Exception) -> None:
         """A body that is not JSON: answered with a null id, as JSON-RPC asks."""

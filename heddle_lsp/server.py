@@ -22,16 +22,19 @@ from pygls.exceptions import (
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import default_converter
 
-from heddle_engine.library_files import file_key, he_files
+from heddle.cli.inputs import module_stamp, stamp
+from heddle_engine.library_files import file_key, he_files, read_text
 from heddle_engine.plugin_boot import stop_unadopted
 from heddle_lang.catalog import Catalog
 from heddle_lang.formatter import format_tree
 from heddle_lang.ide import across
 from heddle_lang.paths import PathPolicy
 from heddle_lang.semantic import Analysis, AnalysisCancelled
+from heddle_lang.semantic.libraries import reached
 from heddle_lang.semantic.model import Definition
 from heddle_lang.text import Position
 from heddle_lang.version import __version__
+from heddle_lsp import first_answer
 from heddle_lsp.convert import DiagnosticCache, encoding_of, whole_document
 from heddle_lsp.host import Change, Document, Host, Snapshot, path_of
 from heddle_lsp.protocol import CLIENT_ERRORS, HeddleProtocol
@@ -56,7 +59,7 @@ class HeddleServer(LanguageServer):
         self.converted = DiagnosticCache()  # the open documents' diagnostics as LSP has them, and their JSON
         super().__init__("heddle-lsp", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
                          protocol_cls=HeddleProtocol, converter_factory=self._converter)
-        self.host = Host(self.catalog_for, self.paths_for)
+        self.host = Host(self.catalog_for, self.paths_for, record_first=first_answer.enabled())
         self.catalogs: dict[Path | None, EngineCatalog] = {}
         self.catalog_generation = 0  # counts catalog reloads: a pulled report's id says which it saw
         # A client that pulls diagnostics (`textDocument/diagnostic`) gets no pushes: it would show both.
@@ -232,8 +235,10 @@ class HeddleServer(LanguageServer):
             return  # a newer version is on its way
         if snapshot is None or snapshot.version != version or not self.host.current(uri, version):
             return  # a newer version is on its way
+        diagnostics = self.lsp_diagnostics(snapshot)
         self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(
-            uri=uri, version=version, diagnostics=self.lsp_diagnostics(snapshot)))
+            uri=uri, version=version, diagnostics=diagnostics))
+        self.keep_first_answer(snapshot, diagnostics)
         if document is not None:
             await self.publish_project(document.path)
 
@@ -257,6 +262,39 @@ class HeddleServer(LanguageServer):
             uri=(root / "heddle.toml").as_uri(), diagnostics=[lsp.Diagnostic(
                 range=lsp.Range(lsp.Position(p.line - 1, 0), lsp.Position(p.line - 1, 0)), message=p.message,
                 severity=lsp.DiagnosticSeverity.Warning, code=p.code, source="heddle") for p in problems]))
+
+    def keep_first_answer(self, snapshot: Snapshot, diagnostics: list[lsp.Diagnostic]) -> None:
+        """Keep the diagnostics of a document's version as opened for the next start, with the stamps of what its
+        analysis read (`first_answer.py`), unless the start's front gave these already."""
+        inputs, params = snapshot.inputs, self.protocol.initialize_params
+        if inputs is None or params is None:
+            return
+        answer = self.protocol.as_json(diagnostics)
+        given = self.protocol.front_diagnostics.pop(snapshot.uri, None)
+        if given == answer:
+            return
+        if given is not None:
+            log.warning("the diagnostics of %s given before the server started differ from its analysis's",
+                        snapshot.uri)
+        document = self.host.documents.get(snapshot.uri)
+        catalog = self.catalog_for(document.path if document is not None else None)
+        plugins = getattr(catalog, "plugins", None)
+        opened = {file_key(d.path): d.tree.text for d in self.host.documents.values() if d.path is not None}
+        libraries = [library.file for library in reached(snapshot.analysis)]
+
+        def keep() -> None:
+            files, modules = inputs.stamps()
+            plugin_modules = plugins.modules() if plugins is not None else []
+            if inputs.refusal is not None or plugin_modules is None:
+                return
+            if any(file in opened and opened[file] != read_text(file) for file in libraries):
+                return  # a library read from the editor's text, not the disk's
+            modules += [(path, module_stamp(path)) for path in sorted(set(plugin_modules))]
+            files += [(file, stamp(file)) for file in libraries]
+            first_answer.keep_diagnostics(params, snapshot.uri, snapshot.tree.text, answer, files=files,
+                                          modules=modules)
+
+        asyncio.get_running_loop().run_in_executor(None, keep)
 
     def lsp_diagnostics(self, snapshot: Snapshot) -> list[lsp.Diagnostic]:
         return self.converted.convert(snapshot.uri, snapshot.tree.lines, snapshot.analysis.diagnostics,
@@ -366,7 +404,10 @@ async def pull_diagnostics(ls: HeddleServer, params: lsp.DocumentDiagnosticParam
     result_id = f"{snapshot.version}:{generation}"
     if params.previous_result_id == result_id:
         return lsp.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
-    return lsp.RelatedFullDocumentDiagnosticReport(items=ls.lsp_diagnostics(snapshot), result_id=result_id)
+    items = ls.lsp_diagnostics(snapshot)
+    if generation == 0:  # as at a start: the report the next start's front may give
+        ls.keep_first_answer(snapshot, items)
+    return lsp.RelatedFullDocumentDiagnosticReport(items=items, result_id=result_id)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_FORMATTING)

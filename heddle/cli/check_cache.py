@@ -100,6 +100,12 @@ def _store(folder: Path, key: str, recorder: Recorder, *, out: str, err: str, st
         return
     record = {"format": FORMAT, "key": key, "files": files, "modules": modules, "stdout": out, "stderr": err,
               "status": status}
+    write_record(folder, key, record)
+
+
+def write_record(folder: Path, key: str, record: object) -> None:
+    """`record` as `folder/<key>.json`, written whole; the oldest records past `MAX_RECORDS` removed. A folder that
+    cannot be written costs nothing but the record."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")

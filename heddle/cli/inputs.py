@@ -102,8 +102,9 @@ def _standard(path: str) -> bool:
 class Recorder:
     """The inputs of one command, recorded between `start()` and `stop()`."""
 
-    def __init__(self) -> None:
+    def __init__(self, thread: int | None = None) -> None:
         self.refusal: str | None = None  # why the answer cannot be kept, if it cannot
+        self.thread = thread  # only what this thread (`threading.get_ident()`) does, when given
         self._seen: dict[str, tuple[int, int] | None] = {}  # path -> (size, time) when first read
         self._lock = threading.Lock()
 
@@ -180,7 +181,7 @@ class _Hook:
 
     def __call__(self, event: str, args: tuple[object, ...]) -> None:
         recorder = self.current
-        if recorder is not None:
+        if recorder is not None and (recorder.thread is None or recorder.thread == threading.get_ident()):
             recorder.on_event(event, args)
 
 
@@ -188,10 +189,11 @@ _HOOK = _Hook()
 
 
 @contextmanager
-def recording() -> Iterator[Recorder]:
-    """Records what the block reads. One recording at a time in a process: a nested one refuses (its reads
-    would be mixed with the outer one's)."""
-    recorder = Recorder()
+def recording(*, this_thread: bool = False) -> Iterator[Recorder]:
+    """Records what the block reads (`this_thread`: only what the calling thread does, as the language server
+    records one analysis while its event loop goes on). One recording at a time in a process: a nested one refuses
+    (its reads would be mixed with the outer one's)."""
+    recorder = Recorder(threading.get_ident() if this_thread else None)
     with _HOOK.lock:
         if not _HOOK.installed:
             sys.addaudithook(_HOOK)

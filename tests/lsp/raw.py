@@ -12,15 +12,17 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 SERVER = [sys.executable, "-m", "heddle_lsp"]
 
 
 class RawClient:
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None) -> None:
         self.process = subprocess.Popen([*SERVER, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE)
+                                        stderr=subprocess.PIPE, cwd=cwd, env=env)
         self.messages: queue.Queue[dict[str, Any]] = queue.Queue()
         self.seen: list[dict[str, Any]] = []
         self.log: list[bytes] = []
