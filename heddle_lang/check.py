@@ -4,7 +4,6 @@ reading of a file's bytes as the text the checker sees."""
 from __future__ import annotations
 
 from heddle_lang.diagnostics import Diagnostic, sort_diagnostics
-from heddle_lang.layout import layout_diagnostics
 from heddle_lang.records import record
 from heddle_lang.syntax.tree import SyntaxTree
 from heddle_lang.text import Span
@@ -40,4 +39,4 @@ def decode(data: bytes) -> Decoded:
 
 
 def check_tree(tree: SyntaxTree) -> list[Diagnostic]:
-    return sort_diagnostics([*tree.diagnostics, *layout_diagnostics(tree)])
+    return sort_diagnostics([*tree.diagnostics, *tree.layout])

@@ -8,6 +8,7 @@ and statements that do not start their own line. `heddle fmt` fixes every one of
 
 from __future__ import annotations
 
+import bisect
 import re
 from typing import TYPE_CHECKING
 
@@ -126,19 +127,22 @@ class _Layout:
         # Lines the parser could not read: what follows an error there is its debris, not layout.
         broken = {self.tree.end_row(n) for n in self.tree.root.children if n.is_error}
         for node in self.tree.root.children:
-            if node.type == "comment" or node.is_error or self.tree.row(node) in broken:
-                continue
-            kind = node.type
-            if kind in _BLOCKS and not node.has_error:
-                self.remembered(node)
-                continue
-            self.top_level(node)
-            if node.has_error:
-                continue
-            if kind == "import_declaration":
-                self.import_alias(node, aliases)
-            elif kind == "pipeline":
-                self.pipeline(node, self.column(node))
+            self.top_level_node(node, aliases, broken)
+
+    def top_level_node(self, node: ts.Node, aliases: set[str], broken: set[int]) -> None:
+        if node.type == "comment" or node.is_error or self.tree.row(node) in broken:
+            return
+        kind = node.type
+        if kind in _BLOCKS and not node.has_error:
+            self.remembered(node)
+            return
+        self.top_level(node)
+        if node.has_error:
+            return
+        if kind == "import_declaration":
+            self.import_alias(node, aliases)
+        elif kind == "pipeline":
+            self.pipeline(node, self.column(node))
 
     def top_level(self, node: ts.Node) -> None:
         """A top-level node starts its line, unindented."""
@@ -308,8 +312,41 @@ def forget() -> None:
 
 
 def layout_diagnostics(tree: SyntaxTree) -> list[Diagnostic]:
+    spliced = _spliced(tree)
+    if spliced is not None:
+        return spliced
     checker = _Layout(tree)
     checker.tabs()
     checker.source_file()
     return sorted(checker.out, key=lambda d: (d.span.start, d.span.end, d.code))
 
+
+
+def _spliced(tree: SyntaxTree) -> list[Diagnostic] | None:
+    """An edited tree's layout diagnostics from its base's (`SyntaxTree.region`): those before the region kept, those
+    after it moved, the top-level nodes in it checked again. None: no base to splice from, or what the region holds
+    reads more than its own lines (an import: the aliases taken; a tab: the lines inside strings)."""
+    region = tree.region
+    if region is None:
+        return None
+    base = region.base
+    before = base.__dict__.get("layout")
+    delta = region.delta
+    if (before is None or b"\t" in tree.data or b"\t" in base.data or b"import" in tree.data[region.start:region.end]
+            or b"import" in base.data[region.start:region.end - delta]):
+        return None
+    checker = _Layout(tree)
+    root = tree.root
+    count = root.child_count
+    first = bisect.bisect_left(range(count), region.start, key=lambda i: root.child(i).start_byte)
+    last = bisect.bisect_left(range(count), region.end, key=lambda i: root.child(i).start_byte)
+    for index in range(first, last):
+        checker.top_level_node(root.child(index), set(), set())
+    head = bisect.bisect_left(before, region.start, key=_start)
+    tail = bisect.bisect_left(before, region.end - delta, key=_start)
+    return [*before[:head], *sorted(checker.out, key=lambda d: (d.span.start, d.span.end, d.code)),
+            *(shifted(d, delta) for d in before[tail:])]
+
+
+def _start(diagnostic: Diagnostic) -> int:
+    return diagnostic.span.start

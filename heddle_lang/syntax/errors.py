@@ -7,16 +7,18 @@ on line 9"), and offers the insertion as a fix where it is mechanical.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from heddle_lang.diagnostics import Diagnostic, Fix, Related, TextEdit
-from heddle_lang.syntax.structure import structure_diagnostics
+from heddle_lang.diagnostics import Diagnostic, Fix, Related, TextEdit, shifted, sort_diagnostics
+from heddle_lang.syntax.structure import placed_diagnostics, structure_diagnostics
 from heddle_lang.text import Span
 
 if TYPE_CHECKING:
     import tree_sitter as ts
 
+    from heddle_lang.syntax.lower import Placed
     from heddle_lang.syntax.tree import SyntaxTree
 
 _DECLARATIONS = {
@@ -298,6 +300,9 @@ def _walk(node: ts.Node) -> Iterator[ts.Node]:
 
 
 def syntax_diagnostics(tree: SyntaxTree) -> list[Diagnostic]:
+    spliced = _spliced(tree)
+    if spliced is not None:
+        return spliced
     out: list[Diagnostic] = []
     root = tree.root
     if root.has_error:
@@ -319,3 +324,32 @@ def syntax_diagnostics(tree: SyntaxTree) -> list[Diagnostic]:
                if d.code != "HE1005" or tree.lines.line_of(d.span.start) not in error_lines)
     out.sort(key=lambda d: (d.span.start, d.span.end, d.code))
     return out
+
+
+def _spliced(tree: SyntaxTree) -> list[Diagnostic] | None:
+    """An edited tree's diagnostics from its base's (`SyntaxTree.region`: neither has a syntax error): those before
+    the region kept, those after it moved, the structure rules of the declarations in it checked again. None: no
+    base to splice from."""
+    region = tree.region
+    if region is None or tree.outline.stray_pipelines:
+        return None
+    before = region.base.__dict__.get("diagnostics")
+    outline = region.base.__dict__.get("outline")
+    if before is None or outline is None or outline.stray_pipelines:
+        return None
+    placed = tree.outline.placed
+    first = bisect.bisect_left(placed, region.start, key=_start)
+    last = bisect.bisect_left(placed, region.end, key=_start)
+    head = bisect.bisect_left(before, region.start, key=_diagnostic_start)
+    tail = bisect.bisect_left(before, region.end - region.delta, key=_diagnostic_start)
+    delta = region.delta
+    return [*before[:head], *sort_diagnostics(placed_diagnostics(tree, placed[first:last])),
+            *(shifted(d, delta) for d in before[tail:])]
+
+
+def _start(placed: Placed) -> int:
+    return placed.start
+
+
+def _diagnostic_start(diagnostic: Diagnostic) -> int:
+    return diagnostic.span.start

@@ -7,7 +7,7 @@ exists for any text and the IDE keeps working while the user types.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from heddle_lang.records import record
@@ -19,7 +19,7 @@ from heddle_lang.text import Span, moved_span, split_lines
 if TYPE_CHECKING:
     import tree_sitter as ts
 
-    from heddle_lang.syntax.tree import SyntaxTree
+    from heddle_lang.syntax.tree import Region, SyntaxTree
 
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 
@@ -317,14 +317,60 @@ class Lowered:
 
 def lower(tree: SyntaxTree, previous: Lowered | None = None) -> tuple[Outline, Lowered]:
     """The placed declarations of `tree`, and what the next version may reuse of them (`previous`: what this one
-    may)."""
-    data = tree.data
+    may). An edited tree splices its base's outline (`SyntaxTree.region`): only the nodes of the lines it changed are
+    read, the declarations after them moved."""
+    region = tree.region
+    if region is not None:
+        spliced = _spliced(tree, region, previous)
+        if spliced is not None:
+            return spliced
     kept: dict[bytes, tuple[int, tuple[bytes, ...] | None, ast.Declaration]] = {}
     placed: list[Placed] = []
     stray: list[ast.Pipeline] = []
+    _lower_nodes(tree, tree.root.children, previous, kept=kept, placed=placed, stray=stray)
+    return Outline(tuple(placed), tuple(stray)), Lowered(kept)
+
+
+def _spliced(tree: SyntaxTree, region: Region, previous: Lowered | None) -> tuple[Outline, Lowered] | None:
+    """The base's outline with the declarations of `region` lowered again (None: the base has none to splice, or a
+    pipeline stands at top level)."""
+    base = region.base
+    before = base.__dict__.get("outline")
+    if not isinstance(before, Outline) or before.stray_pipelines:
+        return None
+    old = before.placed
+    head = bisect.bisect_left(old, region.start, key=_start)  # the declarations before the region, unchanged
+    tail = bisect.bisect_left(old, region.end - region.delta, key=_start)  # those after it, moved
+    root = tree.root
+    count = root.child_count
+    first = bisect.bisect_left(range(count), region.start, key=lambda i: root.child(i).start_byte)
+    last = bisect.bisect_left(range(count), region.end, key=lambda i: root.child(i).start_byte)
+    kept = dict(base.lowered.declarations)
+    for gone in old[head:tail]:
+        kept.pop(gone.text, None)
+    placed = list(old[:head])
+    stray: list[ast.Pipeline] = []
+    _lower_nodes(tree, [root.child(i) for i in range(first, last)], previous, kept=kept, placed=placed, stray=stray)
+    if stray:
+        return None
+    delta = region.delta
+    placed.extend([Placed(p.text, p.start + delta, p.base, p.base_start) for p in old[tail:]] if delta else old[tail:])
+    return Outline(tuple(placed), ()), Lowered(kept)
+
+
+def _start(placed: Placed) -> int:
+    return placed.start
+
+
+def _lower_nodes(tree: SyntaxTree, nodes: Iterable[ts.Node], previous: Lowered | None, *,
+                 kept: dict[bytes, tuple[int, tuple[bytes, ...] | None, ast.Declaration]], placed: list[Placed],
+                 stray: list[ast.Pipeline]) -> None:
+    """Lower consecutive top-level `nodes` (the first not documented by a comment before them) into `placed`, `stray`
+    and `kept`."""
+    data = tree.data
     comments: list[bytes] = []
     doc_end_row = -2
-    for child in tree.root.children:
+    for child in nodes:
         kind = child.type
         if kind == "comment":
             # Comments directly above a declaration (no blank line between) document it.
@@ -357,4 +403,3 @@ def lower(tree: SyntaxTree, previous: Lowered | None = None) -> tuple[Outline, L
         placed.append(Placed(text, start, base, base_start))
         if clean:  # what the parser recovered from may depend on the text around it
             kept[text] = (base_start, written, base)
-    return Outline(tuple(placed), tuple(stray)), Lowered(kept)

@@ -5,7 +5,7 @@ The grammar accepts these shapes so that the message can be specific; this modul
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from heddle_lang.diagnostics import Diagnostic, Fix, Severity, TextEdit, shifted
@@ -14,6 +14,7 @@ from heddle_lang.syntax import ast
 from heddle_lang.syntax.lower import MAX_NESTING
 
 if TYPE_CHECKING:
+    from heddle_lang.syntax.lower import Placed
     from heddle_lang.syntax.tree import SyntaxTree
 
 
@@ -110,20 +111,25 @@ def structure_diagnostics(tree: SyntaxTree) -> Iterator[Diagnostic]:
         yield Diagnostic("HE1005", pipeline.span,
                          "a pipeline cannot stand at top level: put it inside a `workflow` (or a `handler`)")
         yield from _pipeline_checks(pipeline, in_handler=False)
+    yield from placed_diagnostics(tree, outline.placed)
+
+
+def placed_diagnostics(tree: SyntaxTree, placed: Iterable[Placed]) -> Iterator[Diagnostic]:
+    """The structure rules of some of `tree`'s declarations."""
     lowered = tree.lowered.declarations
-    count = len(outline.placed)
-    for placed in outline.placed:
-        entry = lowered.get(placed.text)
-        if entry is None or entry[2] is not placed.base:  # not determined by its text alone: checked each time
-            yield from _declaration_checks(placed.decl)
+    count = len(tree.outline.placed)
+    for each in placed:
+        entry = lowered.get(each.text)
+        if entry is None or entry[2] is not each.base:  # not determined by its text alone: checked each time
+            yield from _declaration_checks(each.decl)
             continue
-        key = (type(placed.base), placed.text)
+        key = (type(each.base), each.text)
         found = _REMEMBERED.get(key)
         if found is None:
-            found = tuple(shifted(d, -placed.base_start) for d in _declaration_checks(placed.base))
+            found = tuple(shifted(d, -each.base_start) for d in _declaration_checks(each.base))
             _REMEMBERED.put(key, found, count)
         for diagnostic in found:
-            yield shifted(diagnostic, placed.start)
+            yield shifted(diagnostic, each.start)
 
 
 # A declaration's diagnostics (relative to its start) by its text: an edit checks the declarations it changed,

@@ -8,9 +8,10 @@ counted at `\n`); lines everywhere else are LSP's (`text.LineIndex`): use `row`/
 
 from __future__ import annotations
 
+import bisect
 import re
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import tree_sitter as ts
 
@@ -32,17 +33,47 @@ def _parse(data: bytes, old: ts.Tree | None = None) -> ts.Tree:
     return parser.parse(data, old) if old is not None else parser.parse(data)
 
 
+class Since(NamedTuple):
+    """How a tree differs from an earlier version (`base`) whose per-declaration results it may splice: bytes before
+    `start` are the base's, with the same nodes at the same places; bytes from `end` on are the base's from `end -
+    delta` on, their nodes moved by `delta` bytes."""
+
+    base: SyntaxTree
+    start: int
+    end: int
+    delta: int
+
+
+class Region(NamedTuple):
+    """The lines of an edited tree that differ from its base (`Since`): `start` and `end` are line starts (or the end
+    of the text); every top-level node before `start` is the base's at the same place, every one from `end` on the
+    base's moved by `delta` bytes, and none crosses either bound. A declaration's documenting comments and the nodes
+    sharing a line with another are on the same side as it."""
+
+    base: SyntaxTree
+    start: int
+    end: int
+    delta: int
+
+
+# What makes a version's splicing base: the per-declaration results an edited successor reuses.
+_SPLICED = ("outline", "diagnostics", "layout")
+
+
 class SyntaxTree:
     """A parsed document: its text, its CST, and what was wrong with its syntax."""
 
-    __slots__ = ("__dict__", "_lowered", "cst", "data")
+    __slots__ = ("__dict__", "_lowered", "_since", "cst", "data")
 
-    def __init__(self, data: bytes, cst: ts.Tree, lowered: Lowered | None = None) -> None:
+    def __init__(self, data: bytes, cst: ts.Tree, lowered: Lowered | None = None, since: Since | None = None) -> None:
         self.data = data
         self.cst = cst
         # Before `outline`: what an earlier version lowered (its unchanged declarations are reused); after: what
         # this version lowered, for the next one.
         self._lowered = lowered
+        # The earlier version whose outline, syntax and layout diagnostics this one splices (`region`): dropped once
+        # this one has its own.
+        self._since = since
 
     @cached_property
     def text(self) -> str:
@@ -61,7 +92,34 @@ class SyntaxTree:
         """Syntax diagnostics (HE1xxx), sorted by position."""
         from heddle_lang.syntax.errors import syntax_diagnostics
 
-        return tuple(syntax_diagnostics(self))
+        found = tuple(syntax_diagnostics(self))
+        self._settle("diagnostics", found)
+        return found
+
+    @cached_property
+    def layout(self) -> tuple[Diagnostic, ...]:
+        """Layout diagnostics (HE2xxx), sorted by position."""
+        from heddle_lang.layout import layout_diagnostics
+
+        found = tuple(layout_diagnostics(self))
+        self._settle("layout", found)
+        return found
+
+    def _settle(self, name: str, value: object) -> None:
+        """Keep `value` as this version's `name`; with all of them kept, the base it spliced from is let go."""
+        self.__dict__[name] = value
+        if self._since is not None and all(n in self.__dict__ for n in _SPLICED):
+            self.region  # noqa: B018 - kept for what still reads it, the base let go
+            self._since = None
+
+    @cached_property
+    def region(self) -> Region | None:
+        """What differs from the version this one was edited from, in whole lines and top-level nodes (`Region`);
+        None: no base to splice from (a fresh parse, a first version, or an error in either)."""
+        since = self._since
+        if since is None or since.base.root.has_error or self.root.has_error:
+            return None
+        return _region(self, since)
 
     @cached_property
     def outline(self) -> Outline:
@@ -70,6 +128,7 @@ class SyntaxTree:
         from heddle_lang.syntax.lower import lower
 
         outline, self._lowered = lower(self, self._lowered)
+        self._settle("outline", outline)
         return outline
 
     @cached_property
@@ -128,14 +187,62 @@ class SyntaxTree:
             new_end_point=new_end_point,
         )
         cst = _parse(data, old)
+        new_end = start + len(inserted)
+        since: Since | None = None
         if cst.root_node.has_error:
             # Tree-sitter's error recovery can depend on the old tree; a fresh parse is the reference.
             cst = _parse(data)
+        else:
+            # What changed: the edited bytes, and where the parser built other nodes than before.
+            changed = old.changed_ranges(cst)
+            low = min([start, *(r.start_byte for r in changed)])
+            high = max([new_end, *(r.end_byte for r in changed)])
+            since = self._succeeded(low, high, start, end, new_end)
         # What this version lowered, or (not lowered: a version a burst of changes skipped) what it had to reuse.
-        tree = SyntaxTree(data, cst, self._lowered)
+        tree = SyntaxTree(data, cst, self._lowered, since)
         if "lines" in self.__dict__:  # this version's line index, edited: the lines after the edit moved
             tree.__dict__["lines"] = self.lines.edited(data, start, end, inserted)
         return tree
+
+
+    def _succeeded(self, low: int, high: int, start: int, end: int, new_end: int) -> Since | None:
+        """What an edit of this version (bytes `start..end` now `start..new_end`, the successor's bytes `low..high`
+        differing) leaves its successor to splice from: this version, if it has its results, else its own base."""
+        delta = new_end - end
+        if all(n in self.__dict__ for n in _SPLICED):
+            return Since(self, low, high, delta)
+        since = self._since
+        if since is None:
+            return None
+        # The base's differing bytes, where they are after this edit.
+        before = since.start if since.start < start else start
+        after = since.end + delta if since.end >= end else new_end
+        return Since(since.base, min(before, low), max(after, high), since.delta + delta)
+
+
+def _region(tree: SyntaxTree, since: Since) -> Region:
+    """The whole lines and top-level nodes around `since`'s differing bytes (`Region`)."""
+    root = tree.root
+    count = root.child_count
+    lines = tree.lines
+    first_line, last_line = lines.line_of(since.start), lines.line_of(since.end)
+    while True:
+        low = lines.line_start(first_line)
+        high = lines.line_start(last_line + 1) if last_line + 1 < lines.line_count else len(tree.data)
+        # The nodes on those lines: from the first ending at or after `low` to the last starting before `high`.
+        first = bisect.bisect_left(range(count), low, key=lambda i: root.child(i).end_byte)
+        last = bisect.bisect_left(range(count), high, key=lambda i: root.child(i).start_byte) - 1
+        grown_first, grown_last = first_line, last_line
+        if first <= last:
+            grown_first = min(grown_first, tree.row(root.child(first)))
+            grown_last = max(grown_last, tree.end_row(root.child(last)))
+        if first > 0 and root.child(first - 1).type == "comment":  # it may document the first node
+            grown_first = min(grown_first, tree.row(root.child(first - 1)))
+        if last + 1 < count and (first > last or root.child(last).type == "comment"):  # the node it may document
+            grown_last = max(grown_last, tree.end_row(root.child(last + 1)))
+        if (grown_first, grown_last) == (first_line, last_line):
+            return Region(since.base, low, high, since.delta)
+        first_line, last_line = grown_first, grown_last
 
 
 def _point(data: bytes, offset: int) -> tuple[int, int]:

@@ -77,10 +77,13 @@ def byte_offset(text: str, char_index: int) -> int:
     return len(text[:char_index].encode("utf-8"))
 
 
-def edited(data: st.DataObject, *, lower_each: bool = False, index_each: bool = False) -> tuple[SyntaxTree, str]:
+def edited(data: st.DataObject, *, lower_each: bool = False, index_each: bool = False,
+           check_some: bool = False) -> tuple[SyntaxTree, str]:
     """An example program after 1-8 random edits, each reparsed incrementally; and its final text.
     `lower_each`: each version's AST is built before the next edit (so the next one reuses what it can);
-    `index_each`: each version's line index is (so the next one edits it)."""
+    `index_each`: each version's line index is (so the next one edits it); `check_some`: some versions (drawn) are
+    checked before the next edit, so that a later one splices their outline and diagnostics
+    (`SyntaxTree.region`), through the versions skipped between."""
     text = data.draw(st.sampled_from(SOURCES), label="source")
     tree = parse(text)
     for _ in range(data.draw(st.integers(1, 8), label="edits")):
@@ -88,6 +91,9 @@ def edited(data: st.DataObject, *, lower_each: bool = False, index_each: bool = 
             assert tree.ast is not None
         if index_each:
             assert tree.lines.line_count > 0
+        if check_some and data.draw(st.booleans(), label="checked"):
+            assert tree.outline is not None
+            check_tree(tree)
         start = data.draw(st.integers(0, len(text)), label="start")
         kind = data.draw(st.sampled_from(["insert", "delete", "replace"]), label="kind")
         end = start if kind == "insert" else data.draw(st.integers(start, min(len(text), start + 40)), label="end")
@@ -120,6 +126,32 @@ def test_incremental_diagnostics_match_a_fresh_parse(data: st.DataObject) -> Non
     fresh = parse(text)
     if same_tree(tree, fresh):
         assert diagnostics(tree) == diagnostics(fresh)
+
+
+@PROPERTY
+@given(data=st.data())
+def test_diagnostics_and_ast_spliced_from_an_earlier_version_match_a_fresh_parse(data: st.DataObject) -> None:
+    tree, text = edited(data, check_some=True)
+    fresh = parse(text)
+    if same_tree(tree, fresh):
+        assert diagnostics(tree) == diagnostics(fresh)
+        assert repr(tree.ast) == repr(fresh.ast)
+
+
+def test_an_edit_inside_a_declaration_splices_the_rest_of_the_outline() -> None:
+    text = generate(400, seed=1)
+    tree = parse(text)
+    check_tree(tree)
+    before = tree.outline.placed
+    middle = text.index("\n", len(text) // 2)
+    offset = byte_offset(text, middle)
+    after = tree.edit(offset, offset, " ")
+    region = after.region
+    assert region is not None and region.end - region.start < len(text) // 10  # a few lines, not the file
+    placed = after.outline.placed
+    assert placed[0] is before[0]  # before the edit: the same declarations
+    assert [p.text for p in placed] == [p.text for p in parse(text[:middle] + " " + text[middle:]).outline.placed]
+    assert diagnostics(after) == diagnostics(parse(text[:middle] + " " + text[middle:]))
 
 
 @PROPERTY
