@@ -17,8 +17,10 @@ start gives them from this module (which imports neither the server nor the chec
   analysis that used something no file shows (an answer a database gave, a command it ran) is not kept.
 
 `Front.run()` reads the client's messages as they come: it answers `initialize` from its store, and each document
-opened then whose inputs all hold; at the first message it cannot answer (or a pause), it stops, and the server
-imports itself and reads every message again from the start (`Front.replay()`), as if none had been answered; the
+opened then whose inputs all hold; requests it has no answer for are left to the server (an editor asks for
+symbols and tokens as it opens a document, and may pull its diagnostics after them). At a notification that may
+change what it answers, a document without a stored answer, or a pause, it stops, and the server imports itself
+and reads every message again from the start (`Front.replay()`), as if none had been answered; the
 protocol drops its own answers to the requests the front answered (`heddle_lsp/protocol.py`), after checking
 they are the same. The server then analyses each document as always: the stored diagnostics are published again
 by the analysis, which a test holds equal to them (`tests/lsp/test_first_answer.py`). `HEDDLE_CACHE=off` turns
@@ -33,6 +35,7 @@ import json
 import os
 import select
 import sys
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -47,6 +50,8 @@ FOLDER = "lsp"  # under the project's cache folder
 MAX_CLIENTS = 16  # `initialize` answers kept (one per editor and set of options)
 WAIT_SECONDS = 0.3  # for the client's next message: it opens its documents as soon as `initialize` is answered
 MORE_SECONDS = 0.02  # for one more document an editor opens with the first
+# Notifications that change nothing the front answers: read past them (the server reads them all again).
+PASSING = frozenset({"initialized", "$/setTrace", "$/cancelRequest", "workspace/didChangeConfiguration"})
 
 Json = Any
 # The process's environment and folder as it started: the key of a document's answers (Polars, once imported, adds
@@ -193,46 +198,45 @@ class Front:
         capabilities = params.get("capabilities")
         text_document = capabilities.get("textDocument") if isinstance(capabilities, dict) else None
         pulls = isinstance(text_document, dict) and text_document.get("diagnostic") is not None
-        opened: dict[str, tuple[str, int]] = {}  # URI -> (text, version), for a client that pulls
+        opened: dict[str, tuple[str, Json]] = {}  # URI -> (version, its stored diagnostics)
+        deadline = time.monotonic() + WAIT_SECONDS
         wait = WAIT_SECONDS
         while True:
-            message = self._next(wait)
+            message = self._next(max(0.0, min(wait, deadline - time.monotonic())))
             if message is None:
                 return
             method = message.get("method")
-            if method in ("initialized", "$/setTrace") and "id" not in message:
+            if "id" not in message and method in PASSING:
                 continue
-            if method == "textDocument/didOpen" and "id" not in message:
+            if "id" not in message and method == "textDocument/didOpen":
                 item = _opened(message)
-                if item is None:
-                    return
+                if item is None or item[0] in opened:
+                    return  # the server says what that means
                 uri, text, version = item
-                if pulls:
-                    opened[uri] = (text, version)
-                    continue
                 diagnostics = self._diagnostics(client, uri, text)
                 if diagnostics is None:
-                    return
-                self._write({"jsonrpc": "2.0", "method": "textDocument/publishDiagnostics",
-                             "params": {"uri": uri, "version": version, "diagnostics": diagnostics}})
-                self.published[uri] = diagnostics
-                wait = MORE_SECONDS
+                    return  # the analysis answers: the server is needed now
+                opened[uri] = (version, diagnostics)
+                if not pulls:
+                    self._write({"jsonrpc": "2.0", "method": "textDocument/publishDiagnostics",
+                                 "params": {"uri": uri, "version": version, "diagnostics": diagnostics}})
+                    self.published[uri] = diagnostics
+                    wait = MORE_SECONDS
                 continue
-            if _is_request(message, "textDocument/diagnostic") and pulls:
+            if pulls and _is_request(message, "textDocument/diagnostic"):
                 asked = message.get("params")
                 document = asked.get("textDocument") if isinstance(asked, dict) else None
                 uri = document.get("uri") if isinstance(document, dict) else None
-                if uri not in opened or not isinstance(asked, dict) or asked.get("previousResultId") is not None:
-                    return
-                text, version = opened[uri]
-                diagnostics = self._diagnostics(client, uri, text)
-                if diagnostics is None:
-                    return
-                # The server's first report of a version: its result id is the version and the catalogs' generation.
-                self._answer(message["id"], {"kind": "full", "resultId": f"{version}:0", "items": diagnostics})
-                self.published[uri] = diagnostics
-                wait = MORE_SECONDS
-                continue
+                if uri in opened and isinstance(asked, dict) and asked.get("previousResultId") is None \
+                        and uri not in self.published:
+                    version, diagnostics = opened[uri]
+                    # The server's first report of a version: its result id, the version and the catalogs' generation.
+                    self._answer(message["id"], {"kind": "full", "resultId": f"{version}:0", "items": diagnostics})
+                    self.published[uri] = diagnostics
+                    wait = MORE_SECONDS
+                continue  # else the server answers it, as every request the front does not
+            if isinstance(method, str) and "id" in message and method not in ("shutdown", "exit"):
+                continue  # the server answers it, after what comes before it
             return
 
     def replay(self) -> BinaryIO:

@@ -162,17 +162,22 @@ def test_a_changed_input_is_not_answered_from_the_store(project: Path, change: s
     assert given == analysed_again == analysed
 
 
-def test_a_first_start_reads_every_message_the_front_read(project: Path) -> None:
-    """Messages the front read before it stopped (a request it does not answer) reach the server, in order."""
-    client, _ = start(project, PUSH)
-    published(client, 1)
-    stop(client)
-    client, _ = start(project, PUSH)
-    client.request(5, "textDocument/documentSymbol", {"textDocument": {"uri": (project / "app.he").as_uri()}})
-    symbols = client.response(5, timeout=60)["result"]
-    assert "Main" in [s["name"] for s in symbols]
-    published(client, 2)
-    assert answered_documents(stop(client)) == 1
+@pytest.mark.parametrize("capabilities", [PUSH, PULL], ids=["push", "pull"])
+def test_requests_the_front_cannot_answer_are_the_servers(project: Path, capabilities: dict[str, Any]) -> None:
+    """An editor asks for symbols as it opens a document (before pulling its diagnostics): the front answers what it
+    holds answers for, the server the rest, after reading every message the front read."""
+    uri = (project / "app.he").as_uri()
+    for _ in range(2):
+        client, _ = start(project, capabilities)
+        client.request(5, "textDocument/documentSymbol", {"textDocument": {"uri": uri}})
+        if capabilities is PULL:
+            client.request(6, "textDocument/diagnostic", {"textDocument": {"uri": uri}})
+            assert any(d["code"] == "HE3004" for d in client.response(6, timeout=60)["result"]["items"])
+        else:
+            assert any(d["code"] == "HE3004" for d in published(client, 1)[0]["diagnostics"])
+        assert "Main" in [s["name"] for s in client.response(5, timeout=60)["result"]]
+        log = stop(client)
+    assert answered_documents(log) == 1
 
 
 def test_the_front_is_light() -> None:
