@@ -6,7 +6,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 from heddle_engine.run_folder import running_in
-from heddle_lang.check import decode
+from heddle_lang.decoding import decode
 
 
 def file_key(path: Path | None) -> str:

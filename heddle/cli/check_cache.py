@@ -17,7 +17,7 @@ cannot be read or written costs only the time. `HEDDLE_CACHE=off` turns the stor
 cache of relational blocks.
 
 This module and `inputs.py` import neither the checker nor the engine: an answer given from the store loads
-neither them nor Polars.
+neither them nor Polars. `heddle run` keeps its plan in the same store (`run_plans.py`: `location`, `load`, `save`).
 """
 
 from __future__ import annotations
@@ -45,62 +45,61 @@ STDIN = "-"
 def answer(paths: Sequence[str], options: Sequence[str], check: Callable[[], int]) -> int:
     """`check()`'s exit status, and what it writes, from the store when its inputs did not change; else
     `check()` run with its inputs recorded and its answer stored."""
-    if os.environ.get("HEDDLE_CACHE", "").lower() == "off" or STDIN in paths or not paths:
+    place = location(paths, options)
+    if place is None:
         return check()
-    try:
-        key, folder = _key(paths, options)
-    except OSError:  # a current folder that is gone, a folder that cannot be read: the check says what it says
-        return check()
-    stored = _stored(folder / f"{key}.json", key)
+    stored = load(*place)
     if stored is not None:
-        out, err, status = stored
-        sys.stdout.write(out)
-        sys.stderr.write(err)
-        return status
+        try:
+            out, err, status = str(stored["stdout"]), str(stored["stderr"]), int(stored["status"])
+        except (KeyError, TypeError, ValueError):
+            pass
+        else:
+            sys.stdout.write(out)
+            sys.stderr.write(err)
+            return status
     with recording() as recorder, _captured() as (out_parts, err_parts):
         status = check()
-    _store(folder, key, recorder, out="".join(out_parts), err="".join(err_parts), status=status)
+    save(*place, recorder, {"stdout": "".join(out_parts), "stderr": "".join(err_parts), "status": status})
     return status
 
 
-def _key(paths: Sequence[str], options: Sequence[str]) -> tuple[str, Path]:
-    roots = []
-    named = []
-    for raw in paths:
-        path = Path(raw).absolute()
-        root = find_project(path)
-        roots.append(root or (path if path.is_dir() else path.parent))
-        named.append([raw, str(root), stamp(str(path))])
-    environment = sorted((k, v) for k, v in os.environ.items() if k not in VOLATILE)
-    text = json.dumps([FORMAT, sys.version, sys.executable, os.getcwd(), list(options), named, environment])
-    key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
-    return key, roots[0] / CACHE_FOLDER / "check"
-
-
-def _stored(path: Path, key: str) -> tuple[str, str, int] | None:
+def location(paths: Sequence[str], options: Sequence[str]) -> tuple[Path, str] | None:
+    """The folder and key of the record of a command on `paths` with `options` (the command's name among them
+    when it is not `check`); None when nothing is stored: the store turned off, standard input, no path, or a
+    current folder that is gone."""
+    if os.environ.get("HEDDLE_CACHE", "").lower() == "off" or STDIN in paths or not paths:
+        return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        key, folder = _key(paths, options)
+    except OSError:  # a current folder that is gone, a folder that cannot be read: the command runs as it would
+        return None
+    return folder, key
+
+
+def load(folder: Path, key: str) -> dict[str, object] | None:
+    """The record stored under `key`, if there is one and every input it stamps is unchanged."""
+    try:
+        data = json.loads((folder / f"{key}.json").read_text(encoding="utf-8"))
         if data["format"] != FORMAT or data["key"] != key:
             return None
         files = [(str(p), s) for p, s in data["files"]]
         modules = [(str(p), s) for p, s in data["modules"]]
-        out, err, status = str(data["stdout"]), str(data["stderr"]), int(data["status"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
     if changed(files, modules):
         return None
-    return out, err, status
+    return dict(data)
 
 
-def _store(folder: Path, key: str, recorder: Recorder, *, out: str, err: str, status: int) -> None:
+def save(folder: Path, key: str, recorder: Recorder, fields: dict[str, object]) -> None:
+    """Store `fields` under `key` with the stamps of what `recorder` saw; nothing when the recording refused."""
     if recorder.refusal is not None:
         return
     files, modules = recorder.stamps()
     if recorder.refusal is not None:
         return
-    record = {"format": FORMAT, "key": key, "files": files, "modules": modules, "stdout": out, "stderr": err,
-              "status": status}
-    write_record(folder, key, record)
+    write_record(folder, key, {"format": FORMAT, "key": key, "files": files, "modules": modules, **fields})
 
 
 def write_record(folder: Path, key: str, record: object) -> None:
@@ -119,6 +118,20 @@ def write_record(folder: Path, key: str, record: object) -> None:
         _prune(folder)
     except (OSError, ValueError):
         return
+
+
+def _key(paths: Sequence[str], options: Sequence[str]) -> tuple[str, Path]:
+    roots = []
+    named = []
+    for raw in paths:
+        path = Path(raw).absolute()
+        root = find_project(path)
+        roots.append(root or (path if path.is_dir() else path.parent))
+        named.append([raw, str(root), stamp(str(path))])
+    environment = sorted((k, v) for k, v in os.environ.items() if k not in VOLATILE)
+    text = json.dumps([FORMAT, sys.version, sys.executable, os.getcwd(), list(options), named, environment])
+    key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
+    return key, roots[0] / CACHE_FOLDER / "check"
 
 
 def _prune(folder: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from heddle.cli.usage import UsageError
 from heddle_engine.library_files import he_files
-from heddle_lang.check import decode
+from heddle_lang.decoding import decode
 from heddle_lang.diagnostics import Diagnostic
 from heddle_lang.records import record
 

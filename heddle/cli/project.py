@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from heddle.cli.usage import UsageError
+from heddle.cli.catalog import project_catalog
 from heddle_engine.block_store import block_store
-from heddle_engine.catalog import EngineCatalog, find_project, load_catalog
+from heddle_engine.catalog import EngineCatalog, find_project
 from heddle_engine.library_files import file_folder, file_key, read_text
 from heddle_engine.project import path_policy
 from heddle_lang.paths import PathPolicy
@@ -29,10 +29,7 @@ class Catalogs:
         start = (path.parent if path is not None else Path.cwd()).resolve()
         root = find_project(start)
         if root not in self._by_root:
-            catalog = load_catalog(start, profile=self.profile, docs=False)  # no command here shows a key's doc
-            if catalog.profile_error is not None:
-                raise UsageError(catalog.profile_error)
-            self._by_root[root] = catalog
+            self._by_root[root] = project_catalog(start, self.profile)
         return self._by_root[root]
 
     def workspace(self, path: Path | None, compiler: PrqlCompiler) -> Workspace:

@@ -24,7 +24,7 @@ from heddle.cli.report import line, problem_line
 from heddle.cli.runs import add_project_option, fail, store_for
 from heddle_engine.lineage import LineageError, LineageRecorder, read_limit
 from heddle_engine.lineage.errors import UNREADABLE
-from heddle_lang.check import decode
+from heddle_lang.decoding import decode
 from heddle_lang.syntax import parse
 
 

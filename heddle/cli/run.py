@@ -27,7 +27,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from heddle.cli.checked import check_source
 from heddle.cli.commands import command_summary
 from heddle.cli.files import read
 from heddle.cli.interrupt import INTERRUPTED_EXIT, run_interruptibly
@@ -35,6 +34,7 @@ from heddle.cli.options import add_profile_option
 from heddle.cli.params import add_param_option, parse_params
 from heddle.cli.progress import AboveProgress, JsonProgress, Progress, duration
 from heddle.cli.report import problem_line
+from heddle.cli.run_plans import checked_plan
 from heddle.cli.usage import UsageError
 from heddle_lang.plan import Plan
 
@@ -110,16 +110,16 @@ def run(args: argparse.Namespace) -> int:
 
     source = read(args.path, stdin_filename=args.stdin_filename)
     parameters = parse_params(args.param)
-    checked = check_source(source, args.profile, refused="not run")
-    if checked is None:
+    ready = checked_plan(args.path, source, args.profile)
+    if ready is None:
         return 2
-    tree, catalog, analysis = checked.tree, checked.catalog, checked.analysis
-    workflow = _workflow(analysis.plan, args.workflow, source.name)
-    plan = analysis.plan.only(workflow)
+    lines, catalog = ready.lines, ready.catalog
+    workflow = _workflow(ready.plan, args.workflow, source.name)
+    plan = ready.plan.only(workflow)
     exec_plan, _, problems = prepare(plan, workflow, catalog, parameters=parameters, source=source.text)
     if problems:
         for problem in problems:
-            print(problem_line(source.name, tree.lines, problem), file=sys.stderr)
+            print(problem_line(source.name, lines, problem), file=sys.stderr)
         print(f"{source.name}: not run: workflow `{workflow}` cannot start", file=sys.stderr)
         return 2
     real_err = sys.stderr
@@ -146,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
                 abandon=abandon, stream=exec_plan.stream is not None)
         except RunRefused as refused:
             for problem in refused.errors:
-                print(problem_line(source.name, tree.lines, problem), file=real_err)
+                print(problem_line(source.name, lines, problem), file=real_err)
             return 2
     problem = recorder.problem if recorder is not None else None
     warnings = [*result.warnings, *([f"lineage: {problem}"] if problem is not None else [])]
