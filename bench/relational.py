@@ -60,20 +60,15 @@ DUCKDB = prqlc.CompileOptions(format=False, signature_comment=False, target="sql
 
 # Why these queries are (or were, on this machine's last run) below 0.5: what Heddle's query does there.
 _RUNS = ("a partitioned window sorts all the rows by partition and window keys (ties in input order) to "
-         "make each partition a run of rows (up to three integer-like keys packed into one number of their "
-         "dense ranks; more keys, text or floats: a Polars sort by several columns, which encodes every "
-         "row's keys); the query's own sort sorts them again unless it sorts by a prefix of that order (or "
+         "make each partition a run of rows (integer-like keys: one stable sort of the row positions per key; "
+         "text or floats: a sort by the window's keys, then a stable one by partition number); the query's "
+         "own sort sorts them again unless it sorts by a prefix of that order (or "
          "of partition and row number/rank)")
 SLOW = {
     "aggregate/top_two_per_group": "a `take` per group sorts the whole table (two keys, ties in input order) "
                                    "before keeping each group's first rows",
     "joins/join_then_group": "the join's rows (all 10M) are made, then grouped by the joined text column",
     "joins/join_filtered_right": "the left join keeps all 10M rows, then sorts them by two keys",
-    "transforms/sort_then_select_other": "a sort of all rows by two keys (their dense ranks packed in one "
-                                         "number), carrying a text column",
-    "transforms/sort_on_derived": "a sort of all rows by a float computed per row and an integer (with the row "
-                                  "number for ties): a Polars sort by several columns, which encodes every row's "
-                                  "keys (float keys are not packed into ranks)",
     "transforms/take_then_sort": "a top 10 of 10M rows: tens of milliseconds, where fixed costs weigh",
     "stdlib/text_starts_ends_with_column": "LIKE patterns with wildcards made per row (f-strings of a column): "
                                            "a regular expression per row",

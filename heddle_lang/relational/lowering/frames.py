@@ -272,20 +272,13 @@ class Lowering:
 
     def _sort(self, state: State, keys: Sequence[rq.SortKey], *, whole: bool = False) -> None:
         """Sort the frame by `keys`, ties in input order. `whole`: every row is read in this order (no top-k
-        follows, which Polars finds without sorting the rest), so keys may be packed into one number."""
+        follows, which Polars finds without sorting the rest), so several keys are sorted one at a time."""
         scope = state.scope()
         exprs = Expressions(scope)
         by = [exprs.lower(rq.ColumnRef(k.cid)) for k in keys]
         descending = [k.descending for k in keys]
-        if whole and 1 < len(by) <= _PACKED and all(sorts_fast(scope.dtype(b)) for b in by):
-            # one key, each key's dense rank in 32 bits (nulls last): Polars sorts by one number several times
-            # faster than by several columns (which it encodes row by row); ties stay in input order. (Each
-            # rank sorts its column: a top-k by the columns themselves reads each row once.)
-            wide = pl.UInt64 if len(by) == 2 else pl.Int128
-            codes = [b.rank("dense", descending=d).cast(wide).fill_null(_NULL_RANK) for b, d in zip(by, descending,
-                                                                                                  strict=True)]
-            packed = functools.reduce(lambda high, low: high * (_NULL_RANK + 1) + low, codes)
-            state.frame = state.frame.sort(packed, maintain_order=True)
+        if whole and len(by) > 1:
+            state.frame = _sorted_by_keys(state.frame, by, descending)
         elif len(by) > 1 or scope.dtype(by[0]) == pl.String:
             # ties broken by row number: the stable order, which Polars sorts faster (up to 3 times on one
             # text column with many ties) than when asked to keep the order of ties
@@ -444,8 +437,25 @@ def aggregated(state: State, aggregation: rq.Aggregate) -> None:
     state.sort, state.ordered = (), False
 
 
-_PACKED = 3  # keys a sort packs into one number (32 bits each, in an Int128)
-_NULL_RANK = 2**32 - 1  # above any dense rank of a frame's (at most 2^32 - 2) rows: nulls last
+_ORDER = "#sort.p"  # the column of row positions a sort by several keys gathers the rows by
+
+
+def _sorted_by_keys(frame: pl.LazyFrame, by: Sequence[pl.Expr], descending: Sequence[bool]) -> pl.LazyFrame:
+    """`frame` sorted by several keys (nulls last), ties in input order: one stable sort of the row positions
+    per key, the last key first, each by its key in the order the sorts before left the rows; the rows are
+    gathered once, in the end. Polars sorts by several columns by encoding every row's keys, several times
+    slower (at 10M rows, a float and an integer key: 13 s -> 4.8 s; two integers: 9.5 s as dense ranks
+    packed in one number -> 4.7 s)."""
+    keys = list(zip(by, descending, strict=True))
+    last, last_descending = keys.pop()
+    frame = frame.with_columns(pl.int_range(pl.len(), dtype=pl.get_index_type())
+                               .sort_by(last, descending=last_descending, nulls_last=True, maintain_order=True)
+                               .alias(_ORDER))
+    for key, key_descending in reversed(keys):
+        order = pl.col(_ORDER)
+        frame = frame.with_columns(order.sort_by(key.gather(order), descending=key_descending, nulls_last=True,
+                                                 maintain_order=True))
+    return frame.select(pl.all().exclude(_ORDER).gather(pl.col(_ORDER)))
 
 
 def _read_whole(ahead: Sequence[rq.Transform] | None) -> bool:
