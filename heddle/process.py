@@ -16,6 +16,21 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+def start_quietly() -> None:
+    """A command's start-up without the cyclic collector (`heddle run`): importing the engine and Polars makes
+    about 50,000 objects that live until the process ends, and a collection among them finds next to nothing
+    (0.01 s of CPU for 400 objects). `started()` turns it on again."""
+    gc.disable()
+
+
+def started() -> None:
+    """The start-up is over: what it made is moved out of the collector's reach (`gc.freeze`) and the collector
+    runs again. Nothing when it was on (a command called in a process of its own caller's, such as a test)."""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
+
+
 class QuietCollector:
     """Keeps the cyclic collector out of a long-lived process's analyses (the language server's).
 

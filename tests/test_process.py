@@ -1,8 +1,12 @@
-"""The language server's collector policy: off during an analysis, survivors frozen, cycles reclaimed on demand."""
+"""The collector's policies: the language server's (off during an analysis, survivors frozen, cycles reclaimed on
+demand) and `heddle run`'s (off while the command starts, on for the run, the start's objects frozen)."""
 
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
+from pathlib import Path
 
 from heddle.process import QuietCollector
 
@@ -33,3 +37,41 @@ def test_cycles_made_during_analyses_are_reclaimed_by_collect() -> None:
         a.other, b.other = b, a
         del a, b
     assert collector.collect() >= 2
+
+
+PLUGIN = """import gc
+from pathlib import Path
+
+from heddle.core.step import StepConfig
+from heddle.core.table import Table
+from heddle.sdk.plugin import Plugin
+
+plugin = Plugin(namespace="probe")
+Path("at_import.txt").write_text(str(gc.isenabled()))  # imported while the command starts
+
+
+class Config(StepConfig[None]):
+    pass
+
+
+@plugin.step(name="collector")
+def collector(config: Config, input: Table) -> Table:
+    \"\"\"Write what the collector does while the run goes.\"\"\"
+    Path("in_run.txt").write_text(f"{gc.isenabled()} {gc.get_freeze_count() > 0}")
+    return input
+"""
+
+
+def test_heddle_run_starts_without_the_collector_and_runs_with_it(tmp_path: Path) -> None:
+    (tmp_path / "plugins").mkdir()
+    (tmp_path / "plugins" / "probe.py").write_text(PLUGIN, encoding="utf-8")
+    (tmp_path / "heddle.toml").write_text('[modules]\n"local/probe" = "plugins.probe:plugin"\n', encoding="utf-8")
+    program = 'import "local/probe" probe\n\nworkflow W {\n  [{ n: 1 }]\n    | probe.collector\n}\n'
+    (tmp_path / "app.he").write_text(program, encoding="utf-8")
+    command = "import sys\nfrom heddle.cli.main import main\nsys.argv[1:] = ['run', 'app.he', '--no-lineage']\n" \
+              "sys.exit(main())\n"
+    done = subprocess.run([sys.executable, "-c", command], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "at_import.txt").read_text() == "False"
+    assert (tmp_path / "in_run.txt").read_text() == "True True"

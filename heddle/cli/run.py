@@ -36,6 +36,7 @@ from heddle.cli.progress import AboveProgress, JsonProgress, Progress, duration
 from heddle.cli.report import problem_line
 from heddle.cli.run_plans import checked_plan
 from heddle.cli.usage import UsageError
+from heddle.process import started
 from heddle_lang.plan import Plan
 
 if TYPE_CHECKING:
@@ -136,6 +137,7 @@ def run(args: argparse.Namespace) -> int:
         if recorder is not None:
             recorder.run_finished(ExecutionResult(run_id=run_id, status=INTERRUPTED, workflow=workflow))
 
+    started()  # the collector, off since the process started (`main`), on again for the run
     with _streams(progress, json_report=args.format == "json"):
         try:
             result = run_interruptibly(lambda interrupt: run_workflow(
