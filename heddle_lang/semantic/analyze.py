@@ -187,10 +187,7 @@ def _unused_diagnostic(ctx: Context, definition: Definition) -> Diagnostic:
     """HE3012 for `definition`: made once per name, kind and layout of the lines it stands on, then moved."""
     declaration = definition.kind in ("import", "resource", "step", "handler")
     if declaration:  # the fix removes the lines the declaration stands on
-        lines = ctx.tree.lines
-        base = lines.line_starts[lines.line_of(definition.declaration.start)]
-        last = lines.line_of(definition.declaration.end)
-        end = lines.line_starts[last + 1] if last + 1 < lines.line_count else len(lines.data)
+        base, end = _lines_around(ctx.tree, definition.declaration)
     else:
         base = end = definition.span.start
     key = (definition.kind, definition.name, definition.span.start - base, definition.span.end - base, end - base)
@@ -198,12 +195,40 @@ def _unused_diagnostic(ctx: Context, definition: Definition) -> Diagnostic:
     if found is None:
         what = definition.kind
         fixes = (Fix(f"remove the unused {what}", (TextEdit(Span(0, end - base), ""),)),) if declaration else ()
-        found = Diagnostic("HE3012", Span(key[2], key[3]), f"the {what} `{definition.name}` is never used",
-                           severity=Severity.WARNING, tags=(Tag.UNNECESSARY,), fixes=fixes)
-        _UNUSED.put(key, found, len(ctx.definitions))
-    return shifted(found, base)
+        relative = Diagnostic("HE3012", Span(key[2], key[3]), f"the {what} `{definition.name}` is never used",
+                              severity=Severity.WARNING, tags=(Tag.UNNECESSARY,), fixes=fixes)
+        found = (relative, base, shifted(relative, base))
+    elif found[1] != base:  # moved since last time
+        found = (found[0], base, shifted(found[0], base))
+    else:  # where it was: the same diagnostic
+        return found[2]
+    _UNUSED.put(key, found, len(ctx.definitions))
+    return found[2]
 
 
-# HE3012 relative to the start of its lines, by what it says and how those lines are laid out (bounded:
-# `heddle_lang.remembered`).
-_UNUSED: Remembered[tuple[object, ...], Diagnostic] = Remembered()
+def _lines_around(tree: SyntaxTree, span: Span) -> tuple[int, int]:
+    """The start of the line `span` starts on and the start of the line after the one it ends on (or the end of the
+    text). A declaration nearly always starts its line and ends it: read from the bytes around it, no search."""
+    data = tree.data
+    start, end = span.start, span.end
+    if start == 0 or data[start - 1] in _BREAKS:
+        base = start
+    else:
+        lines = tree.lines
+        base = lines.line_starts[lines.line_of(start)]
+    following = data[end:end + 2]
+    if following == b"\r\n":
+        return base, end + 2
+    if following[:1] in (b"\n", b"\r"):
+        return base, end + 1
+    lines = tree.lines
+    last = lines.line_of(end)
+    return base, lines.line_starts[last + 1] if last + 1 < lines.line_count else len(data)
+
+
+_BREAKS = frozenset(b"\r\n")
+
+
+# HE3012 relative to the start of its lines, by what it says and how those lines are laid out, with the start of the
+# lines it was last at and its diagnostic there (bounded: `heddle_lang.remembered`).
+_UNUSED: Remembered[tuple[object, ...], tuple[Diagnostic, int, Diagnostic]] = Remembered()

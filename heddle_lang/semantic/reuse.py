@@ -31,6 +31,9 @@ from heddle_lang.syntax.moving import relocator
 from heddle_lang.text import Span, moved_span
 
 _T = TypeVar("_T")
+# Makes a named tuple from a tuple of its fields, without the Python frame of its `__new__`: one is made for each
+# declaration an analysis replays.
+_new = tuple.__new__
 
 if TYPE_CHECKING:
     from heddle_lang.catalog import Catalog
@@ -64,7 +67,8 @@ class CheckResult:
     diagnostics: tuple[Diagnostic, ...]
     uses: tuple[Use, ...]
     bindings: tuple[Binding, ...]
-    resolved: tuple[tuple[str, object], ...]
+    resolved: dict[str, object]  # by field
+    copied: tuple[str, ...]  # the fields of `resolved` that are dicts: each check has its own
     depends: tuple[tuple[str, bytes], ...]
     reads: tuple[tuple[bool, str], ...]  # the declarations its uses name: (an import?, name)
 
@@ -158,8 +162,8 @@ class Marks(NamedTuple):
 
     @staticmethod
     def of(ctx: Context) -> Marks:
-        return Marks(len(ctx.diagnostics), len(ctx.uses), len(ctx.local_definitions), len(ctx.stage_types),
-                     len(ctx.bindings), len(ctx.library_graphs))
+        return _new(Marks, (len(ctx.diagnostics), len(ctx.uses), len(ctx.local_definitions), len(ctx.stage_types),
+                            len(ctx.bindings), len(ctx.library_graphs)))
 
 
 def record(ctx: Context, span: Span, marks: Marks, graph: Graph) -> GraphResult | None:
@@ -183,8 +187,9 @@ def record_check(ctx: Context, span: Span, marks: Marks, info: ResourceInfo | St
     uses = tuple(ctx.uses[marks.uses:])
     if any(d.code in _READ_ALL for d in diagnostics) or not _tied_again(ctx, span, diagnostics, uses, ()):
         return None
-    resolved = tuple((f.name, getattr(info, f.name)) for f in fields(info) if f.name != "placed")
-    return CheckResult(span, diagnostics, uses, tuple(ctx.bindings[marks.bindings:]), resolved,
+    resolved = {f.name: getattr(info, f.name) for f in fields(info) if f.name != "placed"}
+    copied = tuple(name for name, value in resolved.items() if isinstance(value, dict))
+    return CheckResult(span, diagnostics, uses, tuple(ctx.bindings[marks.bindings:]), resolved, copied,
                        _dependencies(ctx, uses), _reads(ctx, uses, ()))
 
 
@@ -201,9 +206,11 @@ def replay_check(ctx: Context, result: CheckResult, span: Span, info: ResourceIn
     delta = span.start - result.span.start
     if result.diagnostics:
         ctx.diagnostics.extend(shifted(d, delta) for d in result.diagnostics)
-    ctx.placements.pieces.append(Replayed(Marks.of(ctx), result, delta, 0))
-    for name, value in result.resolved:
-        setattr(info, name, dict(value) if isinstance(value, dict) else value)  # its own, as a check makes it
+    ctx.placements.pieces.append(_new(Replayed, (Marks.of(ctx), result, delta, 0)))
+    resolved = result.resolved
+    vars(info).update(resolved)
+    for name in result.copied:
+        setattr(info, name, dict(resolved[name]))  # its own, as a check makes it
 
 
 def _tied_again(ctx: Context, span: Span, diagnostics: tuple[Diagnostic, ...], uses: tuple[Use, ...],
@@ -236,7 +243,7 @@ def replay(ctx: Context, result: GraphResult, span: Span) -> Replayed:
         ctx.library_graphs.setdefault(name, graph)
     if result.diagnostics:
         ctx.diagnostics.extend(shifted(d, delta) for d in result.diagnostics)
-    piece = Replayed(Marks.of(ctx), result, delta, lines)
+    piece = _new(Replayed, (Marks.of(ctx), result, delta, lines))
     ctx.placements.pieces.append(piece)
     return piece
 
