@@ -3,18 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import atexit
-import contextlib
-import logging
 import os
-from pathlib import Path
 
-from heddle.kept_code import CodeStore, keep_dataclass_code
-from heddle.process import tune_gc
-from heddle_engine.plugin_boot import start_early
 from heddle_lang.version import __version__
-from heddle_lsp.first_answer import Front
-from heddle_lsp.protocol_types import CONVERTER_STORE, import_types, keep_converter_code
+from heddle_lsp.first_answer import Front  # first: what the front needs, and no more, before it answers
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,12 +36,23 @@ profile of heddle.toml in force (default: $HEDDLE_PROFILE). Logs go to stderr.""
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    tune_gc()
-    logging.basicConfig(level=args.log_level, format="heddle-lsp %(levelname)s %(name)s: %(message)s")
     front = None
     if not args.tcp and os.name == "posix":
         front = Front()
         front.run()  # `initialize` and the first documents answered from the last start's answers, if they hold
+    import atexit
+    import contextlib
+    import logging
+    from pathlib import Path
+
+    from heddle.kept_code import CodeStore, keep_dataclass_code
+    from heddle.process import tune_gc
+    from heddle_engine.plugin_boot import start_early
+    from heddle_lsp.protocol_types import CONVERTER_STORE, import_types, keep_converter_code
+
+    tune_gc()
+    logging.basicConfig(level=args.log_level, format="heddle-lsp %(levelname)s %(name)s: %(message)s")
+    if front is not None:
         logging.getLogger("heddle_lsp").info("answered before the server was imported: %d documents, %d requests",
                                              len(front.published), len(front.answered))
     with contextlib.suppress(OSError):  # a current folder that is gone
