@@ -1,20 +1,20 @@
 """Aggregates over `range` frames with bounds (`window range:-2..2`): the rows of the current row's
 partition whose sort key lies within `start..end` of its own.
 
-The rows are sorted by (partition, key), so that the frame of each row is a run of consecutive
-positions `lo .. hi-1`; its ends are found by binary searches of `key + start` (the first row at or
-above) and `key + end` (the last row at or below) among the sorted (partition, key) pairs. `count`,
-`sum` and `average` are differences of prefix sums over the sorted rows (exact for integers: 128-bit).
-`min` and `max` (and `all`/`any`, the minimum and maximum of 0/1) read a sparse table, and `stddev`
-merges the disjoint blocks of rows that make the frame (`blocks.py`): O(n log w) for frames of up to w
-rows. Rows with a null key are peers of each other: their frame is the partition's null-key rows. An
-integer key whose bound leaves its type fails, as SQL does.
+The window's frame is sorted into runs (`segments.py`), each partition's rows by the key (nulls last), so
+the frame of each row is a run of consecutive positions `lo .. hi-1`, computed in place (no sort of its own,
+none back): its ends are found once for all the aggregates of the window, by binary searches of
+`key + start` (the first row at or above) and `key + end` (the last row at or below) among the rows'
+(run, key) pairs. `count`, `sum` and `average` are differences of prefix sums over the sorted rows (exact
+for integers: 128-bit). `min` and `max` (and `all`/`any`, the minimum and maximum of 0/1) read a sparse
+table, and `stddev` merges the disjoint blocks of rows that make the frame (`blocks.py`): O(n log w) for
+frames of up to w rows. Rows with a null key are peers of each other: a bounded end of their frame is
+an end of the partition's null-key rows; an unbounded end is the partition's end for every row (null keys
+included, as DuckDB does). An integer key whose bound leaves its type fails, as SQL does.
 """
 
 from __future__ import annotations
 
-import functools
-import operator
 from typing import Literal
 
 import polars as pl
@@ -75,66 +75,83 @@ class _Positions:
                 .when(down).then(pl.lit(float("-inf"))).otherwise(finite))
 
 
-class RangeStage:
-    """Adds column `result`: aggregate `name` of `value` over the range frame `bounds` (in key order,
-    ascending) of each row, by the window's single sort `key`, per `partition` (`runs`: partition keys
-    that sort fast and are sorted by directly; else partitions are numbered by their first row)."""
+def _directed(key: pl.Expr, dtype: pl.DataType, *, descending: bool) -> pl.Expr:
+    """A number that orders keys as the window does (ascending, or descending), so that the rows of a run
+    are sorted by it. Floats by their bits (NaN above every number as Polars sorts it, -0.0 as 0.0):
+    negating a float would put NaN first either way."""
+    if dtype.is_float():
+        value = key.cast(pl.Float64)
+        canonical = pl.when(value.is_nan()).then(pl.lit(float("nan"))).when(value == 0.0).then(pl.lit(0.0)
+                                                                                           ).otherwise(value)
+        bits = canonical.reinterpret(dtype=pl.Int64)
+        ordered = pl.when(bits < 0).then(bits ^ 0x7FFF_FFFF_FFFF_FFFF).otherwise(bits)
+        return ordered ^ -1 if descending else ordered
+    if not descending:
+        return key
+    return pl.lit(0, pl.Int128) - key.cast(pl.Int128) if dtype.is_integer() else -key
 
-    def __init__(self, result: str, *, name: str, value: pl.Expr, dtype: pl.DataType, key: pl.Expr,
-                 key_type: pl.DataType, partition: list[pl.Expr], runs: bool, bounds: tuple[int | None, int | None],
-                 op: rq.Operator) -> None:
-        self.result, self.name, self.value, self.dtype = result, name, value, dtype
-        self.key, self.key_type, self.partition, self.runs = key, key_type, partition, runs
+
+class RangeStage:
+    """Adds a column per aggregate (`add`) over the range frame `bounds` (values of the window's single sort
+    `key`, relative to the row's, None unbounded) of each row, in the frame's order: the rows sorted into
+    runs (numbered `run` ascending; None: one run) from `first` to `stop` (the row after the run's last),
+    each run by the key (descending: `descending`), nulls last. The frame's ends are found once for all the
+    aggregates; `columns` names the stage's own columns (the end of the run's rows with a key, the
+    frame's first row and the row after its last)."""
+
+    def __init__(self, columns: tuple[str, str, str], *, key: pl.Expr, key_type: pl.DataType, descending: bool,
+                 bounds: tuple[int | None, int | None], run: pl.Expr | None, first: pl.Expr, stop: pl.Expr) -> None:
+        self.columns, self.key, self.key_type, self.descending = columns, key, key_type, descending
         self.start, self.end = bounds
-        self.op = op
+        self.run, self.first, self.stop = run, first, stop
+        self.aggregates: list[tuple[str, str, pl.Expr, pl.DataType, rq.Operator]] = []
+
+    def add(self, result: str, *, name: str, value: pl.Expr, dtype: pl.DataType, op: rq.Operator) -> None:
+        """Column `result`: aggregate `name` of `value` over the frame."""
+        self.aggregates.append((result, name, value, dtype, op))
+
+    def _find(self, value: int | None, side: Literal["left", "right"]) -> pl.Expr:
+        """The position of the key + `value` in the row's run: a binary search of the frame's rows, which
+        are sorted by (run, key missing, directed key)."""
+        key, dtype, descending = self.key, self.key_type, self.descending
+        run = pl.lit(0, pl.UInt32) if self.run is None else self.run
+
+        def searchable(target: pl.Expr, missing: pl.Expr) -> pl.Expr:
+            return pl.struct(run.alias("r"), missing.alias("nk"), _directed(target, dtype, descending=descending)
+                             .alias("k"))
+
+        target = offset(key, value, dtype) if value else key
+        return searchable(key, key.is_null()).search_sorted(searchable(target, pl.lit(False)), side=side
+                                                            ).cast(pl.Int64)
 
     def __call__(self, frame: pl.LazyFrame) -> pl.LazyFrame:
-        index = f"{self.result}.i"
-        frame = frame.with_row_index(index).cache()  # one execution: the results go back by row number
-        results = self._searched(frame, index).select(pl.col(self.result).sort_by(index))
-        return pl.concat([frame.drop(index), results], how="horizontal")
-
-    def _searched(self, frame: pl.LazyFrame, index: str) -> pl.LazyFrame:
-        if not self.partition:
-            groups = []
-        elif self.runs:
-            groups = [p.alias(f"g{i}") for i, p in enumerate(self.partition)]
+        keyed_end, lo_name, hi_name = self.columns
+        if self.key_type == pl.Null:  # every key is null: every row's frame is its run
+            return frame.with_columns(self.first.alias(lo_name), self.stop.alias(hi_name)).with_columns(
+                self._results())
+        keyed = self.key.is_not_null().cast(pl.Int64)
+        if self.run is None:
+            ends = keyed.sum()
+        else:  # the run's rows with a key come first: keyed_end counts them
+            counted = keyed.cum_sum()
+            ends = self.first + counted.gather(self.stop - 1) - (counted - keyed).gather(self.first)
+        frame = frame.with_columns(ends.alias(keyed_end))
+        # in key order: the first row at or above `key + start`, the one after the last at or below `key + end`
+        # (a search past the run's rows with a key lands on its first null key or the next run)
+        low, high = (self.end, self.start) if self.descending else (self.start, self.end)
+        # (an unbounded end is the run's end: past the null keys, which come last)
+        if low is None:
+            lo = self.first
         else:
-            groups = [pl.col(index).first().over(self.partition).alias("g0")]
-        names = [f"g{i}" for i in range(len(groups))]
-        rows = (frame.select(pl.col(index), *groups, self.key.alias("k"), self.value.alias("v"))
-                .sort([*names, "k"], nulls_last=True))
-        position = pl.int_range(pl.len(), dtype=pl.Int64)
-        if names:
-            starts = functools.reduce(operator.or_, [pl.col(n).ne_missing(pl.col(n).shift(1)) for n in names])
-            ends = functools.reduce(operator.or_, [pl.col(n).ne_missing(pl.col(n).shift(-1)) for n in names])
-            first = pl.when(starts | (position == 0)).then(position).forward_fill()
-            stop = pl.when(ends | (position == pl.len() - 1)).then(position + 1).backward_fill()
+            lo = pl.when(self.key.is_null()).then(pl.col(keyed_end)).otherwise(self._find(low, "left"))
+        if high is None:
+            hi = self.stop
         else:
-            first, stop = pl.lit(0, pl.Int64), pl.len().cast(pl.Int64)
-        keyed = pl.col("k").is_not_null().cast(pl.Int64)
-        counted = keyed.cum_sum()  # the partition's rows with a key come first: keyed_end counts them
-        keyed_end = pl.col("first") + counted.gather(pl.col("stop") - 1) - (counted - keyed).gather(pl.col("first"))
-        rows = rows.with_columns(first.alias("first"), stop.alias("stop")).with_columns(keyed_end.alias("keyed_end"))
+            hi = pl.when(self.key.is_null()).then(self.stop).otherwise(self._find(high, "right"))
+        frame = frame.with_columns(lo.alias(lo_name), hi.alias(hi_name))
+        return frame.with_columns(self._results())
 
-        def searchable(key: pl.Expr, missing: pl.Expr) -> pl.Expr:
-            """The row's place in the sort: its partition (nulls last), then its key (nulls last)."""
-            fields = [e for i, n in enumerate(names) for e in (pl.col(n).is_null().alias(f"n{i}"), pl.col(n).alias(n))]
-            return pl.struct(*fields, missing.alias("nk"), key.alias("k"))
-
-        def find(target: pl.Expr, side: Literal["left", "right"]) -> pl.Expr:
-            """The position of `target` (a key) in the row's partition: a binary search of the sorted rows."""
-            found = searchable(pl.col("k"), pl.col("k").is_null()).search_sorted(
-                searchable(target, pl.lit(False)), side=side)
-            return found.cast(pl.Int64)
-
-        # the first row at or above `key + start`, the one after the last at or below `key + end` (in the
-        # partition's rows with a key: a search past them lands on its first null key or the next partition)
-        lo = pl.col("first") if self.start is None else find(offset(pl.col("k"), self.start, self.key_type), "left")
-        hi = pl.col("keyed_end") if self.end is None else find(offset(pl.col("k"), self.end, self.key_type), "right")
-        null_key = pl.col("k").is_null()
-        rows = rows.with_columns(pl.when(null_key).then(pl.col("keyed_end")).otherwise(lo).alias("lo"),
-                                 pl.when(null_key).then(pl.col("stop")).otherwise(hi).alias("hi"))
-        positions = _Positions(pl.col("lo"), pl.col("hi"), floats=self.dtype.is_float())
-        return rows.select(pl.col(index), framed_aggregate(self.name, pl.col("v"), self.dtype, positions, self.op)
-                           .alias(self.result))
+    def _results(self) -> list[pl.Expr]:
+        _, lo, hi = self.columns
+        return [framed_aggregate(name, value, dtype, _Positions(pl.col(lo), pl.col(hi), floats=dtype.is_float()), op)
+                .alias(result) for result, name, value, dtype, op in self.aggregates]

@@ -12,7 +12,8 @@ when a function reads its partition in order, by the partition first: each parti
 rows (`segments.py`) and every function below is computed on the whole frame.
 Aggregates skip nulls and give null over a frame without values (no COALESCE in windows); `count` counts
 the frame's rows. Range frames with bounds (`range:-2..2`) pair each row with the rows whose key lies in
-the range (`ranges.py`); rows with a null key are each other's frame.
+the range (`ranges.py`), found once for all the aggregates of the window; rows with a null key are each
+other's frame (up to an unbounded end, which is the partition's).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from heddle_lang.relational.lowering.errors import UnsupportedError
 from heddle_lang.relational.lowering.expressions import Expressions, literal_int
 from heddle_lang.relational.lowering.ranges import RangeStage
 from heddle_lang.relational.lowering.scope import Scope
-from heddle_lang.relational.lowering.segments import Segments, sorts_fast
+from heddle_lang.relational.lowering.segments import Segments
 from heddle_lang.relational.lowering.sliding import Frame, framed_aggregate
 
 Stage = Callable[[pl.LazyFrame], pl.LazyFrame]
@@ -58,6 +59,7 @@ class WindowFunctions:
         self.keys = [scope.col(s.cid) for s in window.sort]
         self.segments = Segments(self.partition, f"{prefix}.run")
         self.count = 0
+        self.ranged: RangeStage | None = None  # the aggregates over the window's range frame, found once
 
     # --- plumbing --------------------------------------------------------------------------------
 
@@ -136,10 +138,15 @@ class WindowFunctions:
             raise UnsupportedError(f"a `range` frame over a sort key of type {key_type}", op.span,
                               "sort the window by a number")
         start, end = bounds
-        if self.window.sort[0].descending:  # `range:-2..0` descending looks at greater keys
+        descending = self.window.sort[0].descending
+        if descending:  # `range:-2..0` descending looks at greater keys
             start, end = (None if end is None else -end), (None if start is None else -start)
+        if self.ranged is None:
+            first, stop = self.segments.ends()  # the frame sorted into runs: the stage reads them in place
+            run = pl.col(self.segments.run) if self.partition else None
+            self.ranged = RangeStage((self._temp(), self._temp(), self._temp()), key=key, key_type=key_type,
+                                     descending=descending, bounds=(start, end), run=run, first=first, stop=stop)
+            self.stages.append(self.ranged)
         result = self._temp()
-        self.stages.append(RangeStage(result, name=name, value=value, dtype=dtype, key=key, key_type=key_type,
-                                      partition=list(self.partition), bounds=(start, end), op=op,
-                                      runs=all(sorts_fast(self.scope.dtype(p)) for p in self.partition)))
+        self.ranged.add(result, name=name, value=value, dtype=dtype, op=op)
         return pl.col(result)

@@ -1,0 +1,65 @@
+"""Window functions and frames against DuckDB on prqlc's SQL, on random tables whose partitions hold many rows
+with ties, nulls (in partition keys, sort keys and values), NaN, ±0.0 and infinities: the corpus' edge data
+sets hold a row or two per partition, so the rewrites that work on whole partitions (range frames found once
+for all their aggregates, in the frame's order) are checked here."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import polars as pl
+import pyarrow as pa
+import pytest
+
+from heddle_lang.relational import analyze_block, sql_table_name
+from tests.differential.compare import differences
+from tests.differential.reference import Database, answer
+
+_FLOATS = [0.5, -1.0, 2.0, 2.0, 3.5, -0.0, 0.0, math.inf, -math.inf, math.nan, None]
+_INTS = [1, 2, 2, 3, 5, 8, -4, None]
+
+
+def _table(seed: int, rows: int) -> pa.Table:
+    chance = random.Random(seed)
+    return pa.table({
+        "g": [chance.choice([1, 2, 3, None]) for _ in range(rows)],
+        "k": [chance.choice(_FLOATS) for _ in range(rows)],
+        "i": [chance.choice(_INTS) for _ in range(rows)],
+        "v": [chance.choice([1.5, -2.25, 4.0, None, 0.0]) for _ in range(rows)],
+        "n": [chance.choice([3, -7, 11, None]) for _ in range(rows)],
+        "id": list(range(rows)),
+    }, schema=pa.schema([("g", pa.int64()), ("k", pa.float64()), ("i", pa.int64()), ("v", pa.float64()),
+                         ("n", pa.int64()), ("id", pa.int64())]))
+
+
+QUERIES = [
+    # range frames: several aggregates of one frame, float and integer keys, both directions, open ends
+    "from t | group g (sort k | window range:-1..2 (derive {a = sum v, b = min v, c = count this, d = max n,"
+    " e = average n})) | sort id",
+    "from t | group g (sort {-k} | window range:-1..3 (derive {a = sum n, b = max v, c = count this,"
+    " d = stddev v})) | sort id",
+    "from t | group g (sort {-i} | window range:..1 (derive {a = min v, b = stddev v, c = sum n})"
+    " | window range:-2.. (derive {d = min n, e = count this})) | sort id",
+    "from t | group g (sort i | window range:-3..-1 (derive {a = sum v, b = min n, c = count this})) | sort id",
+    "from t | sort {-k} | window range:0..2 (derive {a = sum n, b = max v, c = count this}) | sort id",
+    "from t | sort i | window range:-2..2 (derive {a = min v, b = max v, c = count this}) | sort id",
+]
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("query", QUERIES)
+def test_same_as_duckdb(seed: int, query: str) -> None:
+    table = _table(seed, random.Random(seed).randint(0, 80))
+    database = Database({"t": table})
+    try:
+        reference = answer(query, {"t": table}, database)
+        assert reference.frame is not None, reference.error
+        analysis = analyze_block(query, database.schemas, is_source=True)
+        assert analysis.program is not None, [d.message for d in analysis.diagnostics]
+        frame = pl.from_arrow(table)
+        assert isinstance(frame, pl.DataFrame)
+        result = analysis.program.lazy({sql_table_name("t"): frame.lazy()}).collect()
+        assert differences(result, reference) == [], reference.sql
+    finally:
+        database.close()
