@@ -47,7 +47,6 @@ from heddle_engine.project_root import CACHE_FOLDER, PROJECT_FILE, find_project
 
 FORMAT = 1
 FOLDER = "lsp"  # under the project's cache folder
-MAX_CLIENTS = 16  # `initialize` answers kept (one per editor and set of options)
 WAIT_SECONDS = 0.3  # for the client's next message: it opens its documents as soon as `initialize` is answered
 MORE_SECONDS = 0.02  # for one more document an editor opens with the first
 # Notifications that change nothing the front answers: read past them (the server reads them all again).
@@ -80,10 +79,11 @@ def client_digest(params: Mapping[str, Json]) -> str:
 
 
 def initialize_store() -> Path:
-    """Where the `initialize` answers are kept: beside this module's bytecode, named for the interpreter."""
+    """The folder of the `initialize` answers: beside this module's bytecode, named for the interpreter (one file
+    per client's params, the newest `check_cache.MAX_RECORDS` kept)."""
     bytecode = Path(importlib.util.cache_from_source(__file__))
     magic = importlib.util.MAGIC_NUMBER.hex()
-    return bytecode.with_name(f"kept-lsp-initialize.{sys.implementation.cache_tag}-{magic}.json")
+    return bytecode.with_name(f"kept-lsp-initialize.{sys.implementation.cache_tag}-{magic}")
 
 
 def document_place(uri: str) -> tuple[Path, Path] | None:
@@ -138,15 +138,8 @@ def keep_initialize(params: Mapping[str, Json], result: Json, modules: list[tupl
     """Keep the result the server answered `initialize` with (`modules`: the server's, stamped now)."""
     if not enabled() or sys.dont_write_bytecode:
         return
-    path = initialize_store()
-    kept = _read_json(path)
-    entries = kept.get("entries") if isinstance(kept, dict) and kept.get("format") == FORMAT else None
-    entries = dict(entries) if isinstance(entries, dict) else {}
-    entries.pop(client_digest(params), None)
-    entries[client_digest(params)] = {"modules": modules, "result": result}  # the newest last
-    while len(entries) > MAX_CLIENTS:
-        entries.pop(next(iter(entries)))
-    write_record(path.parent, path.stem, {"format": FORMAT, "entries": entries})
+    key = client_digest(params)
+    write_record(initialize_store(), key, {"format": FORMAT, "key": key, "modules": modules, "result": result})
 
 
 def keep_diagnostics(params: Mapping[str, Json], uri: str, text: str, answer: Json, *,
@@ -246,15 +239,13 @@ class Front:
     # --- answers -------------------------------------------------------------------------------------
 
     def _initialize(self, params: Mapping[str, Json]) -> Json | None:
-        kept = _read_json(initialize_store())
-        if not isinstance(kept, dict) or kept.get("format") != FORMAT or not isinstance(kept.get("entries"), dict):
+        key = client_digest(params)
+        kept = _read_json(initialize_store() / f"{key}.json")
+        if not isinstance(kept, dict) or kept.get("format") != FORMAT or kept.get("key") != key or "result" not in kept:
             return None
-        entry = kept["entries"].get(client_digest(params))
-        if not isinstance(entry, dict) or "result" not in entry:
+        if not self.stamps.hold([], _pairs(kept.get("modules"))):
             return None
-        if not self.stamps.hold([], _pairs(entry.get("modules"))):
-            return None
-        return entry["result"]
+        return kept["result"]
 
     def _diagnostics(self, client: str, uri: str, text: str) -> Json | None:
         place = document_place(uri)
@@ -375,9 +366,10 @@ def _opened(message: Mapping[str, Json]) -> tuple[str, str, int] | None:
 
 
 def _pairs(value: Json) -> list[tuple[str, Stamp]]:
-    if not isinstance(value, list):
+    try:
+        return [(str(path), was) for path, was in value]
+    except (TypeError, ValueError):
         return [("", "unreadable")]  # holds for no file: the record is not used
-    return [(str(p), s) for p, s in value]
 
 
 def _read_json(path: Path) -> Json:

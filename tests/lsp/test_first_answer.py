@@ -3,6 +3,7 @@ analysis gives, and never given once an input they follow from changed."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,6 +13,9 @@ from typing import Any
 
 import pytest
 
+from heddle.cli.inputs import module_stamp, stamp
+from heddle_lsp import first_answer
+from heddle_lsp.first_answer import Front
 from tests.lsp.raw import RawClient
 
 PLATFORM = """import "std/io" io
@@ -185,3 +189,79 @@ def test_the_front_is_light() -> None:
             "print(sorted(m for m in sys.modules if m.startswith(('polars', 'pygls', 'lsprotocol', 'heddle_lang'))))")
     imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert imported.strip() == "[]"
+
+
+# --- the front alone, in this process -------------------------------------------------------------------------
+
+PARAMS: dict[str, Any] = {"processId": 1, "rootUri": None, "capabilities": PUSH}
+
+
+def frame(message: dict[str, Any]) -> bytes:
+    body = json.dumps({"jsonrpc": "2.0", **message}).encode()
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+def front_answers(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What a front writes when the client sends `messages` (then nothing: the stream ends)."""
+    incoming, client = os.pipe()
+    answers, written = os.pipe()
+    os.write(client, b"".join(frame(m) for m in messages))
+    os.close(client)
+    Front(incoming, written).run()
+    os.close(incoming)
+    os.close(written)
+    with os.fdopen(answers, "rb") as stream:
+        data = stream.read()
+    out = []
+    while data:
+        head, _, rest = data.partition(b"\r\n\r\n")
+        length = int(head.split(b":")[1])
+        out.append(json.loads(rest[:length]))
+        data = rest[length:]
+    return out
+
+
+@pytest.fixture
+def kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    """A project whose document's first answer and the server's `initialize` answer are kept (with a module and a
+    library standing for the server's code and the document's inputs)."""
+    monkeypatch.setattr(first_answer, "initialize_store", lambda: tmp_path / "initialize")
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    (tmp_path / "heddle.toml").write_text("")
+    module, library, document = tmp_path / "code.py", tmp_path / "lib.he", tmp_path / "app.he"
+    module.write_text("x = 1\n")
+    library.write_text(PLATFORM)
+    modules = [(str(module), module_stamp(str(module)))]
+    first_answer.keep_initialize(PARAMS, {"capabilities": {}}, modules)
+    first_answer.keep_diagnostics(PARAMS, document.as_uri(), APP, [{"message": "kept"}],
+                                  files=[(str(library), stamp(str(library)))], modules=modules)
+    return {"module": module, "library": library, "document": document}
+
+
+def opening(document: Path, text: str = APP) -> list[dict[str, Any]]:
+    return [{"id": 0, "method": "initialize", "params": PARAMS}, {"method": "initialized", "params": {}},
+            {"method": "textDocument/didOpen", "params": {"textDocument": {
+                "uri": document.as_uri(), "languageId": "heddle", "version": 3, "text": text}}}]
+
+
+def test_the_front_answers_what_was_kept(kept: dict[str, Path]) -> None:
+    initialized, diagnostics = front_answers(opening(kept["document"]))
+    assert initialized == {"jsonrpc": "2.0", "id": 0, "result": {"capabilities": {}}}
+    assert diagnostics["params"] == {"uri": kept["document"].as_uri(), "version": 3,
+                                     "diagnostics": [{"message": "kept"}]}
+
+
+def test_the_front_answers_nothing_once_an_input_changed(kept: dict[str, Path]) -> None:
+    assert len(front_answers(opening(kept["document"], APP + "\n"))) == 1  # another text: initialize only
+    kept["library"].write_text(PLATFORM + "\n")
+    assert len(front_answers(opening(kept["document"]))) == 1
+    kept["module"].write_text("x = 22\n")  # the server's code: not even initialize
+    assert front_answers(opening(kept["document"])) == []
+
+
+def test_the_front_stops_at_a_change_and_at_an_unreadable_record(kept: dict[str, Path]) -> None:
+    changed = {"method": "textDocument/didChange", "params": {}}
+    assert len(front_answers([*opening(kept["document"])[:2], changed, opening(kept["document"])[2]])) == 1
+    for record in (kept["document"].parent / ".heddle" / "cache" / "lsp").glob("*.json"):
+        record.write_text('{"format": 1, "files": 3')
+    assert len(front_answers(opening(kept["document"]))) == 1
