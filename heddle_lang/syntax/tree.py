@@ -109,8 +109,9 @@ class SyntaxTree:
         """Keep `value` as this version's `name`; with all of them kept, the base it spliced from is let go."""
         self.__dict__[name] = value
         if self._since is not None and all(n in self.__dict__ for n in _SPLICED):
-            self.region  # noqa: B018 - kept for what still reads it, the base let go
+            # Nothing reads the base any more: let it go (else every version would keep the one before it).
             self._since = None
+            self.__dict__.pop("region", None)
 
     @cached_property
     def region(self) -> Region | None:

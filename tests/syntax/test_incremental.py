@@ -8,6 +8,7 @@ type, byte range, points and flags, and every diagnostic (`check_tree`: syntax a
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
@@ -152,6 +153,22 @@ def test_an_edit_inside_a_declaration_splices_the_rest_of_the_outline() -> None:
     assert placed[0] is before[0]  # before the edit: the same declarations
     assert [p.text for p in placed] == [p.text for p in parse(text[:middle] + " " + text[middle:]).outline.placed]
     assert diagnostics(after) == diagnostics(parse(text[:middle] + " " + text[middle:]))
+
+
+def test_a_checked_version_lets_go_of_the_version_it_spliced_from() -> None:
+    """Else a long editing session would keep every version of the text."""
+    text = generate(300, seed=2)
+    tree = parse(text)
+    check_tree(tree)
+    versions = [tree.data]
+    offset = byte_offset(text, text.index("\n", len(text) // 2))
+    for index in range(6):
+        tree = tree.edit(offset, offset, " ") if index % 2 == 0 else tree.edit(offset, offset + 1, "")
+        check_tree(tree)
+        versions.append(tree.data)
+    gc.collect()
+    alive = [t for t in gc.get_objects() if isinstance(t, SyntaxTree) and t is not tree]
+    assert not any(t.data in versions for t in alive)
 
 
 @PROPERTY
