@@ -1,7 +1,7 @@
 """Window functions and frames against DuckDB on prqlc's SQL, on random tables whose partitions hold many rows
 with ties, nulls (in partition keys, sort keys and values), NaN, ±0.0 and infinities: the corpus' edge data
 sets hold a row or two per partition, so the rewrites that work on whole partitions (range frames found once
-for all their aggregates, in the frame's order) are checked here."""
+for all their aggregates, in the frame's order; rows frames of a few rows side by side) are checked here."""
 
 from __future__ import annotations
 
@@ -44,6 +44,12 @@ QUERIES = [
     "from t | group g (sort i | window range:-3..-1 (derive {a = sum v, b = min n, c = count this})) | sort id",
     "from t | sort {-k} | window range:0..2 (derive {a = sum n, b = max v, c = count this}) | sort id",
     "from t | sort i | window range:-2..2 (derive {a = min v, b = max v, c = count this}) | sort id",
+    # rows frames: of a few rows (side by side) and of more, running
+    "from t | group g (sort {i, id} | window rows:-2..1 (derive {a = sum n, b = sum v, c = count v, d = average n,"
+    " e = min v, f = max k})) | sort id",
+    "from t | group g (sort {-k, id} | window rows:-20..0 (derive {a = sum n, b = average v, c = count k}))"
+    " | sort id",
+    "from t | group g (sort {i, id} | window rows:1..3 (derive {a = sum n, b = sum k, c = count n})) | sort id",
 ]
 
 

@@ -54,7 +54,7 @@ def _rolling(value: pl.Expr, how: str, width: int) -> pl.Expr:
     return value.fill_null(0).rolling_sum(width, min_samples=1)
 
 
-_SHIFTED = 16  # min/max over a frame of at most this many rows: compared across shifted columns
+_SHIFTED = 16  # min/max/sum/count over a frame of at most this many rows: across shifted columns
 
 
 class Reducer(Protocol):
@@ -118,15 +118,19 @@ class Frame:
             return self._at(suffix, start, segments.first(suffix), _empty(how))
         if start > end:
             return _empty(how)
+        width = end - start + 1
+        if how in ("min", "max", "sum", "count") and width <= _SHIFTED:  # the frame's rows side by side
+            shifted = [segments.shift(value, -offset) for offset in range(start, end + 1)]
+            if how == "count":
+                return pl.sum_horizontal([column.is_not_null().cast(pl.Int64) for column in shifted])
+            if how == "sum":
+                return pl.sum_horizontal(shifted)
+            return pl.min_horizontal(shifted) if how == "min" else pl.max_horizontal(shifted)
         if how in ("sum", "count"):  # exact: differences of prefix sums
             prefix = self._running(value, how, exact=exact)
             zero = pl.lit(0, pl.Int64) if how == "count" else pl.lit(0)
             last = segments.last(prefix)
             return self._at(prefix, end, zero, last) - self._at(prefix, start - 1, zero, last)
-        width = end - start + 1
-        if how in ("min", "max") and width <= _SHIFTED:  # the frame's rows side by side
-            shifted = [segments.shift(value, -offset) for offset in range(start, end + 1)]
-            return pl.min_horizontal(shifted) if how == "min" else pl.max_horizontal(shifted)
         trailing = segments.over(_rolling(value, how, width))
         # where the frame is cut by the run's end: the rows from its start to the end (a suffix)
         leading = (segments.over(_rolling(value.reverse(), how, width).reverse()) if how == "std"
