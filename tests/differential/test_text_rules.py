@@ -44,6 +44,35 @@ def test_case_mapping_refuses_text_holding_its_placeholders() -> None:
         frame.select(case_map(pl.col("c"), "upper"))
 
 
+@pytest.mark.parametrize("which", ["upper", "lower"])
+def test_case_mapping_of_mixed_text(db: duckdb.DuckDBPyConnection, which: str) -> None:
+    """Text mixing characters mapped apart with ASCII and other letters (the rows mapped by Polars alone and
+    the rows mapped through placeholders in one column), empty text and nulls."""
+    rng = random.Random(11)
+    apart = [chr(c) for c in (casing.UPPER if which == "upper" else casing.LOWER)]
+    pool = [*apart, *"aZ09 _-%", "é", "Ω", "ǅ", "ﬀ", "İ", "ß", "Σ", "\U0001f600", "\u0301"]
+    words: list[str | None] = [None, "", "plain ASCII", "Straße İstanbul ǅ", "\u038c\u03a3\u039f\u03a3 \u03c3"]
+    words += ["".join(rng.choice(pool) for _ in range(rng.randint(1, 12))) for _ in range(3000)]
+    words += ["".join(rng.choice("abcXYZ éèΩ") for _ in range(rng.randint(0, 8))) for _ in range(300)]
+    table = pa.table({"c": pa.array(words, pa.string())})
+    expected = _column(db, f"SELECT {which}(c) FROM t", table)
+    got = pl.from_arrow(table).select(case_map(pl.col("c"), which)).to_series().to_list()  # type: ignore[union-attr]
+    assert [(w, e, g) for w, e, g in zip(words, expected, got, strict=True) if e != g] == []
+
+
+def test_small_doubles_as_text(db: duckdb.DuckDBPyConnection) -> None:
+    """Below 1e-4, where Polars' text is rewritten, next to numbers where it is kept, and nulls."""
+    rng = random.Random(5)
+    values: list[float | None] = [None, 0.0, -0.0, 1e-4, -1e-4, 9.999999999999999e-05, 1e-5, 1e-6, 1e-9, 1e-10]
+    values += [rng.choice([1, -1]) * rng.randint(1, 10**rng.randint(1, 17)) * 10.0 ** rng.randint(-26, -4)
+               for _ in range(3000)]
+    values += [rng.uniform(-1, 1) for _ in range(300)]
+    table = pa.table({"v": pa.array(values, pa.float64())})
+    expected = _column(db, "SELECT CAST(v AS VARCHAR) FROM t", table)
+    got = pl.from_arrow(table).select(to_text(pl.col("v"), pl.Float64())).to_series().to_list()  # type: ignore[union-attr]
+    assert [(v, e, g) for v, e, g in zip(values, expected, got, strict=True) if e != g] == []
+
+
 def test_doubles_as_text(db: duckdb.DuckDBPyConnection) -> None:
     rng = random.Random(7)
     values = [1.25, 1e20, 0.1 + 0.2, 1e-7, 100.0, math.inf, -math.inf, math.nan, -0.0, 0.0, 1e16, 1e15, 5e-324,
