@@ -22,7 +22,7 @@ def test_without_ray_the_run_is_refused_with_the_extra_to_install(tmp_path: Path
     err = capsys.readouterr().err
     assert status == 2
     assert "pip install 'heddle-lang[ray]'" in err and "[HR2007]" in err
-    assert not (tmp_path / ".heddle").exists()
+    assert not (tmp_path / ".heddle" / "runs").exists()  # refused before a run was recorded
 
 
 def test_cluster_address_is_read_from_heddle_toml(tmp_path: Path) -> None:
