@@ -222,7 +222,7 @@ def lsp_completions(lines: LineIndex, items: Sequence[CompletionItem], encoding:
             if found is None:
                 found = ranges[item.replace] = lsp_range(lines, item.replace, encoding)
             edit = lsp.TextEdit(range=found, new_text=text)
-        lazy = later is not None and bool(item.documentation)
+        lazy = later is not None and (bool(item.documentation) or item.resolvable)
         out.append(lsp.CompletionItem(
             label=item.label,
             kind=_COMPLETION_KINDS.get(item.kind, lsp.CompletionItemKind.Text),

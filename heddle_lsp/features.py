@@ -50,10 +50,11 @@ async def on_completion(ls: HeddleServer, params: lsp.CompletionParams) -> lsp.C
         return None
     snapshot, offset = found
     paths = ls.catalog_paths(uri)
-    items = completion.complete(snapshot.analysis, offset, paths)
     if not _resolves_documentation(ls):
+        items = completion.complete(snapshot.analysis, offset, paths)
         return lsp.CompletionList(is_incomplete=False, items=convert.lsp_completions(
             snapshot.tree.lines, items, ls.host.encoding))
+    items = completion.complete(snapshot.analysis, offset, paths, lazy=True)
     return lsp.CompletionList(is_incomplete=False, items=convert.lsp_completions(
         snapshot.tree.lines, items, ls.host.encoding,
         later=lambda index: {"uri": uri, "version": snapshot.version, "offset": offset, "index": index}))
@@ -70,9 +71,11 @@ async def on_completion_resolve(ls: HeddleServer, item: lsp.CompletionItem) -> l
     if snapshot is None or snapshot.version != data.get("version") or not isinstance(offset, int) \
             or not isinstance(index, int):
         return item  # the document changed since: the client asks for completions again
-    items = completion.complete(snapshot.analysis, offset, ls.catalog_paths(data["uri"]))
-    if 0 <= index < len(items) and items[index].label == item.label and items[index].documentation:
-        item.documentation = lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=items[index].documentation)
+    items = completion.complete(snapshot.analysis, offset, ls.catalog_paths(data["uri"]), lazy=True)
+    if 0 <= index < len(items) and items[index].label == item.label:
+        text = completion.documentation(snapshot.analysis, items[index])
+        if text:
+            item.documentation = lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=text)
     return item
 
 

@@ -30,6 +30,8 @@ from heddle_lang.naming import suggest_alias
 from heddle_lang.semantic.libraries import Library, is_private
 from heddle_lang.semantic.model import Analysis, Definition
 from heddle_lang.semantic.timeout import with_call_keys
+from heddle_lang.syntax import ast
+from heddle_lang.syntax.moving import relocator
 from heddle_lang.text import Span
 from heddle_lang.types import ConfigSchema, Field
 
@@ -45,8 +47,11 @@ DECLARATIONS = {
 
 
 @never_raises(list)
-def complete(analysis: Analysis, offset: int, paths: Sequence[str] = ()) -> list[CompletionItem]:
-    """Completion items at byte `offset`. `paths` are the import paths the catalog resolves."""
+def complete(analysis: Analysis, offset: int, paths: Sequence[str] = (), *,
+             lazy: bool = False) -> list[CompletionItem]:
+    """Completion items at byte `offset`. `paths` are the import paths the catalog resolves. `lazy`: the
+    documentation that costs most to write (a step's output schema: after `| ` in a large file, a thousand steps) is
+    left out of the items that have it (`resolvable`), for `documentation` to write when the item is shown."""
     data = analysis.tree.data
     if not 0 <= offset <= len(data):
         return []
@@ -58,34 +63,57 @@ def complete(analysis: Analysis, offset: int, paths: Sequence[str] = ()) -> list
     if inside is not None and inside.kind == "comment":
         return []
     if inside is not None and inside.kind in ("string", "mstring"):
-        return _Document(analysis, cursor, paths).in_string(inside)
-    return _Document(analysis, cursor, paths).items()
+        return _Document(analysis, cursor, paths, lazy).in_string(inside)
+    return _Document(analysis, cursor, paths, lazy).items()
+
+
+@never_raises(str)
+def documentation(analysis: Analysis, item: CompletionItem) -> str:
+    """The documentation `complete(..., lazy=True)` left out of `item`."""
+    if not item.resolvable:
+        return item.documentation
+    definition = analysis.declared(item.label)
+    return _step_documentation(analysis, definition) if definition is not None else ""
+
+
+def _step_documentation(analysis: Analysis, definition: Definition) -> str:
+    schema = definition_output(analysis, definition)
+    return "\n\n".join(p for p in (definition.doc or "", schema_table(schema) if schema else "") if p)
 
 
 def _step_items(analysis: Analysis) -> list[CompletionItem]:
     """The document's steps, with their output schemas: the same anywhere a stage may start."""
-    items = []
-    for definition in analysis.definitions:
-        if definition.kind != "step":
-            continue
-        schema = definition_output(analysis, definition)
-        doc = "\n\n".join(p for p in (definition.doc or "", schema_table(schema) if schema else "") if p)
-        items.append(CompletionItem(definition.name, "step", f"step = {definition.detail}", doc,
-                                    sort_text=f"1{definition.name}"))
-    return items
+    return [CompletionItem(d.name, "step", f"step = {d.detail}", _step_documentation(analysis, d),
+                           sort_text=f"1{d.name}") for d in analysis.declarations() if d.kind == "step"]
+
+
+def _lazy_step_items(analysis: Analysis) -> list[CompletionItem]:
+    """`_step_items` with their documentation left for `documentation`."""
+    return [CompletionItem(d.name, "step", f"step = {d.detail}", sort_text=f"1{d.name}", resolvable=True)
+            for d in analysis.declarations() if d.kind == "step"]
+
+
+_copy = relocator(CompletionItem, ())  # a copy of an item (a thousand step items at a time: without `replace`'s checks)
+_set_replace = CompletionItem.__dict__["replace"].__set__
 
 
 def _items_with(span: Span, items: list[CompletionItem]) -> list[CompletionItem]:
-    return [replace(i, replace=span) for i in items]
+    out = []
+    for item in items:
+        copy = _copy(item, 0, 0)
+        _set_replace(copy, span)
+        out.append(copy)
+    return out
 
 
 class _Document:
     """Completion outside relational blocks."""
 
-    def __init__(self, analysis: Analysis, cursor: Cursor, paths: Sequence[str]) -> None:
+    def __init__(self, analysis: Analysis, cursor: Cursor, paths: Sequence[str], lazy: bool) -> None:
         self.analysis = analysis
         self.cursor = cursor
         self.paths = paths
+        self.lazy = lazy
         self.word = cursor.word()
         self.tokens = cursor.tokens
         self.i = cursor.index_before(self.word.start)
@@ -249,7 +277,7 @@ class _Document:
         return token is not None and token.is_punct("|")
 
     def handlers(self) -> list[CompletionItem]:
-        return [CompletionItem(d.name, "handler", "handler", d.doc or "") for d in self.analysis.definitions
+        return [CompletionItem(d.name, "handler", "handler", d.doc or "") for d in self.analysis.declarations()
                 if d.kind == "handler"] + self.library_aliases("handler")
 
     def steps_and_assignments(self) -> list[CompletionItem]:
@@ -259,6 +287,8 @@ class _Document:
             items.append(CompletionItem(
                 definition.name, "variable", schema_inline(schema, 60) if schema is not None else "assignment",
                 schema_table(schema) if schema is not None else "", sort_text=f"0{definition.name}"))
+        if self.lazy:
+            return items + per_analysis(self.analysis, "lazy_step_items", _lazy_step_items)
         return items + per_analysis(self.analysis, "step_items", _step_items)
 
     # --- pipelines ----------------------------------------------------------------------------------
@@ -416,7 +446,10 @@ class _Document:
     def resources(self) -> list[tuple[str, str, str]]:
         """(name, kind, doc) of every resource declared with a constructor the catalog knows."""
         out = []
-        for decl in self.analysis.tree.ast.resources:
+        for placed in self.analysis.tree.outline.placed:
+            decl = placed.base  # names only: the AST as lowered, unmoved
+            if not isinstance(decl, ast.ResourceDecl):
+                continue
             call = decl.call
             if decl.name is None or call is None or call.module is None or call.function is None:
                 continue

@@ -21,9 +21,11 @@ from heddle_lang.ide.schemas import (
     block_at,
     definition_output,
     input_before,
+    locals_around,
     member,
     output_at,
     stage_type,
+    use_at,
 )
 from heddle_lang.semantic.libraries import library_of, relative_name
 from heddle_lang.semantic.model import Analysis, Definition
@@ -114,10 +116,11 @@ class _Hovering:
 
     def by_name(self) -> Hover | None:
         """Any definition or use the analysis recorded under the cursor."""
-        for definition in self.analysis.definitions:
+        around = locals_around(self.analysis, Span(self.offset, self.offset))
+        for definition in (d for local in around for d in local.definitions):
             if _at(definition.span, self.offset):
                 return self.definition(definition, definition.span)
-        for use in self.analysis.uses:
+        for use in (u for local in around for u in local.uses):
             if _at(use.span, self.offset) and use.target is not None:
                 return self.definition(use.target, use.span)
         return None
@@ -134,8 +137,7 @@ class _Hovering:
             alias, name = tokens[start].text, tokens[start + 2].text
             span = Span(tokens[start].start, tokens[start + 2].end)
             return self.function(f"{alias}.{name}", member(self.analysis, alias, name), span, None)
-        name = tokens[index].text
-        target = next((d for d in self.analysis.definitions if d.name == name and d.kind != "assignment"), None)
+        target = self.analysis.declared(tokens[index].text)
         return self.definition(target, tokens[index].span) if target is not None else None
 
     def import_(self, decl: ast.Import) -> Hover | None:
@@ -149,13 +151,17 @@ class _Hovering:
         return None
 
     def named(self, name: str, span: Span) -> Hover | None:
-        target = next((d for d in self.analysis.definitions if d.span == span), None)
+        target = self.defined_at(span)
         if target is None:
-            use = next((u for u in self.analysis.uses if u.span == span), None)
+            use = use_at(self.analysis, span)
             target = use.target if use is not None else None
         if target is None:
-            target = next((d for d in self.analysis.definitions if d.name == name and d.kind != "assignment"), None)
+            target = self.analysis.declared(name)
         return self.definition(target, span) if target is not None else None
+
+    def defined_at(self, span: Span) -> Definition | None:
+        return next((d for local in locals_around(self.analysis, span) for d in local.definitions if d.span == span),
+                    None)
 
     def definition(self, definition: Definition, span: Span, extra: str = "") -> Hover:
         parts = [*self.describe(definition)]
@@ -217,7 +223,7 @@ class _Hovering:
         return "**step**"
 
     def workflow_line(self, definition: Definition) -> str:
-        graph = self.analysis.plan.graph(definition.name)
+        graph = self.analysis.graph(definition.name)
         text = "**workflow**"
         if graph is not None and graph.handler:
             text += f", its failures go to `{graph.handler}`"
@@ -226,8 +232,11 @@ class _Hovering:
         return text
 
     def guarded(self, definition: Definition) -> str:
-        scopes = (self.scope_of(u.span) for u in self.analysis.uses if u.target == definition)
-        users = sorted({s for s in scopes if s is not None})
+        readers = self.analysis.readers(definition)
+        if readers is None:  # another file's handler: where this file names it
+            scopes = (self.scope_of(u.span) for u in self.analysis.uses if u.target == definition)
+            readers = frozenset(s for s in scopes if s is not None)
+        users = sorted(readers)
         return ", ".join(f"`{u}`" for u in users) if users else "nothing yet"
 
     def scope_of(self, span: Span) -> str | None:
@@ -291,7 +300,8 @@ class _Hovering:
             given = f"Injected: `{binding.resource.text}`" if binding.resource is not None else ""
             return Hover("\n\n".join(p for p in (need, given) if p), binding.key.span)
         assert binding.resource is not None
-        target = next((u.target for u in self.analysis.uses if u.span == binding.resource.span), None)
+        use = use_at(self.analysis, binding.resource.span)
+        target = use.target if use is not None else None
         if target is None:
             return Hover(need + f"\n\n_no resource is named `{binding.resource.text}`_", binding.resource.span)
         return self.definition(target, binding.resource.span, extra="---\n\n" + need)
@@ -343,7 +353,7 @@ class _Hovering:
         if assignment.name is None:
             return None
         span = assignment.name.span
-        definition = next((d for d in self.analysis.definitions if d.span == span), None)
+        definition = self.defined_at(span)
         if definition is not None:
             return self.definition(definition, assignment.span)
         schema = stage_type(self.analysis, span)
@@ -353,7 +363,7 @@ class _Hovering:
         return Hover(text, assignment.span)
 
     def reference(self, ref: ast.Reference) -> Hover | None:
-        use = next((u for u in self.analysis.uses if u.span == ref.name.span), None)
+        use = use_at(self.analysis, ref.name.span)
         if use is None or use.target is None:
             return self.stage(ref.span)
         parts = [p for p in self.describe(use.target) if not p.startswith("**Output**")]
@@ -366,7 +376,8 @@ class _Hovering:
         return Hover(self.stage_markdown(span, title=True), span)
 
     def stage_markdown(self, span: Span, *, title: bool) -> str:
-        label = next((s.label for s in self.analysis.stage_types if s.span == span), "")
+        label = next((s.label for local in locals_around(self.analysis, span) for s in local.stage_types
+                      if s.span == span), "")
         parts = [f"**stage** `{label}`"] if title and label else []
         upstream = input_before(self.analysis, self.cursor, span.start)
         if upstream is not None:

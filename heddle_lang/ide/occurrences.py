@@ -10,13 +10,16 @@ unless the join gave it an alias). Strings and comments of PRQL are never looked
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import cast
 
+from heddle_lang.ide.schemas import local, per_analysis
 from heddle_lang.records import record
 from heddle_lang.relational.tables import ident_name, referenced_tables, significant
 from heddle_lang.relational.tokens import tokenize
-from heddle_lang.semantic.model import Analysis, Definition
+from heddle_lang.semantic.model import Analysis, Definition, Use
 from heddle_lang.syntax import ast
+from heddle_lang.syntax.lower import Placed
 from heddle_lang.text import Span, char_offsets
 
 
@@ -40,15 +43,24 @@ class TableMention:
 
 def relational_blocks(module: ast.Module) -> Iterator[tuple[str | None, ast.RelationalBlock]]:
     """Each relational block with the workflow or handler it belongs to (None at top level)."""
-    scoped: list[tuple[str | None, tuple[ast.Pipeline, ...]]] = [(None, module.stray_pipelines)]
+    for pipeline in module.stray_pipelines:
+        yield from _blocks(None, pipeline)
     for decl in module.declarations:
-        if isinstance(decl, ast.HandlerDecl | ast.WorkflowDecl):
-            scoped.append((decl.name.text if decl.name else None, decl.pipelines))
-    for scope, pipelines in scoped:
-        for pipeline in pipelines:
-            for stage in pipeline.stages:
-                if isinstance(stage.value, ast.RelationalBlock) and stage.value.query_span is not None:
-                    yield scope, stage.value
+        yield from declaration_blocks(decl)
+
+
+def declaration_blocks(decl: ast.Declaration) -> Iterator[tuple[str | None, ast.RelationalBlock]]:
+    """The relational blocks of one declaration, with the workflow or handler they belong to."""
+    if isinstance(decl, ast.HandlerDecl | ast.WorkflowDecl):
+        scope = decl.name.text if decl.name else None
+        for pipeline in decl.pipelines:
+            yield from _blocks(scope, pipeline)
+
+
+def _blocks(scope: str | None, pipeline: ast.Pipeline) -> Iterator[tuple[str | None, ast.RelationalBlock]]:
+    for stage in pipeline.stages:
+        if isinstance(stage.value, ast.RelationalBlock) and stage.value.query_span is not None:
+            yield scope, stage.value
 
 
 def to_bytes(query: str, char_offset: int, base: int) -> int:
@@ -85,11 +97,11 @@ def table_mentions(block: ast.RelationalBlock) -> list[TableMention]:
     return sorted(out, key=lambda m: m.span)
 
 
-def _collect(analysis: Analysis) -> tuple[Occurrence, ...]:
-    blocks = list(relational_blocks(analysis.tree.ast))
+def _collect(blocks: list[ast.RelationalBlock], definitions: Iterable[Definition],
+             uses: Iterable[Use]) -> tuple[Occurrence, ...]:
     # Blocks do not overlap: the one that may cover a span is the last to start at or before it (a search, not a
     # scan of every block for every use).
-    query_spans = sorted(b.query_span for _, b in blocks if b.query_span is not None)
+    query_spans = sorted(b.query_span for b in blocks if b.query_span is not None)
     starts = [q.start for q in query_spans]
 
     def in_prql(span: Span) -> bool:
@@ -97,15 +109,16 @@ def _collect(analysis: Analysis) -> tuple[Occurrence, ...]:
         return i >= 0 and query_spans[i].covers(span)
 
     found: dict[Span, Occurrence] = {}
-    for definition in analysis.definitions:
+    for definition in definitions:
         found[definition.span] = Occurrence(definition.name, definition.span, definition, is_definition=True)
-    uses = {use.span: use for use in analysis.uses}
-    for use in analysis.uses:
+    by_span: dict[Span, Use] = {}
+    for use in uses:
+        by_span[use.span] = use
         found.setdefault(use.span, Occurrence(use.name, use.span, use.target, in_relational=in_prql(use.span)))
-    for _, block in blocks:
+    for block in blocks:
         targets: dict[str, Definition | None] = {}
         for mention in table_mentions(block):
-            recorded = uses.get(mention.span)
+            recorded = by_span.get(mention.span)
             if recorded is not None and recorded.name == mention.name and not mention.qualifier:
                 targets.setdefault(mention.name, recorded.target)
                 continue
@@ -115,28 +128,34 @@ def _collect(analysis: Analysis) -> tuple[Occurrence, ...]:
     return tuple(sorted(found.values(), key=lambda o: o.span))
 
 
-_LAST: dict[str, tuple[Analysis, tuple[Occurrence, ...]]] = {}
-
-
 def occurrences(analysis: Analysis) -> tuple[Occurrence, ...]:
-    """Every occurrence of a name in the document, by position (the last analysis asked is remembered)."""
-    last = _LAST.get("last")
-    if last is not None and last[0] is analysis:
-        return last[1]
-    result = _collect(analysis)
-    _LAST["last"] = (analysis, result)
-    return result
+    """Every occurrence of a name in the document, by position (kept for the last analysis asked about)."""
+    return per_analysis(analysis, "occurrences", lambda a: _collect(
+        [b for _, b in relational_blocks(a.tree.ast)], a.definitions, a.uses))
+
+
+def _declaration_occurrences(analysis: Analysis, placed: Placed) -> tuple[Occurrence, ...]:
+    """The occurrences inside one top-level declaration (every name is written inside one, or in none): only its
+    results and its AST are read, so a question about one place costs that declaration."""
+    kept = per_analysis(analysis, "declaration_occurrences", lambda _: cast(dict[Span, tuple[Occurrence, ...]], {}))
+    found = kept.get(placed.span)
+    if found is None:
+        inside = local(analysis, placed.span)
+        blocks = [b for _, b in declaration_blocks(placed.decl)]
+        found = kept[placed.span] = _collect(blocks, inside.definitions, inside.uses)
+    return found
 
 
 def occurrence_at(analysis: Analysis, offset: int) -> Occurrence | None:
     """The occurrence under `offset`: one containing it, else one ending right at it (the cursor after a word)."""
     touching = None
-    for occurrence in occurrences(analysis):
-        span = occurrence.span
-        if span.start <= offset < span.end:
-            return occurrence
-        if span.end == offset and touching is None:
-            touching = occurrence
+    for placed in analysis.tree.outline.around(offset):
+        for occurrence in _declaration_occurrences(analysis, placed):
+            span = occurrence.span
+            if span.start <= offset < span.end:
+                return occurrence
+            if span.end == offset and touching is None:
+                touching = occurrence
     return touching
 
 

@@ -38,6 +38,7 @@ class CompletionItem:
     snippet: bool = False  # insert_text uses LSP snippet syntax ($1, ${1:default})
     replace: Span | None = None  # the text the item replaces (the word being typed)
     sort_text: str | None = None
+    resolvable: bool = False  # its documentation was left for `completion.documentation` (`complete(lazy=True)`)
 
 
 @record

@@ -10,7 +10,7 @@ from heddle_lang.catalog import FunctionSpec, ResourceSpec
 from heddle_lang.ide.context import Cursor, Token
 from heddle_lang.records import record
 from heddle_lang.relational import referenced_tables
-from heddle_lang.semantic.model import Analysis, Definition
+from heddle_lang.semantic.model import Analysis, Definition, Local, Use
 from heddle_lang.syntax import ast
 from heddle_lang.syntax.tree import SyntaxTree
 from heddle_lang.text import Span
@@ -32,21 +32,22 @@ def function_spec(analysis: Analysis, qualified: tuple[str, str] | None) -> Func
 
 
 def stage_type(analysis: Analysis, span: Span) -> Schema | None:
-    return per_analysis(analysis, "stage_types", _stage_types_by_span).get(span)
-
-
-def _stage_types_by_span(analysis: Analysis) -> dict[Span, Schema]:
-    index: dict[Span, Schema] = {}
-    for stage in analysis.stage_types:
-        index.setdefault(stage.span, stage.schema)
-    return index
+    return next((s.schema for local in locals_around(analysis, span) for s in local.stage_types if s.span == span),
+                None)
 
 
 def definition_named(analysis: Analysis, name: str, scope: str | None = None) -> Definition | None:
-    for definition in analysis.definitions:
-        if definition.name == name and (definition.kind != "assignment" or scope in (None, definition.scope)):
-            return definition
-    return None
+    """The import alias or declaration `name`, else an assignment of that name (made in `scope` when given)."""
+    found = analysis.declared(name)
+    if found is not None:
+        return found
+    scope_definition = analysis.declared(scope) if scope is not None else None
+    if scope_definition is not None and scope_definition.kind in ("workflow", "handler"):
+        candidates = local(analysis, scope_definition.declaration).definitions
+    else:
+        candidates = analysis.definitions
+    return next((d for d in candidates if d.name == name and d.kind == "assignment"
+                 and scope in (None, d.scope)), None)
 
 
 def step_output(analysis: Analysis, name: str) -> Schema | None:
@@ -70,11 +71,32 @@ def per_analysis(analysis: Analysis, name: str, build: Callable[[Analysis], T]) 
 
 def _step_outputs(analysis: Analysis) -> dict[str, Schema]:
     index: dict[str, Schema] = {}
-    for graph in analysis.plan.graphs:
+    for graph in analysis.graphs_as_built():  # types only: nothing is moved into place
         for node in graph.nodes:
             if node.step is not None and not node.inputs:
                 index.setdefault(node.step, node.output)
     return index
+
+
+def local(analysis: Analysis, span: Span) -> Local:
+    """What the analysis recorded inside the declaration at `span` (`Analysis.within`), kept per analysis."""
+    kept = per_analysis(analysis, "local", lambda _: cast(dict[Span, Local], {}))
+    found = kept.get(span)
+    if found is None:
+        found = kept[span] = analysis.within(span)
+    return found
+
+
+def locals_around(analysis: Analysis, span: Span) -> list[Local]:
+    """What the analysis recorded in the declarations that hold `span` (two when it is where one ends and the next
+    starts); outside every declaration, the whole document's lists."""
+    found = [local(analysis, placed.span) for placed in analysis.tree.outline.around(span.start)
+             if placed.span.covers(span)]
+    return found or [per_analysis(analysis, "everything", _everything)]
+
+
+def _everything(analysis: Analysis) -> Local:
+    return Local(analysis.definitions, analysis.uses, analysis.stage_types, analysis.bindings)
 
 
 def definition_output(analysis: Analysis, definition: Definition) -> Schema | None:
@@ -85,12 +107,17 @@ def definition_output(analysis: Analysis, definition: Definition) -> Schema | No
     return None
 
 
+def use_at(analysis: Analysis, span: Span) -> Use | None:
+    """The use the analysis recorded at `span`."""
+    return next((u for local in locals_around(analysis, span) for u in local.uses if u.span == span), None)
+
+
 def output_at(analysis: Analysis, span: Span) -> Schema | None:
     """The schema flowing out of the stage (or `> name`) whose value is `span`."""
     schema = stage_type(analysis, span)
     if schema is not None:
         return schema
-    use = next((u for u in analysis.uses if u.span == span), None)
+    use = use_at(analysis, span)
     if use is not None and use.target is not None:
         return definition_output(analysis, use.target)
     return None
@@ -98,10 +125,11 @@ def output_at(analysis: Analysis, span: Span) -> Schema | None:
 
 def output_ending_at(analysis: Analysis, end: int) -> Schema | None:
     """The schema of the stage or assignment whose text ends at `end`."""
-    found = [s for s in analysis.stage_types if s.span.end == end]
+    around = locals_around(analysis, Span(end, end))
+    found = [s for local in around for s in local.stage_types if s.span.end == end]
     if found:
         return max(found, key=lambda s: s.span.end - s.span.start).schema
-    use = next((u for u in analysis.uses if u.span.end == end), None)
+    use = next((u for local in around for u in local.uses if u.span.end == end), None)
     if use is not None and use.target is not None:
         return definition_output(analysis, use.target)
     return None
@@ -140,7 +168,7 @@ def assignments_before(analysis: Analysis, offset: int) -> list[Definition]:
     scope = scope_at(analysis.tree, offset)
     if scope is None or scope.name is None:
         return []
-    return [d for d in analysis.definitions
+    return [d for d in local(analysis, scope.span).definitions
             if d.kind == "assignment" and d.scope == scope.name.text and d.span.end <= offset]
 
 
@@ -185,9 +213,12 @@ def block_at(analysis: Analysis, cursor: Cursor, offset: int) -> BlockInfo | Non
 def _block_info(analysis: Analysis, cursor: Cursor, span: Span, token: Token) -> BlockInfo:
     tables: dict[str, Schema] = {}
     output = sql = None
-    # An unclosed block's node ends where its text does: find it by where it starts.
-    found = next(((g, n) for g in analysis.plan.graphs for n in g.nodes
-                  if n.kind == "relational" and n.span.start == span.start), None)
+    # An unclosed block's node ends where its text does: find it by where it starts, in its workflow's graph.
+    scope = scope_at(analysis.tree, span.start)
+    scope_name = scope.name.text if scope is not None and scope.name is not None else None
+    graph = analysis.graph(scope_name) if scope_name is not None else None
+    found = next(((graph, n) for n in graph.nodes if n.kind == "relational" and n.span.start == span.start),
+                 None) if graph is not None else None
     if found is not None:
         graph, node = found
         for name, node_id in node.tables.items():
@@ -197,8 +228,6 @@ def _block_info(analysis: Analysis, cursor: Cursor, span: Span, token: Token) ->
         upstream = input_before(analysis, cursor, span.start)
         if upstream is not None:
             tables["input"] = upstream
-        scope = scope_at(analysis.tree, span.start)
-        scope_name = scope.name.text if scope is not None and scope.name is not None else None
         for ref in referenced_tables(token.text):
             definition = definition_named(analysis, ref.name, scope_name)
             schema = definition_output(analysis, definition) if definition is not None else None

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from heddle_lang.catalog import FunctionSpec, ModuleSpec, ProfileValue, ResourceSpec
 from heddle_lang.diagnostics import Diagnostic
-from heddle_lang.plan import Plan
+from heddle_lang.plan import Graph, Plan
 from heddle_lang.records import record
 from heddle_lang.semantic.libraries import Exports, Library
 from heddle_lang.syntax.moving import relocator
@@ -78,10 +78,33 @@ class EffectiveConfig:
     source: str = "heddle.toml"
 
 
+@record
+class Local:
+    """What an analysis recorded inside one span (a declaration's), in place: the names it defines there (import
+    aliases, declarations, assignments), the uses, stage types and bindings."""
+
+    definitions: tuple[Definition, ...]
+    uses: tuple[Use, ...]
+    stage_types: tuple[StageType, ...]
+    bindings: tuple[Binding, ...]
+
+
 class Parts(Protocol):
     """What an analysis made of its declarations, put together when first read (`Analysis`)."""
 
     def plan(self) -> Plan: ...
+
+    def graphs_as_built(self) -> tuple[Graph, ...]: ...
+
+    def graph(self, name: str) -> Graph | None: ...
+
+    def declarations(self) -> tuple[Definition, ...]: ...
+
+    def declared(self, name: str) -> Definition | None: ...
+
+    def readers(self, definition: Definition) -> frozenset[str] | None: ...
+
+    def within(self, span: Span) -> Local: ...
 
     def definitions(self) -> tuple[Definition, ...]: ...
 
@@ -127,6 +150,37 @@ class Analysis:
     @cached_property
     def stage_types(self) -> tuple[StageType, ...]:
         return self.parts.stage_types()
+
+    def within(self, span: Span) -> Local:
+        """What the analysis recorded inside `span` (a declaration's): only the results of the declarations there are
+        moved into place, so a question about one place costs that place, not the document."""
+        return self.parts.within(span)
+
+    def declarations(self) -> tuple[Definition, ...]:
+        """The import aliases and the top-level declarations (`definitions` without the assignments), in place."""
+        return self.parts.declarations()
+
+    def declared(self, name: str) -> Definition | None:
+        """The import alias, else the top-level declaration, named `name` (an assignment never)."""
+        return self.parts.declared(name)
+
+    def graph(self, name: str) -> Graph | None:
+        """The plan's graph of the workflow or handler `name`, in place (only that one is moved)."""
+        if "plan" in self.__dict__:
+            return self.plan.graph(name)
+        return self.parts.graph(name)
+
+    def readers(self, definition: Definition) -> frozenset[str] | None:
+        """The workflows and handlers whose uses name `definition`, an import alias or a declaration of this file
+        (None for any other definition)."""
+        return self.parts.readers(definition)
+
+    def graphs_as_built(self) -> tuple[Graph, ...]:
+        """The plan's graphs before they are moved into place (a reused one's spans and lines are those of the version
+        that built it): for what reads their names and types, not their places."""
+        if "plan" in self.__dict__:
+            return self.plan.graphs
+        return self.parts.graphs_as_built()
 
     @property
     def has_errors(self) -> bool:

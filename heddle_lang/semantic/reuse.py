@@ -329,6 +329,37 @@ class Placements:
         return self._merged(ctx.bindings, lambda m: m.bindings, lambda piece: [
             _binding(b, piece.delta, piece.lines) for b in piece.result.bindings])
 
+    def within(self, ctx: Context, span: Span) -> tuple[tuple[Use, ...], tuple[Definition, ...],
+                                                        tuple[StageType, ...], tuple[Binding, ...]]:
+        """The uses, assignments, stage types and bindings inside `span`, in place: the context's own there, and those
+        of the results replayed there, moved (the others are not)."""
+        uses = [u for u in ctx.uses if span.covers(u.span)]
+        local = [d for d in ctx.local_definitions if span.covers(d.span)]
+        stage_types = [s for s in ctx.stage_types if span.covers(s.span)]
+        bindings = [b for b in ctx.bindings if span.covers(b.span)]
+        for piece in self.pieces:
+            result = piece.result
+            if result.span.end + piece.delta <= span.start or result.span.start + piece.delta >= span.end:
+                continue
+            locals_ = self._moved_locals(piece)
+            uses.extend(_use(u, piece.delta, _current(ctx, u.target, locals_)) for u in result.uses)
+            local.extend(locals_.values())
+            bindings.extend(_binding(b, piece.delta, piece.lines) for b in result.bindings)
+            if isinstance(result, GraphResult):
+                moved = piece.delta != 0 or piece.lines != 0
+                stage_types.extend(_stage_type(s, piece.delta, piece.lines) if moved else s
+                                   for s in result.stage_types)
+        return tuple(uses), tuple(local), tuple(stage_types), tuple(bindings)
+
+    @staticmethod
+    def as_built(graph: Graph | Replayed) -> Graph:
+        """A graph of the plan as it was built: a replayed one at the place of the version that built it."""
+        if isinstance(graph, Graph):
+            return graph
+        result = graph.result
+        assert isinstance(result, GraphResult)
+        return result.graph
+
     @staticmethod
     def graph(graph: Graph | Replayed) -> Graph:
         """A graph of the plan: built, or replayed and moved into place."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from heddle_lang.catalog import Catalog
-from heddle_lang.ide.completion import complete
+from heddle_lang.ide.completion import complete, documentation
 from heddle_lang.ide.results import CompletionItem
 from heddle_lang.text import Span
 from tests.ide.assist_support import HEAD, TOY_CATALOG, TOY_HEAD, cursor_in, paths
@@ -123,6 +123,18 @@ def test_steps_assignments_and_aliases_after_a_pipe() -> None:
     assert by_label(found, "users").detail == "{id: ?, name: ?}"
     assert by_label(found, "fetch").kind == "step" and by_label(found, "fetch").detail == "step = pg.query"
     assert "Users, from the warehouse." in by_label(found, "fetch").documentation
+
+
+def test_lazy_completion_leaves_a_steps_documentation_for_when_it_is_shown() -> None:
+    analysis, offset = cursor_in(workflow("  fetch\n    > users\n  users\n    | ‸"))
+    eager, lazy = complete(analysis, offset), complete(analysis, offset, lazy=True)
+    assert [i.label for i in lazy] == [i.label for i in eager]
+    step = by_label(lazy, "fetch")
+    assert step.resolvable and step.documentation == ""
+    assert documentation(analysis, step) == by_label(eager, "fetch").documentation
+    assert "Users, from the warehouse." in documentation(analysis, step)
+    users = by_label(lazy, "users")  # cheap documentation comes with the item
+    assert not users.resolvable and documentation(analysis, users) == by_label(eager, "users").documentation
 
 
 def test_names_at_the_start_of_a_pipeline_line() -> None:
