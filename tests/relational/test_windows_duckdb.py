@@ -50,6 +50,8 @@ QUERIES = [
     "from t | group g (sort {-k, id} | window rows:-20..0 (derive {a = sum n, b = average v, c = count k}))"
     " | sort id",
     "from t | group g (sort {i, id} | window rows:1..3 (derive {a = sum n, b = sum k, c = count n})) | sort id",
+    # whole partitions: all/any over null values (partitions without values give null)
+    "from t | derive {big = v > 0} | group {g, i} (derive {a = all big, b = any big, c = sum n}) | sort id",
 ]
 
 

@@ -193,10 +193,9 @@ def _whole_aggregate(name: str, value: pl.Expr, dtype: pl.DataType, over: Callab
             total = sum_of(value, dtype)
         elif name == "std.concat_array":
             total = value.str.join("")
-        elif name == "std.all":  # no false value (counts: Polars' all/any run partition by partition)
-            return pl.when(over(value.count()) > 0).then(over(value.not_().sum()) == 0)
-        else:
-            return pl.when(over(value.count()) > 0).then(over(value.sum()) > 0)
+        else:  # the least (greatest) value as 0/1: null without values (Polars' all/any run partition by partition)
+            number = value.cast(pl.Int8)
+            return over(number.min() if name == "std.all" else number.max()).cast(pl.Boolean)
         return pl.when(over(value.count()) > 0).then(over(total))
     if name == "std.min":
         return over(value.min())
