@@ -70,8 +70,6 @@ SLOW = {
     "joins/join_then_group": "the join's rows (all 10M) are made, then grouped by the joined text column",
     "joins/join_filtered_right": "the left join keeps all 10M rows, then sorts them by two keys",
     "transforms/take_then_sort": "a top 10 of 10M rows: tens of milliseconds, where fixed costs weigh",
-    "stdlib/text_starts_ends_with_column": "LIKE patterns with wildcards made per row (f-strings of a column): "
-                                           "a regular expression per row",
     "window/row_number_per_group": _RUNS,
     "window/rank_with_ties": _RUNS,
     "window/lag_per_group": _RUNS,

@@ -85,6 +85,26 @@ def test_doubles_as_text(db: duckdb.DuckDBPyConnection) -> None:
     assert [(v, e, g) for v, e, g in zip(values, expected, got, strict=True) if e != g] == []
 
 
+def test_like_patterns_of_literal_and_computed_pieces(db: duckdb.DuckDBPyConnection) -> None:
+    """`text.starts_with f"{col}_"` and its kin: literal pieces around a piece computed per row (wildcards and
+    regex characters in either, a null piece counting as empty), as DuckDB's LIKE of their CONCAT."""
+    texts = ["abc", "a_c", "a%c", "", "ab\ncd", "x.y", "(a)", "a\\b", "ÅÄÖ", "abcabc", None]
+    pieces = ["a", "b", "%", "_", ".", "(", "\\", "Å", "a_", "", "ab", "c", None]
+    around = ["", "%", "_", "%_", "_%", "%%", "x", ".", "%c%"]
+    rows = [(t, p, b, e) for t in texts for p in pieces for b in around for e in around]
+    table = pa.table({"t": [r[0] for r in rows], "p": [r[1] for r in rows], "b": [r[2] for r in rows],
+                      "e": [r[3] for r in rows]})
+    expected = _column(db, "SELECT t LIKE CONCAT(b, p, e) FROM t", table)
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    got: list[object] = []
+    for (b, e), group in frame.with_row_index("n").group_by(["b", "e"], maintain_order=True):
+        assert isinstance(b, str) and isinstance(e, str)
+        got.extend(group.select("n", like(pl.col("t"), [b, pl.col("p"), e]).alias("v")).rows())
+    computed = [v for _, v in sorted(got)]  # type: ignore[call-overload]
+    assert [(r, x, g) for r, x, g in zip(rows, expected, computed, strict=True) if x != g] == []
+
+
 def test_substring_bounds(db: duckdb.DuckDBPyConnection) -> None:
     words = ["hello", "", "héllo wörld", "a", "日本語テキスト"]
     cases = [(w, s, n) for w in words for s in range(-9, 10) for n in range(-4, 9)]

@@ -291,14 +291,26 @@ class Expressions:
     # text
 
     def concat(self, op: rq.Operator) -> pl.Expr:
-        parts: list[pl.Expr] = []
-        for arg in _concat_args(op):
-            lowered = self.lower(arg)
-            as_text = text.to_text(lowered, self.dtype(lowered))
-            if as_text is None:
-                raise UnsupportedError(f"a {self.dtype(lowered)} value inside an f-string", _span(arg, op))
-            parts.append(as_text)
-        return pl.concat_str(parts, ignore_nulls=True)
+        return pl.concat_str([self._as_text(arg, op) for arg in _concat_args(op)], ignore_nulls=True)
+
+    def _as_text(self, arg: rq.Expr, op: rq.Operator) -> pl.Expr:
+        lowered = self.lower(arg)
+        as_text = text.to_text(lowered, self.dtype(lowered))
+        if as_text is None:
+            raise UnsupportedError(f"a {self.dtype(lowered)} value inside an f-string", _span(arg, op))
+        return as_text
+
+    def _pattern_parts(self, argument: rq.Expr) -> list[pl.Expr | str]:
+        """The pieces of a LIKE pattern: an f-string's literal pieces apart (their `%` and `_` are wildcards
+        the lowering sees), its other pieces as text computed per row."""
+        if not (isinstance(argument, rq.Operator) and argument.name == "std.concat"):
+            literal = literal_text(argument)
+            return [literal if literal is not None else self.lower(argument)]
+        parts: list[pl.Expr | str] = []
+        for arg in _concat_args(argument):
+            literal = literal_text(arg)
+            parts.append(literal if literal is not None else self._as_text(arg, argument))
+        return parts
 
     def array_in(self, op: rq.Operator) -> pl.Expr:
         value, array = op.args
@@ -343,9 +355,8 @@ class Expressions:
                                 replacement if replacement is not None else self.lower(op.args[1]))
         if name in ("starts_with", "contains", "ends_with"):
             argument, value = op.args
-            literal = literal_text(argument)
-            part: pl.Expr | str = literal if literal is not None else self.lower(argument)
-            pattern = {"starts_with": [part, "%"], "contains": ["%", part, "%"], "ends_with": ["%", part]}[name]
+            parts = self._pattern_parts(argument)
+            pattern = {"starts_with": [*parts, "%"], "contains": ["%", *parts, "%"], "ends_with": ["%", *parts]}[name]
             return text.like(self.lower(value), pattern)
         raise UnsupportedError(f"the function `text.{name}`", op.span)
 

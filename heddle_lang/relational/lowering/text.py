@@ -6,6 +6,8 @@ The reference is DuckDB running prqlc's SQL; each function states the rule it fo
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
 from heddle_lang.relational.lowering import casing
@@ -64,32 +66,41 @@ def to_text(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr | None:
 _REGEX_SPECIAL = r"\.+*?()|[]{}^$#&-~"
 
 
+def _regex_of(pattern: str) -> str:
+    """A piece of a SQL LIKE pattern (`%` any text, `_` one character, no escape character) as regex text."""
+    return "".join(".*" if ch == "%" else "." if ch == "_" else "\\" + ch if ch in _REGEX_SPECIAL else ch
+                   for ch in pattern)
+
+
 def like_regex(pattern: str) -> str:
-    """A SQL LIKE pattern (`%` any text, `_` one character, no escape character) as an anchored regex."""
-    out = ["(?s)^"]
-    for ch in pattern:
-        if ch == "%":
-            out.append(".*")
-        elif ch == "_":
-            out.append(".")
-        elif ch in _REGEX_SPECIAL:
-            out.append("\\" + ch)
+    """A SQL LIKE pattern as an anchored regex."""
+    return f"(?s)^{_regex_of(pattern)}$"
+
+
+def _regex_of_rows(piece: pl.Expr) -> pl.Expr:
+    """`_regex_of` for a piece of pattern computed per row. Only the rows whose text holds a wildcard or a
+    regex character are rewritten (the others are null there, which costs nothing; rewriting every row
+    cost 10 times the match)."""
+    special = pl.when(piece.str.contains(r"[\\.+*?()|\[\]{}^$#&\-~%_]")).then(piece)
+    escaped = special.str.replace_all(r"([\\.+*?()|\[\]{}^$#&\-~])", r"\$1")
+    return pl.coalesce(escaped.str.replace_all("%", ".*", literal=True).str.replace_all("_", ".", literal=True), piece)
+
+
+def _merged(parts: list[pl.Expr | str]) -> list[pl.Expr | str]:
+    """The parts with neighbouring literal ones joined, and `%%` as `%` (the same pattern)."""
+    merged: list[pl.Expr | str] = []
+    for part in parts:
+        if isinstance(part, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += part
         else:
-            out.append(ch)
-    out.append("$")
-    return "".join(out)
-
-
-def like_regex_expr(pattern: pl.Expr) -> pl.Expr:
-    """`like_regex` for a pattern computed per row."""
-    escaped = pattern.str.replace_all(r"([\\.+*?()|\[\]{}^$#&\-~])", r"\$1")
-    return pl.lit("(?s)^") + escaped.str.replace_all("%", ".*", literal=True).str.replace_all(
-        "_", ".", literal=True) + pl.lit("$")
+            merged.append(part)
+    return [re.sub("%+", "%", part) if isinstance(part, str) else part for part in merged]
 
 
 def like(value: pl.Expr, parts: list[pl.Expr | str]) -> pl.Expr:
     """`value LIKE CONCAT(parts...)`: literal parts are pattern text, expressions are pattern text computed
     per row (their `%` and `_` are wildcards too, and a null part counts as empty, as CONCAT does)."""
+    parts = _merged(parts)
     if all(isinstance(p, str) for p in parts):
         pattern = "".join(p for p in parts if isinstance(p, str))
         inner = pattern.strip("%")
@@ -103,15 +114,16 @@ def like(value: pl.Expr, parts: list[pl.Expr | str]) -> pl.Expr:
         if plain and pattern == f"%{inner}%":
             return value.str.contains(inner, literal=True) if inner else pl.when(value.is_not_null()).then(True)
         return value.str.contains(like_regex(pattern))
-    exprs = [pl.lit(p) if isinstance(p, str) else p.fill_null("") for p in parts]
-    regex = like_regex_expr(pl.concat_str(exprs))
+    exprs = [p if isinstance(p, str) else p.fill_null("") for p in parts]
+    regex = pl.concat_str([pl.lit("(?s)^"), *(pl.lit(_regex_of(p)) if isinstance(p, str) else _regex_of_rows(p)
+                                                for p in exprs), pl.lit("$")])
     shape = tuple(p if isinstance(p, str) else None for p in parts)
     search = {("%", None, "%"): "contains", (None, "%"): "starts_with", ("%", None): "ends_with"}.get(shape)
     if search is None:
         return value.str.contains(regex)
     # `text.contains column` and its kin: where the column's text holds no wildcard, a plain search
     # instead of a regex compiled per row (the other rows' regex: a constant where it is not needed)
-    text = next(e for p, e in zip(parts, exprs, strict=True) if not isinstance(p, str))
+    text = next(e for e in exprs if not isinstance(e, str))
     plain = ~text.str.contains("[%_]")
     if search == "contains":
         found = value.str.contains(text, literal=True)
