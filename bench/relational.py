@@ -67,7 +67,11 @@ _RUNS = ("a partitioned window sorts all the rows by partition and window keys (
 SLOW = {
     "aggregate/top_two_per_group": "a `take` per group sorts the whole table (two keys, ties in input order) "
                                    "before keeping each group's first rows",
-    "joins/join_then_group": "the join's rows (all 10M) are made, then grouped by the joined text column",
+    "joins/join_then_group": "the join's rows (all 10M) are made, each with a copy of the joined text, then grouped "
+                             "by that text (counting per join key before the join, then summing the counts per "
+                             "text, would group 10M integers and join 25 rows)",
+    "issue/issue_date_to_text": "each of the 10M dates is formatted as text, then the rows are grouped by that text "
+                                "(grouping by the date first and formatting its 354 groups: about 10 times faster)",
     "joins/join_filtered_right": "the left join keeps all 10M rows, then sorts them by two keys",
     "transforms/take_then_sort": "a top 10 of 10M rows: tens of milliseconds, where fixed costs weigh",
     "window/row_number_per_group": _RUNS,
