@@ -78,19 +78,23 @@ SLOW = {
     "window/rank_with_ties": _RUNS,
     "window/lag_per_group": _RUNS,
     "window/first_in_sorted_window": _RUNS + "; `last` reads the last row of each row's peers",
-    "window/window_all_any": "all/any spread over 10M small partitions (group-bys), computed for every row "
-                             "before the final top 40",
+    "window/window_all_any": "all/any as the least/greatest 0/1 spread over the partitions (a group-by), "
+                             "computed for every row before the final top 40",
     "window/window_then_filter": _RUNS,
     "window/rank_then_sorted_by_it": _RUNS + "; every row's rank is made before the final top 30",
     "window/row_number_then_sorted_back": _RUNS + "; every row's number is made before the final top 30",
     "window/running_average_per_group": _RUNS + "; a float running sum per partition is a sliding-window sum",
     "window/rows_frame_ints_per_group": _RUNS + "; each frame reduction is several whole-frame columns",
-    "window/range_frame_per_group": "a range frame per partition: the rows sorted by (partition, key), two "
-                                    "binary searches for each row's frame ends, the result sorted back to the rows",
-    "window/range_frame_descending_ahead": "as range_frame_per_group, once for each of its three aggregates",
-    "window/range_frame_extremes_per_group": "as range_frame_per_group, once for each of its three aggregates "
-                                             "(min/max: a sparse table; stddev: merged blocks, O(n log w))",
-    "window/range_frame_open_ends": "as range_frame_per_group, once for each of its three aggregates",
+    "window/range_frame_per_group": "a range frame per partition: the rows sorted by (partition, key), a binary "
+                                    "search of (run, key) structs for each end of each row's frame, the query's "
+                                    "sort sorting them back",
+    "window/range_frame_descending_ahead": "as range_frame_per_group (the ends found once for its three "
+                                           "aggregates); a float average keeps NaN and infinities apart: four "
+                                           "prefix sums",
+    "window/range_frame_extremes_per_group": "as range_frame_per_group (the ends found once for its three "
+                                             "aggregates); min/max: a sparse table, stddev: merged blocks, O(n log w)",
+    "window/range_frame_open_ends": "as range_frame_per_group, for each of its two windows; stddev over frames of "
+                                    "up to a whole partition: merged blocks, O(n log w)",
 }
 
 # --- data ------------------------------------------------------------------------------------------

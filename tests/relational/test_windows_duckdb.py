@@ -39,8 +39,10 @@ QUERIES = [
     " e = average n})) | sort id",
     "from t | group g (sort {-k} | window range:-1..3 (derive {a = sum n, b = max v, c = count this,"
     " d = stddev v})) | sort id",
-    "from t | group g (sort {-i} | window range:..1 (derive {a = min v, b = stddev v, c = sum n})"
-    " | window range:-2.. (derive {d = min n, e = count this})) | sort id",
+    "from t | group g (sort {-i} | window range:..1 (derive {a = min v, b = stddev v, c = sum n, f = max k})"
+    " | window range:-2.. (derive {d = min n, e = count this, h = min k})) | sort id",
+    "from t | group g (sort k | window range:..1 (derive {a = max v, b = min k}) | window range:1.. (derive"
+    " {c = max k, d = min n})) | sort id",
     "from t | group g (sort i | window range:-3..-1 (derive {a = sum v, b = min n, c = count this})) | sort id",
     "from t | sort {-k} | window range:0..2 (derive {a = sum n, b = max v, c = count this}) | sort id",
     "from t | sort i | window range:-2..2 (derive {a = min v, b = max v, c = count this}) | sort id",

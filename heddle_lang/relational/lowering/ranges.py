@@ -6,7 +6,8 @@ the frame of each row is a run of consecutive positions `lo .. hi-1`, computed i
 none back): its ends are found once for all the aggregates of the window, by binary searches of
 `key + start` (the first row at or above) and `key + end` (the last row at or below) among the rows'
 (run, key) pairs. `count`, `sum` and `average` are differences of prefix sums over the sorted rows (exact
-for integers: 128-bit). `min` and `max` (and `all`/`any`, the minimum and maximum of 0/1) read a sparse
+for integers: 128-bit). `min` and `max` (and `all`/`any`, the minimum and maximum of 0/1) read a running
+extreme through the partition where every frame is open at one end (`range:..n`, `range:n..`), else a sparse
 table, and `stddev` merges the disjoint blocks of rows that make the frame (`blocks.py`): O(n log w) for
 frames of up to w rows. Rows with a null key are peers of each other: a bounded end of their frame is
 an end of the partition's null-key rows; an unbounded end is the partition's end for every row (null keys
@@ -22,6 +23,8 @@ import polars as pl
 from heddle_lang.relational import rq
 from heddle_lang.relational.lowering.blocks import extreme_positions, sample_stddev
 from heddle_lang.relational.lowering.sliding import framed_aggregate
+
+_SPAN = 2**31  # rows: the longest run an open-ended frame's running extreme reads
 
 
 def offset(key: pl.Expr, by: int, dtype: pl.DataType) -> pl.Expr:
@@ -40,8 +43,25 @@ class _Positions:
     whole = False
     sliding = True
 
-    def __init__(self, lo: pl.Expr, hi: pl.Expr, *, floats: bool) -> None:
+    def __init__(self, lo: pl.Expr, hi: pl.Expr, *, floats: bool, numbered: pl.Expr | None = None,
+                 opens: Literal["first", "end"] | None = None) -> None:
         self.lo, self.hi, self.floats = lo, hi, floats
+        self.numbered, self.opens = numbered, opens
+
+    def _running(self, value: pl.Expr, how: str) -> pl.Expr | None:
+        """The minimum (maximum) of an open-ended frame, which starts at its run's first row (`opens`
+        "first") or ends at its run's end ("end"): a running one through the run, read at the frame's
+        other end; O(n). None for other frames and values Polars' rolling functions do not take."""
+        if self.opens is None or self.numbered is None:
+            return None
+        window = f"{_SPAN}i"  # reaches back to the run's first row (runs numbered 2^31 apart)
+        if self.opens == "first":
+            rolling = value.rolling_min_by if how == "min" else value.rolling_max_by
+            running = rolling(self.numbered, window_size=window)
+            return pl.when(self.hi > self.lo).then(running.gather((self.hi - 1).clip(0)))
+        reverse, by = value.reverse(), (pl.lit(0, pl.Int64) - self.numbered).reverse()
+        running = (reverse.rolling_min_by if how == "min" else reverse.rolling_max_by)(by, window_size=window).reverse()
+        return pl.when(self.hi > self.lo).then(running.gather(self.lo.clip(0, pl.len() - 1)))
 
     def rows(self) -> pl.Expr:
         return pl.max_horizontal(self.hi - self.lo, pl.lit(0, pl.Int64))
@@ -58,6 +78,9 @@ class _Positions:
     def reduce(self, value: pl.Expr, how: str, *, exact: bool = False) -> pl.Expr:
         del exact  # differences of prefix sums whatever the type (floats: see the class)
         if how in ("min", "max"):
+            running = self._running(value, how)
+            if running is not None:
+                return running
             return value.gather(extreme_positions(value, self.lo, self.hi, lowest=how == "min"))
         if how == "std":
             return sample_stddev(value, self.lo, self.hi)
@@ -153,5 +176,15 @@ class RangeStage:
 
     def _results(self) -> list[pl.Expr]:
         _, lo, hi = self.columns
-        return [framed_aggregate(name, value, dtype, _Positions(pl.col(lo), pl.col(hi), floats=dtype.is_float()), op)
-                .alias(result) for result, name, value, dtype, op in self.aggregates]
+        low, high = (self.end, self.start) if self.descending else (self.start, self.end)
+        opens: Literal["first", "end"] | None = "first" if low is None else "end" if high is None else None
+        run = pl.lit(0, pl.Int64) if self.run is None else self.run.cast(pl.Int64)
+        numbered = run * _SPAN + pl.int_range(pl.len(), dtype=pl.Int64)
+        results = []
+        for result, name, value, dtype, op in self.aggregates:
+            # running extremes: numbers, dates and times, booleans (Polars' rolling functions take them)
+            rolling = dtype.is_numeric() or dtype.is_temporal() or dtype == pl.Boolean
+            positions = _Positions(pl.col(lo), pl.col(hi), floats=dtype.is_float(), numbered=numbered,
+                                   opens=opens if rolling else None)
+            results.append(framed_aggregate(name, value, dtype, positions, op).alias(result))
+        return results
