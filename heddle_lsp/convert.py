@@ -238,6 +238,60 @@ def lsp_completions(lines: LineIndex, items: Sequence[CompletionItem], encoding:
     return out
 
 
+# Fields of a completion item the server never sets: an item with any of them (a client's, resolved) is converted by
+# cattrs.
+_UNSET_BY_THE_SERVER = ("label_details", "tags", "deprecated", "preselect", "filter_text", "insert_text_mode",
+                        "text_edit_text", "additional_text_edits", "commit_characters", "command")
+_PLAIN_VALUES = (str, int, float, bool, type(None))
+
+
+Unstructure = Callable[[lsp.CompletionItem], Any]
+
+
+def completion_item_json(plain: Callable[[], Unstructure]) -> Unstructure:
+    """An unstructure hook for `lsp.CompletionItem` in the server's converter: an item as `lsp_completions` makes it
+    written straight into the JSON cattrs would make of it — after `| ` in a large file there are a thousand, and
+    cattrs' generic walk of each one's fields was most of the answer's time; any other item by `plain()`'s function
+    (made when first needed)."""
+    made: list[Unstructure] = []
+
+    def unstructure(item: lsp.CompletionItem) -> Any:
+        edit, data, documentation = item.text_edit, item.data, item.documentation
+        if any(getattr(item, name) is not None for name in _UNSET_BY_THE_SERVER) \
+                or (edit is not None and type(edit) is not lsp.TextEdit) \
+                or (documentation is not None and type(documentation) not in (str, lsp.MarkupContent)) \
+                or (data is not None and not (type(data) is dict
+                                              and all(type(v) in _PLAIN_VALUES for v in data.values()))):
+            if not made:
+                made.append(plain())
+            return made[0](item)
+        out: dict[str, Any] = {"label": item.label}
+        if item.kind is not None:
+            out["kind"] = int(item.kind)  # an enum member, or a client's number
+        if item.detail is not None:
+            out["detail"] = item.detail
+        if isinstance(documentation, lsp.MarkupContent):
+            out["documentation"] = {"kind": documentation.kind, "value": documentation.value}
+        elif documentation is not None:
+            out["documentation"] = documentation
+        if item.sort_text is not None:
+            out["sortText"] = item.sort_text
+        if item.insert_text is not None:
+            out["insertText"] = item.insert_text
+        if item.insert_text_format is not None:
+            out["insertTextFormat"] = int(item.insert_text_format)
+        if edit is not None:
+            start, end = edit.range.start, edit.range.end
+            out["textEdit"] = {"range": {"start": {"line": start.line, "character": start.character},
+                                         "end": {"line": end.line, "character": end.character}},
+                               "newText": edit.new_text}
+        if data is not None:
+            out["data"] = dict(data)
+        return out
+
+    return unstructure
+
+
 _SYMBOL_KINDS = {
     "import": lsp.SymbolKind.Module, "resource": lsp.SymbolKind.Constant, "step": lsp.SymbolKind.Function,
     "handler": lsp.SymbolKind.Event, "workflow": lsp.SymbolKind.Class, "assignment": lsp.SymbolKind.Variable,

@@ -49,7 +49,10 @@ async def on_completion(ls: HeddleServer, params: lsp.CompletionParams) -> lsp.C
     if found is None:
         return None
     snapshot, offset = found
-    paths = ls.catalog_paths(uri)
+
+    def paths() -> list[str]:  # asked for inside `import "` only: the catalog lists installed packages
+        return ls.catalog_paths(uri)
+
     if not _resolves_documentation(ls):
         items = completion.complete(snapshot.analysis, offset, paths)
         return lsp.CompletionList(is_incomplete=False, items=convert.lsp_completions(
@@ -71,7 +74,7 @@ async def on_completion_resolve(ls: HeddleServer, item: lsp.CompletionItem) -> l
     if snapshot is None or snapshot.version != data.get("version") or not isinstance(offset, int) \
             or not isinstance(index, int):
         return item  # the document changed since: the client asks for completions again
-    items = completion.complete(snapshot.analysis, offset, ls.catalog_paths(data["uri"]), lazy=True)
+    items = completion.complete(snapshot.analysis, offset, lambda: ls.catalog_paths(data["uri"]), lazy=True)
     if 0 <= index < len(items) and items[index].label == item.label:
         text = completion.documentation(snapshot.analysis, items[index])
         if text:

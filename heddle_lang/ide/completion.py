@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from heddle_lang.catalog import FunctionSpec, ModuleSpec, ResourceSpec
@@ -47,9 +47,10 @@ DECLARATIONS = {
 
 
 @never_raises(list)
-def complete(analysis: Analysis, offset: int, paths: Sequence[str] = (), *,
+def complete(analysis: Analysis, offset: int, paths: Sequence[str] | Callable[[], Sequence[str]] = (), *,
              lazy: bool = False) -> list[CompletionItem]:
-    """Completion items at byte `offset`. `paths` are the import paths the catalog resolves. `lazy`: the
+    """Completion items at byte `offset`. `paths` are the import paths the catalog resolves (or what gives them when
+    asked: only a cursor after `import` needs them). `lazy`: the
     documentation that costs most to write (a step's output schema: after `| ` in a large file, a thousand steps) is
     left out of the items that have it (`resolvable`), for `documentation` to write when the item is shown."""
     data = analysis.tree.data
@@ -109,7 +110,8 @@ def _items_with(span: Span, items: list[CompletionItem]) -> list[CompletionItem]
 class _Document:
     """Completion outside relational blocks."""
 
-    def __init__(self, analysis: Analysis, cursor: Cursor, paths: Sequence[str], lazy: bool) -> None:
+    def __init__(self, analysis: Analysis, cursor: Cursor, paths: Sequence[str] | Callable[[], Sequence[str]],
+                 lazy: bool) -> None:
         self.analysis = analysis
         self.cursor = cursor
         self.paths = paths
@@ -205,7 +207,7 @@ class _Document:
         imported = {m.path: a for a, m in self.analysis.imports.items() if m is not None}
         taken = set(self.analysis.imports)
         items = []
-        for path in self.paths:
+        for path in self.paths() if callable(self.paths) else self.paths:
             alias = imported.get(path)
             module = self.analysis.imports.get(alias) if alias else None
             insert = f'"{path}" {suggest_alias(path, taken)}' if quoted else path + ('"' if close else "")

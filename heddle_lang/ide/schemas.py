@@ -56,16 +56,22 @@ def step_output(analysis: Analysis, name: str) -> Schema | None:
 
 
 # Queries about one analysis come in bursts (a completion lists every step): each index is built once per
-# analysis, for the latest analysis asked about; a weak reference, so an old analysis is never kept alive.
+# analysis, for the latest analysis asked about; a weak reference, so an old analysis is never kept alive, and its
+# indexes go with it.
 _INDEXES: dict[str, tuple[weakref.ref[Analysis], object]] = {}
 T = TypeVar("T")
 
 
 def per_analysis(analysis: Analysis, name: str, build: Callable[[Analysis], T]) -> T:
-    """`build(analysis)`, kept under `name` until another analysis asks for it."""
+    """`build(analysis)`, kept under `name` until another analysis asks for it or `analysis` is freed."""
     kept = _INDEXES.get(name)
     if kept is None or kept[0]() is not analysis:
-        kept = _INDEXES[name] = (weakref.ref(analysis), build(analysis))
+
+        def forget(ref: weakref.ref[Analysis]) -> None:
+            if _INDEXES.get(name, (None,))[0] is ref:
+                del _INDEXES[name]
+
+        kept = _INDEXES[name] = (weakref.ref(analysis, forget), build(analysis))
     return cast(T, kept[1])
 
 
