@@ -338,7 +338,6 @@ class Lowering:
         run = hook.segments.run
         if window.partition and hook.segments.used:
             self._runs(state, window, hook.partition, run)
-            state.frame = state.frame.with_columns(hook.segments.bounds())
             state.ordered = False
         elif window.sort:
             if not state.in_order(window.sort):
@@ -347,7 +346,7 @@ class Lowering:
         frame = state.frame
         for stage in hook.stages:
             frame = stage(frame)
-        temps = [f"#w{compute.cid}.{i}" for i in range(1, hook.count + 1)] + [run, f"{run}.start", f"{run}.end"]
+        temps = [f"#w{compute.cid}.{i}" for i in range(1, hook.count + 1)] + [run]
         state.frame = frame.with_columns(expr.alias(physical(compute.cid))).drop(temps, strict=False)
         state.phys[compute.cid] = [physical(compute.cid)]
         state.physical = (*state.physical, *_numbered(state, compute))

@@ -37,24 +37,18 @@ class Segments:
         self.index = pl.int_range(pl.len(), dtype=pl.Int64)
 
     def _bounds(self) -> tuple[pl.Expr, pl.Expr]:
-        """The first row of the row's run, and the row after its last (columns `bounds` makes)."""
+        """The first row of the row's run, and the row after its last."""
         self.used = True
         if not self.partition:
             return pl.lit(0, pl.Int64), pl.len().cast(pl.Int64)
-        return pl.col(f"{self.run}.start"), pl.col(f"{self.run}.end")
+        column = pl.col(self.run)
+        first = column.ne_missing(column.shift(1)) | (self.index == 0)
+        last = column.ne_missing(column.shift(-1)) | (self.index == pl.len() - 1)
+        return pl.when(first).then(self.index).forward_fill(), pl.when(last).then(self.index + 1).backward_fill()
 
     def ends(self) -> tuple[pl.Expr, pl.Expr]:
         """The first row of the row's run, and the row after its last; the frame is sorted into runs."""
         return self._bounds()
-
-    def bounds(self) -> list[pl.Expr]:
-        """The columns of each row's run bounds, made once after the frame is sorted into runs (every
-        function of the window reads them: computed in each, they cost more than the functions)."""
-        column = pl.col(self.run)
-        first = column.ne_missing(column.shift(1)) | (self.index == 0)
-        last = column.ne_missing(column.shift(-1)) | (self.index == pl.len() - 1)
-        return [pl.when(first).then(self.index).forward_fill().alias(f"{self.run}.start"),
-                pl.when(last).then(self.index + 1).backward_fill().alias(f"{self.run}.end")]
 
     def over(self, expr: pl.Expr) -> pl.Expr:
         """`expr` (an aggregation, or an operation Polars runs per group in one pass) per partition."""
