@@ -54,39 +54,61 @@ def run_interruptibly(run: Callable[[Interrupt], T], *, abandon: Callable[[], No
         finally:
             done.set()
 
-    threading.Thread(target=work, name="heddle-run", daemon=True).start()
-    with _sigterm_as_interrupt():
-        return _supervise(interrupt, outcome, done, abandon=abandon, grace=None if stream else grace)
-
-
-def _supervise(interrupt: Interrupt, outcome: dict[str, object], done: threading.Event, *,
-               abandon: Callable[[], None], grace: float | None) -> T:
-    try:
-        _wait(done, None)
-    except KeyboardInterrupt:
-        interrupt()
-        if grace is None:  # a stream: drain
-            print("\nheddle: stopping: the batch in flight finishes and is committed (Ctrl-C again to quit now, "
-                  "leaving it uncommitted)", file=sys.stderr, flush=True)
-            try:
-                _wait(done, None)
-            except KeyboardInterrupt:
-                interrupt()
-                abandon()
-                print("heddle: quit: the batch in flight is not committed; the source delivers it again",
-                      file=sys.stderr, flush=True)
-                quit_now(INTERRUPTED_EXIT)
-            return _outcome(outcome)
-        print(f"\nheddle: interrupted: no further stage starts; the stages running have {grace:g} s to finish "
-              "(Ctrl-C again to quit now)", file=sys.stderr, flush=True)
-        with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C: quit now
-            _wait(done, grace)
-        if not done.is_set():
-            abandon()
-            print("heddle: stages still running were abandoned; the run is recorded as interrupted",
-                  file=sys.stderr, flush=True)
-            quit_now(INTERRUPTED_EXIT)
+    with _presses_counted() as presses:
+        threading.Thread(target=work, name="heddle-run", daemon=True).start()
+        _supervise(interrupt, done, presses, abandon=abandon, grace=None if stream else grace)
     return _outcome(outcome)
+
+
+class _Presses:
+    """The Ctrl-C presses (and SIGTERMs) heard while a run goes: counted by the signal handler, never raised,
+    so that no press can land between two statements of the supervisor and end the command unannounced."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, signum: int, frame: object) -> None:
+        self.count += 1
+
+
+@contextlib.contextmanager
+def _presses_counted() -> Iterator[_Presses]:
+    """SIGINT and SIGTERM counted by `_Presses` while the run goes (a handler can only be set on the main
+    thread; elsewhere no signal reaches the run and it is only waited for)."""
+    presses = _Presses()
+    if threading.current_thread() is not threading.main_thread():
+        yield presses
+        return
+    before = {number: signal.signal(number, presses) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield presses
+    finally:
+        for number, handler in before.items():
+            signal.signal(number, handler)
+
+
+def _supervise(interrupt: Interrupt, done: threading.Event, presses: _Presses, *,
+               abandon: Callable[[], None], grace: float | None) -> None:
+    if _wait(done, presses, 1, None):
+        return
+    interrupt()
+    if grace is None:  # a stream: drain
+        print("\nheddle: stopping: the batch in flight finishes and is committed (Ctrl-C again to quit now, "
+              "leaving it uncommitted)", file=sys.stderr, flush=True)
+        if _wait(done, presses, 2, None):
+            return
+        abandon()
+        print("heddle: quit: the batch in flight is not committed; the source delivers it again",
+              file=sys.stderr, flush=True)
+        quit_now(INTERRUPTED_EXIT)
+    print(f"\nheddle: interrupted: no further stage starts; the stages running have {grace:g} s to finish "
+          "(Ctrl-C again to quit now)", file=sys.stderr, flush=True)
+    if _wait(done, presses, 2, grace):
+        return
+    abandon()
+    print("heddle: stages still running were abandoned; the run is recorded as interrupted",
+          file=sys.stderr, flush=True)
+    quit_now(INTERRUPTED_EXIT)
 
 
 def _outcome(outcome: dict[str, object]) -> T:
@@ -95,32 +117,19 @@ def _outcome(outcome: dict[str, object]) -> T:
     return outcome["value"]  # type: ignore[return-value]
 
 
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM raises KeyboardInterrupt in the main thread while the run goes (only there can it be set)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    before = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, before)
-
-
-def _wait(done: threading.Event, seconds: float | None) -> None:
-    """Wait for `done` (at most `seconds`), hearing Ctrl-C at once. (Not `Thread.join`: on Python 3.11 a
-    join that Ctrl-C interrupts marks the thread ended while it runs on.)"""
+def _wait(done: threading.Event, presses: _Presses, pressed: int, seconds: float | None) -> bool:
+    """Wait until the run is `done` (True), or until Ctrl-C has been pressed `pressed` times or `seconds` have
+    passed (False). (Not `Thread.join`: on Python 3.11 a join that a signal interrupts marks the thread ended
+    while it runs on.)"""
     deadline = None if seconds is None else time.monotonic() + seconds
     while not done.is_set():
+        if presses.count >= pressed:
+            return False
         left = POLL_SECONDS if deadline is None else min(POLL_SECONDS, deadline - time.monotonic())
         if left <= 0:
-            return
+            return False
         done.wait(left)
+    return True
 
 
 def quit_now(status: int) -> None:
