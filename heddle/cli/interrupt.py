@@ -92,22 +92,19 @@ def _supervise(interrupt: Interrupt, done: threading.Event, presses: _Presses, *
     if _wait(done, presses, 1, None):
         return
     interrupt()
-    if grace is None:  # a stream: drain
-        print("\nheddle: stopping: the batch in flight finishes and is committed (Ctrl-C again to quit now, "
-              "leaving it uncommitted)", file=sys.stderr, flush=True)
-        if _wait(done, presses, 2, None):
-            return
-        abandon()
-        print("heddle: quit: the batch in flight is not committed; the source delivers it again",
-              file=sys.stderr, flush=True)
-        quit_now(INTERRUPTED_EXIT)
-    print(f"\nheddle: interrupted: no further stage starts; the stages running have {grace:g} s to finish "
-          "(Ctrl-C again to quit now)", file=sys.stderr, flush=True)
+    if grace is None:  # a stream: drain, however long the batch in flight takes
+        told = ("\nheddle: stopping: the batch in flight finishes and is committed (Ctrl-C again to quit now, "
+                "leaving it uncommitted)")
+        quitting = "heddle: quit: the batch in flight is not committed; the source delivers it again"
+    else:
+        told = (f"\nheddle: interrupted: no further stage starts; the stages running have {grace:g} s to finish "
+                "(Ctrl-C again to quit now)")
+        quitting = "heddle: stages still running were abandoned; the run is recorded as interrupted"
+    print(told, file=sys.stderr, flush=True)
     if _wait(done, presses, 2, grace):
         return
     abandon()
-    print("heddle: stages still running were abandoned; the run is recorded as interrupted",
-          file=sys.stderr, flush=True)
+    print(quitting, file=sys.stderr, flush=True)
     quit_now(INTERRUPTED_EXIT)
 
 

@@ -363,13 +363,10 @@ class Placements:
     @staticmethod
     def graph(graph: Graph | Replayed) -> Graph:
         """A graph of the plan: built, or replayed and moved into place."""
-        if isinstance(graph, Graph):
-            return graph
-        result = graph.result
-        assert isinstance(result, GraphResult)
-        if graph.delta == 0 and graph.lines == 0:
-            return result.graph
-        return replace(result.graph, nodes=tuple([_node(n, graph.delta, graph.lines) for n in result.graph.nodes]))
+        built = Placements.as_built(graph)
+        if isinstance(graph, Graph) or (graph.delta == 0 and graph.lines == 0):
+            return built
+        return replace(built, nodes=tuple([_node(n, graph.delta, graph.lines) for n in built.nodes]))
 
 
 # Copies with their places moved: a replayed graph moves all of these, so they are made without `replace`'s checks.
