@@ -3,8 +3,11 @@ beside a program), and `heddle run` on one of them, in this process or as a comm
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from heddle.cli.main import main
@@ -38,3 +41,17 @@ def run_here(file: Path, *more: str) -> int:
 def run_command(file: Path | str, *more: str) -> list[str]:
     """`heddle run FILE --no-lineage MORE` as a command of its own (with this Python)."""
     return [sys.executable, "-m", "heddle.cli.main", "run", str(file), "--no-lineage", *more]
+
+
+def modules_loaded(folder: Path, arguments: Sequence[str], modules: Sequence[str]) -> tuple[list[str], int]:
+    """`heddle ARGUMENTS` in a process of its own in `folder` (the disk cache on: `HEDDLE_CACHE` unset): which of
+    `modules` it had imported when it returned, and its exit status."""
+    probe = ("import json, sys\n"
+             "from heddle.cli.main import main\n"
+             f"status = main({list(arguments)!r})\n"
+             f"print(json.dumps([[m for m in {list(modules)!r} if m in sys.modules], status]), file=sys.stderr)\n")
+    environment = {k: v for k, v in os.environ.items() if k != "HEDDLE_CACHE"}
+    done = subprocess.run([sys.executable, "-c", probe], cwd=folder, capture_output=True, text=True, check=False,
+                          timeout=120, env=environment)
+    loaded, status = json.loads(done.stderr.splitlines()[-1])
+    return loaded, status

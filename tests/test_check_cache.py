@@ -20,6 +20,7 @@ from heddle.cli import check_files
 from heddle.cli.inputs import REFUSING_EVENTS, changed, recording
 from heddle.cli.main import main
 from heddle_engine.asked import OVERRAN, SERVER_ASKED
+from tests.projects import modules_loaded
 
 LIBRARY = """import "std/io" io
 
@@ -314,21 +315,9 @@ def test_a_check_whose_database_answered_too_late_is_not_stored(project: Path, c
 def test_a_stored_answer_loads_neither_the_checker_nor_polars(tmp_path: Path) -> None:
     (tmp_path / "heddle.toml").write_text("[modules]\n", encoding="utf-8")
     (tmp_path / "app.he").write_text("import \"std/io\" io\n", encoding="utf-8")
-    probe = ("import sys\n"
-             "from heddle.cli.main import main\n"
-             "status = main(['check', 'app.he'])\n"
-             "loaded = [m for m in ('polars', 'heddle_lang.semantic', 'heddle_lang.syntax', 'heddle_engine.catalog')\n"
-             "          if m in sys.modules]\n"
-             "print('loaded:', loaded, status, file=sys.stderr)\n")
-    environment = {k: v for k, v in os.environ.items() if k != "HEDDLE_CACHE"}
-
-    def run() -> str:
-        done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True,
-                              check=False, timeout=120, env=environment)
-        return done.stderr.splitlines()[-1]
-
-    assert run() == "loaded: ['polars', 'heddle_lang.semantic', 'heddle_lang.syntax', 'heddle_engine.catalog'] 0"
-    assert run() == "loaded: [] 0"
+    modules = ("polars", "heddle_lang.semantic", "heddle_lang.syntax", "heddle_engine.catalog")
+    assert modules_loaded(tmp_path, ["check", "app.he"], modules) == (list(modules), 0)
+    assert modules_loaded(tmp_path, ["check", "app.he"], modules) == ([], 0)
 
 
 def test_a_file_changed_while_the_check_ran_refuses_and_a_missing_one_is_an_input(tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ import base64
 import json
 import os
 import pickle
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 from heddle.cli import checked as checked_module
 from heddle.cli.main import main
 from heddle.cli.run_plans import PLAN_FIELD, _plan
+from tests.projects import modules_loaded
 
 LIBRARY = """import "std/io" io
 
@@ -131,23 +131,9 @@ def _call_pickle(command: str) -> bytes:
     return pickle.dumps(Call())
 
 
-def test_a_stored_plan_loads_neither_the_parser_nor_the_analysis(tmp_path: Path) -> None:
-    (tmp_path / "heddle.toml").write_text("[modules]\n", encoding="utf-8")
-    (tmp_path / "app.he").write_text(APP, encoding="utf-8")
-    (tmp_path / "platform.he").write_text(LIBRARY, encoding="utf-8")
-    probe = ("import sys\n"
-             "from heddle.cli.main import main\n"
-             "status = main(['run', 'app.he', '--no-lineage'])\n"
-             "loaded = [m for m in ('heddle_lang.semantic', 'heddle_lang.syntax', 'tree_sitter',\n"
-             "                      'heddle.cli.checked') if m in sys.modules]\n"
-             "print('loaded:', loaded, status, file=sys.stderr)\n")
-    environment = {k: v for k, v in os.environ.items() if k != "HEDDLE_CACHE"}
-
-    def once() -> str:
-        done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True,
-                              check=False, timeout=120, env=environment)
-        return done.stderr.splitlines()[-1]
-
-    assert once() == ("loaded: ['heddle_lang.semantic', 'heddle_lang.syntax', 'tree_sitter', 'heddle.cli.checked'] 0")
-    assert once() == "loaded: [] 0"
-    assert (tmp_path / "out.csv").read_text(encoding="utf-8") == "n\n2\n3\n"
+def test_a_stored_plan_loads_neither_the_parser_nor_the_analysis(project: Path) -> None:
+    modules = ("heddle_lang.semantic", "heddle_lang.syntax", "tree_sitter", "heddle.cli.checked")
+    run = ["run", "app.he", "--no-lineage"]
+    assert modules_loaded(project, run, modules) == (list(modules), 0)
+    assert modules_loaded(project, run, modules) == ([], 0)
+    assert (project / "out.csv").read_text(encoding="utf-8") == "n\n2\n3\n"
