@@ -1,17 +1,18 @@
 """Aggregates over `range` frames with bounds (`window range:-2..2`): the rows of the current row's
 partition whose sort key lies within `start..end` of its own.
 
-The window's frame is sorted into runs (`segments.py`), each partition's rows by the key (nulls last), so
-the frame of each row is a run of consecutive positions `lo .. hi-1`, computed in place (no sort of its own,
-none back): its ends are found once for all the aggregates of the window, by binary searches of
-`key + start` (the first row at or above) and `key + end` (the last row at or below) among the rows'
-(run, key) pairs. `count`, `sum` and `average` are differences of prefix sums over the sorted rows (exact
-for integers: 128-bit). `min` and `max` (and `all`/`any`, the minimum and maximum of 0/1) read a running
-extreme through the partition where every frame is open at one end (`range:..n`, `range:n..`), else a sparse
-table, and `stddev` merges the disjoint blocks of rows that make the frame (`blocks.py`): O(n log w) for
-frames of up to w rows. Rows with a null key are peers of each other: a bounded end of their frame is
-an end of the partition's null-key rows; an unbounded end is the partition's end for every row (null keys
-included, as DuckDB does). An integer key whose bound leaves its type fails, as SQL does.
+The window's frame is sorted into runs (`segments.py`), each partition's rows by the key (nulls last), so the
+frame of each row is a run of consecutive positions `lo .. hi-1`, computed in place (no sort of its own, none
+back): its ends are found once for all the aggregates of the window, by binary searches of `key + start` (the
+first row at or above) and `key + end` (the last row at or below) among the rows' (run, key) pairs, each
+packed in one 128-bit number for integer and float keys. `count`, `sum` and `average` are differences of
+prefix sums over the sorted rows (exact for integers: 128-bit). `min` and `max` (and `all`/`any`, the minimum
+and maximum of 0/1) read a running extreme through the partition where every frame is open at one end
+(`range:..n`, `range:n..`), else a sparse table, and `stddev` merges the disjoint blocks of rows that make the
+frame (`blocks.py`): O(n log w) for frames of up to w rows. Rows with a null key are peers of each other: a
+bounded end of their frame is an end of the partition's null-key rows; an unbounded end is the partition's end
+for every row (null keys included, as DuckDB does). An integer key whose bound leaves its type fails, as SQL
+does.
 """
 
 from __future__ import annotations
@@ -114,6 +115,16 @@ def _directed(key: pl.Expr, dtype: pl.DataType, *, descending: bool) -> pl.Expr:
     return pl.lit(0, pl.Int128) - key.cast(pl.Int128) if dtype.is_integer() else -key
 
 
+_RUNS, _MISSING, _BIAS = 2**67, 2**66, 2**64  # directed keys lie in -2^64 .. 2^64: biased, below 2^66
+
+
+def _packed(run: pl.Expr, missing: pl.Expr, directed: pl.Expr) -> pl.Expr:
+    """(run, key missing, directed integer or float key) as one 128-bit number that orders as the triple
+    does (a missing key counts as 0 after its flag)."""
+    return (run.cast(pl.Int128) * pl.lit(_RUNS, pl.Int128) + missing.cast(pl.Int128) * pl.lit(_MISSING, pl.Int128)
+            + directed.cast(pl.Int128).fill_null(0) + pl.lit(_BIAS, pl.Int128))
+
+
 class RangeStage:
     """Adds a column per aggregate (`add`) over the range frame `bounds` (values of the window's single sort
     `key`, relative to the row's, None unbounded) of each row, in the frame's order: the rows sorted into
@@ -135,17 +146,19 @@ class RangeStage:
 
     def _find(self, value: int | None, side: Literal["left", "right"]) -> pl.Expr:
         """The position of the key + `value` in the row's run: a binary search of the frame's rows, which
-        are sorted by (run, key missing, directed key)."""
+        are sorted by (run, key missing, directed key). Integer and float keys: each row's triple packed in
+        one 128-bit number (a search among numbers is several times faster than among structs)."""
         key, dtype, descending = self.key, self.key_type, self.descending
         run = pl.lit(0, pl.UInt32) if self.run is None else self.run
-
-        def searchable(target: pl.Expr, missing: pl.Expr) -> pl.Expr:
-            return pl.struct(run.alias("r"), missing.alias("nk"), _directed(target, dtype, descending=descending)
-                             .alias("k"))
-
         target = offset(key, value, dtype) if value else key
-        return searchable(key, key.is_null()).search_sorted(searchable(target, pl.lit(False)), side=side
-                                                            ).cast(pl.Int64)
+        if dtype.is_integer() or dtype.is_float():
+            searchable = _packed
+        else:
+            def searchable(run: pl.Expr, missing: pl.Expr, directed: pl.Expr) -> pl.Expr:
+                return pl.struct(run.alias("r"), missing.alias("nk"), directed.alias("k"))
+        return searchable(run, key.is_null(), _directed(key, dtype, descending=descending)).search_sorted(
+            searchable(run, pl.lit(False), _directed(target, dtype, descending=descending)), side=side
+        ).cast(pl.Int64)
 
     def __call__(self, frame: pl.LazyFrame) -> pl.LazyFrame:
         keyed_end, lo_name, hi_name = self.columns
