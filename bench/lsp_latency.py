@@ -2,14 +2,16 @@
 
     python bench/lsp_latency.py [--edits 30] [--requests 40] [--cold 5] [--cli-runs 5] [--sizes 1000,10000,50000]
     python bench/lsp_latency.py --cold-only [--cold 5]    # the cold starts alone
+    python bench/lsp_latency.py --bursts-only [--bursts 20] [--sizes 10000]    # edits and held keys alone,
+                                                          # against the edits each awaited
 
 It spawns `python -m heddle_lsp` (this interpreter), speaks JSON-RPC with Content-Length framing over
 its stdin/stdout, and prints n, p50 and p95 for:
 - didChange → publishDiagnostics on generated 1,000- and 10,000-line documents: one-character edits at
   the end of the middle line (a space inserted, then deleted, ...), each awaited: the clock runs from
-  writing the didChange to reading the publishDiagnostics of that version. An edit after a pause is
-  analysed at once by the server (its debounce only holds back bursts of changes), so these edits pay
-  no debounce; a burst of edits is measured separately (the last edit → its diagnostics).
+  writing the didChange to reading the publishDiagnostics of that version. The server analyses every change at
+  once (the next change cancels it); a burst of edits 20 ms apart (a held key) is measured separately, from its
+  last edit to that version's diagnostics, after a whole-text change (an editor's reload) of the document.
 - the same texts through a fresh full check: in-process `analyze(parse(text), load_catalog(examples))`
   (the baseline of the ratio), in-process with one catalog kept (the server's work without the
   protocol), and `heddle check FILE` as a subprocess;
@@ -527,8 +529,8 @@ class SizeResult:
     shown_errors: list[str]
 
 
-def bench_server(lines: int, text: str, plan: EditPlan, *, edits: int, requests: int,
-                 in_process: InProcess) -> SizeResult:
+def bench_server(lines: int, text: str, plan: EditPlan, *, edits: int, requests: int, bursts: int,
+                 in_process: InProcess | None) -> SizeResult:
     uri = (EXAMPLES / f"_lsp_latency_{lines}.he").as_uri()  # never written: the server reads didOpen
     text_lines = text.splitlines()
     with server(env={**os.environ, **NO_DISK_CACHE}) as lsp:
@@ -536,23 +538,23 @@ def bench_server(lines: int, text: str, plan: EditPlan, *, edits: int, requests:
         rss_idle = lsp.memory_mb()
         open_ms = open_document(lsp, uri, text)
         rss_open = lsp.memory_mb()
-        samples = diagnostics_latency(lsp, uri, plan, edits=edits, first_version=2, between=in_process.measure)
+        samples = diagnostics_latency(lsp, uri, plan, edits=edits, first_version=2,
+                                      between=in_process.measure if in_process is not None else lambda index: None)
         # The count of the text the edits left (which is the generated text when `edits` is even).
         lsp.notify("textDocument/didChange", {
             "textDocument": {"uri": uri, "version": edits + 2}, "contentChanges": [{"text": text}]})
         count = len(lsp.diagnostics_of(uri, edits + 2).message["params"]["diagnostics"])
-        bursts, published_in_bursts = burst_latency(lsp, uri, plan, bursts=max(1, edits // BURST_EDITS),
-                                                    first_version=edits + 3)
+        burst_samples, published_in_bursts = burst_latency(lsp, uri, plan, bursts=bursts, first_version=edits + 3)
         completion = request_rows(lsp, "textDocument/completion", capability="completionProvider",
                                   capabilities=capabilities, uri=uri, spots=completion_spots(text_lines),
-                                  requests=requests)
+                                  requests=requests) if requests else []
         hover = request_rows(lsp, "textDocument/hover", capability="hoverProvider", capabilities=capabilities,
-                             uri=uri, spots=hover_spots(text_lines), requests=requests)
+                             uri=uri, spots=hover_spots(text_lines), requests=requests) if requests else []
         rss_after = lsp.memory_mb()
         shown = list(lsp.shown_errors)
     row = Row("server: didChange → publishDiagnostics", samples, TARGET_DIAGNOSTICS_P95_MS)
     burst_row = Row(f"server: burst of {BURST_EDITS} changes {BURST_GAP_SECONDS * 1e3:g} ms apart, last → "
-                    "diagnostics", bursts, TARGET_BURST_P95_MS.get(lines))
+                    "diagnostics", burst_samples, TARGET_BURST_P95_MS.get(lines))
     for each in completion:
         each.target_ms = TARGET_COMPLETION_P95_MS.get(lines, each.target_ms)
     return SizeResult(lines, open_ms, count, rss_idle, rss_open, rss_after, row, burst_row, published_in_bursts,
@@ -759,15 +761,6 @@ def bench_library_edit(folder: Path, edits: int) -> Row:
     return row
 
 
-def debounce_ms() -> float | None:
-    try:
-        from heddle_lsp import server as module
-    except Exception:
-        return None
-    value = getattr(module, "DEBOUNCE_SECONDS", None)
-    return float(value) * 1e3 if isinstance(value, int | float) else None
-
-
 def format_memory(label: str, memory: tuple[float, float], target: float | None = None) -> str:
     rss, peak = memory
     line = f"  {label:44}VmRSS {rss:7.1f} MB   VmHWM {peak:7.1f} MB"
@@ -785,16 +778,17 @@ def main() -> None:
     parser.add_argument("--sizes", default=",".join(str(n) for n in SIZES),
                         help="document sizes in lines, comma-separated (default 1000,10000,50000)")
     parser.add_argument("--cold-only", action="store_true", help="only the cold starts (and their `heddle check`)")
+    parser.add_argument("--bursts", type=int, default=None,
+                        help=f"bursts of {BURST_EDITS} changes per document (default: edits / {BURST_EDITS})")
+    parser.add_argument("--bursts-only", action="store_true",
+                        help="only the server's edits and bursts of changes (no fresh checks, requests, cold starts)")
     args = parser.parse_args()
     sizes = tuple(int(n) for n in args.sizes.split(","))
     tune_gc()  # as the server and the `heddle` command run
     os.environ.update(QUIET)  # the in-process checks too: they would wait for each database to time out
 
-    debounce = debounce_ms()
     print(f"heddle-lsp over stdio: {sys.executable} -m heddle_lsp (Python {platform.python_version()}, "
           f"{os.cpu_count()} CPUs)")
-    if debounce is not None:
-        print(f"server debounce during bursts of changes: {debounce:g} ms (a change after a pause is analysed at once)")
 
     if args.cold_only:
         with scratch_project() as folder:
@@ -803,6 +797,15 @@ def main() -> None:
 
     texts = {lines: generate(lines) for lines in sizes}
     plans = {lines: EditPlan.middle_of(text) for lines, text in texts.items()}
+    bursts = args.bursts if args.bursts is not None else max(1, args.edits // BURST_EDITS)
+
+    if args.bursts_only:
+        for lines in sizes:
+            result = bench_server(lines, texts[lines], plans[lines], edits=args.edits, requests=0, bursts=bursts,
+                                  in_process=None)
+            print(f"\n== {lines:,} lines: edits each awaited, then bursts of changes (a held key)")
+            print_bursts(result, baseline=result.server_row)
+        return
 
     with scratch_project() as folder:
         cold = bench_cold_starts(args.cold, folder)
@@ -810,7 +813,7 @@ def main() -> None:
     cached = {lines: bench_disk_cache(lines, texts[lines], args.cli_runs) for lines in sizes}
     in_process = {lines: InProcess(plans[lines]) for lines in sizes}
     results = {lines: bench_server(lines, texts[lines], plans[lines], edits=args.edits, requests=args.requests,
-                                   in_process=in_process[lines])
+                                   bursts=bursts, in_process=in_process[lines])
                for lines in sizes}
 
     capabilities = results[sizes[0]].capabilities
@@ -835,9 +838,7 @@ def main() -> None:
                           statistics.median(m[1] for m in cached[lines].memory[mode]))
                 print(format_memory(f"after the first diagnostics, {label}", median,
                                     TARGET_RSS_MB.get(lines)))
-        print_rows("a held key: bursts of changes", [result.burst_row], baseline=fresh)
-        print(f"  versions inside bursts that were analysed and published anyway: {len(result.published_in_bursts)} "
-              f"of {len(result.burst_row.samples_ms) * (BURST_EDITS - 1)}")
+        print_bursts(result, baseline=fresh)
         print_rows("requests on the current snapshot (after the edits)", [*result.completion, *result.hover])
         print("\n  memory of the server process")
         print(format_memory("after initialize", result.rss_idle))
@@ -853,6 +854,16 @@ def main() -> None:
     print_rows("library didChange → the importer's publishDiagnostics", [library])
 
     print_cold_starts(cold)
+
+
+def print_bursts(result: SizeResult, baseline: Row) -> None:
+    if baseline is result.server_row:
+        print_rows("edits each awaited (the baseline), and bursts of changes", [result.server_row, result.burst_row],
+                   baseline=baseline)
+    else:
+        print_rows("a held key: bursts of changes", [result.burst_row], baseline=baseline)
+    print(f"  versions inside bursts that were analysed and published anyway: {len(result.published_in_bursts)} "
+          f"of {len(result.burst_row.samples_ms) * (BURST_EDITS - 1)}")
 
 
 def print_cold_starts(cold: list[tuple[str, list[Row], Row]]) -> None:

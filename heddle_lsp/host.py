@@ -9,7 +9,8 @@ first document: at a start on an unchanged project the disk cache answers every 
 nothing would take CPU from the server's first diagnostics. Analysis runs off the event
 loop (one worker thread) on an immutable tree; a request awaits the snapshot of the version it was
 asked about, and a result for an older version is never published. A change cancels the analysis of
-the version it replaces (at its next checkpoint): what awaited it gets `AnalysisCancelled`.
+the version it replaces (at its next checkpoint; one replaced before its analysis started is never started): what
+awaited it gets `AnalysisCancelled`. A change of the whole text is an edit of the bytes that differ.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from heddle_lang.paths import PathPolicy
 from heddle_lang.records import record
 from heddle_lang.relational.compile import PrqlCompiler
 from heddle_lang.relational.stored import stored_in
-from heddle_lang.semantic import Analysis, analyze
+from heddle_lang.semantic import Analysis, AnalysisCancelled, analyze
 from heddle_lang.semantic.libraries import reached
 from heddle_lang.semantic.workspace import Workspace
 from heddle_lang.syntax import SyntaxTree, parse
@@ -76,11 +77,9 @@ class Document:
     opened: int = 0  # the version it was opened with
     pending: asyncio.Future[Snapshot] | None = None  # the analysis of `version`, once asked for
     stale: threading.Event = field(default_factory=threading.Event)  # set: `pending` is no longer wanted
-    publish: asyncio.Task[None] | None = None  # the debounced diagnostics of `version`
-    analysis_seconds: float = 0.0  # how long the last analysis of this document took
+    publish: asyncio.Task[None] | None = None  # the diagnostics of `version`, published once analysed
     reached: frozenset[str] = frozenset()  # the library files its last analysis read, directly or not
     changed_at: float = 0.0  # time.monotonic() of the last change
-    change_gap: float = float("inf")  # seconds between the last two changes: small while the user types
 
 
 @dataclass
@@ -117,15 +116,14 @@ class Host:
         tree = document.tree
         for change in changes:
             if change.start is None or change.end is None:
-                tree = parse(change.text)
+                tree = replaced(tree, change.text)
                 continue
             start = tree.lines.offset(change.start, self.encoding)
             end = tree.lines.offset(change.end, self.encoding)
             tree = tree.edit(start, max(start, end), change.text)
         document.tree, document.version = tree, version
         document.stale.set()  # the running analysis of the previous version stops at its next checkpoint
-        now = time.monotonic()
-        document.change_gap, document.changed_at = now - document.changed_at, now
+        document.changed_at = time.monotonic()
         document.pending = None  # the next request analyses the new version
         return document
 
@@ -186,7 +184,8 @@ class Host:
             record = self.record_first and version == document.opened and document.path is not None
 
             def run() -> Snapshot:
-                started = time.perf_counter()
+                if stale.is_set():  # changed while it waited for the thread: nothing to start
+                    raise AnalysisCancelled
                 # Relative paths start from the file's folder; blocks typed by an earlier process are read from
                 # the project's cache, and those typed now are added to it.
                 reading = recording(this_thread=True) if record else contextlib.nullcontext()
@@ -197,7 +196,6 @@ class Host:
                         analysis = analyze(tree, catalog, stale.is_set, paths=paths, compiler=self.compiler)
                 if store is not None:
                     store.flush()
-                document.analysis_seconds = time.perf_counter() - started
                 document.reached = frozenset(library.file for library in reached(analysis))
                 return Snapshot(uri, version, analysis, inputs)
 
@@ -227,6 +225,46 @@ class Host:
     def current(self, uri: str, version: int) -> bool:
         document = self.documents.get(uri)
         return document is not None and document.version == version
+
+
+def replaced(tree: SyntaxTree, text: str) -> SyntaxTree:
+    """`tree` with its whole text replaced by `text` (a client that syncs whole documents, or an editor's reload): an
+    edit of the bytes that differ, so the new version reuses what the old one analysed as an incremental edit does."""
+    old, new = tree.data, text.encode("utf-8", errors="surrogatepass")  # as `parse` encodes
+    start, end, new_end = differing(old, new)
+    return tree.edit(start, end, new[start:new_end].decode("utf-8", errors="surrogatepass"))
+
+
+def differing(old: bytes, new: bytes) -> tuple[int, int, int]:
+    """The bytes `old[start:end]` that `new[start:new_end]` replaces: the rest is a common prefix and suffix, cut at
+    character boundaries. Binary searches over slices (compared at C speed), not a loop over the bytes."""
+    shortest = min(len(old), len(new))
+    low, high = 0, shortest  # the longest common prefix is in low..high
+    while low < high:
+        middle = (low + high + 1) // 2
+        if old[low:middle] == new[low:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    start = low
+    low, high = 0, shortest - start  # the longest common suffix not overlapping the prefix
+    while low < high:
+        middle = (low + high + 1) // 2
+        if old[len(old) - middle:len(old) - low] == new[len(new) - middle:len(new) - low]:
+            low = middle
+        else:
+            high = middle - 1
+    end, new_end = len(old) - low, len(new) - low
+    while 0 < start < len(old) and _continues(old, start):  # a character's bytes stay together
+        start -= 1
+    while end < len(old) and _continues(old, end):
+        end, new_end = end + 1, new_end + 1
+    return start, end, new_end
+
+
+def _continues(data: bytes, at: int) -> bool:
+    """The byte at `at` continues a UTF-8 sequence begun before it."""
+    return (data[at] & 0xC0) == 0x80
 
 
 def _retrieve(future: asyncio.Future[Snapshot]) -> None:

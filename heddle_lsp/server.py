@@ -36,7 +36,7 @@ from heddle_lang.text import Position
 from heddle_lang.version import __version__
 from heddle_lsp import first_answer
 from heddle_lsp.convert import DiagnosticCache, completion_item_json, encoding_of, whole_document
-from heddle_lsp.host import Change, Document, Host, Snapshot, path_of
+from heddle_lsp.host import Change, Host, Snapshot, path_of
 from heddle_lsp.protocol import CLIENT_ERRORS, HeddleProtocol
 
 if TYPE_CHECKING:
@@ -46,12 +46,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# A change that comes after a pause is analysed at once; during a burst of changes (a held key, a
-# fast typist, an editor's multi-step edit) diagnostics wait for the burst to pause, so the versions it
-# makes obsolete are never analysed. Documents that analyse quickly hardly wait at all.
-DEBOUNCE_SECONDS = 0.03
-QUICK_ANALYSIS_SECONDS = 0.05
-YIELD_SECONDS = 0.002  # lets the changes already read from the client arrive first
+# Every change is analysed at once, after the changes already read from the client have arrived: during a burst
+# (a held key, a fast typist, an editor's multi-step edit) the next change cancels the analysis of the version it
+# replaces at that analysis's next checkpoint, so the burst's last change starts as soon as it arrives. Waiting
+# for the burst to pause instead would add the wait to every burst's last diagnostics.
+YIELD_SECONDS = 0.002
 
 
 class HeddleServer(LanguageServer):
@@ -232,7 +231,7 @@ class HeddleServer(LanguageServer):
 
     async def _publish(self, uri: str, version: int) -> None:
         document = self.host.documents.get(uri)
-        await asyncio.sleep(YIELD_SECONDS if document is None or _settled(document) else DEBOUNCE_SECONDS)
+        await asyncio.sleep(YIELD_SECONDS)
         try:
             snapshot = await self.snapshot(uri)
         except JsonRpcContentModified:
@@ -324,11 +323,6 @@ class HeddleServer(LanguageServer):
     def lsp_diagnostics(self, snapshot: Snapshot) -> list[lsp.Diagnostic]:
         return self.converted.convert(snapshot.uri, snapshot.tree.lines, snapshot.analysis.diagnostics,
                                       self.host.encoding)
-
-
-def _settled(document: Document) -> bool:
-    """No burst of changes to wait out: the document analyses quickly, or its last change came after a pause."""
-    return document.analysis_seconds < QUICK_ANALYSIS_SECONDS or document.change_gap >= DEBOUNCE_SECONDS
 
 
 server = HeddleServer()

@@ -64,14 +64,17 @@ def analyze(tree: SyntaxTree, catalog: Catalog, cancelled: Callable[[], bool] | 
     collect_imports(ctx, outline)
     earlier = previous.reusable if previous is not None else None
     collect_declarations(ctx, outline, earlier.definitions if earlier is not None else None)
+    checkpoint()
     around = environment(ctx)
     if earlier is not None and not earlier.usable(catalog, around):
         earlier = None
     texts: dict[str, bytes] = {}  # the declarations' texts, as the lookups read them
     checks: dict[tuple[str, bytes], CheckResult] = {}
     for resource in ctx.resources.values():
+        checkpoint()
         _check(ctx, resource, earlier, texts, checks)
     for step in ctx.steps.values():
+        checkpoint()
         _check(ctx, step, earlier, texts, checks)
     graphs: list[Graph | Replayed] = []
     kept: dict[bytes, GraphResult] = {}
@@ -92,6 +95,7 @@ def analyze(tree: SyntaxTree, catalog: Catalog, cancelled: Callable[[], bool] | 
         if result is not None:
             kept[key] = result
     graphs.extend(ctx.library_graphs.values())
+    checkpoint()
     _unused(ctx)
     checkpoint()
     diagnostics = sort_diagnostics([*check_tree(tree), *ctx.diagnostics])

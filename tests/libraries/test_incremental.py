@@ -1,10 +1,14 @@
 """Incremental analysis is fresh analysis: random edits across a library and two files importing it, each
 file analysed after every step through one long-lived `Workspace` (reusing what the edit did not touch, as the
 language server does, its relational blocks read from the records a disk cache would keep) and through a new one
-(nothing kept), with the same diagnostics, plan and uses."""
+(nothing kept), with the same diagnostics, plan and uses; also when the long-lived workspace's analyses of some
+versions were abandoned part-way, as the language server abandons a version the next change replaces."""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+from collections.abc import Callable
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -15,6 +19,7 @@ from heddle_engine.project import path_policy
 from heddle_lang import layout, relational
 from heddle_lang.paths import PathPolicy
 from heddle_lang.relational.stored import stored_in
+from heddle_lang.semantic import AnalysisCancelled
 from heddle_lang.semantic.model import Analysis
 from heddle_lang.semantic.workspace import Workspace
 from heddle_lang.syntax import SyntaxTree, parse, structure
@@ -124,13 +129,21 @@ def summary(analysis: Analysis) -> tuple[object, ...]:
             repr(analysis.tree.ast))
 
 
+# An edit, and whether the long-lived workspace's analysis of it is abandoned (None: not), after how many of its
+# checkpoints: the language server cancels the analysis of a version the next change replaces, wherever it is.
 edit = st.tuples(st.sampled_from(sorted(FILES)), st.floats(0, 1), st.integers(0, 6),
-                 st.sampled_from(SNIPPETS))
+                 st.sampled_from(SNIPPETS), st.none() | st.integers(0, 40))
+
+
+def after(checkpoints: int) -> Callable[[], bool]:
+    """A `cancelled` that answers True from its call number `checkpoints` (0-based) on."""
+    asked = itertools.count()
+    return lambda: next(asked) >= checkpoints
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(edit, min_size=1, max_size=8))
-def test_random_edits_analyse_as_a_fresh_analysis_does(edits: list[tuple[str, float, int, str]]) -> None:
+def test_random_edits_analyse_as_a_fresh_analysis_does(edits: list[tuple[str, float, int, str, int | None]]) -> None:
     texts = dict(FILES)
     trees: dict[str, SyntaxTree] = {file: parse(text) for file, text in texts.items()}
     kept = Workspace(CATALOG, texts.get, paths)
@@ -138,7 +151,7 @@ def test_random_edits_analyse_as_a_fresh_analysis_does(edits: list[tuple[str, fl
     with stored_in(store):
         for file in texts:
             kept.analyze(file, trees[file])
-    for file, where, removed, inserted in edits:
+    for step, (file, where, removed, inserted, abandoned) in enumerate(edits):
         tree = trees[file]
         start = int(where * len(tree.data))
         while 0 < start < len(tree.data) and (tree.data[start] & 0xC0) == 0x80:  # a character boundary
@@ -148,6 +161,10 @@ def test_random_edits_analyse_as_a_fresh_analysis_does(edits: list[tuple[str, fl
             end += 1
         trees[file] = tree.edit(start, end, inserted)
         texts[file] = trees[file].text
+        if abandoned is not None and step < len(edits) - 1:  # the next edit comes before this version's results
+            with stored_in(store), contextlib.suppress(AnalysisCancelled):
+                kept.analyze(file, trees[file], after(abandoned))
+            continue
         relational.cache_clear()  # the kept analyses' blocks come from the store's records where it has them
         with stored_in(store):
             kept_results = {each: summary(kept.analyze(each, trees[each])) for each in texts}

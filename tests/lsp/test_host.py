@@ -1,4 +1,4 @@
-"""The host in-process: a change cancels the analysis of the version it replaces."""
+"""The host in-process: a change cancels the analysis of the version it replaces; a whole-text change is an edit."""
 
 from __future__ import annotations
 
@@ -8,16 +8,19 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from heddle_engine import block_store
 from heddle_engine.compiler_process import CompilerProcess
 from heddle_lang.catalog import ModuleSpec, StaticCatalog
+from heddle_lang.paths import PathPolicy
 from heddle_lang.relational import cache_clear
 from heddle_lang.relational.compile import Compiled, compile_prql
 from heddle_lang.semantic import AnalysisCancelled, analyze
 from heddle_lang.syntax import parse
 from heddle_lang.text import Position
-from heddle_lsp.host import Change, Host
+from heddle_lsp.host import Change, Host, differing, replaced
 
 TEXT = """import "std/io" io
 
@@ -34,8 +37,10 @@ class GatedCatalog:
         self.inner = StaticCatalog({})
         self.entered = threading.Event()
         self.release = threading.Event()
+        self.asked = 0  # analyses that read the catalog
 
     def module(self, path: str) -> ModuleSpec | None:
+        self.asked += 1
         self.entered.set()
         self.release.wait(10)
         return self.inner.module(path)
@@ -69,6 +74,57 @@ async def test_a_change_cancels_the_running_analysis_and_the_new_version_is_anal
     assert second is not None
     snapshot = await second
     assert (snapshot.version, snapshot.tree.text) == (2, "// edited\n")
+
+
+@pytest.mark.asyncio
+async def test_a_version_replaced_before_its_analysis_started_is_never_analysed() -> None:
+    """A held key: versions 2 and 3 are asked for while version 1's analysis holds the thread; 2 is replaced by 3
+    before it starts, and is skipped (not even its declarations lowered) rather than analysed to be thrown away. A
+    saved document's analysis (through the project's `Workspace`) lowers the text before the analysis proper."""
+    catalog = GatedCatalog()
+    host = Host(lambda _path: catalog, lambda path, _catalog: PathPolicy("/tmp", "/tmp"))
+    uri = "file:///tmp/held.he"
+    host.open(uri, TEXT, 1)
+    first = host.snapshot(uri)
+    await asyncio.get_running_loop().run_in_executor(None, catalog.entered.wait, 10)
+    replaced = host.change(uri, 2, [Change("// 2\n", Position(0, 0), Position(0, 0))])
+    assert replaced is not None
+    skipped = replaced.tree
+    second = host.snapshot(uri)
+    host.change(uri, 3, [Change("// 3\n", Position(0, 0), Position(0, 0))])
+    third = host.snapshot(uri)
+    assert first is not None and second is not None and third is not None
+    catalog.release.set()
+    for future in (first, second):
+        with pytest.raises(AnalysisCancelled):
+            await future
+    snapshot = await third
+    assert (snapshot.version, snapshot.tree.text) == (3, "// 3\n// 2\n" + TEXT)
+    assert "outline" not in skipped.__dict__  # version 2 was never lowered
+    assert catalog.asked == 2  # version 1 (held, then cancelled) and version 3
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab\n\ré€😀\ud800 ", max_size=12), st.text(alphabet="ab\n\ré€😀\ud800 ", max_size=12))
+def test_a_whole_text_change_edits_the_bytes_that_differ(before: str, after: str) -> None:
+    old, new = (text.encode("utf-8", errors="surrogatepass") for text in (before, after))
+    start, end, new_end = differing(old, new)
+    assert 0 <= start <= end <= len(old) and start <= new_end <= len(new)
+    assert old[:start] == new[:start] and old[end:] == new[new_end:]
+    assert new[start:new_end].decode("utf-8", errors="surrogatepass")  == after[len(old[:start].decode(
+        "utf-8", errors="surrogatepass")):][:len(new[start:new_end].decode("utf-8", errors="surrogatepass"))]
+    tree = replaced(parse(before), after)
+    fresh = parse(after)
+    assert tree.data == fresh.data and str(tree.root) == str(fresh.root)
+    assert tree.diagnostics == fresh.diagnostics and tree.layout == fresh.layout
+
+
+def test_a_whole_text_change_differs_from_a_large_text_in_few_bytes() -> None:
+    """An editor that sends whole documents: one word changed in the middle is one small edit."""
+    text = "".join(f"step s{n} = io.print\n\n" for n in range(2000))
+    middle = text.index("step s1000 ")
+    edited = text[:middle] + "step t1000 " + text[middle + len("step s1000 "):]
+    assert differing(text.encode(), edited.encode()) == (middle + 5, middle + 6, middle + 6)
 
 
 @pytest.mark.asyncio
