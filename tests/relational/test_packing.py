@@ -21,10 +21,13 @@ _VALUES: dict[str, tuple[pl.DataType, list[object]]] = {
     "d": (pl.Date(), [dt.date(1970, 1, 1), dt.date(1, 1, 1), None, dt.date(9999, 12, 31)]),
     "s": (pl.Int8(), [-128, 127, 0, None]),
     "n": (pl.Int32(), [None]),
+    "e": (pl.Int64(), [2**63 - 1, 2**63 - 5, None]),
+    "m": (pl.Int64(), [-(2**63), -(2**63) + 3]),
+    "w": (pl.UInt64(), [2**64 - 1, 2**64 - 3, None]),
 }
 
 
-@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("seed", range(120))
 def test_same_order_as_polars(seed: int) -> None:
     chance = random.Random(seed)
     rows = chance.randint(0, 50)

@@ -29,8 +29,9 @@ def _table(seed: int, rows: int) -> pa.Table:
         "v": [chance.choice([1.5, -2.25, 4.0, None, 0.0]) for _ in range(rows)],
         "n": [chance.choice([3, -7, 11, None]) for _ in range(rows)],
         "id": list(range(rows)),
+        "x": [chance.choice([2**62, 2**62 + 2, 2**62 - 3, -(2**62), None]) for _ in range(rows)],
     }, schema=pa.schema([("g", pa.int64()), ("k", pa.float64()), ("i", pa.int64()), ("v", pa.float64()),
-                         ("n", pa.int64()), ("id", pa.int64())]))
+                         ("n", pa.int64()), ("id", pa.int64()), ("x", pa.int64())]))
 
 
 QUERIES = [
@@ -46,12 +47,21 @@ QUERIES = [
     "from t | group g (sort i | window range:-3..-1 (derive {a = sum v, b = min n, c = count this})) | sort id",
     "from t | sort {-k} | window range:0..2 (derive {a = sum n, b = max v, c = count this}) | sort id",
     "from t | sort i | window range:-2..2 (derive {a = min v, b = max v, c = count this}) | sort id",
+    # integer keys far from 0 (a key's distance from the least one packs it) and a span past 2^63
+    "from t | group g (sort {-x} | window range:-3..2 (derive {a = count this, b = sum n, c = min v})) | sort id",
+    "from t | filter x > 0 | sort x | window range:-2..0 (derive {a = count this, b = max n}) | sort id",
     # rows frames: of a few rows (side by side) and of more, running
     "from t | group g (sort {i, id} | window rows:-2..1 (derive {a = sum n, b = sum v, c = count v, d = average n,"
     " e = min v, f = max k})) | sort id",
     "from t | group g (sort {-k, id} | window rows:-20..0 (derive {a = sum n, b = average v, c = count k}))"
     " | sort id",
     "from t | group g (sort {i, id} | window rows:1..3 (derive {a = sum n, b = sum k, c = count n})) | sort id",
+    # rows frames whose ends leave the partition on one side only; lag and lead in partitions and without
+    "from t | group g (sort {i, id} | window rows:..-1 (derive {a = sum n, b = min v, c = count this})"
+    " | window rows:2.. (derive {d = sum v, e = max n, f = average n})) | sort id",
+    "from t | group g (sort {k, id} | derive {a = lag 1 v, b = lead 2 n, c = lag 3 id}) | sort id",
+    "from t | sort {i, id} | window rows:-3..-1 (derive {a = sum n, b = min v}) | derive {c = lead 1 v, d = lag 2 k}"
+    " | sort id",
     # whole partitions: all/any over null values (partitions without values give null)
     "from t | derive {big = v > 0} | group {g, i} (derive {a = all big, b = any big, c = sum n}) | sort id",
 ]

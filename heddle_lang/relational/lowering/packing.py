@@ -25,7 +25,7 @@ def packable(dtype: pl.DataType) -> bool:
 
 
 def _ordered(key: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    """The key as 64-bit integers (unsigned ones as they are) that order as Polars sorts its values."""
+    """The key as 64-bit integers (UInt64 as it is) that order as Polars sorts its values."""
     if dtype.is_float():
         value = key.cast(pl.Float64)
         canonical = pl.when(value.is_nan()).then(pl.lit(float("nan"))).when(value == 0.0).then(pl.lit(0.0)
@@ -36,40 +36,44 @@ def _ordered(key: pl.Expr, dtype: pl.DataType) -> pl.Expr:
         return key.cast(pl.Int64)
     if dtype.is_temporal():
         return key.to_physical().cast(pl.Int64)
-    return key
+    return key if dtype == pl.UInt64 else key.cast(pl.Int64)
 
 
-def _digits(key: pl.Series, descending: bool) -> tuple[pl.Expr, int]:
-    """The key's place counts (128-bit) and how many places it has (nulls last)."""
-    ordered = pl.select(_ordered(pl.lit(key), key.dtype)).to_series()
+def _digits(ordered: pl.Series, descending: bool, wide: pl.DataType) -> pl.Expr:
+    """The key's place counts (`wide`: Int64 when they fit, else Int128), nulls after every value."""
     low, high = ordered.min(), ordered.max()
     if low is None or high is None:  # every value null (or no rows): one place
-        return pl.lit(0, pl.Int128), 1
+        return pl.lit(0, wide)
+    own = ordered.dtype  # differences below 2^63 in the key's own 64-bit type (wrapping), else in 128 bits
+    value, kind = (pl.lit(ordered), own) if wide == pl.Int64 else (pl.lit(ordered).cast(wide), wide)
+    counts = (pl.lit(high, kind) - value) if descending else (value - pl.lit(low, kind))
+    return counts.cast(wide).fill_null(pl.lit(high - low + 1, wide))
+
+
+def _places(ordered: pl.Series) -> int:
+    """How many places a key's values take: its range, and one after it for nulls."""
+    low, high = ordered.min(), ordered.max()
+    if low is None or high is None:
+        return 1
     assert isinstance(low, int) and isinstance(high, int)
-    wide = pl.lit(ordered).cast(pl.Int128)
-    counts = (pl.lit(high, pl.Int128) - wide) if descending else (wide - pl.lit(low, pl.Int128))
-    places = high - low + 1
-    if ordered.null_count():
-        counts = counts.fill_null(pl.lit(places, pl.Int128))
-        places += 1
-    return counts, places
+    return high - low + 1 + (1 if ordered.null_count() else 0)
 
 
 def _sorted_positions(keys: list[pl.Series], descending: Sequence[bool]) -> pl.Series:
     """The positions of the rows in the order a stable sort by `keys` (nulls last) puts them."""
-    digits = [_digits(key, down) for key, down in zip(keys, descending, strict=True)]
+    ordered = [pl.select(_ordered(pl.lit(key), key.dtype)).to_series() for key in keys]
+    places = [_places(key) for key in ordered]
     total = 1
-    for _, places in digits:
-        total *= places
+    for count in places:
+        total *= count
     rows = len(keys[0])
     if total == 1:  # every key null throughout: the input order
         return pl.int_range(rows, dtype=pl.get_index_type(), eager=True)
     if total < 2**127:
-        packed = pl.lit(0, pl.Int128)
-        for counts, places in digits:
-            packed = packed * pl.lit(places, pl.Int128) + counts
-        if total < 2**63:
-            packed = packed.cast(pl.Int64)
+        wide = pl.Int64() if total < 2**63 else pl.Int128()
+        packed = pl.lit(0, wide)
+        for key, down, count in zip(ordered, descending, places, strict=True):
+            packed = packed * pl.lit(count, wide) + _digits(key, down, wide)
         return pl.select(pl.int_range(rows, dtype=pl.get_index_type()).sort_by(packed, maintain_order=True)
                          ).to_series()
     frame = pl.DataFrame({str(at): key for at, key in enumerate(keys)})

@@ -110,19 +110,40 @@ def _directed(key: pl.Expr, dtype: pl.DataType, *, descending: bool) -> pl.Expr:
         bits = canonical.reinterpret(dtype=pl.Int64)
         ordered = pl.when(bits < 0).then(bits ^ 0x7FFF_FFFF_FFFF_FFFF).otherwise(bits)
         return ordered ^ -1 if descending else ordered
-    if not descending:
-        return key
-    return pl.lit(0, pl.Int128) - key.cast(pl.Int128) if dtype.is_integer() else -key
+    if dtype.is_integer():  # 64-bit (UInt64 as it is): descending, its bits flipped (an order-reversing map)
+        wide = key if dtype == pl.UInt64 else key.cast(pl.Int64)
+        return ~wide if descending else wide
+    return -key if descending else key
 
 
-_RUNS, _MISSING, _BIAS = 2**67, 2**66, 2**64  # directed keys lie in -2^64 .. 2^64: biased, below 2^66
+def _packed(columns: list[pl.Series]) -> tuple[pl.Series, pl.Series]:
+    """The rows' (run, key missing, directed key) and the targets' (run, directed target) as numbers that order
+    as the triples do: each run `span` places apart, a key at its distance from the least key or target, a
+    missing key after every key. 64-bit where the runs' places fit, else 128-bit (a search among numbers is
+    several times faster than among structs, and among 64-bit ones than 128-bit ones)."""
+    *runs, missing, key, target = columns
+    values = pl.concat([key, target.filter(key.is_not_null())])
+    low, high = values.min(), values.max()
+    if low is None or high is None:  # no key: every row's frame is found from its run's ends
+        low = high = 0
+    assert isinstance(low, int) and isinstance(high, int)
+    span = high - low + 2
+    count = int(runs[0].max() or 0) + 1 if runs else 1
+    wide = pl.Int64() if count * span < 2**63 else pl.Int128()
+    kind = key.dtype if wide == pl.Int64 else wide  # differences below 2^63 in the key's own type (wrapping)
+    run = pl.lit(runs[0]).cast(wide) * pl.lit(span, wide) if runs else pl.lit(0, wide)
+
+    def place(directed: pl.Series) -> pl.Expr:
+        return (pl.lit(directed).cast(kind) - pl.lit(low, kind)).cast(wide)
+
+    rows = run + pl.when(pl.lit(missing)).then(pl.lit(span - 1, wide)).otherwise(place(key))
+    targets = run + place(target).fill_null(pl.lit(0, wide))
+    return pl.select(rows).to_series(), pl.select(targets).to_series()
 
 
-def _packed(run: pl.Expr, missing: pl.Expr, directed: pl.Expr) -> pl.Expr:
-    """(run, key missing, directed integer or float key) as one 128-bit number that orders as the triple
-    does (a missing key counts as 0 after its flag)."""
-    return (run.cast(pl.Int128) * pl.lit(_RUNS, pl.Int128) + missing.cast(pl.Int128) * pl.lit(_MISSING, pl.Int128)
-            + directed.cast(pl.Int128).fill_null(0) + pl.lit(_BIAS, pl.Int128))
+def _search(columns: list[pl.Series], side: Literal["left", "right"]) -> pl.Series:
+    rows, targets = _packed(columns)
+    return rows.search_sorted(targets, side=side).cast(pl.Int64)
 
 
 class RangeStage:
@@ -147,17 +168,18 @@ class RangeStage:
     def _find(self, value: int | None, side: Literal["left", "right"]) -> pl.Expr:
         """The position of the key + `value` in the row's run: a binary search of the frame's rows, which
         are sorted by (run, key missing, directed key). Integer and float keys: each row's triple packed in
-        one 128-bit number (a search among numbers is several times faster than among structs)."""
+        one number (`_packed`)."""
         key, dtype, descending = self.key, self.key_type, self.descending
-        run = pl.lit(0, pl.UInt32) if self.run is None else self.run
         target = offset(key, value, dtype) if value else key
+        directed, directed_target = (_directed(key, dtype, descending=descending),
+                                     _directed(target, dtype, descending=descending))
         if dtype.is_integer() or dtype.is_float():
-            searchable = _packed
-        else:
-            def searchable(run: pl.Expr, missing: pl.Expr, directed: pl.Expr) -> pl.Expr:
-                return pl.struct(run.alias("r"), missing.alias("nk"), directed.alias("k"))
-        return searchable(run, key.is_null(), _directed(key, dtype, descending=descending)).search_sorted(
-            searchable(run, pl.lit(False), _directed(target, dtype, descending=descending)), side=side
+            runs = [] if self.run is None else [self.run]
+            return pl.map_batches([*runs, key.is_null(), directed, directed_target],
+                                  lambda columns: _search(columns, side), return_dtype=pl.Int64)
+        run = pl.lit(0, pl.UInt32) if self.run is None else self.run
+        return pl.struct(run.alias("r"), key.is_null().alias("nk"), directed.alias("k")).search_sorted(
+            pl.struct(run.alias("r"), pl.lit(False).alias("nk"), directed_target.alias("k")), side=side
         ).cast(pl.Int64)
 
     def __call__(self, frame: pl.LazyFrame) -> pl.LazyFrame:

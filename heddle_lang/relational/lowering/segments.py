@@ -91,10 +91,20 @@ class Segments:
         _, end = self._bounds()
         return expr.gather(end - 1) if self.partition else expr.last()
 
+    def inside(self, by: int) -> pl.Expr:
+        """The row `by` rows before this one (after, when negative) is in this row's run: it has its run
+        number (runs are numbered apart), or, without a partition, it is in the frame."""
+        self.used = True
+        if by == 0:
+            return pl.lit(True)
+        if not self.partition:
+            return self.index.shift(by).is_not_null()
+        column = pl.col(self.run)
+        return column.shift(by).eq(column).fill_null(False)
+
     def shift(self, expr: pl.Expr, by: int) -> pl.Expr:
         """`expr` `by` rows before (after, when negative) in the run; null outside it."""
-        target = self.position() - by
-        return pl.when((target >= 0) & (target < self.length())).then(expr.shift(by))
+        return expr if by == 0 else pl.when(self.inside(by)).then(expr.shift(by))
 
     def peers_end(self, keys: list[pl.Expr]) -> pl.Expr:
         """The position (in the frame) of the last row of the row's peers: its run's rows with its keys."""

@@ -94,9 +94,10 @@ class Frame:
     def _at(self, series: pl.Expr, offset: int, before: pl.Expr, after: pl.Expr) -> pl.Expr:
         """`series` at this row + `offset`: `before` when that is before the run's first row, `after` past
         its last."""
-        target = self.segments.position() + offset
-        return (pl.when(target < 0).then(before).when(target > self.segments.length() - 1).then(after)
-                .otherwise(series.shift(-offset)))
+        if offset == 0:
+            return series
+        return pl.when(self.segments.inside(-offset)).then(series.shift(-offset)).otherwise(
+            before if offset < 0 else after)
 
     def rows(self) -> pl.Expr:
         """How many rows the frame holds."""

@@ -76,6 +76,8 @@ class WindowFunctions:
         if op.name not in WINDOW_ONLY and op.name not in AGGREGATES:
             return None
         exprs = Expressions(self.scope)
+        if op.name == "std.first":
+            return self._first(exprs.lower(op.args[-1]))
         if op.name in WINDOW_ONLY:
             return self._column(self.window_only(op, exprs))
         return self.framed(op, exprs)
@@ -97,13 +99,23 @@ class WindowFunctions:
                 raise UnsupportedError(f"`{name.removeprefix('std.')}` with a computed offset", op.span)
             value = exprs.lower(op.args[1])
             return segments.shift(value, offset if name == "std.lag" else -offset)
-        # `first`: an aggregation spread over the partition (no runs needed: the frame is in the window's
-        # order); `last`: the default frame ends with the current row's last peer, read in the runs (a
-        # group-by of partition and keys would hold about a group per row)
-        value = exprs.lower(op.args[-1])
-        if name == "std.first":
-            return segments.over(value.first())
-        return value.gather(segments.peers_end(self.keys))
+        # `last` (`first`: `_first`): the default frame ends with the current row's last peer, read in the
+        # runs (a group-by of partition and keys would hold about a group per row)
+        return exprs.lower(op.args[-1]).gather(segments.peers_end(self.keys))
+
+    def _first(self, value: pl.Expr) -> pl.Expr:
+        """`first`: the value at the first row of the run when another function of the window sorted the
+        frame into runs (decided once every function is lowered, when the stages run), else an aggregation
+        spread over the partition (no runs needed: the frame is in the window's order)."""
+        name = self._temp()
+        segments = self.segments
+
+        def stage(frame: pl.LazyFrame) -> pl.LazyFrame:
+            first = segments.first(value) if segments.used else segments.over(value.first())
+            return frame.with_columns(first.alias(name))
+
+        self.stages.append(stage)
+        return pl.col(name)
 
     # --- aggregates over a frame -----------------------------------------------------------------
 
