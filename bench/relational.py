@@ -86,10 +86,10 @@ SLOW = {
     "window/running_average_per_group": _RUNS + "; a float running sum per partition is a sliding-window sum",
     "window/rows_frame_ints_per_group": _RUNS + "; each frame reduction is several whole-frame columns",
     "window/range_frame_per_group": "a range frame per partition: the rows sorted by (partition, key), a binary "
-                                    "search of (run, key) structs for each end of each row's frame, the query's "
-                                    "sort sorting them back",
+                                    "search of (run, key) packed in one number for each end of each row's frame, "
+                                    "the query's sort sorting them back",
     "window/range_frame_descending_ahead": "as range_frame_per_group (the ends found once for its three "
-                                           "aggregates); a float average keeps NaN and infinities apart: four "
+                                           "aggregates); a float average keeps NaN and infinities apart: three "
                                            "prefix sums",
     "window/range_frame_extremes_per_group": "as range_frame_per_group (the ends found once for its three "
                                              "aggregates); min/max: a sparse table, stddev: merged blocks, O(n log w)",

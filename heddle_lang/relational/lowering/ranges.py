@@ -68,13 +68,10 @@ class _Positions:
         return pl.max_horizontal(self.hi - self.lo, pl.lit(0, pl.Int64))
 
     def _total(self, value: pl.Expr, zero: pl.Expr) -> pl.Expr:
-        """The sum of `value` (no nulls) over the frame: a difference of prefix sums."""
-        prefix = value.cum_sum()
-
-        def before(at: pl.Expr) -> pl.Expr:  # the sum of the rows before position `at`
-            return pl.when(at > 0).then(prefix.gather((at - 1).clip(0))).otherwise(zero)
-
-        return pl.when(self.hi > self.lo).then(before(self.hi) - before(self.lo)).otherwise(zero)
+        """The sum of `value` (no nulls) over the frame: a difference of prefix sums (`before` at position p:
+        the sum of the rows before p)."""
+        before = zero.append(value.cum_sum())
+        return pl.when(self.hi > self.lo).then(before.gather(self.hi) - before.gather(self.lo)).otherwise(zero)
 
     def reduce(self, value: pl.Expr, how: str, *, exact: bool = False) -> pl.Expr:
         del exact  # differences of prefix sums whatever the type (floats: see the class)
@@ -92,10 +89,10 @@ class _Positions:
         value = value.cast(pl.Float64)
         finite = self._total(pl.when(value.is_finite()).then(value).otherwise(0.0), pl.lit(0.0))
         ints = pl.lit(0, pl.Int64)
-        nan = self._total(value.is_nan().fill_null(False).cast(pl.Int64), ints) > 0
-        up = self._total((value == float("inf")).fill_null(False).cast(pl.Int64), ints) > 0
-        down = self._total((value == float("-inf")).fill_null(False).cast(pl.Int64), ints) > 0
-        return (pl.when(nan | (up & down)).then(pl.lit(float("nan"))).when(up).then(pl.lit(float("inf")))
+        # NaN, or +inf and -inf together, make NaN: counted as rows that are NaN or +inf, and NaN or -inf
+        up = self._total((value.is_nan() | (value == float("inf"))).fill_null(False).cast(pl.Int64), ints) > 0
+        down = self._total((value.is_nan() | (value == float("-inf"))).fill_null(False).cast(pl.Int64), ints) > 0
+        return (pl.when(up & down).then(pl.lit(float("nan"))).when(up).then(pl.lit(float("inf")))
                 .when(down).then(pl.lit(float("-inf"))).otherwise(finite))
 
 
@@ -116,33 +113,39 @@ def _directed(key: pl.Expr, dtype: pl.DataType, *, descending: bool) -> pl.Expr:
     return -key if descending else key
 
 
-def _packed(columns: list[pl.Series]) -> tuple[pl.Series, pl.Series]:
-    """The rows' (run, key missing, directed key) and the targets' (run, directed target) as numbers that order
-    as the triples do: each run `span` places apart, a key at its distance from the least key or target, a
-    missing key after every key. 64-bit where the runs' places fit, else 128-bit (a search among numbers is
-    several times faster than among structs, and among 64-bit ones than 128-bit ones)."""
-    *runs, missing, key, target = columns
-    values = pl.concat([key, target.filter(key.is_not_null())])
-    low, high = values.min(), values.max()
-    if low is None or high is None:  # no key: every row's frame is found from its run's ends
-        low = high = 0
-    assert isinstance(low, int) and isinstance(high, int)
-    span = high - low + 2
-    count = int(runs[0].max() or 0) + 1 if runs else 1
-    wide = pl.Int64() if count * span < 2**63 else pl.Int128()
-    kind = key.dtype if wide == pl.Int64 else wide  # differences below 2^63 in the key's own type (wrapping)
-    run = pl.lit(runs[0]).cast(wide) * pl.lit(span, wide) if runs else pl.lit(0, wide)
-
-    def place(directed: pl.Series) -> pl.Expr:
-        return (pl.lit(directed).cast(kind) - pl.lit(low, kind)).cast(wide)
-
-    rows = run + pl.when(pl.lit(missing)).then(pl.lit(span - 1, wide)).otherwise(place(key))
-    targets = run + place(target).fill_null(pl.lit(0, wide))
-    return pl.select(rows).to_series(), pl.select(targets).to_series()
-
-
 def _search(columns: list[pl.Series], side: Literal["left", "right"]) -> pl.Series:
-    rows, targets = _packed(columns)
+    """The position of each target (run, directed target) among the rows' (run, key missing, directed key), sorted:
+    the first row at or above it (`side` "left"), or above it ("right"). Each pair is packed in one 64-bit
+    number, its run `span` places apart: a key at its distance from the least key (a target below or above
+    every key one place before or after them: the same position), a missing key after every key; where the
+    runs' spans do not fit, a key at its rank among the distinct keys (a target at the count of keys below
+    it, or at or below it for "right"), 128-bit past 2^63. A search among numbers is several times faster
+    than among structs, and among 64-bit ones than 128-bit ones."""
+    *runs, missing, key, target = columns
+    count = int(runs[0].max() or 0) + 1 if runs else 1
+    low, high = key.min(), key.max()
+    if low is None or high is None:  # no key: every row's frame is found from its run's ends
+        return pl.zeros(len(key), pl.Int64, eager=True)
+    assert isinstance(low, int) and isinstance(high, int)
+    span = high - low + 4
+    if count * span < 2**63:
+        wide: pl.DataType = pl.Int64()
+        kind = key.dtype  # distances below 2^63 in the key's own type (wrapping)
+        places = (pl.lit(key) - pl.lit(low, kind) + 1).cast(wide)
+        probe = pl.lit(target)
+        probes = (pl.when(probe < pl.lit(low, kind)).then(pl.lit(0, wide))
+                  .when(probe > pl.lit(high, kind)).then(pl.lit(span - 2, wide))
+                  .otherwise((probe - pl.lit(low, kind) + 1).cast(wide)))
+    else:
+        distinct = key.drop_nulls().unique().sort()
+        span = len(distinct) + 2
+        wide = pl.Int64() if count * span < 2**63 else pl.Int128()
+        places = pl.lit(distinct.search_sorted(key, side="left")).cast(wide)
+        probes = pl.lit(distinct.search_sorted(target, side=side)).cast(wide)
+        side = "left"
+    run = pl.lit(runs[0]).cast(wide) * pl.lit(span, wide) if runs else pl.lit(0, wide)
+    rows = pl.select(run + pl.when(pl.lit(missing)).then(pl.lit(span - 1, wide)).otherwise(places)).to_series()
+    targets = pl.select(run + probes.fill_null(pl.lit(0, wide))).to_series()
     return rows.search_sorted(targets, side=side).cast(pl.Int64)
 
 
