@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 from heddle_lang.version import __version__
 from heddle_lsp.first_answer import Front  # first: what the front needs, and no more, before it answers
+
+SWITCH_SECONDS = 0.0005
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     from heddle_lsp.protocol_types import CONVERTER_STORE, import_types, keep_converter_code
 
     tune_gc()
+    # A thread that wants the GIL waits for its holder's switch interval (5 ms by default): while an analysis runs,
+    # reading one message (pygls reads a header line, a blank line and the body on a pool thread, each handed to the
+    # event loop) and handling it cost several such waits, so a change read during a burst waited for tens of ms.
+    sys.setswitchinterval(SWITCH_SECONDS)
     logging.basicConfig(level=args.log_level, format="heddle-lsp %(levelname)s %(name)s: %(message)s")
     if front is not None:
         logging.getLogger("heddle_lsp").info("answered before the server was imported: %d documents, %d requests",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -124,13 +125,31 @@ class DiagnosticCache:
 
         return unstructure
 
+    def json_text(self, uri: str, diagnostics: Sequence[lsp.Diagnostic],
+                  unstructure: Callable[[lsp.Diagnostic], Any]) -> str:
+        """The JSON text of `diagnostics` (what `convert` gave for `uri`), as a publish writes it: the text of each
+        one this cache keeps is made once (from `unstructure`'s JSON), so a publish of a large document's diagnostics
+        joins texts instead of writing hundreds of objects again."""
+        by_id = self._by_id.get(uri, {})
+        texts = []
+        for diagnostic in diagnostics:
+            found = by_id.get(id(diagnostic))
+            if found is None or found.diagnostic is not diagnostic:
+                texts.append(json.dumps(unstructure(diagnostic)))
+                continue
+            if found.text is None:
+                found.text = json.dumps(unstructure(diagnostic))
+            texts.append(found.text)
+        return f"[{', '.join(texts)}]"
+
 
 class _Converted:
-    __slots__ = ("diagnostic", "json")
+    __slots__ = ("diagnostic", "json", "text")
 
     def __init__(self, diagnostic: lsp.Diagnostic) -> None:
         self.diagnostic = diagnostic
         self.json: Any = None  # its JSON, once sent
+        self.text: str | None = None  # that JSON as text
 
 
 def whole_document(lines: LineIndex, encoding: Encoding) -> lsp.Range:

@@ -151,6 +151,17 @@ class HeddleProtocol(LanguageServerProtocol):
     def _error(self, msg_id: int | str | None, code: lsp.ErrorCodes, text: str) -> None:
         self._send_data({"jsonrpc": self.VERSION, "id": msg_id, "error": {"code": int(code), "message": text}})
 
+    def notify_json(self, method: str, params: str) -> None:
+        """A notification whose params are JSON text already (`DiagnosticCache.json_text`), written as pygls writes
+        a message (the server's transports, stdio and TCP, write at once)."""
+        if self.writer is None:
+            log.error("no transport to send %s", method)
+            return
+        body = f'{{"jsonrpc": "{self.VERSION}", "method": {json.dumps(method)}, "params": {params}}}'.encode()
+        header = (f"Content-Length: {len(body)}\r\nContent-Type: {self.CONTENT_TYPE}; "
+                  f"charset={self.CHARSET}\r\n\r\n").encode() if self._include_headers else b""
+        self.writer.write(header + body)
+
     def as_json(self, value: Any) -> Any:
         """`value` as it is written to the client (lsprotocol's types unstructured), read back."""
         return json.loads(json.dumps(value, default=self._serialize_message))

@@ -8,6 +8,7 @@ server keeps serving.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -239,8 +240,9 @@ class HeddleServer(LanguageServer):
         if snapshot is None or snapshot.version != version or not self.host.current(uri, version):
             return  # a newer version is on its way
         diagnostics = self.lsp_diagnostics(snapshot)
-        self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(
-            uri=uri, version=version, diagnostics=diagnostics))
+        listed = self.converted.json_text(uri, diagnostics, self.messages.unstructure)
+        self.protocol.notify_json(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS,
+                                  f'{{"uri": {json.dumps(uri)}, "version": {version}, "diagnostics": {listed}}}')
         self.keep_first_answer(snapshot, diagnostics)
         if not self._answers_prepared:
             self._answers_prepared = True

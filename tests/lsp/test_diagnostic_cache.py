@@ -62,6 +62,22 @@ def test_the_json_of_a_kept_diagnostic_is_made_once_and_the_same_as_without_the_
     assert len(made) == 2
 
 
+def test_the_json_text_of_a_publish_is_that_of_its_diagnostics_each_made_once() -> None:
+    cache, plain = DiagnosticCache(), default_converter()
+    made = []
+
+    def counting(diagnostic: lsp.Diagnostic) -> object:
+        made.append(diagnostic)
+        return plain.unstructure(diagnostic)
+
+    out = _convert(cache, TEXT, (Diagnostic("HE1005", Span(5, 6), "one"), Diagnostic("HE1005", Span(16, 17), "two")))
+    text = cache.json_text(URI, out, counting)
+    assert json.loads(text) == plain.unstructure(out)
+    assert cache.json_text(URI, out, counting) == text and len(made) == 2  # the second publish joins the texts
+    stranger = lsp_diagnostic(URI, LineIndex(TEXT), Diagnostic("HE1005", Span(27, 28), "three"), Encoding.UTF16)
+    assert json.loads(cache.json_text(URI, [stranger], counting)) == plain.unstructure([stranger])
+
+
 def test_remembered_results_are_bounded_by_the_largest_document() -> None:
     memo: Remembered[int, int] = Remembered()
     for key in range(FLOOR):
