@@ -132,7 +132,7 @@ def _call_pickle(command: str) -> bytes:
 
 
 def test_a_stored_plan_loads_neither_the_parser_nor_the_analysis(project: Path) -> None:
-    modules = ("heddle_lang.semantic", "heddle_lang.syntax", "tree_sitter", "heddle.cli.checked")
+    modules = ("heddle_lang.semantic", "heddle_lang.syntax", "tree_sitter", "heddle.cli.checked", "prqlc")
     run = ["run", "app.he", "--no-lineage"]
     assert modules_loaded(project, run, modules) == (list(modules), 0)
     assert modules_loaded(project, run, modules) == ([], 0)

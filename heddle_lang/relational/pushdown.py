@@ -47,7 +47,6 @@ from functools import lru_cache
 from typing import Any
 
 import polars as pl
-import prqlc
 
 from heddle_lang.records import record
 from heddle_lang.relational.model import Program, sql_table_name
@@ -410,6 +409,8 @@ def _compile(all_names: list[str], columns: list[str], filters: list[dict[str, A
             "kind": {"ExternRef": {"LocalTable": [SOURCE]}}, "columns": [{"Single": n} for n in all_names]}}],
         "relation": {"kind": {"Pipeline": transforms}, "columns": [{"Single": c} for c in columns]},
     }
+    import prqlc  # here: a run without a database step to push into never loads prqlc (1.4 MB resident)
+
     options = prqlc.CompileOptions(format=False, signature_comment=False, target=f"sql.{dialect}")
     try:
         outer = prqlc.rq_to_sql(json.dumps(rq), options)
