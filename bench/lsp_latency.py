@@ -4,6 +4,7 @@
     python bench/lsp_latency.py --cold-only [--cold 5]    # the cold starts alone
     python bench/lsp_latency.py --bursts-only [--bursts 20] [--sizes 10000]    # edits and held keys alone,
                                                           # against the edits each awaited
+    python bench/lsp_latency.py --edits-only [--sizes ...] [--edits 30]    # didChange → diagnostics alone (vs 1,000)
 
 It spawns `python -m heddle_lsp` (this interpreter), speaks JSON-RPC with Content-Length framing over
 its stdin/stdout, and prints n, p50 and p95 for:
@@ -91,6 +92,7 @@ NO_DISK_CACHE = {**QUIET, "HEDDLE_CACHE": "off"}
 TARGET_RSS_MB = {10_000: 120.0, 50_000: 200.0}
 METHOD_NOT_FOUND = -32601
 TIMEOUT_SECONDS = 60.0
+OPEN_TIMEOUT_SECONDS = 600.0  # `--edits-only`: a large document's first analysis on a loaded machine
 SMALL_EXAMPLE = EXAMPLES / "seeds" / "fraud_detection.he"
 CLIENT_CAPABILITIES: Message = {
     "general": {"positionEncodings": ["utf-16"]},
@@ -233,13 +235,13 @@ class LspProcess:
             if predicate(received.message):
                 return received
 
-    def diagnostics_of(self, uri: str, version: int | None = None) -> Received:
+    def diagnostics_of(self, uri: str, version: int | None = None, timeout: float = TIMEOUT_SECONDS) -> Received:
         def matches(message: Message) -> bool:
             if message["method"] != "textDocument/publishDiagnostics" or message["params"]["uri"] != uri:
                 return False
             return version is None or message["params"].get("version") == version
 
-        return self.wait_for(matches)
+        return self.wait_for(matches, timeout)
 
     # lifecycle
 
@@ -503,12 +505,12 @@ def request_rows(lsp: LspProcess, method: str, *, capability: str, capabilities:
     return list(rows.values())
 
 
-def open_document(lsp: LspProcess, uri: str, text: str) -> float:
+def open_document(lsp: LspProcess, uri: str, text: str, timeout: float = TIMEOUT_SECONDS) -> float:
     """didOpen, and the milliseconds until its first diagnostics."""
     start = time.perf_counter()
     lsp.notify("textDocument/didOpen", {
         "textDocument": {"uri": uri, "languageId": "heddle", "version": 1, "text": text}})
-    received = lsp.diagnostics_of(uri)
+    received = lsp.diagnostics_of(uri, timeout=timeout)
     return (received.at - start) * 1e3
 
 
@@ -782,6 +784,8 @@ def main() -> None:
                         help=f"bursts of {BURST_EDITS} changes per document (default: edits / {BURST_EDITS})")
     parser.add_argument("--bursts-only", action="store_true",
                         help="only the server's edits and bursts of changes (no fresh checks, requests, cold starts)")
+    parser.add_argument("--edits-only", action="store_true",
+                        help="only didChange → publishDiagnostics at each size, against 1,000 lines")
     args = parser.parse_args()
     sizes = tuple(int(n) for n in args.sizes.split(","))
     tune_gc()  # as the server and the `heddle` command run
@@ -793,6 +797,10 @@ def main() -> None:
     if args.cold_only:
         with scratch_project() as folder:
             print_cold_starts(bench_cold_starts(args.cold, folder))
+        return
+
+    if args.edits_only:
+        print_edits(sizes, args.edits)
         return
 
     texts = {lines: generate(lines) for lines in sizes}
@@ -864,6 +872,28 @@ def print_bursts(result: SizeResult, baseline: Row) -> None:
         print_rows("a held key: bursts of changes", [result.burst_row], baseline=baseline)
     print(f"  versions inside bursts that were analysed and published anyway: {len(result.published_in_bursts)} "
           f"of {len(result.burst_row.samples_ms) * (BURST_EDITS - 1)}")
+
+
+def edits_row(lines: int, edits: int) -> Row:
+    """didChange → publishDiagnostics alone on the generated document of `lines` lines (no bursts, requests, memory
+    or in-process checks: a fresh check of 50,000 lines after each edit would take most of an hour on a loaded
+    machine)."""
+    text = generate(lines)
+    plan = EditPlan.middle_of(text)
+    uri = (EXAMPLES / f"_lsp_latency_{lines}.he").as_uri()
+    with server(env={**os.environ, **NO_DISK_CACHE}) as lsp:
+        lsp.initialize(EXAMPLES)
+        open_document(lsp, uri, text, OPEN_TIMEOUT_SECONDS)
+        samples = diagnostics_latency(lsp, uri, plan, edits=edits, first_version=2, between=lambda index: None)
+    return Row(f"{lines:,} lines: didChange → publishDiagnostics", samples, TARGET_DIAGNOSTICS_P95_MS)
+
+
+def print_edits(sizes: Sequence[int], edits: int) -> None:
+    """`--edits-only`: each size against the 1,000-line document (the goal: an edit costs the same at any size)."""
+    baseline = edits_row(1_000, edits)
+    rows = [edits_row(lines, edits) for lines in sizes if lines != 1_000]
+    print_rows("didChange → publishDiagnostics, one-character edits of the middle line", [baseline, *rows],
+               baseline=baseline)
 
 
 def print_cold_starts(cold: list[tuple[str, list[Row], Row]]) -> None:

@@ -195,9 +195,13 @@ class SyntaxTree:
             cst = _parse(data)
         else:
             # What changed: the edited bytes, and where the parser built other nodes than before.
-            changed = old.changed_ranges(cst)
-            low = min([start, *(r.start_byte for r in changed)])
-            high = max([new_end, *(r.end_byte for r in changed)])
+            inside = _enclosing(old.root_node, cst.root_node, start, new_end)
+            if inside is not None:
+                low, high = inside
+            else:
+                changed = old.changed_ranges(cst)
+                low = min([start, *(r.start_byte for r in changed)])
+                high = max([new_end, *(r.end_byte for r in changed)])
             since = self._succeeded(low, high, start, end, new_end)
         # What this version lowered, or (not lowered: a version a burst of changes skipped) what it had to reuse.
         tree = SyntaxTree(data, cst, self._lowered, since)
@@ -219,6 +223,26 @@ class SyntaxTree:
         before = since.start if since.start < start else start
         after = since.end + delta if since.end >= end else new_end
         return Since(since.base, min(before, low), max(after, high), since.delta + delta)
+
+
+def _enclosing(old: ts.Node, new: ts.Node, start: int, new_end: int) -> tuple[int, int] | None:
+    """The bytes of the top-level node an edit stayed inside (bytes `start..new_end` of the new text; `old` is the
+    previous tree edited so, its places moved as the edit moved them): the node of the same type at the same place in
+    both, the edit strictly inside it, as many top-level nodes in both. Then the parser built the same nodes before it
+    (the same text up to the same first token) and after it (the same text, from the same state: between two
+    declarations), so only its bytes may differ; None: ask tree-sitter (`changed_ranges` compares every node: ~10 ms
+    at 50,000 lines)."""
+    count = old.child_count
+    if count != new.child_count or count == 0:
+        return None
+    index = bisect.bisect_right(range(count), start, key=lambda i: old.child(i).start_byte) - 1
+    if index < 0:
+        return None
+    before, after = old.child(index), new.child(index)
+    if before.start_byte < start and new_end < before.end_byte and before.type == after.type \
+            and after.start_byte == before.start_byte and after.end_byte == before.end_byte:
+        return after.start_byte, after.end_byte
+    return None
 
 
 def _region(tree: SyntaxTree, since: Since) -> Region:

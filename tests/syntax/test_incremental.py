@@ -155,6 +155,23 @@ def test_an_edit_inside_a_declaration_splices_the_rest_of_the_outline() -> None:
     assert diagnostics(after) == diagnostics(parse(text[:middle] + " " + text[middle:]))
 
 
+@pytest.mark.parametrize("inserted", ["}\n\nworkflow Split {\n  [{ id: 1 }]\n    | io.print\n", " // a note", "\n"])
+def test_an_edit_that_stays_inside_one_declaration_or_splits_it_splices_as_a_fresh_parse(inserted: str) -> None:
+    """Inside one top-level node of the same type and extent before and after, only its bytes are read again; an edit
+    that makes two declarations of one (as many nodes no more) is compared node by node as before."""
+    text = 'import "std/io" io\n\nworkflow A {\n  [{ id: 1 }]\n    | io.print\n}\n\nworkflow B {\n  [{ id: 2 }]\n' \
+           "    | io.print\n}\n"
+    tree = parse(text)
+    check_tree(tree)
+    offset = text.index("    | io.print\n}\n\nworkflow B") + len("    | io.print")
+    after = tree.edit(offset, offset, inserted)
+    fresh = parse(text[:offset] + inserted + text[offset:])
+    assert same_tree(after, fresh)
+    assert after.region is not None
+    assert diagnostics(after) == diagnostics(fresh)
+    assert [p.text for p in after.outline.placed] == [p.text for p in fresh.outline.placed]
+
+
 def test_a_checked_version_lets_go_of_the_version_it_spliced_from() -> None:
     """Else a long editing session would keep every version of the text."""
     text = generate(300, seed=2)
