@@ -60,6 +60,8 @@ QUERIES = [
     "from t | group g (sort {i, id} | window rows:..-1 (derive {a = sum n, b = min v, c = count this})"
     " | window rows:2.. (derive {d = sum v, e = max n, f = average n})) | sort id",
     "from t | group g (sort {k, id} | derive {a = lag 1 v, b = lead 2 n, c = lag 3 id}) | sort id",
+    "from t | group g (sort {-i, id} | derive {a = first v, b = last n, c = first k}) | sort id",
+    "from t | group {g, i} (sort {id} | derive {a = first k}) | sort id",
     "from t | sort {i, id} | window rows:-3..-1 (derive {a = sum n, b = min v}) | derive {c = lead 1 v, d = lag 2 k}"
     " | sort id",
     # whole partitions: all/any over null values (partitions without values give null)

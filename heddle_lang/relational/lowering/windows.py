@@ -28,7 +28,7 @@ from heddle_lang.relational.lowering.errors import UnsupportedError
 from heddle_lang.relational.lowering.expressions import Expressions, literal_int
 from heddle_lang.relational.lowering.ranges import RangeStage
 from heddle_lang.relational.lowering.scope import Scope
-from heddle_lang.relational.lowering.segments import Segments
+from heddle_lang.relational.lowering.segments import Segments, sorts_fast
 from heddle_lang.relational.lowering.sliding import Frame, framed_aggregate
 
 Stage = Callable[[pl.LazyFrame], pl.LazyFrame]
@@ -104,11 +104,15 @@ class WindowFunctions:
         return exprs.lower(op.args[-1]).gather(segments.peers_end(self.keys))
 
     def _first(self, value: pl.Expr) -> pl.Expr:
-        """`first`: the value at the first row of the run when another function of the window sorted the
-        frame into runs (decided once every function is lowered, when the stages run), else an aggregation
-        spread over the partition (no runs needed: the frame is in the window's order)."""
-        name = self._temp()
+        """`first`: the value at the first row of the run when the partition keys sort fast (one sort into
+        runs; a group-by of millions of partitions costs more, and a later window over the same partition
+        and keys, as prqlc makes for `last`, finds the rows in its order) or another function of the window
+        sorted the frame into runs (decided once every function is lowered, when the stages run), else an
+        aggregation spread over the partition (no runs needed: the frame is in the window's order)."""
         segments = self.segments
+        if self.partition and all(sorts_fast(self.scope.dtype(p)) for p in self.partition):
+            return self._column(segments.first(value))
+        name = self._temp()
 
         def stage(frame: pl.LazyFrame) -> pl.LazyFrame:
             first = segments.first(value) if segments.used else segments.over(value.first())
