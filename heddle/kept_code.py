@@ -11,6 +11,9 @@ another Python never reads it; each is keyed by its text, file name and compiler
 is compiled. The file is read on first use and written whole (a temporary file, then renamed) when a text was
 new — not where Python writes no bytecode (`PYTHONDONTWRITEBYTECODE`) —, started afresh past `MAX_ENTRIES`
 (each version of an edited plugin adds its methods). A file that cannot be read or written costs the compiling.
+Each code object is kept marshalled and read when its text is asked for: a command's store holds the classes of
+every path it took (`heddle run`'s: the checker's too, which a run from a stored plan never defines), and the code
+objects of all of them took 1.1 MB of the run's memory against 0.5 MB for their bytes.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ class CodeStore:
         bytecode = Path(importlib.util.cache_from_source(__file__))
         magic = importlib.util.MAGIC_NUMBER.hex()
         self.path = bytecode.with_name(f"kept-{name}.{sys.implementation.cache_tag}-{magic}.marshal")
-        self._kept: dict[bytes, CodeType] | None = None  # read on first use
+        self._kept: dict[bytes, bytes] | None = None  # marshalled code by key, read on first use
         self._new: dict[bytes, CodeType] = {}
         self._lock = threading.Lock()
 
@@ -52,7 +55,8 @@ class CodeStore:
         key = hashlib.blake2b(f"{flags}\0{filename}\0{source}".encode("utf-8", "surrogatepass"),
                               digest_size=16).digest()
         with self._lock:
-            code = self._loaded().get(key) or self._new.get(key)
+            kept = self._loaded().get(key)
+            code = self._new.get(key) if kept is None else _code(kept)
         if code is None:
             code = compile(source, filename, "exec", flags=flags, dont_inherit=True)
             with self._lock:
@@ -65,7 +69,8 @@ class CodeStore:
             if not self._new or sys.dont_write_bytecode:
                 return
             kept = self._loaded()
-            codes = {**kept, **self._new} if len(kept) + len(self._new) <= MAX_ENTRIES else dict(self._new)
+            new = {key: marshal.dumps(code) for key, code in self._new.items()}
+            codes = {**kept, **new} if len(kept) + len(new) <= MAX_ENTRIES else new
             self._kept, self._new = codes, {}
         with contextlib.suppress(OSError, ValueError):
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -79,14 +84,23 @@ class CodeStore:
                 Path(temporary).unlink(missing_ok=True)
                 raise
 
-    def _loaded(self) -> dict[bytes, CodeType]:
+    def _loaded(self) -> dict[bytes, bytes]:
         if self._kept is None:
             self._kept = {}
             with contextlib.suppress(OSError, EOFError, ValueError, TypeError):
                 data = marshal.loads(self.path.read_bytes())
                 if isinstance(data, dict):
-                    self._kept = {k: v for k, v in data.items() if isinstance(k, bytes) and isinstance(v, CodeType)}
+                    self._kept = {k: v for k, v in data.items() if isinstance(k, bytes) and isinstance(v, bytes)}
         return self._kept
+
+
+def _code(data: bytes) -> CodeType | None:
+    """The code object marshalled in `data`; None when it is not one (a damaged store: the text is compiled)."""
+    try:
+        code = marshal.loads(data)
+    except (EOFError, ValueError, TypeError):
+        return None
+    return code if isinstance(code, CodeType) else None
 
 
 def future_flags(module: ModuleType) -> int:

@@ -4,6 +4,7 @@ start only, and the classes the same as without it."""
 from __future__ import annotations
 import __future__
 
+import marshal
 import os
 import subprocess
 import sys
@@ -89,3 +90,17 @@ def test_a_store_compiles_a_text_once_and_a_changed_text_again(tmp_path: Path,
 def test_future_flags_are_a_modules_own() -> None:
     assert future_flags(kept_code) == __future__.annotations.compiler_flag
     assert future_flags(os) == 0
+
+
+def test_a_kept_entry_that_is_not_code_is_compiled_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "pycache_prefix", str(tmp_path))
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    store = CodeStore("unit")
+    store.compiled("x = 1", "<string>", 0)
+    store.save()
+    entries = marshal.loads(store.path.read_bytes())
+    store.path.write_bytes(marshal.dumps({key: marshal.dumps(7) for key in entries}))  # each entry read lazily
+    again = CodeStore("unit")
+    namespace: dict[str, object] = {}
+    exec(again.compiled("x = 1", "<string>", 0), namespace)
+    assert namespace["x"] == 1 and again.added == 1
