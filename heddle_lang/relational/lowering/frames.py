@@ -15,8 +15,10 @@ relation returns (a later `sort` may still read a column that was not selected, 
   window's partition and keys, and its row numbers and ranks); a sort by a prefix of one of them is
   skipped (`group k (sort x | derive {n = row_number this}) | sort {k, n}` sorts once).
 - `take a..b` keeps rows a to b of the sorted frame; per group (`group {k} (take …)`) it numbers the rows
-  of each group in the order of the group's sort.
-- `append` stacks rows by position (a common type per column); `join` see `joins.py`.
+  of each group in the order of the group's sort. Rows that a take per group, a filter on a row number or
+  rank, or a sorted take of whole partitions can never keep are dropped before the rows are sorted (`firsts.py`).
+- `append` stacks rows by position (a common type per column); `join` see `joins.py`; an aggregation that
+  follows a join may begin before it (`eager.py`).
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ import polars as pl
 
 from heddle_lang.relational import rq
 from heddle_lang.relational.lowering.aggregates import aggregate, contains_aggregate
+from heddle_lang.relational.lowering.eager import Eager, eager_join
 from heddle_lang.relational.lowering.errors import UnsupportedError
 from heddle_lang.relational.lowering.expressions import Expressions, literal_int
+from heddle_lang.relational.lowering.firsts import first_rows, numbered_up_to, whole_partitions
 from heddle_lang.relational.lowering.joins import join
 from heddle_lang.relational.lowering.packing import packable, positions
 from heddle_lang.relational.lowering.scope import Scope, physical
@@ -90,6 +94,7 @@ class State:
     # by a prefix of one of them moves no row
     physical: tuple[tuple[rq.SortKey, ...], ...] = ()
     ahead: Sequence[rq.Transform] | None = None  # the pipeline's transforms after this one (None: unknown)
+    eager: Eager | None = None  # the left side of the last join grouped for the next aggregation (`eager.py`)
 
     def in_order(self, keys: Sequence[rq.SortKey]) -> bool:
         """The rows are in the order a stable sort by `keys` would put them."""
@@ -335,6 +340,10 @@ class Lowering:
         window = compute.window
         assert window is not None
         scope = state.scope()
+        first = first_rows(scope, window.sort, numbered_up_to(compute, state.ahead), window.partition)
+        keep = first if first is not None else whole_partitions(compute, state.ahead, scope)
+        if keep is not None:  # rows the filter or take that follows never keeps (`firsts.py`)
+            state.frame = keep(state.frame)
         hook = WindowFunctions(scope, window, prefix=f"#w{compute.cid}")
         expr = Expressions(scope, functions=hook).lower(compute.expr)
         run = hook.segments.run
@@ -361,6 +370,9 @@ class Lowering:
                                    "write the range with numbers: `take 5..10`")
         if take.partition:
             if take.sort:
+                keep = first_rows(state.scope(), take.sort, end, take.partition)
+                if keep is not None:  # rows past the first `end` of their group (`firsts.py`)
+                    state.frame = keep(state.frame)
                 self._sort(state, take.sort, whole=True)
             names = [state.phys[c][0] for c in take.partition if len(state.phys.get(c, ())) == 1]
             if start == 1 and end is not None and len(names) == len(take.partition):
@@ -390,7 +402,8 @@ class Lowering:
         plain = Expressions(scope)
         keys = [plain.lower(rq.ColumnRef(c)).alias(physical(c)) for c in aggregation.partition]
         functions = Expressions(scope)
-        functions.functions = lambda op: aggregate(op, plain)
+        functions.functions = state.eager.combine if state.eager is not None else lambda op: aggregate(op, plain)
+        state.eager = None
         values: list[pl.Expr] = []
         for cid in aggregation.compute:
             definition = state.definitions.get(cid)
@@ -403,6 +416,10 @@ class Lowering:
         right = self._instance(transform.table)
         right_cids = set(right.phys)
         left_cids = set(state.phys) | set(state.definitions)
+        eager = eager_join(transform, state.ahead, state.frame, state.scope(), right.scope())
+        if eager is not None:  # the left rows grouped per key: only the keys are left of its columns
+            state.frame, state.eager = eager.partial, eager
+            state.phys = {cid: state.phys[cid] for cid in eager.keys}
         schema = {**dict(state.frame.collect_schema()), **dict(right.frame.collect_schema())}
         columns = {cid: names[0] for cid, names in {**state.phys, **right.phys}.items() if len(names) == 1}
         scope = Scope(columns, schema, state.definitions)

@@ -22,30 +22,30 @@ from heddle_lang.relational.lowering.scope import Scope
 LEFT_INDEX, RIGHT_INDEX = "#left", "#right"
 
 
-def _conjuncts(expr: rq.Expr) -> list[rq.Expr]:
+def conjuncts(expr: rq.Expr) -> list[rq.Expr]:
     if isinstance(expr, rq.Operator) and expr.name == "std.and" and len(expr.args) == 2:
-        return [*_conjuncts(expr.args[0]), *_conjuncts(expr.args[1])]
+        return [*conjuncts(expr.args[0]), *conjuncts(expr.args[1])]
     return [expr]
 
 
-def _columns(expr: rq.Expr) -> set[int]:
+def columns_of(expr: rq.Expr) -> set[int]:
     if isinstance(expr, rq.ColumnRef):
         return {expr.cid}
     if isinstance(expr, rq.Operator):
-        return {c for a in expr.args for c in _columns(a)}
+        return {c for a in expr.args for c in columns_of(a)}
     if isinstance(expr, rq.Case):
-        return {c for cond, value in expr.cases for c in (*_columns(cond), *_columns(value))}
+        return {c for cond, value in expr.cases for c in (*columns_of(cond), *columns_of(value))}
     return set()
 
 
-def _key_pair(term: rq.Expr, left: set[int], right: set[int]) -> tuple[rq.Expr, rq.Expr] | None:
+def key_pair(term: rq.Expr, left: set[int], right: set[int]) -> tuple[rq.Expr, rq.Expr] | None:
     """`a == b` with `a` computed from the left side only and `b` from the right only (or the reverse)."""
     if not (isinstance(term, rq.Operator) and term.name == "std.eq" and len(term.args) == 2):
         return None
     a, b = term.args
     if any(isinstance(x, rq.Lit) and x.kind == "Null" for x in (a, b)):
         return None
-    ca, cb = _columns(a), _columns(b)
+    ca, cb = columns_of(a), columns_of(b)
     if not ca or not cb:
         return None
     if ca <= left and cb <= right:
@@ -79,8 +79,8 @@ def join(left: pl.LazyFrame, right: pl.LazyFrame, *, side: str, condition: rq.Ex
     exprs = Expressions(scope)
     keys: list[tuple[rq.Expr, rq.Expr]] = []
     rest: list[rq.Expr] = []
-    for term in _conjuncts(condition):
-        pair = _key_pair(term, left_cids, right_cids)
+    for term in conjuncts(condition):
+        pair = key_pair(term, left_cids, right_cids)
         if pair is not None:
             keys.append(pair)
         elif not (isinstance(term, rq.Lit) and term.kind == "Boolean" and term.value is True):

@@ -19,8 +19,9 @@ from heddle_lang.relational.lowering.errors import checked
 def _float_text(expr: pl.Expr) -> pl.Expr:
     """A double as DuckDB (and Python's `repr`) writes it: the shortest text that reads back as the same
     number, positional for exponents -4..15, else `d.ddde±XX` with at least two exponent digits;
-    `inf`, `-inf`, `nan`. Polars' text differs only below 1e-4 (nonzero), and only those rows go through
-    the regular expressions: the others' are null there, which costs nothing (all rows through them: 8x)."""
+    `inf`, `-inf`, `nan`, and `-nan` for a NaN whose sign bit is set (as `-x` of a NaN makes). Polars' text
+    differs only below 1e-4 (nonzero), and only those rows go through the regular expressions: the others'
+    are null there, which costs nothing (all rows through them: 8x)."""
     text = expr.cast(pl.String)
     tiny = (expr != 0) & (expr.abs() < 1e-4)
     # Polars writes 1e-5..1e-4 positionally ("0.0000908"): rewrite as scientific.
@@ -31,7 +32,9 @@ def _float_text(expr: pl.Expr) -> pl.Expr:
     scientific = sign + mantissa + pl.lit("e-") + exponent.cast(pl.String).str.zfill(2)
     # One exponent digit ("1e-7") gets two ("1e-07").
     rewritten = pl.when(first.is_not_null()).then(scientific).otherwise(text).str.replace(r"e([+-])(\d)$", "e${1}0${2}")
-    return pl.when(expr.is_nan()).then(pl.lit("nan")).when(tiny).then(rewritten).otherwise(text)
+    negative = expr.cast(pl.Float64).reinterpret(dtype=pl.Int64) < 0  # the sign bit
+    nan = pl.when(negative).then(pl.lit("-nan")).otherwise(pl.lit("nan"))
+    return pl.when(expr.is_nan()).then(nan).when(tiny).then(rewritten).otherwise(text)
 
 
 def _fraction(micros: pl.Expr) -> pl.Expr:
