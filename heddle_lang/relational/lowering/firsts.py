@@ -101,7 +101,7 @@ def first_rows(scope: Scope, keys: Sequence[rq.SortKey], count: int | None,
         return None
     if count < 1:
         return lambda frame: frame.clear()
-    if keys[0].cid not in scope.columns:
+    if any(cid not in scope.columns for cid in (keys[0].cid, *partition)):
         return None
     key = scope.col(keys[0].cid)
     if not _comparable(scope.dtype(key)):
