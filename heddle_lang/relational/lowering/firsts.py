@@ -48,11 +48,10 @@ _LAST = "#firsts.last"
 def among_first(key: pl.Expr, descending: bool, count: int, partition: Sequence[pl.Expr] = ()) -> Keep:
     """Keeps the rows whose `key` is at or before the `count`-th row's in the order by `key` (nulls last), per
     `partition` (or overall); every row where fewer than `count` rows have a key."""
-    values = key.drop_nulls()
-    if count == 1:
-        last = values.max() if descending else values.min()
-    else:
-        last = (values.top_k(count).min() if descending else values.bottom_k(count).max())
+    if count == 1:  # min and max skip nulls (a null in `over` when there is no value)
+        last = key.max() if descending else key.min()
+    else:  # top_k and bottom_k take values before nulls: with `count` values, the `count`-th value
+        last = (key.top_k(count).min() if descending else key.bottom_k(count).max())
         last = pl.when(key.count() >= count).then(last)
     if partition:
         last = last.over(partition)
