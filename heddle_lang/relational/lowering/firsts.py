@@ -103,8 +103,11 @@ def first_rows(scope: Scope, keys: Sequence[rq.SortKey], count: int | None,
     if any(cid not in scope.columns for cid in (keys[0].cid, *partition)):
         return None
     key = scope.col(keys[0].cid)
-    if not _comparable(scope.dtype(key)):
+    dtype = scope.dtype(key)
+    if not _comparable(dtype):
         return None
+    if dtype.is_temporal():  # their numbers, in the same order: Polars' `over` of a date's min is 8x slower
+        key = key.to_physical()
     return among_first(key, keys[0].descending, count, [scope.col(c) for c in partition])
 
 
