@@ -5,6 +5,7 @@
     python bench/lsp_latency.py --bursts-only [--bursts 20] [--sizes 10000]    # edits and held keys alone,
                                                           # against the edits each awaited
     python bench/lsp_latency.py --edits-only [--sizes ...] [--edits 30]    # didChange → diagnostics alone (vs 1,000)
+    python bench/lsp_latency.py --memory-only [--sizes 10000,50000]    # the servers' edits, requests and memory
 
 It spawns `python -m heddle_lsp` (this interpreter), speaks JSON-RPC with Content-Length framing over
 its stdin/stdout, and prints n, p50 and p95 for:
@@ -31,7 +32,8 @@ its stdin/stdout, and prints n, p50 and p95 for:
   nothing is written into examples/. The servers of the edit
   figures run with `HEDDLE_CACHE=off`; those of the cold start keep theirs where a user's would
   (examples/.heddle/cache/);
-- resident memory (VmRSS, and the peak VmHWM, from /proc/<pid>/status) after opening each document;
+- resident memory (VmRSS, and the peak VmHWM, from /proc/<pid>/status) after opening each document, after the edits
+  and requests, and once more after a pause of REST_SECONDS (what the server holds while the user reads);
 - a library edit: a 1,000-line file importing a `.he` library, both open; a one-character edit of the library
   → the importer's publishDiagnostics (the importer is checked again against the edited library).
 Documents get URIs under examples/ that do not exist on disk: the server takes the text from didOpen
@@ -90,6 +92,7 @@ TARGET_WARM_CHECK_MS = {10_000: 300.0}  # `heddle check` of an unchanged file, i
 QUIET = {"HEDDLE_DESCRIBE": "off"}  # no database of the generated files exists
 NO_DISK_CACHE = {**QUIET, "HEDDLE_CACHE": "off"}
 TARGET_RSS_MB = {10_000: 120.0, 50_000: 200.0}
+REST_SECONDS = 2.0  # the pause before the last memory reading
 METHOD_NOT_FOUND = -32601
 TIMEOUT_SECONDS = 60.0
 OPEN_TIMEOUT_SECONDS = 600.0  # `--edits-only`: a large document's first analysis on a loaded machine
@@ -522,6 +525,7 @@ class SizeResult:
     rss_idle: tuple[float, float]
     rss_open: tuple[float, float]
     rss_after: tuple[float, float]
+    rss_rested: tuple[float, float]
     server_row: Row
     burst_row: Row
     published_in_bursts: list[int]
@@ -553,13 +557,16 @@ def bench_server(lines: int, text: str, plan: EditPlan, *, edits: int, requests:
         hover = request_rows(lsp, "textDocument/hover", capability="hoverProvider", capabilities=capabilities,
                              uri=uri, spots=hover_spots(text_lines), requests=requests) if requests else []
         rss_after = lsp.memory_mb()
+        time.sleep(REST_SECONDS)
+        rss_rested = lsp.memory_mb()
         shown = list(lsp.shown_errors)
     row = Row("server: didChange → publishDiagnostics", samples, TARGET_DIAGNOSTICS_P95_MS)
     burst_row = Row(f"server: burst of {BURST_EDITS} changes {BURST_GAP_SECONDS * 1e3:g} ms apart, last → "
                     "diagnostics", burst_samples, TARGET_BURST_P95_MS.get(lines))
     for each in completion:
         each.target_ms = TARGET_COMPLETION_P95_MS.get(lines, each.target_ms)
-    return SizeResult(lines, open_ms, count, rss_idle, rss_open, rss_after, row, burst_row, published_in_bursts,
+    return SizeResult(lines, open_ms, count, rss_idle, rss_open, rss_after, rss_rested, row, burst_row,
+                      published_in_bursts,
                       completion, hover, capabilities, shown)
 
 
@@ -782,6 +789,9 @@ def main() -> None:
     parser.add_argument("--cold-only", action="store_true", help="only the cold starts (and their `heddle check`)")
     parser.add_argument("--bursts", type=int, default=None,
                         help=f"bursts of {BURST_EDITS} changes per document (default: edits / {BURST_EDITS})")
+    parser.add_argument("--memory-only", action="store_true",
+                        help="only the servers of the edit figures (their edits, the fresh checks between them, "
+                             "bursts, requests) and their memory: no cold starts, `heddle check`, disk cache, library")
     parser.add_argument("--bursts-only", action="store_true",
                         help="only the server's edits and bursts of changes (no fresh checks, requests, cold starts)")
     parser.add_argument("--edits-only", action="store_true",
@@ -813,6 +823,15 @@ def main() -> None:
                                   in_process=None)
             print(f"\n== {lines:,} lines: edits each awaited, then bursts of changes (a held key)")
             print_bursts(result, baseline=result.server_row)
+        return
+
+    # The fresh checks run between the edits in the memory-only run too: the server rests as long between them.
+    if args.memory_only:
+        for lines in sizes:
+            result = bench_server(lines, texts[lines], plans[lines], edits=args.edits, requests=args.requests,
+                                  bursts=bursts, in_process=InProcess(plans[lines]))
+            print(f"\n== {lines:,} lines")
+            print_memory(result)
         return
 
     with scratch_project() as folder:
@@ -848,13 +867,7 @@ def main() -> None:
                                     TARGET_RSS_MB.get(lines)))
         print_bursts(result, baseline=fresh)
         print_rows("requests on the current snapshot (after the edits)", [*result.completion, *result.hover])
-        print("\n  memory of the server process")
-        print(format_memory("after initialize", result.rss_idle))
-        print(format_memory(f"after opening the {lines:,}-line document", result.rss_open,
-                            TARGET_RSS_MB.get(lines)))
-        print(format_memory("after the edits and requests", result.rss_after))
-        for message in result.shown_errors:
-            print(f"  server showed an error: {message}")
+        print_memory(result)
 
     with scratch_project() as folder:
         library = bench_library_edit(folder, args.edits)
@@ -862,6 +875,17 @@ def main() -> None:
     print_rows("library didChange → the importer's publishDiagnostics", [library])
 
     print_cold_starts(cold)
+
+
+def print_memory(result: SizeResult) -> None:
+    target = TARGET_RSS_MB.get(result.lines)
+    print("\n  memory of the server process")
+    print(format_memory("after initialize", result.rss_idle))
+    print(format_memory(f"after opening the {result.lines:,}-line document", result.rss_open, target))
+    print(format_memory("after the edits and requests", result.rss_after, target))
+    print(format_memory(f"after a pause of {REST_SECONDS:g} s", result.rss_rested, target))
+    for message in result.shown_errors:
+        print(f"  server showed an error: {message}")
 
 
 def print_bursts(result: SizeResult, baseline: Row) -> None:

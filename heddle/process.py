@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 # Analysis allocates many small, long-lived objects (AST nodes, schemas, diagnostics) and few cycles:
 # with CPython's default first-generation threshold (700) the collector runs thousands of times per
@@ -97,3 +98,29 @@ class QuietCollector:
         found = gc.collect()
         gc.freeze()
         return found
+
+
+def release_free_memory() -> bool:
+    """Give the free pages of the C heap back to the system: glibc's `malloc_trim(0)`, which returns every whole page
+    of free memory in every arena of the process (thread arenas included), where `free` gives back only the top of
+    the main heap. A long-lived process that has freed much (the language server after analyses: texts, line
+    indexes, the large containers of the versions it let go) keeps that memory resident until then. Cheap (a walk of
+    the free lists: milliseconds), but not free: callers run it when idle. False where the C library has no such
+    call (not glibc)."""
+    trim = _malloc_trim()
+    if trim is None:
+        return False
+    trim(0)
+    return True
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    if sys.platform != "linux":
+        return None
+    import ctypes
+
+    try:
+        return ctypes.CDLL(None).malloc_trim  # type: ignore[no-any-return]
+    except (OSError, AttributeError):  # musl and other C libraries have no malloc_trim
+        return None

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from heddle.process import POLARS_ALLOCATOR, POLARS_ALLOCATOR_SETTINGS, QuietCollector
+from heddle.process import POLARS_ALLOCATOR, POLARS_ALLOCATOR_SETTINGS, QuietCollector, release_free_memory
 
 
 class Node:
@@ -115,3 +115,10 @@ def test_the_users_own_allocator_settings_are_kept() -> None:
     left, options = _allocator_options(environment, "")
     assert options["opt.dirty_decay_ms"] == "7000" and options["opt.muzzy_decay_ms"] != "0"
     assert left == "True"
+
+
+def test_free_memory_is_released_where_the_c_library_can() -> None:
+    import platform
+
+    released = release_free_memory()
+    assert released == (sys.platform == "linux" and platform.libc_ver()[0] == "glibc")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Mapping
+from sys import intern
 from typing import TYPE_CHECKING
 
 from heddle_lang.records import record
@@ -52,7 +53,7 @@ def _present(node: ts.Node | None) -> bool:
 def _name(node: ts.Node | None) -> ast.Name | None:
     if node is None or not _present(node) or node.type != "identifier":
         return None
-    return ast.Name(_text(node), _span(node))
+    return ast.Name(intern(_text(node)), _span(node))
 
 
 def _qualified(node: ts.Node, field_id: int) -> ast.Name | None:
@@ -113,7 +114,7 @@ def lower_value(node: ts.Node, depth: int = 0) -> ast.Value | None:
     if kind == "null":
         return ast.Null(span)
     if kind == "bare_word":
-        return ast.BareWord(_text(node), span)
+        return ast.BareWord(intern(_text(node)), span)
     if kind in ("dict", "list") and depth >= MAX_NESTING:
         return ast.TooDeep(span)
     if kind == "dict":
@@ -133,7 +134,7 @@ def lower_dict(node: ts.Node, depth: int = 0) -> ast.Dict:
         value_node = pair.child_by_field_id(_VALUE)
         if key_node is None or not _present(key_node):
             continue
-        key_text = decode_string(key_node) if key_node.type == "string" else _text(key_node)
+        key_text = decode_string(key_node) if key_node.type == "string" else intern(_text(key_node))
         value = lower_value(value_node, depth + 1) if value_node is not None and _present(value_node) else None
         entries.append(ast.Entry(ast.Name(key_text, _span(key_node)), value, _span(pair)))
     return ast.Dict(tuple(entries), _span(node))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -196,3 +197,31 @@ async def test_a_new_server_types_the_blocks_of_an_unchanged_file_from_the_disk_
     again = await third.snapshot(uri)  # type: ignore[misc]
     assert again.analysis.diagnostics == before.analysis.diagnostics
     assert isinstance(third.compiler, CompilerProcess) and third.compiler.starts == 0
+
+
+@pytest.mark.asyncio
+async def test_the_free_memory_is_released_once_the_documents_rest_after_an_analysis() -> None:
+    """Off the path of an edit: on the analysis thread, queued behind the analysis, and only once no document has
+    changed for the rest's length (a document just opened has not changed: at once)."""
+    host = Host(lambda _path: StaticCatalog({}))
+    released = threading.Event()
+    host._release.seconds = 1.0
+    host._release.action = released.set
+    uri = "file:///tmp/rests.he"
+    host.open(uri, TEXT, 1)
+    first = host.snapshot(uri)
+    assert first is not None
+    await first
+    await asyncio.get_running_loop().run_in_executor(None, released.wait, 5)
+    assert released.is_set()
+    released.clear()
+    host.change(uri, 2, [Change("// 2\n", Position(0, 0), Position(0, 0))])
+    changed = time.monotonic()
+    second = host.snapshot(uri)
+    assert second is not None
+    await second
+    await asyncio.sleep(0.05)
+    if time.monotonic() - changed < host._release.seconds - 0.1:  # (an analysis slower than the rest: no telling)
+        assert not released.is_set()  # the user may still be typing
+    await asyncio.get_running_loop().run_in_executor(None, released.wait, 5)
+    assert released.is_set()
