@@ -78,6 +78,9 @@ class Context:
     # Results of the previous version replayed: their uses, bindings, stage types and assignments are moved into
     # the lists above when the analysis's are read (`semantic.reuse`).
     placements: Placements = field(default_factory=Placements)
+    # The text of each declaration a graph or check depends on (`semantic.reuse.text_of`): one copy per name, however
+    # many of them read it.
+    declaration_texts: dict[str, bytes] = field(default_factory=dict)
 
     def report(self, diagnostic: Diagnostic) -> None:
         self.diagnostics.append(diagnostic)

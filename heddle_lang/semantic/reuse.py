@@ -120,11 +120,13 @@ def environment(ctx: Context) -> tuple[object, ...]:
 
 
 def text_of(ctx: Context, name: str) -> bytes:
-    """The text of the declaration or import named `name` (empty: none)."""
-    definition = ctx.definitions.get(name) or ctx.aliases.get(name)
-    if definition is None:
-        return b""
-    return ctx.tree.data[definition.declaration.start:definition.declaration.end]
+    """The text of the declaration or import named `name` (empty: none), sliced once per analysis."""
+    found = ctx.declaration_texts.get(name)
+    if found is None:
+        definition = ctx.definitions.get(name) or ctx.aliases.get(name)
+        found = b"" if definition is None else ctx.tree.data[definition.declaration.start:definition.declaration.end]
+        ctx.declaration_texts[name] = found
+    return found
 
 
 def _dependencies(ctx: Context, uses: tuple[Use, ...]) -> tuple[tuple[str, bytes], ...]:
