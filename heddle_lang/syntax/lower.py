@@ -346,6 +346,9 @@ def _spliced(tree: SyntaxTree, region: Region, previous: Lowered | None) -> tupl
     count = root.child_count
     first = bisect.bisect_left(range(count), region.start, key=lambda i: root.child(i).start_byte)
     last = bisect.bisect_left(range(count), region.end, key=lambda i: root.child(i).start_byte)
+    if tail < len(old) and old[tail].base.doc is not None and last < count and root.child(last).type != "comment" \
+            and not _documented(tree, last):
+        return None  # the comments that documented the first moved declaration were in the region, and are gone
     kept = dict(base.lowered.declarations)
     for gone in old[head:tail]:
         kept.pop(gone.text, None)
@@ -361,6 +364,14 @@ def _spliced(tree: SyntaxTree, region: Region, previous: Lowered | None) -> tupl
 
 def _start(placed: Placed) -> int:
     return placed.start
+
+
+def _documented(tree: SyntaxTree, index: int) -> bool:
+    """Whether the top-level node at `index` has a comment on the line directly above it (its documentation)."""
+    if index == 0:
+        return False
+    above = tree.root.child(index - 1)
+    return above.type == "comment" and tree.end_row(above) + 1 == tree.row(tree.root.child(index))
 
 
 def _lower_nodes(tree: SyntaxTree, nodes: Iterable[ts.Node], previous: Lowered | None, *,

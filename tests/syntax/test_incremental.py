@@ -252,3 +252,16 @@ def test_the_declarations_around_an_offset_are_found_by_place() -> None:
              for offset in (0, text.index("\nstep b"), text.index("step b"), text.index("\n\n") + 1,
                             text.index("| a"), len(text))]
     assert names == [["a"], ["a"], ["b"], [], ["W"], []]
+
+
+def test_an_edit_that_takes_away_a_declarations_documentation_lowers_it_anew() -> None:
+    text = 'import "std/io" io\n\n// Where the orders live\nresource db = pg.connection {\n  host: "h"\n}\n'
+    tree = parse(text)
+    check_tree(tree)  # the base the edit splices
+    assert tree.ast is not None and tree.ast.declarations[1].doc == "Where the orders live"
+    # From inside the import's line to inside the comment: what is left of the comment joins the import's line.
+    start, end = text.index(" io\n"), text.index("live")
+    edited_text = text[:start] + text[end:]
+    edited_tree = tree.edit(start, end, "")
+    assert diagnostics(edited_tree) == diagnostics(parse(edited_text))
+    assert repr(edited_tree.ast) == repr(parse(edited_text).ast)
