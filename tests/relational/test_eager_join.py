@@ -14,7 +14,7 @@ import pytest
 from heddle_lang.relational import analyze_block, sql_table_name
 from heddle_lang.relational.lowering import frames
 from tests.differential.compare import differences
-from tests.differential.reference import Database, answer
+from tests.differential.reference import answer, schema_of
 
 
 def _tables(seed: int) -> dict[str, pa.Table]:
@@ -69,11 +69,8 @@ PLAIN = [
 
 
 def _run(query: str, tables: dict[str, pa.Table]) -> pl.LazyFrame:
-    database = Database(tables)
-    try:
-        analysis = analyze_block(query, database.schemas, is_source=True)
-    finally:
-        database.close()
+    schemas = {name: schema_of(table) for name, table in tables.items()}
+    analysis = analyze_block(query, schemas, is_source=True)
     assert analysis.program is not None, [d.message for d in analysis.diagnostics]
     frames_ = {}
     for name, table in tables.items():
@@ -91,11 +88,7 @@ def _pushed(query: str, tables: dict[str, pa.Table]) -> bool:
 @pytest.mark.parametrize("query", PUSHED + PLAIN)
 def test_same_as_duckdb(seed: int, query: str) -> None:
     tables = _tables(seed)
-    database = Database(tables)
-    try:
-        reference = answer(query, tables, database)
-    finally:
-        database.close()
+    reference = answer(query, tables)
     assert reference.frame is not None, reference.error
     assert differences(_run(query, tables).collect(), reference) == [], reference.sql
 

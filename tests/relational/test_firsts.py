@@ -14,7 +14,7 @@ from polars.testing import assert_frame_equal
 from heddle_lang.relational import analyze_block, sql_table_name
 from heddle_lang.relational.lowering import firsts, frames
 from tests.differential.compare import differences
-from tests.differential.reference import Database, answer
+from tests.differential.reference import answer, schema_of
 
 
 def _table(seed: int) -> pa.Table:
@@ -67,11 +67,7 @@ def _frames(table: pa.Table) -> dict[str, pl.LazyFrame]:
 
 
 def _run(query: str, table: pa.Table) -> pl.LazyFrame:
-    database = Database({"t": table})
-    try:
-        analysis = analyze_block(query, database.schemas, is_source=True)
-    finally:
-        database.close()
+    analysis = analyze_block(query, {"t": schema_of(table)}, is_source=True)
     assert analysis.program is not None, [d.message for d in analysis.diagnostics]
     return analysis.program.lazy(_frames(table))
 
@@ -85,11 +81,7 @@ def _plain(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("query", DROPPED + KEPT)
 def test_same_as_duckdb(seed: int, query: str) -> None:
     table = _table(seed)
-    database = Database({"t": table})
-    try:
-        reference = answer(query, {"t": table}, database)
-    finally:
-        database.close()
+    reference = answer(query, {"t": table})
     assert reference.frame is not None, reference.error
     assert differences(_run(query, table).collect(), reference) == [], reference.sql
 
