@@ -30,8 +30,9 @@ def _table(seed: int, rows: int) -> pa.Table:
         "n": [chance.choice([3, -7, 11, None]) for _ in range(rows)],
         "id": list(range(rows)),
         "x": [chance.choice([2**62, 2**62 + 2, 2**62 - 3, -(2**62), None]) for _ in range(rows)],
+        "u": [chance.choice([5, 6, 9, 2**63 + 1, 2**64 - 7, None]) for _ in range(rows)],
     }, schema=pa.schema([("g", pa.int64()), ("k", pa.float64()), ("i", pa.int64()), ("v", pa.float64()),
-                         ("n", pa.int64()), ("id", pa.int64()), ("x", pa.int64())]))
+                         ("n", pa.int64()), ("id", pa.int64()), ("x", pa.int64()), ("u", pa.uint64())]))
 
 
 QUERIES = [
@@ -50,6 +51,9 @@ QUERIES = [
     # integer keys far from 0 (a key's distance from the least one packs it) and a span past 2^63
     "from t | group g (sort {-x} | window range:-3..2 (derive {a = count this, b = sum n, c = min v})) | sort id",
     "from t | filter x > 0 | sort x | window range:-2..0 (derive {a = count this, b = max n}) | sort id",
+    # unsigned 64-bit keys past 2^63, both directions
+    "from t | group g (sort {-u} | window range:-1..3 (derive {a = count this, b = sum n, c = max v})) | sort id",
+    "from t | sort u | window range:-4..0 (derive {a = count this, b = min n}) | sort id",
     # rows frames: of a few rows (side by side) and of more, running
     "from t | group g (sort {i, id} | window rows:-2..1 (derive {a = sum n, b = sum v, c = count v, d = average n,"
     " e = min v, f = max k})) | sort id",

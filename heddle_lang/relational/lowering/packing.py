@@ -24,8 +24,9 @@ def packable(dtype: pl.DataType) -> bool:
     return dtype.is_integer() or dtype.is_float() or dtype.is_temporal() or dtype == pl.Boolean
 
 
-def _ordered(key: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    """The key as 64-bit integers (UInt64 as it is) that order as Polars sorts its values."""
+def ordered(key: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """The key (`packable`) as 64-bit integers (UInt64 as it is) that order as Polars sorts its values: floats
+    by their bits, NaN above every number, -0.0 as 0.0. Its bits flipped (`~`) order them descending."""
     if dtype.is_float():
         value = key.cast(pl.Float64)
         canonical = pl.when(value.is_nan()).then(pl.lit(float("nan"))).when(value == 0.0).then(pl.lit(0.0)
@@ -61,8 +62,8 @@ def _places(ordered: pl.Series) -> int:
 
 def _sorted_positions(keys: list[pl.Series], descending: Sequence[bool]) -> pl.Series:
     """The positions of the rows in the order a stable sort by `keys` (nulls last) puts them."""
-    ordered = [pl.select(_ordered(pl.lit(key), key.dtype)).to_series() for key in keys]
-    places = [_places(key) for key in ordered]
+    numbers = [pl.select(ordered(pl.lit(key), key.dtype)).to_series() for key in keys]
+    places = [_places(key) for key in numbers]
     total = 1
     for count in places:
         total *= count
@@ -72,7 +73,7 @@ def _sorted_positions(keys: list[pl.Series], descending: Sequence[bool]) -> pl.S
     if total < 2**127:
         wide = pl.Int64() if total < 2**63 else pl.Int128()
         packed = pl.lit(0, wide)
-        for key, down, count in zip(ordered, descending, places, strict=True):
+        for key, down, count in zip(numbers, descending, places, strict=True):
             packed = packed * pl.lit(count, wide) + _digits(key, down, wide)
         return pl.select(pl.int_range(rows, dtype=pl.get_index_type()).sort_by(packed, maintain_order=True)
                          ).to_series()

@@ -23,6 +23,7 @@ import polars as pl
 
 from heddle_lang.relational import rq
 from heddle_lang.relational.lowering.blocks import extreme_positions, sample_stddev
+from heddle_lang.relational.lowering.packing import ordered, packable
 from heddle_lang.relational.lowering.sliding import framed_aggregate
 
 _SPAN = 2**31  # rows: the longest run an open-ended frame's running extreme reads
@@ -98,18 +99,11 @@ class _Positions:
 
 def _directed(key: pl.Expr, dtype: pl.DataType, *, descending: bool) -> pl.Expr:
     """A number that orders keys as the window does (ascending, or descending), so that the rows of a run
-    are sorted by it. Floats by their bits (NaN above every number as Polars sorts it, -0.0 as 0.0):
-    negating a float would put NaN first either way."""
-    if dtype.is_float():
-        value = key.cast(pl.Float64)
-        canonical = pl.when(value.is_nan()).then(pl.lit(float("nan"))).when(value == 0.0).then(pl.lit(0.0)
-                                                                                           ).otherwise(value)
-        bits = canonical.reinterpret(dtype=pl.Int64)
-        ordered = pl.when(bits < 0).then(bits ^ 0x7FFF_FFFF_FFFF_FFFF).otherwise(bits)
-        return ordered ^ -1 if descending else ordered
-    if dtype.is_integer():  # 64-bit (UInt64 as it is): descending, its bits flipped (an order-reversing map)
-        wide = key if dtype == pl.UInt64 else key.cast(pl.Int64)
-        return ~wide if descending else wide
+    are sorted by it: a number-like key as Polars sorts it (`packing.ordered`: floats by their bits, as
+    negating a float would put NaN first either way), its bits flipped when descending; decimals negated."""
+    if packable(dtype):
+        number = ordered(key, dtype)
+        return ~number if descending else number
     return -key if descending else key
 
 
