@@ -3,8 +3,11 @@
 Run as `python bench/relational.py` (or `python -m bench.relational`); `--help` lists the options. It
 generates chinook-shaped tables (the corpus's tables, `tests/differential/chinook.py`) with `--rows` rows
 (default 10M) in each table a query scans (`tracks`, `invoices`, `invoice_items`, `playlist_track`,
-`customers`, `albums`, `artists`; the four small ones keep chinook's sizes), as Arrow, and for each
-corpus case that Heddle answers like PRQL on chinook (verdicts.txt) and that reads a table:
+`customers`, `albums`, `artists`; the four small ones keep chinook's sizes), one table at a time, written
+as Arrow IPC files (in `--data`, kept for later runs, or a temporary folder); each query memory-maps the
+tables it reads and lets them go when it is done, so a run holds one query's data at a time (at 10M rows
+all the tables are 5.6 GB). For each corpus case that Heddle answers like PRQL on chinook (verdicts.txt)
+and that reads a table:
 
   duckdb   DuckDB running prqlc's SQL for DuckDB over the Arrow tables (registered, zero-copy), result
            fetched as Arrow;
@@ -17,21 +20,25 @@ that a full run ends in reasonable time. Ratio = DuckDB's time / Heddle's (above
 The targets: a geometric mean of at least 1.0 and no query below 0.5. A query is first run on
 `--screen-rows` rows; when Heddle's time there, scaled to `--rows`, exceeds `--budget` seconds, the full
 size is skipped and the screening ratio printed, marked `(screened)`. Each line starts with the query's
-number and the time since the start. `--case` (repeatable) keeps the queries whose id contains it. A
+number and the time since the start. `--case` (repeatable) keeps the queries whose id contains it;
+`--part I/N` the I-th of N equal runs of them (a run in several processes, one after another). A
 query below 0.5 whose cause is known is printed with it (`SLOW`). It asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import math
 import statistics
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pyarrow as pa
+from pyarrow import ipc
 
 try:
     import tests.differential  # noqa: F401  (the corpus and the chinook data)
@@ -124,16 +131,15 @@ class _Draw:
 _REFERENCES = {"support_rep_id": "employees", "reports_to": "employees"}
 
 
-def generate(rows: int, seed: int = 7) -> dict[str, pa.Table]:
-    """Chinook's tables with `rows` rows in each large one; values drawn from the real data's."""
+def generated(rows: int, seed: int = 7) -> Iterator[tuple[str, pa.Table]]:
+    """Chinook's tables, one at a time, with `rows` rows in each large one; values drawn from the real data's."""
     draw = _Draw(seed)
     real = chinook_tables()
     sizes = _sizes(rows)
-    tables: dict[str, pa.Table] = {}
     for name, (_, fields) in TABLES.items():
         n = sizes[name]
         if name not in LARGE:
-            tables[name] = real[name]
+            yield name, real[name]
             continue
         source = pl.from_arrow(real[name])
         assert isinstance(source, pl.DataFrame)
@@ -154,8 +160,44 @@ def generate(rows: int, seed: int = 7) -> dict[str, pa.Table]:
             else:
                 values = draw.pick(existing.drop_nulls(), n)
             columns[column] = draw.with_nulls(values.alias(column), nulls).alias(column)
-        tables[name] = pl.DataFrame(columns).to_arrow()
-    return tables
+        yield name, pl.DataFrame(columns).to_arrow()
+
+
+class Stored:
+    """The generated tables as Arrow IPC files in `folder` (written once per row count and seed), each query's
+    tables memory-mapped while it runs: the 10M-row tables (5.6 GB) are never all held at once."""
+
+    def __init__(self, folder: Path, rows: int, seed: int = 7) -> None:
+        self.folder = folder / f"rows-{rows}-seed-{seed}"
+        if not (self.folder / "complete").exists():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            for name, table in generated(rows, seed):
+                with ipc.new_file(self.folder / f"{name}.arrow", table.schema) as writer:
+                    writer.write_table(table)
+                del table
+            (self.folder / "complete").touch()
+        self.schemas = {name: ipc.open_file(self.folder / f"{name}.arrow").schema for name in TABLES}
+
+    def open(self, names: Iterable[str]) -> dict[str, pa.Table]:
+        return {name: ipc.open_file(pa.memory_map(str(self.folder / f"{name}.arrow"))).read_all() for name in names}
+
+    @property
+    def nbytes(self) -> int:
+        return sum((self.folder / f"{name}.arrow").stat().st_size for name in TABLES)
+
+
+class InMemory:
+    """The generated tables held in memory (the small, screening size)."""
+
+    def __init__(self, rows: int, seed: int = 7) -> None:
+        self.tables = dict(generated(rows, seed))
+        self.schemas = {name: table.schema for name, table in self.tables.items()}
+
+    def open(self, names: Iterable[str]) -> dict[str, pa.Table]:
+        return {name: self.tables[name] for name in names}
+
+
+Tables = Stored | InMemory
 
 
 # --- timing ----------------------------------------------------------------------------------------
@@ -174,38 +216,37 @@ def median_seconds(run: Callable[[], object], rounds: int, *, long: float = math
 
 
 class Engines:
-    """One query, ready to run on both engines over `tables`."""
+    """One query, ready to run on both engines over the tables it reads (opened from `data`; `close` lets them go)."""
 
-    def __init__(self, query: str, tables: dict[str, pa.Table], connection: duckdb.DuckDBPyConnection) -> None:
-        schemas = {name: Schema.of(dict(pl.from_arrow(t.schema.empty_table()).schema))  # type: ignore[union-attr]
-                   for name, t in tables.items()}
+    def __init__(self, query: str, data: Tables) -> None:
+        schemas = {name: Schema.of(dict(pl.from_arrow(schema.empty_table()).schema))  # type: ignore[union-attr]
+                   for name, schema in data.schemas.items()}
         analysis = analyze_block(query, schemas, is_source=True)
         if analysis.program is None or analysis.schema is None:
             raise ValueError(f"does not check: {[d.message for d in analysis.diagnostics]}")
-        used = [name for name in analysis.tables if name in tables]
+        used = [name for name in analysis.tables if name in schemas]
         text = build_prelude([(name, schemas[name]) for name in used]).text + analysis.prql
         compiled = compile_prql(text)
         assert compiled.rq is not None
         self.sql = prqlc.rq_to_sql(compiled.rq, DUCKDB)
         self.node = Node("n1", "relational", "block", analysis.schema, tables={name: name for name in used},
                          program=analysis.program)
-        self.tables = tables
-        self.connection = connection
-        self.used = used
+        self.tables = data.open(used)
+        self.connection = duckdb.connect()
+        for name, table in self.tables.items():
+            self.connection.register(sql_table_name(name), table)
 
-    def duckdb(self) -> object:
+    def duckdb(self) -> None:
         result = self.connection.sql(self.sql).arrow()
-        return result.read_all() if isinstance(result, pa.RecordBatchReader) else result
+        if isinstance(result, pa.RecordBatchReader):
+            result.read_all()
 
-    def heddle(self) -> object:
-        return run_blocks([self.node], lambda name: Data(arrow=self.tables[name]), every=False)
+    def heddle(self) -> None:
+        run_blocks([self.node], lambda name: Data(arrow=self.tables[name]), every=False)
 
-
-def _connection(tables: dict[str, pa.Table]) -> duckdb.DuckDBPyConnection:
-    connection = duckdb.connect()
-    for name, table in tables.items():
-        connection.register(sql_table_name(name), table)
-    return connection
+    def close(self) -> None:
+        self.connection.close()
+        self.tables = {}
 
 
 def _answered_on_chinook() -> set[str]:
@@ -219,6 +260,49 @@ def _why(case: str, ratio: float) -> None:
         print(f"{'':20}why: {SLOW[case]}", flush=True)
 
 
+def _part(text: str) -> tuple[int, int]:
+    index, _, count = text.partition("/")
+    if not (index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count)):
+        raise argparse.ArgumentTypeError(f"expected i/n with 1 <= i <= n, got {text!r}")
+    return int(index), int(count)
+
+
+def _measure(query: str, small: Tables, large: Tables, args: argparse.Namespace, where: str
+             ) -> tuple[float, str] | None:
+    """The ratio of one query (screened or at full size) and its note; each engine's tables let go after."""
+    try:
+        screen = Engines(query, small)
+        try:
+            heddle_small, _ = median_seconds(screen.heddle, 1)
+            duck_small, _ = median_seconds(screen.duckdb, 1)
+        finally:
+            screen.close()
+    except Exception as error:  # a benchmark reports and goes on
+        print(f"{where} skipped: {type(error).__name__}: {str(error).splitlines()[0][:100]}", flush=True)
+        return None
+    if heddle_small * args.rows / args.screen_rows > args.budget:
+        ratio = duck_small / heddle_small
+        print(f"{where} duckdb {duck_small * 1e3:9.1f} ms  heddle {heddle_small * 1e3:9.1f} ms  "
+              f"ratio {ratio:7.3f}  (screened at {args.screen_rows:,} rows)", flush=True)
+        return ratio, "screened"
+    engines = Engines(query, large)
+    try:
+        warm = time.perf_counter()
+        engines.heddle()  # warm-up (and the first collect's planning)
+        rounds = 1 if time.perf_counter() - warm > args.long else args.rounds
+        heddle, heddle_runs = median_seconds(engines.heddle, rounds, long=args.long)
+        duck, duck_runs = median_seconds(engines.duckdb, args.rounds, long=args.long)
+    finally:
+        engines.close()
+        del engines
+        gc.collect()
+    ratio = duck / heddle
+    once = "  (1x)" if min(heddle_runs, duck_runs) < args.rounds else ""
+    print(f"{where} duckdb {duck * 1e3:9.1f} ms  heddle {heddle * 1e3:9.1f} ms  ratio {ratio:7.3f}"
+          f"{'  < 0.5' if ratio < 0.5 else ''}{once}", flush=True)
+    return ratio, ""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--rows", type=int, default=10_000_000, help="rows of each large table (default 10M)")
@@ -228,49 +312,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--long", type=float, default=5.0,
                         help="an engine whose first timed run takes longer than this (s) is timed once")
     parser.add_argument("--case", action="append", help="only corpus cases whose id contains this")
+    parser.add_argument("--part", type=_part, default=(1, 1), metavar="I/N",
+                        help="only the I-th of N equal runs of the (selected) queries")
+    parser.add_argument("--data", type=Path, help="folder for the generated tables, kept and reused by later "
+                                                  "runs (default: a temporary folder, removed at the end)")
     args = parser.parse_args(argv)
     answered = _answered_on_chinook()
     cases = [c for c in load() if c.id in answered and "from [" not in c.query
              and (not args.case or any(part in c.id for part in args.case))]
-    print(f"relational blocks on {args.rows:,} rows per large table: {len(cases)} corpus queries; "
-          f"median of {args.rounds}; ratio = DuckDB time / Heddle time (target: geomean >= 1.0, none < 0.5)",
+    index, count = args.part
+    numbered = list(enumerate(cases, 1))[len(cases) * (index - 1) // count:len(cases) * index // count]
+    print(f"relational blocks on {args.rows:,} rows per large table: {len(numbered)} of {len(cases)} corpus "
+          f"queries; median of {args.rounds}; ratio = DuckDB time / Heddle time (target: geomean >= 1.0, none < 0.5)",
           flush=True)
     started = time.perf_counter()
-    small = generate(args.screen_rows)
-    large = generate(args.rows)
-    print(f"generated the data in {time.perf_counter() - started:.1f} s "
-          f"({sum(t.nbytes for t in large.values()) / 1e9:.2f} GB of Arrow)", flush=True)
-    small_db, large_db = _connection(small), _connection(large)
-    ratios: list[tuple[str, float, str]] = []
-    for number, case in enumerate(cases, 1):
-        where = f"[{number:3}/{len(cases)} {time.perf_counter() - started:6.0f}s] {case.id:45}"
-        try:
-            screen = Engines(case.query, small, small_db)
-            heddle_small, _ = median_seconds(screen.heddle, 1)
-            duck_small, _ = median_seconds(screen.duckdb, 1)
-        except Exception as error:  # a benchmark reports and goes on
-            print(f"{where} skipped: {type(error).__name__}: {str(error).splitlines()[0][:100]}", flush=True)
-            continue
-        scale = args.rows / args.screen_rows
-        if heddle_small * scale > args.budget:
-            ratio = duck_small / heddle_small
-            ratios.append((case.id, ratio, "screened"))
-            print(f"{where} duckdb {duck_small * 1e3:9.1f} ms  heddle {heddle_small * 1e3:9.1f} ms  "
-                  f"ratio {ratio:7.3f}  (screened at {args.screen_rows:,} rows)", flush=True)
-            _why(case.id, ratio)
-            continue
-        engines = Engines(case.query, large, large_db)
-        warm = time.perf_counter()
-        engines.heddle()  # warm-up (and the first collect's planning)
-        rounds = 1 if time.perf_counter() - warm > args.long else args.rounds
-        heddle, heddle_runs = median_seconds(engines.heddle, rounds, long=args.long)
-        duck, duck_runs = median_seconds(engines.duckdb, args.rounds, long=args.long)
-        ratio = duck / heddle
-        ratios.append((case.id, ratio, ""))
-        once = "  (1x)" if min(heddle_runs, duck_runs) < args.rounds else ""
-        print(f"{where} duckdb {duck * 1e3:9.1f} ms  heddle {heddle * 1e3:9.1f} ms  ratio {ratio:7.3f}"
-              f"{'  < 0.5' if ratio < 0.5 else ''}{once}", flush=True)
-        _why(case.id, ratio)
+    with tempfile.TemporaryDirectory(prefix="heddle-bench-") as scratch:
+        small = InMemory(args.screen_rows)
+        large = Stored(args.data or Path(scratch), args.rows)
+        print(f"generated the data in {time.perf_counter() - started:.1f} s ({large.nbytes / 1e9:.2f} GB of Arrow "
+              f"in {large.folder}, each query's tables mapped while it runs)", flush=True)
+        ratios: list[tuple[str, float, str]] = []
+        for number, case in numbered:
+            where = f"[{number:3}/{len(cases)} {time.perf_counter() - started:6.0f}s] {case.id:45}"
+            measured = _measure(case.query, small, large, args, where)
+            if measured is not None:
+                ratios.append((case.id, *measured))
+                _why(case.id, measured[0])
     if not ratios:
         return 0
     geomean = math.exp(statistics.fmean(math.log(r) for _, r, _ in ratios))

@@ -15,8 +15,9 @@ relation returns (a later `sort` may still read a column that was not selected, 
   window's partition and keys, and its row numbers and ranks); a sort by a prefix of one of them is
   skipped (`group k (sort x | derive {n = row_number this}) | sort {k, n}` sorts once).
 - `take a..b` keeps rows a to b of the sorted frame; per group (`group {k} (take …)`) it numbers the rows
-  of each group in the order of the group's sort. Rows that a take per group, a filter on a row number or
-  rank, or a sorted take of whole partitions can never keep are dropped before the rows are sorted (`firsts.py`).
+  of each group in the order of the group's sort. Rows that a take (overall or per group), a filter on a row
+  number or rank, or a sorted take of whole partitions can never keep are dropped before the rows are sorted
+  (`firsts.py`).
 - `append` stacks rows by position (a common type per column); `join` see `joins.py`; an aggregation that
   follows a join may begin before it (`eager.py`).
 """
@@ -35,7 +36,7 @@ from heddle_lang.relational.lowering.aggregates import aggregate, contains_aggre
 from heddle_lang.relational.lowering.eager import Eager, eager_join
 from heddle_lang.relational.lowering.errors import UnsupportedError
 from heddle_lang.relational.lowering.expressions import Expressions, literal_int
-from heddle_lang.relational.lowering.firsts import first_rows, numbered_up_to, whole_partitions
+from heddle_lang.relational.lowering.firsts import first_rows, numbered_up_to, sampled_first, whole_partitions
 from heddle_lang.relational.lowering.joins import join
 from heddle_lang.relational.lowering.packing import packable, positions
 from heddle_lang.relational.lowering.scope import Scope, physical
@@ -311,6 +312,10 @@ class Lowering:
             state.frame = state.frame.filter(Expressions(state.scope()).lower(transform.expr))
         elif isinstance(transform, rq.Sort):
             if not state.in_order(transform.keys):
+                taken = _taken(state.ahead)
+                keep = None if taken is None else sampled_first(state.scope(), transform.keys, taken)
+                if keep is not None:  # rows past the take's last, dropped before the sort (`firsts.py`)
+                    state.frame = keep(state.frame)
                 self._sort(state, transform.keys, whole=_read_whole(state.ahead))
             state.sort, state.ordered = transform.keys, True
         elif isinstance(transform, rq.Take):
@@ -391,6 +396,9 @@ class Lowering:
             return
         if take.sort and not (state.ordered and state.sort == take.sort):
             if not state.in_order(take.sort):
+                keep = sampled_first(state.scope(), take.sort, end)
+                if keep is not None:
+                    state.frame = keep(state.frame)
                 self._sort(state, take.sort)
             state.sort, state.ordered = take.sort, True
         offset = max(start, 1) - 1
@@ -488,6 +496,14 @@ def _read_whole(ahead: Sequence[rq.Transform] | None) -> bool:
         return False
     following = next((t for t in ahead if not isinstance(t, rq.Select)), None)
     return not (isinstance(following, rq.Take) and not following.partition)
+
+
+def _taken(ahead: Sequence[rq.Transform] | None) -> int | None:
+    """The last row a `take` of the first rows that follows a sort keeps (selects between), else None."""
+    following = next((t for t in ahead or () if not isinstance(t, rq.Select)), None)
+    if not isinstance(following, rq.Take) or following.partition or following.end is None:
+        return None
+    return literal_int(following.end)
 
 
 def _numbered(state: State, compute: rq.Compute) -> tuple[tuple[rq.SortKey, ...], ...]:

@@ -9,6 +9,7 @@ arithmetic) follow exactly what Polars will compute.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 import polars as pl
@@ -38,5 +39,11 @@ class Scope:
     def dtype(self, expr: pl.Expr) -> pl.DataType:
         """The type Polars gives `expr` on a frame of this scope's schema (raises Polars' error)."""
         if self._probe is None:
-            self._probe = pl.LazyFrame(schema=self.schema)
+            self._probe = _empty(tuple(self.schema.items()))
         return self._probe.select(expr.alias("_")).collect_schema()["_"]
+
+
+@functools.lru_cache(maxsize=256)
+def _empty(schema: tuple[tuple[str, pl.DataType], ...]) -> pl.LazyFrame:
+    """An empty frame of `schema` (made once per schema: making one costs more than planning on it)."""
+    return pl.LazyFrame(schema=dict(schema))
