@@ -16,12 +16,9 @@ equalities of a left and a right expression, with only filters on the right colu
 columns between the join and the aggregation, and aggregate functions over one side each:
 
     count                               the groups' counts, summed
-    of left columns: sum of integers    partial sums in 128 bits, summed (the total checked as Int64, as one
-                     (or booleans,      aggregation checks it); averages from exact sums and counts of values
-                     decimals), average
-                     of integers
-                     min, max, all, any partial answers, combined (not of floats: between 0.0 and -0.0 the
-                                        minimum is whichever comes first, an order the groups change)
+    of left columns                     the functions `partials.py` combines exactly (integer sums, min and
+                                        max but of floats, all, any, ...): partial values per group (integer
+                                        sums in 128 bits), combined
     of right columns: min, max, all,    over the joined groups as over the joined rows (the same right values)
                       any, count_distinct
                       sum, average of   each right value times the count of its left group
@@ -44,6 +41,7 @@ from heddle_lang.relational import rq
 from heddle_lang.relational.lowering.aggregates import AGGREGATES, aggregate, contains_aggregate
 from heddle_lang.relational.lowering.expressions import Expressions
 from heddle_lang.relational.lowering.joins import columns_of, conjuncts, key_pair
+from heddle_lang.relational.lowering.partials import combined_value, inexact, partial_values
 from heddle_lang.relational.lowering.scope import Scope
 
 COUNT = "#eager.n"  # the partial groups' row counts
@@ -180,36 +178,20 @@ class _Plan:
         if local is None:
             raise _PlainJoinError
         dtype = side.dtype(local)
-        combined = self._left(op.name, value, side.dtype(value)) if side is self.left else \
-            self._right(op.name, value, side.dtype(value), local)
+        combined = self._left(op) if side is self.left else self._right(op.name, value, side.dtype(value), local)
         self.combiners.append(lambda: combined.cast(dtype))
         return local
 
-    def _partial(self, expr: pl.Expr) -> pl.Expr:
-        name = f"#eager{len(self.partials)}"
-        self.partials.append(expr.alias(name))
-        return pl.col(name)
-
-    def _left(self, name: str, value: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-        if name in ("std.all", "std.any"):
-            partial = self._partial(value.all() if name == "std.all" else value.any())
-            return partial.all() if name == "std.all" else partial.any()
-        if dtype.is_float():
+    def _left(self, op: rq.Operator) -> pl.Expr:
+        """Over the joined groups: the function's partial values over each group's left rows, combined."""
+        if inexact(op, self.left) is not None:
             raise _PlainJoinError
-        if name in ("std.min", "std.max"):
-            partial = self._partial(value.min() if name == "std.min" else value.max())
-            return partial.min() if name == "std.min" else partial.max()
-        if name == "std.sum" and dtype.is_integer():
-            return self._partial(value.cast(pl.Int128).sum()).sum().cast(pl.Int64, strict=True)
-        if name == "std.sum" and dtype == pl.Boolean:
-            return self._partial(value.cast(pl.Int64).sum()).sum()
-        if name == "std.sum" and dtype.is_decimal():
-            return self._partial(value.sum()).sum()
-        if name == "std.average" and dtype.is_integer():
-            total = self._partial(value.cast(pl.Int128).sum()).sum()
-            count = self._partial(value.count().cast(pl.Int64)).sum()
-            return pl.when(count > 0).then(total.cast(pl.Float64) / count)
-        raise _PlainJoinError
+        columns = []
+        for value in partial_values(op, self.left, pl.Int128()):
+            name = f"#eager{len(self.partials)}"
+            self.partials.append(value.alias(name))
+            columns.append(pl.col(name))
+        return combined_value(op, self.left, columns)
 
     def _right(self, name: str, value: pl.Expr, dtype: pl.DataType, local: pl.Expr) -> pl.Expr:
         """Over the joined groups: a right row stands for as many joined rows as its group's count."""

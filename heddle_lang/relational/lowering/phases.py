@@ -14,21 +14,10 @@ functions combine exactly (`two_phases`) is computed on a cluster as
               sorts, takes, joins) as usual
 
 Both phases are lowered by the same `Lowering` as the one-phase query, so keys and values keep its types.
-*Exact* means the same table, bit for bit, as one aggregation over every row:
-
-    count                       partial row counts, summed
-    sum of integers             partial sums as Decimal(38, 0) (exact, and Arrow carries no 128-bit integer),
-                                summed; the total must fit Int64 as the one-phase sum must (else the same
-                                refusal)
-    sum of booleans, decimals   partial sums, summed
-    average of integers         exact partial sums and counts of values: the one-phase formula on their totals
-    min, max (not of floats)    partial extremes, their extreme
-    all, any                    partial answers, combined (nulls are skipped by both phases, no rows → true/false)
-
-Everything else is left to one aggregation over all partitions, with the reason: sums, averages, stddev, min
-and max of floats (floating additions in another order change the last bits; between 0.0 and -0.0 the
-minimum is whichever comes last), count_distinct (a value may be in several partitions), concat_array (an
-order), a value read outside an aggregate function, windows, and what is not row-local before the aggregate.
+The functions' partial values and their combination are `partials.py`'s, integer sums as Decimal(38, 0)
+(exact, and Arrow, which carries the partials between the phases, has no 128-bit integer). Everything else is
+left to one aggregation over all partitions, with the reason: what does not combine exactly, a value read
+outside an aggregate function, windows, and what is not row-local before the aggregate.
 """
 
 from __future__ import annotations
@@ -42,7 +31,10 @@ from heddle_lang.relational import rq
 from heddle_lang.relational.lowering.aggregates import AGGREGATES, aggregate, contains_aggregate
 from heddle_lang.relational.lowering.expressions import Expressions
 from heddle_lang.relational.lowering.frames import Lowering, State, aggregated
+from heddle_lang.relational.lowering.partials import combined_value, inexact, partial_values
 from heddle_lang.relational.lowering.scope import Scope, physical
+
+_EXACT = pl.Decimal(38, 0)  # the type of integer sums' partials
 
 # operators that read other rows than their own (aggregates, ranks, offsets)
 ACROSS_ROWS = frozenset({
@@ -160,7 +152,7 @@ def partial_query(query: rq.Query, split: TwoPhases, inputs: Mapping[str, pl.Laz
         local = aggregate(op, plain)
         if local is not None:
             index, count[0] = count[0], count[0] + 1
-            partials.extend(e.alias(f"#part{index}.{j}") for j, e in enumerate(_partials(op, plain)))
+            partials.extend(e.alias(f"#part{index}.{j}") for j, e in enumerate(partial_values(op, plain, _EXACT)))
         return local
 
     functions = Expressions(state.scope(), functions=partial)
@@ -184,8 +176,8 @@ def combined_query(query: rq.Query, split: TwoPhases, inputs: Mapping[str, pl.La
         if local is None:
             return None
         index, count[0] = count[0], count[0] + 1
-        columns = [pl.col(f"#part{index}.{j}") for j in range(len(_partials(op, plain)))]
-        return _combined(op, plain, columns).cast(plain.dtype(local))
+        columns = [pl.col(f"#part{index}.{j}") for j in range(len(partial_values(op, plain, _EXACT)))]
+        return combined_value(op, plain, columns).cast(plain.dtype(local))
 
     functions = Expressions(scope, functions=combine)
     keys = [pl.col(physical(c)) for c in aggregation.partition]
@@ -231,7 +223,7 @@ def _combinable(expr: rq.Expr, state: State, plain: Expressions) -> str | None:
         return "it reads a column outside an aggregate function"
     if isinstance(expr, rq.Operator):
         if expr.name in AGGREGATES:
-            return _exact(expr, plain)
+            return inexact(expr, plain)
         items: Sequence[rq.Expr] = expr.args
     elif isinstance(expr, rq.Case):
         items = [e for pair in expr.cases for e in pair]
@@ -246,56 +238,3 @@ def _combinable(expr: rq.Expr, state: State, plain: Expressions) -> str | None:
         if reason is not None:
             return reason
     return None
-
-
-def _exact(op: rq.Operator, plain: Expressions) -> str | None:
-    name = op.name.removeprefix("std.")
-    if name == "count":
-        return None
-    if name in ("count_distinct", "concat_array", "stddev"):
-        return f"`{name}` does not combine exactly from partial results"
-    if any(contains_aggregate(a) for a in op.args):
-        return "an aggregate function inside another"
-    dtype = plain.dtype(plain.lower(op.args[-1]))
-    if name in ("all", "any"):
-        return None
-    if dtype.is_float():
-        return f"`{name}` of floats changes with the order of the rows (not exact in two phases)"
-    if name == "sum" and (dtype.is_integer() or dtype.is_decimal() or dtype == pl.Boolean):
-        return None
-    if name == "average" and dtype.is_integer():
-        return None
-    if name in ("min", "max"):
-        return None
-    return f"`{name}` of {dtype} is not combined in two phases"
-
-
-def _partials(op: rq.Operator, plain: Expressions) -> list[pl.Expr]:
-    """The partial values of an aggregate function `two_phases` accepted, over one partition's group."""
-    name = op.name
-    if name == "std.count":
-        return [pl.len().cast(pl.Int64)]
-    value = plain.lower(op.args[-1])
-    dtype = plain.dtype(value)
-    if name in ("std.sum", "std.average") and dtype.is_integer():
-        exact = value.cast(pl.Decimal(38, 0)).sum()
-        return [exact, value.count().cast(pl.Int64)] if name == "std.average" else [exact]
-    if name == "std.sum":
-        return [value.cast(pl.Int64).sum() if dtype == pl.Boolean else value.sum()]
-    return [{"std.min": value.min, "std.max": value.max, "std.all": value.all, "std.any": value.any}[name]()]
-
-
-def _combined(op: rq.Operator, plain: Expressions, columns: list[pl.Expr]) -> pl.Expr:
-    """The value of an aggregate function from its partial values (of every partition) in a group."""
-    name = op.name
-    if name == "std.count":
-        return columns[0].sum()
-    if name == "std.average":
-        total, count = columns[0].sum().cast(pl.Int128), columns[1].sum()
-        return pl.when(count > 0).then(total.cast(pl.Float64) / count)
-    if name == "std.sum":
-        if plain.dtype(plain.lower(op.args[-1])).is_integer():
-            return columns[0].sum().cast(pl.Int128).cast(pl.Int64, strict=True)
-        return columns[0].sum()
-    return {"std.min": columns[0].min, "std.max": columns[0].max, "std.all": columns[0].all,
-            "std.any": columns[0].any}[name]()
