@@ -32,7 +32,6 @@ from heddle.sdk.plugin import Plugin
 from heddle.sdk.spec import module_spec
 from heddle_engine.loading import find_module_file, load_target
 from heddle_engine.modules import BUILTIN_MODULES
-from heddle_engine.plugin_process import PluginProcess
 from heddle_engine.profiles import ProfileError, read_profiles, wanted_profile
 from heddle_engine.project import Project, read_project
 from heddle_engine.project_root import find_project
@@ -42,6 +41,7 @@ from heddle_lang.records import record
 if TYPE_CHECKING:
     from importlib import metadata
 
+    from heddle_engine.plugin_process import PluginProcess
     from heddle_engine.plugin_source import ModuleSource
     from heddle_engine.workers.endpoints import Workers
 
@@ -77,6 +77,7 @@ class EngineCatalog:
         self._sourced: dict[str, _Sourced] = {}
         self._workers: Workers | None = None
         self._lock = threading.RLock()
+        self.imported_user_code = False  # a project's or an installed package's module imported in this process
 
     @property
     def root(self) -> Path | None:
@@ -157,6 +158,7 @@ class EngineCatalog:
         """A project's or an installed package's module: in the plugin process when there is one, and then
         read from its source too (`target`: `module:attribute`)."""
         if self.plugins is None:
+            self.imported_user_code = True
             return self._import(path, load)
         answer = self.plugins.load(path)
         module, _, attribute = target.partition(":")
@@ -233,7 +235,11 @@ def load_catalog(start: Path, *, isolated: bool = False, profile: str | None = N
     `profile_error`. `docs`: see `EngineCatalog`.
     """
     root = find_project(start)
-    plugins = PluginProcess(root) if isolated else None
+    plugins = None
+    if isolated:  # the language server's: `heddle check` and `heddle run` import no plugin process
+        from heddle_engine.plugin_process import PluginProcess
+
+        plugins = PluginProcess(root)
     try:
         profiles, problem = read_profiles(root, wanted_profile(profile)), None
     except ProfileError as error:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -63,6 +62,8 @@ def read_profiles(root: Path | None, active: str | None, environ: Mapping[str, s
         if active is not None:
             raise ProfileError(f"profile `{active}` asked for, but there is no heddle.toml (no project)")
         return NO_PROFILES
+    import tomllib  # here: only a project has profiles
+
     path = root / "heddle.toml"
     try:
         text = path.read_text(encoding="utf-8")

@@ -25,7 +25,6 @@ or those folders.
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import field
 from pathlib import Path
 
@@ -49,6 +48,8 @@ class Project:
 
 def read_project(root: Path) -> Project:
     """The project at `root`; a faulty file yields `problems`, never an exception."""
+    import tomllib  # here: a run outside a project never loads it (its regular expressions compile at import)
+
     path = root / PROJECT_FILE
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 
@@ -28,6 +27,8 @@ def closest(name: str, candidates: Iterable[str]) -> str | None:
     near = sorted((distance(name.lower(), c.lower()), c) for c in pool)
     if near[0][0] <= budget:
         return near[0][1]
+    import difflib  # here: only a name not found is matched
+
     matches = difflib.get_close_matches(name, pool, n=1, cutoff=0.6)
     return matches[0] if matches else None
 

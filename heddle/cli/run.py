@@ -36,7 +36,7 @@ from heddle.cli.progress import AboveProgress, JsonProgress, Progress, duration
 from heddle.cli.report import problem_line
 from heddle.cli.run_plans import checked_plan
 from heddle.cli.usage import UsageError
-from heddle.process import started
+from heddle.process import started, teardown_not_needed
 from heddle_lang.plan import Plan
 
 if TYPE_CHECKING:
@@ -163,6 +163,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         incomplete = "; its lineage is incomplete (see the warning above)" if problem is not None else ""
         print(_summary(result) + incomplete, file=real_err)
+    if not catalog.imported_user_code and "ray" not in sys.modules:
+        teardown_not_needed()  # heddle's own modules only: everything they opened is closed
     return 0 if result.status == "succeeded" else INTERRUPTED_EXIT if result.status == INTERRUPTED else 1
 
 

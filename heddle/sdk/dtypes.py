@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping
 from typing import Literal, cast
@@ -77,6 +76,8 @@ def schema_from_mapping(columns: Mapping[str, object], open: bool = False) -> Sc
 
 
 def _unknown(text: str) -> str:
+    import difflib  # here: only a type not known is matched
+
     close = difflib.get_close_matches(text, list(_SIMPLE), n=1)
     hint = f" (did you mean `{close[0]}`?)" if close else ""
     return f"unknown column type `{text}`{hint}"
