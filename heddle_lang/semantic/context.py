@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 
 from heddle_lang.catalog import Catalog, FunctionSpec, ModuleSpec, ProfileValue, ResourceSpec
@@ -65,12 +66,13 @@ class Context:
     libraries: dict[str, Library | None] = field(default_factory=dict)  # alias -> `.he` library (None: broken)
     library_graphs: dict[str, Graph] = field(default_factory=dict)  # handlers of libraries, by qualified name
     aliases: dict[str, Definition] = field(default_factory=dict)  # import aliases
-    definitions: dict[str, Definition] = field(default_factory=dict)  # resources, steps, handlers, workflows
+    # The tables of declarations: a spliced analysis makes each entry when first read (`semantic.splice`).
+    definitions: MutableMapping[str, Definition] = field(default_factory=dict)  # resources, steps, handlers, workflows
     made: dict[str, tuple[ast.Declaration, Definition]] = field(default_factory=dict)  # each with its AST
-    steps: dict[str, StepInfo] = field(default_factory=dict)
-    resources: dict[str, ResourceInfo] = field(default_factory=dict)
-    handlers: dict[str, Placed] = field(default_factory=dict)  # their declarations
-    workflows: dict[str, Placed] = field(default_factory=dict)
+    steps: MutableMapping[str, StepInfo] = field(default_factory=dict)
+    resources: MutableMapping[str, ResourceInfo] = field(default_factory=dict)
+    handlers: MutableMapping[str, Placed] = field(default_factory=dict)  # their declarations
+    workflows: MutableMapping[str, Placed] = field(default_factory=dict)
     local_definitions: list[Definition] = field(default_factory=list)  # assignments
     uses: list[Use] = field(default_factory=list)
     bindings: list[Binding] = field(default_factory=list)

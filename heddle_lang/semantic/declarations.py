@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from heddle_lang.call_keys import RETRY_KEY, TIMEOUT_KEY
 from heddle_lang.catalog import FunctionSpec, ModuleSpec
@@ -20,7 +20,7 @@ from heddle_lang.semantic.timeout import check_timeout, split_call_keys
 from heddle_lang.semantic.values import check_config, literal_config
 from heddle_lang.suggest import closest, listing
 from heddle_lang.syntax import ast
-from heddle_lang.syntax.lower import Outline
+from heddle_lang.syntax.lower import Outline, Placed
 from heddle_lang.text import Span
 from heddle_lang.types import ConfigSchema
 
@@ -28,8 +28,9 @@ _KIND_OF = {ast.ResourceDecl: "resource", ast.StepDecl: "step", ast.HandlerDecl:
             ast.WorkflowDecl: "workflow"}
 
 
-def collect_imports(ctx: Context, outline: Outline) -> None:
-    for placed in outline.placed:
+def collect_imports(ctx: Context, declarations: Iterable[Placed]) -> None:
+    """The imports among `declarations` (aliases, modules, libraries), in order."""
+    for placed in declarations:
         decl = placed.base
         if not isinstance(decl, ast.Import) or decl.path is None or decl.alias is None:
             continue

@@ -428,3 +428,12 @@ def check_trap(ctx: Context, trap: ast.Name) -> str | None:
     ctx.report(Diagnostic("HE3010", trap.span, f"no handler is named `{name}`"
                           + (f"; did you mean `{best}`?" if best else "")))
     return None
+
+
+def build_graph(ctx: Context, decl: ast.HandlerDecl | ast.WorkflowDecl) -> Graph:
+    """The plan's graph of a handler or workflow declaration, its stages typed and checked."""
+    assert decl.name is not None
+    if isinstance(decl, ast.HandlerDecl):
+        return GraphBuilder(ctx, decl.name.text, "handler", decl.pipelines).build(None)
+    guard = check_trap(ctx, decl.trap) if decl.trap is not None else None
+    return GraphBuilder(ctx, decl.name.text, "workflow", decl.pipelines).build(guard)

@@ -38,6 +38,7 @@ _new = tuple.__new__
 if TYPE_CHECKING:
     from heddle_lang.catalog import Catalog
     from heddle_lang.semantic.context import Context, ResourceInfo, StepInfo
+    from heddle_lang.semantic.splice import State
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class Reusable:
     results: dict[bytes, GraphResult]
     checks: dict[tuple[str, bytes], CheckResult]
     definitions: dict[str, tuple[ast.Declaration, Definition]]  # by name: each with the AST it was made from
+    state: State | None = None  # what the analysis of an edit splices (`semantic.splice`); None: not spliceable
 
     def usable(self, catalog: Catalog, environment: tuple[object, ...]) -> bool:
         """Whether its results were made against this catalog and these names."""
@@ -168,31 +170,29 @@ class Marks(NamedTuple):
                             len(ctx.bindings), len(ctx.library_graphs)))
 
 
-def record(ctx: Context, span: Span, marks: Marks, graph: Graph) -> GraphResult | None:
-    """What the graph of the declaration at `span` added since `marks`, if it can be reused later."""
+def record(ctx: Context, span: Span, marks: Marks, graph: Graph) -> tuple[GraphResult, bool]:
+    """What the graph of the declaration at `span` added since `marks`, and whether it can be reused later."""
     diagnostics = tuple(ctx.diagnostics[marks.diagnostics:])
     uses = tuple(ctx.uses[marks.uses:])
     local = tuple(ctx.local_definitions[marks.local_definitions:])
-    if not _tied_again(ctx, span, diagnostics, uses, local):
-        return None
+    tied = _tied_again(ctx, span, diagnostics, uses, local)
     added = tuple(islice(ctx.library_graphs.items(), marks.library_graphs, None))  # a dict keeps its order
     bindings = tuple(ctx.bindings[marks.bindings:])
     local_reads = frozenset(index for index, d in enumerate(local) if any(u.target is d for u in uses))
     return GraphResult(span, ctx.tree.lines.line_of(span.start), graph, diagnostics, uses, local,
                        tuple(ctx.stage_types[marks.stage_types:]),
-                       bindings, added, _dependencies(ctx, uses), _reads(ctx, uses, local), local_reads)
+                       bindings, added, _dependencies(ctx, uses), _reads(ctx, uses, local), local_reads), tied
 
 
-def record_check(ctx: Context, span: Span, marks: Marks, info: ResourceInfo | StepInfo) -> CheckResult | None:
-    """What checking the declaration at `span` (`info`'s) added since `marks`, if it can be reused later."""
+def record_check(ctx: Context, span: Span, marks: Marks, info: ResourceInfo | StepInfo) -> tuple[CheckResult, bool]:
+    """What checking the declaration at `span` (`info`'s) added since `marks`, and whether it can be reused later."""
     diagnostics = tuple(ctx.diagnostics[marks.diagnostics:])
     uses = tuple(ctx.uses[marks.uses:])
-    if any(d.code in _READ_ALL for d in diagnostics) or not _tied_again(ctx, span, diagnostics, uses, ()):
-        return None
+    tied = not any(d.code in _READ_ALL for d in diagnostics) and _tied_again(ctx, span, diagnostics, uses, ())
     resolved = {f.name: getattr(info, f.name) for f in fields(info) if f.name != "placed"}
     copied = tuple(name for name, value in resolved.items() if isinstance(value, dict))
     return CheckResult(span, diagnostics, uses, tuple(ctx.bindings[marks.bindings:]), resolved, copied,
-                       _dependencies(ctx, uses), _reads(ctx, uses, ()))
+                       _dependencies(ctx, uses), _reads(ctx, uses, ())), tied
 
 
 def _reads(ctx: Context, uses: tuple[Use, ...], local: tuple[Definition, ...]) -> tuple[tuple[bool, str], ...]:
@@ -209,6 +209,11 @@ def replay_check(ctx: Context, result: CheckResult, span: Span, info: ResourceIn
     if result.diagnostics:
         ctx.diagnostics.extend(shifted(d, delta) for d in result.diagnostics)
     ctx.placements.pieces.append(_new(Replayed, (Marks.of(ctx), result, delta, 0)))
+    resolve(info, result)
+
+
+def resolve(info: ResourceInfo | StepInfo, result: CheckResult) -> None:
+    """Give `info` what `result`'s check resolved, as that check left it."""
     resolved = result.resolved
     vars(info).update(resolved)
     for name in result.copied:
@@ -276,9 +281,21 @@ class Placements:
     edit moves nothing nobody asks for. The lists are the context's (`ctx`), the replayed uses tied to its
     definitions."""
 
-    def __init__(self) -> None:
-        self.pieces: list[Replayed] = []
+    def __init__(self, made: Callable[[], list[Replayed]] | None = None,
+                 near: Callable[[Span], Iterable[Replayed]] | None = None) -> None:
+        # `made`: makes the pieces when first read (a spliced analysis's, `semantic.splice`); `near`: those whose
+        # declaration overlaps a span, without making the others.
+        self._pieces: list[Replayed] | None = [] if made is None else None
+        self._made = made
+        self._near = near
         self._locals: dict[int, dict[int, Definition]] = {}  # by id of a piece: its moved assignments by old id
+
+    @property
+    def pieces(self) -> list[Replayed]:
+        if self._pieces is None:
+            assert self._made is not None
+            self._pieces = self._made()
+        return self._pieces
 
     def _moved_locals(self, piece: Replayed) -> dict[int, Definition]:
         result = piece.result
@@ -339,7 +356,7 @@ class Placements:
         local = [d for d in ctx.local_definitions if span.covers(d.span)]
         stage_types = [s for s in ctx.stage_types if span.covers(s.span)]
         bindings = [b for b in ctx.bindings if span.covers(b.span)]
-        for piece in self.pieces:
+        for piece in self._near(span) if self._near is not None else self.pieces:
             result = piece.result
             if result.span.end + piece.delta <= span.start or result.span.start + piece.delta >= span.end:
                 continue
