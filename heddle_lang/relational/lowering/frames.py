@@ -96,6 +96,9 @@ class State:
     physical: tuple[tuple[rq.SortKey, ...], ...] = ()
     ahead: Sequence[rq.Transform] | None = None  # the pipeline's transforms after this one (None: unknown)
     eager: Eager | None = None  # the left side of the last join grouped for the next aggregation (`eager.py`)
+    # the columns of the last window's range frame ends (`ranges.RangeStage`), kept while no row moves: the next
+    # compute over the same window (prqlc makes one per function of a `derive`) reads them
+    ends: tuple[rq.Window, tuple[str, str, str]] | None = None
 
     def in_order(self, keys: Sequence[rq.SortKey]) -> bool:
         """The rows are in the order a stable sort by `keys` would put them."""
@@ -301,6 +304,7 @@ class Lowering:
         if isinstance(transform, rq.Compute):
             self._compute(state, transform)
             return
+        _forget_ends(state)
         if not _passes_pending(state, transform):
             self.flush(state)
         if not isinstance(transform, rq.Select | rq.Filter | rq.Sort | rq.Take) or (
@@ -347,9 +351,14 @@ class Lowering:
         scope = state.scope()
         first = first_rows(scope, window.sort, numbered_up_to(compute, state.ahead), window.partition)
         keep = first if first is not None else whole_partitions(compute, state.ahead, scope)
+        ends = None
+        if state.ends is not None and state.ends[0] == window and keep is None and _stays(state, window, scope):
+            ends = state.ends[1]
+        else:
+            _forget_ends(state)
         if keep is not None:  # rows the filter or take that follows never keeps (`firsts.py`)
             state.frame = keep(state.frame)
-        hook = WindowFunctions(scope, window, prefix=f"#w{compute.cid}")
+        hook = WindowFunctions(scope, window, prefix=f"#w{compute.cid}", ends=ends)
         expr = Expressions(scope, functions=hook).lower(compute.expr)
         run = hook.segments.run
         if window.partition and hook.segments.used:
@@ -363,6 +372,9 @@ class Lowering:
         for stage in hook.stages:
             frame = stage(frame)
         temps = [f"#w{compute.cid}.{i}" for i in range(1, hook.count + 1)] + [run]
+        if hook.ranged is not None and ends is None:  # kept for the next compute over this window
+            state.ends = (window, hook.ranged.columns)
+            temps = [name for name in temps if name not in hook.ranged.columns]
         state.frame = frame.with_columns(expr.alias(physical(compute.cid))).drop(temps, strict=False)
         state.phys[compute.cid] = [physical(compute.cid)]
         state.physical = (*state.physical, *_numbered(state, compute))
@@ -488,6 +500,23 @@ def _sorted_by_keys(frame: pl.LazyFrame, by: Sequence[pl.Expr], descending: Sequ
         frame = frame.with_columns(order.sort_by(key.gather(order), descending=key_descending, nulls_last=True,
                                                  maintain_order=True))
     return frame.select(pl.all().exclude(_ORDER).gather(pl.col(_ORDER)))
+
+
+def _stays(state: State, window: rq.Window, scope: Scope) -> bool:
+    """The rows are in the window's order already, which sorting them into its runs keeps (`Lowering._runs`
+    sorts again where a partition key does not sort fast)."""
+    if not window.partition:
+        return state.in_order(window.sort)
+    if not all(sorts_fast(scope.dtype(scope.col(cid))) for cid in window.partition):
+        return False
+    return state.in_order([*(rq.SortKey(cid, False) for cid in window.partition), *window.sort])
+
+
+def _forget_ends(state: State) -> None:
+    """Drop the kept range frame ends (rows are about to move, or another window comes)."""
+    if state.ends is not None:
+        state.frame = state.frame.drop(state.ends[1], strict=False)
+        state.ends = None
 
 
 def _read_whole(ahead: Sequence[rq.Transform] | None) -> bool:

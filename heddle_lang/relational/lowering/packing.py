@@ -4,7 +4,10 @@ Each key becomes a count of the places its value stands from the key's least (gr
 nulls after every value; the keys' counts are packed in one number in mixed radix (the first key the
 most significant), so that the number orders as the keys do and is equal only where every key is. One
 stable sort of that number, 64-bit when the keys' ranges multiply to less than 2^63 (else 128-bit, or,
-past 2^127, Polars' sort by several columns), gives the rows' order, ties in input order. At
+past 2^127, Polars' sort by several columns), gives the rows' order, ties in input order. Where the ranges
+multiply past 2^63, a key whose range is wider than the rows are many (a float's bits always are) counts
+places among its distinct values instead (its dense rank: a hash of its values and a search among the few
+distinct ones), which often brings the number back to 64 bits, sorted about twice as fast as 128. At
 10M rows and three integer keys, one sort instead of three, each of which also gathers its key in the
 order the sorts before left the rows.
 
@@ -14,6 +17,7 @@ Polars sorts: NaN above every number, -0.0 as 0.0).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import polars as pl
@@ -60,14 +64,23 @@ def _places(ordered: pl.Series) -> int:
     return high - low + 1 + (1 if ordered.null_count() else 0)
 
 
+def _ranked(number: pl.Series) -> pl.Series:
+    """The key's dense rank from 0 (nulls kept): the same order and equalities, its range the count of its
+    distinct values."""
+    distinct = number.drop_nulls().unique().sort()
+    ranks = distinct.search_sorted(number.fill_null(distinct.min() if len(distinct) else 0), side="left")
+    return pl.select(pl.when(pl.lit(number).is_not_null()).then(pl.lit(ranks).cast(pl.Int64))).to_series()
+
+
 def _sorted_positions(keys: list[pl.Series], descending: Sequence[bool]) -> pl.Series:
     """The positions of the rows in the order a stable sort by `keys` (nulls last) puts them."""
     numbers = [pl.select(ordered(pl.lit(key), key.dtype)).to_series() for key in keys]
     places = [_places(key) for key in numbers]
-    total = 1
-    for count in places:
-        total *= count
     rows = len(keys[0])
+    if math.prod(places) >= 2**63:
+        numbers = [_ranked(key) if count > rows + 1 else key for key, count in zip(numbers, places, strict=True)]
+        places = [_places(key) for key in numbers]
+    total = math.prod(places)
     if total == 1:  # every key null throughout: the input order
         return pl.int_range(rows, dtype=pl.get_index_type(), eager=True)
     if total < 2**127:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
 import polars as pl
 
 from heddle_lang.relational import rq
@@ -107,40 +108,52 @@ def _directed(key: pl.Expr, dtype: pl.DataType, *, descending: bool) -> pl.Expr:
     return -key if descending else key
 
 
-def _search(columns: list[pl.Series], side: Literal["left", "right"]) -> pl.Series:
-    """The position of each target (run, directed target) among the rows' (run, key missing, directed key), sorted:
-    the first row at or above it (`side` "left"), or above it ("right"). Each pair is packed in one 64-bit
-    number, its run `span` places apart: a key at its distance from the least key (a target below or above
-    every key one place before or after them: the same position), a missing key after every key; where the
-    runs' spans do not fit, a key at its rank among the distinct keys (a target at the count of keys below
-    it, or at or below it for "right"), 128-bit past 2^63. A search among numbers is several times faster
-    than among structs, and among 64-bit ones than 128-bit ones."""
-    *runs, missing, key, target = columns
-    count = int(runs[0].max() or 0) + 1 if runs else 1
+def _search(columns: list[pl.Series], sides: tuple[Literal["left", "right"], ...]) -> pl.Series:
+    """The position of each target (run, directed target) among the rows' (run, key missing, directed key),
+    sorted: the first row at or above it (its side "left"), or above it ("right"); one target column per side,
+    the positions as the fields of a struct, in order. Each pair is packed in one 64-bit number, its run
+    `span` places apart: a key at its distance from the least key (a target below or above every key one
+    place before or after them: the same position), a missing key after every key; where the runs' spans do
+    not fit, a key at its rank among the distinct keys (a target at the count of keys below it, or at or
+    below it for "right"), 128-bit past 2^63. The rows' packed numbers are made once for every target. A
+    search among numbers is several times faster than among structs, and among 64-bit ones than 128-bit
+    ones."""
+    count = len(columns) - 2 - len(sides)
+    runs, (missing, key), targets = columns[:count], columns[count:count + 2], columns[count + 2:]
+    fields = [f"{at}" for at in range(len(sides))]
     low, high = key.min(), key.max()
     if low is None or high is None:  # no key: every row's frame is found from its run's ends
-        return pl.zeros(len(key), pl.Int64, eager=True)
+        return pl.DataFrame({field: pl.zeros(len(key), pl.Int64, eager=True) for field in fields}).to_struct()
     assert isinstance(low, int) and isinstance(high, int)
+    runs_count = int(runs[0].max() or 0) + 1 if runs else 1
     span = high - low + 4
-    if count * span < 2**63:
+    probes: list[tuple[pl.Expr, Literal["left", "right"]]] = []
+    if runs_count * span < 2**63:
         wide: pl.DataType = pl.Int64()
         kind = key.dtype  # distances below 2^63 in the key's own type (wrapping)
         places = (pl.lit(key) - pl.lit(low, kind) + 1).cast(wide)
-        probe = pl.lit(target)
-        probes = (pl.when(probe < pl.lit(low, kind)).then(pl.lit(0, wide))
-                  .when(probe > pl.lit(high, kind)).then(pl.lit(span - 2, wide))
-                  .otherwise((probe - pl.lit(low, kind) + 1).cast(wide)))
+        for target, side in zip(targets, sides, strict=True):
+            probe = pl.lit(target)
+            probes.append((pl.when(probe < pl.lit(low, kind)).then(pl.lit(0, wide))
+                           .when(probe > pl.lit(high, kind)).then(pl.lit(span - 2, wide))
+                           .otherwise((probe - pl.lit(low, kind) + 1).cast(wide)), side))
     else:
         distinct = key.drop_nulls().unique().sort()
         span = len(distinct) + 2
-        wide = pl.Int64() if count * span < 2**63 else pl.Int128()
+        wide = pl.Int64() if runs_count * span < 2**63 else pl.Int128()
         places = pl.lit(distinct.search_sorted(key, side="left")).cast(wide)
-        probes = pl.lit(distinct.search_sorted(target, side=side)).cast(wide)
-        side = "left"
+        probes = [(pl.lit(distinct.search_sorted(target, side=side)).cast(wide), "left")
+                  for target, side in zip(targets, sides, strict=True)]
     run = pl.lit(runs[0]).cast(wide) * pl.lit(span, wide) if runs else pl.lit(0, wide)
     rows = pl.select(run + pl.when(pl.lit(missing)).then(pl.lit(span - 1, wide)).otherwise(places)).to_series()
-    targets = pl.select(run + probes.fill_null(pl.lit(0, wide))).to_series()
-    return rows.search_sorted(targets, side=side).cast(pl.Int64)
+    found = {}
+    for field, (probe, side) in zip(fields, probes, strict=True):
+        target = pl.select(run + probe.fill_null(pl.lit(0, wide))).to_series()
+        if wide == pl.Int64:  # numpy's binary search: faster than Polars' (sorted targets: in cache)
+            found[field] = pl.Series(np.searchsorted(rows.to_numpy(), target.to_numpy(), side=side), dtype=pl.Int64)
+        else:
+            found[field] = rows.search_sorted(target, side=side).cast(pl.Int64)
+    return pl.DataFrame(found).to_struct()
 
 
 class RangeStage:
@@ -149,11 +162,14 @@ class RangeStage:
     runs (numbered `run` ascending; None: one run) from `first` to `stop` (the row after the run's last),
     each run by the key (descending: `descending`), nulls last. The frame's ends are found once for all the
     aggregates; `columns` names the stage's own columns (the end of the run's rows with a key, the
-    frame's first row and the row after its last)."""
+    frame's first row and the row after its last), which hold them already when `found` (an earlier stage
+    over the same window found them, and no row has moved since)."""
 
     def __init__(self, columns: tuple[str, str, str], *, key: pl.Expr, key_type: pl.DataType, descending: bool,
-                 bounds: tuple[int | None, int | None], run: pl.Expr | None, first: pl.Expr, stop: pl.Expr) -> None:
+                 bounds: tuple[int | None, int | None], run: pl.Expr | None, first: pl.Expr, stop: pl.Expr,
+                 found: bool = False) -> None:
         self.columns, self.key, self.key_type, self.descending = columns, key, key_type, descending
+        self.found = found
         self.start, self.end = bounds
         self.run, self.first, self.stop = run, first, stop
         self.aggregates: list[tuple[str, str, pl.Expr, pl.DataType, rq.Operator]] = []
@@ -162,25 +178,35 @@ class RangeStage:
         """Column `result`: aggregate `name` of `value` over the frame."""
         self.aggregates.append((result, name, value, dtype, op))
 
-    def _find(self, value: int | None, side: Literal["left", "right"]) -> pl.Expr:
-        """The position of the key + `value` in the row's run: a binary search of the frame's rows, which
-        are sorted by (run, key missing, directed key). Integer and float keys: each row's triple packed in
-        one number (`_packed`)."""
+    def _find(self, frame: pl.LazyFrame, bounds: list[tuple[int, Literal["left", "right"]]], column: str,
+              ) -> tuple[pl.LazyFrame, list[pl.Expr]]:
+        """The position of the key + each bound's value in the row's run: binary searches of the frame's rows,
+        which are sorted by (run, key missing, directed key), "left" for the first row at or above it, "right"
+        for the row after the last at or below it. Integer and float keys: each row's triple packed in one
+        number once for all the bounds (`_search`), whose positions `column` holds (a struct) for the frame
+        returned."""
         key, dtype, descending = self.key, self.key_type, self.descending
-        target = offset(key, value, dtype) if value else key
-        directed, directed_target = (_directed(key, dtype, descending=descending),
-                                     _directed(target, dtype, descending=descending))
+        directed = _directed(key, dtype, descending=descending)
+        targets = [_directed(offset(key, value, dtype) if value else key, dtype, descending=descending)
+                   for value, _ in bounds]
+        sides = tuple(side for _, side in bounds)
         if dtype.is_integer() or dtype.is_float():
             runs = [] if self.run is None else [self.run]
-            return pl.map_batches([*runs, key.is_null(), directed, directed_target],
-                                  lambda columns: _search(columns, side), return_dtype=pl.Int64)
+            fields = [pl.Field(f"{at}", pl.Int64) for at in range(len(bounds))]
+            found = pl.map_batches([*runs, key.is_null(), directed, *targets],
+                                   lambda columns: _search(columns, sides), return_dtype=pl.Struct(fields))
+            return frame.with_columns(found.alias(column)), [pl.col(column).struct.field(f"{at}")
+                                                             for at in range(len(bounds))]
         run = pl.lit(0, pl.UInt32) if self.run is None else self.run
-        return pl.struct(run.alias("r"), key.is_null().alias("nk"), directed.alias("k")).search_sorted(
-            pl.struct(run.alias("r"), pl.lit(False).alias("nk"), directed_target.alias("k")), side=side
-        ).cast(pl.Int64)
+        rows = pl.struct(run.alias("r"), key.is_null().alias("nk"), directed.alias("k"))
+        return frame, [rows.search_sorted(pl.struct(run.alias("r"), pl.lit(False).alias("nk"), target.alias("k")),
+                                          side=side).cast(pl.Int64)
+                       for target, side in zip(targets, sides, strict=True)]
 
     def __call__(self, frame: pl.LazyFrame) -> pl.LazyFrame:
         keyed_end, lo_name, hi_name = self.columns
+        if self.found:
+            return frame.with_columns(self._results())
         if self.key_type == pl.Null:  # every key is null: every row's frame is its run
             return frame.with_columns(self.first.alias(lo_name), self.stop.alias(hi_name)).with_columns(
                 self._results())
@@ -195,14 +221,12 @@ class RangeStage:
         # (a search past the run's rows with a key lands on its first null key or the next run)
         low, high = (self.end, self.start) if self.descending else (self.start, self.end)
         # (an unbounded end is the run's end: past the null keys, which come last)
-        if low is None:
-            lo = self.first
-        else:
-            lo = pl.when(self.key.is_null()).then(pl.col(keyed_end)).otherwise(self._find(low, "left"))
-        if high is None:
-            hi = self.stop
-        else:
-            hi = pl.when(self.key.is_null()).then(self.stop).otherwise(self._find(high, "right"))
+        bounds: list[tuple[int, Literal["left", "right"]]] = [
+            *([] if low is None else [(low, "left")]), *([] if high is None else [(high, "right")])]
+        frame, ends_found = self._find(frame, bounds, lo_name) if bounds else (frame, [])
+        found = iter(ends_found)
+        lo = self.first if low is None else pl.when(self.key.is_null()).then(pl.col(keyed_end)).otherwise(next(found))
+        hi = self.stop if high is None else pl.when(self.key.is_null()).then(self.stop).otherwise(next(found))
         frame = frame.with_columns(lo.alias(lo_name), hi.alias(hi_name))
         return frame.with_columns(self._results())
 

@@ -50,8 +50,10 @@ class WindowFunctions:
     """The function hook of one windowed compute: each window or aggregate function becomes a temporary
     column made by a stage that runs before the compute (`stages`)."""
 
-    def __init__(self, scope: Scope, window: rq.Window, prefix: str) -> None:
+    def __init__(self, scope: Scope, window: rq.Window, prefix: str, ends: tuple[str, str, str] | None = None,
+                 ) -> None:
         self.scope = scope
+        self.ends = ends  # the columns of this window's range frame ends, found by an earlier compute
         self.window = window
         self.prefix = prefix
         self.stages: list[Stage] = []
@@ -160,8 +162,9 @@ class WindowFunctions:
         if self.ranged is None:
             first, stop = self.segments.ends()  # the frame sorted into runs: the stage reads them in place
             run = pl.col(self.segments.run) if self.partition else None
-            self.ranged = RangeStage((self._temp(), self._temp(), self._temp()), key=key, key_type=key_type,
-                                     descending=descending, bounds=(start, end), run=run, first=first, stop=stop)
+            self.ranged = RangeStage(self.ends or (self._temp(), self._temp(), self._temp()), key=key,
+                                     key_type=key_type, descending=descending, bounds=(start, end), run=run,
+                                     first=first, stop=stop, found=self.ends is not None)
             self.stages.append(self.ranged)
         result = self._temp()
         self.ranged.add(result, name=name, value=value, dtype=dtype, op=op)
