@@ -74,49 +74,42 @@ def lsp_diagnostic(uri: str, lines: LineIndex, diagnostic: Diagnostic, encoding:
 class DiagnosticCache:
     """The LSP diagnostics of each open document, converted again only where they changed.
 
-    An edit leaves most of a large document's diagnostics as they were, only moved by some bytes: a diagnostic whose
-    code, message, severity, tags and places (its related places' too) are those of one already converted is
-    that object again (positions compared as `LineIndex.place`s, which equal places give in every encoding; the server
-    keeps one encoding), and its JSON is made once (`json_hook`). Each document keeps the conversions of its latest
-    diagnostics only."""
+    An edit leaves a large document's diagnostics as they were, or moved by as many bytes as the text after the edit
+    moved: the diagnostics before the first that is not the very object converted last time, if the text is the same
+    up to their last place, are the same conversions; those after the last that is not the one converted last time
+    moved by those bytes (the same message, code, severity and tags), if the text is the same from the line they
+    start on, are the same conversions too, or their copies with their lines moved when the edit added or removed
+    lines. Both are found by comparing objects, not by converting or keying each diagnostic: an edit costs what it
+    changed, plus a pass over pointers. The diagnostics between (those of what the edit changed) are looked up among
+    the ones converted last time between the same bounds, by their text and their places (`LineIndex.wheres`: equal
+    places give equal positions in every encoding; the server keeps one encoding), and converted anew when none says
+    the same at the same columns. The JSON of each conversion is made once (`json_hook`, `json_text`). Each document
+    keeps the conversions of its latest diagnostics only, and the line index they were converted with."""
 
     def __init__(self) -> None:
-        # by URI: the diagnostics converted last (the analysis's tuple), their conversions, and those by key
-        self._documents: dict[str, tuple[tuple[Diagnostic, ...], list[lsp.Diagnostic], dict[object, _Converted]]] = {}
-        self._by_id: dict[str, dict[int, _Converted]] = {}  # by URI: the conversions kept, by id of the LSP object
+        self._documents: dict[str, _Document] = {}
 
     def convert(self, uri: str, lines: LineIndex, diagnostics: tuple[Diagnostic, ...],
                 encoding: Encoding) -> list[lsp.Diagnostic]:
         kept = self._documents.get(uri)
-        if kept is not None and kept[0] is diagnostics:
-            return kept[1]
-        before = kept[2] if kept is not None else {}
-        converted: dict[object, _Converted] = {}
-        out = []
-        for diagnostic in diagnostics:
-            key = (diagnostic.code, diagnostic.message, diagnostic.severity, diagnostic.tags,
-                   lines.place(diagnostic.span.start), lines.place(diagnostic.span.end),
-                   tuple((r.message, lines.place(r.span.start), lines.place(r.span.end)) for r in diagnostic.related))
-            found = converted.get(key) or before.get(key)
-            if found is None:
-                found = _Converted(lsp_diagnostic(uri, lines, diagnostic, encoding))
-            converted[key] = found
-            out.append(found.diagnostic)
-        self._documents[uri] = (diagnostics, out, converted)
-        self._by_id[uri] = {id(c.diagnostic): c for c in converted.values()}
-        return out
+        if kept is not None and kept.diagnostics is diagnostics and kept.lines is lines:
+            return kept.out
+        if kept is None or kept.encoding != encoding:
+            kept = _Document(LineIndex(b""), encoding, (), [])
+        converted = _spliced(uri, lines, diagnostics, encoding, kept)
+        document = self._documents[uri] = _Document(lines, encoding, diagnostics, converted)
+        return document.out
 
     def forget(self, uri: str) -> None:
         self._documents.pop(uri, None)
-        self._by_id.pop(uri, None)
 
     def json_hook(self, plain: Callable[[lsp.Diagnostic], Any]) -> Callable[[lsp.Diagnostic], Any]:
         """An unstructure hook for `lsp.Diagnostic` in the server's converter: `plain`'s JSON of a diagnostic this
         cache keeps is made once, and shared by every message that sends it again (nothing changes it)."""
 
         def unstructure(diagnostic: lsp.Diagnostic) -> Any:
-            for by_id in list(self._by_id.values()):
-                found = by_id.get(id(diagnostic))
+            for document in list(self._documents.values()):
+                found = document.by_id().get(id(diagnostic))
                 if found is not None and found.diagnostic is diagnostic:
                     if found.json is None:
                         found.json = plain(diagnostic)
@@ -130,10 +123,14 @@ class DiagnosticCache:
         """The JSON text of `diagnostics` (what `convert` gave for `uri`), as a publish writes it: the text of each
         one this cache keeps is made once (from `unstructure`'s JSON), so a publish of a large document's diagnostics
         joins texts instead of writing hundreds of objects again."""
-        by_id = self._by_id.get(uri, {})
+        document = self._documents.get(uri)
+        if document is not None and diagnostics is document.out:
+            converted: Sequence[_Converted | None] = document.converted
+        else:
+            by_id = document.by_id() if document is not None else {}
+            converted = [by_id.get(id(d)) for d in diagnostics]
         texts = []
-        for diagnostic in diagnostics:
-            found = by_id.get(id(diagnostic))
+        for diagnostic, found in zip(diagnostics, converted, strict=True):
             if found is None or found.diagnostic is not diagnostic:
                 texts.append(json.dumps(unstructure(diagnostic)))
                 continue
@@ -144,12 +141,149 @@ class DiagnosticCache:
 
 
 class _Converted:
+    """One diagnostic as LSP has it, and its JSON once sent."""
+
     __slots__ = ("diagnostic", "json", "text")
 
     def __init__(self, diagnostic: lsp.Diagnostic) -> None:
         self.diagnostic = diagnostic
         self.json: Any = None  # its JSON, once sent
         self.text: str | None = None  # that JSON as text
+
+
+class _Document:
+    """The diagnostics of one document converted last (the analysis's tuple), the line index they were converted
+    with, and their conversions in order."""
+
+    __slots__ = ("_by_id", "converted", "diagnostics", "encoding", "lines", "out")
+
+    def __init__(self, lines: LineIndex, encoding: Encoding, diagnostics: tuple[Diagnostic, ...],
+                 converted: list[_Converted]) -> None:
+        self.lines = lines
+        self.encoding = encoding
+        self.diagnostics = diagnostics
+        self.converted = converted
+        self.out = [c.diagnostic for c in converted]
+        self._by_id: dict[int, _Converted] | None = None
+
+    def by_id(self) -> dict[int, _Converted]:
+        """The conversions by id of their LSP object (made when first asked for)."""
+        if self._by_id is None:
+            self._by_id = {id(c.diagnostic): c for c in self.converted}
+        return self._by_id
+
+
+def _spliced(uri: str, lines: LineIndex, diagnostics: tuple[Diagnostic, ...], encoding: Encoding,
+             kept: _Document) -> list[_Converted]:
+    """The conversions of `diagnostics`: those of `kept` where they are the same diagnostics before the edit or the
+    same moved after it (`DiagnosticCache`), the rest looked up or converted anew."""
+    old, was = kept.diagnostics, kept.converted
+    data, before = lines.data, kept.lines.data
+    # The head: the very objects converted last time, on a text the same up to their last place (a byte more: a
+    # `\r\n` split by the edit moves a line).
+    head, reach = 0, 0
+    for new, last in zip(diagnostics, old, strict=False):
+        if new is not last:
+            break
+        reach = max(reach, new.span.end, *(r.span.end for r in new.related))
+        head += 1
+    if head and not _same_head(before, data, reach + 1):
+        head = 0
+    # The tail: the diagnostics converted last time, moved by as many bytes as the end of the text moved, on a text
+    # the same from the line the first of them starts on (and the break before it).
+    delta = len(data) - len(before)
+    tail, low = 0, len(data)
+    for new, last in zip(reversed(diagnostics[head:]), reversed(old[head:]), strict=False):
+        if not _moved_by(new, last, delta):
+            break
+        low = min(low, new.span.start, *(r.span.start for r in new.related))
+        tail += 1
+    rows = 0
+    if tail:
+        first = lines.line_start(lines.line_of(low))
+        if first == 0 or first - 1 - delta < 0 or not data.endswith(memoryview(before)[first - 1 - delta:]):
+            tail = 0
+        else:
+            rows = lines.line_of(first) - kept.lines.line_of(first - delta)
+    moved = was[len(old) - tail:] if tail else []
+    if rows:
+        moved = [_lines_moved(c, rows) for c in moved]
+    middle = _looked_up(uri, lines, diagnostics[head:len(diagnostics) - tail], encoding=encoding, kept=kept,
+                        old=old[head:len(old) - tail], was=was[head:len(old) - tail])
+    return [*was[:head], *middle, *moved]
+
+
+def _same_head(before: bytes, data: bytes, size: int) -> bool:
+    """The two texts' first `size` bytes are the same (both shorter: the texts are)."""
+    if size > len(before) or size > len(data):
+        return before == data
+    return data.startswith(memoryview(before)[:size])
+
+
+def _moved_by(new: Diagnostic, last: Diagnostic, delta: int) -> bool:
+    """`new` says what `last` says, every place of it `delta` bytes further."""
+    if new is last:
+        return delta == 0
+    span, was = new.span, last.span
+    return span.start - was.start == delta and span.end - was.end == delta and new.message == last.message \
+        and new.code == last.code and new.severity is last.severity and new.tags == last.tags \
+        and len(new.related) == len(last.related) \
+        and all(r.message == s.message and r.span.start - s.span.start == delta and r.span.end - s.span.end == delta
+                for r, s in zip(new.related, last.related, strict=True))
+
+
+def _looked_up(uri: str, lines: LineIndex, diagnostics: Sequence[Diagnostic], *, encoding: Encoding, kept: _Document,
+               old: Sequence[Diagnostic], was: Sequence[_Converted]) -> list[_Converted]:
+    """The conversions of `diagnostics` (those the edit may have changed): one of `old`'s (converted as `was`) that
+    says the same at the same places, or at the same columns some lines away (moved), else converted anew."""
+    if not diagnostics:
+        return []
+    exact: dict[object, _Converted] = {}
+    lineless: dict[object, tuple[int, _Converted]] = {}
+    for converted, key, line in zip(was, *_keys(kept.lines, old), strict=True):
+        exact[(key, line)] = converted
+        lineless.setdefault(key, (line, converted))
+    out = []
+    for diagnostic, key, line in zip(diagnostics, *_keys(lines, diagnostics), strict=True):
+        found = exact.get((key, line))
+        if found is None:
+            moved = lineless.get(key) if not diagnostic.related else None
+            if moved is not None:
+                found = _lines_moved(moved[1], line - moved[0])
+            else:
+                found = _Converted(lsp_diagnostic(uri, lines, diagnostic, encoding))
+            exact[(key, line)] = found
+        out.append(found)
+    return out
+
+
+def _keys(lines: LineIndex, diagnostics: Sequence[Diagnostic]) -> tuple[list[object], list[int]]:
+    """What sets each diagnostic's conversion but its first line (its related places, absolute), and that line."""
+    keys: list[object] = []
+    starts: list[int] = []
+    for diagnostic, (line, rest) in zip(diagnostics, lines.wheres([d.span for d in diagnostics]), strict=True):
+        related = tuple((r.message, lines.place(r.span.start), lines.place(r.span.end)) for r in diagnostic.related)
+        keys.append((diagnostic.code, diagnostic.message, int(diagnostic.severity), diagnostic.tags, rest, related))
+        starts.append(line)
+    return keys, starts
+
+
+def _lines_moved(converted: _Converted, rows: int) -> _Converted:
+    """A conversion with its lines (its related places' too) moved by `rows`."""
+    if rows == 0:
+        return converted
+    old = converted.diagnostic
+    related = [lsp.DiagnosticRelatedInformation(location=lsp.Location(uri=r.location.uri, range=_range_moved(
+        r.location.range, rows)), message=r.message) for r in old.related_information or ()]
+    return _Converted(lsp.Diagnostic(
+        range=_range_moved(old.range, rows), message=old.message, severity=old.severity, code=old.code,
+        code_description=old.code_description, source=old.source, tags=old.tags, related_information=related or None))
+
+
+def _range_moved(rng: lsp.Range, rows: int) -> lsp.Range:
+    start, end = rng.start, rng.end
+    return lsp.Range(start=lsp.Position(line=start.line + rows, character=start.character),
+                     end=lsp.Position(line=end.line + rows, character=end.character))
 
 
 def whole_document(lines: LineIndex, encoding: Encoding) -> lsp.Range:

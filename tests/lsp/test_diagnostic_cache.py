@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lsprotocol import types as lsp
 from pygls.protocol import default_converter
 
-from heddle_lang.diagnostics import Diagnostic, shifted
+from heddle_lang.diagnostics import Diagnostic, Related, shifted
 from heddle_lang.remembered import FLOOR, SLACK, Remembered
 from heddle_lang.text import Encoding, LineIndex, Span
 from heddle_lsp.convert import DiagnosticCache, lsp_diagnostic
@@ -90,3 +92,78 @@ def test_remembered_results_are_bounded_by_the_largest_document() -> None:
         memo.put(key, key, declarations=large)
     memo.put(-1, -1, declarations=10)
     assert memo.get(0) == 0 and memo.get(-1) == -1
+
+
+def test_diagnostics_after_an_edit_that_adds_lines_are_the_ones_before_moved_down() -> None:
+    cache = DiagnosticCache()
+    first = (Diagnostic("HE1005", Span(5, 6), "one"), Diagnostic("HE1005", Span(27, 28), "three",
+                                                                   related=(Related(Span(22, 23), "here"),)))
+    before = _convert(cache, TEXT, first)
+    edited = TEXT.replace(b"= y\n", b"= y\n\n\n")  # two lines more before the third
+    after = _convert(cache, edited, (first[0], shifted(first[1], 2)))
+    assert after[0] is before[0]
+    assert after[1].range.start.line == before[1].range.start.line + 2
+    assert after[1].related_information is not None and after[1].related_information[0].location.range.start.line == 4
+
+
+def test_the_same_objects_on_a_text_changed_before_them_are_converted_again() -> None:
+    cache = DiagnosticCache()
+    diagnostics = (Diagnostic("HE1005", Span(16, 17), "two"), Diagnostic("HE1005", Span(27, 28), "three"))
+    before = _convert(cache, TEXT, diagnostics)
+    # The same byte length, one line more before both: the same objects stand on other lines.
+    edited = TEXT.replace(b"step a", b"st\nr a")
+    after = _convert(cache, edited, diagnostics)
+    assert after[0].range.start.line == before[0].range.start.line + 1
+
+
+_ALPHABET = "ab =\n\r\té"
+
+
+@st.composite
+def _edited(draw: st.DrawFn) -> tuple[bytes, tuple[Diagnostic, ...], bytes, tuple[Diagnostic, ...]]:
+    """A text with diagnostics, an edit of it, and the edited text's diagnostics as an analysis gives them: those
+    before the edit the same objects (or equal ones), those after it moved by as many bytes (or, some, the same objects
+    although they moved), those around it new, some dropped."""
+    text = draw(st.text(_ALPHABET, min_size=1, max_size=40)).encode()
+    size = len(text)
+
+    def span(high: int) -> Span:
+        start = draw(st.integers(0, high))
+        return Span(start, draw(st.integers(start, high)))
+
+    def diagnostic(high: int) -> Diagnostic:
+        related = tuple(Related(span(high), "r") for _ in range(draw(st.integers(0, 1))))
+        return Diagnostic(draw(st.sampled_from(["HE1005", "HE3012"])), span(high), draw(st.sampled_from(["m", "n"])),
+                          related=related)
+
+    old = tuple(sorted((diagnostic(size) for _ in range(draw(st.integers(0, 6)))), key=lambda d: d.span.start))
+    start = draw(st.integers(0, size))
+    end = draw(st.integers(start, size))
+    inserted = draw(st.text(_ALPHABET, max_size=6)).encode()
+    data = text[:start] + inserted + text[end:]
+    delta = len(inserted) - (end - start)
+    new: list[Diagnostic] = []
+    for d in old:
+        places = [d.span, *(r.span for r in d.related)]
+        if all(p.end < start for p in places):
+            new.append(d if draw(st.booleans()) else shifted(d, 0))
+        elif all(p.start >= end for p in places):
+            new.append(shifted(d, delta) if delta and draw(st.integers(0, 4)) else d)
+        elif draw(st.booleans()):
+            new.append(diagnostic(len(data)))
+    new.extend(diagnostic(len(data)) for _ in range(draw(st.integers(0, 2))))
+    clamped = [d for d in new if all(p.end <= len(data) for p in (d.span, *(r.span for r in d.related)))]
+    return text, old, data, tuple(sorted(clamped, key=lambda d: d.span.start))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_edited(), min_size=1, max_size=3))
+def test_converted_diagnostics_equal_a_fresh_conversion_after_any_edit(
+        edits: list[tuple[bytes, tuple[Diagnostic, ...], bytes, tuple[Diagnostic, ...]]]) -> None:
+    for encoding in (Encoding.UTF16, Encoding.UTF8):
+        cache = DiagnosticCache()
+        for text, old, data, new in edits:
+            for version, diagnostics in ((text, old), (data, new)):
+                lines = LineIndex(version)
+                out = cache.convert(URI, lines, diagnostics, encoding)
+                assert out == [lsp_diagnostic(URI, lines, d, encoding) for d in diagnostics]

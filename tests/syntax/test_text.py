@@ -5,8 +5,10 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from heddle_lang.text import STRIDE, CharOffsets, Encoding, LineIndex, Position, split_lines
+from heddle_lang.text import STRIDE, CharOffsets, Encoding, LineIndex, Position, Span, split_lines
 
 PIECES = ["a", "bc", " ", "\t", "é", "日本", "🚀", "\n", "\r\n", "\r", "x" * 40, "é" * 30]
 
@@ -93,3 +95,17 @@ def test_char_offsets(text: str) -> None:
     offsets = CharOffsets(text)
     for i in range(len(text) + 1):
         assert offsets.to_bytes(i) == len(text[:i].encode())
+
+
+@given(st.text("ab\n\r\té", max_size=30), st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40)), max_size=8))
+def test_where_spans_stand_is_their_places(text: str, pairs: list[tuple[int, int]]) -> None:
+    """`LineIndex.wheres` (spans in order walked, others searched) says what `place` says of each span's ends."""
+    data = text.encode()
+    lines = LineIndex(data)
+    spans = [Span(min(a, b, len(data)), min(max(a, b), len(data))) for a, b in pairs]
+    expected = []
+    for span in spans:
+        line, start = lines.place(span.start)
+        last, end = lines.place(span.end)
+        expected.append((line, (start, last - line, end)))
+    assert list(lines.wheres(spans)) == expected
