@@ -96,6 +96,39 @@ def shifted(diagnostic: Diagnostic, delta: int) -> Diagnostic:
     return out
 
 
+def shifted_all(diagnostics: Sequence[Diagnostic], delta: int) -> list[Diagnostic]:
+    """`shifted` of each of `diagnostics` (the run after an edit: one loop, its lookups made once)."""
+    code, span, message, severity, related, fixes, tags = _SETTERS[Diagnostic]
+    title, edits, preferred = _SETTERS[Fix]
+    edit_span, new_text = _SETTERS[TextEdit]
+    new, move = _new, moved_span
+    out = []
+    for diagnostic in diagnostics:
+        moved = new(Diagnostic)
+        code(moved, diagnostic.code)
+        span(moved, move(diagnostic.span, delta))
+        message(moved, diagnostic.message)
+        severity(moved, diagnostic.severity)
+        related(moved, tuple([_related(r, delta) for r in diagnostic.related]) if diagnostic.related else ())
+        repairs = []
+        for fix in diagnostic.fixes:
+            repair = new(Fix)
+            title(repair, fix.title)
+            changes = []
+            for change in fix.edits:
+                made = new(TextEdit)
+                edit_span(made, move(change.span, delta))
+                new_text(made, change.new_text)
+                changes.append(made)
+            edits(repair, tuple(changes))
+            preferred(repair, fix.preferred)
+            repairs.append(repair)
+        fixes(moved, tuple(repairs))
+        tags(moved, diagnostic.tags)
+        out.append(moved)
+    return out
+
+
 def _related(related: Related, delta: int) -> Related:
     span, message = _SETTERS[Related]
     out = _new(Related)

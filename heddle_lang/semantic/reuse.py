@@ -18,7 +18,7 @@ place in another declaration, a fix editing elsewhere) is not kept: that declara
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields, replace
 from itertools import islice
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
@@ -85,9 +85,9 @@ class Reusable:
 
     catalog: Catalog
     environment: tuple[object, ...]
-    results: dict[bytes, GraphResult]
-    checks: dict[tuple[str, bytes], CheckResult]
-    definitions: dict[str, tuple[ast.Declaration, Definition]]  # by name: each with the AST it was made from
+    results: Mapping[bytes, GraphResult]
+    checks: Mapping[tuple[str, bytes], CheckResult]
+    definitions: Mapping[str, tuple[ast.Declaration, Definition]]  # by name: each with the AST it was made from
     state: State | None = None  # what the analysis of an edit splices (`semantic.splice`); None: not spliceable
 
     def usable(self, catalog: Catalog, environment: tuple[object, ...]) -> bool:

@@ -31,7 +31,7 @@ from typing import NamedTuple, TypeVar
 
 from heddle_lang.catalog import NO_PROFILES, Catalog
 from heddle_lang.check import check_tree
-from heddle_lang.diagnostics import Diagnostic, Related, shifted, sort_diagnostics
+from heddle_lang.diagnostics import Diagnostic, Related, shifted, shifted_all, sort_diagnostics
 from heddle_lang.paths import PathPolicy
 from heddle_lang.plan import Graph
 from heddle_lang.relational.compile import PrqlCompiler
@@ -58,6 +58,7 @@ from heddle_lang.syntax.lower import Placed
 from heddle_lang.syntax.tree import SyntaxTree
 from heddle_lang.text import Span
 
+K = TypeVar("K")
 V = TypeVar("V")
 Made = tuple[GraphResult | CheckResult, bool]  # a declaration's result, and whether a later version may reuse it
 Read = tuple[bool, str]  # a name read: (an import alias?, name)
@@ -227,7 +228,7 @@ def splice(tree: SyntaxTree, catalog: Catalog, previous: Analysis, checkpoint: C
     reusable = previous.reusable
     state = reusable.state if reusable is not None else None
     region = tree.region
-    if state is None or reusable is None or region is None or region.base is not state.tree \
+    if state is None or region is None or region.base is not state.tree \
             or state.catalog is not catalog:
         return None
     outline = tree.outline
@@ -246,7 +247,7 @@ def splice(tree: SyntaxTree, catalog: Catalog, previous: Analysis, checkpoint: C
             return None
     ctx = Context(tree, catalog, paths=paths, compiler=compiler, file=file, loader=loader)
     try:
-        return _Splice(ctx, state, reusable, (head, tail), checkpoint).analysis()
+        return _Splice(ctx, state, (head, tail, region.delta), checkpoint).analysis()
     except _Cannot:
         return None
 
@@ -258,13 +259,13 @@ def _start(placed: Placed) -> int:
 class _Splice:
     """One spliced analysis, made by `analysis()`."""
 
-    def __init__(self, ctx: Context, state: State, reusable: Reusable, region: tuple[int, int],
+    def __init__(self, ctx: Context, state: State, region: tuple[int, int, int],
                  checkpoint: Callable[[], None]) -> None:
         self.ctx = ctx
         self.tree = ctx.tree
         self.state = state
-        self.reusable = reusable
-        self.head, self.tail = region  # the entries of the edited declarations
+        # the entries of the edited declarations, and how far the edit moved those after them
+        self.head, self.tail, self.delta = region
         self.checkpoint = checkpoint
         self.placed = ctx.tree.outline.placed
         self.entries = list(state.entries)  # this version's, as they are made again
@@ -320,7 +321,6 @@ class _Splice:
         volatile = (state.volatile - set(changed)) | {at for at in changed if entries[at].volatile}
         next_state = State(self.tree, state.catalog, state.environment, entries, index, frozenset(volatile),
                            dependents, counts, _offsets(entries), semantic)
-        results, checks, definitions = self._reusable(redone)
         ctx.uses.clear()  # every result is an entry's, read through `State`'s pieces
         ctx.bindings.clear()
         ctx.stage_types.clear()
@@ -329,8 +329,7 @@ class _Splice:
         ctx.placements = Placements(pieces.all, pieces.near)
         return Analysis(self.tree, diagnostics, ContextParts(ctx, pieces.graphs),
                         {a: m for a, (_, m) in ctx.modules.items()}, effective_configs(ctx), dict(ctx.libraries),
-                        exports(ctx), ctx.file,
-                        Reusable(state.catalog, state.environment, results, checks, definitions, next_state))
+                        exports(ctx), ctx.file, _reusable(state.catalog, next_state))
 
     def _install(self, old: list[Entry]) -> None:
         """The context's tables of declarations: each read where it stands now, from its entry, when first read."""
@@ -356,16 +355,14 @@ class _Splice:
         ctx.resources = _Lazy(index.resources, info(ResourceInfo))  # type: ignore[arg-type]
         ctx.handlers = _Lazy(index.handlers, placed.__getitem__)
         ctx.workflows = _Lazy(index.workflows, placed.__getitem__)
-        made = self.reusable.definitions
+        before = self.state.tree.outline.placed
         for at in range(self.head, self.tail):  # what the region declares, made again
             entry, each = old[at], placed[at]
             if not entry.first or entry.name is None:
                 continue
             base = each.base
-            known = made.get(entry.name)
-            if known is not None and known[0] is base and known[1].file == ctx.file:
-                delta = each.start - known[1].declaration.start
-                ctx.definitions[entry.name] = relocate_definition(known[1], delta, 0) if delta else known[1]
+            if before[at].base is base and entry.definition is not None:  # the same AST: the same definition, moved
+                ctx.definitions[entry.name] = definition(at)
             else:
                 name_span = each.name_span()
                 assert name_span is not None and not isinstance(base, ast.Import)
@@ -451,48 +448,61 @@ class _Splice:
     def _semantic(self, changed: list[int]) -> tuple[Diagnostic, ...]:
         """Every entry's diagnostics where they stand: the base's by runs of unchanged entries, and those of the
         entries in `changed` (sorted) made again."""
-        state, entries, tail = self.state, self.entries, self.tail
+        state, entries, tail, delta = self.state, self.entries, self.tail, self.delta
         offsets, before = state.offsets, state.semantic
-        delta = self.tree.region.delta if self.tree.region is not None else 0
         out: list[Diagnostic] = []
         at = 0
         for index in (*changed, len(entries)):
             if at < index:
                 run = before[offsets[at]:offsets[index]]
-                out.extend([shifted(d, delta) for d in run] if at >= tail and delta else run)
+                out.extend(shifted_all(run, delta) if at >= tail and delta else run)
             if index < len(entries):
                 out.extend(entries[index].diagnostics)
             at = index + 1
         return tuple(out)
 
-    def _reusable(self, redone: list[int]) -> tuple[dict[bytes, GraphResult], dict[tuple[str, bytes], CheckResult],
-                                                     dict[str, tuple[ast.Declaration, Definition]]]:
-        """What the full path of a later version may reuse by text: the previous analysis's, with what was analysed
-        again in place of what it replaced."""
-        reusable, old, entries, placed = self.reusable, self.state.entries, self.entries, self.placed
-        results, checks, definitions = dict(reusable.results), dict(reusable.checks), dict(reusable.definitions)
-        for at in redone:
-            for entry in (old[at], entries[at]):
-                result = entry.result
-                if result is None:
-                    continue
-                fresh = entry is entries[at]
-                if isinstance(result, GraphResult):
-                    if fresh and entry.reusable:
-                        results[entry.text] = result
-                    elif not fresh and results.get(entry.text) is result:
-                        del results[entry.text]
-                else:
-                    key = (entry.kind, entry.text)
-                    if fresh and entry.reusable:
-                        checks[key] = result
-                    elif not fresh and checks.get(key) is result:
-                        del checks[key]
-        for at in range(self.head, self.tail):
-            entry = entries[at]
-            if entry.first and entry.name is not None and entry.definition is not None:
-                definitions[entry.name] = (placed[at].base, entry.definition)
-        return results, checks, definitions
+
+class _Derived(Mapping[K, V]):
+    """A table made from a state's entries when first read: what the full path of a later version may reuse by text
+    (`Reusable`), made only if one runs."""
+
+    __slots__ = ("_made", "_make")
+
+    def __init__(self, make: Callable[[], dict[K, V]]) -> None:
+        self._make: Callable[[], dict[K, V]] | None = make
+        self._made: dict[K, V] = {}
+
+    def _table(self) -> dict[K, V]:
+        if self._make is not None:
+            self._made, self._make = self._make(), None
+        return self._made
+
+    def __getitem__(self, key: K) -> V:
+        return self._table()[key]
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+
+def _reusable(catalog: Catalog, state: State) -> Reusable:
+    """What the full path of a later version may reuse of the spliced analysis whose state is `state`."""
+    entries = state.entries
+
+    def results() -> dict[bytes, GraphResult]:
+        return {e.text: e.result for e in entries if e.reusable and isinstance(e.result, GraphResult)}
+
+    def checks() -> dict[tuple[str, bytes], CheckResult]:
+        return {(e.kind, e.text): e.result for e in entries if e.reusable and isinstance(e.result, CheckResult)}
+
+    def definitions() -> dict[str, tuple[ast.Declaration, Definition]]:
+        placed = state.tree.outline.placed
+        return {e.name: (placed[at].base, e.definition) for at, e in enumerate(entries)
+                if e.kind != "import" and e.first and e.name is not None and e.definition is not None}
+
+    return Reusable(catalog, state.environment, _Derived(results), _Derived(checks), _Derived(definitions), state)
 
 
 class _Lazy(MutableMapping[str, V]):

@@ -9,6 +9,7 @@ text of open documents); nothing here does I/O.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from heddle_lang.semantic.analyze import analyze
 from heddle_lang.semantic.libraries import Library, LibraryProblem, is_library_path, library_file, relative_name
 from heddle_lang.semantic.model import Analysis
 from heddle_lang.syntax import ast, parse
+from heddle_lang.syntax.lower import Placed
 from heddle_lang.syntax.tree import SyntaxTree
 
 Version = tuple[object, ...]
@@ -119,10 +121,13 @@ class Workspace:
         if cached is not None and cached.text == text:
             return cached
         tree = given if given is not None else parse(text)
-        policy = self.paths_for(file)
-        declarations = (placed.base for placed in tree.outline.placed)  # their paths only: unmoved
-        imports = tuple(library_file(d.path.value, policy) for d in declarations
-                        if isinstance(d, ast.Import) and d.path is not None and is_library_path(d.path.value))
+        if cached is not None and _same_imports(cached.tree, tree):
+            imports = cached.imports
+        else:
+            policy = self.paths_for(file)
+            declarations = (placed.base for placed in tree.outline.placed)  # their paths only: unmoved
+            imports = tuple(library_file(d.path.value, policy) for d in declarations
+                            if isinstance(d, ast.Import) and d.path is not None and is_library_path(d.path.value))
         parsed = _Parsed(text, tree, imports)
         self._parsed[file] = parsed
         return parsed
@@ -154,3 +159,22 @@ class Workspace:
             return None
 
         return walk(start)
+
+
+def _same_imports(before: SyntaxTree, tree: SyntaxTree) -> bool:
+    """Whether `tree`, edited from `before`, imports what it imports: no import among the declarations its edit
+    replaced or made (`SyntaxTree.region`), found by a search."""
+    region = tree.region
+    if region is None or region.base is not before:
+        return False
+    for version, start, end in ((before, region.start, region.end - region.delta), (tree, region.start, region.end)):
+        placed = version.outline.placed
+        first = bisect.bisect_left(placed, start, key=_start)
+        last = bisect.bisect_left(placed, end, key=_start)
+        if any(isinstance(p.base, ast.Import) for p in placed[first:last]):
+            return False
+    return True
+
+
+def _start(placed: Placed) -> int:
+    return placed.start
