@@ -21,30 +21,6 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-# Polars allocates through a jemalloc of its own, read from this variable when Polars is loaded. Its defaults keep
-# the pages a query frees for 10 s, then mark them free (MADV_FREE) for 10 s more, and such pages still count as
-# the process's resident memory: a streaming query frees each morsel as the next ones are decoded, so by its end
-# the process holds what it freed as well as what it uses. Given back 100 ms after they are freed, and then at
-# once (MADV_DONTNEED), the pages of the bench workflow's query (bench/e2e.py, 10M rows) stay reusable within the
-# query and the run's peak resident memory is about 9 MB lower, for no CPU time that could be measured; giving
-# them back at once (`dirty_decay_ms:0`) saves 34 MB but costs 40% more CPU time.
-POLARS_ALLOCATOR = "_RJEM_MALLOC_CONF"
-POLARS_ALLOCATOR_SETTINGS = "dirty_decay_ms:100,muzzy_decay_ms:0"
-
-
-def load_polars_returning_memory() -> None:
-    """Import Polars with its allocator giving freed memory back soon (`POLARS_ALLOCATOR_SETTINGS`), unless the
-    user set the allocator's variable or Polars is loaded already. The variable is set only while Polars loads:
-    the processes a run starts (workers, a step's own commands) see the environment the user gave."""
-    if "polars" in sys.modules or POLARS_ALLOCATOR in os.environ:
-        return
-    os.environ[POLARS_ALLOCATOR] = POLARS_ALLOCATOR_SETTINGS
-    try:
-        import polars  # noqa: F401  # its allocator reads the variable as the library loads
-    finally:
-        del os.environ[POLARS_ALLOCATOR]
-
-
 def start_quietly() -> None:
     """A command's start-up without the cyclic collector (`heddle run`): importing the engine and Polars makes
     about 50,000 objects that live until the process ends, and a collection among them finds next to nothing

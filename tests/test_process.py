@@ -1,17 +1,16 @@
 """The collector's policies: the language server's (off during an analysis, survivors frozen, cycles reclaimed on
-demand) and `heddle run`'s (off while the command starts, on for the run, the start's objects frozen); the
-settings `heddle run` loads Polars' allocator with; the end of a command that needs no interpreter teardown."""
+demand) and `heddle run`'s (off while the command starts, on for the run, the start's objects frozen); the end of a
+command that needs no interpreter teardown."""
 
 from __future__ import annotations
 
 import gc
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-from heddle.process import POLARS_ALLOCATOR, POLARS_ALLOCATOR_SETTINGS, QuietCollector, release_free_memory
+from heddle.process import QuietCollector, release_free_memory
 
 
 class Node:
@@ -43,7 +42,6 @@ def test_cycles_made_during_analyses_are_reclaimed_by_collect() -> None:
 
 
 PLUGIN = """import gc
-import os
 from pathlib import Path
 
 from heddle.core.step import StepConfig
@@ -62,7 +60,6 @@ class Config(StepConfig[None]):
 def collector(config: Config, input: Table) -> Table:
     \"\"\"Write what the collector does while the run goes.\"\"\"
     Path("in_run.txt").write_text(f"{gc.isenabled()} {gc.get_freeze_count() > 0}")
-    Path("allocator.txt").write_text(str("_RJEM_MALLOC_CONF" in os.environ))
     return input
 """
 
@@ -89,11 +86,10 @@ def test_heddle_run_starts_without_the_collector_and_runs_with_it(tmp_path: Path
     (tmp_path / "app.he").write_text(program, encoding="utf-8")
     command = _RUN_TELLING_TEARDOWN + "sys.argv[1:] = ['run', 'app.he', '--no-lineage']\nsys.exit(main())\n"
     done = subprocess.run([sys.executable, "-c", command], cwd=tmp_path, capture_output=True, text=True, timeout=120,
-                          check=False, env=_without_allocator_settings())
+                          check=False)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "at_import.txt").read_text() == "False"
     assert (tmp_path / "in_run.txt").read_text() == "True True"
-    assert (tmp_path / "allocator.txt").read_text() == "False"  # the steps see the environment the user gave
     assert "teardown skipped False" in done.stderr  # plugin code ran in the process: its teardown is kept
 
 
@@ -143,41 +139,6 @@ def test_end_returns_the_code_when_the_teardown_is_needed_or_a_thread_still_runs
     done = _end("threading.Thread(target=threading.Event().wait, args=(1,)).start()\nprocess.teardown_not_needed()")
     assert done.returncode == 0 and done.stdout.startswith("buffered returned 3\n")
     assert "teardown ran" in done.stdout
-
-
-def _without_allocator_settings() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k != POLARS_ALLOCATOR}
-
-
-def _allocator_options(environment: dict[str, str], extra: str) -> tuple[str, dict[str, str]]:
-    """Whether the allocator's variable is set once Polars is loaded by `load_polars_returning_memory` in a process
-    of its own, and the decay options its allocator printed at exit (`stats_print`, added to `extra`'s settings)."""
-    probe = ("import os\n"
-             "import heddle.process as process\n"
-             f"process.POLARS_ALLOCATOR_SETTINGS += {extra!r}\n"
-             "process.load_polars_returning_memory()\n"
-             "import polars as pl\n"
-             "pl.DataFrame({'a': [1, 2]}).sum()\n"
-             "print(process.POLARS_ALLOCATOR in os.environ)\n")
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True,
-                          env=environment)
-    options = {line.split(":")[0].strip(): line.split(":")[1].split()[0] for line in done.stderr.splitlines()
-               if line.strip().startswith(("opt.dirty_decay_ms:", "opt.muzzy_decay_ms:"))}
-    return done.stdout.strip(), options
-
-
-def test_polars_loads_with_its_allocator_giving_memory_back_soon_and_the_environment_unchanged() -> None:
-    left, options = _allocator_options(_without_allocator_settings(), ",stats_print:true")
-    wanted = dict(setting.split(":") for setting in POLARS_ALLOCATOR_SETTINGS.split(","))
-    assert options == {f"opt.{name}": value for name, value in wanted.items()}
-    assert left == "False"
-
-
-def test_the_users_own_allocator_settings_are_kept() -> None:
-    environment = {**_without_allocator_settings(), POLARS_ALLOCATOR: "stats_print:true,dirty_decay_ms:7000"}
-    left, options = _allocator_options(environment, "")
-    assert options["opt.dirty_decay_ms"] == "7000" and options["opt.muzzy_decay_ms"] != "0"
-    assert left == "True"
 
 
 def test_free_memory_is_released_where_the_c_library_can() -> None:

@@ -12,7 +12,7 @@ import importlib
 import sys
 
 from heddle.cli.commands import COMMANDS
-from heddle.process import end, load_polars_returning_memory, start_quietly, tune_gc
+from heddle.process import end, start_quietly, tune_gc
 from heddle_lang.version import __version__
 
 
@@ -50,7 +50,6 @@ def _main(argv: list[str] | None) -> int:
     command = next((a for a in arguments if not a.startswith("-")), None)
     if argv is None and command == "run":  # the run's own start calls `started()`
         start_quietly()
-        load_polars_returning_memory()
     if argv is None and command in COMMANDS:  # the process's command: dataclasses' code kept from the last one
         from heddle.kept_code import CodeStore, keep_dataclass_code
 
