@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-import numpy as np
 import polars as pl
 
 from heddle_lang.relational import rq
@@ -150,6 +149,8 @@ def _search(columns: list[pl.Series], sides: tuple[Literal["left", "right"], ...
     for field, (probe, side) in zip(fields, probes, strict=True):
         target = pl.select(run + probe.fill_null(pl.lit(0, wide))).to_series()
         if wide == pl.Int64:  # numpy's binary search: faster than Polars' (sorted targets: in cache)
+            import numpy as np  # only range frames need it: a run without one loads no numpy
+
             found[field] = pl.Series(np.searchsorted(rows.to_numpy(), target.to_numpy(), side=side), dtype=pl.Int64)
         else:
             found[field] = rows.search_sorted(target, side=side).cast(pl.Int64)
