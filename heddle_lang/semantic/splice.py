@@ -548,7 +548,9 @@ class _Pieces:
     stands, made when first read: in the order the full path adds them (resources, steps, handlers, workflows)."""
 
     def __init__(self, ctx: Context, state: State) -> None:
-        self.ctx = ctx
+        # The tree, not the context: the context holds the `Placements` made of these methods, and a cycle would keep
+        # every version an editing session lets go until the cyclic collector runs (which a server defers until idle).
+        self.tree = ctx.tree
         self.state = state
         self._made: dict[int, Replayed] = {}
 
@@ -557,8 +559,8 @@ class _Pieces:
         if found is None:
             result = self.state.entries[at].result
             assert result is not None
-            start = self.ctx.tree.outline.placed[at].start
-            lines = self.ctx.tree.lines.line_of(start) - result.line if isinstance(result, GraphResult) else 0
+            start = self.tree.outline.placed[at].start
+            lines = self.tree.lines.line_of(start) - result.line if isinstance(result, GraphResult) else 0
             found = self._made[at] = Replayed(_NO_MARKS, result, start - result.span.start, lines)
         return found
 
@@ -568,7 +570,7 @@ class _Pieces:
                 for at in table.values()]
 
     def near(self, span: Span) -> list[Replayed]:
-        placed = self.ctx.tree.outline.placed
+        placed = self.tree.outline.placed
         first = max(0, bisect.bisect_right(placed, span.start, key=_start) - 1)
         out = []
         for at in range(first, len(placed)):
