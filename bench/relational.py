@@ -14,15 +14,18 @@ and that reads a table:
   heddle   the engine's relational unit (`heddle_engine.execute.relational.run_blocks`) over the same
            Arrow tables: the block's RQ lowered to one lazy Polars query, collected.
 
-Each is timed `--rounds` times (median), after one untimed run of Heddle's (its first collect plans);
-an engine whose first run takes more than `--long` seconds is timed by that run alone (marked `1x`), so
-that a full run ends in reasonable time. Ratio = DuckDB's time / Heddle's (above 1.0: Heddle is faster).
+Each engine runs once first (Heddle's first collect plans), then both are timed in turns, `--rounds`
+rounds (median), so that a load that comes and goes on the machine weighs on both; a run shorter than
+`--least` seconds is repeated within its round until it lasts that long (its mean per run), so that queries
+of a few milliseconds are not timed by one noisy run. When an engine's first run takes more than `--long`
+seconds, the first runs are the times (marked `1x`), so that a full run ends in reasonable time. Ratio =
+DuckDB's time / Heddle's (above 1.0: Heddle is faster).
 The targets: a geometric mean of at least 1.0 and no query below 0.5. A query is first run on
-`--screen-rows` rows; when Heddle's time there, scaled to `--rows`, exceeds `--budget` seconds, the full
-size is skipped and the screening ratio printed, marked `(screened)`. Each line starts with the query's
-number and the time since the start. `--case` (repeatable) keeps the queries whose id contains it;
-`--part I/N` the I-th of N equal runs of them (a run in several processes, one after another). A
-query below 0.5 whose cause is known is printed with it (`SLOW`). It asserts nothing.
+`--screen-rows` rows (timed as above, one round); when Heddle's time there, scaled to `--rows`, exceeds
+`--budget` seconds, the full size is skipped and the screening ratio printed, marked `(screened)`.
+Each line starts with the query's number and the time since the start. `--case` (repeatable) keeps the
+queries whose id contains it; `--part I/N` the I-th of N equal runs of them (a run in several processes, one
+after another). A query below 0.5 whose cause is known is printed with it (`SLOW`). It asserts nothing.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -203,16 +206,28 @@ Tables = Stored | InMemory
 # --- timing ----------------------------------------------------------------------------------------
 
 
-def median_seconds(run: Callable[[], object], rounds: int, *, long: float = math.inf) -> tuple[float, int]:
-    """The median time of `rounds` runs, and how many were timed: one when the first took over `long` s."""
-    samples: list[float] = []
-    for _ in range(rounds):
-        started = time.perf_counter()
+def _seconds(run: Callable[[], object], repeat: int = 1) -> float:
+    """The mean time of `repeat` runs."""
+    started = time.perf_counter()
+    for _ in range(repeat):
         run()
-        samples.append(time.perf_counter() - started)
-        if samples[0] > long:
-            break
-    return statistics.median(samples), len(samples)
+    return (time.perf_counter() - started) / repeat
+
+
+def interleaved(runs: Sequence[Callable[[], object]], rounds: int, *, least: float = 0.0,
+                long: float = math.inf) -> tuple[list[float], int]:
+    """The median time of each of `runs`, timed in turns after a first run of each, and the rounds timed. When
+    a first run took over `long` s, the first runs' times are the answer (one round); else `rounds` rounds, a
+    run under `least` s repeated in each to last about `least` s (the mean per run is its time in the round)."""
+    first = [_seconds(run) for run in runs]
+    if max(first) > long:
+        return first, 1
+    repeats = [max(1, math.ceil(least / max(seconds, 1e-6))) for seconds in first]
+    samples: list[list[float]] = [[] for _ in runs]
+    for _ in range(rounds):
+        for run, repeat, times in zip(runs, repeats, samples, strict=True):
+            times.append(_seconds(run, repeat))
+    return [statistics.median(times) for times in samples], rounds
 
 
 class Engines:
@@ -273,8 +288,7 @@ def _measure(query: str, small: Tables, large: Tables, args: argparse.Namespace,
     try:
         screen = Engines(query, small)
         try:
-            heddle_small, _ = median_seconds(screen.heddle, 1)
-            duck_small, _ = median_seconds(screen.duckdb, 1)
+            (heddle_small, duck_small), _ = interleaved([screen.heddle, screen.duckdb], 1, least=args.least)
         finally:
             screen.close()
     except Exception as error:  # a benchmark reports and goes on
@@ -287,17 +301,14 @@ def _measure(query: str, small: Tables, large: Tables, args: argparse.Namespace,
         return ratio, "screened"
     engines = Engines(query, large)
     try:
-        warm = time.perf_counter()
-        engines.heddle()  # warm-up (and the first collect's planning)
-        rounds = 1 if time.perf_counter() - warm > args.long else args.rounds
-        heddle, heddle_runs = median_seconds(engines.heddle, rounds, long=args.long)
-        duck, duck_runs = median_seconds(engines.duckdb, args.rounds, long=args.long)
+        (heddle, duck), rounds = interleaved([engines.heddle, engines.duckdb], args.rounds, least=args.least,
+                                             long=args.long)
     finally:
         engines.close()
         del engines
         gc.collect()
     ratio = duck / heddle
-    once = "  (1x)" if min(heddle_runs, duck_runs) < args.rounds else ""
+    once = "  (1x)" if rounds < args.rounds else ""
     print(f"{where} duckdb {duck * 1e3:9.1f} ms  heddle {heddle * 1e3:9.1f} ms  ratio {ratio:7.3f}"
           f"{'  < 0.5' if ratio < 0.5 else ''}{once}", flush=True)
     return ratio, ""
@@ -310,7 +321,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=60.0, help="seconds Heddle may take per query at --rows")
     parser.add_argument("--rounds", type=int, default=3, help="timed runs per engine and query (median)")
     parser.add_argument("--long", type=float, default=5.0,
-                        help="an engine whose first timed run takes longer than this (s) is timed once")
+                        help="when an engine's first run takes longer than this (s), the first runs are timed")
+    parser.add_argument("--least", type=float, default=0.05,
+                        help="a run shorter than this (s) is repeated in its round to last about as long")
     parser.add_argument("--case", action="append", help="only corpus cases whose id contains this")
     parser.add_argument("--part", type=_part, default=(1, 1), metavar="I/N",
                         help="only the I-th of N equal runs of the (selected) queries")
