@@ -18,8 +18,9 @@ relation returns (a later `sort` may still read a column that was not selected, 
   of each group in the order of the group's sort. Rows that a take (overall or per group), a filter on a row
   number or rank, or a sorted take of whole partitions can never keep are dropped before the rows are sorted
   (`firsts.py`).
-- `append` stacks rows by position (a common type per column); `join` see `joins.py`; an aggregation that
-  follows a join may begin before it (`eager.py`).
+- `append` stacks rows by position (a common type per column); `join` see `joins.py` (a join read only by a
+  take of the first rows joins the columns read before the take, the take gathers the others: `Late`); an
+  aggregation that follows a join may begin before it (`eager.py`).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from heddle_lang.relational.lowering.eager import Eager, eager_join
 from heddle_lang.relational.lowering.errors import UnsupportedError
 from heddle_lang.relational.lowering.expressions import Expressions, literal_int
 from heddle_lang.relational.lowering.firsts import first_rows, numbered_up_to, sampled_first, whole_partitions
-from heddle_lang.relational.lowering.joins import join
+from heddle_lang.relational.lowering.joins import LATE_LEFT, LATE_RIGHT, Late, deferred, join
 from heddle_lang.relational.lowering.packing import packable, positions
 from heddle_lang.relational.lowering.scope import Scope, physical
 from heddle_lang.relational.lowering.segments import sorts_fast
@@ -99,6 +100,7 @@ class State:
     # the columns of the last window's range frame ends (`ranges.RangeStage`), kept while no row moves: the next
     # compute over the same window (prqlc makes one per function of a `derive`) reads them
     ends: tuple[rq.Window, tuple[str, str, str]] | None = None
+    late: Late | None = None  # columns of the last join the next take gathers (`joins.Late`)
 
     def in_order(self, keys: Sequence[rq.SortKey]) -> bool:
         """The rows are in the order a stable sort by `keys` would put them."""
@@ -416,6 +418,8 @@ class Lowering:
         offset = max(start, 1) - 1
         length = None if end is None else max(end - offset, 0)
         state.frame = state.frame.slice(offset, length)
+        if state.late is not None:
+            state.frame, state.late = state.late.gathered(state.frame), None
 
     def _aggregate(self, state: State, aggregation: rq.Aggregate) -> None:
         scope = state.scope()
@@ -440,6 +444,19 @@ class Lowering:
         if eager is not None:  # the left rows grouped per key: only the keys are left of its columns
             state.frame, state.eager = eager.partial, eager
             state.phys = {cid: state.phys[cid] for cid in eager.keys}
+        before = None if eager is not None else _read_before_take(state.ahead)
+        if before is not None:  # only a take reads the rows: what it shows and nothing reads before is gathered after
+            read, shown = before
+            read.append(transform.condition)
+
+            def kept(phys: Mapping[int, list[str]]) -> set[str]:
+                return {n for cid, names in phys.items() if (shown is not None and cid not in shown)
+                        or any(_references(e, cid) for e in read) for n in names}
+
+            state.frame, left = deferred(state.frame, kept(state.phys), LATE_LEFT)
+            right.frame, later = deferred(right.frame, kept(right.phys), LATE_RIGHT)
+            sides = [(index, side) for index, side in ((LATE_LEFT, left), (LATE_RIGHT, later)) if side is not None]
+            state.late = Late(sides) if sides else None
         schema = {**dict(state.frame.collect_schema()), **dict(right.frame.collect_schema())}
         columns = {cid: names[0] for cid, names in {**state.phys, **right.phys}.items() if len(names) == 1}
         scope = Scope(columns, schema, state.definitions)
@@ -525,6 +542,26 @@ def _read_whole(ahead: Sequence[rq.Transform] | None) -> bool:
         return False
     following = next((t for t in ahead if not isinstance(t, rq.Select)), None)
     return not (isinstance(following, rq.Take) and not following.partition)
+
+
+def _read_before_take(ahead: Sequence[rq.Transform] | None) -> tuple[list[rq.Expr], set[int] | None] | None:
+    """When only selects, filters and sorts come before a take of the first rows of `ahead` that has a last row:
+    what they read (the filters' conditions, the sorts' keys), and the columns the last of those selects keeps
+    (None: no select); else None."""
+    read: list[rq.Expr] = []
+    shown: set[int] | None = None
+    for transform in ahead or ():
+        if isinstance(transform, rq.Filter):
+            read.append(transform.expr)
+        elif isinstance(transform, rq.Sort):
+            read.extend(rq.ColumnRef(key.cid) for key in transform.keys)
+        elif isinstance(transform, rq.Select):
+            shown = set(transform.cids)
+        elif isinstance(transform, rq.Take) and not transform.partition and transform.end is not None:
+            return [*read, *(rq.ColumnRef(key.cid) for key in transform.sort)], shown
+        else:
+            return None
+    return None
 
 
 def _taken(ahead: Sequence[rq.Transform] | None) -> int | None:
