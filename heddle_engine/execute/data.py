@@ -57,6 +57,13 @@ class Data:
         """Is this a lazy scan not collected yet?"""
         return self._polars is None and self._arrow is None
 
+    @property
+    def rows_in_memory(self) -> int | None:
+        """The rows of data held in memory (None: a lazy scan not collected yet, whose rows are not counted here)."""
+        if self._polars is not None:
+            return self._polars.height
+        return int(self._arrow.num_rows) if self._arrow is not None else None
+
     def scan(self) -> Scan | None:
         """A deferred table as a `Scan` for observers (None once collected)."""
         lazy = self._lazy

@@ -10,11 +10,17 @@ node outputs.
 On a cluster, a block that aggregates may run in two phases (`heddle_lang.relational.lowering.phases`):
 `run_blocks(..., partial=...)` ends a unit's row-local blocks with the aggregating block's partial aggregate
 (per partition), `run_combined` combines the partials of every partition and runs the blocks after it.
+
+A unit whose inputs are all in memory and small (`SMALL_ROWS`) runs on Polars' in-memory engine: its streaming
+engine, the default, costs about a millisecond more to start a query, which is most of a query over a few
+thousand rows (a cross join of 5 by 25 rows: 1.8 ms streaming, 0.4 ms in memory); past about 10,000 rows
+streaming is as fast or faster, and it is the one that runs a query larger than memory.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import Literal
 
 import polars as pl
 
@@ -82,13 +88,31 @@ def lazy_blocks(nodes: Sequence[Node], read: Callable[[str], Data], pads: Pads |
     return lazies
 
 
+SMALL_ROWS = 10_000  # inputs of at most this many rows each, all in memory: the in-memory engine
+Engine = Literal["auto", "in-memory"]
+
+
 def run_blocks(nodes: Sequence[Node], read: Callable[[str], Data], *, every: bool, ends: Sequence[str] = (),
                pads: Pads | None = None, partial: TwoPhases | None = None) -> dict[str, Data | None]:
     """Run the blocks of a unit as one query. The last block's output always (or the outputs of `ends`: the
     last block of each chain of a joint unit, collected by one `collect_all`, so the scan they share is read
     once); the others' when `every` (else None). `read(node id)` gives the tables from outside the unit. With
     `partial`, the last block's output is its partial aggregate (`lazy_blocks`)."""
-    return _collect(nodes, lazy_blocks(nodes, read, pads, partial), every, ends)
+    inputs: list[Data] = []
+
+    def reading(node_id: str) -> Data:
+        data = read(node_id)
+        inputs.append(data)
+        return data
+
+    lazies = lazy_blocks(nodes, reading, pads, partial)
+    return _collect(nodes, lazies, every, ends, engine=engine_for(inputs))
+
+
+def engine_for(inputs: Sequence[Data]) -> Engine:
+    """Polars' in-memory engine for inputs all in memory and small (see the module's description), else its default."""
+    rows = [data.rows_in_memory for data in inputs]
+    return "in-memory" if all(n is not None and n <= SMALL_ROWS for n in rows) else "auto"
 
 
 def run_combined(nodes: Sequence[Node], read: Callable[[str], Data], split: TwoPhases, partials: Data,
@@ -163,11 +187,12 @@ def _frames(node: Node, frame_of: Callable[[str, frozenset[str] | None], pl.Lazy
 
 
 def _collect(nodes: Sequence[Node], lazies: Mapping[str, pl.LazyFrame], every: bool,
-             ends: Sequence[str] = ()) -> dict[str, Data | None]:
+             ends: Sequence[str] = (), engine: Engine = "auto") -> dict[str, Data | None]:
     wanted = [n.id for n in nodes] if every else list(ends) or [nodes[-1].id]
     try:
         with panics_as_failures():
-            frames = pl.collect_all([lazies[i] for i in wanted]) if len(wanted) > 1 else [lazies[wanted[0]].collect()]
+            frames = (pl.collect_all([lazies[i] for i in wanted], engine=engine) if len(wanted) > 1
+                      else [lazies[wanted[0]].collect(engine=engine)])
     except Exception as error:
         raise _refused(error, nodes) from error
     collected = dict(zip(wanted, frames, strict=True))
