@@ -329,7 +329,7 @@ class Expressions:
     def regex(self, op: rq.Operator) -> pl.Expr:
         value, pattern = self.args(op)
         literal = literal_text(op.args[1])
-        return value.str.contains(literal if literal is not None else pattern)
+        return text.regex_search(value, literal) if literal is not None else value.str.contains(pattern)
 
     def text_function(self, op: rq.Operator) -> pl.Expr:
         name = op.name.removeprefix("std.text.")
