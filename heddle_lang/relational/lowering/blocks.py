@@ -1,63 +1,105 @@
 """Reductions over arbitrary frames `lo .. hi-1` of a column (positions, one frame per row) in
 O(n log w), w the longest frame: blocks of 2^j rows from every position, one level at a time.
 
-- `extreme_positions`: the position of the minimum (maximum) non-null value of each frame. Level j holds,
-  for every position, the extreme of its 2^j rows; a frame of `width .. 2*width-1` rows is covered by two
-  blocks of that level (from its first row, and ending at its last), so overlapping blocks are read.
+Only the blocks some frame reads are made (a block ends at or before the furthest end of the frames that
+start at or before its first row): where frames are short, as in a partition of a few rows, the levels
+above the first hold few blocks.
+
+- `extreme_positions`: the position of the minimum (maximum) non-null value of each frame (the first
+  of equal ones). Level j holds, for every position, the extreme of its 2^j rows; a frame of
+  `width .. 2*width-1` rows is covered by two blocks of that level (from its first row, and ending at its
+  last), so overlapping blocks are read.
 - `sample_stddev`: the sample standard deviation of each frame's non-null values. A block holds the count,
   the mean and the sum of squared deviations of its rows (Chan's pairwise update merges two); a frame is
   the disjoint blocks its length spells in binary, merged from its first row on.
 
-Each is computed on the whole column (`pl.map_batches`) by a loop over the levels of plain column
-operations: no quadratic pairing of rows with their frames, no Python per row.
+Each is computed on the whole column (`pl.map_batches`) by a loop over the levels of numpy array operations
+(each intermediate made once; a frame's blocks read only for the frames of that level): no quadratic
+pairing of rows with their frames, no Python per row. numpy is imported where they run: a query without
+such a frame loads none.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import polars as pl
 
-_V, _P, _LO, _HI, _W, _OUT = "v", "p", "lo", "hi", "w", "out"
+from heddle_lang.relational.lowering.packing import ordered
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    Ints = npt.NDArray[np.int64]
+    Floats = npt.NDArray[np.float64]
 
 
-def _frames(columns: list[pl.Series]) -> tuple[pl.DataFrame, int]:
-    """The value and its frames' ends as a frame with each frame's length `w`, and the longest one."""
-    value, lo, hi = columns
-    frame = pl.DataFrame({_V: value, _LO: lo.cast(pl.Int64), _HI: hi.cast(pl.Int64)})
-    frame = frame.with_columns(pl.max_horizontal(pl.col(_HI) - pl.col(_LO), pl.lit(0, pl.Int64)).alias(_W))
-    longest = frame[_W].max()
-    return frame, int(longest) if isinstance(longest, int) else 0
+def _ends(lo: pl.Series, hi: pl.Series) -> tuple[Ints, Ints, Ints, int, Ints]:
+    """The frames' first rows, the rows after their last, their lengths (none negative), the longest, and for
+    each position the furthest end of a frame that starts at or before it (a block of rows from a position
+    is read only when it ends there or before)."""
+    import numpy as np
+
+    first = lo.cast(pl.Int64).to_numpy()
+    after = hi.cast(pl.Int64).to_numpy()
+    width = np.maximum(after - first, 0)
+    reach = np.full(len(width), -1, dtype=np.int64)
+    some = width > 0
+    np.maximum.at(reach, first[some], after[some])
+    return first, after, width, int(width.max()) if len(width) else 0, np.maximum.accumulate(reach)
 
 
-def _at(column: str, position: pl.Expr) -> pl.Expr:
-    """`column` at `position` (clipped into the column: read only where a frame holds rows)."""
-    return pl.col(column).gather(position.clip(0, pl.len() - 1))
+def _read(reach: Ints, size: int) -> Ints:
+    """The positions whose block of `size` rows some frame reads (the blocks of the next level to make)."""
+    import numpy as np
+
+    return np.flatnonzero(np.arange(len(reach)) + size <= reach)
 
 
-def _better(a: tuple[pl.Expr, pl.Expr], b: tuple[pl.Expr, pl.Expr], *, lowest: bool) -> tuple[pl.Expr, pl.Expr]:
-    """Of two (value, position) pairs, the one with the lower (higher) non-null value; `a` on a tie."""
-    (av, ap), (bv, bp) = a, b
-    takes_b = bv.is_not_null() & (av.is_null() | (bv < av if lowest else bv > av))
-    return pl.when(takes_b).then(bv).otherwise(av), pl.when(takes_b).then(bp).otherwise(ap)
+def _missing_where(values: pl.Series, missing: npt.NDArray[np.bool_]) -> pl.Series:
+    """`values`, null where `missing`."""
+    return pl.select(pl.when(pl.lit(pl.Series(missing)).not_()).then(pl.lit(values))).to_series()
+
+
+def _comparable(value: pl.Series) -> pl.Series:
+    """Numbers (64-bit, no nulls) that compare as Polars compares `value`'s non-null values: number-like
+    ones as Polars orders them (floats: NaN above every number, -0.0 equal to 0.0), others by dense rank."""
+    dtype = value.dtype
+    fits = dtype.is_float() or dtype.is_temporal() or dtype == pl.Boolean or (
+        dtype.is_integer() and dtype not in (pl.Int128, pl.UInt128))
+    number = pl.select(ordered(pl.lit(value), dtype)).to_series() if fits else value.rank("dense")
+    return number.fill_null(0)
 
 
 def _extreme_batch(columns: list[pl.Series], *, lowest: bool) -> pl.Series:
-    frame, longest = _frames(columns)
-    frame = frame.with_columns(
-        pl.when(pl.col(_V).is_not_null()).then(pl.int_range(pl.len(), dtype=pl.Int64)).alias(_P),
-        pl.lit(None, pl.Int64).alias(_OUT))
-    width = 1
-    while width <= longest:
-        covered = (pl.col(_W) >= width) & (pl.col(_W) < 2 * width)
-        first = (_at(_V, pl.col(_LO)), _at(_P, pl.col(_LO)))
-        last = (_at(_V, pl.col(_HI) - width), _at(_P, pl.col(_HI) - width))
-        frame = frame.with_columns(
-            pl.when(covered).then(_better(first, last, lowest=lowest)[1]).otherwise(pl.col(_OUT)).alias(_OUT))
-        if 2 * width <= longest:  # the next level: two blocks of this one side by side
-            value, position = _better((pl.col(_V), pl.col(_P)), (pl.col(_V).shift(-width), pl.col(_P).shift(-width)),
-                                      lowest=lowest)
-            frame = frame.with_columns(value.alias(_V), position.alias(_P))
-        width *= 2
-    return frame[_OUT]
+    import numpy as np
+
+    value, lo, hi = columns
+    first, after, width, longest, reach = _ends(lo, hi)
+    number = _comparable(value).to_numpy(writable=True)
+    position = np.where(value.is_not_null().to_numpy(), np.arange(len(value), dtype=np.int64), -1)
+    out = np.full(len(value), -1, dtype=np.int64)
+
+    def better(av: np.ndarray, ap: Ints, bv: np.ndarray, bp: Ints) -> npt.NDArray[np.bool_]:
+        """Where (bv, bp) is the better pair: a value (position >= 0) lower (higher) than a's, or a has none."""
+        return (bp >= 0) & ((ap < 0) | ((bv < av) if lowest else (bv > av)))
+
+    size = 1
+    while size <= longest:
+        rows = np.flatnonzero((width >= size) & (width < 2 * size))
+        if len(rows):
+            start, end = first[rows], after[rows] - size
+            left, right = position[start], position[end]
+            out[rows] = np.where(better(number[start], left, number[end], right), right, left)
+        if 2 * size <= longest:  # the next level where it is read: two blocks of this one side by side
+            at = _read(reach, 2 * size)
+            following = at + size
+            takes = better(number[at], position[at], number[following], position[following])
+            number[at] = np.where(takes, number[following], number[at])
+            position[at] = np.where(takes, position[following], position[at])
+        size *= 2
+    return _missing_where(pl.Series(out, dtype=pl.Int64), out < 0)
 
 
 def extreme_positions(value: pl.Expr, lo: pl.Expr, hi: pl.Expr, *, lowest: bool) -> pl.Expr:
@@ -67,45 +109,50 @@ def extreme_positions(value: pl.Expr, lo: pl.Expr, hi: pl.Expr, *, lowest: bool)
                           return_dtype=pl.Int64)
 
 
-_N, _MEAN, _M2 = "n", "mean", "m2"
-_AN, _AMEAN, _AM2, _AT = "acc.n", "acc.mean", "acc.m2", "acc.at"
-
-
-def _merged(a: tuple[pl.Expr, pl.Expr, pl.Expr], b: tuple[pl.Expr, pl.Expr, pl.Expr]) -> list[pl.Expr]:
+def _merged(a: tuple[Floats, Floats, Floats], b: tuple[Floats, Floats, Floats]) -> tuple[Floats, Floats, Floats]:
     """(count, mean, squared deviations) of two disjoint sets of values, from each one's."""
+    import numpy as np
+
     (na, ma, sa), (nb, mb, sb) = a, b
-    n = na + nb
-    delta = mb - ma
-    both = (na > 0) & (nb > 0)
-    mean = pl.when(na == 0).then(mb).when(nb == 0).then(ma).otherwise(ma + delta * nb / n)
-    m2 = pl.when(both).then(sa + sb + delta * delta * na * nb / n).otherwise(sa + sb)
-    return [n, mean, m2]
+    with np.errstate(all="ignore"):  # infinities overflow as in Polars; n == 0: no value, the result unread
+        n = na + nb
+        delta = mb - ma
+        mean = np.where(na == 0, mb, np.where(nb == 0, ma, ma + delta * nb / n))
+        m2 = np.where((na > 0) & (nb > 0), sa + sb + delta * delta * na * nb / n, sa + sb)
+    return n, mean, m2
 
 
 def _stddev_batch(columns: list[pl.Series]) -> pl.Series:
-    frame, longest = _frames(columns)
-    value = pl.col(_V).cast(pl.Float64)
-    frame = frame.with_columns(
-        value.is_not_null().cast(pl.Float64).alias(_N), value.fill_null(0.0).alias(_MEAN),
-        pl.lit(0.0).alias(_M2), pl.lit(0.0).alias(_AN), pl.lit(0.0).alias(_AMEAN), pl.lit(0.0).alias(_AM2),
-        pl.col(_LO).alias(_AT))
-    width = 1
-    while width <= longest:
-        holds = (pl.col(_W) // width) % 2 == 1  # the frame's length has this level's bit: one block of it
-        block = (_at(_N, pl.col(_AT)), _at(_MEAN, pl.col(_AT)), _at(_M2, pl.col(_AT)))
-        merged = _merged((pl.col(_AN), pl.col(_AMEAN), pl.col(_AM2)), block)
-        frame = frame.with_columns(
-            *[pl.when(holds).then(m).otherwise(pl.col(name)).alias(name)
-              for m, name in zip(merged, (_AN, _AMEAN, _AM2), strict=True)],
-            pl.when(holds).then(pl.col(_AT) + width).otherwise(pl.col(_AT)).alias(_AT))
-        if 2 * width <= longest:
-            following = (pl.col(_N).shift(-width, fill_value=0.0), pl.col(_MEAN).shift(-width, fill_value=0.0),
-                         pl.col(_M2).shift(-width, fill_value=0.0))
-            frame = frame.with_columns(
-                *[m.alias(name) for m, name in zip(_merged((pl.col(_N), pl.col(_MEAN), pl.col(_M2)), following),
-                                                   (_N, _MEAN, _M2), strict=True)])
-        width *= 2
-    return frame.select(pl.when(pl.col(_AN) >= 2).then((pl.col(_AM2) / (pl.col(_AN) - 1)).sqrt())).to_series()
+    import numpy as np
+
+    value, lo, hi = columns
+    first, _, width, longest, reach = _ends(lo, hi)
+    number = value.cast(pl.Float64)
+    count = number.is_not_null().cast(pl.Float64).to_numpy(writable=True)
+    mean = number.fill_null(0.0).to_numpy(writable=True)
+    m2 = np.zeros(len(value))
+    acc = (np.zeros(len(value)), np.zeros(len(value)), np.zeros(len(value)))
+    at = first.copy()
+    size = 1
+    while size <= longest:
+        rows = np.flatnonzero((width // size) % 2 == 1)  # the frame's length has this level's bit: one block of it
+        if len(rows):
+            block = at[rows]
+            merged = _merged((acc[0][rows], acc[1][rows], acc[2][rows]), (count[block], mean[block], m2[block]))
+            for total, part in zip(acc, merged, strict=True):
+                total[rows] = part
+            at[rows] += size
+        if 2 * size <= longest:  # the next level where it is read: two blocks of this one side by side
+            made = _read(reach, 2 * size)
+            following = made + size
+            merged = _merged((count[made], mean[made], m2[made]), (count[following], mean[following], m2[following]))
+            for level, part in zip((count, mean, m2), merged, strict=True):
+                level[made] = part
+        size *= 2
+    n, _, squares = acc
+    with np.errstate(all="ignore"):
+        result = np.sqrt(squares / (n - 1))
+    return _missing_where(pl.Series(result, dtype=pl.Float64), n < 2)
 
 
 def sample_stddev(value: pl.Expr, lo: pl.Expr, hi: pl.Expr) -> pl.Expr:
