@@ -588,17 +588,33 @@ def _passes_pending(state: State, transform: rq.Transform) -> bool:
     """`transform` goes before the computes still pending (they are made after it, on the rows it keeps):
     a select, a filter or sort that does not read them, a `take` (not per group) that does not sort by
     them. So `derive ... | sort k | take 10` computes 10 rows, and only the rows a query keeps are checked
-    for overflows, as DuckDB does (it computes a projection after the filters and the limit)."""
+    for overflows, as DuckDB does (it computes a projection after the filters and the limit). A sort that
+    only selects follow keeps every row and moves every column kept: the computes go after it only when they
+    make at least as many columns as they read that nothing else needs (`derive {label = f"{company} /
+    {state}"} | sort id` on 10M rows, the sort moving the label instead of the two texts: 2.2-2.6 -> 1.2-1.9 s)."""
     pending = [cid for cid, _ in state.pending]
     if isinstance(transform, rq.Select):
         return True
     if isinstance(transform, rq.Filter):
         return not any(_references(transform.expr, cid) for cid in pending)
     if isinstance(transform, rq.Sort):
-        return not {k.cid for k in transform.keys} & set(pending)
+        keys = {k.cid for k in transform.keys}
+        return not keys & set(pending) and not _narrows(state, keys)
     if isinstance(transform, rq.Take):
         return not transform.partition and not {k.cid for k in transform.sort} & set(pending)
     return False
+
+
+def _narrows(state: State, keys: set[int]) -> bool:
+    """The pending computes read more columns than they make that the rows keep, and the pipeline ends after a
+    sort by `keys` (selects aside): computed before that sort, they leave it fewer columns to move."""
+    if state.ahead is None or not all(isinstance(t, rq.Select) for t in state.ahead):
+        return False
+    selects = [t for t in state.ahead if isinstance(t, rq.Select)]
+    kept = set(selects[-1].cids if selects else state.visible)
+    made = sum(1 for cid, _ in state.pending if cid in kept)
+    read = {cid for cid in state.phys if cid not in kept | keys and any(_references(e, cid) for _, e in state.pending)}
+    return len(read) > made
 
 
 def _references(expr: rq.Expr, cid: int) -> bool:
