@@ -11,7 +11,8 @@ import random
 import polars as pl
 import pytest
 
-from heddle_lang.relational.lowering.packing import _sorted_positions
+from heddle_lang.relational.lowering import packing
+from heddle_lang.relational.lowering.packing import _ranked, _sorted_positions
 
 _VALUES: dict[str, tuple[pl.DataType, list[object]]] = {
     "i": (pl.Int64(), [1, 2, None, -5, 2**62, -(2**63), 2**63 - 1]),
@@ -38,3 +39,36 @@ def test_same_order_as_polars(seed: int) -> None:
     got = _sorted_positions([frame[name] for name in names], descending)
     expected = frame.with_row_index("at").sort(names, descending=descending, nulls_last=True, maintain_order=True)
     assert got.cast(pl.Int64).to_list() == expected["at"].cast(pl.Int64).to_list(), (names, descending)
+
+
+def test_a_dense_rank_by_polars_is_the_rank_by_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    numbers = pl.Series([5, None, -(2**63), 5, 2**63 - 1, 0, None, 7], dtype=pl.Int64)
+    searched = _ranked(numbers)
+    monkeypatch.setattr(packing, "CACHED_DISTINCT", 1)  # every key has "many" distinct values
+    assert _ranked(numbers).to_list() == searched.to_list() == [2, None, 0, 2, 4, 1, None, 3]
+
+
+@pytest.mark.parametrize(("distinct", "second"), [(None, "i"), (40, "i"), (None, "f"), (7, "f")])
+def test_many_rows_keys_of_many_or_few_distinct_values(distinct: int | None, second: str) -> None:
+    """Past the sample's size: a float key of ~every value distinct (kept whole: 128 bits; ranked when two such keys
+    pass 128 bits) or of few (ranked), beside an integer or a float key, NaN and nulls among them."""
+    chance = random.Random(distinct or 0)
+    rows = 2 * packing.SAMPLE + 3
+    pool = [chance.uniform(-1e6, 1e6) for _ in range(distinct)] if distinct else None
+
+    def draw() -> float | None:
+        roll = chance.random()
+        if roll < 0.01:
+            return None
+        if roll < 0.02:
+            return math.nan
+        return chance.choice(pool) if pool else chance.uniform(-1e6, 1e6)
+
+    first = pl.Series("a", [draw() for _ in range(rows)], dtype=pl.Float64)
+    other = (pl.Series("b", [chance.randint(-5, 2**40) for _ in range(rows)], dtype=pl.Int64) if second == "i"
+             else pl.Series("b", [draw() for _ in range(rows)], dtype=pl.Float64))
+    for descending in ([True, False], [False, True]):
+        got = _sorted_positions([first, other], descending)
+        expected = pl.DataFrame([first, other]).with_row_index("at").sort(
+            ["a", "b"], descending=descending, nulls_last=True, maintain_order=True)
+        assert got.cast(pl.Int64).to_list() == expected["at"].cast(pl.Int64).to_list()
