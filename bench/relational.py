@@ -78,7 +78,6 @@ SLOW = {
     "issue/issue_date_to_text": "each of the 10M dates is formatted as text, then the rows are grouped by that text "
                                 "(grouping by the date first and formatting its 354 groups: about 10 times faster)",
     "joins/join_filtered_right": "the left join keeps all 10M rows, then sorts them by two keys",
-    "transforms/take_then_sort": "a top 10 of 10M rows: tens of milliseconds, where fixed costs weigh",
     "window/row_number_per_group": _RUNS,
     "window/lag_per_group": _RUNS,
     "window/first_in_sorted_window": _RUNS + "; `last` reads the last row of each row's peers",
