@@ -75,8 +75,6 @@ _RUNS = ("a partitioned window sorts all the rows by partition and window keys (
          "own sort sorts them again unless it sorts by a prefix of that order (or "
          "of partition and row number/rank)")
 SLOW = {
-    "issue/issue_date_to_text": "each of the 10M dates is formatted as text, then the rows are grouped by that text "
-                                "(grouping by the date first and formatting its 354 groups: about 10 times faster)",
     "joins/join_filtered_right": "the left join keeps all 10M rows, then sorts them by two keys",
     "window/row_number_per_group": _RUNS,
     "window/lag_per_group": _RUNS,

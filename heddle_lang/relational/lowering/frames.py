@@ -40,6 +40,7 @@ from heddle_lang.relational.lowering.expressions import Expressions, literal_int
 from heddle_lang.relational.lowering.firsts import first_rows, numbered_up_to, sampled_first, whole_partitions
 from heddle_lang.relational.lowering.joins import LATE_LEFT, LATE_RIGHT, Late, deferred, join
 from heddle_lang.relational.lowering.packing import packable, positions
+from heddle_lang.relational.lowering.pregroup import dates_first
 from heddle_lang.relational.lowering.scope import Scope, physical
 from heddle_lang.relational.lowering.segments import sorts_fast
 from heddle_lang.relational.lowering.windows import WindowFunctions
@@ -307,6 +308,12 @@ class Lowering:
             self._compute(state, transform)
             return
         _forget_ends(state)
+        if isinstance(transform, rq.Aggregate) and state.pending and state.eager is None:
+            grouped = dates_first(state.frame, state.scope(), transform, dict(state.pending), state.definitions)
+            if grouped is not None:  # keys computed from dates: the rows grouped by the dates first (`pregroup.py`)
+                state.frame, state.pending, state.physical = grouped, [], ()
+                aggregated(state, transform)
+                return
         if not _passes_pending(state, transform):
             self.flush(state)
         if not isinstance(transform, rq.Select | rq.Filter | rq.Sort | rq.Take) or (
