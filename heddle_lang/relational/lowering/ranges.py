@@ -6,7 +6,8 @@ frame of each row is a run of consecutive positions `lo .. hi-1`, computed in pl
 back): its ends are found once for all the aggregates of the window, by binary searches of `key + start` (the
 first row at or above) and `key + end` (the last row at or below) among the rows' (run, key) pairs, each
 packed in one 128-bit number for integer and float keys. `count`, `sum` and `average` are differences of
-prefix sums over the sorted rows (exact for integers: 128-bit). `min` and `max` (and `all`/`any`, the minimum
+prefix sums over the sorted rows (numpy; exact for integers: 64-bit where the magnitudes add up to less than
+2^63, else 128). `min` and `max` (and `all`/`any`, the minimum
 and maximum of 0/1) read a running extreme through the partition where every frame is open at one end
 (`range:..n`, `range:n..`), else a sparse table, and `stddev` merges the disjoint blocks of rows that make the
 frame (`blocks.py`): O(n log w) for frames of up to w rows. Rows with a null key are peers of each other: a
@@ -37,10 +38,8 @@ def offset(key: pl.Expr, by: int, dtype: pl.DataType) -> pl.Expr:
 
 
 class _Positions:
-    """The frame `lo .. hi-1` of each row, as positions in the rows sorted by (partition, key).
-
-    Floating point sums add the finite values by prefix sums and say apart whether the frame holds
-    NaN or infinities (a difference of prefix sums past one would be NaN)."""
+    """The frame `lo .. hi-1` of each row, as positions in the rows sorted by (partition, key); sums and
+    counts over it by `_frame_sums`."""
 
     whole = False
     sliding = True
@@ -68,11 +67,9 @@ class _Positions:
     def rows(self) -> pl.Expr:
         return pl.max_horizontal(self.hi - self.lo, pl.lit(0, pl.Int64))
 
-    def _total(self, value: pl.Expr, zero: pl.Expr) -> pl.Expr:
-        """The sum of `value` (no nulls) over the frame: a difference of prefix sums (`before` at position p:
-        the sum of the rows before p)."""
-        before = zero.append(value.cum_sum())
-        return pl.when(self.hi > self.lo).then(before.gather(self.hi) - before.gather(self.lo)).otherwise(zero)
+    def _total(self, value: pl.Expr, dtype: pl.DataType | pl.DataTypeExpr) -> pl.Expr:
+        """The sum of `value` over the frame (`_frame_sums`), of type `dtype`."""
+        return pl.map_batches([value, self.lo, self.hi], _frame_sums, return_dtype=dtype)
 
     def reduce(self, value: pl.Expr, how: str, *, exact: bool = False) -> pl.Expr:
         del exact  # differences of prefix sums whatever the type (floats: see the class)
@@ -84,17 +81,47 @@ class _Positions:
         if how == "std":
             return sample_stddev(value, self.lo, self.hi)
         if how == "count":
-            return self._total(value.is_not_null().cast(pl.Int64), pl.lit(0, pl.Int64))
+            return self._total(value.is_not_null().cast(pl.Int64), pl.Int64())
         if not self.floats:
-            return self._total(value.fill_null(0), pl.lit(0))
-        value = value.cast(pl.Float64)
-        finite = self._total(pl.when(value.is_finite()).then(value).otherwise(0.0), pl.lit(0.0))
-        ints = pl.lit(0, pl.Int64)
-        # NaN, or +inf and -inf together, make NaN: counted as rows that are NaN or +inf, and NaN or -inf
-        up = self._total((value.is_nan() | (value == float("inf"))).fill_null(False).cast(pl.Int64), ints) > 0
-        down = self._total((value.is_nan() | (value == float("-inf"))).fill_null(False).cast(pl.Int64), ints) > 0
-        return (pl.when(up & down).then(pl.lit(float("nan"))).when(up).then(pl.lit(float("inf")))
-                .when(down).then(pl.lit(float("-inf"))).otherwise(finite))
+            return self._total(value.fill_null(0), pl.dtype_of(value))
+        return self._total(value.cast(pl.Float64), pl.Float64())
+
+
+def _frame_sums(columns: list[pl.Series]) -> pl.Series:
+    """For each row, the sum of `value` (nulls as 0) over its frame `lo .. hi-1` (0 when it holds no row): a
+    difference of prefix sums, made by numpy. Integers exactly: in 64 bits where the values' magnitudes add up
+    to less than 2^63, else in 128 (Polars). Floats: the finite values added, a frame that holds NaN, or +inf and
+    -inf, NaN, else one that holds an infinity that infinity (a difference of prefix sums past one would be NaN),
+    counted only where the column holds one."""
+    import numpy as np
+
+    value, lo, hi = columns
+    first = lo.fill_null(0).cast(pl.Int64).to_numpy()
+    after = hi.fill_null(0).cast(pl.Int64).to_numpy()
+    held = after > first
+
+    def differences(number: np.ndarray) -> np.ndarray:
+        before = np.zeros(len(number) + 1, dtype=number.dtype)
+        with np.errstate(all="ignore"):  # floats past the largest: infinities, as Polars adds them
+            np.cumsum(number, out=before[1:])
+            return np.where(held, before[after] - before[first], number.dtype.type(0))
+
+    if not value.dtype.is_float():
+        if (value.cast(pl.Int128).abs().sum() or 0) < 2**63:
+            summed = differences(value.fill_null(0).cast(pl.Int64).to_numpy())
+            return pl.Series(summed, dtype=pl.Int64).cast(value.dtype)
+        before = pl.Series([0], dtype=value.dtype).append(value.fill_null(0).cum_sum())
+        return pl.select(pl.when(pl.lit(pl.Series(held))).then(pl.lit(before.gather(after) - before.gather(first)))
+                         .otherwise(pl.lit(0, value.dtype))).to_series()
+    number = value.fill_null(0.0).to_numpy()
+    finite = np.isfinite(number)
+    total = differences(np.where(finite, number, 0.0))
+    if finite.all():
+        return pl.Series(total, dtype=pl.Float64)
+    up = differences((np.isnan(number) | (number == np.inf)).astype(np.int64)) > 0
+    down = differences((np.isnan(number) | (number == -np.inf)).astype(np.int64)) > 0
+    total = np.where(up & down, np.nan, np.where(up, np.inf, np.where(down, -np.inf, total)))
+    return pl.Series(total, dtype=pl.Float64)
 
 
 def _directed(key: pl.Expr, dtype: pl.DataType, *, descending: bool) -> pl.Expr:
