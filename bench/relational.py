@@ -76,25 +76,19 @@ _RUNS = ("a partitioned window sorts all the rows by partition and window keys (
          "of partition and row number/rank)")
 SLOW = {
     "joins/join_filtered_right": "the left join keeps all 10M rows, then sorts them by two keys",
-    "window/row_number_per_group": _RUNS,
-    "window/lag_per_group": _RUNS,
     "window/first_in_sorted_window": _RUNS + "; `last` reads the last row of each row's peers",
-    "window/window_all_any": "all/any as the least/greatest 0/1 spread over the partitions (a group-by), "
-                             "computed for every row before the final top 40",
     "window/window_then_filter": _RUNS + " (the rows after each partition's first are dropped before, but with "
                                  "1.6 rows per album in this data 63% of them remain)",
     "window/running_average_per_group": _RUNS + "; a float running sum per partition is a sliding-window sum",
-    "window/rows_frame_ints_per_group": _RUNS + "; each frame reduction is several whole-frame columns",
-    "window/range_frame_per_group": "a range frame per partition: the rows sorted by (partition, key), a binary "
-                                    "search of (run, key) packed in one number for each end of each row's frame, "
-                                    "the query's sort sorting them back",
-    "window/range_frame_descending_ahead": "as range_frame_per_group (the ends found once for its three "
-                                           "aggregates); a float average keeps NaN and infinities apart: three "
-                                           "prefix sums",
-    "window/range_frame_extremes_per_group": "as range_frame_per_group (the ends found once for its three "
-                                             "aggregates); min/max: a sparse table, stddev: merged blocks, O(n log w)",
-    "window/range_frame_open_ends": "as range_frame_per_group, for each of its two windows; stddev over frames of "
-                                    "up to a whole partition: merged blocks, O(n log w)",
+    "window/range_frame_descending_ahead": "a range frame per partition: the rows sorted by (partition, key), a "
+                                           "binary search of (run, key) packed in one number for each end of each "
+                                           "row's frame (found once for its three aggregates), the sums and counts "
+                                           "differences of prefix sums (numpy), the query's sort sorting them back",
+    "window/range_frame_extremes_per_group": "as range_frame_descending_ahead; min/max: a sparse table, stddev: "
+                                             "merged blocks, O(n log w): numpy passes over all 10M rows for each "
+                                             "level, though the frames hold 1-2 rows",
+    "window/range_frame_open_ends": "as range_frame_extremes_per_group, for each of its two windows (frames of up "
+                                    "to a whole partition)",
 }
 
 # --- data ------------------------------------------------------------------------------------------
