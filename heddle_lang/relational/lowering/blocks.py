@@ -137,10 +137,15 @@ def _stddev_batch(columns: list[pl.Series]) -> pl.Series:
     while size <= longest:
         rows = np.flatnonzero((width // size) % 2 == 1)  # the frame's length has this level's bit: one block of it
         if len(rows):
-            block = at[rows]
-            merged = _merged((acc[0][rows], acc[1][rows], acc[2][rows]), (count[block], mean[block], m2[block]))
+            # a frame's first block (no lower bit) is its sum so far: merged with nothing, it is itself
+            first_block = width[rows] % size == 0
+            fresh, later = rows[first_block], rows[~first_block]
+            for total, level in zip(acc, (count, mean, m2), strict=True):
+                total[fresh] = level[at[fresh]]
+            block = at[later]
+            merged = _merged((acc[0][later], acc[1][later], acc[2][later]), (count[block], mean[block], m2[block]))
             for total, part in zip(acc, merged, strict=True):
-                total[rows] = part
+                total[later] = part
             at[rows] += size
         if 2 * size <= longest:  # the next level where it is read: two blocks of this one side by side
             made = _read(reach, 2 * size)
