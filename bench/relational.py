@@ -80,13 +80,12 @@ SLOW = {
     "window/window_then_filter": _RUNS + " (the rows after each partition's first are dropped before, but with "
                                  "1.6 rows per album in this data 63% of them remain)",
     "window/running_average_per_group": _RUNS + "; a float running sum per partition is a sliding-window sum",
-    "window/range_frame_descending_ahead": "a range frame per partition: the rows sorted by (partition, key), a "
-                                           "binary search of (run, key) packed in one number for each end of each "
-                                           "row's frame (found once for its three aggregates), the sums and counts "
-                                           "differences of prefix sums (numpy), the query's sort sorting them back",
-    "window/range_frame_extremes_per_group": "as range_frame_descending_ahead; min/max: a sparse table, stddev: "
-                                             "merged blocks, O(n log w): numpy passes over all 10M rows for each "
-                                             "level, though the frames hold 1-2 rows",
+    "window/range_frame_extremes_per_group": "a range frame per partition: the rows sorted by (partition, key), a "
+                                             "binary search of (run, key) packed in one number for each end of each "
+                                             "row's frame (found once for its three aggregates), the query's sort "
+                                             "sorting them back; min/max: a sparse table, stddev: merged blocks, "
+                                             "O(n log w): numpy passes over all 10M rows for each level, though the "
+                                             "frames hold 1-2 rows",
     "window/range_frame_open_ends": "as range_frame_extremes_per_group, for each of its two windows (frames of up "
                                     "to a whole partition)",
 }
