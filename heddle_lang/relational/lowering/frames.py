@@ -38,7 +38,7 @@ from heddle_lang.relational.lowering.eager import Eager, eager_join
 from heddle_lang.relational.lowering.errors import UnsupportedError
 from heddle_lang.relational.lowering.expressions import Expressions, literal_int
 from heddle_lang.relational.lowering.firsts import first_rows, numbered_up_to, sampled_first, whole_partitions
-from heddle_lang.relational.lowering.joins import LATE_LEFT, LATE_RIGHT, Late, deferred, join
+from heddle_lang.relational.lowering.joins import LATE_LEFT, LATE_RIGHT, Late, conjuncts, deferred, join, key_pair
 from heddle_lang.relational.lowering.packing import packable, positions
 from heddle_lang.relational.lowering.pregroup import dates_first
 from heddle_lang.relational.lowering.scope import Scope, physical
@@ -468,7 +468,9 @@ class Lowering:
         columns = {cid: names[0] for cid, names in {**state.phys, **right.phys}.items() if len(names) == 1}
         scope = Scope(columns, schema, state.definitions)
         state.frame = join(state.frame, right.frame, side=transform.side, condition=transform.condition,
-                           scope=scope, left_cids=left_cids, right_cids=right_cids)
+                           scope=scope, left_cids=left_cids, right_cids=right_cids,
+                           unmatched=eager is None and before is None
+                           and _unmatched_only(transform, state.ahead, left_cids, right_cids))
         state.visible = [*state.visible, *(cid for _, cid in transform.table.columns)]
         state.phys.update(right.phys)
         state.originals.update(right.originals)
@@ -541,6 +543,28 @@ def _forget_ends(state: State) -> None:
     if state.ends is not None:
         state.frame = state.frame.drop(state.ends[1], strict=False)
         state.ends = None
+
+
+def _unmatched_only(transform: rq.Join, ahead: Sequence[rq.Transform] | None, left_cids: set[int],
+                    right_cids: set[int]) -> bool:
+    """A left join whose rows are next filtered to those where a right column compared by equality is null (PRQL's
+    `remove`): every matched row has it non-null (an equality never matches null), so only the unmatched rows
+    remain, and every right column of theirs is null."""
+    if transform.side != "left" or ahead is None:
+        return False
+    following = next((t for t in ahead if not isinstance(t, rq.Select)), None)
+    if not isinstance(following, rq.Filter):
+        return False
+    test = following.expr
+    if not (isinstance(test, rq.Operator) and test.name == "std.eq" and len(test.args) == 2):
+        return False
+    column = next((a for a, b in (test.args, test.args[::-1]) if isinstance(b, rq.Lit) and b.kind == "Null"), None)
+    if not isinstance(column, rq.ColumnRef) or column.cid not in right_cids:
+        return False
+    pairs = [key_pair(term, left_cids, right_cids) for term in conjuncts(transform.condition)]
+    if any(pair is None for pair in pairs):
+        return False
+    return any(isinstance(pair[1], rq.ColumnRef) and pair[1].cid == column.cid for pair in pairs if pair is not None)
 
 
 def _read_whole(ahead: Sequence[rq.Transform] | None) -> bool:

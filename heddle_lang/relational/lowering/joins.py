@@ -83,8 +83,11 @@ def _common(a: pl.DataType, b: pl.DataType) -> tuple[pl.DataType | None, pl.Data
 
 
 def join(left: pl.LazyFrame, right: pl.LazyFrame, *, side: str, condition: rq.Expr, scope: Scope,
-         left_cids: set[int], right_cids: set[int]) -> pl.LazyFrame:
-    """`left` joined with `right` (their columns named apart) on `condition`; `scope` sees both."""
+         left_cids: set[int], right_cids: set[int], unmatched: bool = False) -> pl.LazyFrame:
+    """`left` joined with `right` (their columns named apart) on `condition`; `scope` sees both. `unmatched`: only the
+    left rows no right row matches are read after a left join of equal keys (PRQL's `remove`), so they are found by
+    an anti join, the right's columns null (a left join makes every row and then drops the matched ones: at 10M
+    rows ~2.7x slower)."""
     exprs = Expressions(scope)
     keys: list[tuple[rq.Expr, rq.Expr]] = []
     rest: list[rq.Expr] = []
@@ -119,6 +122,11 @@ def join(left: pl.LazyFrame, right: pl.LazyFrame, *, side: str, condition: rq.Ex
 
     if side == "inner":
         return pairs(left, right).drop(*left_on, *right_on)
+    if unmatched and side == "left" and residual is None and left_on:
+        nulls = [pl.lit(None, dtype).alias(name) for name, dtype in right.collect_schema().items()
+                 if name not in right_on]
+        return left.join(right.select(right_on), left_on=left_on, right_on=right_on, how="anti",
+                         nulls_equal=False).drop(*left_on).with_columns(nulls)
     if residual is None and left_on:
         return left.join(right, left_on=left_on, right_on=right_on, how=side,  # type: ignore[arg-type]
                          nulls_equal=False, coalesce=False).drop(*left_on, *right_on)
