@@ -38,7 +38,16 @@ from heddle_lang.relational.lowering.eager import Eager, eager_join
 from heddle_lang.relational.lowering.errors import UnsupportedError
 from heddle_lang.relational.lowering.expressions import Expressions, literal_int
 from heddle_lang.relational.lowering.firsts import first_rows, numbered_up_to, sampled_first, whole_partitions
-from heddle_lang.relational.lowering.joins import LATE_LEFT, LATE_RIGHT, Late, conjuncts, deferred, join, key_pair
+from heddle_lang.relational.lowering.joins import (
+    LATE_LEFT,
+    LATE_RIGHT,
+    Late,
+    columns_of,
+    conjuncts,
+    deferred,
+    join,
+    key_pair,
+)
 from heddle_lang.relational.lowering.packing import packable, positions
 from heddle_lang.relational.lowering.pregroup import dates_first
 from heddle_lang.relational.lowering.scope import Scope, physical
@@ -649,13 +658,4 @@ def _narrows(state: State, keys: set[int]) -> bool:
 
 
 def _references(expr: rq.Expr, cid: int) -> bool:
-    if isinstance(expr, rq.ColumnRef):
-        return expr.cid == cid
-    if isinstance(expr, rq.Operator | rq.Array):
-        items = expr.args if isinstance(expr, rq.Operator) else expr.items
-        return any(_references(a, cid) for a in items)
-    if isinstance(expr, rq.Case):
-        return any(_references(c, cid) or _references(v, cid) for c, v in expr.cases)
-    if isinstance(expr, rq.SString):
-        return any(not isinstance(i, str) and _references(i, cid) for i in expr.items)
-    return False
+    return cid in columns_of(expr)

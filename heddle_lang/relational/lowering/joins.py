@@ -38,12 +38,15 @@ def conjuncts(expr: rq.Expr) -> list[rq.Expr]:
 
 
 def columns_of(expr: rq.Expr) -> set[int]:
+    """The columns `expr` reads."""
     if isinstance(expr, rq.ColumnRef):
         return {expr.cid}
-    if isinstance(expr, rq.Operator):
-        return {c for a in expr.args for c in columns_of(a)}
+    if isinstance(expr, rq.Operator | rq.Array):
+        return {c for a in (expr.args if isinstance(expr, rq.Operator) else expr.items) for c in columns_of(a)}
     if isinstance(expr, rq.Case):
         return {c for cond, value in expr.cases for c in (*columns_of(cond), *columns_of(value))}
+    if isinstance(expr, rq.SString):
+        return {c for item in expr.items if not isinstance(item, str) for c in columns_of(item)}
     return set()
 
 

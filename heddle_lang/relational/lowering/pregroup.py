@@ -19,6 +19,7 @@ import polars as pl
 from heddle_lang.relational import rq
 from heddle_lang.relational.lowering.aggregates import aggregate
 from heddle_lang.relational.lowering.expressions import Expressions
+from heddle_lang.relational.lowering.joins import columns_of
 from heddle_lang.relational.lowering.partials import combined_value, inexact, partial_values
 from heddle_lang.relational.lowering.scope import Scope, physical
 
@@ -32,28 +33,28 @@ def dates_first(frame: pl.LazyFrame, scope: Scope, aggregation: rq.Aggregate, pe
         return None
     read: set[int] = set()
     for cid in keys:
-        columns = _columns(pending[cid])
-        if columns is None or not columns:
+        columns = columns_of(pending[cid])
+        if not columns:
             return None
         read |= columns
     if any(cid not in scope.columns or scope.schema.get(scope.columns[cid]) != pl.Date for cid in read):
         return None
     plain = Expressions(scope)
-    operators = [definitions.get(cid) for cid in aggregation.compute]
-    if not all(isinstance(op, rq.Operator) and _reads_only(op, scope) and aggregate(op, plain) is not None
-               and inexact(op, plain) is None for op in operators):
+    operators = [op for cid in aggregation.compute if isinstance(op := definitions.get(cid), rq.Operator)]
+    if len(operators) != len(aggregation.compute) or not all(_reads_only(op, scope) for op in operators):
+        return None
+    directs = [aggregate(op, plain) for op in operators]
+    if any(direct is None for direct in directs) or any(inexact(op, plain) is not None for op in operators):
         return None
     dates = sorted(read)
     partials: list[pl.Expr] = []
     combined: list[pl.Expr] = []
-    for cid, op in zip(aggregation.compute, operators, strict=True):
-        assert isinstance(op, rq.Operator)
+    for cid, op, direct in zip(aggregation.compute, operators, directs, strict=True):
+        assert direct is not None
         names = []
         for value in partial_values(op, plain, pl.Int128()):
             names.append(f"#dates{len(partials)}")
             partials.append(value.alias(names[-1]))
-        direct = aggregate(op, plain)
-        assert direct is not None
         value = combined_value(op, plain, [pl.col(n) for n in names])
         combined.append(value.cast(plain.dtype(direct)).alias(physical(cid)))
     by_date = frame.group_by([scope.col(cid) for cid in dates]).agg(partials)
@@ -62,34 +63,7 @@ def dates_first(frame: pl.LazyFrame, scope: Scope, aggregation: rq.Aggregate, pe
     return by_date.group_by([keyed.lower(pending[cid]).alias(physical(cid)) for cid in keys]).agg(combined)
 
 
-def _columns(expr: rq.Expr) -> set[int] | None:
-    """The columns `expr` reads, or None when it holds something other than columns, literals and functions."""
-    if isinstance(expr, rq.ColumnRef):
-        return {expr.cid}
-    if isinstance(expr, rq.Lit):
-        return set()
-    if isinstance(expr, rq.Operator):
-        found: set[int] = set()
-        for arg in expr.args:
-            columns = _columns(arg)
-            if columns is None:
-                return None
-            found |= columns
-        return found
-    if isinstance(expr, rq.Case):
-        found = set()
-        for pair in expr.cases:
-            for part in pair:
-                columns = _columns(part)
-                if columns is None:
-                    return None
-                found |= columns
-        return found
-    return None
-
-
 def _reads_only(op: rq.Operator, scope: Scope) -> bool:
     """The aggregate reads columns of the frame only (not a compute still pending, nor a definition)."""
-    columns = _columns(op)
-    return columns is not None and all(cid in scope.columns for cid in columns)
+    return all(cid in scope.columns for cid in columns_of(op))
 
