@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import random
 
-import polars as pl
 import pyarrow as pa
 import pytest
 
-from heddle_lang.relational import analyze_block, sql_table_name
 from tests.differential.compare import differences
-from tests.differential.reference import answer, schema_of
+from tests.differential.reference import answer
+from tests.relational.lowered import lowered
 
 BEFORE = [
     'from t | derive {label = f"{a} / {b}"} | select {id, label} | sort id',
@@ -40,15 +39,8 @@ def _table(seed: int) -> dict[str, pa.Table]:
     }, schema=pa.schema([("id", pa.int64()), ("a", pa.string()), ("b", pa.string())]))}
 
 
-def _run(query: str, tables: dict[str, pa.Table]) -> pl.LazyFrame:
-    analysis = analyze_block(query, {name: schema_of(table) for name, table in tables.items()}, is_source=True)
-    assert analysis.program is not None, [d.message for d in analysis.diagnostics]
-    frames = {sql_table_name(name): pl.DataFrame(table).lazy() for name, table in tables.items()}
-    return analysis.program.lazy(frames)
-
-
 def _computed_before_the_sort(query: str) -> bool:
-    plan = _run(query, _table(1)).explain()  # the plan reads from the top: the last step first
+    plan = lowered(query, _table(1)).explain()  # the plan reads from the top: the last step first
     return plan.index("SORT BY") < plan.index("concat_horizontal")
 
 
@@ -68,4 +60,4 @@ def test_same_as_duckdb(seed: int, query: str) -> None:
     tables = _table(seed)
     reference = answer(query, tables)
     assert reference.frame is not None, reference.error
-    assert differences(_run(query, tables).collect(), reference) == [], reference.sql
+    assert differences(lowered(query, tables).collect(), reference) == [], reference.sql

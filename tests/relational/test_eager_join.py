@@ -11,10 +11,10 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from heddle_lang.relational import analyze_block, sql_table_name
 from heddle_lang.relational.lowering import frames
 from tests.differential.compare import differences
-from tests.differential.reference import answer, schema_of
+from tests.differential.reference import answer
+from tests.relational.lowered import lowered
 
 
 def _tables(seed: int) -> dict[str, pa.Table]:
@@ -68,20 +68,8 @@ PLAIN = [
 ]
 
 
-def _run(query: str, tables: dict[str, pa.Table]) -> pl.LazyFrame:
-    schemas = {name: schema_of(table) for name, table in tables.items()}
-    analysis = analyze_block(query, schemas, is_source=True)
-    assert analysis.program is not None, [d.message for d in analysis.diagnostics]
-    frames_ = {}
-    for name, table in tables.items():
-        frame = pl.from_arrow(table)
-        assert isinstance(frame, pl.DataFrame)
-        frames_[sql_table_name(name)] = frame.lazy()
-    return analysis.program.lazy(frames_)
-
-
 def _pushed(query: str, tables: dict[str, pa.Table]) -> bool:
-    return "#eager" in _run(query, tables).explain()
+    return "#eager" in lowered(query, tables).explain()
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -90,7 +78,7 @@ def test_same_as_duckdb(seed: int, query: str) -> None:
     tables = _tables(seed)
     reference = answer(query, tables)
     assert reference.frame is not None, reference.error
-    assert differences(_run(query, tables).collect(), reference) == [], reference.sql
+    assert differences(lowered(query, tables).collect(), reference) == [], reference.sql
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -98,9 +86,9 @@ def test_same_as_duckdb(seed: int, query: str) -> None:
 def test_same_as_the_plain_join(seed: int, query: str, monkeypatch: pytest.MonkeyPatch) -> None:
     tables = _tables(seed)
     assert _pushed(query, tables)
-    pushed = _run(query, tables).collect()
+    pushed = lowered(query, tables).collect()
     monkeypatch.setattr(frames, "eager_join", lambda *args: None)
-    plain = _run(query, tables).collect()
+    plain = lowered(query, tables).collect()
     assert pushed.schema == plain.schema
     assert pushed.rows() == plain.rows()
 
@@ -112,7 +100,7 @@ def test_kept_plain(query: str) -> None:
 
 def _outcome(query: str, tables: dict[str, pa.Table]) -> object:
     try:
-        return _run(query, tables).collect().rows()
+        return lowered(query, tables).collect().rows()
     except pl.exceptions.PolarsError as error:
         return type(error).__name__
 

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import random
 
-import polars as pl
 import pyarrow as pa
 import pytest
 
-from heddle_lang.relational import analyze_block, sql_table_name
 from tests.differential.compare import differences
-from tests.differential.reference import answer, schema_of
+from tests.differential.reference import answer
+from tests.relational.lowered import lowered
 
 
 def _tables(seed: int) -> dict[str, pa.Table]:
@@ -60,20 +59,8 @@ PLAIN = [
 ]
 
 
-def _run(query: str, tables: dict[str, pa.Table]) -> pl.LazyFrame:
-    schemas = {name: schema_of(table) for name, table in tables.items()}
-    analysis = analyze_block(query, schemas, is_source=True)
-    assert analysis.program is not None, [d.message for d in analysis.diagnostics]
-    frames = {}
-    for name, table in tables.items():
-        frame = pl.from_arrow(table)
-        assert isinstance(frame, pl.DataFrame)
-        frames[sql_table_name(name)] = frame.lazy()
-    return analysis.program.lazy(frames)
-
-
 def _late(query: str, tables: dict[str, pa.Table]) -> bool:
-    return "#late." in _run(query, tables).explain()
+    return "#late." in lowered(query, tables).explain()
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -82,7 +69,7 @@ def test_same_as_duckdb(seed: int, query: str) -> None:
     tables = _tables(seed)
     reference = answer(query, tables)
     assert reference.frame is not None, reference.error
-    assert differences(_run(query, tables).collect(), reference) == [], reference.sql
+    assert differences(lowered(query, tables).collect(), reference) == [], reference.sql
 
 
 @pytest.mark.parametrize("query", LATE)
@@ -101,7 +88,7 @@ def test_a_take_with_no_sort_gives_rows_of_the_join(seed: int, side: str) -> Non
     tables = _tables(seed)
     query = f"from l | join side:{side} r (==k) | take 4"
     assert _late(query, tables)
-    rows = _run(query, tables).collect().rows()
-    every = _run(f"from l | join side:{side} r (==k)", tables).collect().rows()
+    rows = lowered(query, tables).collect().rows()
+    every = lowered(f"from l | join side:{side} r (==k)", tables).collect().rows()
     assert len(rows) == min(4, len(every))
     assert all(row in every for row in rows)

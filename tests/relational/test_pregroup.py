@@ -11,10 +11,10 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from heddle_lang.relational import analyze_block, sql_table_name
 from heddle_lang.relational.lowering import frames
 from tests.differential.compare import differences
-from tests.differential.reference import answer, schema_of
+from tests.differential.reference import answer
+from tests.relational.lowered import lowered
 
 
 def _tables(seed: int) -> dict[str, pa.Table]:
@@ -58,20 +58,8 @@ ONE = [
 ]
 
 
-def _run(query: str, tables: dict[str, pa.Table]) -> pl.LazyFrame:
-    schemas = {name: schema_of(table) for name, table in tables.items()}
-    analysis = analyze_block(query, schemas, is_source=True)
-    assert analysis.program is not None, [d.message for d in analysis.diagnostics]
-    inputs = {}
-    for name, table in tables.items():
-        frame = pl.from_arrow(table)
-        assert isinstance(frame, pl.DataFrame)
-        inputs[sql_table_name(name)] = frame.lazy()
-    return analysis.program.lazy(inputs)
-
-
 def _first(query: str, tables: dict[str, pa.Table]) -> bool:
-    return _run(query, tables).explain().count("AGGREGATE") == 2
+    return lowered(query, tables).explain().count("AGGREGATE") == 2
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -80,7 +68,7 @@ def test_same_as_duckdb(seed: int, query: str) -> None:
     tables = _tables(seed)
     reference = answer(query, tables)
     assert reference.frame is not None, reference.error
-    assert differences(_run(query, tables).collect(), reference) == [], reference.sql
+    assert differences(lowered(query, tables).collect(), reference) == [], reference.sql
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -88,9 +76,9 @@ def test_same_as_duckdb(seed: int, query: str) -> None:
 def test_same_as_one_aggregation(seed: int, query: str, monkeypatch: pytest.MonkeyPatch) -> None:
     tables = _tables(seed)
     assert _first(query, tables)
-    grouped = _run(query, tables).collect()
+    grouped = lowered(query, tables).collect()
     monkeypatch.setattr(frames, "dates_first", lambda *args: None)
-    one = _run(query, tables).collect()
+    one = lowered(query, tables).collect()
     assert grouped.schema == one.schema
     assert grouped.rows() == one.rows()
 
@@ -107,7 +95,7 @@ def test_an_overflow_refused_as_by_one_aggregation(monkeypatch: pytest.MonkeyPat
                              "n": [big] * 4})}
     assert _first(query, tables)
     with pytest.raises(pl.exceptions.InvalidOperationError):
-        _run(query, tables).collect()
+        lowered(query, tables).collect()
     monkeypatch.setattr(frames, "dates_first", lambda *args: None)
     with pytest.raises(pl.exceptions.InvalidOperationError):
-        _run(query, tables).collect()
+        lowered(query, tables).collect()

@@ -8,15 +8,14 @@ from __future__ import annotations
 import datetime
 import random
 
-import polars as pl
 import pyarrow as pa
 import pytest
 from polars.testing import assert_frame_equal
 
-from heddle_lang.relational import analyze_block, sql_table_name
 from heddle_lang.relational.lowering import firsts, frames
 from tests.differential.compare import differences
-from tests.differential.reference import answer, schema_of
+from tests.differential.reference import answer
+from tests.relational.lowered import lowered
 
 _DAY = datetime.date(2024, 1, 1)
 
@@ -70,17 +69,6 @@ def _tables(seed: int, rows: int | None = None) -> dict[str, pa.Table]:
     return {"t": _table(seed, rows), "u": pa.table({"g": [1, 2, 2, 5], "name": ["a", "b", "c", "d"]})}
 
 
-def _run(query: str, tables: dict[str, pa.Table]) -> pl.LazyFrame:
-    analysis = analyze_block(query, {name: schema_of(t) for name, t in tables.items()}, is_source=True)
-    assert analysis.program is not None, [d.message for d in analysis.diagnostics]
-    frames_ = {}
-    for name, table in tables.items():
-        frame = pl.from_arrow(table)
-        assert isinstance(frame, pl.DataFrame)
-        frames_[sql_table_name(name)] = frame.lazy()
-    return analysis.program.lazy(frames_)
-
-
 @pytest.fixture(autouse=True)
 def _small_sample(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(firsts, "_SAMPLE", 8)
@@ -96,16 +84,16 @@ def test_same_as_duckdb(seed: int, query: str) -> None:
     tables = _tables(seed)
     reference = answer(query, tables)
     assert reference.frame is not None, reference.error
-    assert differences(_run(query, tables).collect(), reference) == [], reference.sql
+    assert differences(lowered(query, tables).collect(), reference) == [], reference.sql
 
 
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("query", EXACT + TIES)
 def test_same_as_sorting_every_row(seed: int, query: str, monkeypatch: pytest.MonkeyPatch) -> None:
     tables = _tables(seed)
-    bounded = _run(query, tables)
+    bounded = lowered(query, tables)
     monkeypatch.setattr(frames, "sampled_first", lambda *args: None)
-    every = _run(query, tables)
+    every = lowered(query, tables)
     assert not _bounded(every.explain())
     assert_frame_equal(bounded.collect(), every.collect(), check_exact=True)  # NaN equal to NaN
 
@@ -113,14 +101,14 @@ def test_same_as_sorting_every_row(seed: int, query: str, monkeypatch: pytest.Mo
 @pytest.mark.parametrize("query", [q for q in EXACT + TIES if "take 5..3" not in q
                                    and "take 200" not in q and "take 95" not in q])
 def test_bound_read_from_a_sample(query: str) -> None:
-    assert _bounded(_run(query, _tables(1)).explain())
+    assert _bounded(lowered(query, _tables(1)).explain())
 
 
 @pytest.mark.parametrize("query", ["from t | sort {x, id} | take 9",  # more rows than the sample holds
                                    "from t | sort {x, id} | take 4..",
                                    "from t | sort {x, id} | derive {n = row_number this} | take 4"])
 def test_no_bound(query: str) -> None:
-    assert not _bounded(_run(query, _tables(1)).explain())
+    assert not _bounded(lowered(query, _tables(1)).explain())
 
 
 @pytest.mark.parametrize("order", ["ascending", "descending", "random"])
@@ -136,9 +124,9 @@ def test_large_frame_in_an_order_the_sample_misreads(order: str, monkeypatch: py
     tables = {"t": pa.table({"x": middle, "id": values})}
     for query in ["from t | sort {x, -id} | take 10..20", "from t | sort {-x, id} | take 30",
                   "from t | sort x | take 5"]:
-        bounded = _run(query, tables).collect()
+        bounded = lowered(query, tables).collect()
         monkeypatch.setattr(frames, "sampled_first", lambda *args: None)
-        every = _run(query, tables).collect()
+        every = lowered(query, tables).collect()
         monkeypatch.undo()
         monkeypatch.setattr(firsts, "_SAMPLE", 1_000)
         assert_frame_equal(bounded, every, check_exact=True)

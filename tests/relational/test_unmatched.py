@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import random
 
-import polars as pl
 import pyarrow as pa
 import pytest
 
-from heddle_lang.relational import analyze_block, sql_table_name
 from heddle_lang.relational.lowering import frames
 from tests.differential.compare import differences
-from tests.differential.reference import answer, schema_of
+from tests.differential.reference import answer
+from tests.relational.lowered import lowered
 
 
 def _tables(seed: int) -> dict[str, pa.Table]:
@@ -49,20 +48,8 @@ KEPT = [
 ]
 
 
-def _run(query: str, tables: dict[str, pa.Table]) -> pl.LazyFrame:
-    schemas = {name: schema_of(table) for name, table in tables.items()}
-    analysis = analyze_block(query, schemas, is_source=True)
-    assert analysis.program is not None, [d.message for d in analysis.diagnostics]
-    inputs = {}
-    for name, table in tables.items():
-        frame = pl.from_arrow(table)
-        assert isinstance(frame, pl.DataFrame)
-        inputs[sql_table_name(name)] = frame.lazy()
-    return analysis.program.lazy(inputs)
-
-
 def _anti(query: str, tables: dict[str, pa.Table]) -> bool:
-    return "ANTI JOIN" in _run(query, tables).explain()
+    return "ANTI JOIN" in lowered(query, tables).explain()
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -71,7 +58,7 @@ def test_same_as_duckdb(seed: int, query: str) -> None:
     tables = _tables(seed)
     reference = answer(query, tables)
     assert reference.frame is not None, reference.error
-    assert differences(_run(query, tables).collect(), reference) == [], reference.sql
+    assert differences(lowered(query, tables).collect(), reference) == [], reference.sql
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -79,9 +66,9 @@ def test_same_as_duckdb(seed: int, query: str) -> None:
 def test_same_as_the_left_join(seed: int, query: str, monkeypatch: pytest.MonkeyPatch) -> None:
     tables = _tables(seed)
     assert _anti(query, tables)
-    anti = _run(query, tables).collect()
+    anti = lowered(query, tables).collect()
     monkeypatch.setattr(frames, "_unmatched_only", lambda *args: False)
-    plain = _run(query, tables).collect()
+    plain = lowered(query, tables).collect()
     assert anti.schema == plain.schema
     assert anti.rows() == plain.rows()
 
