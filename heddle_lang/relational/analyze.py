@@ -250,6 +250,7 @@ def _analyze(request: _Request) -> BlockAnalysis:
         types = settled(planned.schema, planned.frames, replanned)
         columns = tuple(Column(name, dtype) for name, dtype in types.items())
         diagnostics.extend(_duplicates(columns, tables, request.refs))
+        diagnostics.extend(_repeats(compiled.repeats, tables, request.refs))
         schema = Schema(columns, open=compiled.wildcard_output)
     program = Program(compiled.rq or "", unnamed)
     return _result(schema, sql, diagnostics, prelude.tables, normalized, program=program)
@@ -275,6 +276,29 @@ def _duplicates(
             "HE6004", ref.offset, ref.end,
             f"`{base}` comes from more than one table of this join, so the output names the second "
             f"`{column.name}`; drop one (`select !{{{ref.name}.{base}}}`) or rename it",
+            Severity.WARNING,
+        ))
+    return out
+
+
+def _repeats(
+    repeats: tuple[tuple[str, str | None], ...], tables: list[tuple[str, Schema]], refs: tuple[TableRef, ...]
+) -> list[BlockDiagnostic]:
+    """HE6004 warnings for the names a join brings twice that PRQL's SQL spells once (`repeats.follow_sql`):
+    the joined table's column is left out of the output, or renamed (`_expr_0`)."""
+    out: list[BlockDiagnostic] = []
+    for name, new in dict.fromkeys(repeats):
+        owners = [table for table, schema in tables if name in schema]
+        joins = [ref for ref in refs if ref.kind == "join" and ref.name in owners]
+        if not joins:
+            continue
+        ref = joins[-1]
+        what = "is not in the output" if new is None else f"is named `{new}` in the output"
+        out.append(BlockDiagnostic(
+            "HE6004", ref.offset, ref.end,
+            f"`{name}` comes from more than one table of this join, and PRQL's SQL names it once: "
+            f"`{ref.name}.{name}` {what}; leave it out (`select !{{{ref.name}.{name}}}`) or keep it under a "
+            f"name of its own (`derive {{{ref.name}_{name} = {ref.name}.{name}}}` before that `select`)",
             Severity.WARNING,
         ))
     return out

@@ -29,6 +29,7 @@ from typing import Any
 import prqlc
 
 from heddle_lang.records import record
+from heddle_lang.relational.repeats import follow_sql
 from heddle_lang.relational.using import restore_order
 from heddle_lang.syntax.prql_lex import pieces
 
@@ -49,6 +50,7 @@ class PrqlError:
     start: int | None = None
     end: int | None = None
     stage: str = "resolve"  # "parse" | "resolve" | "sql" | "internal" | "contained" (the compiler process failed)
+    # | "unsupported" (the engine cannot give the SQL's answer: HE6007)
 
 
 @record
@@ -59,6 +61,8 @@ class Compiled:
     columns_read: dict[str, tuple[str, ...]] = field(default_factory=dict)
     wildcard_output: bool = False  # the output passes an open table's unknown columns through
     rq: str | None = None  # prqlc's relational IR (JSON): what the engine runs
+    # repeated output names PRQL's SQL spells otherwise, as the RQ now does (`repeats`): (name, SQL's name or None)
+    repeats: tuple[tuple[str, str | None], ...] = ()
 
     def to_data(self) -> dict[str, Any]:
         error = self.error
@@ -71,6 +75,7 @@ class Compiled:
             "columns_read": {table: list(columns) for table, columns in self.columns_read.items()},
             "wildcard_output": self.wildcard_output,
             "rq": self.rq,
+            "repeats": [list(change) for change in self.repeats],
         }
 
     @staticmethod
@@ -85,6 +90,7 @@ class Compiled:
             {str(table): tuple(columns) for table, columns in (data.get("columns_read") or {}).items()},
             bool(data.get("wildcard_output")),
             data.get("rq") if isinstance(data.get("rq"), str) else None,
+            tuple((str(name), None if new is None else str(new)) for name, new in data.get("repeats") or ()),
         )
 
 
@@ -128,13 +134,17 @@ def _error_from(error: BaseException, text: str, stage: str, spans_are_bytes: bo
         return PrqlError(line, stage="internal" if _is_panic(error) else stage)
     start = end = None
     if span is not None:
-        start, end = int(span.group(1)), int(span.group(2))
-        if spans_are_bytes and not text.isascii():
-            data_bytes = text.encode("utf-8", "surrogatepass")
-            start = len(data_bytes[:start].decode("utf-8", "ignore"))
-            end = len(data_bytes[:end].decode("utf-8", "ignore"))
-        start, end = min(start, len(text)), min(end, len(text))
+        start, end = _characters(text, int(span.group(1)), int(span.group(2)), spans_are_bytes)
     return PrqlError(reason, hints, start, end, stage)
+
+
+def _characters(text: str, start: int, end: int, spans_are_bytes: bool) -> tuple[int, int]:
+    """A span of prqlc's (UTF-8 bytes after parsing) as character offsets into `text`."""
+    if spans_are_bytes and not text.isascii():
+        data_bytes = text.encode("utf-8", "surrogatepass")
+        start = len(data_bytes[:start].decode("utf-8", "ignore"))
+        end = len(data_bytes[:end].decode("utf-8", "ignore"))
+    return min(start, len(text)), min(end, len(text))
 
 
 def compile_prql(text: str) -> Compiled:
@@ -167,8 +177,12 @@ def compile_prql(text: str) -> Compiled:
         if not _is_panic(error):
             raise
         return Compiled(None, _error_from(error, text, "sql", spans_are_bytes=True))
-    columns, wildcard = _read_rq(rq_json)
-    return Compiled(sql, None, columns, wildcard, rq_json)
+    followed = follow_sql(rq_json, sql)
+    if followed.refusal is not None:
+        start, end = _characters(text, *followed.span, spans_are_bytes=True) if followed.span else (None, None)
+        return Compiled(None, PrqlError(followed.refusal, start=start, end=end, stage="unsupported"))
+    columns, wildcard = _read_rq(followed.rq)
+    return Compiled(sql, None, columns, wildcard, followed.rq, followed.changes)
 
 
 def _read_rq(rq_json: str) -> tuple[dict[str, tuple[str, ...]], bool]:

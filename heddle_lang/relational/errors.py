@@ -165,6 +165,8 @@ def prql_diagnostic(error: PrqlError, locator: Locator, compiled_text: str) -> B
             "typed; simplify it, or split it into several blocks",
         )
     start, end = locator.from_compiled(error.start, error.end)
+    if error.stage == "unsupported":
+        return BlockDiagnostic("HE6007", start, end, f"the engine cannot compute {error.reason}")
     reason = _real_reason(error.reason, compiled_text, error) if error.stage == "parse" else error.reason
     unknown = re.match(r"Unknown name `([^`]*)`", reason)
     if unknown:

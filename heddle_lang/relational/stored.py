@@ -30,7 +30,7 @@ from heddle_lang.relational.model import BlockAnalysis, BlockDiagnostic, BlockFi
 from heddle_lang.types import Schema
 from heddle_lang.version import __version__
 
-FORMAT = 2  # of the records: a change of their shape, or of how an answer is computed, makes every key new
+FORMAT = 3  # of the records: a change of their shape, or of how an answer is computed, makes every key new
 VERSIONS = (FORMAT, __version__, prqlc.__version__, pl.__version__)
 _NOT_KEPT = frozenset({"HE6009", "HE9001"})
 

@@ -79,3 +79,7 @@ def test_lookup_join_bringing_a_column_twice_warns() -> None:
     assert (warning.code, warning.severity) == ("HE6004", Severity.WARNING)
     assert OVERVIEW_JOINS[warning.start : warning.end] == "fetch_user_data"
     assert "country" in warning.message
+    # PRQL's SQL names the second `country` `_expr_0` (a CTE holds the first join), and so does the block
+    assert analysis.schema is not None
+    assert analysis.schema.names == ["user_id", "amount", "country", "_expr_0", "velocity_score"]
+    assert "named `_expr_0`" in warning.message
