@@ -9,9 +9,10 @@ when full, so it never keeps much more than the documents themselves need.
 from __future__ import annotations
 
 from collections.abc import Hashable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
+T = TypeVar("T", bound=Hashable)
 V = TypeVar("V")
 
 FLOOR = 2_000
@@ -35,3 +36,18 @@ class Remembered(Generic[K, V]):
 
     def clear(self) -> None:
         self._data.clear()
+
+
+_SETS: dict[frozenset[Any], frozenset[Any]] = {}
+SETS_BOUND = 4_096  # distinct sets kept for sharing; cleared when full
+
+
+def shared(items: frozenset[T]) -> frozenset[T]:
+    """One frozenset object for equal sets. A declaration's analysis keeps the few names it reads as sets, and most
+    declarations read the same few (a frozenset of one name takes 216 bytes: ~3 MB at 50,000 lines unshared)."""
+    found = _SETS.get(items)
+    if found is None:
+        if len(_SETS) >= SETS_BOUND:
+            _SETS.clear()
+        found = _SETS[items] = items
+    return found

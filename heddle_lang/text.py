@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import accumulate
 
 from heddle_lang.records import record
@@ -32,12 +32,45 @@ _BLANKS = re.compile(rb"[ \t\f\v]*")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Span:
-    """A half-open range of UTF-8 byte offsets into a document."""
+_END_BITS = 32
+_END_MASK = (1 << _END_BITS) - 1
+_BOTH = (1 << _END_BITS) + 1  # adds a delta to both the start and the end
+_new_int = int.__new__
 
-    start: int
-    end: int
+
+class Span(int):
+    """A half-open range of UTF-8 byte offsets into a document.
+
+    One int, `start << 32 | end` (an analysis holds a span for every name and node: ~150,000 at 50,000 lines, each
+    a 32-byte int where a slotted pair of fields took ~110 bytes with its two ints). The int's order is the order of
+    `(start, end)`; equality and hash are the int's. `start` and `end` are read as attributes; a span is always true.
+    Arithmetic on a span gives a plain int: move one with `moved_span`."""
+
+    __slots__ = ()
+    __match_args__ = ("start", "end")
+
+    def __new__(cls, start: int, end: int) -> Span:
+        if start < 0 or not 0 <= end <= _END_MASK:
+            raise ValueError(f"no span from {start} to {end}")
+        return _new_int(cls, start << _END_BITS | end)
+
+    # C-level getters (no Python frame): `start` is the int shifted right, `end` its low bits.
+    start: int = property(partial(int.__rrshift__, _END_BITS))  # type: ignore[assignment]
+    end: int = property(partial(int.__and__, _END_MASK))  # type: ignore[assignment]
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return f"Span(start={self.start}, end={self.end})"
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return format(repr(self), spec)
+
+    def __getnewargs__(self) -> tuple[int, int]:  # type: ignore[override]  # pickle and copy: Span(start, end)
+        return self.start, self.end
 
     def contains(self, offset: int) -> bool:
         return self.start <= offset <= self.end
@@ -50,17 +83,9 @@ class Span:
         return self.start == self.end
 
 
-_new_span = object.__new__
-_set_start = Span.__dict__["start"].__set__  # slots: a frozen dataclass's fields are set as its __init__ does
-_set_end = Span.__dict__["end"].__set__
-
-
 def moved_span(span: Span, delta: int) -> Span:
-    """`span` moved by `delta` bytes (made without `__init__`: moving results after an edit makes many)."""
-    out = _new_span(Span)
-    _set_start(out, span.start + delta)
-    _set_end(out, span.end + delta)
-    return out
+    """`span` moved by `delta` bytes (one int addition: moving results after an edit makes many)."""
+    return _new_int(Span, span + delta * _BOTH)  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     from pathlib import Path
 
     from heddle.kept_code import CodeStore, keep_dataclass_code
-    from heddle.process import tune_gc
+    from heddle.process import forget_generated_sources, tune_gc
     from heddle_engine.plugin_boot import start_early
     from heddle_lsp.protocol_types import CONVERTER_STORE, import_types, keep_converter_code
 
@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     from heddle_lsp.features import server
 
     dataclass_code.save()  # now: an editor may end the server with a signal
+    forget_generated_sources()
 
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")

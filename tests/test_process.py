@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from heddle.process import QuietCollector, release_free_memory
+from heddle.process import QuietCollector, forget_generated_sources, release_free_memory
 
 
 class Node:
@@ -146,3 +146,20 @@ def test_free_memory_is_released_where_the_c_library_can() -> None:
 
     released = release_free_memory()
     assert released == (sys.platform == "linux" and platform.libc_ver()[0] == "glibc")
+
+
+def test_the_sources_attrs_generates_are_forgotten() -> None:
+    import linecache
+
+    import attrs
+
+    @attrs.define
+    class Point:
+        x: int
+
+    assert any(key.startswith("<attrs generated") for key in linecache.cache)
+    kept = Path(__file__).as_posix()
+    linecache.getlines(kept)
+    assert forget_generated_sources() > 0
+    assert not any(key.startswith(("<attrs generated", "<cattrs generated")) for key in linecache.cache)
+    assert kept in linecache.cache and Point(1).x == 1

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from heddle_lang.diagnostics import Diagnostic, shifted
 from heddle_lang.plan import Graph, Node
+from heddle_lang.remembered import shared
 from heddle_lang.semantic.model import Binding, Definition, StageType, Use, relocate_definition
 from heddle_lang.syntax import ast
 from heddle_lang.syntax.moving import relocator
@@ -178,7 +179,7 @@ def record(ctx: Context, span: Span, marks: Marks, graph: Graph) -> tuple[GraphR
     tied = _tied_again(ctx, span, diagnostics, uses, local)
     added = tuple(islice(ctx.library_graphs.items(), marks.library_graphs, None))  # a dict keeps its order
     bindings = tuple(ctx.bindings[marks.bindings:])
-    local_reads = frozenset(index for index, d in enumerate(local) if any(u.target is d for u in uses))
+    local_reads = shared(frozenset(index for index, d in enumerate(local) if any(u.target is d for u in uses)))
     return GraphResult(span, ctx.tree.lines.line_of(span.start), graph, diagnostics, uses, local,
                        tuple(ctx.stage_types[marks.stage_types:]),
                        bindings, added, _dependencies(ctx, uses), _reads(ctx, uses, local), local_reads), tied

@@ -35,6 +35,7 @@ from heddle_lang.diagnostics import Diagnostic, Related, shifted, shifted_all, s
 from heddle_lang.paths import PathPolicy
 from heddle_lang.plan import Graph
 from heddle_lang.relational.compile import PrqlCompiler
+from heddle_lang.remembered import shared
 from heddle_lang.semantic.context import Context, ResourceInfo, StepInfo
 from heddle_lang.semantic.declarations import check_resource, check_step, collect_imports
 from heddle_lang.semantic.flow import build_graph
@@ -105,8 +106,8 @@ def _entry(placed: Placed, kind: str, name: str | None, *, first: bool, definiti
     own = tuple(own)
     listed = own if unused is None else (*own, unused)
     return Entry(placed.start, kind, name, placed.text, first, definition, result, reusable,
-                 frozenset(result.reads) if result is not None else frozenset(),
-                 frozenset(name for name, _ in result.depends) if result is not None else frozenset(),
+                 shared(frozenset(result.reads) if result is not None else frozenset()),
+                 shared(frozenset(name for name, _ in result.depends) if result is not None else frozenset()),
                  own, unused, tuple(sorted(listed, key=_key)) if len(listed) > 1 else listed)
 
 

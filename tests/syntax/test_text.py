@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
 import random
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from heddle_lang.text import STRIDE, CharOffsets, Encoding, LineIndex, Position, Span, split_lines
+from heddle_lang.text import STRIDE, CharOffsets, Encoding, LineIndex, Position, Span, moved_span, split_lines
 
 PIECES = ["a", "bc", " ", "\t", "é", "日本", "🚀", "\n", "\r\n", "\r", "x" * 40, "é" * 30]
 
@@ -109,3 +111,30 @@ def test_where_spans_stand_is_their_places(text: str, pairs: list[tuple[int, int
         last, end = lines.place(span.end)
         expected.append((line, (start, last - line, end)))
     assert list(lines.wheres(spans)) == expected
+
+
+@given(st.integers(0, 2**31), st.integers(0, 2**31), st.integers(0, 2**31), st.integers(0, 2**31))
+def test_a_span_is_its_pair(a: int, b: int, c: int, d: int) -> None:
+    """A span held as one int reads back its start and end, orders and compares as the pair, and moves by a delta."""
+    left, right = Span(a, b), Span(c, d)
+    assert (left.start, left.end) == (a, b)
+    assert (left < right) == ((a, b) < (c, d)) and (left == right) == ((a, b) == (c, d))
+    assert (hash(left) == hash(right)) or (a, b) != (c, d)
+    assert moved_span(left, c) == Span(a + c, b + c)
+    assert moved_span(moved_span(left, c), -c) == left
+    assert moved_span(left, -min(a, b)) == Span(a - min(a, b), b - min(a, b))
+    assert pickle.loads(pickle.dumps(left)) == left and type(copy.copy(left)) is Span
+    assert type(left.start) is int and type(moved_span(left, 1)) is Span
+
+
+def test_a_span_reads_as_a_span() -> None:
+    empty = Span(0, 0)
+    assert empty and empty.is_empty and bool(Span(0, 5))
+    assert repr(Span(3, 10)) == str(Span(3, 10)) == f"{Span(3, 10)}" == "Span(start=3, end=10)"
+    match Span(3, 10):
+        case Span(start, end):
+            assert (start, end) == (3, 10)
+    assert Span(start=1, end=2) == Span(1, 2)
+    for start, end in ((-1, 0), (0, -1), (0, 2**32)):
+        with pytest.raises(ValueError):
+            Span(start, end)
