@@ -18,6 +18,7 @@ from tests.differential.reference import Database, answer
 
 _FLOATS = [0.5, -1.0, 2.0, 2.0, 3.5, -0.0, 0.0, math.inf, -math.inf, math.nan, None]
 _INTS = [1, 2, 2, 3, 5, 8, -4, None]
+_FAR = 1e6
 
 
 def _table(seed: int, rows: int) -> pa.Table:
@@ -31,8 +32,11 @@ def _table(seed: int, rows: int) -> pa.Table:
         "id": list(range(rows)),
         "x": [chance.choice([2**62, 2**62 + 2, 2**62 - 3, -(2**62), None]) for _ in range(rows)],
         "u": [chance.choice([5, 6, 9, 2**63 + 1, 2**64 - 7, None]) for _ in range(rows)],
+        # far from 0 next to their spread (a standard deviation made of sums of squares loses it), often equal
+        "w": [chance.choice([_FAR + 0.25, _FAR + 0.5, _FAR + 0.5, _FAR + 0.75, None]) for _ in range(rows)],
     }, schema=pa.schema([("g", pa.int64()), ("k", pa.float64()), ("i", pa.int64()), ("v", pa.float64()),
-                         ("n", pa.int64()), ("id", pa.int64()), ("x", pa.int64()), ("u", pa.uint64())]))
+                         ("n", pa.int64()), ("id", pa.int64()), ("x", pa.int64()), ("u", pa.uint64()),
+                         ("w", pa.float64())]))
 
 
 QUERIES = [
@@ -43,6 +47,13 @@ QUERIES = [
     " d = stddev v})) | sort id",
     "from t | group g (sort {-i} | window range:..1 (derive {a = min v, b = stddev v, c = sum n, f = max k})"
     " | window range:-2.. (derive {d = min n, e = count this, h = min k})) | sort id",
+    # standard deviations over frames that start at the partition's first row or end at its last
+    "from t | group g (sort {-i} | window range:..1 (derive {a = stddev w, b = stddev v}) | window range:-2.."
+    " (derive {c = stddev w, d = stddev n})) | sort id",
+    "from t | group g (sort k | window range:..2 (derive {a = stddev w}) | window range:1.. (derive"
+    " {b = stddev w, c = stddev v})) | sort id",
+    "from t | sort {-k} | window range:..-1 (derive {a = stddev w}) | window range:2.. (derive {b = stddev n})"
+    " | sort id",
     "from t | group g (sort k | window range:..1 (derive {a = max v, b = min k}) | window range:1.. (derive"
     " {c = max k, d = min n})) | sort id",
     "from t | group g (sort i | window range:-3..-1 (derive {a = sum v, b = min n, c = count this})) | sort id",

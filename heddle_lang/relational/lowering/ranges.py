@@ -9,8 +9,9 @@ packed in one 128-bit number for integer and float keys. `count`, `sum` and `ave
 prefix sums over the sorted rows (numpy; exact for integers: 64-bit where the magnitudes add up to less than
 2^63, else 128). `min` and `max` (and `all`/`any`, the minimum
 and maximum of 0/1) read a running extreme through the partition where every frame is open at one end
-(`range:..n`, `range:n..`), else a sparse table, and `stddev` merges the disjoint blocks of rows that make the
-frame (`blocks.py`): O(n log w) for frames of up to w rows. Rows with a null key are peers of each other: a
+(`range:..n`, `range:n..`), else a sparse table; `stddev` is a running one (Polars' rolling standard deviation,
+Welford's) in the same frames, else merges the disjoint blocks of rows that make the frame (`blocks.py`):
+O(n log w) for frames of up to w rows. Rows with a null key are peers of each other: a
 bounded end of their frame is an end of the partition's null-key rows; an unbounded end is the partition's end
 for every row (null keys included, as DuckDB does). An integer key whose bound leaves its type fails, as SQL
 does.
@@ -50,18 +51,20 @@ class _Positions:
         self.numbered, self.opens = numbered, opens
 
     def _running(self, value: pl.Expr, how: str) -> pl.Expr | None:
-        """The minimum (maximum) of an open-ended frame, which starts at its run's first row (`opens`
-        "first") or ends at its run's end ("end"): a running one through the run, read at the frame's
-        other end; O(n). None for other frames and values Polars' rolling functions do not take."""
+        """The minimum, maximum or sample standard deviation (`how`: min, max, std) of an open-ended frame,
+        which starts at its run's first row (`opens` "first") or ends at its run's end ("end"): a running one
+        through the run, read at the frame's other end; O(n). The window of a running one only grows through
+        a run and starts afresh at the next (Polars then recomputes it), so a standard deviation is Welford's
+        over the frame's values, as DuckDB's. None for other frames and values Polars' rolling functions do
+        not take."""
         if self.opens is None or self.numbered is None:
             return None
         window = f"{_SPAN}i"  # reaches back to the run's first row (runs numbered 2^31 apart)
         if self.opens == "first":
-            rolling = value.rolling_min_by if how == "min" else value.rolling_max_by
-            running = rolling(self.numbered, window_size=window)
+            running = _rolling(value, how, self.numbered, window)
             return pl.when(self.hi > self.lo).then(running.gather((self.hi - 1).clip(0)))
-        reverse, by = value.reverse(), (pl.lit(0, pl.Int64) - self.numbered).reverse()
-        running = (reverse.rolling_min_by if how == "min" else reverse.rolling_max_by)(by, window_size=window).reverse()
+        by = (pl.lit(0, pl.Int64) - self.numbered).reverse()
+        running = _rolling(value.reverse(), how, by, window).reverse()
         return pl.when(self.hi > self.lo).then(running.gather(self.lo.clip(0, pl.len() - 1)))
 
     def rows(self) -> pl.Expr:
@@ -79,12 +82,21 @@ class _Positions:
                 return running
             return value.gather(extreme_positions(value, self.lo, self.hi, lowest=how == "min"))
         if how == "std":
-            return sample_stddev(value, self.lo, self.hi)
+            running = self._running(value, how)
+            return sample_stddev(value, self.lo, self.hi) if running is None else running
         if how == "count":
             return self._total(value.is_not_null().cast(pl.Int64), pl.Int64())
         if not self.floats:
             return self._total(value.fill_null(0), pl.dtype_of(value))
         return self._total(value.cast(pl.Float64), pl.Float64())
+
+
+def _rolling(value: pl.Expr, how: str, by: pl.Expr, window: str) -> pl.Expr:
+    """`how` (min, max, std: sample, of at least two values) of `value`'s non-null values over each row's
+    window of `by` (sorted)."""
+    if how == "std":
+        return value.rolling_std_by(by, window_size=window)
+    return (value.rolling_min_by if how == "min" else value.rolling_max_by)(by, window_size=window)
 
 
 def _frame_sums(columns: list[pl.Series]) -> pl.Series:
