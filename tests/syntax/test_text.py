@@ -65,7 +65,7 @@ def test_positions_match_the_reference(seed: int) -> None:
 
 def test_a_lone_carriage_return_ends_a_line() -> None:
     index = LineIndex(b"a\rb\r\nc\nd")
-    assert index.line_starts == [0, 2, 5, 7]
+    assert list(index.line_starts) == [0, 2, 5, 7]
     assert [index.line_text(i) for i in range(4)] == ["a", "b", "c", "d"]
     assert index.position(2) == Position(1, 0)
     assert index.offset(Position(2, 0)) == 5
@@ -113,7 +113,7 @@ def test_where_spans_stand_is_their_places(text: str, pairs: list[tuple[int, int
     assert list(lines.wheres(spans)) == expected
 
 
-@given(st.integers(0, 2**31), st.integers(0, 2**31), st.integers(0, 2**31), st.integers(0, 2**31))
+@given(st.integers(0, 2**30), st.integers(0, 2**30), st.integers(0, 2**30), st.integers(0, 2**30))
 def test_a_span_is_its_pair(a: int, b: int, c: int, d: int) -> None:
     """A span held as one int reads back its start and end, orders and compares as the pair, and moves by a delta."""
     left, right = Span(a, b), Span(c, d)
