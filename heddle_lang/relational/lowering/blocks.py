@@ -8,10 +8,11 @@ above the first hold few blocks.
 - `extreme_positions`: the position of the minimum (maximum) non-null value of each frame (the first
   of equal ones). Level j holds, for every position, the extreme of its 2^j rows; a frame of
   `width .. 2*width-1` rows is covered by two blocks of that level (from its first row, and ending at its
-  last), so overlapping blocks are read.
+  last), so overlapping blocks are read; a frame of one row is that row, read for every such frame at once.
 - `sample_stddev`: the sample standard deviation of each frame's non-null values. A block holds the count,
   the mean and the sum of squared deviations of its rows (Chan's pairwise update merges two); a frame is
-  the disjoint blocks its length spells in binary, merged from its first row on.
+  the disjoint blocks its length spells in binary, merged from its first row on (a frame of one row has none:
+  null).
 
 Each is computed on the whole column (`pl.map_batches`) by a loop over the levels of numpy array operations
 (each intermediate made once; a frame's blocks read only for the frames of that level): no quadratic
@@ -46,7 +47,10 @@ def _ends(lo: pl.Series, hi: pl.Series) -> tuple[Ints, Ints, Ints, int, Ints]:
     width = np.maximum(after - first, 0)
     reach = np.full(len(width), -1, dtype=np.int64)
     some = width > 0
-    np.maximum.at(reach, first[some], after[some])
+    if some.all():  # no empty frame (most often): none left out
+        np.maximum.at(reach, first, after)
+    else:
+        np.maximum.at(reach, first[some], after[some])
     return first, after, width, int(width.max()) if len(width) else 0, np.maximum.accumulate(reach)
 
 
@@ -85,9 +89,12 @@ def _extreme_batch(columns: list[pl.Series], *, lowest: bool) -> pl.Series:
         """Where (bv, bp) is the better pair: a value (position >= 0) lower (higher) than a's, or a has none."""
         return (bp >= 0) & ((ap < 0) | ((bv < av) if lowest else (bv > av)))
 
+    if longest >= 1:  # frames of one row: its position (most frames, in partitions of a row or two)
+        one = width == 1
+        np.copyto(out, position[np.minimum(first, len(value) - 1)], where=one)
     size = 1
     while size <= longest:
-        rows = np.flatnonzero((width >= size) & (width < 2 * size))
+        rows = np.flatnonzero((width >= max(size, 2)) & (width < 2 * size))
         if len(rows):
             start, end = first[rows], after[rows] - size
             left, right = position[start], position[end]
@@ -135,10 +142,11 @@ def _stddev_batch(columns: list[pl.Series]) -> pl.Series:
     at = first.copy()
     size = 1
     while size <= longest:
-        rows = np.flatnonzero((width // size) % 2 == 1)  # the frame's length has this level's bit: one block of it
+        # the frame's length has this level's bit: one block of it (frames of one row have no deviation)
+        rows = np.flatnonzero(((width & size) != 0) & (width > 1))
         if len(rows):
             # a frame's first block (no lower bit) is its sum so far: merged with nothing, it is itself
-            first_block = width[rows] % size == 0
+            first_block = (width[rows] & (size - 1)) == 0
             fresh, later = rows[first_block], rows[~first_block]
             for total, level in zip(acc, (count, mean, m2), strict=True):
                 total[fresh] = level[at[fresh]]
