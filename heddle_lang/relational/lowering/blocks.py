@@ -44,14 +44,15 @@ def _ends(lo: pl.Series, hi: pl.Series) -> tuple[Ints, Ints, Ints, int, Ints]:
 
     first = lo.cast(pl.Int64).to_numpy()
     after = hi.cast(pl.Int64).to_numpy()
-    width = np.maximum(after - first, 0)
+    width = after - first  # in place from here: a new array of 10M rows costs more than the pass
+    np.maximum(width, 0, out=width)
     reach = np.full(len(width), -1, dtype=np.int64)
     some = width > 0
     if some.all():  # no empty frame (most often): none left out
         np.maximum.at(reach, first, after)
     else:
         np.maximum.at(reach, first[some], after[some])
-    return first, after, width, int(width.max()) if len(width) else 0, np.maximum.accumulate(reach)
+    return first, after, width, int(width.max()) if len(width) else 0, np.maximum.accumulate(reach, out=reach)
 
 
 def _read(reach: Ints, size: int) -> Ints:
@@ -82,7 +83,9 @@ def _extreme_batch(columns: list[pl.Series], *, lowest: bool) -> pl.Series:
     value, lo, hi = columns
     first, after, width, longest, reach = _ends(lo, hi)
     number = _comparable(value).to_numpy(writable=True)
-    position = np.where(value.is_not_null().to_numpy(), np.arange(len(value), dtype=np.int64), -1)
+    position = np.arange(len(value), dtype=np.int64)
+    if value.null_count():
+        position[value.is_null().to_numpy()] = -1
     out = np.full(len(value), -1, dtype=np.int64)
 
     def better(av: np.ndarray, ap: Ints, bv: np.ndarray, bp: Ints) -> npt.NDArray[np.bool_]:
@@ -91,7 +94,8 @@ def _extreme_batch(columns: list[pl.Series], *, lowest: bool) -> pl.Series:
 
     if longest >= 1:  # frames of one row: its position (most frames, in partitions of a row or two)
         one = width == 1
-        np.copyto(out, position[np.minimum(first, len(value) - 1)], where=one)
+        starts = first if int(first.max()) < len(value) else np.minimum(first, len(value) - 1)
+        np.copyto(out, position[starts], where=one)
     size = 1
     while size <= longest:
         rows = np.flatnonzero((width >= max(size, 2)) & (width < 2 * size))
@@ -163,9 +167,12 @@ def _stddev_batch(columns: list[pl.Series]) -> pl.Series:
                 level[made] = part
         size *= 2
     n, _, squares = acc
-    with np.errstate(all="ignore"):
-        result = np.sqrt(squares / (n - 1))
-    return _missing_where(pl.Series(result, dtype=pl.Float64), n < 2)
+    missing = n < 2
+    with np.errstate(all="ignore"):  # in place: a new array of 10M rows costs more than the pass
+        n -= 1
+        squares /= n
+        np.sqrt(squares, out=squares)
+    return _missing_where(pl.Series(squares, dtype=pl.Float64), missing)
 
 
 def sample_stddev(value: pl.Expr, lo: pl.Expr, hi: pl.Expr) -> pl.Expr:

@@ -120,7 +120,11 @@ def _frame_sums(columns: list[pl.Series]) -> pl.Series:
         before = np.zeros(len(number) + 1, dtype=number.dtype)
         with np.errstate(all="ignore"):  # floats past the largest: infinities, as Polars adds them
             np.cumsum(number, out=before[1:])
-            return np.where(held, before[after] - before[first], number.dtype.type(0))
+            summed = before[after]  # in place from here: a new array of 10M rows costs more than the pass
+            summed -= before[first]
+        if not held.all():
+            summed[~held] = 0
+        return summed
 
     if not value.dtype.is_float():
         if (value.cast(pl.Int128).abs().sum() or 0) < 2**63:
