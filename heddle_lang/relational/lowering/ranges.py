@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
+    Index = npt.NDArray[np.int64] | slice
+
 _SPAN = 2**31  # rows: the longest run an open-ended frame's running extreme reads
 
 
@@ -167,6 +169,9 @@ def _search(columns: list[pl.Series], sides: tuple[Literal["left", "right"], ...
     count = len(columns) - 2 - len(sides)
     runs, (missing, key), targets = columns[:count], columns[count:count + 2], columns[count + 2:]
     fields = [f"{at}" for at in range(len(sides))]
+    nearby = _nearby(runs[0] if runs else None, missing, key, targets, sides)
+    if nearby is not None:
+        return pl.DataFrame(dict(zip(fields, nearby, strict=True))).to_struct()
     low, high = key.min(), key.max()
     if low is None or high is None:  # no key: every row's frame is found from its run's ends
         return pl.DataFrame({field: pl.zeros(len(key), pl.Int64, eager=True) for field in fields}).to_struct()
@@ -225,6 +230,72 @@ def _near(rows: npt.NDArray[np.int64], targets: npt.NDArray[np.int64], side: Lit
     np.logical_and(~own[1:], ~before(rows[:-1], targets[1:]), out=short[1:])
     further = np.flatnonzero(past | short)
     found[further] = np.searchsorted(rows, targets[further], side=side)
+    return found
+
+
+_STEPS = 32  # rows a frame's end is looked for on either side of its row before the packed search
+_FURTHER = 4  # at most one target in this many is looked for further than next to its row, ...
+_STEPPED = 2  # ... and the steps of all of them at most the rows over this
+
+
+def _nearby(run: pl.Series | None, missing: pl.Series, key: pl.Series, targets: list[pl.Series],
+            sides: tuple[Literal["left", "right"], ...]) -> list[pl.Series] | None:
+    """`_search`'s positions found without packing (run, key) pairs, where every target lands within `_STEPS`
+    rows of its own row (in partitions of a few rows): each target compared with its row and the next (or the
+    one before), then the few that land further stepped toward their position one row at a time. None where
+    more than one target in `_FURTHER` lands further than next to its row, one further than `_STEPS` rows, or
+    the steps of all of them add up to more than the rows over `_STEPPED` (the packed search is then
+    cheaper)."""
+    import numpy as np
+
+    rows = len(key)
+    if any(target.dtype != key.dtype for target in targets) or not rows:
+        return None
+    runs = np.zeros(rows, dtype=np.int64) if run is None else run.cast(pl.Int64).to_numpy()
+    keyed = missing.not_().to_numpy()
+    keys = key.fill_null(0).to_numpy()
+    found = []
+    for target, side in zip(targets, sides, strict=True):
+        wanted = target.fill_null(0).to_numpy()
+        before = np.less if side == "left" else np.less_equal
+
+        def below(at: Index, of: Index, wanted: np.ndarray = wanted, before: np.ufunc = before,
+                  ) -> npt.NDArray[np.bool_]:
+            """Row `at` is before the position of row `of`'s target: an earlier run, or its run with a key
+            before the target."""
+            return (runs[at] < runs[of]) | ((runs[at] == runs[of]) & keyed[at] & before(keys[at], wanted[of]))
+
+        own = below(slice(None), slice(None))  # the position is after the row (else at or before it)
+        position = np.arange(rows, dtype=np.int64)
+        position += own
+        past = np.zeros(rows, dtype=np.bool_)  # after the next row as well
+        past[:-1] = own[:-1] & below(slice(1, rows), slice(0, rows - 1))
+        short = np.zeros(rows, dtype=np.bool_)  # at or before the row before
+        short[1:] = ~own[1:] & ~below(slice(0, rows - 1), slice(1, rows))
+        if target.null_count():  # a missing key's frame is its run's rows without one: found apart
+            known = target.is_not_null().to_numpy()
+            past &= known
+            short &= known
+        ahead, behind = np.flatnonzero(past), np.flatnonzero(short)
+        if (len(ahead) + len(behind)) * _FURTHER > rows:
+            return None
+        at_ahead, at_behind = ahead + 2, behind - 1  # the position is at or past (at or before) these
+        budget = rows // _STEPPED
+        for _ in range(_STEPS):
+            budget -= len(ahead) + len(behind)
+            if (not len(ahead) and not len(behind)) or budget < 0:
+                break
+            going = at_ahead < rows
+            going[going] = below(at_ahead[going], ahead[going])
+            position[ahead[~going]] = at_ahead[~going]
+            ahead, at_ahead = ahead[going], at_ahead[going] + 1
+            back = at_behind > 0
+            back[back] = ~below(at_behind[back] - 1, behind[back])
+            position[behind[~back]] = at_behind[~back]
+            behind, at_behind = behind[back], at_behind[back] - 1
+        if len(ahead) or len(behind):
+            return None
+        found.append(pl.Series(position, dtype=pl.Int64))
     return found
 
 
