@@ -66,7 +66,10 @@ class CodeStore:
     def save(self) -> None:
         """Write the store, if a text was new."""
         with self._lock:
-            if not self._new or sys.dont_write_bytecode:
+            if not self._new:
+                return
+            if sys.dont_write_bytecode:  # nothing is written: what was compiled lives on in the functions made from it
+                self._new = {}
                 return
             kept = self._loaded()
             new = {key: marshal.dumps(code) for key, code in self._new.items()}

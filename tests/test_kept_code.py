@@ -87,6 +87,20 @@ def test_a_store_compiles_a_text_once_and_a_changed_text_again(tmp_path: Path,
     assert fresh.added == 1  # "x = 1" was dropped
 
 
+def test_where_nothing_is_written_a_save_lets_the_compiled_code_go(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "pycache_prefix", str(tmp_path))
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    store = CodeStore("unit")
+    store.compiled("x = 1", "<string>", 0)
+    assert store.added == 1
+    store.save()
+    assert store.added == 0 and not store.path.exists()
+    namespace: dict[str, object] = {}
+    exec(store.compiled("x = 1", "<string>", 0), namespace)  # compiled again when asked again
+    assert namespace["x"] == 1 and store.added == 1
+
+
 def test_future_flags_are_a_modules_own() -> None:
     assert future_flags(kept_code) == __future__.annotations.compiler_flag
     assert future_flags(os) == 0
