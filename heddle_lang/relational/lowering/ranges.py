@@ -105,6 +105,15 @@ def _rolling(value: pl.Expr, how: str, by: pl.Expr, window: str) -> pl.Expr:
     return (value.rolling_min_by if how == "min" else value.rolling_max_by)(by, window_size=window)
 
 
+def _small(value: pl.Series) -> bool:
+    """The integers' magnitudes add up to less than 2^63, told from their least and greatest (counts and
+    flags of 0 and 1 always are) without adding them in 128 bits."""
+    low, high = value.min(), value.max()
+    if low is None or high is None:
+        return True
+    return isinstance(low, int) and isinstance(high, int) and max(abs(low), abs(high)) * len(value) < 2**63
+
+
 def _frame_sums(columns: list[pl.Series]) -> pl.Series:
     """For each row, the sum of `value` (nulls as 0) over its frame `lo .. hi-1` (0 when it holds no row): a
     difference of prefix sums, made by numpy. Integers exactly: in 64 bits where the values' magnitudes add up
@@ -129,7 +138,7 @@ def _frame_sums(columns: list[pl.Series]) -> pl.Series:
         return summed
 
     if not value.dtype.is_float():
-        if (value.cast(pl.Int128).abs().sum() or 0) < 2**63:
+        if _small(value) or (value.cast(pl.Int128).abs().sum() or 0) < 2**63:
             summed = differences(value.fill_null(0).cast(pl.Int64).to_numpy())
             return pl.Series(summed, dtype=pl.Int64).cast(value.dtype)
         before = pl.Series([0], dtype=value.dtype).append(value.fill_null(0).cum_sum())
@@ -265,7 +274,7 @@ def _nearby(run: pl.Series | None, missing: pl.Series, key: pl.Series, targets: 
             before the target."""
             return (runs[at] < runs[of]) | ((runs[at] == runs[of]) & keyed[at] & before(keys[at], wanted[of]))
 
-        own = below(slice(None), slice(None))  # the position is after the row (else at or before it)
+        own = keyed & before(keys, wanted)  # the position is after the row (else at or before it)
         position = np.arange(rows, dtype=np.int64)
         position += own
         past = np.zeros(rows, dtype=np.bool_)  # after the next row as well
