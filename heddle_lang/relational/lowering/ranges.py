@@ -260,7 +260,7 @@ def _nearby(run: pl.Series | None, missing: pl.Series, key: pl.Series, targets: 
     rows = len(key)
     if any(target.dtype != key.dtype for target in targets) or not rows:
         return None
-    runs = np.zeros(rows, dtype=np.int64) if run is None else run.cast(pl.Int64).to_numpy()
+    runs = np.zeros(rows, dtype=np.int64) if run is None else run.to_numpy()
     keyed = missing.not_().to_numpy()
     keys = key.fill_null(0).to_numpy()
     found = []
@@ -278,9 +278,10 @@ def _nearby(run: pl.Series | None, missing: pl.Series, key: pl.Series, targets: 
         position = np.arange(rows, dtype=np.int64)
         position += own
         past = np.zeros(rows, dtype=np.bool_)  # after the next row as well
-        past[:-1] = own[:-1] & below(slice(1, rows), slice(0, rows - 1))
+        same = runs[1:] == runs[:-1]  # the row and the one before are of one run (runs ascend)
+        past[:-1] = own[:-1] & same & keyed[1:] & before(keys[1:], wanted[:-1])
         short = np.zeros(rows, dtype=np.bool_)  # at or before the row before
-        short[1:] = ~own[1:] & ~below(slice(0, rows - 1), slice(1, rows))
+        short[1:] = ~own[1:] & same & ~(keyed[:-1] & before(keys[:-1], wanted[1:]))
         if target.null_count():  # a missing key's frame is its run's rows without one: found apart
             known = target.is_not_null().to_numpy()
             past &= known
