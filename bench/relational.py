@@ -80,14 +80,15 @@ SLOW = {
     "window/window_then_filter": _RUNS + " (the rows after each partition's first are dropped before, but with "
                                  "1.6 rows per album in this data 63% of them remain)",
     "window/running_average_per_group": _RUNS + "; a float running sum per partition is a sliding-window sum",
-    "window/range_frame_extremes_per_group": "a range frame per partition: the rows sorted by (partition, key), a "
-                                             "binary search of (run, key) packed in one number for each end of each "
-                                             "row's frame (found once for its three aggregates), the query's sort "
-                                             "sorting them back; min/max: a sparse table, stddev: merged blocks, "
-                                             "O(n log w): numpy passes over all 10M rows for each level, though the "
-                                             "frames hold 1-2 rows",
+    "window/range_frame_extremes_per_group": "a range frame per partition: the rows sorted by (partition, key), "
+                                             "each end of each row's frame found next to its row (found once for its "
+                                             "three aggregates), the query's sort sorting them back; min/max and "
+                                             "stddev: frames of one row in one pass, wider ones by levels of blocks "
+                                             "(numpy), each pass a new 10M-row array",
     "window/range_frame_open_ends": "as range_frame_extremes_per_group, for each of its two windows (frames of up "
-                                    "to a whole partition)",
+                                    "to a whole partition: running min and stddev, Polars' rolling functions over "
+                                    "the runs, reversed for frames that end at the partition's end); the float "
+                                    "key ranked among its distinct values for the sort",
 }
 
 # --- data ------------------------------------------------------------------------------------------
