@@ -127,7 +127,8 @@ def test_a_connection_needs_host_or_path() -> None:
 
 
 def test_an_unreachable_server_is_one_clear_error_naming_the_resource(write_files: WriteFiles,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                     monkeypatch: pytest.MonkeyPatch,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setenv("CH_PASSWORD", "hunter2-not-shown")
     port = free_port()
     main = write_files({"main.he": f'''import "fhub/clickhouse" ch
@@ -155,6 +156,8 @@ workflow W {{
     message = result.error.message
     assert message.startswith(f"resource `ch_db` (ClickHouse at 127.0.0.1:{port}): cannot connect:"), message
     assert "hunter2" not in message and "hunter2" not in result.error.stack_trace
+    # the driver's own log line ("Unexpected Http Driver Exception") would reach stderr besides the error
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("clickhouse_connect")] == []
 
 
 # --- a real server ------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ and limit (`pushdown="clickhouse"`, in SQL every server from 18.16 on runs: see
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Mapping
 from typing import Annotated, Literal
@@ -189,6 +190,9 @@ class Connection(Settings[ConnectionConfig]):
                             connect_timeout=config.connect_timeout, send_receive_timeout=config.query_timeout)
             client.execute("SELECT 1")
             return NativeBackend(client, self.where)
+        # clickhouse-connect logs a failed request ("Unexpected Http Driver Exception", on stderr when nothing
+        # configures logging) before it raises; the error reaches the user as Heddle reports it, once
+        logging.getLogger("clickhouse_connect").setLevel(logging.ERROR)
         try:
             import clickhouse_connect
         except ImportError:
