@@ -29,7 +29,7 @@ from heddle.cli.files import STDIN, Source
 from heddle.cli.inputs import recording
 from heddle_lang.plan import Plan
 from heddle_lang.records import record
-from heddle_lang.text import LineIndex
+from heddle_lang.text import LineIndex, Span
 
 if TYPE_CHECKING:
     from heddle_engine.catalog import EngineCatalog
@@ -97,11 +97,14 @@ def _plan(text: object) -> Plan | None:
 
 class _PlanUnpickler(pickle.Unpickler):
     """Builds the classes a plan is made of and nothing else: records and enumerations of `heddle_lang` (a record's
-    fields are set, no code of its own runs), Polars' data types, and the plain values of `_PLAIN`."""
+    fields are set, no code of its own runs), `Span` (an int made from two, checked), Polars' data types, and the
+    plain values of `_PLAIN`."""
 
     def find_class(self, module: str, name: str) -> type:
         if (module, name) in _PLAIN:
             return _PLAIN_VALUES[name]  # type: ignore[return-value]
+        if (module, name) == ("heddle_lang.text", "Span"):  # an int (start << 32 | end): built from its two ints
+            return Span
         if "." in name:  # an attribute of an attribute: never a class of the module itself
             pass
         elif module == "heddle_lang" or module.startswith("heddle_lang."):
