@@ -22,7 +22,10 @@ seconds, the first runs are the times (marked `1x`), so that a full run ends in 
 DuckDB's time / Heddle's (above 1.0: Heddle is faster).
 The targets: a geometric mean of at least 1.0 and no query below 0.5. A query is first run on
 `--screen-rows` rows (timed as above, one round); when Heddle's time there, scaled to `--rows`, exceeds
-`--budget` seconds, the full size is skipped and the screening ratio printed, marked `(screened)`.
+`--budget` seconds, the full size is skipped and the screening ratio printed, marked `(screened)`. The scale is
+the growth seen from a quarter of the screening rows to all of them (between linear and quadratic: a set operation
+on few distinct keys pairs every row with every row, and took 94 s at 1M rows where 100k took under 0.6 s); a
+screening time under `SCALED_FROM` seconds is scaled linearly.
 Each line starts with the query's number and the time since the start. `--case` (repeatable) keeps the
 queries whose id contains it; `--part I/N` the I-th of N equal runs of them (a run in several processes, one
 after another). A query below 0.5 whose cause is known is printed with it (`SLOW`). It asserts nothing.
@@ -273,19 +276,31 @@ def _part(text: str) -> tuple[int, int]:
     return int(index), int(count)
 
 
-def _measure(query: str, small: Tables, large: Tables, args: argparse.Namespace, where: str
+SCALED_FROM = 0.02  # s: a screening time from which its growth from a quarter of the rows is measured
+
+
+def _measure(query: str, screens: tuple[Tables, Tables], large: Tables, args: argparse.Namespace, where: str
              ) -> tuple[float, str] | None:
     """The ratio of one query (screened or at full size) and its note; each engine's tables let go after."""
+    small, tiny = screens  # `--screen-rows` rows, and a quarter of them
+    growth = 1.0
     try:
         screen = Engines(query, small)
         try:
             (heddle_small, duck_small), _ = interleaved([screen.heddle, screen.duckdb], 1, least=args.least)
         finally:
             screen.close()
+        if heddle_small >= SCALED_FROM:
+            quarter = Engines(query, tiny)
+            try:
+                (heddle_tiny,), _ = interleaved([quarter.heddle], 1, least=args.least)
+            finally:
+                quarter.close()
+            growth = min(2.0, max(1.0, math.log(heddle_small / max(heddle_tiny, 1e-9), 4)))
     except Exception as error:  # a benchmark reports and goes on
         print(f"{where} skipped: {type(error).__name__}: {str(error).splitlines()[0][:100]}", flush=True)
         return None
-    if heddle_small * args.rows / args.screen_rows > args.budget:
+    if heddle_small * (args.rows / args.screen_rows) ** growth > args.budget:
         ratio = duck_small / heddle_small
         print(f"{where} duckdb {duck_small * 1e3:9.1f} ms  heddle {heddle_small * 1e3:9.1f} ms  "
               f"ratio {ratio:7.3f}  (screened at {args.screen_rows:,} rows)", flush=True)
@@ -331,14 +346,14 @@ def main(argv: list[str] | None = None) -> int:
           flush=True)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="heddle-bench-") as scratch:
-        small = InMemory(args.screen_rows)
+        small, tiny = InMemory(args.screen_rows), InMemory(args.screen_rows // 4)
         large = Stored(args.data or Path(scratch), args.rows)
         print(f"generated the data in {time.perf_counter() - started:.1f} s ({large.nbytes / 1e9:.2f} GB of Arrow "
               f"in {large.folder}, each query's tables mapped while it runs)", flush=True)
         ratios: list[tuple[str, float, str]] = []
         for number, case in numbered:
             where = f"[{number:3}/{len(cases)} {time.perf_counter() - started:6.0f}s] {case.id:45}"
-            measured = _measure(case.query, small, large, args, where)
+            measured = _measure(case.query, (small, tiny), large, args, where)
             if measured is not None:
                 ratios.append((case.id, *measured))
                 _why(case.id, measured[0])
