@@ -267,11 +267,9 @@ def _duplicates(
         base, colon, suffix = column.name.rpartition(":")
         if not colon or base not in names or not suffix:
             continue
-        owners = [name for name, schema in tables if base in schema]
-        joins = [ref for ref in refs if ref.kind == "join" and ref.name in owners]
-        if not joins:
+        ref = _joining(base, tables, refs)
+        if ref is None:
             continue
-        ref = joins[-1]
         out.append(BlockDiagnostic(
             "HE6004", ref.offset, ref.end,
             f"`{base}` comes from more than one table of this join, so the output names the second "
@@ -281,6 +279,13 @@ def _duplicates(
     return out
 
 
+def _joining(name: str, tables: list[tuple[str, Schema]], refs: tuple[TableRef, ...]) -> TableRef | None:
+    """The last `join` of a table that has a column `name` (the join that brings it a second time), if any."""
+    owners = [table for table, schema in tables if name in schema]
+    joins = [ref for ref in refs if ref.kind == "join" and ref.name in owners]
+    return joins[-1] if joins else None
+
+
 def _repeats(
     repeats: tuple[tuple[str, str | None], ...], tables: list[tuple[str, Schema]], refs: tuple[TableRef, ...]
 ) -> list[BlockDiagnostic]:
@@ -288,11 +293,9 @@ def _repeats(
     the joined table's column is left out of the output, or renamed (`_expr_0`)."""
     out: list[BlockDiagnostic] = []
     for name, new in dict.fromkeys(repeats):
-        owners = [table for table, schema in tables if name in schema]
-        joins = [ref for ref in refs if ref.kind == "join" and ref.name in owners]
-        if not joins:
+        ref = _joining(name, tables, refs)
+        if ref is None:
             continue
-        ref = joins[-1]
         what = "is not in the output" if new is None else f"is named `{new}` in the output"
         out.append(BlockDiagnostic(
             "HE6004", ref.offset, ref.end,

@@ -70,7 +70,7 @@ def follow_sql(rq_json: str, sql: str) -> Followed:
 
 
 def _name(column: Any) -> str | None:
-    if column == "Wildcard" or (isinstance(column, str) and column.startswith("Wildcard")):
+    if column == "Wildcard":
         return "*"
     return column.get("Single") if isinstance(column, dict) else None
 
