@@ -8,8 +8,9 @@ What each row times:
   full parse            `parse(text)`: UTF-8 encoding, tree-sitter, the line index.
   tree-sitter parse     `Parser.parse(data)` on bytes already encoded, nothing else.
   incremental reparse   `SyntaxTree.edit(...)` of one character in the middle of the file: the new
-                        bytes, the edit described to tree-sitter (byte offsets and points), the
-                        reparse reusing the old tree, decoding and the line index.
+                        bytes, the declarations around the edit parsed in a window (`syntax/toplevel.py`;
+                        the whole tree is parsed when first asked for, which this row does not), the edit
+                        described to tree-sitter (byte offsets and points) and the line index.
   tree-sitter reparse   `Tree.copy()`, `Tree.edit(...)` with exact offsets and points, and
                         `Parser.parse(new_data, old_tree)`, nothing else.
   lowering              `tree.ast` on a fresh `SyntaxTree` (not cached).

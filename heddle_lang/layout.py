@@ -183,7 +183,7 @@ class _Layout:
             self.whole(node)
             found = tuple(shifted(d, -node.start_byte) for d in self.out[mark:])
             del self.out[mark:]
-            _REMEMBERED.put(key, found, self.tree.root.child_count)
+            _REMEMBERED.put(key, found, self.tree.top.count)
         self.out.extend(shifted(d, node.start_byte) for d in found)
 
     def import_alias(self, node: ts.Node, taken: set[str]) -> None:
@@ -336,12 +336,9 @@ def _spliced(tree: SyntaxTree) -> list[Diagnostic] | None:
             or b"import" in base.data[region.start:region.end - delta]):
         return None
     checker = _Layout(tree)
-    root = tree.root
-    count = root.child_count
-    first = bisect.bisect_left(range(count), region.start, key=lambda i: root.child(i).start_byte)
-    last = bisect.bisect_left(range(count), region.end, key=lambda i: root.child(i).start_byte)
-    for index in range(first, last):
-        checker.top_level_node(root.child(index), set(), set())
+    top = tree.top
+    for index in range(top.bisect_start(region.start), top.bisect_start(region.end)):
+        checker.top_level_node(top.child(index), set(), set())
     head = bisect.bisect_left(before, region.start, key=_start)
     tail = bisect.bisect_left(before, region.end - delta, key=_start)
     return [*before[:head], *sorted(checker.out, key=lambda d: (d.span.start, d.span.end, d.code)),

@@ -342,11 +342,9 @@ def _spliced(tree: SyntaxTree, region: Region, previous: Lowered | None) -> tupl
     old = before.placed
     head = bisect.bisect_left(old, region.start, key=_start)  # the declarations before the region, unchanged
     tail = bisect.bisect_left(old, region.end - region.delta, key=_start)  # those after it, moved
-    root = tree.root
-    count = root.child_count
-    first = bisect.bisect_left(range(count), region.start, key=lambda i: root.child(i).start_byte)
-    last = bisect.bisect_left(range(count), region.end, key=lambda i: root.child(i).start_byte)
-    if tail < len(old) and old[tail].base.doc is not None and last < count and root.child(last).type != "comment" \
+    top = tree.top
+    first, last = top.bisect_start(region.start), top.bisect_start(region.end)
+    if tail < len(old) and old[tail].base.doc is not None and last < top.count and top.child(last).type != "comment" \
             and not _documented(tree, last):
         return None  # the comments that documented the first moved declaration were in the region, and are gone
     kept = dict(base.lowered.declarations)
@@ -354,7 +352,7 @@ def _spliced(tree: SyntaxTree, region: Region, previous: Lowered | None) -> tupl
         kept.pop(gone.text, None)
     placed = list(old[:head])
     stray: list[ast.Pipeline] = []
-    _lower_nodes(tree, [root.child(i) for i in range(first, last)], previous, kept=kept, placed=placed, stray=stray)
+    _lower_nodes(tree, [top.child(i) for i in range(first, last)], previous, kept=kept, placed=placed, stray=stray)
     if stray:
         return None
     delta = region.delta
@@ -370,8 +368,8 @@ def _documented(tree: SyntaxTree, index: int) -> bool:
     """Whether the top-level node at `index` has a comment on the line directly above it (its documentation)."""
     if index == 0:
         return False
-    above = tree.root.child(index - 1)
-    return above.type == "comment" and tree.end_row(above) + 1 == tree.row(tree.root.child(index))
+    above = tree.top.child(index - 1)
+    return above.type == "comment" and tree.end_row(above) + 1 == tree.row(tree.top.child(index))
 
 
 def _lower_nodes(tree: SyntaxTree, nodes: Iterable[ts.Node], previous: Lowered | None, *,

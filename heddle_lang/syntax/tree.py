@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import bisect
 import re
+import threading
 from functools import cached_property
 from typing import TYPE_CHECKING, NamedTuple
 
 import tree_sitter as ts
 
 from heddle_lang.syntax import _binding
+from heddle_lang.syntax.toplevel import TopLevel, Window, parse_window
 from heddle_lang.text import LineIndex, Span
 
 if TYPE_CHECKING:
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
 
 LANGUAGE = ts.Language(_binding.language())
 _LONE_CR = re.compile(rb"\r(?!\n)")
+_WHOLE = threading.Lock()  # a version's whole tree is parsed once, though two threads ask
 
 
 def _parse(data: bytes, old: ts.Tree | None = None) -> ts.Tree:
@@ -63,11 +66,16 @@ _SPLICED = ("outline", "diagnostics", "layout")
 class SyntaxTree:
     """A parsed document: its text, its CST, and what was wrong with its syntax."""
 
-    __slots__ = ("__dict__", "_lowered", "_since", "cst", "data")
+    __slots__ = ("__dict__", "_cst", "_lowered", "_pending", "_since", "_window", "data")
 
-    def __init__(self, data: bytes, cst: ts.Tree, lowered: Lowered | None = None, since: Since | None = None) -> None:
+    def __init__(self, data: bytes, cst: ts.Tree | None, lowered: Lowered | None = None, since: Since | None = None,
+                 *, pending: ts.Tree | None = None, window: Window | None = None) -> None:
         self.data = data
-        self.cst = cst
+        # The whole tree; or, when an edit was parsed in a window (`syntax.toplevel`), None until asked for, and
+        # `pending`: the last whole tree with every edit since, from which tree-sitter parses this one (reusing it).
+        self._cst = cst
+        self._pending = pending
+        self._window = window
         # Before `outline`: what an earlier version lowered (its unchanged declarations are reused); after: what
         # this version lowered, for the next one.
         self._lowered = lowered
@@ -84,8 +92,27 @@ class SyntaxTree:
         return LineIndex(self.data)
 
     @property
+    def cst(self) -> ts.Tree:
+        """The whole tree (parsed when first asked for, after an edit parsed in a window)."""
+        cst = self._cst
+        if cst is None:
+            with _WHOLE:  # an analysis thread and a request may both ask
+                cst = self._cst
+                if cst is None:
+                    assert self._pending is not None
+                    cst = self._cst = _parse(self.data, self._pending)
+                    self._pending = None
+        return cst
+
+    @property
     def root(self) -> ts.Node:
         return self.cst.root_node
+
+    @property
+    def top(self) -> TopLevel:
+        """The top-level nodes (`syntax.toplevel.TopLevel`): those around the last edit without the whole tree. Made
+        at each call (it reads the tree: kept on it, it would make a cycle)."""
+        return TopLevel(self._window if self._cst is None else None, lambda: self.root)
 
     @cached_property
     def diagnostics(self) -> tuple[Diagnostic, ...]:
@@ -118,7 +145,7 @@ class SyntaxTree:
         """What differs from the version this one was edited from, in whole lines and top-level nodes (`Region`);
         None: no base to splice from (a fresh parse, a first version, or an error in either)."""
         since = self._since
-        if since is None or since.base.root.has_error or self.root.has_error:
+        if since is None or since.base.top.has_error or self.top.has_error:
             return None
         return _region(self, since)
 
@@ -171,24 +198,33 @@ class SyntaxTree:
         end = max(start, min(end, len(self.data)))
         inserted = new_text.encode("utf-8", errors="surrogatepass")  # as `parse` encodes
         data = self.data[:start] + inserted + self.data[end:]
-        start_point = _point(self.data, start)
-        old_end_point = _point(self.data, end)
+        window = parse_window(LANGUAGE, self.top, data, start=start, end=end, inserted=len(inserted))
+        start_point = _point(self.data, start, window)
+        old_end_point = _point(self.data, end, window)
         newlines = inserted.count(b"\n")
         if newlines:
             new_end_point = (start_point[0] + newlines, len(inserted) - inserted.rfind(b"\n") - 1)
         else:
             new_end_point = (start_point[0], start_point[1] + len(inserted))
-        old = self.cst.copy()
-        old.edit(
-            start_byte=start,
-            old_end_byte=end,
-            new_end_byte=start + len(inserted),
-            start_point=start_point,
-            old_end_point=old_end_point,
-            new_end_point=new_end_point,
-        )
-        cst = _parse(data, old)
         new_end = start + len(inserted)
+
+        def edited(tree: ts.Tree) -> ts.Tree:
+            copy = tree.copy()
+            copy.edit(start_byte=start, old_end_byte=end, new_end_byte=new_end, start_point=start_point,
+                      old_end_point=old_end_point, new_end_point=new_end_point)
+            return copy
+
+        if window is not None:  # the whole tree is parsed when asked for, from the last one with the edits since
+            with _WHOLE:
+                pending = edited(self._cst if self._cst is not None else self._pending)  # type: ignore[arg-type]
+            node = window.nodes[bisect.bisect_right(window.nodes, start, key=_start_byte) - 1]
+            since = self._succeeded(node.start_byte, node.end_byte, start, end, new_end)
+            tree = SyntaxTree(data, None, self._lowered, since, pending=pending, window=window)
+            if "lines" in self.__dict__:
+                tree.__dict__["lines"] = self.lines.edited(data, start, end, inserted)
+            return tree
+        old = edited(self.cst)
+        cst = _parse(data, old)
         since: Since | None = None
         if cst.root_node.has_error:
             # Tree-sitter's error recovery can depend on the old tree; a fresh parse is the reference.
@@ -247,32 +283,43 @@ def _enclosing(old: ts.Node, new: ts.Node, start: int, new_end: int) -> tuple[in
 
 def _region(tree: SyntaxTree, since: Since) -> Region:
     """The whole lines and top-level nodes around `since`'s differing bytes (`Region`)."""
-    root = tree.root
-    count = root.child_count
+    top = tree.top
+    count = top.count
     lines = tree.lines
     first_line, last_line = lines.line_of(since.start), lines.line_of(since.end)
     while True:
         low = lines.line_start(first_line)
         high = lines.line_start(last_line + 1) if last_line + 1 < lines.line_count else len(tree.data)
         # The nodes on those lines: from the first ending at or after `low` to the last starting before `high`.
-        first = bisect.bisect_left(range(count), low, key=lambda i: root.child(i).end_byte)
-        last = bisect.bisect_left(range(count), high, key=lambda i: root.child(i).start_byte) - 1
+        first = top.bisect_end(low)
+        last = top.bisect_start(high) - 1
         grown_first, grown_last = first_line, last_line
         if first <= last:
-            grown_first = min(grown_first, tree.row(root.child(first)))
-            grown_last = max(grown_last, tree.end_row(root.child(last)))
-        if first > 0 and root.child(first - 1).type == "comment":  # it may document the first node
-            grown_first = min(grown_first, tree.row(root.child(first - 1)))
-        if last + 1 < count and (first > last or root.child(last).type == "comment"):  # the node it may document
-            grown_last = max(grown_last, tree.end_row(root.child(last + 1)))
+            grown_first = min(grown_first, tree.row(top.child(first)))
+            grown_last = max(grown_last, tree.end_row(top.child(last)))
+        if first > 0 and top.child(first - 1).type == "comment":  # it may document the first node
+            grown_first = min(grown_first, tree.row(top.child(first - 1)))
+        if last + 1 < count and (first > last or top.child(last).type == "comment"):  # the node it may document
+            grown_last = max(grown_last, tree.end_row(top.child(last + 1)))
         if (grown_first, grown_last) == (first_line, last_line):
             return Region(since.base, low, high, since.delta)
         first_line, last_line = grown_first, grown_last
 
 
-def _point(data: bytes, offset: int) -> tuple[int, int]:
-    """Tree-sitter's (row, byte column) of `offset`, without building a line index (C-speed scans)."""
+def _point(data: bytes, offset: int, window: Window | None = None) -> tuple[int, int]:
+    """Tree-sitter's (row, byte column) of `offset`, without building a line index (C-speed scans); counted from the
+    start of the first node of `window` when it starts before `offset` (its point is the same before and after the
+    edit it was parsed for)."""
+    if window is not None and window.nodes[0].start_byte <= offset:
+        node = window.nodes[0]
+        low, (row, column) = node.start_byte, node.start_point
+        line = data.rfind(b"\n", low, offset)
+        return row + data.count(b"\n", low, offset), offset - line - 1 if line >= 0 else column + offset - low
     return data.count(b"\n", 0, offset), offset - (data.rfind(b"\n", 0, offset) + 1)
+
+
+def _start_byte(node: ts.Node) -> int:
+    return node.start_byte
 
 
 def parse(text: str) -> SyntaxTree:
