@@ -18,6 +18,7 @@ import polars as pl
 import pyarrow as pa
 
 from heddle_engine.execute.data import Data, polars_type
+from heddle_engine.execute.needles import Needles
 
 
 class Frame:
@@ -93,9 +94,9 @@ class PlacedData(Data):
             self._polars = cast(pl.DataFrame, pl.from_arrow(self.arrow(), rechunk=False))
         return self._polars
 
-    def lazy(self, columns: Collection[str] | None = None) -> pl.LazyFrame:
+    def lazy(self, columns: Collection[str] | None = None, needles: Needles = ()) -> pl.LazyFrame:
         self.arrow()
-        return super().lazy(columns)
+        return super().lazy(columns, needles)
 
     def holds(self, table: pa.Table) -> bool:
         return False

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, cast
 import polars as pl
 
 from heddle_engine.events import Scan
+from heddle_engine.execute.needles import LEAST_ROWS, Needles, taken
 from heddle_lang.types import Schema, assignable, dtype_name
 
 if TYPE_CHECKING:
@@ -110,22 +111,28 @@ class Data:
             return kind.from_polars(self.polars())
         return kind(self._arrow)
 
-    def lazy(self, columns: Collection[str] | None = None) -> pl.LazyFrame:
+    def lazy(self, columns: Collection[str] | None = None, needles: Needles = ()) -> pl.LazyFrame:
         """The data as a lazy frame. With `columns` (those a reader uses), Arrow data not yet converted
         converts only those, the others standing as typed nulls the reader never reads (converting text
-        columns to Polars costs time in proportion to their size)."""
+        columns to Polars costs time in proportion to their size). With `needles` (a reader that keeps only
+        rows whose column holds a text, `pushdown.text_needles`), such data may give only the rows that can hold
+        them (`needles.taken`: found in the Arrow text, the other rows never converted)."""
         lazy = self._lazy
         if lazy is not None:
             return lazy
-        if self._polars is not None or columns is None:
-            return self.polars().lazy()
-        schema = self.columns()
-        keep = [name for name in schema if name in columns]
-        if len(keep) == len(schema):
+        if self._polars is not None or (columns is None and not needles):
             return self.polars().lazy()
         assert self._arrow is not None
-        frame = cast(pl.DataFrame, pl.from_arrow(self._arrow.select(keep), rechunk=False)).lazy()
-        absent = [pl.lit(None, dtype).alias(name) for name, dtype in schema.items() if name not in columns]
+        schema = self.columns()
+        keep = [name for name in schema if columns is None or name in columns]
+        table = self._arrow.select(keep) if len(keep) < len(schema) else self._arrow
+        found = taken(table, needles) if needles and table.num_rows > LEAST_ROWS else None
+        if found is None and table is self._arrow:
+            return self.polars().lazy()
+        frame = cast(pl.DataFrame, pl.from_arrow(found if found is not None else table, rechunk=False)).lazy()
+        if table is self._arrow:
+            return frame
+        absent = [pl.lit(None, dtype).alias(name) for name, dtype in schema.items() if name not in keep]
         return frame.with_columns(absent).select(list(schema))
 
     @property

@@ -26,11 +26,12 @@ import polars as pl
 
 from heddle_engine.execute.data import Data
 from heddle_engine.execute.errors import panics_as_failures
+from heddle_engine.execute.needles import Needles
 from heddle_lang.plan import Node
 from heddle_lang.relational import rq, sql_table_name
 from heddle_lang.relational.lowering import named, refusal_message
 from heddle_lang.relational.lowering.phases import TwoPhases, combined_query, partial_query, two_phases
-from heddle_lang.relational.pushdown import columns_read
+from heddle_lang.relational.pushdown import columns_read, text_needles
 
 
 class QueryError(Exception):
@@ -38,13 +39,15 @@ class QueryError(Exception):
     SQL refuses (an integer overflow, a division by zero in `%`)."""
 
 
-def lazy_query(node: Node, frame_of: Callable[[str, frozenset[str] | None], pl.LazyFrame]) -> pl.LazyFrame:
-    """The block's result as a lazy frame; `frame_of(node id, columns read)` gives each table it reads."""
+FrameOf = Callable[[str, frozenset[str] | None, Needles], pl.LazyFrame]
+
+
+def lazy_query(node: Node, frame_of: FrameOf) -> pl.LazyFrame:
+    """The block's result as a lazy frame; `frame_of(node id, columns read, needles)` gives each table it
+    reads (`needles`: text its rows must hold to be kept, `pushdown.text_needles`)."""
     if node.program is None:
         raise QueryError(f"the relational block on line {node.line} has no compiled query")
-    frames = {sql_table_name(name): frame_of(source, columns_read(node.program, name))
-              for name, source in node.tables.items()}
-    return node.program.lazy(frames)
+    return node.program.lazy(_frames(node, frame_of))
 
 
 def _refused(error: Exception, nodes: Sequence[Node]) -> Exception:
@@ -60,11 +63,12 @@ def _refused(error: Exception, nodes: Sequence[Node]) -> Exception:
 Pads = Mapping[str, Mapping[str, object]]  # node id -> columns it did not fetch (pushdown) and their types
 
 
-def _outside(read: Callable[[str], Data], pads: Pads, node_id: str, columns: frozenset[str] | None) -> pl.LazyFrame:
-    """A table from outside the unit, converted to Polars only in the `columns` the block reads; a
-    pushed-down step's columns that were not fetched are typed nulls (the block never reads them:
-    Polars drops them before anything runs)."""
-    frame = read(node_id).lazy(columns)
+def _outside(read: Callable[[str], Data], pads: Pads, node_id: str, columns: frozenset[str] | None,
+             needles: Needles = ()) -> pl.LazyFrame:
+    """A table from outside the unit, converted to Polars only in the `columns` the block reads (and, for
+    Arrow text, maybe only in the rows that hold its `needles`: `Data.lazy`); a pushed-down step's columns
+    that were not fetched are typed nulls (the block never reads them: Polars drops them before anything runs)."""
+    frame = read(node_id).lazy(columns, needles)
     missing = pads.get(node_id)
     if missing:
         frame = frame.with_columns([pl.lit(None, dtype).alias(name) for name, dtype in missing.items()])  # type: ignore[arg-type]
@@ -77,8 +81,8 @@ def lazy_blocks(nodes: Sequence[Node], read: Callable[[str], Data], pads: Pads |
     the last block is only aggregated in part (phase one of `partial`): its query gives its partial aggregate."""
     lazies: dict[str, pl.LazyFrame] = {}
 
-    def frame_of(node_id: str, columns: frozenset[str] | None) -> pl.LazyFrame:
-        return lazies[node_id] if node_id in lazies else _outside(read, pads or {}, node_id, columns)
+    def frame_of(node_id: str, columns: frozenset[str] | None, needles: Needles) -> pl.LazyFrame:
+        return lazies[node_id] if node_id in lazies else _outside(read, pads or {}, node_id, columns, needles)
 
     for node in nodes[:-1] if partial is not None else nodes:
         lazies[node.id] = lazy_query(node, frame_of)
@@ -122,17 +126,17 @@ def run_combined(nodes: Sequence[Node], read: Callable[[str], Data], split: TwoP
     partials were made from."""
     lazies: dict[str, pl.LazyFrame] = {}
 
-    def frame_of(node_id: str, columns: frozenset[str] | None) -> pl.LazyFrame:
-        return lazies[node_id] if node_id in lazies else _outside(read, pads or {}, node_id, columns)
+    def frame_of(node_id: str, columns: frozenset[str] | None, needles: Needles) -> pl.LazyFrame:
+        return lazies[node_id] if node_id in lazies else _outside(read, pads or {}, node_id, columns, needles)
 
     first = nodes[0]
     source = next(iter(first.tables.values()))
     empty = Data(polars=pl.DataFrame(schema=dict(driver)))  # its types, as phase one read them
 
-    def first_frame(node_id: str, columns: frozenset[str] | None) -> pl.LazyFrame:
+    def first_frame(node_id: str, columns: frozenset[str] | None, needles: Needles) -> pl.LazyFrame:
         if node_id == source:
             return _outside(lambda _: empty, pads or {}, node_id, columns)
-        return frame_of(node_id, columns)
+        return frame_of(node_id, columns, needles)
 
     query = _query(first)
     lowering, state = combined_query(query, split, _frames(first, first_frame), partials.lazy())
@@ -166,7 +170,7 @@ def output_columns(nodes: Sequence[Node], columns: Callable[[str], Mapping[str, 
     """The schema of each block's output, planned on empty frames (`columns(node id)`: a table from outside)."""
     schemas: dict[str, dict[str, pl.DataType]] = {}
 
-    def frame_of(node_id: str, _: frozenset[str] | None) -> pl.LazyFrame:
+    def frame_of(node_id: str, _: frozenset[str] | None, __: Needles) -> pl.LazyFrame:
         return pl.LazyFrame(schema=dict(schemas[node_id] if node_id in schemas else columns(node_id)))
 
     for node in nodes:
@@ -180,9 +184,10 @@ def _query(node: Node) -> rq.Query:
     return rq.parse(node.program.rq)
 
 
-def _frames(node: Node, frame_of: Callable[[str, frozenset[str] | None], pl.LazyFrame]) -> dict[str, pl.LazyFrame]:
-    assert node.program is not None
-    return {sql_table_name(name): frame_of(source, columns_read(node.program, name))
+def _frames(node: Node, frame_of: FrameOf) -> dict[str, pl.LazyFrame]:
+    program = node.program
+    assert program is not None
+    return {sql_table_name(name): frame_of(source, columns_read(program, name), text_needles(program, name))
             for name, source in node.tables.items()}
 
 
@@ -202,8 +207,10 @@ def _collect(nodes: Sequence[Node], lazies: Mapping[str, pl.LazyFrame], every: b
 def run_one(node: Node, read: Callable[[str], Data], computed: Mapping[str, Data], pads: Pads | None = None) -> Data:
     """One block alone (to find which block of a failed fused query failed)."""
 
-    def frame_of(node_id: str, columns: frozenset[str] | None) -> pl.LazyFrame:
-        return computed[node_id].lazy() if node_id in computed else _outside(read, pads or {}, node_id, columns)
+    def frame_of(node_id: str, columns: frozenset[str] | None, needles: Needles) -> pl.LazyFrame:
+        if node_id in computed:
+            return computed[node_id].lazy()
+        return _outside(read, pads or {}, node_id, columns, needles)
 
     try:
         with panics_as_failures():

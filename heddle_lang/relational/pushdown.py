@@ -38,6 +38,10 @@ with a backtick or backslash pushes nothing.
 Nothing is pushed for a table the block reads with a wildcard (an open schema), joins more than once, or
 that is not the block's first table (`from`) — its projection is still pushed if the block reads it
 plainly. The result is None when nothing at all would change.
+
+`text_needles(program, table)` finds, in the same filters, the text a row's column must hold to be kept
+(`text.contains "Love"`): the engine looks for it in Arrow data before converting the rows (see
+`heddle_engine.execute.needles`).
 """
 
 from __future__ import annotations
@@ -448,3 +452,70 @@ def _from_source(outer: str) -> int | None:
             return start if outer[start:end] == f"FROM {SOURCE}" and not (tail.isalnum() or tail == "_") else None
         position += 1
     return None
+
+
+_SEARCHES = frozenset({"std.text.contains", "std.text.starts_with", "std.text.ends_with"})
+_HARMLESS = frozenset({"std.and", "std.or", "std.not", "std.array_in", *_COMPARISONS})
+
+
+def _harmless(expr: dict[str, Any]) -> bool:
+    """Is `expr` made of columns, literals, comparisons, `in`, `&&`/`||`/`!` and text searches for literal
+    patterns only: nothing that refuses a row (an integer overflow, a division by zero)?"""
+    kind, value = kind_of(expr.get("kind"))
+    if kind in ("ColumnRef", "Literal"):
+        return True
+    if kind == "Array":
+        return all(_harmless(item) for item in value)
+    if kind != "Operator":
+        return False
+    name, args = value["name"], value["args"]
+    if name in _SEARCHES:
+        return len(args) == 2 and kind_of(args[0].get("kind"))[0] == "Literal" and _harmless(args[1])
+    return name in _HARMLESS and all(_harmless(a) for a in args)
+
+
+def _needle(term: dict[str, Any], names: dict[int, str]) -> tuple[str, str] | None:
+    """`column | text.contains "text"` (a column of the table, text without wildcards, not empty) as
+    (column name, text)."""
+    kind, value = kind_of(term.get("kind"))
+    if kind != "Operator" or value["name"] != "std.text.contains" or len(value["args"]) != 2:
+        return None
+    pattern, column = value["args"]
+    literal, text = kind_of(kind_of(pattern.get("kind"))[1])
+    is_column, cid = kind_of(column.get("kind"))
+    if literal != "String" or not isinstance(text, str) or not text or "%" in text or "_" in text:
+        return None
+    return (names[cid], text) if is_column == "ColumnRef" and cid in names else None
+
+
+@lru_cache(maxsize=1024)
+def text_needles(program: Program, table: str) -> tuple[tuple[str, str], ...]:
+    """(column, text) for each `column | text.contains "text"` term of the filters that come first in the
+    block, right after `from table` (as `push` finds them): a row of `table` whose column does not hold the
+    text is in no result, and dropping it first changes nothing else, as every term of those filters is
+    `_harmless` (a term that refuses a row would see fewer rows). Empty when there is none, or the block
+    reads `table` otherwise."""
+    try:
+        rq = json.loads(program.rq)
+        found = _reads(rq, table)
+    except (ValueError, KeyError, TypeError):
+        return ()
+    if found is None:
+        return ()
+    prelude, refs, names, _ = found
+    main = rq["relation"]["kind"]
+    pipeline = main.get("Pipeline") if isinstance(main, dict) else None
+    first = kind_of(pipeline[0]) if pipeline else ("", None)
+    if first[0] != "From" or first[1]["source"] != prelude or len(refs) != 1:
+        return ()
+    columns = {cid: name for (_, cid), name in zip(first[1]["columns"], names, strict=True)}
+    terms: list[dict[str, Any]] = []
+    for transform in pipeline[1:]:
+        kind, value = kind_of(transform)
+        if kind == "Filter":
+            terms.extend(_conjuncts(value))
+        elif kind != "Select":
+            break
+    if not all(_harmless(term) for term in terms):
+        return ()
+    return tuple(needle for needle in (_needle(term, columns) for term in terms) if needle is not None)
