@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 
 Needles = Sequence[tuple[str, str]]  # (column, text): a row is kept only if its column holds the text
 
-LEAST_ROWS = 10_000  # tables of at most this many rows are converted whole (searching costs more than it saves)
+# tables of at most this many rows are converted whole: searching costs ~2.5 ms more to start, and saves
+# ~0.03 ms per 1,000 rows (50,000 rows of 16-byte text: 2.8 ms converted whole, 3.1 ms searched first)
+LEAST_ROWS = 50_000
 PIECE = 1 << 16  # bytes of text per piece (about: a piece ends at the end of a row)
 BATCH = 1 << 24  # bytes of text searched before the share of rows found is looked at
 _LONGEST = (1 << 32) - 1  # a piece's offsets are 32 bits

@@ -106,9 +106,10 @@ def test_other_columns_are_not_searched() -> None:
     assert needles.rows_holding(pa.chunked_array([pa.array([b"ab"], pa.binary())]), "ab") is None
 
 
-def test_a_null_holding_the_needle_in_its_bytes_is_taken_then_dropped() -> None:
+def test_a_null_holding_the_needle_in_its_bytes_is_taken_then_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
     """Arrow leaves the bytes of a null row undefined: they may hold the needle."""
-    rows = 20_000
+    monkeypatch.setattr("heddle_engine.execute.data.LEAST_ROWS", 100)
+    rows = 2000
     offsets = pa.array([min(i, 2) * 3 for i in range(rows + 1)], pa.int32())
     validity = pa.array([i != 0 for i in range(rows)]).buffers()[1]
     column = pa.Array.from_buffers(pa.string(), rows, [validity, offsets.buffers()[1], pa.py_buffer(b"xabyab")])
@@ -146,6 +147,7 @@ def test_a_block_over_arrow_answers_as_over_polars_and_as_duckdb(query: str, mon
         return result
 
     monkeypatch.setattr("heddle_engine.execute.data.taken", recording)
+    monkeypatch.setattr("heddle_engine.execute.data.LEAST_ROWS", 10_000)
     node = _node(query, {"x": table})
     polars = run_blocks([node], lambda _: Data(polars=pl.from_arrow(table)), every=False)["n1"]  # type: ignore[arg-type]
     assert polars is not None and searched == []
