@@ -57,6 +57,8 @@ def _node(query: str, tables: dict[str, pa.Table]) -> Node:
     ('from x | filter (s | text.contains "a%")', ()),
     ('from x | filter (s | text.contains "")', ()),
     ('from x | filter (s | text.contains "ab") || n > 1', ()),
+    ('from x | filter !(s | text.contains "ab")', ()),
+    ('from x | filter (s | text.contains "ab") == (n > 1)', ()),
     ('from x | filter (s | text.contains f"{t}")', ()),
     ('from x | filter (s | text.contains "ab") && n + 1 > 1', ()),  # `+` refuses an overflow: on every row
     ('from x | filter (s | text.contains "ab") && (n % 2 == 0)', ()),
@@ -127,6 +129,7 @@ QUERIES = [
     'from x | filter (w | text.contains "k") | sort id',  # in most rows: not searched for
     'from x | filter (s | text.contains "aa") && n > 0 | sort id',
     'from x | filter (s | text.contains "😀") && (t | text.contains "b") | sort id',
+    'from x | filter !(s | text.contains "ab") && (t | text.contains "b") | sort id',
     'from x | filter (s | text.contains "c a") | derive {u = text.upper s} | select {id, u} | sort id',
     'from x | filter (t | text.contains "Ω\n") | take 7',
     'from x | filter (s | text.contains "bab") | aggregate {k = count this, m = max id}',
