@@ -157,3 +157,25 @@ def test_the_nodes_and_searches_of_a_window_are_the_whole_parses(data: st.DataOb
         assert rows == top_rows(fresh, indices)
         assert found == whole_searches(fresh, offsets)
     assert_same_tree(tree, parse(text))
+
+
+def test_the_declarations_after_edits_are_placed_where_a_fresh_parse_places_them() -> None:
+    """Edits in one place, then above it, then below it: each version's declarations after its edit are an earlier
+    version's moved (`lower.Placements`), read by index, slice, from the end and in order."""
+    tree, text = parse(TEXT), TEXT
+    check_tree(tree)
+    for step, fraction in enumerate([0.5, 0.5, 0.25, 0.75]):
+        data = text.encode()
+        at = data.index(b"| io.print", int(len(data) * fraction)) + 2
+        new = "zz" if step % 2 == 0 else "y"
+        tree = tree.edit(at, at, new)
+        text = replaced(text, at, at, new)
+        check_tree(tree)
+        fresh = parse(text).outline.placed
+        placed = tree.outline.placed
+        rows = [(p.start, p.text, p.span) for p in placed]
+        assert rows == [(p.start, p.text, p.span) for p in fresh]
+        third = len(fresh) // 3
+        assert [(p.start, p.text) for p in placed[third:]] == [(p.start, p.text) for p in fresh[third:]]
+        assert placed[-1].start == fresh[-1].start and placed[-1] is placed[len(placed) - 1]
+        assert repr(tree.ast) == repr(parse(text).ast)
