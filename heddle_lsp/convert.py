@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
 
+from heddle_lang.diagnostic_runs import Run, runs_of
 from heddle_lang.diagnostics import Diagnostic, Tag, TextEdit
 from heddle_lang.ide.across import Place
 from heddle_lang.ide.results import (
@@ -75,21 +76,24 @@ class DiagnosticCache:
     """The LSP diagnostics of each open document, converted again only where they changed.
 
     An edit leaves a large document's diagnostics as they were, or moved by as many bytes as the text after the edit
-    moved: the diagnostics before the first that is not the very object converted last time, if the text is the same
-    up to their last place, are the same conversions; those after the last that is not the one converted last time
-    moved by those bytes (the same message, code, severity and tags), if the text is the same from the line they
-    start on, are the same conversions too, or their copies with their lines moved when the edit added or removed
-    lines. Both are found by comparing objects, not by converting or keying each diagnostic: an edit costs what it
-    changed, plus a pass over pointers. The diagnostics between (those of what the edit changed) are looked up among
-    the ones converted last time between the same bounds, by their text and their places (`LineIndex.wheres`: equal
-    places give equal positions in every encoding; the server keeps one encoding), and converted anew when none says
-    the same at the same columns. The JSON of each conversion is made once (`json_hook`, `json_text`). Each document
-    keeps the conversions of its latest diagnostics only, and the line index they were converted with."""
+    moved: the first diagnostics that are those converted last time, if the text is the same up to their last place,
+    are the same conversions; the last ones that are those converted last time moved by those bytes, if the text is
+    the same from the line they start on, are the same conversions too, or their copies with their lines moved when
+    the edit added or removed lines. Both are found by structure, not by converting or keying each diagnostic: a
+    spliced analysis's diagnostics are runs of earlier tuples (`DiagnosticRuns`), and a run that is a slice of the
+    same tuple as one converted last time, moved as far (or, after the edit, as far more as the text moved), is taken
+    whole; where runs differ (the full path's tuples), diagnostics are compared one by one (the very objects before
+    the edit; after it, equal but for places moved by the edit's bytes). An edit costs what it changed, plus a pass
+    over runs. The diagnostics between (those of what the edit changed) are looked up among the ones converted last
+    time between the same bounds, by their text and their places (`LineIndex.wheres`: equal places give equal
+    positions in every encoding; the server keeps one encoding), and converted anew when none says the same at the
+    same columns. The JSON of each conversion is made once (`json_hook`, `json_text`). Each document keeps the
+    conversions of its latest diagnostics only, and the line index they were converted with."""
 
     def __init__(self) -> None:
         self._documents: dict[str, _Document] = {}
 
-    def convert(self, uri: str, lines: LineIndex, diagnostics: tuple[Diagnostic, ...],
+    def convert(self, uri: str, lines: LineIndex, diagnostics: Sequence[Diagnostic],
                 encoding: Encoding) -> list[lsp.Diagnostic]:
         kept = self._documents.get(uri)
         if kept is not None and kept.diagnostics is diagnostics and kept.lines is lines:
@@ -157,7 +161,7 @@ class _Document:
 
     __slots__ = ("_by_id", "converted", "diagnostics", "encoding", "lines", "out")
 
-    def __init__(self, lines: LineIndex, encoding: Encoding, diagnostics: tuple[Diagnostic, ...],
+    def __init__(self, lines: LineIndex, encoding: Encoding, diagnostics: Sequence[Diagnostic],
                  converted: list[_Converted]) -> None:
         self.lines = lines
         self.encoding = encoding
@@ -173,31 +177,22 @@ class _Document:
         return self._by_id
 
 
-def _spliced(uri: str, lines: LineIndex, diagnostics: tuple[Diagnostic, ...], encoding: Encoding,
+def _spliced(uri: str, lines: LineIndex, diagnostics: Sequence[Diagnostic], encoding: Encoding,
              kept: _Document) -> list[_Converted]:
     """The conversions of `diagnostics`: those of `kept` where they are the same diagnostics before the edit or the
     same moved after it (`DiagnosticCache`), the rest looked up or converted anew."""
     old, was = kept.diagnostics, kept.converted
     data, before = lines.data, kept.lines.data
-    # The head: the very objects converted last time, on a text the same up to their last place (a byte more: a
-    # `\r\n` split by the edit moves a line).
-    head, reach = 0, 0
-    for new, last in zip(diagnostics, old, strict=False):
-        if new is not last:
-            break
-        reach = max(reach, new.span.end, *(r.span.end for r in new.related))
-        head += 1
+    runs, last = runs_of(diagnostics), runs_of(old)
+    # The head: the same diagnostics as last time, on a text the same up to their last place (a byte more: a `\r\n`
+    # split by the edit moves a line).
+    head, reach = _head(runs, last)
     if head and not _same_head(before, data, reach + 1):
         head = 0
     # The tail: the diagnostics converted last time, moved by as many bytes as the end of the text moved, on a text
     # the same from the line the first of them starts on (and the break before it).
     delta = len(data) - len(before)
-    tail, low = 0, len(data)
-    for new, last in zip(reversed(diagnostics[head:]), reversed(old[head:]), strict=False):
-        if not _moved_by(new, last, delta):
-            break
-        low = min(low, new.span.start, *(r.span.start for r in new.related))
-        tail += 1
+    tail, low = _tail(runs, last, delta, min(len(diagnostics), len(old)) - head)
     rows = 0
     if tail:
         first = lines.line_start(lines.line_of(low))
@@ -211,6 +206,68 @@ def _spliced(uri: str, lines: LineIndex, diagnostics: tuple[Diagnostic, ...], en
     middle = _looked_up(uri, lines, diagnostics[head:len(diagnostics) - tail], encoding=encoding, kept=kept,
                         old=old[head:len(old) - tail], was=was[head:len(old) - tail])
     return [*was[:head], *middle, *moved]
+
+
+def _head(runs: Sequence[Run], last: Sequence[Run]) -> tuple[int, int]:
+    """How many of the first diagnostics of `runs` are those of `last` (the very objects, moved as far: a stretch of
+    the same runs at once), and the last byte they point at (-1: none)."""
+    count, reach = 0, -1
+    at = was = 0  # the runs
+    taken = passed = 0  # how many items of each were counted
+    while at < len(runs) and was < len(last):
+        run, other = runs[at], last[was]
+        mine, theirs = run.start + taken, other.start + passed
+        room = min(run.stop - mine, other.stop - theirs)
+        if run.delta != other.delta:
+            break
+        if run.source is other.source and mine == theirs:
+            size = room
+        else:
+            size = 0
+            while size < room and run.source[mine + size] is other.source[theirs + size]:
+                size += 1
+            if size == 0:
+                break
+        reach = max(reach, Run(run.source, mine, mine + size, run.delta).highest())
+        count, taken, passed = count + size, taken + size, passed + size
+        if mine + size == run.stop:
+            at, taken = at + 1, 0
+        if theirs + size == other.stop:
+            was, passed = was + 1, 0
+        if size < room:
+            break
+    return count, reach
+
+
+def _tail(runs: Sequence[Run], last: Sequence[Run], delta: int, most: int) -> tuple[int, int]:
+    """How many (at most `most`) of the last diagnostics of `runs` are those of `last` each moved by `delta` bytes
+    (a stretch of the same runs moved by `delta` at once), and the first byte they point at."""
+    count, low = 0, -1
+    at, was = len(runs) - 1, len(last) - 1
+    taken = passed = 0  # how many items at the end of each were counted
+    while at >= 0 and was >= 0 and count < most:
+        run, other = runs[at], last[was]
+        mine, theirs = run.stop - taken, other.stop - passed  # the ends of what is left of each
+        room = min(mine - run.start, theirs - other.start, most - count)
+        moved = delta + other.delta - run.delta  # how far an item of `run`'s source is from its `other`'s one
+        if run.source is other.source and mine == theirs and moved == 0:
+            size = room
+        else:
+            size = 0
+            while size < room and _moved_by(run.source[mine - 1 - size], other.source[theirs - 1 - size], moved):
+                size += 1
+            if size == 0:
+                break
+        lowest = Run(run.source, mine - size, mine, run.delta).lowest()
+        low = lowest if count == 0 else min(low, lowest)
+        count, taken, passed = count + size, taken + size, passed + size
+        if mine - size == run.start:
+            at, taken = at - 1, 0
+        if theirs - size == other.start:
+            was, passed = was - 1, 0
+        if size < room:
+            break
+    return count, low
 
 
 def _same_head(before: bytes, data: bytes, size: int) -> bool:

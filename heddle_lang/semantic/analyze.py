@@ -104,9 +104,13 @@ def analyze(tree: SyntaxTree, catalog: Catalog, cancelled: Callable[[], bool] | 
     checkpoint()
     unused(ctx)
     checkpoint()
-    diagnostics = sort_diagnostics([*check_tree(tree), *ctx.diagnostics])
+    diagnostics = tuple(sort_diagnostics([*check_tree(tree), *ctx.diagnostics]))
     state = state_of(ctx, made, around)
-    return Analysis(tree, tuple(diagnostics), ContextParts(ctx, graphs), {a: m for a, (_, m) in ctx.modules.items()},
+    if state is not None and state.semantic == diagnostics:
+        # The same tuple: the next version's diagnostics are runs of it (`DiagnosticRuns`), which the language server
+        # matches with the ones it converted from this one.
+        diagnostics = tuple(state.semantic)
+    return Analysis(tree, diagnostics, ContextParts(ctx, graphs), {a: m for a, (_, m) in ctx.modules.items()},
                     effective_configs(ctx), dict(ctx.libraries), exports(ctx), file,
                     Reusable(catalog, around, kept, checks, ctx.made, state))
 

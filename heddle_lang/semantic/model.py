@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Protocol
@@ -122,7 +122,7 @@ class Analysis:
     place only for a request that reads them: `semantic.reuse`)."""
 
     tree: SyntaxTree
-    diagnostics: tuple[Diagnostic, ...]
+    diagnostics: Sequence[Diagnostic]  # a tuple, or (an edit spliced) a `DiagnosticRuns` that reads as one
     parts: Parts = field(compare=False)
     imports: Mapping[str, ModuleSpec | None] = field(default_factory=dict)
     resources: Mapping[str, EffectiveConfig] = field(default_factory=dict)  # by resource name

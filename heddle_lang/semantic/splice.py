@@ -13,7 +13,8 @@ kinds, and import nothing, the next analysis (`splice`) is the base's with
 - the counts of the names read updated by the old and new reads of what was analysed again, and HE3012 made again
   only for the declarations analysed again and the names whose count went to or from zero;
 - the sorted diagnostics: the base's, by runs of unchanged declarations (those after the edit moved by its length),
-  with the diagnostics of the declarations made again in between.
+  with the diagnostics of the declarations made again in between; kept as those runs (`DiagnosticRuns`), each moved
+  only when one of its diagnostics is read.
 
 The plan and the whole-document lists are made when first read, from the entries (`State.pieces`). Any other edit (a
 name added, removed or renamed, an import changed, an error in the tree) is analysed by `analyze`'s full path, which
@@ -23,7 +24,7 @@ reuses what it can by text (`semantic.reuse`) and makes the entries again.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 from operator import attrgetter
@@ -31,7 +32,8 @@ from typing import NamedTuple, TypeVar
 
 from heddle_lang.catalog import NO_PROFILES, Catalog
 from heddle_lang.check import check_tree
-from heddle_lang.diagnostics import Diagnostic, Related, shifted, shifted_all, sort_diagnostics
+from heddle_lang.diagnostic_runs import DiagnosticRuns, Run, runs_of
+from heddle_lang.diagnostics import Diagnostic, Related, shifted, sort_diagnostics
 from heddle_lang.paths import PathPolicy
 from heddle_lang.plan import Graph
 from heddle_lang.relational.compile import PrqlCompiler
@@ -136,7 +138,7 @@ class State:
     dependents: dict[str, frozenset[int]]  # by name: the entries whose result read its declaration's text
     counts: dict[Read, int]  # how many entries read each name
     offsets: list[int]  # where each entry's diagnostics start in `semantic`
-    semantic: tuple[Diagnostic, ...]  # every entry's diagnostics, sorted, where they stand in `tree`
+    semantic: Sequence[Diagnostic]  # every entry's diagnostics, sorted, where they stand in `tree`
 
 
 def _alias(ctx: Context, name: str | None, placed: Placed) -> Definition | None:
@@ -446,21 +448,20 @@ class _Splice:
             entries[at] = _entry(each, entry.kind, entry.name, first=first, definition=definition, made=made, own=own,
                                  unused=unused)
 
-    def _semantic(self, changed: list[int]) -> tuple[Diagnostic, ...]:
-        """Every entry's diagnostics where they stand: the base's by runs of unchanged entries, and those of the
-        entries in `changed` (sorted) made again."""
+    def _semantic(self, changed: list[int]) -> DiagnosticRuns:
+        """Every entry's diagnostics where they stand: the base's by runs of unchanged entries (those after the edit
+        moved by its length, when read), and those of the entries in `changed` (sorted) made again."""
         state, entries, tail, delta = self.state, self.entries, self.tail, self.delta
         offsets, before = state.offsets, state.semantic
-        out: list[Diagnostic] = []
+        runs: list[Run] = []
         at = 0
         for index in (*changed, len(entries)):
             if at < index:
-                run = before[offsets[at]:offsets[index]]
-                out.extend(shifted_all(run, delta) if at >= tail and delta else run)
+                runs.extend(runs_of(before, offsets[at], offsets[index], delta if at >= tail else 0))
             if index < len(entries):
-                out.extend(entries[index].diagnostics)
+                runs.extend(runs_of(entries[index].diagnostics))
             at = index + 1
-        return tuple(out)
+        return DiagnosticRuns(runs)
 
 
 class _Derived(Mapping[K, V]):

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from heddle_engine.catalog import load_catalog
 from heddle_engine.project import path_policy
 from heddle_lang import layout
+from heddle_lang.diagnostic_runs import DiagnosticRuns, Run
 from heddle_lang.semantic import analyze
 from heddle_lang.semantic.model import Analysis
 from heddle_lang.syntax import SyntaxTree, ast, parse, structure
@@ -147,6 +148,23 @@ def test_an_edit_inside_a_step_checks_its_callers_again_and_reuses_the_rest() ->
     assert again == {"publish", "Main", "io", "kafka", "broker", "spare"}
     assert [d.message for d in after.diagnostics if d.code == "HE3012"] == ["the resource `broker` is never used"]
     assert summary(after) == summary(analysed(parse(after.tree.text), None))
+
+
+def test_the_diagnostics_after_an_edit_are_those_of_the_version_before_moved_by_its_length() -> None:
+    """A spliced analysis's diagnostics are runs of the tuple the full path made (`DiagnosticRuns`), moved by the edits
+    since, where the language server finds which of its conversions still hold."""
+    tree = parse(DOC)
+    before = analysed(tree, None)
+    assert [d.code for d in before.diagnostics] == ["HE3012"]  # the resource `spare`, after the broker's config
+    edit = tree.data.index(b"9092")
+    after = analysed(tree.edit(edit, edit, "1"), before)
+    assert isinstance(after.diagnostics, DiagnosticRuns)
+    assert after.diagnostics.runs == (Run(before.diagnostics, 0, 1, 1),)
+    again = analysed(after.tree.edit(edit, edit + 1, "22"), after)
+    assert isinstance(again.diagnostics, DiagnosticRuns)
+    assert again.diagnostics.runs == (Run(before.diagnostics, 0, 1, 2),)
+    assert again.diagnostics.runs[0].source is after.diagnostics.runs[0].source is before.diagnostics
+    assert again.diagnostics == analysed(parse(again.tree.text), None).diagnostics
 
 
 def test_the_versions_an_edit_lets_go_leave_no_cycle_for_the_collector() -> None:

@@ -4,22 +4,26 @@ not change, and their JSON made once."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lsprotocol import types as lsp
 from pygls.protocol import default_converter
 
+from heddle_lang.diagnostic_runs import DiagnosticRuns, Run, runs_of
 from heddle_lang.diagnostics import Diagnostic, Related, shifted
 from heddle_lang.remembered import FLOOR, SLACK, Remembered
 from heddle_lang.text import Encoding, LineIndex, Span
+from heddle_lsp import convert
 from heddle_lsp.convert import DiagnosticCache, lsp_diagnostic
 
 URI = "file:///w/a.he"
 TEXT = b"step a = x\nstep b = y\nstep c = z\n"
 
 
-def _convert(cache: DiagnosticCache, data: bytes, diagnostics: tuple[Diagnostic, ...]) -> list[lsp.Diagnostic]:
+def _convert(cache: DiagnosticCache, data: bytes, diagnostics: Sequence[Diagnostic]) -> list[lsp.Diagnostic]:
     out = cache.convert(URI, LineIndex(data), diagnostics, Encoding.UTF16)
     assert out == [lsp_diagnostic(URI, LineIndex(data), d, Encoding.UTF16) for d in diagnostics]
     return out
@@ -167,3 +171,86 @@ def test_converted_diagnostics_equal_a_fresh_conversion_after_any_edit(
                 lines = LineIndex(version)
                 out = cache.convert(URI, lines, diagnostics, encoding)
                 assert out == [lsp_diagnostic(URI, lines, d, encoding) for d in diagnostics]
+
+
+def test_the_diagnostics_an_edit_moved_are_taken_by_their_runs_without_comparing_them(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = DiagnosticCache()
+    first = (Diagnostic("HE1005", Span(5, 6), "one"), Diagnostic("HE1005", Span(27, 28), "three"))
+    before = _convert(cache, TEXT, first)
+
+    def compared(*_: object) -> bool:
+        raise AssertionError("a diagnostic compared with the one before it: its run says what it is")
+
+    monkeypatch.setattr(convert, "_moved_by", compared)
+    edited = TEXT.replace(b"= y\n", b"= y \n")  # the analysis of the edit: the first as it was, the second moved
+    after = _convert(cache, edited, DiagnosticRuns([Run(first, 0, 1, 0), Run(first, 1, 2, 1)]))
+    assert after[0] is before[0] and after[1] is before[1]
+    again = TEXT.replace(b"= y\n", b"= y  \n")  # the next edit's, made of those runs: the second moved once more
+    later = _convert(cache, again, DiagnosticRuns([*runs_of(first, 0, 1), *runs_of(first, 1, 2, 2)]))
+    assert later[1] is before[1]
+
+
+@st.composite
+def _spliced_versions(draw: st.DrawFn) -> list[tuple[bytes, Sequence[Diagnostic], bool]]:
+    """Versions of a text, each with its diagnostics as a spliced analysis gives them (`DiagnosticRuns`): runs of the
+    previous version's before the edit as they were, after it moved by its length, and new ones between; and whether
+    the server converts that version (one converted, the next skipped: a burst of changes)."""
+    text = draw(st.text(_ALPHABET, min_size=1, max_size=40)).encode()
+
+    def diagnostic(high: int) -> Diagnostic:
+        start = draw(st.integers(0, high))
+        span = Span(start, draw(st.integers(start, high)))
+        related = tuple(Related(Span(span.end, high), "r") for _ in range(draw(st.integers(0, 1))))
+        return Diagnostic(draw(st.sampled_from(["HE1005", "HE3012"])), span, draw(st.sampled_from(["m", "n"])),
+                          related=related)
+
+    def places(d: Diagnostic) -> list[Span]:
+        return [d.span, *(r.span for r in d.related)]
+
+    first = tuple(sorted((diagnostic(len(text)) for _ in range(draw(st.integers(0, 6)))), key=lambda d: d.span))
+    versions: list[tuple[bytes, Sequence[Diagnostic], bool]] = [(text, first, True)]
+    for _ in range(draw(st.integers(1, 4))):
+        data, diagnostics, _ = versions[-1]
+        start = draw(st.integers(0, len(data)))
+        end = draw(st.integers(start, len(data)))
+        inserted = draw(st.text(_ALPHABET, max_size=6)).encode()
+        edited = data[:start] + inserted + data[end:]
+        kept = 0
+        while kept < len(diagnostics) and all(p.end < start for p in places(diagnostics[kept])):
+            kept += 1
+        moved = len(diagnostics)
+        while moved > kept and all(p.start >= end for p in places(diagnostics[moved - 1])):
+            moved -= 1
+        made = tuple(diagnostic(len(edited)) for _ in range(draw(st.integers(0, 2))))
+        runs = [*runs_of(diagnostics, 0, kept), *runs_of(made),
+                *runs_of(diagnostics, moved, len(diagnostics), len(inserted) - (end - start))]
+        versions.append((edited, DiagnosticRuns(runs), draw(st.booleans())))
+    return versions
+
+
+@settings(max_examples=300, deadline=None)
+@given(_spliced_versions())
+def test_converted_runs_equal_a_fresh_conversion_after_any_edits(
+        versions: list[tuple[bytes, Sequence[Diagnostic], bool]]) -> None:
+    for encoding in (Encoding.UTF16, Encoding.UTF8):
+        cache = DiagnosticCache()
+        for data, diagnostics, converted in versions:
+            if converted:
+                lines = LineIndex(data)
+                out = cache.convert(URI, lines, diagnostics, encoding)
+                assert out == [lsp_diagnostic(URI, lines, d, encoding) for d in diagnostics]
+
+
+def test_a_run_moved_otherwise_than_the_text_is_converted_again_where_the_text_alone_looks_the_same() -> None:
+    # A byte inserted at the start of a run of equal bytes: the text before the diagnostic reads the same, the run says
+    # the diagnostic moved one byte (one column) on.
+    cache = DiagnosticCache()
+    first = (Diagnostic("HE1005", Span(1, 2), "one"),)
+    _convert(cache, b"aaaa\n", first)
+    _convert(cache, b"aaaaa\n", DiagnosticRuns([Run(first, 0, 1, 1)]))
+    # The same diagnostic at the same bytes of a text that grew before it, its end the same: not moved with the text.
+    cache = DiagnosticCache()
+    second = (Diagnostic("HE1005", Span(16, 17), "two"), Diagnostic("HE1005", Span(27, 28), "three"))
+    _convert(cache, TEXT, second)
+    _convert(cache, b"x" + TEXT, DiagnosticRuns(runs_of(second)))
