@@ -175,7 +175,7 @@ class _Layout:
         if start == 0 or self.data[start - 1] in b"\n\r":  # it starts its line (as nearly every declaration does)
             before = b""
         else:
-            before = self.data[self.lines.line_starts[self.lines.line_of(start)]:start]
+            before = self.data[self.lines.line_start(self.lines.line_of(start)):start]
         key = (node.type, before, self.data[start:node.end_byte])
         found = _REMEMBERED.get(key)
         if found is None:

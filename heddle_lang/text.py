@@ -163,62 +163,89 @@ class _Checkpoints:
 class LineIndex:
     """Maps byte offsets of one UTF-8 document to lines and columns, and back."""
 
-    __slots__ = ("_checkpoints", "_no_cr", "_plain", "data", "line_starts")
+    __slots__ = ("_checkpoints", "_from", "_no_cr", "_plain", "_shift", "_starts", "data")
 
     def __init__(self, data: bytes) -> None:
         self.data = data
-        # The offsets of the lines' first bytes, as machine integers (8 bytes a line, where a list of ints takes 40).
+        # The offsets of the lines' first bytes, as machine integers (8 bytes a line, where a list of ints takes 40);
+        # those of the lines from `_from` on are `_shift` bytes further (an edit that added or removed no line moves
+        # the lines after it: `edited` shares its base's offsets instead of adding to each).
         if b"\r" not in data:
             # Each line starts one byte after the previous line's end: a running sum, all in C.
             lengths = map(len, data.split(b"\n"))
-            self.line_starts = array("q", accumulate(map((1).__add__, lengths), initial=0))
-            self.line_starts.pop()
+            self._starts = array("q", accumulate(map((1).__add__, lengths), initial=0))
+            self._starts.pop()
         else:
-            self.line_starts = array("q", [0, *(match.end() for match in LINE_BREAK.finditer(data))])
-        self._init_caches()
-
-    def _init_caches(self) -> None:
-        data = self.data
+            self._starts = array("q", [0, *(match.end() for match in LINE_BREAK.finditer(data))])
+        self._from, self._shift = len(self._starts), 0
         self._no_cr = b"\r" not in data
         self._plain = data.isascii() and b"\t" not in data
         self._checkpoints: dict[int, _Checkpoints | None] = {}  # by line; None: ASCII without tabs
 
+    @property
+    def line_starts(self) -> array[int]:
+        """The offsets of the lines' first bytes."""
+        if self._shift:
+            starts, cut = self._starts, self._from
+            moved = starts[:cut]
+            moved.extend(map(self._shift.__add__, starts[cut:]))
+            self._starts, self._from, self._shift = moved, len(moved), 0
+        return self._starts
+
     def edited(self, data: bytes, start: int, end: int, inserted: bytes) -> LineIndex:
         """The index of `data`, this index's text with bytes `start..end` replaced by `inserted`: the lines before
-        the edit kept, those after it moved, in time proportional to the lines after it (not to the text's bytes).
-        Only `\n` breaks lines in both texts (a `\r` makes it index `data` anew)."""
+        the edit kept, those after it moved (by reference when the edit added or removed no line break and moves the
+        same lines as this index's own edit, or none: in constant time; else in time proportional to the lines after
+        it, not to the text's bytes). Only `\n` breaks lines in both texts (a `\r` makes it index `data` anew)."""
         if b"\r" in inserted or not self._no_cr:
             return LineIndex(data)
+        removed = self.data[start:end]
+        out = LineIndex.__new__(LineIndex)
+        out.data = data
+        out._no_cr = True
+        if self._plain:
+            out._plain = inserted.isascii() and b"\t" not in inserted
+        elif removed.isascii() and b"\t" not in removed:
+            out._plain = False  # what made this text more than ASCII without tabs is still there
+        else:
+            out._plain = data.isascii() and b"\t" not in data
+        out._checkpoints = {}
+        delta = len(inserted) - (end - start)
+        keep = self.line_of(start) + 1  # lines starting at or before the edit: the same bytes precede them
+        if b"\n" not in inserted and b"\n" not in removed and (not self._shift or self._from == keep):
+            out._starts, out._from, out._shift = self._starts, keep, self._shift + delta
+            if not out._shift:
+                out._from = len(out._starts)
+            return out
         old = self.line_starts
-        keep = bisect.bisect_right(old, start)  # lines starting at or before the edit: the same bytes precede them
         after = bisect.bisect_right(old, end)  # lines starting after the removed bytes: moved
         # After each `\n` inserted: a running sum of the inserted lines' lengths, in C.
         inside = list(accumulate(map((1).__add__, map(len, inserted.split(b"\n")[:-1])), initial=start))[1:]
-        out = LineIndex.__new__(LineIndex)
-        out.data = data
         starts = old[:keep]
         starts.extend(inside)
-        starts.extend(map((len(inserted) - (end - start)).__add__, old[after:]))
-        out.line_starts = starts
-        out._init_caches()
+        starts.extend(map(delta.__add__, old[after:]))
+        out._starts, out._from, out._shift = starts, len(starts), 0
         return out
 
     @property
     def line_count(self) -> int:
-        return len(self.line_starts)
+        return len(self._starts)
 
     def line_of(self, offset: int) -> int:
-        return max(0, bisect.bisect_right(self.line_starts, offset) - 1)
+        starts, cut = self._starts, self._from
+        if cut < len(starts) and offset >= starts[cut] + self._shift:
+            return bisect.bisect_right(starts, offset - self._shift, cut) - 1
+        return max(0, bisect.bisect_right(starts, offset, 0, cut) - 1)
 
     def line_start(self, line: int) -> int:
-        return self.line_starts[line]
+        return self._starts[line] + (self._shift if line >= self._from else 0)
 
     def line_span(self, line: int) -> Span:
         """The bytes of `line`, without its line break."""
-        start = self.line_starts[line]
-        if line + 1 >= len(self.line_starts):
+        start = self.line_start(line)
+        if line + 1 >= len(self._starts):
             return Span(start, len(self.data))
-        end = self.line_starts[line + 1] - 1
+        end = self.line_start(line + 1) - 1
         if self.data[end] == 0x0A and end > start and self.data[end - 1] == 0x0D:
             end -= 1
         return Span(start, end)
@@ -230,13 +257,13 @@ class LineIndex:
     def point(self, offset: int) -> tuple[int, int]:
         """(line, byte column) of `offset`."""
         line = self.line_of(offset)
-        return line, offset - self.line_starts[line]
+        return line, offset - self.line_start(line)
 
     def place(self, offset: int) -> tuple[int, int | bytes]:
         """The line of `offset`, and what sets its column in every encoding: the byte column in a document of ASCII
         without tabs, else the line's bytes before it. Equal places are equal positions, whatever the encoding."""
         line = self.line_of(offset)
-        start = self.line_starts[line]
+        start = self.line_start(line)
         return line, (offset - start if self._plain else self.data[start:offset])
 
     def wheres(self, spans: Iterable[Span]) -> Iterator[tuple[int, tuple[int | bytes, int, int | bytes]]]:
@@ -254,7 +281,7 @@ class LineIndex:
             if not self._no_cr:  # a lone `\r` ends a line too: searched
                 line = self.line_of(start)
                 last = self.line_of(end)
-                first, final = self.line_starts[line], self.line_starts[last]
+                first, final = self.line_start(line), self.line_start(last)
                 below = last - line
             else:
                 line = line + count(b"\n", at, start) if start >= at else self.line_of(start)
@@ -287,7 +314,7 @@ class LineIndex:
 
     def indentation(self, line: int) -> str:
         """The leading blanks of `line`."""
-        start = self.line_starts[line]
+        start = self.line_start(line)
         return self.data[start : self.first_nonblank(line)].decode("ascii")
 
     # --- columns --------------------------------------------------------------------------------
@@ -305,7 +332,7 @@ class LineIndex:
     def position(self, offset: int, encoding: Encoding = Encoding.UTF16) -> Position:
         offset = max(0, min(offset, len(self.data)))
         line = self.line_of(offset)
-        start = self.line_starts[line]
+        start = self.line_start(line)
         checkpoints = None if encoding is Encoding.UTF8 else self._line_checkpoints(line)
         if checkpoints is None:
             return Position(line, offset - start)
@@ -323,7 +350,7 @@ class LineIndex:
         """The byte offset of `position`; columns past the line end clamp to it (as LSP requires)."""
         if position.line < 0:
             return 0
-        if position.line >= len(self.line_starts):
+        if position.line >= len(self._starts):
             return len(self.data)
         span = self.line_span(position.line)
         character = max(position.character, 0)

@@ -137,7 +137,7 @@ def _line_bounds(tree: SyntaxTree, node: ts.Node, last: ts.Node) -> Span | None:
     lines = tree.lines
     start = lines.line_start(tree.row(node))
     end_line = tree.end_row(last)
-    end = lines.line_starts[end_line + 1] if end_line + 1 < lines.line_count else len(tree.data)
+    end = lines.line_start(end_line + 1) if end_line + 1 < lines.line_count else len(tree.data)
     if not (lines.starts_line(node.start_byte) and lines.ends_line(last.end_byte)):
         return None
     return Span(start, end)
@@ -179,8 +179,8 @@ def organize_imports(analysis: Analysis) -> CodeAction | None:
         last = lines.line_of(section.end)
         if last + 1 < lines.line_count and not lines.line_text(last + 1).strip():
             last += 1
-        end = lines.line_starts[last + 1] if last + 1 < lines.line_count else len(tree.data)
-        section = Span(lines.line_starts[lines.line_of(section.start)], end)
+        end = lines.line_start(last + 1) if last + 1 < lines.line_count else len(tree.data)
+        section = Span(lines.line_start(lines.line_of(section.start)), end)
     elif new_text == tree.slice(section) and not edits:
         return None
     edits.insert(0, TextEdit(section, new_text))

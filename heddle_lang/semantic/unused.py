@@ -43,7 +43,7 @@ def _lines_around(tree: SyntaxTree, span: Span) -> tuple[int, int]:
         base = start
     else:
         lines = tree.lines
-        base = lines.line_starts[lines.line_of(start)]
+        base = lines.line_start(lines.line_of(start))
     following = data[end:end + 2]
     if following == b"\r\n":
         return base, end + 2
@@ -51,7 +51,7 @@ def _lines_around(tree: SyntaxTree, span: Span) -> tuple[int, int]:
         return base, end + 1
     lines = tree.lines
     last = lines.line_of(end)
-    return base, lines.line_starts[last + 1] if last + 1 < lines.line_count else len(data)
+    return base, lines.line_start(last + 1) if last + 1 < lines.line_count else len(data)
 
 
 _BREAKS = frozenset(b"\r\n")

@@ -200,10 +200,37 @@ def test_an_ast_that_reuses_the_previous_versions_declarations_equals_a_fresh_on
 @given(data=st.data())
 def test_an_edited_line_index_equals_a_fresh_one(data: st.DataObject) -> None:
     tree, _ = edited(data, index_each=True)
-    fresh = LineIndex(tree.data)
-    assert tree.lines.line_starts == fresh.line_starts
-    offsets = range(0, len(tree.data) + 1, 7)
-    assert [tree.lines.place(offset) for offset in offsets] == [fresh.place(offset) for offset in offsets]
+    assert_same_index(tree.lines, LineIndex(tree.data))
+
+
+def assert_same_index(lines: LineIndex, fresh: LineIndex, *, starts: bool = True) -> None:
+    """`lines` answers as `fresh` does, read before its line starts are asked for (`starts`: then those too, which
+    moves them all)."""
+    offsets = range(0, len(fresh.data) + 1, 7)
+    assert [lines.place(offset) for offset in offsets] == [fresh.place(offset) for offset in offsets]
+    assert [lines.line_of(offset) for offset in offsets] == [fresh.line_of(offset) for offset in offsets]
+    assert [lines.position(offset) for offset in offsets] == [fresh.position(offset) for offset in offsets]
+    assert [lines.line_span(line) for line in range(fresh.line_count)] == \
+        [fresh.line_span(line) for line in range(fresh.line_count)]
+    if starts:
+        assert lines.line_starts == fresh.line_starts
+
+
+def test_line_indexes_edited_in_one_line_then_in_others_equal_fresh_ones() -> None:
+    """Edits that add or remove no line break move the lines after them by reference (`LineIndex.edited`): typed in
+    one line (a character beyond ASCII, then gone again), then in an earlier one (a tab), a later one, with a line
+    break, and back, the tab gone; each version read without its line starts, then the last one with them."""
+    data = generate(300, seed=2).encode("ascii", errors="ignore")
+    lines = LineIndex(data)
+    middle = data.index(b"\n", len(data) // 2)
+    edits = [(middle, middle, b"ab"), (middle + 2, middle + 2, "é".encode()), (middle + 2, middle + 4, b""),
+             (middle, middle + 1, b""), (middle // 2, middle // 2, b"\t"), (middle + 40, middle + 40, b"x"),
+             (middle, middle, b"\n  "), (middle + 3, middle + 3, b"z"), (middle // 2, middle // 2 + 1, b""),
+             (10, 12, b"")]
+    for step, (start, end, new) in enumerate(edits):
+        data = data[:start] + new + data[end:]
+        lines = lines.edited(data, start, end, new)
+        assert_same_index(lines, LineIndex(data), starts=step == len(edits) - 1)
 
 
 def test_unchanged_declarations_before_an_edit_are_reused_not_lowered_again() -> None:
