@@ -322,8 +322,11 @@ class _Splice:
             for name in after - before:
                 dependents[name] = dependents.get(name, frozenset()) | {at}
         volatile = (state.volatile - set(changed)) | {at for at in changed if entries[at].volatile}
+        # The entries made again as many diagnostics as before (most edits): the same offsets (never changed in place).
+        offsets = state.offsets if all(len(entries[at].diagnostics) == len(old[at].diagnostics) for at in changed) \
+            else _offsets(entries)
         next_state = State(self.tree, state.catalog, state.environment, entries, index, frozenset(volatile),
-                           dependents, counts, _offsets(entries), semantic)
+                           dependents, counts, offsets, semantic)
         ctx.uses.clear()  # every result is an entry's, read through `State`'s pieces
         ctx.bindings.clear()
         ctx.stage_types.clear()
