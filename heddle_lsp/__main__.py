@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 
@@ -10,6 +11,7 @@ from heddle_lang.version import __version__
 from heddle_lsp.first_answer import Front  # first: what the front needs, and no more, before it answers
 
 SWITCH_SECONDS = 0.0005
+PIPE_BYTES = 1 << 20
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,14 +39,27 @@ profile of heddle.toml in force (default: $HEDDLE_PROFILE). Logs go to stderr.""
     return parser
 
 
+def widen_pipe(fd: int) -> None:
+    """Let the pipe to the client hold a whole large message (Linux: 1 MiB, the most a process may ask for unless
+    the system allows more; 64 KiB by default): a publish of a large document's diagnostics (130 KB at 50,000 lines) is
+    then written at once, not in turns with the client's reads. Nothing where `fd` is no pipe, or elsewhere."""
+    import fcntl
+    import stat
+
+    with contextlib.suppress(OSError, AttributeError):
+        if stat.S_ISFIFO(os.fstat(fd).st_mode):
+            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if not args.tcp:
+        widen_pipe(sys.stdout.fileno())
     front = None
     if not args.tcp and os.name == "posix":
         front = Front()
         front.run()  # `initialize` and the first documents answered from the last start's answers, if they hold
     import atexit
-    import contextlib
     import logging
     from pathlib import Path
 

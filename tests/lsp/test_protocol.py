@@ -167,3 +167,17 @@ async def test_a_library_client_gets_answers_and_no_popup_for_unopened_documents
     client.text_document_did_close(lsp.DidCloseTextDocumentParams(document))
     assert await client.text_document_document_symbol_async(lsp.DocumentSymbolParams(document)) == []
     assert client.messages == []  # no window/showMessage
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pipe sizes are Linux's")
+def test_the_pipe_to_the_client_holds_a_large_publish(raw: RawClient) -> None:
+    """A publish of a large document's diagnostics is written at once, not in turns with the client's reads."""
+    import fcntl
+
+    from heddle_lsp.__main__ import PIPE_BYTES
+
+    if int(Path("/proc/sys/fs/pipe-max-size").read_text()) < PIPE_BYTES:
+        pytest.skip("this system lets a process widen a pipe less")
+    raw.initialize()
+    assert raw.process.stdout is not None
+    assert fcntl.fcntl(raw.process.stdout.fileno(), fcntl.F_GETPIPE_SZ) == PIPE_BYTES
