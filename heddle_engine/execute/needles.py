@@ -18,6 +18,7 @@ offsets four times the size of the text).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -64,12 +65,21 @@ def _found(offsets: pl.Series, text: pa.Buffer, needle: str) -> pl.Series | None
     return (offsets.search_sorted(starts, side="right").cast(pl.Int64) - 1).set_sorted().unique()
 
 
+@cache
+def byte_offsets() -> bool:
+    """Whether this Polars' `str.find_many` gives the byte offset of each match, which `_found` maps to rows (Polars
+    2.1 does; 2.2 gives character offsets, which would map a match after a character beyond ASCII to an earlier row,
+    and lose the row that holds it)."""
+    return pl.Series(["\u00e9!"]).str.find_many(["!"], overlapping=True).to_list() == [[2]]
+
+
 def rows_holding(column: pa.ChunkedArray, needle: str) -> pl.Series | None:
     """The rows of a `string`/`large_string` column whose bytes may hold `needle` (every row that holds it,
-    sorted; rows with a null may be among them); None for another type, or a needle in more than half of them."""
+    sorted; rows with a null may be among them); None for another type, a needle in more than half of them, or a
+    Polars whose search does not give byte offsets (`byte_offsets`)."""
     import pyarrow as pa
 
-    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)) or not byte_offsets():
         return None
     found: list[pl.Series] = []
     base = 0
