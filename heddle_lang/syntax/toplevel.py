@@ -60,31 +60,28 @@ class TopLevel:
             return window.nodes[index - window.first]
         return self._whole().child(index)
 
-    def _inside(self, offset: int, strict: bool) -> bool:
-        """Whether a search for `offset` among all the nodes ends among the window's: the nodes before the window
-        end at or before its first node's start (at `strict`: that start must be below `offset`), those after it
-        start at or after its last node's end."""
-        window = self.window
-        assert window is not None
-        low = self._starts[0]
-        after_low = window.first == 0 or (offset > low if strict else offset >= low)
-        return after_low and (window.first + len(window.nodes) == window.count or offset <= self._ends[-1])
-
     def bisect_start(self, offset: int) -> int:
         """How many top-level nodes start before `offset`."""
-        window = self.window
-        if window is not None and self._inside(offset, strict=False):
-            return window.first + bisect.bisect_left(self._starts, offset)
-        root = self._whole()
-        return bisect.bisect_left(range(self.count), offset, key=lambda i: root.child(i).start_byte)
+        return self._search(offset, ends=False)
 
     def bisect_end(self, offset: int) -> int:
         """How many top-level nodes end before `offset`."""
+        return self._search(offset, ends=True)
+
+    def _search(self, offset: int, *, ends: bool) -> int:
+        """How many top-level nodes start (`ends`: end) before `offset`: from the window when the search ends among
+        its nodes — the nodes before it end at or before its first node's start (for ends, that start must be below
+        `offset`), those after it start at or after its last node's end —, else from the whole tree."""
         window = self.window
-        if window is not None and self._inside(offset, strict=True):
-            return window.first + bisect.bisect_left(self._ends, offset)
+        if window is not None:
+            low = self._starts[0]
+            after_low = window.first == 0 or (offset > low if ends else offset >= low)
+            if after_low and (window.first + len(window.nodes) == window.count or offset <= self._ends[-1]):
+                return window.first + bisect.bisect_left(self._ends if ends else self._starts, offset)
         root = self._whole()
-        return bisect.bisect_left(range(self.count), offset, key=lambda i: root.child(i).end_byte)
+        if ends:
+            return bisect.bisect_left(range(self.count), offset, key=lambda i: root.child(i).end_byte)
+        return bisect.bisect_left(range(self.count), offset, key=lambda i: root.child(i).start_byte)
 
 
 def parse_window(language: ts.Language, top: TopLevel, data: bytes, *, start: int, end: int,
