@@ -220,10 +220,14 @@ class SyntaxTree:
             node = window.nodes[bisect.bisect_right(window.nodes, start, key=_start_byte) - 1]
             since = self._succeeded(node.start_byte, node.end_byte, start, end, new_end)
             tree = SyntaxTree(data, None, self._lowered, since, pending=pending, window=window)
-            if "lines" in self.__dict__:
-                tree.__dict__["lines"] = self.lines.edited(data, start, end, inserted)
-            return tree
-        old = edited(self.cst)
+        else:
+            tree = self._reparsed(data, edited(self.cst), start, end, new_end)
+        if "lines" in self.__dict__:  # this version's line index, edited: the lines after the edit moved
+            tree.__dict__["lines"] = self.lines.edited(data, start, end, inserted)
+        return tree
+
+    def _reparsed(self, data: bytes, old: ts.Tree, start: int, end: int, new_end: int) -> SyntaxTree:
+        """`data` parsed from `old`, this version's whole tree edited (bytes `start..end` now `start..new_end`)."""
         cst = _parse(data, old)
         since: Since | None = None
         if cst.root_node.has_error:
@@ -240,11 +244,7 @@ class SyntaxTree:
                 high = max([new_end, *(r.end_byte for r in changed)])
             since = self._succeeded(low, high, start, end, new_end)
         # What this version lowered, or (not lowered: a version a burst of changes skipped) what it had to reuse.
-        tree = SyntaxTree(data, cst, self._lowered, since)
-        if "lines" in self.__dict__:  # this version's line index, edited: the lines after the edit moved
-            tree.__dict__["lines"] = self.lines.edited(data, start, end, inserted)
-        return tree
-
+        return SyntaxTree(data, cst, self._lowered, since)
 
     def _succeeded(self, low: int, high: int, start: int, end: int, new_end: int) -> Since | None:
         """What an edit of this version (bytes `start..end` now `start..new_end`, the successor's bytes `low..high`
