@@ -120,10 +120,17 @@ class PolarsPanic(NodeError):  # noqa: N818 - what Polars did
 
 @contextmanager
 def panics_as_failures() -> Iterator[None]:
-    """Inside: a Polars panic raised as `PolarsPanic`."""
-    from polars.exceptions import PanicException
+    """Inside: a Polars panic raised as `PolarsPanic`; after it, or a Polars error, the process's queries run on
+    Polars' in-memory engine (`polars_engine`)."""
+    from polars.exceptions import PanicException, PolarsError
+
+    from heddle_engine.execute.polars_engine import avoid_streaming
 
     try:
         yield
     except PanicException as panic:
+        avoid_streaming()
         raise PolarsPanic(f"Polars panicked: {panic}") from panic
+    except PolarsError:
+        avoid_streaming()
+        raise

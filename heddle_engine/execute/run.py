@@ -28,6 +28,7 @@ from heddle_engine.execute.functions import Functions
 from heddle_engine.execute.lookups import DEFAULT_BATCH
 from heddle_engine.execute.lower import ExecPlan, lower
 from heddle_engine.execute.parameters import bind_parameters, workflow_parameters
+from heddle_engine.execute.polars_engine import TURNED, streaming_avoided
 from heddle_engine.execute.result import ExecutionResult
 from heddle_engine.execute.states import Observers
 from heddle_engine.execute.stream import StreamLimits
@@ -147,6 +148,7 @@ def run_workflow(plan: Plan, workflow: str, catalog: EngineCatalog, *, file: str
         interrupt.attach(run.stop, run.drain if exec_plan.stream is not None else None,
                          placement.cancelled if placement is not None else None)
     started = time.perf_counter()
+    streaming = not streaming_avoided()
     keyboard: KeyboardInterrupt | None = None
     with running_in(path.parent):
         try:
@@ -168,7 +170,8 @@ def run_workflow(plan: Plan, workflow: str, catalog: EngineCatalog, *, file: str
         error=failures[0].info if failures else None, states=run.states.snapshot(),
         workflow=workflow, failures=failures, rows=dict(run.rows), kept=dict(run.kept),
         outputs=ArrowTables(run.outputs),
-        warnings=(*hub.warnings, *run.warnings, *closing, *run.abandoned.warnings()),
+        warnings=(*hub.warnings, *run.warnings, *closing, *run.abandoned.warnings(),
+                  *((TURNED,) if streaming and streaming_avoided() else ())),
         seconds=time.perf_counter() - started, batches=run.batches if exec_plan.stream is not None else None,
         cluster=None if placement is None else {"address": placement.address,
                                                 "fetched_bytes": placement.traffic.fetched,

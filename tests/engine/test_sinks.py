@@ -18,6 +18,7 @@ from heddle_engine.catalog import load_catalog
 from heddle_engine.events import NodeState
 from heddle_engine.execute import lower
 from heddle_engine.execute.functions import Functions
+from heddle_engine.execute.polars_engine import TURNED, streaming_avoided
 from heddle_engine.lineage import LineageRecorder, LineageStore
 from tests.engine.running import Recorder, checked_plan, run_file
 
@@ -174,6 +175,8 @@ def test_a_block_that_fails_in_the_stream_fails_as_itself_and_leaves_no_file(tmp
     result = run_file(path, observers=[recorder])
     assert result.status == "failed"
     assert result.failures[0].node == "n2" and "oops" in str(result.error)
+    # it failed on the streaming engine, streamed into the writer: the unit ran again on the in-memory engine
+    assert TURNED in result.warnings and streaming_avoided()
     assert recorder.states("W", "n3") == [NodeState.PENDING, NodeState.SKIPPED]
     assert not (tmp_path / "out" / "result.parquet").exists()
     assert list((tmp_path / "out").iterdir()) == []
