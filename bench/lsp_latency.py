@@ -102,9 +102,12 @@ CLIENT_CAPABILITIES: Message = {
     "textDocument": {
         "synchronization": {"dynamicRegistration": False, "didSave": False},
         "publishDiagnostics": {"versionSupport": True, "relatedInformation": True},
-        # As VS Code: an item's documentation is asked for (`completionItem/resolve`) when the item is shown.
+        # As VS Code: an item's documentation is asked for (`completionItem/resolve`) when the item is shown; what
+        # the items share comes once for the list (its language client 9's item defaults).
         "completion": {"completionItem": {"snippetSupport": True, "documentationFormat": ["markdown"],
-                                          "resolveSupport": {"properties": ["documentation", "detail"]}}},
+                                          "resolveSupport": {"properties": ["documentation", "detail"]}},
+                       "completionList": {"itemDefaults": ["commitCharacters", "editRange", "insertTextFormat",
+                                                           "insertTextMode", "data"]}},
         "hover": {"contentFormat": ["markdown", "plaintext"]},
     },
     "window": {"workDoneProgress": False},

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -418,16 +418,29 @@ _COMPLETION_KINDS = {
 }
 
 
-def lsp_completions(lines: LineIndex, items: Sequence[CompletionItem], encoding: Encoding,
-                    later: Callable[[int], dict[str, object]] | None = None) -> list[lsp.CompletionItem]:
-    """`later(index)`: the documentation of item `index` is left for `completionItem/resolve`, which gets it back as
-    the item's data. The items mostly replace the same word: each range is converted once."""
+# The item defaults of a completion list (LSP 3.17) the server gives when the client takes them.
+ITEM_DEFAULTS = frozenset({"editRange", "insertTextFormat", "data"})
+
+
+def lsp_completion_list(lines: LineIndex, items: Sequence[CompletionItem], encoding: Encoding, *,
+                        later: Mapping[str, object] | None = None,
+                        defaults: Collection[str] = ()) -> lsp.CompletionList:
+    """`later`: the documentation of an item is left for `completionItem/resolve`, which gets it back with the
+    item's data (`later`, and the item's `index` where the client takes no default data). `defaults`: the item
+    defaults the client takes (`completionList.itemDefaults`): the range every item replaces, the plain-text format
+    and the data are given once for the list instead of in each of its items (after `| ` in a large file, most of
+    the answer's bytes)."""
+    spans = {item.replace for item in items}
+    shared = next(iter(spans)) if len(spans) == 1 else None
+    edit_range = lsp_range(lines, shared, encoding) if shared is not None and "editRange" in defaults else None
+    plain = "insertTextFormat" in defaults
+    data = later is not None and "data" in defaults
     ranges: dict[Span, lsp.Range] = {}
     out = []
     for index, item in enumerate(items):
         text = item.insert_text if item.insert_text is not None else item.label
         edit = None
-        if item.replace is not None:
+        if item.replace is not None and edit_range is None:
             found = ranges.get(item.replace)
             if found is None:
                 found = ranges[item.replace] = lsp_range(lines, item.replace, encoding)
@@ -439,19 +452,25 @@ def lsp_completions(lines: LineIndex, items: Sequence[CompletionItem], encoding:
             detail=item.detail or None,
             documentation=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=item.documentation)
             if item.documentation and not lazy else None,
-            data=later(index) if later is not None and lazy else None,
-            insert_text=None if edit else text,
+            data={**later, "index": index} if later is not None and lazy and not data else None,
+            insert_text=None if edit or edit_range else text,
             text_edit=edit,
-            insert_text_format=lsp.InsertTextFormat.Snippet if item.snippet else lsp.InsertTextFormat.PlainText,
+            text_edit_text=text if edit_range is not None and text != item.label else None,
+            insert_text_format=lsp.InsertTextFormat.Snippet if item.snippet
+            else None if plain else lsp.InsertTextFormat.PlainText,
             sort_text=item.sort_text,
         ))
-    return out
+    given = lsp.CompletionItemDefaults(edit_range=edit_range,
+                                       insert_text_format=lsp.InsertTextFormat.PlainText if plain else None,
+                                       data=dict(later) if data and later is not None else None)
+    return lsp.CompletionList(is_incomplete=False, items=out,
+                              item_defaults=given if edit_range is not None or plain or data else None)
 
 
 # Fields of a completion item the server never sets: an item with any of them (a client's, resolved) is converted by
 # cattrs.
 _UNSET_BY_THE_SERVER = ("label_details", "tags", "deprecated", "preselect", "filter_text", "insert_text_mode",
-                        "text_edit_text", "additional_text_edits", "commit_characters", "command")
+                        "additional_text_edits", "commit_characters", "command")
 _PLAIN_VALUES = (str, int, float, bool, type(None))
 
 
@@ -495,6 +514,8 @@ def completion_item_json(plain: Callable[[], Unstructure]) -> Unstructure:
             out["textEdit"] = {"range": {"start": {"line": start.line, "character": start.character},
                                          "end": {"line": end.line, "character": end.character}},
                                "newText": edit.new_text}
+        if item.text_edit_text is not None:
+            out["textEditText"] = item.text_edit_text
         if data is not None:
             out["data"] = dict(data)
         return out

@@ -53,14 +53,11 @@ async def on_completion(ls: HeddleServer, params: lsp.CompletionParams) -> lsp.C
     def paths() -> list[str]:  # asked for inside `import "` only: the catalog lists installed packages
         return ls.catalog_paths(uri)
 
-    if not _resolves_documentation(ls):
-        items = completion.complete(snapshot.analysis, offset, paths)
-        return lsp.CompletionList(is_incomplete=False, items=convert.lsp_completions(
-            snapshot.tree.lines, items, ls.host.encoding))
-    items = completion.complete(snapshot.analysis, offset, paths, lazy=True)
-    return lsp.CompletionList(is_incomplete=False, items=convert.lsp_completions(
-        snapshot.tree.lines, items, ls.host.encoding,
-        later=lambda index: {"uri": uri, "version": snapshot.version, "offset": offset, "index": index}))
+    lazy = _resolves_documentation(ls)
+    items = completion.complete(snapshot.analysis, offset, paths, lazy=lazy)
+    return convert.lsp_completion_list(
+        snapshot.tree.lines, items, ls.host.encoding, defaults=_item_defaults(ls),
+        later={"uri": uri, "version": snapshot.version, "offset": offset} if lazy else None)
 
 
 @server.feature(lsp.COMPLETION_ITEM_RESOLVE)
@@ -71,15 +68,25 @@ async def on_completion_resolve(ls: HeddleServer, item: lsp.CompletionItem) -> l
         return item
     snapshot = await ls.snapshot(data["uri"])
     offset, index = data.get("offset"), data.get("index")
-    if snapshot is None or snapshot.version != data.get("version") or not isinstance(offset, int) \
-            or not isinstance(index, int):
+    if snapshot is None or snapshot.version != data.get("version") or not isinstance(offset, int):
         return item  # the document changed since: the client asks for completions again
     items = completion.complete(snapshot.analysis, offset, lambda: ls.catalog_paths(data["uri"]), lazy=True)
+    if not isinstance(index, int):  # the list's default data: the item is found by its label
+        index = next((i for i, each in enumerate(items) if each.label == item.label), -1)
     if 0 <= index < len(items) and items[index].label == item.label:
         text = completion.documentation(snapshot.analysis, items[index])
         if text:
             item.documentation = lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=text)
     return item
+
+
+def _item_defaults(ls: HeddleServer) -> frozenset[str]:
+    """The completion list's item defaults the client takes, of those the server gives."""
+    text_document = ls.client_capabilities.text_document
+    completion_capability = text_document.completion if text_document is not None else None
+    listed = completion_capability.completion_list if completion_capability is not None else None
+    taken = listed.item_defaults if listed is not None else None
+    return convert.ITEM_DEFAULTS.intersection(taken or ())
 
 
 def _resolves_documentation(ls: HeddleServer) -> bool:

@@ -10,7 +10,7 @@ from pygls.protocol import default_converter
 
 from heddle_lang.ide.results import CompletionItem
 from heddle_lang.text import Encoding, LineIndex, Span
-from heddle_lsp.convert import completion_item_json, lsp_completions
+from heddle_lsp.convert import ITEM_DEFAULTS, completion_item_json, lsp_completion_list
 
 PLAIN = default_converter()
 FAST = completion_item_json(lambda: PLAIN.get_unstructure_hook(lsp.CompletionItem))
@@ -29,9 +29,11 @@ def test_the_items_the_server_makes() -> None:
              CompletionItem("rows", "variable", "{id: Int64}", "| id | Int64 |", replace=Span(26, 28)),
              CompletionItem("resource", "keyword", "declaration", insert_text="resource ${1:name} = ", snippet=True),
              CompletionItem("é", "value")]
-    for later in (None, lambda index: {"uri": "file:///a.he", "version": 3, "offset": 27, "index": index}):
-        for item in lsp_completions(lines, items, Encoding.UTF16, later=later):
-            same_json(item)
+    for later in (None, {"uri": "file:///a.he", "version": 3, "offset": 27}):
+        for defaults in ((), ITEM_DEFAULTS):
+            for each in (items, items[:2]):  # the first two replace the same word: a default range
+                for item in lsp_completion_list(lines, each, Encoding.UTF16, later=later, defaults=defaults).items:
+                    same_json(item)
 
 
 def test_items_with_what_the_server_never_sets_are_left_to_cattrs() -> None:

@@ -151,6 +151,32 @@ async def test_completion_documentation_comes_with_the_items_or_when_resolved(cl
     completion = capabilities.text_document.completion
     support = completion.completion_item.resolve_support if completion and completion.completion_item else None
     if support is not None and "documentation" in support.properties:
+        if item.data is None and result.item_defaults is not None:  # as a client that takes the list's default data
+            item.data = result.item_defaults.data
         assert item.documentation is None and item.data is not None
         item = await client.completion_item_resolve_async(item)
     assert isinstance(item.documentation, lsp.MarkupContent) and "country" in item.documentation.value
+
+
+@pytest.mark.asyncio
+async def test_completion_items_share_the_lists_defaults_where_the_client_takes_them(client: LanguageClient) -> None:
+    # Neovim 0.10+ and VS Code's client take a range, format and data every item shares once for the list
+    # (LSP 3.17's itemDefaults; pytest-lsp's VS Code preset is 1.65's, which does not).
+    text = FRAUD.replace("| generate_audit", "| gen_audit")
+    open_text(client, text)
+    word = lsp.Range(start=at(text, "| gen_audit", 2), end=at(text, "| gen_audit", 11))
+    result = await client.text_document_completion_async(lsp.CompletionParams(
+        text_document=doc(), position=word.end))
+    assert isinstance(result, lsp.CompletionList)
+    item = next(i for i in result.items if i.label == "generate_audit")
+    capabilities = client.capabilities
+    assert capabilities is not None and capabilities.text_document is not None
+    listed = capabilities.text_document.completion.completion_list if capabilities.text_document.completion else None
+    if listed is not None and listed.item_defaults:
+        assert result.item_defaults is not None and result.item_defaults.edit_range == word
+        assert result.item_defaults.insert_text_format == lsp.InsertTextFormat.PlainText
+        assert all(i.text_edit is None and i.insert_text is None and i.insert_text_format is None
+                   for i in result.items if i.label.isidentifier())
+    else:
+        assert result.item_defaults is None
+        assert item.text_edit == lsp.TextEdit(range=word, new_text="generate_audit")
