@@ -418,6 +418,10 @@ _COMPLETION_KINDS = {
 }
 
 
+def completion_kind(item: CompletionItem) -> lsp.CompletionItemKind:
+    return _COMPLETION_KINDS.get(item.kind, lsp.CompletionItemKind.Text)
+
+
 # The item defaults of a completion list (LSP 3.17) the server gives when the client takes them.
 ITEM_DEFAULTS = frozenset({"editRange", "insertTextFormat", "data"})
 
@@ -430,11 +434,10 @@ def lsp_completion_list(lines: LineIndex, items: Sequence[CompletionItem], encod
     defaults the client takes (`completionList.itemDefaults`): the range every item replaces, the plain-text format
     and the data are given once for the list instead of in each of its items (after `| ` in a large file, most of
     the answer's bytes)."""
-    spans = {item.replace for item in items}
-    shared = next(iter(spans)) if len(spans) == 1 else None
-    edit_range = lsp_range(lines, shared, encoding) if shared is not None and "editRange" in defaults else None
-    plain = "insertTextFormat" in defaults
-    data = later is not None and "data" in defaults
+    given = _item_defaults(lines, items, encoding, later, defaults)
+    edit_range = given.edit_range if given is not None else None
+    plain = given is not None and given.insert_text_format is not None
+    data = given is not None and given.data is not None
     ranges: dict[Span, lsp.Range] = {}
     out = []
     for index, item in enumerate(items):
@@ -448,7 +451,7 @@ def lsp_completion_list(lines: LineIndex, items: Sequence[CompletionItem], encod
         lazy = later is not None and (bool(item.documentation) or item.resolvable)
         out.append(lsp.CompletionItem(
             label=item.label,
-            kind=_COMPLETION_KINDS.get(item.kind, lsp.CompletionItemKind.Text),
+            kind=completion_kind(item),
             detail=item.detail or None,
             documentation=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=item.documentation)
             if item.documentation and not lazy else None,
@@ -460,11 +463,48 @@ def lsp_completion_list(lines: LineIndex, items: Sequence[CompletionItem], encod
             else None if plain else lsp.InsertTextFormat.PlainText,
             sort_text=item.sort_text,
         ))
-    given = lsp.CompletionItemDefaults(edit_range=edit_range,
-                                       insert_text_format=lsp.InsertTextFormat.PlainText if plain else None,
-                                       data=dict(later) if data and later is not None else None)
-    return lsp.CompletionList(is_incomplete=False, items=out,
-                              item_defaults=given if edit_range is not None or plain or data else None)
+    return lsp.CompletionList(is_incomplete=False, items=out, item_defaults=given)
+
+
+def _item_defaults(lines: LineIndex, items: Sequence[CompletionItem], encoding: Encoding,
+                   later: Mapping[str, object] | None, defaults: Collection[str]) -> lsp.CompletionItemDefaults | None:
+    spans = {item.replace for item in items}
+    shared = next(iter(spans)) if len(spans) == 1 else None
+    edit_range = lsp_range(lines, shared, encoding) if shared is not None and "editRange" in defaults else None
+    plain = "insertTextFormat" in defaults
+    data = dict(later) if later is not None and "data" in defaults else None
+    if edit_range is None and not plain and data is None:
+        return None
+    return lsp.CompletionItemDefaults(edit_range=edit_range,
+                                      insert_text_format=lsp.InsertTextFormat.PlainText if plain else None, data=data)
+
+
+KEPT_LISTS = 8  # the lists of items an analysis keeps as JSON text (completion is asked for at a few places in turn)
+
+
+def completion_json(lines: LineIndex, items: Sequence[CompletionItem], encoding: Encoding, *,
+                    text_of: Callable[[object], str], kept: dict[tuple[object, ...], str],
+                    later: Mapping[str, object] | None = None, defaults: Collection[str] = ()) -> str:
+    """The completion list (`lsp_completion_list`) as JSON text (`text_of`: the server's JSON of a value). Where the
+    items' range, format and data are all the list's defaults, nothing of an item depends on where it was asked for:
+    the items' text is kept in `kept` (for the analysis), and the same items asked for anywhere else — after every
+    `| ` of a document, its thousand steps — are not converted again."""
+    given = _item_defaults(lines, items, encoding, later, defaults)
+    key: tuple[object, ...] | None = None
+    text = None
+    if given is not None and given.edit_range is not None and given.insert_text_format is not None \
+            and (later is None or given.data is not None):
+        key = (later is None, *((i.label, i.kind, i.detail, i.documentation, i.insert_text, i.snippet, i.sort_text,
+                                 i.resolvable) for i in items))
+        text = kept.get(key)
+    if text is None:
+        text = text_of(lsp_completion_list(lines, items, encoding, later=later, defaults=defaults).items)
+        if key is not None:
+            if len(kept) >= KEPT_LISTS:
+                del kept[next(iter(kept))]
+            kept[key] = text
+    head = '{"isIncomplete": false' + ("" if given is None else f', "itemDefaults": {text_of(given)}')
+    return f'{head}, "items": {text}}}'
 
 
 # Fields of a completion item the server never sets: an item with any of them (a client's, resolved) is converted by

@@ -12,9 +12,11 @@ from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcInvalidParams
 
 from heddle_lang.ide import across, actions, completion, hover, inlay, lens, navigation, ranges, symbols, tokens
+from heddle_lang.ide.schemas import per_analysis
 from heddle_lang.semantic.libraries import reached
 from heddle_lsp import convert
 from heddle_lsp.host import Snapshot
+from heddle_lsp.protocol import JsonText
 from heddle_lsp.run import WorkflowRuns
 from heddle_lsp.server import HeddleServer, server
 
@@ -41,7 +43,7 @@ async def on_hover(ls: HeddleServer, params: lsp.HoverParams) -> lsp.Hover | Non
 
 @server.feature(lsp.TEXT_DOCUMENT_COMPLETION, lsp.CompletionOptions(
     trigger_characters=["<", "=", ".", "?", "|", "{", " ", '"', ",", "(", "/"], resolve_provider=True))
-async def on_completion(ls: HeddleServer, params: lsp.CompletionParams) -> lsp.CompletionList | None:
+async def on_completion(ls: HeddleServer, params: lsp.CompletionParams) -> JsonText | None:
     """The items at the position. A client that resolves documentation lazily gets none in the list (after `| ` in
     a large file, the schema tables of a thousand steps): `completionItem/resolve` adds the one it shows."""
     uri = params.text_document.uri
@@ -55,9 +57,10 @@ async def on_completion(ls: HeddleServer, params: lsp.CompletionParams) -> lsp.C
 
     lazy = _resolves_documentation(ls)
     items = completion.complete(snapshot.analysis, offset, paths, lazy=lazy)
-    return convert.lsp_completion_list(
-        snapshot.tree.lines, items, ls.host.encoding, defaults=_item_defaults(ls),
-        later={"uri": uri, "version": snapshot.version, "offset": offset} if lazy else None)
+    return JsonText(convert.completion_json(
+        snapshot.tree.lines, items, ls.host.encoding, text_of=ls.protocol.json_text,
+        kept=per_analysis(snapshot.analysis, "completion_json", lambda _: {}), defaults=_item_defaults(ls),
+        later={"uri": uri, "version": snapshot.version, "offset": offset} if lazy else None))
 
 
 @server.feature(lsp.COMPLETION_ITEM_RESOLVE)
@@ -71,8 +74,9 @@ async def on_completion_resolve(ls: HeddleServer, item: lsp.CompletionItem) -> l
     if snapshot is None or snapshot.version != data.get("version") or not isinstance(offset, int):
         return item  # the document changed since: the client asks for completions again
     items = completion.complete(snapshot.analysis, offset, lambda: ls.catalog_paths(data["uri"]), lazy=True)
-    if not isinstance(index, int):  # the list's default data: the item is found by its label
-        index = next((i for i, each in enumerate(items) if each.label == item.label), -1)
+    if not isinstance(index, int):  # the list's default data: the item is found by its label and kind
+        index = next((i for i, each in enumerate(items) if each.label == item.label
+                      and (item.kind is None or convert.completion_kind(each) == item.kind)), -1)
     if 0 <= index < len(items) and items[index].label == item.label:
         text = completion.documentation(snapshot.analysis, items[index])
         if text:

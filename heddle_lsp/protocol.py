@@ -65,6 +65,10 @@ class Unreadable:
         self.problem = problem
 
 
+class JsonText(str):
+    """A handler's result that is JSON text already, written as it is (`HeddleProtocol._send_response`)."""
+
+
 class HeddleProtocol(LanguageServerProtocol):
     initialized = False  # an `initialize` request arrived
     exit_status: int | None = None  # set by `exit`: 0 after `shutdown`, else 1
@@ -154,17 +158,25 @@ class HeddleProtocol(LanguageServerProtocol):
     def notify_json(self, method: str, params: str) -> None:
         """A notification whose params are JSON text already (`DiagnosticCache.json_text`), written as pygls writes
         a message (the server's transports, stdio and TCP, write at once)."""
+        self._write_json(f'{{"jsonrpc": "{self.VERSION}", "method": {json.dumps(method)}, "params": {params}}}', method)
+
+    def _write_json(self, text: str, what: str) -> None:
+        """A message's JSON text written as pygls writes a message (the server's transports write at once)."""
         if self.writer is None:
-            log.error("no transport to send %s", method)
+            log.error("no transport to send %s", what)
             return
-        body = f'{{"jsonrpc": "{self.VERSION}", "method": {json.dumps(method)}, "params": {params}}}'.encode()
+        body = text.encode()
         header = (f"Content-Length: {len(body)}\r\nContent-Type: {self.CONTENT_TYPE}; "
                   f"charset={self.CHARSET}\r\n\r\n").encode() if self._include_headers else b""
         self.writer.write(header + body)
 
     def as_json(self, value: Any) -> Any:
         """`value` as it is written to the client (lsprotocol's types unstructured), read back."""
-        return json.loads(json.dumps(value, default=self._serialize_message))
+        return json.loads(value if isinstance(value, JsonText) else self.json_text(value))
+
+    def json_text(self, value: Any) -> str:
+        """`value` as JSON text, as it is written to the client."""
+        return json.dumps(value, default=self._serialize_message)
 
     def _send_response(self, msg_id: Any, result: Any | None = None, error: Any = None) -> None:
         if msg_id in self.front_answered and not isinstance(msg_id, bool):
@@ -175,7 +187,11 @@ class HeddleProtocol(LanguageServerProtocol):
                 if msg_id == self._initialize_id and error is None:
                     self._keep_initialize(result)
             return  # answered already: a request gets one answer
-        super()._send_response(msg_id, result, error)
+        if isinstance(result, JsonText) and error is None:
+            self._write_json(f'{{"jsonrpc": "{self.VERSION}", "id": {json.dumps(msg_id)}, "result": {result}}}',
+                             f"the answer to request {msg_id!r}")
+        else:
+            super()._send_response(msg_id, result, error)
         if msg_id == self._initialize_id and msg_id is not None and error is None:
             self._keep_initialize(result)
 

@@ -10,7 +10,7 @@ from pygls.protocol import default_converter
 
 from heddle_lang.ide.results import CompletionItem
 from heddle_lang.text import Encoding, LineIndex, Span
-from heddle_lsp.convert import ITEM_DEFAULTS, completion_item_json, lsp_completion_list
+from heddle_lsp.convert import ITEM_DEFAULTS, completion_item_json, completion_json, lsp_completion_list
 
 PLAIN = default_converter()
 FAST = completion_item_json(lambda: PLAIN.get_unstructure_hook(lsp.CompletionItem))
@@ -58,3 +58,35 @@ def test_an_item_a_client_sent_back_with_numbers_for_its_kinds() -> None:
                               documentation=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value="v"))
     assert json.loads(json.dumps(FAST(item))) == {"label": "h", "kind": 3, "insertTextFormat": 1, "data": {"index": 0},
                                                   "documentation": {"kind": "markdown", "value": "v"}}
+
+
+def test_a_lists_json_is_the_json_of_its_items_and_is_kept_where_nothing_depends_on_the_position() -> None:
+    text = b"workflow W {\n  rows\n    | fe\n    | fe\n}\n"
+    lines = LineIndex(text)
+    first, second = Span(26, 28), Span(35, 37)
+    steps = [CompletionItem("fetch", "step", "step = pg.query", "", sort_text="1fetch", resolvable=True),
+             CompletionItem("rows", "variable", "{id: Int64}", "| id | Int64 |"),
+             CompletionItem("é", "value", insert_text="'é'")]
+
+    def at(span: Span) -> list[CompletionItem]:
+        return [CompletionItem(i.label, i.kind, i.detail, i.documentation, i.insert_text, i.snippet, span,
+                               i.sort_text, i.resolvable) for i in steps]
+
+    def text_of(value: object) -> str:
+        return json.dumps(value, default=PLAIN.unstructure)
+
+    later = {"uri": "file:///a.he", "version": 3, "offset": 27}
+    for defaults in ((), ITEM_DEFAULTS):
+        kept: dict[tuple[object, ...], str] = {}
+        for span in (first, second):
+            made = completion_json(lines, at(span), Encoding.UTF16, text_of=text_of, kept=kept, later=later,
+                                   defaults=defaults)
+            listed = lsp_completion_list(lines, at(span), Encoding.UTF16, later=later, defaults=defaults)
+            assert json.loads(made) == PLAIN.unstructure(listed)
+        assert len(kept) == (1 if defaults else 0)
+    # the kept items serve the same items only: others are converted
+    kept = {}
+    completion_json(lines, at(first), Encoding.UTF16, text_of=text_of, kept=kept, later=later, defaults=ITEM_DEFAULTS)
+    fewer = completion_json(lines, at(first)[:1], Encoding.UTF16, text_of=text_of, kept=kept, later=later,
+                            defaults=ITEM_DEFAULTS)
+    assert [item["label"] for item in json.loads(fewer)["items"]] == ["fetch"]
