@@ -511,6 +511,21 @@ def request_rows(lsp: LspProcess, method: str, *, capability: str, capabilities:
     return list(rows.values())
 
 
+def completion_after_edits(lsp: LspProcess, uri: str, plan: EditPlan, spot: Spot, *, edits: int, first_version: int,
+                           first_index: int) -> Row:
+    """Completion at `spot` right after each of `edits` edits (once its diagnostics are published): the first request
+    on each version, where `request_rows` asks many on one."""
+    row = Row(f"completion: {spot.label}, right after an edit")
+    for index in range(edits):
+        version = first_version + index
+        lsp.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": version},
+                                              "contentChanges": [plan.change(first_index + index)]})
+        lsp.diagnostics_of(uri, version)
+        seconds, _ = lsp.request("textDocument/completion", spot.params(uri))
+        row.samples_ms.append(seconds * 1e3)
+    return row
+
+
 def open_document(lsp: LspProcess, uri: str, text: str, timeout: float = TIMEOUT_SECONDS) -> float:
     """didOpen, and the milliseconds until its first diagnostics."""
     start = time.perf_counter()
@@ -562,6 +577,10 @@ def bench_server(lines: int, text: str, plan: EditPlan, *, edits: int, requests:
         rss_after = lsp.memory_mb()
         time.sleep(REST_SECONDS)
         rss_rested = lsp.memory_mb()
+        if requests:  # as a user meets it: the first request on each new version (after the memory readings)
+            completion.append(completion_after_edits(
+                lsp, uri, plan, completion_spots(text_lines)[1], edits=requests // 4,
+                first_version=edits + 3 + bursts * BURST_EDITS, first_index=bursts * BURST_EDITS))
         shown = list(lsp.shown_errors)
     row = Row("server: didChange → publishDiagnostics", samples, TARGET_DIAGNOSTICS_P95_MS)
     burst_row = Row(f"server: burst of {BURST_EDITS} changes {BURST_GAP_SECONDS * 1e3:g} ms apart, last → "

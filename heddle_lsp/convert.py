@@ -479,7 +479,7 @@ def _item_defaults(lines: LineIndex, items: Sequence[CompletionItem], encoding: 
                                       insert_text_format=lsp.InsertTextFormat.PlainText if plain else None, data=data)
 
 
-KEPT_LISTS = 8  # the lists of items an analysis keeps as JSON text (completion is asked for at a few places in turn)
+KEPT_LISTS = 8  # the lists of items kept as JSON text (completion is asked for at a few places in turn)
 
 
 def completion_json(lines: LineIndex, items: Sequence[CompletionItem], encoding: Encoding, *,
@@ -487,8 +487,9 @@ def completion_json(lines: LineIndex, items: Sequence[CompletionItem], encoding:
                     later: Mapping[str, object] | None = None, defaults: Collection[str] = ()) -> str:
     """The completion list (`lsp_completion_list`) as JSON text (`text_of`: the server's JSON of a value). Where the
     items' range, format and data are all the list's defaults, nothing of an item depends on where it was asked for:
-    the items' text is kept in `kept` (for the analysis), and the same items asked for anywhere else — after every
-    `| ` of a document, its thousand steps — are not converted again."""
+    the items' text is kept in `kept` under what the items are, and the same items asked for anywhere else, in any
+    version of the document — after every `| ` of an editing session, its thousand steps — are not converted
+    again."""
     given = _item_defaults(lines, items, encoding, later, defaults)
     key: tuple[object, ...] | None = None
     text = None

@@ -12,7 +12,6 @@ from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcInvalidParams
 
 from heddle_lang.ide import across, actions, completion, hover, inlay, lens, navigation, ranges, symbols, tokens
-from heddle_lang.ide.schemas import per_analysis
 from heddle_lang.semantic.libraries import reached
 from heddle_lsp import convert
 from heddle_lsp.host import Snapshot
@@ -59,7 +58,7 @@ async def on_completion(ls: HeddleServer, params: lsp.CompletionParams) -> JsonT
     items = completion.complete(snapshot.analysis, offset, paths, lazy=lazy)
     return JsonText(convert.completion_json(
         snapshot.tree.lines, items, ls.host.encoding, text_of=ls.protocol.json_text,
-        kept=per_analysis(snapshot.analysis, "completion_json", lambda _: {}), defaults=_item_defaults(ls),
+        kept=ls.completion_lists, defaults=_item_defaults(ls),
         later={"uri": uri, "version": snapshot.version, "offset": offset} if lazy else None))
 
 

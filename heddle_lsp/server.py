@@ -57,6 +57,9 @@ YIELD_SECONDS = 0.002
 class HeddleServer(LanguageServer):
     def __init__(self) -> None:
         self.converted = DiagnosticCache()  # the open documents' diagnostics as LSP has them, and their JSON
+        # Completion lists as JSON text, by what their items are (`convert.completion_json`): the same steps after
+        # every `| ` of an editing session, whatever the version.
+        self.completion_lists: dict[tuple[object, ...], str] = {}
         super().__init__("heddle-lsp", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
                          protocol_cls=HeddleProtocol, converter_factory=self._converter)
         self.host = Host(self.catalog_for, self.paths_for, record_first=first_answer.enabled())
