@@ -426,15 +426,12 @@ def completion_kind(item: CompletionItem) -> lsp.CompletionItemKind:
 ITEM_DEFAULTS = frozenset({"editRange", "insertTextFormat", "data"})
 
 
-def lsp_completion_list(lines: LineIndex, items: Sequence[CompletionItem], encoding: Encoding, *,
-                        later: Mapping[str, object] | None = None,
-                        defaults: Collection[str] = ()) -> lsp.CompletionList:
+def lsp_completion_items(lines: LineIndex, items: Sequence[CompletionItem], encoding: Encoding, *,
+                         later: Mapping[str, object] | None = None,
+                         given: lsp.CompletionItemDefaults | None = None) -> list[lsp.CompletionItem]:
     """`later`: the documentation of an item is left for `completionItem/resolve`, which gets it back with the
-    item's data (`later`, and the item's `index` where the client takes no default data). `defaults`: the item
-    defaults the client takes (`completionList.itemDefaults`): the range every item replaces, the plain-text format
-    and the data are given once for the list instead of in each of its items (after `| ` in a large file, most of
-    the answer's bytes)."""
-    given = _item_defaults(lines, items, encoding, later, defaults)
+    item's data (`later`, and the item's `index` where the list gives no default data). `given`: the list's item
+    defaults (`item_defaults`): what they hold is left out of each item."""
     edit_range = given.edit_range if given is not None else None
     plain = given is not None and given.insert_text_format is not None
     data = given is not None and given.data is not None
@@ -463,11 +460,14 @@ def lsp_completion_list(lines: LineIndex, items: Sequence[CompletionItem], encod
             else None if plain else lsp.InsertTextFormat.PlainText,
             sort_text=item.sort_text,
         ))
-    return lsp.CompletionList(is_incomplete=False, items=out, item_defaults=given)
+    return out
 
 
-def _item_defaults(lines: LineIndex, items: Sequence[CompletionItem], encoding: Encoding,
-                   later: Mapping[str, object] | None, defaults: Collection[str]) -> lsp.CompletionItemDefaults | None:
+def item_defaults(lines: LineIndex, items: Sequence[CompletionItem], encoding: Encoding, *,
+                  later: Mapping[str, object] | None, defaults: Collection[str]) -> lsp.CompletionItemDefaults | None:
+    """What the list gives once for its items, of the item defaults the client takes (`completionList.itemDefaults`):
+    the range every item replaces, the plain-text format, and the data that brings an item back to resolve (after
+    `| ` in a large file, most of the answer's bytes)."""
     spans = {item.replace for item in items}
     shared = next(iter(spans)) if len(spans) == 1 else None
     edit_range = lsp_range(lines, shared, encoding) if shared is not None and "editRange" in defaults else None
@@ -485,12 +485,12 @@ KEPT_LISTS = 8  # the lists of items kept as JSON text (completion is asked for 
 def completion_json(lines: LineIndex, items: Sequence[CompletionItem], encoding: Encoding, *,
                     text_of: Callable[[object], str], kept: dict[tuple[object, ...], str],
                     later: Mapping[str, object] | None = None, defaults: Collection[str] = ()) -> str:
-    """The completion list (`lsp_completion_list`) as JSON text (`text_of`: the server's JSON of a value). Where the
-    items' range, format and data are all the list's defaults, nothing of an item depends on where it was asked for:
-    the items' text is kept in `kept` under what the items are, and the same items asked for anywhere else, in any
-    version of the document — after every `| ` of an editing session, its thousand steps — are not converted
-    again."""
-    given = _item_defaults(lines, items, encoding, later, defaults)
+    """The completion list (`item_defaults`, `lsp_completion_items`) as JSON text (`text_of`: the server's JSON of a
+    value). Where the items' range, format and data are all the list's defaults, nothing of an item depends on where
+    it was asked for: the items' text is kept in `kept` under what the items are, and the same items asked for
+    anywhere else, in any version of the document — after every `| ` of an editing session, its thousand steps —
+    are not converted again."""
+    given = item_defaults(lines, items, encoding, later=later, defaults=defaults)
     key: tuple[object, ...] | None = None
     text = None
     if given is not None and given.edit_range is not None and given.insert_text_format is not None \
@@ -499,7 +499,7 @@ def completion_json(lines: LineIndex, items: Sequence[CompletionItem], encoding:
                                  i.resolvable) for i in items))
         text = kept.get(key)
     if text is None:
-        text = text_of(lsp_completion_list(lines, items, encoding, later=later, defaults=defaults).items)
+        text = text_of(lsp_completion_items(lines, items, encoding, later=later, given=given))
         if key is not None:
             if len(kept) >= KEPT_LISTS:
                 del kept[next(iter(kept))]

@@ -58,7 +58,7 @@ async def on_completion(ls: HeddleServer, params: lsp.CompletionParams) -> JsonT
     items = completion.complete(snapshot.analysis, offset, paths, lazy=lazy)
     return JsonText(convert.completion_json(
         snapshot.tree.lines, items, ls.host.encoding, text_of=ls.protocol.json_text,
-        kept=ls.completion_lists, defaults=_item_defaults(ls),
+        kept=ls.completion_lists, defaults=_defaults_taken(ls),
         later={"uri": uri, "version": snapshot.version, "offset": offset} if lazy else None))
 
 
@@ -83,20 +83,23 @@ async def on_completion_resolve(ls: HeddleServer, item: lsp.CompletionItem) -> l
     return item
 
 
-def _item_defaults(ls: HeddleServer) -> frozenset[str]:
-    """The completion list's item defaults the client takes, of those the server gives."""
+def _completion_capability(ls: HeddleServer) -> lsp.CompletionClientCapabilities | None:
     text_document = ls.client_capabilities.text_document
-    completion_capability = text_document.completion if text_document is not None else None
-    listed = completion_capability.completion_list if completion_capability is not None else None
+    return text_document.completion if text_document is not None else None
+
+
+def _defaults_taken(ls: HeddleServer) -> frozenset[str]:
+    """The completion list's item defaults the client takes, of those the server gives."""
+    capability = _completion_capability(ls)
+    listed = capability.completion_list if capability is not None else None
     taken = listed.item_defaults if listed is not None else None
     return convert.ITEM_DEFAULTS.intersection(taken or ())
 
 
 def _resolves_documentation(ls: HeddleServer) -> bool:
     """Whether the client asks `completionItem/resolve` for an item's documentation when it shows it."""
-    text_document = ls.client_capabilities.text_document
-    completion_capability = text_document.completion if text_document is not None else None
-    item = completion_capability.completion_item if completion_capability is not None else None
+    capability = _completion_capability(ls)
+    item = capability.completion_item if capability is not None else None
     support = item.resolve_support if item is not None else None
     return support is not None and "documentation" in support.properties
 

@@ -20,7 +20,6 @@ import polars as pl
 # The warning of a run during which its process turned to the in-memory engine (`execute.run`).
 TURNED = ("a Polars query failed: the queries after it ran on Polars' in-memory engine, as a failed query can leave "
           "its streaming engine unable to finish another")
-_LOCK = threading.Lock()
 _AVOIDED = threading.Event()
 
 
@@ -31,8 +30,7 @@ def streaming_avoided() -> bool:
 
 def avoid_streaming() -> None:
     """From now on, queries of this process run on Polars' in-memory engine (a query failed)."""
-    with _LOCK:
-        if not _AVOIDED.is_set():
-            _AVOIDED.set()
-            pl.Config.set_engine_affinity("in-memory")
+    if not _AVOIDED.is_set():  # both steps may be taken twice at once: each is the same the second time
+        _AVOIDED.set()
+        pl.Config.set_engine_affinity("in-memory")
 

@@ -10,7 +10,7 @@ from pygls.protocol import default_converter
 
 from heddle_lang.ide.results import CompletionItem
 from heddle_lang.text import Encoding, LineIndex, Span
-from heddle_lsp.convert import ITEM_DEFAULTS, completion_item_json, completion_json, lsp_completion_list
+from heddle_lsp.convert import ITEM_DEFAULTS, completion_item_json, completion_json, item_defaults, lsp_completion_items
 
 PLAIN = default_converter()
 FAST = completion_item_json(lambda: PLAIN.get_unstructure_hook(lsp.CompletionItem))
@@ -32,7 +32,8 @@ def test_the_items_the_server_makes() -> None:
     for later in (None, {"uri": "file:///a.he", "version": 3, "offset": 27}):
         for defaults in ((), ITEM_DEFAULTS):
             for each in (items, items[:2]):  # the first two replace the same word: a default range
-                for item in lsp_completion_list(lines, each, Encoding.UTF16, later=later, defaults=defaults).items:
+                given = item_defaults(lines, each, Encoding.UTF16, later=later, defaults=defaults)
+                for item in lsp_completion_items(lines, each, Encoding.UTF16, later=later, given=given):
                     same_json(item)
 
 
@@ -81,7 +82,9 @@ def test_a_lists_json_is_the_json_of_its_items_and_is_kept_where_nothing_depends
         for span in (first, second):
             made = completion_json(lines, at(span), Encoding.UTF16, text_of=text_of, kept=kept, later=later,
                                    defaults=defaults)
-            listed = lsp_completion_list(lines, at(span), Encoding.UTF16, later=later, defaults=defaults)
+            given = item_defaults(lines, at(span), Encoding.UTF16, later=later, defaults=defaults)
+            listed = lsp.CompletionList(is_incomplete=False, item_defaults=given, items=lsp_completion_items(
+                lines, at(span), Encoding.UTF16, later=later, given=given))
             assert json.loads(made) == PLAIN.unstructure(listed)
         assert len(kept) == (1 if defaults else 0)
     # the kept items serve the same items only: others are converted
