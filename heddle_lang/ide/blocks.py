@@ -156,7 +156,7 @@ class _Relational:
             schema = definition_output(self.analysis, definition)
             items.append(CompletionItem(definition.name, "table", schema_inline(schema, 60) if schema else "assignment",
                                         schema_table(schema) if schema else "", sort_text=f"1{definition.name}"))
-        for definition in self.analysis.declarations():
+        for definition in self.analysis.declarations_as_built():
             if definition.kind != "step":
                 continue
             schema = definition_output(self.analysis, definition)

@@ -85,13 +85,13 @@ def _step_documentation(analysis: Analysis, definition: Definition) -> str:
 def _step_items(analysis: Analysis) -> list[CompletionItem]:
     """The document's steps, with their output schemas: the same anywhere a stage may start."""
     return [CompletionItem(d.name, "step", f"step = {d.detail}", _step_documentation(analysis, d),
-                           sort_text=f"1{d.name}") for d in analysis.declarations() if d.kind == "step"]
+                           sort_text=f"1{d.name}") for d in analysis.declarations_as_built() if d.kind == "step"]
 
 
 def _lazy_step_items(analysis: Analysis) -> list[CompletionItem]:
     """`_step_items` with their documentation left for `documentation`."""
     return [CompletionItem(d.name, "step", f"step = {d.detail}", sort_text=f"1{d.name}", resolvable=True)
-            for d in analysis.declarations() if d.kind == "step"]
+            for d in analysis.declarations_as_built() if d.kind == "step"]
 
 
 _copy = relocator(CompletionItem, ())  # a copy of an item (a thousand step items at a time: without `replace`'s checks)
@@ -279,7 +279,7 @@ class _Document:
         return token is not None and token.is_punct("|")
 
     def handlers(self) -> list[CompletionItem]:
-        return [CompletionItem(d.name, "handler", "handler", d.doc or "") for d in self.analysis.declarations()
+        return [CompletionItem(d.name, "handler", "handler", d.doc or "") for d in self.analysis.declarations_as_built()
                 if d.kind == "handler"] + self.library_aliases("handler")
 
     def steps_and_assignments(self) -> list[CompletionItem]:

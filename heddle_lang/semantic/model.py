@@ -100,6 +100,8 @@ class Parts(Protocol):
 
     def declarations(self) -> tuple[Definition, ...]: ...
 
+    def declarations_as_built(self) -> tuple[Definition, ...]: ...
+
     def declared(self, name: str) -> Definition | None: ...
 
     def readers(self, definition: Definition) -> frozenset[str] | None: ...
@@ -159,6 +161,11 @@ class Analysis:
     def declarations(self) -> tuple[Definition, ...]:
         """The import aliases and the top-level declarations (`definitions` without the assignments), in place."""
         return self.parts.declarations()
+
+    def declarations_as_built(self) -> tuple[Definition, ...]:
+        """`declarations` before they are moved into place (a reused one's spans are those of the version that made
+        it): for what reads their names, kinds, details and docs, not their places."""
+        return self.parts.declarations_as_built()
 
     def declared(self, name: str) -> Definition | None:
         """The import alias, else the top-level declaration, named `name` (an assignment never)."""

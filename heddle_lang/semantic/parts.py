@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from heddle_lang.plan import Graph, Plan
 from heddle_lang.semantic.context import Context
+from heddle_lang.semantic.lazy_table import LazyTable
 from heddle_lang.semantic.model import Binding, Definition, Local, StageType, Use
 from heddle_lang.semantic.reuse import GraphResult, Placements, Replayed
 from heddle_lang.syntax import ast
@@ -39,6 +40,11 @@ class ContextParts:
 
     def declarations(self) -> tuple[Definition, ...]:
         return (*self.ctx.aliases.values(), *self.ctx.definitions.values())
+
+    def declarations_as_built(self) -> tuple[Definition, ...]:
+        table = self.ctx.definitions
+        made = table.values_as_built() if isinstance(table, LazyTable) else table.values()
+        return (*self.ctx.aliases.values(), *made)
 
     def declared(self, name: str) -> Definition | None:
         return self.ctx.aliases.get(name) or self.ctx.definitions.get(name)

@@ -9,7 +9,8 @@ kinds, and import nothing, the next analysis (`splice`) is the base's with
 
 - the declarations of the region, those that depend on a declaration whose text changed (`State.dependents`), and
   those whose results point outside themselves (`State.volatile`: imports, duplicates, results that cannot be moved)
-  analysed again, against the names and infos of the other declarations read where they now stand, when read (`_Lazy`);
+  analysed again, against the names and infos of the other declarations read where they now stand, when read
+  (`LazyTable`);
 - the counts of the names read updated by the old and new reads of what was analysed again, and HE3012 made again
   only for the declarations analysed again and the names whose count went to or from zero;
 - the sorted diagnostics: the base's, by runs of unchanged declarations (those after the edit moved by its length),
@@ -24,7 +25,7 @@ reuses what it can by text (`semantic.reuse`) and makes the entries again.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 from operator import attrgetter
@@ -41,6 +42,7 @@ from heddle_lang.remembered import shared
 from heddle_lang.semantic.context import Context, ResourceInfo, StepInfo
 from heddle_lang.semantic.declarations import check_resource, check_step, collect_imports
 from heddle_lang.semantic.flow import build_graph
+from heddle_lang.semantic.lazy_table import LazyTable
 from heddle_lang.semantic.libraries import Exports, LibraryLoader, is_private
 from heddle_lang.semantic.model import Analysis, Definition, EffectiveConfig, relocate_definition
 from heddle_lang.semantic.parts import ContextParts
@@ -347,6 +349,11 @@ class _Splice:
             delta = placed[at].start - entry.start
             return relocate_definition(entry.definition, delta, 0) if delta else entry.definition
 
+        def built(at: int) -> Definition:
+            definition = old[at].definition
+            assert definition is not None
+            return definition
+
         def info(kind: type[StepInfo] | type[ResourceInfo]) -> Callable[[int], StepInfo | ResourceInfo]:
             def make(at: int) -> StepInfo | ResourceInfo:
                 made = kind(placed[at])
@@ -356,11 +363,11 @@ class _Splice:
                 return made
             return make
 
-        ctx.definitions = _Lazy(index.definitions, definition)
-        ctx.steps = _Lazy(index.steps, info(StepInfo))  # type: ignore[arg-type]
-        ctx.resources = _Lazy(index.resources, info(ResourceInfo))  # type: ignore[arg-type]
-        ctx.handlers = _Lazy(index.handlers, placed.__getitem__)
-        ctx.workflows = _Lazy(index.workflows, placed.__getitem__)
+        ctx.definitions = LazyTable(index.definitions, definition, built)
+        ctx.steps = LazyTable(index.steps, info(StepInfo))  # type: ignore[arg-type]
+        ctx.resources = LazyTable(index.resources, info(ResourceInfo))  # type: ignore[arg-type]
+        ctx.handlers = LazyTable(index.handlers, placed.__getitem__)
+        ctx.workflows = LazyTable(index.workflows, placed.__getitem__)
         before = self.state.tree.outline.placed
         for at in range(self.head, self.tail):  # what the region declares, made again
             entry, each = old[at], placed[at]
@@ -508,44 +515,6 @@ def _reusable(catalog: Catalog, state: State) -> Reusable:
                 if e.kind != "import" and e.first and e.name is not None and e.definition is not None}
 
     return Reusable(catalog, state.environment, _Derived(results), _Derived(checks), _Derived(definitions), state)
-
-
-class _Lazy(MutableMapping[str, V]):
-    """A table of declarations by name (`index`: its position in the outline), each made where it stands now when first
-    read (`make`); one set is that one (a declaration analysed again)."""
-
-    __slots__ = ("_index", "_made", "_make")
-
-    def __init__(self, index: Mapping[str, int], make: Callable[[int], V]) -> None:
-        self._index = index
-        self._make = make
-        self._made: dict[str, V] = {}
-
-    def __getitem__(self, name: str) -> V:
-        found = self._made.get(name)
-        if found is None:
-            found = self._made[name] = self._make(self._index[name])
-        return found
-
-    def get(self, name: str, default: V | None = None) -> V | None:  # type: ignore[override]
-        return self[name] if name in self._index else default
-
-    def __setitem__(self, name: str, value: V) -> None:
-        if name not in self._index:
-            raise KeyError(name)  # the names are the index's: a splice declares no other
-        self._made[name] = value
-
-    def __delitem__(self, name: str) -> None:
-        del self._made[name]  # made again when next read
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._index
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._index)
-
-    def __len__(self) -> int:
-        return len(self._index)
 
 
 class _Pieces:

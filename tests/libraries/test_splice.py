@@ -16,7 +16,7 @@ from heddle_engine.project import path_policy
 from heddle_lang import layout
 from heddle_lang.diagnostic_runs import DiagnosticRuns, Run
 from heddle_lang.semantic import analyze
-from heddle_lang.semantic.model import Analysis
+from heddle_lang.semantic.model import Analysis, Definition
 from heddle_lang.syntax import SyntaxTree, ast, parse, structure
 from tests.libraries.test_incremental import summary
 
@@ -114,6 +114,11 @@ def local(analysis: Analysis) -> tuple[object, ...]:
     return tuple(out)
 
 
+def unplaced(definitions: tuple[Definition, ...]) -> list[tuple[str, str, str, str | None]]:
+    """What `Analysis.declarations_as_built` promises of each declaration: all but where it stands."""
+    return [(d.name, d.kind, d.detail, d.doc) for d in definitions]
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.floats(0, 1), st.integers(0, len(SUBSTITUTIONS) - 1), st.booleans()),
                 min_size=1, max_size=12))
@@ -132,6 +137,7 @@ def test_spliced_analyses_are_fresh_analyses(edits: list[tuple[float, int, bool]
         assert summary(analysis) == summary(fresh)
         assert analysis.resources == fresh.resources
         assert analysis.readers(fresh.declarations()[0]) == fresh.readers(fresh.declarations()[0])
+        assert unplaced(analysis.declarations_as_built()) == unplaced(fresh.declarations())
 
 
 def test_an_edit_inside_a_step_checks_its_callers_again_and_reuses_the_rest() -> None:
