@@ -197,6 +197,10 @@ class SyntaxTree:
         start = max(0, min(start, len(self.data)))
         end = max(start, min(end, len(self.data)))
         inserted = new_text.encode("utf-8", errors="surrogatepass")  # as `parse` encodes
+        if start == end and not inserted:
+            # Nothing changes (a whole-text change to the same text, an empty change): this version itself. A new one
+            # would mark its place as edited, and an edit after it would splice everything between the two places.
+            return self
         data = self.data[:start] + inserted + self.data[end:]
         window = parse_window(LANGUAGE, self.top, data, start=start, end=end, inserted=len(inserted))
         start_point = _point(self.data, start, window)

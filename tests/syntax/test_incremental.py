@@ -155,6 +155,21 @@ def test_an_edit_inside_a_declaration_splices_the_rest_of_the_outline() -> None:
     assert diagnostics(after) == diagnostics(parse(text[:middle] + " " + text[middle:]))
 
 
+@pytest.mark.parametrize("at", ["start", "end"])
+def test_an_edit_that_changes_nothing_leaves_the_next_edits_region_its_own(at: str) -> None:
+    """A whole-text change to the same text (a client's reload) is an empty edit: it gives the same version, so an edit
+    after it splices its own lines, not everything between it and the empty edit's place."""
+    text = generate(400, seed=1)
+    tree = parse(text)
+    check_tree(tree)
+    place = 0 if at == "start" else len(tree.data)
+    assert tree.edit(place, place, "") is tree
+    offset = byte_offset(text, text.index("\n", len(text) // 2))
+    after = tree.edit(place, place, "").edit(offset, offset, " ")
+    region = after.region
+    assert region is not None and region.end - region.start < len(text) // 10
+
+
 @pytest.mark.parametrize("inserted", ["}\n\nworkflow Split {\n  [{ id: 1 }]\n    | io.print\n", " // a note", "\n"])
 def test_an_edit_that_stays_inside_one_declaration_or_splits_it_splices_as_a_fresh_parse(inserted: str) -> None:
     """Inside one top-level node of the same type and extent before and after, only its bytes are read again; an edit
