@@ -73,6 +73,10 @@ class HeddleServer(LanguageServer):
         self._projects_published: set[tuple[Path, int]] = set()  # (root, catalog generation) whose heddle.toml
         self._describing = False  # listening to the describer's answers
         self._answers_prepared = False  # `prepare_answers` is done or scheduled
+        # What `keep_first_answer` last kept of each open document: its text, diagnostics, catalog generation and the
+        # stamps of the libraries it read. A library edit analyses its importers' opened version again, most often
+        # to the same answer, which is kept already.
+        self.first_kept: dict[str, tuple[object, ...]] = {}
 
     def _converter(self) -> Converter:
         converter = self.messages = default_converter()
@@ -292,18 +296,23 @@ class HeddleServer(LanguageServer):
         plugins = getattr(catalog, "plugins", None)
         opened = {file_key(d.path): d.tree.text for d in self.host.documents.values() if d.path is not None}
         libraries = [library.file for library in reached(snapshot.analysis)]
+        uri, text, generation = snapshot.uri, snapshot.tree.text, self.catalog_generation
 
         def keep() -> None:
+            # The cheap refusals and the same record first: the stamps of every module imported cost tens of ms.
+            if any(file in opened and opened[file] != read_text(file) for file in libraries):
+                return  # a library read from the editor's text, not the disk's
+            library_stamps = [(file, stamp(file)) for file in libraries]
+            kept = (text, answer, generation, library_stamps)
+            if self.first_kept.get(uri) == kept:
+                return
             files, modules = inputs.stamps()
             plugin_modules = plugins.modules() if plugins is not None else []
             if inputs.refusal is not None or plugin_modules is None:
                 return
-            if any(file in opened and opened[file] != read_text(file) for file in libraries):
-                return  # a library read from the editor's text, not the disk's
             modules += [(path, module_stamp(path)) for path in sorted(set(plugin_modules))]
-            files += [(file, stamp(file)) for file in libraries]
-            first_answer.keep_diagnostics(params, snapshot.uri, snapshot.tree.text, answer, files=files,
-                                          modules=modules)
+            first_answer.keep_diagnostics(params, uri, text, answer, files=files + library_stamps, modules=modules)
+            self.first_kept[uri] = kept
 
         asyncio.get_running_loop().run_in_executor(None, keep)
 
@@ -412,6 +421,7 @@ def did_change(ls: HeddleServer, params: lsp.DidChangeTextDocumentParams) -> Non
 def did_close(ls: HeddleServer, params: lsp.DidCloseTextDocumentParams) -> None:
     ls.host.close(params.text_document.uri)
     ls.converted.forget(params.text_document.uri)
+    ls.first_kept.pop(params.text_document.uri, None)
     path = path_of(params.text_document.uri)
     if path is not None:  # its importers now read the disk's text
         ls.recheck_importers(file_key(path))
