@@ -22,6 +22,7 @@ from heddle_lang.semantic.reuse import (
     Marks,
     Replayed,
     Reusable,
+    Stale,
     environment,
     record,
     record_check,
@@ -72,21 +73,20 @@ def analyze(tree: SyntaxTree, catalog: Catalog, cancelled: Callable[[], bool] | 
     around = environment(ctx)
     if earlier is not None and not earlier.usable(catalog, around):
         earlier = None
+    stale = Stale(earlier.changed_libraries(around) if earlier is not None else frozenset())
     texts: dict[str, bytes] = {}  # the declarations' texts, as the lookups read them
     checks: dict[tuple[str, bytes], CheckResult] = {}
     made: dict[int, Made] = {}  # by id of its `Placed`: each declaration's result, and whether it can be reused
-    for resource in ctx.resources.values():
-        checkpoint()
-        _check(ctx, resource, earlier, texts, checks, made=made)
-    for step in ctx.steps.values():
-        checkpoint()
-        _check(ctx, step, earlier, texts, checks, made=made)
+    for infos in (ctx.resources, ctx.steps):  # resources first: a step's check reads those it injects
+        for name, info in infos.items():
+            checkpoint()
+            stale.add_checked(name, _check(ctx, info, earlier, texts, checks, stale=stale, made=made))
     graphs: list[Graph | Replayed] = []
     kept: dict[bytes, GraphResult] = {}
     for placed in (*ctx.handlers.values(), *ctx.workflows.values()):
         checkpoint()
         key = placed.text
-        found = earlier.lookup(ctx, key, texts) if earlier is not None else None
+        found = earlier.lookup(ctx, key, texts, stale) if earlier is not None else None
         if found is not None:
             graphs.append(replay(ctx, found, placed.span))
             kept[key] = found
@@ -116,16 +116,16 @@ def analyze(tree: SyntaxTree, catalog: Catalog, cancelled: Callable[[], bool] | 
 
 
 def _check(ctx: Context, info: ResourceInfo | StepInfo, earlier: Reusable | None, texts: dict[str, bytes],
-           kept: dict[tuple[str, bytes], CheckResult], *, made: dict[int, Made]) -> None:
+           kept: dict[tuple[str, bytes], CheckResult], *, stale: Stale, made: dict[int, Made]) -> CheckResult:
     """Check a resource or step declaration, or replay its check of the previous version (`semantic.reuse`)."""
     span = info.placed.span
     key = ("resource" if isinstance(info, ResourceInfo) else "step", info.placed.text)
-    found = earlier.lookup_check(ctx, key, texts) if earlier is not None else None
+    found = earlier.lookup_check(ctx, key, texts, stale) if earlier is not None else None
     if found is not None:
         replay_check(ctx, found, span, info)
         kept[key] = found
         made[id(info.placed)] = (found, True)
-        return
+        return found
     marks = Marks.of(ctx)
     if isinstance(info, ResourceInfo):
         check_resource(ctx, info)
@@ -134,3 +134,4 @@ def _check(ctx: Context, info: ResourceInfo | StepInfo, earlier: Reusable | None
     result, tied = made[id(info.placed)] = record_check(ctx, span, marks, info)
     if tied:
         kept[key] = result
+    return result

@@ -92,18 +92,51 @@ class Reusable:
     state: State | None = None  # what the analysis of an edit splices (`semantic.splice`); None: not spliceable
 
     def usable(self, catalog: Catalog, environment: tuple[object, ...]) -> bool:
-        """Whether its results were made against this catalog and these names."""
-        return catalog is self.catalog and environment == self.environment
+        """Whether its results were made against this catalog, these names and these library files (each perhaps
+        of another version: `changed_libraries`)."""
+        *names, libraries = environment
+        *own_names, own_libraries = self.environment
+        return catalog is self.catalog and names == own_names \
+            and [alias for alias, _ in libraries] == [alias for alias, _ in own_libraries]  # type: ignore[attr-defined]
 
-    def lookup(self, ctx: Context, key: bytes, texts: dict[str, bytes]) -> GraphResult | None:
+    def changed_libraries(self, environment: tuple[object, ...]) -> frozenset[str]:
+        """The aliases of the libraries (of a `usable` environment) that are another version than those its results
+        read: the results that read one are made again (`Stale`)."""
+        now, before = environment[-1], self.environment[-1]
+        return frozenset(alias for (alias, made), (_, was) in zip(now, before, strict=True)  # type: ignore[call-overload]
+                         if made != was)
+
+    def lookup(self, ctx: Context, key: bytes, texts: dict[str, bytes], stale: Stale) -> GraphResult | None:
         """The result for the declaration whose text is `key`, if what it read is unchanged (`texts`: a memo)."""
         found = self.results.get(key)
-        return found if found is not None and _unchanged(ctx, found.depends, texts) else None
+        return found if found is not None and not stale.reads(found) and _unchanged(ctx, found.depends, texts) \
+            else None
 
-    def lookup_check(self, ctx: Context, key: tuple[str, bytes], texts: dict[str, bytes]) -> CheckResult | None:
+    def lookup_check(self, ctx: Context, key: tuple[str, bytes], texts: dict[str, bytes],
+                     stale: Stale) -> CheckResult | None:
         """The check of the declaration of kind and text `key`, if what it read is unchanged."""
         found = self.checks.get(key)
-        return found if found is not None and _unchanged(ctx, found.depends, texts) else None
+        return found if found is not None and not stale.reads(found) and _unchanged(ctx, found.depends, texts) \
+            else None
+
+
+class Stale:
+    """The names whose meaning changed with a library's new version: the aliases of the libraries that changed, and
+    the resources and steps whose check (made now) read one. A result that reads or depends on one is made again;
+    the others read nothing of those libraries, even through the steps they run."""
+
+    def __init__(self, aliases: frozenset[str]) -> None:
+        self.names = set(aliases)
+
+    def reads(self, result: GraphResult | CheckResult) -> bool:
+        names = self.names
+        return bool(names) and (any(name in names for _, name in result.reads)
+                                or any(name in names for name, _ in result.depends))
+
+    def add_checked(self, name: str, result: GraphResult | CheckResult) -> None:
+        """`name`'s check made now: stale for what runs or injects it, if it read a changed library."""
+        if self.names and self.reads(result):
+            self.names.add(name)
 
 
 def _unchanged(ctx: Context, depends: tuple[tuple[str, bytes], ...], texts: dict[str, bytes]) -> bool:

@@ -11,6 +11,7 @@ import itertools
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -29,6 +30,11 @@ CATALOG = load_catalog(EXAMPLES)
 FOLDER = (EXAMPLES / "incremental").resolve().as_posix()  # never written: the texts live in memory
 
 LIBRARY = """import "std/io" io
+import "fhub/kafka" kafka
+
+resource hub = kafka.connection {
+  broker: "localhost:9092"
+}
 
 step report = io.stderr
 
@@ -52,6 +58,10 @@ step show = io.print
 
 step publish = <broker=broker> kafka.produce {
   topic: "out"
+}
+
+step relay = <broker=platform.hub> kafka.produce {
+  topic: "relayed"
 }
 
 workflow Main ? platform.alert {
@@ -81,6 +91,13 @@ workflow Third {
   ]
     | publish
 }
+
+workflow Fourth {
+  [
+    { id: 5 },
+  ]
+    | relay
+}
 """
 
 OTHER = """import "std/io" io
@@ -100,7 +117,8 @@ SNIPPETS = [" ", "x", "\n", "\t", "  ", "}\n", " {", "\n  ", "| ", "_", "r", "re
             "| io.print\n", "{", "}", "(", ")", "> rows\n", "?", "alert", "show", "\n  rows\n    | show\n",
             "workflow W {\n  rows\n}\n", "step extra = io.print\n", " filter amount > 1", "select {id} ", "amount",
             "join show (==id) ",
-            "<broker=broker> ", "broker", "kafka.", " topic: \"t\"\n", "resource r = kafka.connection {}\n"]
+            "<broker=broker> ", "broker", "hub", "<broker=platform.hub> ",
+            "kafka.", " topic: \"t\"\n", "resource r = kafka.connection {}\n"]
 
 
 class RecordStore:
@@ -174,6 +192,23 @@ def test_random_edits_analyse_as_a_fresh_analysis_does(edits: list[tuple[str, fl
         fresh = Workspace(CATALOG, texts.get, paths)
         for each, text in texts.items():
             assert kept_results[each] == summary(fresh.analyze(each, parse(text)))
+
+
+@pytest.mark.parametrize(("old", "new"), [("hub =", "hubx ="), ("io.stderr", "io.print"), ("    | report\n", "")])
+def test_a_library_edit_makes_again_what_reads_the_library_and_reuses_the_rest(old: str, new: str) -> None:
+    """After a library edit its importer's results that read the library (directly, or through a step that injects
+    its resource) are made again, equal to a fresh analysis's; those that read nothing of it are the same objects."""
+    library, app = f"{FOLDER}/platform.he", f"{FOLDER}/app.he"
+    texts = dict(FILES)
+    kept = Workspace(CATALOG, texts.get, paths)
+    before = kept.analyze(app, parse(texts[app]))
+    kept.analyze(library, parse(texts[library]))
+    texts[library] = texts[library].replace(old, new, 1)
+    after = kept.analyze(app, parse(texts[app]))
+    assert summary(after) == summary(Workspace(CATALOG, texts.get, paths).analyze(app, parse(texts[app])))
+    assert before.reusable is not None and after.reusable is not None
+    again = {key for key, result in after.reusable.results.items() if before.reusable.results.get(key) is not result}
+    assert {key.split(b" ")[1] for key in again} == {b"Main", b"Second", b"Fourth"}
 
 
 def test_the_tree_given_stands_for_its_file_while_read_gives_a_newer_text() -> None:
