@@ -72,25 +72,3 @@ def test_many_rows_keys_of_many_or_few_distinct_values(distinct: int | None, sec
         expected = pl.DataFrame([first, other]).with_row_index("at").sort(
             ["a", "b"], descending=descending, nulls_last=True, maintain_order=True)
         assert got.cast(pl.Int64).to_list() == expected["at"].cast(pl.Int64).to_list()
-
-
-_TEXTS = ["", "a", "A", "ä", "z", "Zürich", "日本", "a\x00b", "ab", "b", None]
-
-
-@pytest.mark.parametrize("seed", range(40))
-@pytest.mark.parametrize("descending", [False, True])
-def test_a_text_key_in_the_order_of_polars_stable_sort(seed: int, descending: bool) -> None:
-    """`text_positions`: empty, null-only, unicode and NUL-bearing texts, and (past the sample's size) keys of many
-    distinct values (sorted as text) or few (numbered by their place among them)."""
-    chance = random.Random(seed)
-    if seed % 10 == 9:
-        values = [f"v{chance.randrange(10**9):09d}" if chance.random() < 0.95 else None
-                  for _ in range(packing.SAMPLE + 5)]
-    elif seed % 10 == 8:
-        values = [chance.choice(_TEXTS) for _ in range(2 * packing.SAMPLE + 1)]
-    else:
-        values = [chance.choice(_TEXTS if seed % 3 else [None]) for _ in range(chance.randint(0, 40))]
-    frame = pl.DataFrame({"t": pl.Series("t", values, dtype=pl.String)})
-    got = frame.select(packing.text_positions(pl.col("t"), descending)).to_series()
-    expected = frame.with_row_index("at").sort("t", descending=descending, nulls_last=True, maintain_order=True)
-    assert got.cast(pl.Int64).to_list() == expected["at"].cast(pl.Int64).to_list()

@@ -48,7 +48,7 @@ from heddle_lang.relational.lowering.joins import (
     join,
     key_pair,
 )
-from heddle_lang.relational.lowering.packing import packable, positions, text_positions
+from heddle_lang.relational.lowering.packing import packable, positions
 from heddle_lang.relational.lowering.pregroup import dates_first
 from heddle_lang.relational.lowering.scope import Scope, physical
 from heddle_lang.relational.lowering.segments import sorts_fast
@@ -302,9 +302,6 @@ class Lowering:
         if whole and len(by) > 1:
             packed = all(packable(scope.dtype(key)) for key in by)
             state.frame = _sorted_by_keys(state.frame, by, descending, packed=packed)
-        elif whole and scope.dtype(by[0]) == pl.String:
-            frame = state.frame.with_columns(text_positions(by[0], descending[0]).alias(_ORDER))
-            state.frame = frame.select(pl.all().exclude(_ORDER).gather(pl.col(_ORDER)))
         elif len(by) > 1 or scope.dtype(by[0]) == pl.String:
             # ties broken by row number: the stable order, which Polars sorts faster (up to 3 times on one
             # text column with many ties) than when asked to keep the order of ties
